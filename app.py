@@ -1,0 +1,55 @@
+#!/usr/bin/env python3
+"""The CDK app: the primary and the DR stack of one deployment, from one file in ``regions/``.
+
+This is the only place that reads the environment: ``-c config=regions/other.yaml`` (or ``IVR_CONFIG``) picks
+the deployment file; the default is the shipped sample ``regions/clinic.yaml``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+
+import aws_cdk as cdk
+import cdk_nag
+
+from connect.flow_files import FLOWS_DIR, FlowError, load_flows
+from lex.model import BotModelError, load_bot_model
+from regions.config import ConfigError, load_deployment
+from regions.stack import IvrRegionalStack
+
+ROOT = Path(__file__).parent
+DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
+
+
+def build_app(config: str | Path, outdir: str | None = None, *, nag: bool = True) -> cdk.App:
+    """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached."""
+    deployment = load_deployment(config)
+    bot_model = load_bot_model()
+    flows = load_flows(FLOWS_DIR)
+    # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
+    flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
+    app = cdk.App(outdir=outdir, context=flags) if outdir else cdk.App(context=flags)
+    if nag:
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks())
+    for role in ("primary", "dr"):
+        settings = deployment.region(role)
+        IvrRegionalStack(app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows)
+    return app
+
+
+def main() -> None:
+    probe = cdk.App()
+    config = probe.node.try_get_context("config") or os.environ.get("IVR_CONFIG") or DEFAULT_CONFIG
+    try:
+        app = build_app(config)
+    except (ConfigError, BotModelError, FlowError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

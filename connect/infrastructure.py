@@ -1,0 +1,231 @@
+"""The Amazon Connect side of a region: instance, storage, hours, queues, routing, flows and integrations."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import aws_cdk as cdk
+from aws_cdk import aws_connect as connect
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from connect.flow_files import FlowFile, fill
+from regions.config import CONNECT_DAY, RegionSettings
+from regions.nag import acknowledge
+
+
+def handoff_parameter(deployment_name: str, item: str) -> str:
+    """SSM parameter in the DR region through which the primary hands over the replica's ids.
+
+    ``item`` is ``instance-id``, ``hours/<name>``, ``queue/<name>``, ``tdg-arn`` or ``phone-numbers``.
+    """
+    return f"/ivr/{deployment_name}/{item}"
+
+
+def connect_id(arn: str) -> str:
+    """The resource id at the end of a Connect ARN (``.../instance/<i>/queue/<id>``), as a token."""
+    return cdk.Fn.select(3, cdk.Fn.split("/", arn))
+
+
+class ContactCenter(Construct):
+    """The instance with its storage, hours of operation, queues and routing profile.
+
+    The instance is created here in the primary region, and in the DR region in standalone mode. In
+    global-resiliency mode the DR region's instance is the replica that Connect makes (see
+    ``connect.replication``), and its hours, queues and routing profile are the replicated ones that agents'
+    routing profiles already point at. Their ids, the same as the primary's, are read from SSM parameters that
+    the primary stack writes into the DR region (``handoff_parameter``).
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings) -> None:
+        super().__init__(scope, construct_id)
+        deployment = settings.deployment
+        stack = cdk.Stack.of(self)
+
+        self.instance: connect.CfnInstance | None = None
+        if settings.creates_instance:
+            self.instance = connect.CfnInstance(
+                self, "Instance",
+                instance_alias=settings.instance_alias,
+                identity_management_type=deployment.instance.identity_management,
+                attributes=connect.CfnInstance.AttributesProperty(
+                    inbound_calls=True, outbound_calls=True, contactflow_logs=True, contact_lens=True,
+                    auto_resolve_best_voices=True, early_media=True, use_custom_tts_voices=False,
+                ),
+            )  # fmt: skip
+            # Deleting the stack deletes the instance: teardown leaves nothing behind. Numbers are kept apart.
+            self.instance.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            self.instance_arn = self.instance.attr_arn
+            self.instance_id = self.instance.attr_id
+        else:
+            self.instance_id = self._handed_over(deployment.name, "instance-id")
+            self.instance_arn = stack.format_arn(service="connect", resource="instance", resource_name=self.instance_id)
+
+        self.key = kms.Key(
+            self, "StorageKey",
+            description=f"{settings.stack_name}: call recordings and chat transcripts",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(7),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )  # fmt: skip
+        access_logs = s3.Bucket(
+            self, "AccessLogs",
+            encryption=s3.BucketEncryption.S3_MANAGED,  # S3 server access logging cannot write to SSE-KMS
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+        )  # fmt: skip
+        acknowledge(access_logs, ("S1", "This is the access-log bucket of the recordings bucket; logging it to "
+                                        "itself would loop."))
+        self.recordings = s3.Bucket(
+            self, "Recordings",
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=False,
+            server_access_logs_bucket=access_logs,
+            server_access_logs_prefix="recordings/",
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+        )  # fmt: skip
+        for resource_type, prefix in (("CALL_RECORDINGS", "recordings"), ("CHAT_TRANSCRIPTS", "transcripts")):
+            storage = connect.CfnInstanceStorageConfig(
+                self, f"Storage{resource_type.title().replace('_', '')}",
+                instance_arn=self.instance_arn,
+                resource_type=resource_type,
+                storage_type="S3",
+                s3_config=connect.CfnInstanceStorageConfig.S3ConfigProperty(
+                    bucket_name=self.recordings.bucket_name,
+                    bucket_prefix=prefix,
+                    encryption_config=connect.CfnInstanceStorageConfig.EncryptionConfigProperty(
+                        encryption_type="KMS", key_id=self.key.key_arn),
+                ),
+            )  # fmt: skip
+            storage.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+
+        self.hours_arns: dict[str, str] = {}
+        self.queue_arns: dict[str, str] = {}
+        self.queues: dict[str, connect.CfnQueue] = {}
+        self.hours: dict[str, connect.CfnHoursOfOperation] = {}
+        if settings.creates_instance:
+            self._routing(settings)
+        else:
+            for hours in deployment.hours:
+                hours_id = self._handed_over(deployment.name, f"hours/{hours.name}")
+                self.hours_arns[hours.name] = stack.format_arn(
+                    service="connect", resource="instance", resource_name=f"{self.instance_id}/operating-hours/{hours_id}")
+            for queue in deployment.queues:
+                queue_id = self._handed_over(deployment.name, f"queue/{queue.name}")
+                self.queue_arns[queue.name] = stack.format_arn(
+                    service="connect", resource="instance", resource_name=f"{self.instance_id}/queue/{queue_id}")
+        # Flows of the DR region sit beside the copies that replication brings; a suffix keeps names apart.
+        self.name_suffix = "" if settings.creates_instance else f"-{settings.region}"
+
+    def _handed_over(self, deployment_name: str, item: str) -> str:
+        return ssm.StringParameter.value_for_string_parameter(self, handoff_parameter(deployment_name, item))
+
+    def _routing(self, settings: RegionSettings) -> None:
+        deployment = settings.deployment
+        for hours in deployment.hours:
+            self.hours[hours.name] = connect.CfnHoursOfOperation(
+                self, f"Hours-{hours.name}",
+                instance_arn=self.instance_arn,
+                name=hours.name,
+                time_zone=hours.time_zone,
+                config=[
+                    connect.CfnHoursOfOperation.HoursOfOperationConfigProperty(
+                        day=CONNECT_DAY[day],
+                        start_time=connect.CfnHoursOfOperation.HoursOfOperationTimeSliceProperty(
+                            hours=window.start.hour, minutes=window.start.minute),
+                        end_time=connect.CfnHoursOfOperation.HoursOfOperationTimeSliceProperty(
+                            hours=window.end.hour, minutes=window.end.minute),
+                    )
+                    for window in hours.schedule for day in window.days
+                ],
+            )  # fmt: skip
+            self.hours[hours.name].apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            self.hours_arns[hours.name] = self.hours[hours.name].attr_hours_of_operation_arn
+        for queue in deployment.queues:
+            self.queues[queue.name] = connect.CfnQueue(
+                self, f"Queue-{queue.name}",
+                instance_arn=self.instance_arn,
+                name=queue.name,
+                description=queue.description or None,
+                hours_of_operation_arn=self.hours_arns[queue.hours],
+                max_contacts=queue.max_contacts,
+            )  # fmt: skip
+            self.queues[queue.name].apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            self.queue_arns[queue.name] = self.queues[queue.name].attr_queue_arn
+        routing_profile = connect.CfnRoutingProfile(
+            self, "RoutingProfile",
+            instance_arn=self.instance_arn,
+            name=f"{deployment.name}-front-desk",
+            description="Front-desk staff: voice, one call at a time",
+            default_outbound_queue_arn=self.queue_arns[deployment.queues[0].name],
+            media_concurrencies=[connect.CfnRoutingProfile.MediaConcurrencyProperty(channel="VOICE", concurrency=1)],
+            queue_configs=[
+                connect.CfnRoutingProfile.RoutingProfileQueueConfigProperty(
+                    delay=0, priority=1,
+                    queue_reference=connect.CfnRoutingProfile.RoutingProfileQueueReferenceProperty(
+                        channel="VOICE", queue_arn=arn),
+                )
+                for arn in self.queue_arns.values()
+            ],
+        )  # fmt: skip
+        routing_profile.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+
+    def integrate_lambda(self, key: str, function: lambda_.IFunction) -> None:
+        """Let the instance invoke a function from its flows, and list it in the instance."""
+        stack = cdk.Stack.of(self)
+        function.add_permission(
+            f"InvokedByConnect{key}",
+            principal=iam.ServicePrincipal("connect.amazonaws.com"),
+            source_account=stack.account,
+            source_arn=self.instance_arn,
+        )  # fmt: skip
+        association = connect.CfnIntegrationAssociation(
+            self, f"Lambda{key}", instance_id=self.instance_arn, integration_type="LAMBDA_FUNCTION",
+            integration_arn=function.function_arn)  # fmt: skip
+        association.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+
+    def integrate_bot(self, alias_arn: str) -> connect.CfnIntegrationAssociation:
+        """Associate the bot alias: Connect refuses a flow that names an alias it does not know."""
+        association = connect.CfnIntegrationAssociation(
+            self, "LexBot", instance_id=self.instance_arn, integration_type="LEX_BOT", integration_arn=alias_arn)
+        association.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        return association
+
+
+class ContactFlows(Construct):
+    """The kit's flows, placeholders filled with this region's resources, created in dependency order."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, instance_arn: str, flows: list[FlowFile],
+                 values: Mapping[str, str], name_suffix: str = "",
+                 depends_on: list[cdk.CfnResource] | None = None) -> None:  # fmt: skip
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        known = dict(values)
+        self.flows: dict[str, connect.CfnContactFlow] = {}
+        for flow in flows:  # creation order: referenced flows come first
+            content = fill(flow.content(), known)
+            resource = connect.CfnContactFlow(
+                self, flow.name,
+                instance_arn=instance_arn,
+                name=f"{flow.name}{name_suffix}",
+                type=flow.type,
+                description=flow.description[:500] or None,
+                content=stack.to_json_string(content),
+            )  # fmt: skip
+            resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            for dependency in depends_on or []:
+                resource.node.add_dependency(dependency)
+            self.flows[flow.name] = resource
+            known[f"FlowArn.{flow.name}"] = resource.attr_contact_flow_arn

@@ -1,0 +1,194 @@
+"""The clinic's functions, their data table, and provisioned-concurrency scaling for peak call times."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_applicationautoscaling as appscaling
+from aws_cdk import aws_dynamodb as dynamodb
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from regions.config import PeakWindow, RegionSettings
+from regions.custom_resource import HANDLER_RUNTIME, HANDLER_RUNTIME_REASON, powertools_layer
+from regions.nag import acknowledge
+
+RUNTIME_DIR = Path(__file__).parent / "runtime"
+RUNTIME = HANDLER_RUNTIME
+
+
+@dataclass(frozen=True)
+class FunctionSpec:
+    """One clinic function: its handler, who calls it, and the table actions it needs."""
+
+    key: str
+    handler: str
+    description: str
+    table_actions: tuple[str, ...]
+    invoked_by: str  # "connect" (a contact flow) or "lex" (the bot's code hook)
+
+
+FUNCTIONS: tuple[FunctionSpec, ...] = (
+    FunctionSpec("CallerLookup", "clinic.caller_lookup.handler", "Identify the caller by phone number",
+                 ("dynamodb:GetItem",), "connect"),
+    FunctionSpec("Appointments", "clinic.appointments.handler", "Lex code hook: book, cancel, check",
+                 ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
+                  "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"), "lex"),
+    FunctionSpec("Callback", "clinic.callback.handler", "Record an after-hours callback request",
+                 ("dynamodb:PutItem",), "connect"),
+)  # fmt: skip
+
+
+def table_name(settings: RegionSettings) -> str:
+    """The same name in both regions: the DR stack finds the global table's replica by it."""
+    return f"{settings.deployment.name}-appointments"
+
+
+def function_name(settings: RegionSettings, key: str) -> str:
+    """The same name in both regions, as Connect Global Resiliency asks of flow-invoked functions."""
+    return f"{settings.deployment.name}-{key}"
+
+
+class ClinicFunctions(Construct):
+    """The sample IVR's functions, each behind a ``live`` alias with provisioned concurrency.
+
+    In the primary region the appointments table is created as a DynamoDB global table with a replica in the DR
+    region; the DR stack uses that replica by name.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings) -> None:
+        super().__init__(scope, construct_id)
+        deployment = settings.deployment
+        stack = cdk.Stack.of(self)
+        name = table_name(settings)
+
+        if settings.is_primary:
+            table = dynamodb.TableV2(
+                self, "Table",
+                table_name=name,
+                partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
+                sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
+                billing=dynamodb.Billing.on_demand(),
+                encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+                point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
+                    point_in_time_recovery_enabled=True),
+                replicas=[dynamodb.ReplicaTableProps(region=settings.peer_region)],
+                deletion_protection=deployment.retain_data,
+                removal_policy=cdk.RemovalPolicy.RETAIN if deployment.retain_data else cdk.RemovalPolicy.DESTROY,
+            )  # fmt: skip
+            self.table_arn = table.table_arn
+        else:
+            self.table_arn = stack.format_arn(service="dynamodb", resource="table", resource_name=name)
+        self.table_name = name
+
+        powertools = powertools_layer(self, deployment.lambdas.architecture)
+        code = lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["**/__pycache__", "*.pyc"])
+
+        self.aliases: dict[str, lambda_.Alias] = {}
+        self.functions: dict[str, lambda_.Function] = {}
+        self.log_groups: dict[str, logs.LogGroup] = {}
+        for spec in FUNCTIONS:
+            self._build(spec, settings, code, powertools)
+
+    def _build(self, spec: FunctionSpec, settings: RegionSettings, code: lambda_.Code,
+               powertools: lambda_.ILayerVersion) -> None:  # fmt: skip
+        deployment = settings.deployment
+        fn_name = function_name(settings, spec.key)
+        group = logs.LogGroup(
+            self, f"{spec.key}Logs",
+            log_group_name=f"/aws/lambda/{fn_name}",
+            retention=retention_days(deployment.lambdas.log_retention_days),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )  # fmt: skip
+        role = iam.Role(
+            self, f"{spec.key}Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description=f"{fn_name}: writes its own logs and traces, and {', '.join(spec.table_actions)} on the table",
+        )  # fmt: skip
+        role.add_to_policy(iam.PolicyStatement(
+            actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn]))
+        role.add_to_policy(iam.PolicyStatement(actions=list(spec.table_actions), resources=[self.table_arn]))
+        fn = lambda_.Function(
+            self, spec.key,
+            function_name=fn_name,
+            description=spec.description,
+            runtime=RUNTIME,
+            architecture=lambda_.Architecture.ARM_64 if deployment.lambdas.architecture == "arm64"
+            else lambda_.Architecture.X86_64,
+            handler=spec.handler,
+            code=code,
+            layers=[powertools],
+            role=role,
+            memory_size=deployment.lambdas.memory_mb,
+            # Connect waits at most 8 s; the function gives up first so that the flow takes its error branch.
+            timeout=cdk.Duration.seconds(deployment.lambdas.timeout_seconds),
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=group,
+            environment={
+                "TABLE_NAME": self.table_name,
+                "CLINIC_TIME_ZONE": deployment.hours[0].time_zone,
+                "POWERTOOLS_SERVICE_NAME": f"clinic-{spec.key.lower()}",
+                "POWERTOOLS_METRICS_NAMESPACE": "ClinicIVR",
+                "POWERTOOLS_LOG_LEVEL": "INFO",
+            },
+        )  # fmt: skip
+        acknowledge(role, ("IAM5[Resource::*]", "Active X-Ray tracing needs xray:PutTraceSegments and PutTelemetryRecords, "
+                                   "which have no resource-level permissions."))
+        acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
+        alias = lambda_.Alias(
+            self, f"{spec.key}Live",
+            alias_name="live",
+            version=fn.current_version,
+            provisioned_concurrent_executions=settings.baseline_concurrency,
+        )  # fmt: skip
+        self._scale(spec.key, alias, settings)
+        self.functions[spec.key] = fn
+        self.aliases[spec.key] = alias
+        self.log_groups[spec.key] = group
+
+    def _scale(self, key: str, alias: lambda_.Alias, settings: RegionSettings) -> None:
+        """Scheduled provisioned concurrency for the peak windows, plus utilization tracking on top."""
+        scaling = settings.deployment.scaling
+        target = alias.add_auto_scaling(
+            min_capacity=settings.baseline_concurrency, max_capacity=scaling.max_provisioned_concurrency
+        )
+        target.scale_on_utilization(utilization_target=scaling.utilization_target)
+        for window in scaling.peak_windows:
+            zone = cdk.TimeZone.of(window.time_zone)
+            target.scale_on_schedule(
+                f"{window.name}-start",
+                schedule=_cron(window, at_start=True), time_zone=zone,
+                min_capacity=settings.peak_concurrency(window),
+            )  # fmt: skip
+            target.scale_on_schedule(
+                f"{window.name}-end",
+                schedule=_cron(window, at_start=False), time_zone=zone,
+                min_capacity=settings.baseline_concurrency,
+            )  # fmt: skip
+
+    @property
+    def flow_invoked(self) -> dict[str, lambda_.Alias]:
+        """Aliases that contact flows call, keyed by function key."""
+        return {s.key: self.aliases[s.key] for s in FUNCTIONS if s.invoked_by == "connect"}
+
+
+def _cron(window: PeakWindow, *, at_start: bool) -> appscaling.Schedule:
+    moment = window.start if at_start else window.end
+    return appscaling.Schedule.cron(minute=str(moment.minute), hour=str(moment.hour), week_day=",".join(window.days))
+
+
+_RETENTION = {
+    1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS, 5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS, 90: logs.RetentionDays.THREE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS,
+    365: logs.RetentionDays.ONE_YEAR,
+}  # fmt: skip
+
+
+def retention_days(days: int) -> logs.RetentionDays:
+    """The CDK retention for a day count the config schema allows."""
+    return _RETENTION[days]

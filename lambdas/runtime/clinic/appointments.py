@@ -1,0 +1,115 @@
+"""Lex V2 code hook: book, cancel and check appointments.
+
+Connect passes the caller's identity into the Lex session as the session attribute ``patientId`` (set from the
+caller-lookup function's answer). The dialog hook validates dates and times; the fulfillment hook writes.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, timedelta
+from functools import lru_cache
+from typing import Any
+
+from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.utilities.typing import LambdaContext
+
+from clinic.lex_event import LexV2Event, close, delegate, elicit_slot
+from clinic.observability import logger, metrics, tracer
+from clinic.repository import Appointment, Repository, SlotTaken
+from clinic.settings import Settings, settings
+
+NOT_IDENTIFIED = ("I could not find a patient record for the number you are calling from. "
+                  "The front desk can help you with that.")  # fmt: skip
+
+
+@lru_cache(maxsize=1)
+def repository() -> Repository:
+    return Repository(settings().table_name)
+
+
+def _check_date(value: str | None, today: date, horizon: int) -> str | None:
+    if value is None:
+        return None
+    try:
+        day = date.fromisoformat(value)
+    except ValueError:
+        return "Sorry, I did not get the day. Which day would you like?"
+    if day <= today:
+        return "We book from tomorrow onwards. Which day would you like?"
+    if day > today + timedelta(days=horizon):
+        return f"We book up to {horizon} days ahead. Which day would you like?"
+    if day.weekday() == 6:
+        return "The clinic is closed on Sundays. Which other day would suit you?"
+    return None
+
+
+def _check_time(value: str | None, conf: Settings) -> str | None:
+    if value is None:
+        return None
+    if len(value) != 5 or not conf.opening <= value <= conf.last_slot:
+        return f"We have appointments from {conf.opening} to {conf.last_slot}. What time would suit you?"
+    if value[3:] not in ("00", "30"):
+        return "Appointments start on the hour or the half hour. What time would suit you?"
+    return None
+
+
+def dialog(event: LexV2Event, conf: Settings, now: datetime) -> dict[str, Any]:
+    """Validate the slots filled so far; re-ask for a bad one, otherwise let Lex go on."""
+    if event.intent_name == "BookAppointment":
+        problem = _check_date(event.slot("AppointmentDate"), now.date(), conf.booking_horizon_days)
+        if problem:
+            return elicit_slot(event, "AppointmentDate", problem)
+        problem = _check_time(event.slot("AppointmentTime"), conf)
+        if problem:
+            return elicit_slot(event, "AppointmentTime", problem)
+    return delegate(event)
+
+
+def fulfil(event: LexV2Event, repo: Repository, now: datetime) -> dict[str, Any]:
+    """Carry out a confirmed intent."""
+    intent = event.intent_name
+    patient_id = event.session_attributes.get("patientId", "")
+    if event.confirmation_state == "Denied":
+        return close(event, "Failed", "All right, nothing has changed.")
+    if not patient_id:
+        return close(event, "Failed", NOT_IDENTIFIED)
+    if intent == "BookAppointment":
+        appointment = Appointment(patient_id=patient_id, day=event.slot("AppointmentDate") or "",
+                                  time=event.slot("AppointmentTime") or "",
+                                  kind=event.slot("AppointmentType") or "consultation")  # fmt: skip
+        try:
+            repo.book(appointment)
+        except SlotTaken:
+            return elicit_slot(event, "AppointmentTime", "That time has just been taken. What other time suits you?")
+        metrics.add_metric(name="AppointmentBooked", unit=MetricUnit.Count, value=1)
+        return close(event, "Fulfilled",
+                     f"You are booked for a {appointment.kind} on {appointment.day} at {appointment.time}.")
+    upcoming = repo.next_appointment(patient_id, now)
+    if upcoming is None:
+        return close(event, "Fulfilled", "You have no upcoming appointment.")
+    if intent == "CancelAppointment":
+        repo.cancel(upcoming)
+        metrics.add_metric(name="AppointmentCancelled", unit=MetricUnit.Count, value=1)
+        return close(event, "Fulfilled", f"Your {upcoming.kind} on {upcoming.day} at {upcoming.time} is cancelled.")
+    if intent == "CheckAppointment":
+        return close(event, "Fulfilled", f"Your next appointment is a {upcoming.kind} on {upcoming.day} "
+                                         f"at {upcoming.time}.")  # fmt: skip
+    return close(event, "Fulfilled", "")
+
+
+def route(event: LexV2Event, repo: Repository, conf: Settings, now: datetime) -> dict[str, Any]:
+    if event.invocation_source == "DialogCodeHook":
+        return dialog(event, conf, now)
+    return fulfil(event, repo, now)
+
+
+@logger.inject_lambda_context
+@tracer.capture_lambda_handler
+@metrics.log_metrics
+def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+    event = LexV2Event(raw)
+    conf = settings()
+    logger.append_keys(intent=event.intent_name, source=event.invocation_source)
+    response = route(event, repository(), conf, datetime.now(conf.time_zone))
+    logger.info("code hook answered", extra={"dialog_action": response["sessionState"]["dialogAction"]["type"]})
+    return response

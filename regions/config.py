@@ -1,0 +1,342 @@
+"""Deployment configuration: one YAML file per deployment, validated before any construct is built.
+
+The schema is the single description of what a deployment may say. ``load_deployment`` turns a file into a
+:class:`Deployment` or raises :class:`ConfigError` with a message that names the file and the field.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import time
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+#: Region pairs that Amazon Connect Global Resiliency supports (source -> replica).
+#: Source: Connect admin guide, "Set up Amazon Connect Global Resiliency".
+GLOBAL_RESILIENCY_PAIRS: tuple[tuple[str, str], ...] = (
+    ("us-east-1", "us-west-2"),
+    ("us-west-2", "us-east-1"),
+    ("eu-central-1", "eu-west-2"),
+    ("eu-west-2", "eu-central-1"),
+    ("ap-northeast-1", "ap-northeast-3"),
+)
+
+DAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+#: Connect's HoursOfOperation day names for our three-letter days.
+CONNECT_DAY = {
+    "MON": "MONDAY", "TUE": "TUESDAY", "WED": "WEDNESDAY", "THU": "THURSDAY",
+    "FRI": "FRIDAY", "SAT": "SATURDAY", "SUN": "SUNDAY",
+}  # fmt: skip
+
+_REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
+_NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")
+# Connect's InstanceAlias rule (CloudFormation schema): 1-45, no leading "d-", alphanumerics and inner dashes.
+_INSTANCE_ALIAS = re.compile(r"^(?!d-)([\da-zA-Z]+)([-]*[\da-zA-Z])*$")
+_LEX_LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
+
+Day = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
+DrMode = Literal["global-resiliency", "standalone"]
+Role = Literal["primary", "dr"]
+
+
+class ConfigError(ValueError):
+    """A deployment file that cannot be used; the message names the file and the field."""
+
+
+class _Strict(BaseModel):
+    # The python regex engine is needed for Connect's look-ahead patterns.
+    model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
+
+
+def _parse_clock(value: Any) -> time:
+    if isinstance(value, time):
+        return value
+    if isinstance(value, int):  # YAML 1.1 reads 08:00 unquoted as a sexagesimal integer
+        raise ValueError(f"write times as quoted strings, for example '08:00' (got {value!r})")
+    text = str(value)
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", text):
+        raise ValueError(f"expected a 24-hour time 'HH:MM', got {text!r}")
+    hours, minutes = text.split(":")
+    return time(int(hours), int(minutes))
+
+
+Clock = Annotated[time, Field(description="24-hour 'HH:MM'")]
+
+
+class _Window(_Strict):
+    days: list[Day] = Field(min_length=1)
+    start: Clock
+    end: Clock
+
+    @field_validator("start", "end", mode="before")
+    @classmethod
+    def _clock(cls, value: Any) -> time:
+        return _parse_clock(value)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> _Window:
+        if self.end <= self.start:
+            raise ValueError(f"end {self.end:%H:%M} must be after start {self.start:%H:%M}")
+        if len(set(self.days)) != len(self.days):
+            raise ValueError("a day is listed twice")
+        return self
+
+
+def _check_zone(value: str) -> str:
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"{value!r} is not an IANA time zone (for example 'America/New_York')") from None
+    return value
+
+
+class HoursOfOperation(_Strict):
+    """Opening hours of the contact center, as Connect evaluates them in CheckHoursOfOperation."""
+
+    name: str = Field(pattern=_NAME.pattern)
+    time_zone: str
+    schedule: list[_Window] = Field(min_length=1)
+
+    _zone = field_validator("time_zone")(_check_zone)
+
+
+class Queue(_Strict):
+    """A Connect queue; ``hours`` names an entry of ``hours``."""
+
+    name: str = Field(pattern=_NAME.pattern)
+    hours: str
+    max_contacts: int | None = Field(default=None, ge=1, le=1000)
+    description: str = ""
+
+
+class PhoneNumber(_Strict):
+    """A number to claim. Claimed numbers are kept on destroy unless ``keep_on_destroy`` is false, because a
+    released number cannot be reclaimed for about 30 days."""
+
+    country: str = Field(pattern=r"^[A-Z]{2}$")
+    type: Literal["DID", "TOLL_FREE"] = "DID"
+    prefix: str | None = Field(default=None, pattern=r"^\+[0-9]{1,14}$")
+    keep_on_destroy: bool = True
+
+
+class Instance(_Strict):
+    """The Connect instance of the primary region; the DR instance alias defaults to ``<alias>-dr``."""
+
+    alias: str = Field(min_length=1, max_length=42, pattern=_INSTANCE_ALIAS.pattern)
+    identity_management: Literal["CONNECT_MANAGED", "SAML"] = "CONNECT_MANAGED"
+    dr_alias: str | None = Field(default=None, min_length=1, max_length=45, pattern=_INSTANCE_ALIAS.pattern)
+
+    @property
+    def replica_alias(self) -> str:
+        return self.dr_alias or f"{self.alias}-dr"
+
+
+class Lex(_Strict):
+    """Which locales of the bot model in ``lex/bot.yaml`` to deploy."""
+
+    locales: list[str] = Field(min_length=1)
+    nlu_confidence_threshold: float = Field(default=0.4, ge=0, le=1)
+    idle_session_ttl_seconds: int = Field(default=300, ge=60, le=86400)
+
+    @field_validator("locales")
+    @classmethod
+    def _locale_ids(cls, value: list[str]) -> list[str]:
+        for locale in value:
+            if not _LEX_LOCALE.fullmatch(locale):
+                raise ValueError(f"{locale!r} is not a Lex locale id such as 'en_US'")
+        return value
+
+
+class LambdaSettings(_Strict):
+    """Settings shared by the IVR functions. ``timeout_seconds`` must stay under Connect's 8 s wait."""
+
+    memory_mb: int = Field(default=256, ge=128, le=10240)
+    timeout_seconds: int = Field(default=6, ge=1, le=8)
+    log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 30
+    architecture: Literal["arm64", "x86_64"] = "arm64"
+
+
+class PeakWindow(_Window):
+    """A time of day when calls peak: provisioned concurrency is raised to ``provisioned_concurrency``."""
+
+    name: str = Field(pattern=_NAME.pattern)
+    time_zone: str
+    provisioned_concurrency: int = Field(ge=1, le=1000)
+
+    _zone = field_validator("time_zone")(_check_zone)
+
+
+class Scaling(_Strict):
+    """Provisioned concurrency for customer-facing functions: a baseline, peak windows, utilization tracking."""
+
+    baseline_provisioned_concurrency: int = Field(default=1, ge=1, le=1000)
+    max_provisioned_concurrency: int = Field(default=50, ge=1, le=3000)
+    utilization_target: float = Field(default=0.7, ge=0.1, le=0.9)
+    peak_windows: list[PeakWindow] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> Scaling:
+        if self.baseline_provisioned_concurrency > self.max_provisioned_concurrency:
+            raise ValueError("baseline_provisioned_concurrency is above max_provisioned_concurrency")
+        for window in self.peak_windows:
+            if window.provisioned_concurrency > self.max_provisioned_concurrency:
+                raise ValueError(
+                    f"peak window {window.name!r} asks for {window.provisioned_concurrency}, "
+                    f"above max_provisioned_concurrency {self.max_provisioned_concurrency}"
+                )
+        names = [w.name for w in self.peak_windows]
+        if len(set(names)) != len(names):
+            raise ValueError("peak window names must be unique")
+        return self
+
+
+class DrStandby(_Strict):
+    """Capacity the DR region keeps while it is not taking calls; failover raises it to the peak level."""
+
+    provisioned_concurrency: int = Field(default=1, ge=1, le=1000)
+
+
+class Alarms(_Strict):
+    """Alarm thresholds and where notifications go."""
+
+    email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+    lambda_duration_ms: int = Field(default=6000, ge=100, le=8000)
+    lambda_errors: int = Field(default=1, ge=1)
+    lambda_throttles: int = Field(default=1, ge=1)
+    concurrent_calls_percent: int = Field(default=80, ge=1, le=100)
+    flow_errors: int = Field(default=5, ge=1)
+    lex_missed_utterances: int = Field(default=20, ge=1)
+
+
+class Deployment(_Strict):
+    """A whole deployment: the primary region, its DR region and everything both deploy."""
+
+    name: str = Field(pattern=_NAME.pattern, description="Prefix of stacks and of names shared across regions")
+    account: str = Field(pattern=r"^\d{12}$")
+    primary_region: str = Field(pattern=_REGION.pattern)
+    dr_region: str = Field(pattern=_REGION.pattern)
+    dr_mode: DrMode
+    instance: Instance
+    hours: list[HoursOfOperation] = Field(min_length=1)
+    queues: list[Queue] = Field(min_length=1)
+    phone_numbers: list[PhoneNumber] = Field(default_factory=list)
+    lex: Lex
+    lambdas: LambdaSettings = Field(default_factory=LambdaSettings)
+    scaling: Scaling = Field(default_factory=Scaling)
+    dr_standby: DrStandby = Field(default_factory=DrStandby)
+    alarms: Alarms = Field(default_factory=Alarms)
+    retain_data: bool = Field(default=False, description="Keep the appointments table on destroy")
+    tags: dict[str, str] = Field(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _consistent(self) -> Deployment:
+        if self.primary_region == self.dr_region:
+            raise ValueError("dr_region must differ from primary_region")
+        if self.dr_mode == "global-resiliency" and (self.primary_region, self.dr_region) not in (
+            GLOBAL_RESILIENCY_PAIRS
+        ):
+            pairs = ", ".join(f"{a} -> {b}" for a, b in GLOBAL_RESILIENCY_PAIRS)
+            raise ValueError(
+                f"dr_mode global-resiliency does not support {self.primary_region} -> {self.dr_region}; "
+                f"supported pairs: {pairs}. Use dr_mode: standalone for any other pair."
+            )
+        hour_names = [h.name for h in self.hours]
+        if len(set(hour_names)) != len(hour_names):
+            raise ValueError("hours: names must be unique")
+        queue_names = [q.name for q in self.queues]
+        if len(set(queue_names)) != len(queue_names):
+            raise ValueError("queues: names must be unique")
+        for queue in self.queues:
+            if queue.hours not in hour_names:
+                raise ValueError(f"queue {queue.name!r} names hours {queue.hours!r}; known: {hour_names}")
+        if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
+            raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
+        return self
+
+    def region(self, role: Role) -> RegionSettings:
+        """The settings one regional stack is built from."""
+        primary = role == "primary"
+        return RegionSettings(
+            deployment=self,
+            role=role,
+            region=self.primary_region if primary else self.dr_region,
+            peer_region=self.dr_region if primary else self.primary_region,
+        )
+
+
+class RegionSettings(BaseModel):
+    """One region's view of a deployment: the data that makes the DR stack differ from the primary."""
+
+    model_config = ConfigDict(frozen=True)
+
+    deployment: Deployment
+    role: Role
+    region: str
+    peer_region: str
+
+    @property
+    def is_primary(self) -> bool:
+        return self.role == "primary"
+
+    @property
+    def creates_instance(self) -> bool:
+        """The DR region gets its instance from replication in global-resiliency mode."""
+        return self.is_primary or self.deployment.dr_mode == "standalone"
+
+    @property
+    def instance_alias(self) -> str:
+        inst = self.deployment.instance
+        return inst.alias if self.is_primary else inst.replica_alias
+
+    @property
+    def stack_name(self) -> str:
+        return f"{self.deployment.name}-{self.role}"
+
+    @property
+    def baseline_concurrency(self) -> int:
+        d = self.deployment
+        return d.scaling.baseline_provisioned_concurrency if self.is_primary else d.dr_standby.provisioned_concurrency
+
+    def peak_concurrency(self, window: PeakWindow) -> int:
+        """The primary scales to the window's level; the DR region holds its standby level until failover."""
+        if self.is_primary:
+            return window.provisioned_concurrency
+        return self.deployment.dr_standby.provisioned_concurrency
+
+
+def _format_location(loc: tuple[int | str, ...]) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "(top level)"
+
+
+def load_deployment(path: str | Path) -> Deployment:
+    """Read and validate one deployment file.
+
+    Raises
+    ------
+    ConfigError
+        The file is missing, is not YAML, or breaks the schema; the message names the file and each field.
+    """
+    file = Path(path)
+    try:
+        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: deployment file not found") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+    if not isinstance(raw, dict):
+        raise ConfigError(f"{file}: expected a mapping of settings at the top level")
+    try:
+        return Deployment.model_validate(raw)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            message = str(err["msg"]).removeprefix("Value error, ")
+            lines.append(f"{file}: {_format_location(tuple(err['loc']))}: {message}")
+        raise ConfigError("\n".join(lines)) from None

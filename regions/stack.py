@@ -1,0 +1,164 @@
+"""The regional stack: one class, built for the primary region and again for the DR region from its data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import aws_cdk as cdk
+from aws_cdk import aws_connect as connect
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from connect.flow_files import FlowFile
+from connect.infrastructure import ContactCenter, ContactFlows, connect_id, handoff_parameter
+from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
+from connect.replication.infrastructure import InstanceReplica
+from lambdas.infrastructure import ClinicFunctions
+from lex.infrastructure import ClinicBot
+from lex.model import BotModel
+from regions.config import RegionSettings
+from regions.handoff.infrastructure import PeerHandoff
+from regions.monitoring import Monitoring
+
+INBOUND_FLOW = "inbound-menu"
+
+
+class IvrRegionalStack(cdk.Stack):
+    """Everything one region runs. It composes constructs and holds no resource of its own.
+
+    What differs between the two regions is data (``RegionSettings``): the region, the role, and in
+    global-resiliency mode that the DR region's instance comes from replication.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings, bot_model: BotModel,
+                 flows: list[FlowFile], **kwargs: Any) -> None:  # fmt: skip
+        deployment = settings.deployment
+        super().__init__(
+            scope, construct_id,
+            env=cdk.Environment(account=deployment.account, region=settings.region),
+            description=f"Clinic IVR ({settings.role} region {settings.region}) of deployment {deployment.name}",
+            termination_protection=False,
+            **kwargs,
+        )  # fmt: skip
+        for key, value in {**deployment.tags, "ivr:deployment": deployment.name, "ivr:role": settings.role}.items():
+            cdk.Tags.of(self).add(key, value)
+
+        functions = ClinicFunctions(self, "Functions", settings=settings)
+        bot = ClinicBot(
+            self, "Bot", model=bot_model, locales=deployment.lex.locales,
+            confidence=deployment.lex.nlu_confidence_threshold,
+            idle_ttl_seconds=deployment.lex.idle_session_ttl_seconds,
+            code_hook=functions.aliases["Appointments"], name_prefix=deployment.name,
+        )  # fmt: skip
+        center = ContactCenter(self, "ContactCenter", settings=settings)
+        for key, alias in functions.flow_invoked.items():
+            center.integrate_lambda(key, alias)
+        bot_association = center.integrate_bot(bot.alias.attr_arn)
+
+        values = {
+            "BotAliasArn": bot.alias.attr_arn,
+            **{f"FunctionArn.{k}": a.function_arn for k, a in functions.aliases.items()},
+            **{f"QueueArn.{n}": arn for n, arn in center.queue_arns.items()},
+            **{f"HoursArn.{n}": arn for n, arn in center.hours_arns.items()},
+        }
+        contact_flows = ContactFlows(
+            self, "Flows", instance_arn=center.instance_arn, flows=flows, values=values,
+            name_suffix=center.name_suffix, depends_on=[bot_association],
+        )  # fmt: skip
+        inbound = contact_flows.flows[INBOUND_FLOW]
+
+        self._claimed: list[connect.CfnPhoneNumber] = []
+        tdg_arn = self._global_resiliency(settings, center, contact_flows, inbound)
+        self._phone_numbers(settings, center, inbound, tdg_arn)
+
+        Monitoring(
+            self, "Monitoring", settings=settings, functions=functions.functions,
+            flow_invoked=set(functions.flow_invoked), instance_id=center.instance_id,
+            flow_names=[f"{name}{center.name_suffix}" for name in contact_flows.flows],
+            bot_id=bot.bot.attr_id, bot_alias_id=bot.alias.attr_bot_alias_id, locales=bot.locales,
+        )  # fmt: skip
+
+        self._outputs(settings, center, contact_flows, bot, functions, tdg_arn)
+
+    def _global_resiliency(self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows,
+                           inbound: connect.CfnContactFlow) -> str | None:  # fmt: skip
+        """Primary, global-resiliency mode: replicate, create the traffic distribution group, hand ids over."""
+        deployment = settings.deployment
+        if deployment.dr_mode != "global-resiliency" or not settings.is_primary:
+            return None
+        replica = InstanceReplica(
+            self, "Replica", instance_id=center.instance_id, instance_arn=center.instance_arn,
+            replica_region=settings.peer_region, replica_alias=deployment.instance.replica_alias,
+        )  # fmt: skip
+        # Replicate once the instance is configured, so that the first copy carries hours, queues and flows.
+        for flow in flows.flows.values():
+            replica.node.add_dependency(flow)
+        tdg = connect.CfnTrafficDistributionGroup(
+            self, "TrafficDistributionGroup", instance_arn=center.instance_arn,
+            name=f"{deployment.name}-calls", description="Splits the clinic's calls between the two regions",
+        )  # fmt: skip
+        tdg.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        tdg.node.add_dependency(replica)
+        self._claimed = claim_numbers(self, deployment.phone_numbers, tdg.attr_traffic_distribution_group_arn)
+        for number in self._claimed:
+            number.node.add_dependency(tdg)
+        parameters = {
+            handoff_parameter(deployment.name, "instance-id"): center.instance_id,
+            handoff_parameter(deployment.name, "tdg-arn"): tdg.attr_traffic_distribution_group_arn,
+            **{handoff_parameter(deployment.name, f"hours/{n}"): connect_id(arn)
+               for n, arn in center.hours_arns.items()},
+            **{handoff_parameter(deployment.name, f"queue/{n}"): connect_id(arn)
+               for n, arn in center.queue_arns.items()},
+        }  # fmt: skip
+        if self._claimed:
+            parameters[handoff_parameter(deployment.name, "phone-numbers")] = cdk.Fn.join(
+                ",", [n.attr_phone_number_arn for n in self._claimed])
+        handoff = PeerHandoff(self, "Handoff", deployment_name=deployment.name, region=settings.peer_region,
+                              parameters=parameters)  # fmt: skip
+        handoff.node.add_dependency(replica)
+        return tdg.attr_traffic_distribution_group_arn
+
+    def _phone_numbers(self, settings: RegionSettings, center: ContactCenter, inbound: connect.CfnContactFlow,
+                       tdg_arn: str | None) -> None:  # fmt: skip
+        deployment = settings.deployment
+        if not deployment.phone_numbers:
+            return
+        if tdg_arn is not None:
+            arns: list[str] | str = [n.attr_phone_number_arn for n in self._claimed]
+        elif settings.creates_instance:
+            arns = [n.attr_phone_number_arn for n in claim_numbers(self, deployment.phone_numbers, center.instance_arn)]
+        else:
+            # DR region, global-resiliency: the numbers were claimed into the group by the primary.
+            arns = cdk.Fn.split(",", ssm.StringParameter.value_for_string_parameter(
+                self, handoff_parameter(deployment.name, "phone-numbers")))
+        NumberFlowAssociation(self, "InboundNumbers", instance_id=center.instance_id,
+                              instance_arn=center.instance_arn, flow_arn=inbound.attr_contact_flow_arn,
+                              phone_number_arns=arns)  # fmt: skip
+
+    def _outputs(self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows, bot: ClinicBot,
+                 functions: ClinicFunctions, tdg_arn: str | None) -> None:  # fmt: skip
+        """What operator tooling reads (``ivr`` reads stack outputs; it does not import CDK)."""
+        outputs: dict[str, str] = {
+            "InstanceId": center.instance_id,
+            "InstanceArn": center.instance_arn,
+            "BotId": bot.bot.attr_id,
+            "BotAliasArn": bot.alias.attr_arn,
+            "BotVersion": bot.version.attr_bot_version,
+            "Region": settings.region,
+            "Role": settings.role,
+            "TableName": functions.table_name,
+        }
+        outputs |= {f"Flow{_pascal(n)}Id": connect_id(f.attr_contact_flow_arn) for n, f in flows.flows.items()}
+        outputs |= {f"Flow{_pascal(n)}Arn": f.attr_contact_flow_arn for n, f in flows.flows.items()}
+        outputs |= {f"Function{k}Arn": a.function_arn for k, a in functions.aliases.items()}
+        if tdg_arn is not None:
+            outputs["TrafficDistributionGroupArn"] = tdg_arn
+        elif settings.deployment.dr_mode == "global-resiliency":
+            outputs["TrafficDistributionGroupArn"] = ssm.StringParameter.value_for_string_parameter(
+                self, handoff_parameter(settings.deployment.name, "tdg-arn"))
+        for key, value in outputs.items():
+            cdk.CfnOutput(self, key, value=value)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
