@@ -26,6 +26,12 @@ def handoff_parameter(deployment_name: str, item: str) -> str:
     return f"/ivr/{deployment_name}/{item}"
 
 
+def connect_arn(resource: str) -> str:
+    """A Connect ARN of this stack's region and account, written with pseudo parameters so that no account id
+    or region name lands in flow content."""
+    return f"arn:{cdk.Aws.PARTITION}:connect:{cdk.Aws.REGION}:{cdk.Aws.ACCOUNT_ID}:{resource}"
+
+
 def connect_id(arn: str) -> str:
     """The resource id at the end of a Connect ARN (``.../instance/<i>/queue/<id>``), as a token."""
     return cdk.Fn.select(3, cdk.Fn.split("/", arn))
@@ -63,7 +69,7 @@ class ContactCenter(Construct):
             self.instance_id = self.instance.attr_id
         else:
             self.instance_id = self._handed_over(deployment.name, "instance-id")
-            self.instance_arn = stack.format_arn(service="connect", resource="instance", resource_name=self.instance_id)
+            self.instance_arn = connect_arn(f"instance/{self.instance_id}")
 
         self.key = kms.Key(
             self, "StorageKey",
@@ -120,12 +126,10 @@ class ContactCenter(Construct):
         else:
             for hours in deployment.hours:
                 hours_id = self._handed_over(deployment.name, f"hours/{hours.name}")
-                self.hours_arns[hours.name] = stack.format_arn(
-                    service="connect", resource="instance", resource_name=f"{self.instance_id}/operating-hours/{hours_id}")
+                self.hours_arns[hours.name] = connect_arn(f"instance/{self.instance_id}/operating-hours/{hours_id}")
             for queue in deployment.queues:
                 queue_id = self._handed_over(deployment.name, f"queue/{queue.name}")
-                self.queue_arns[queue.name] = stack.format_arn(
-                    service="connect", resource="instance", resource_name=f"{self.instance_id}/queue/{queue_id}")
+                self.queue_arns[queue.name] = connect_arn(f"instance/{self.instance_id}/queue/{queue_id}")
         # Flows of the DR region sit beside the copies that replication brings; a suffix keeps names apart.
         self.name_suffix = "" if settings.creates_instance else f"-{settings.region}"
 

@@ -154,6 +154,8 @@ class ClinicBot(Construct):
             ],
             sentiment_analysis_settings={"DetectSentiment": False},
         )  # fmt: skip
+        for resource in (self.bot, self.version, self.alias):
+            resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         code_hook.add_permission(
             "InvokedByBotAlias",
             principal=iam.ServicePrincipal("lexv2.amazonaws.com"),

@@ -1,0 +1,104 @@
+"""Reading and checking a synthesized cloud assembly (``cdk.out``): templates, cfn-lint, a deployment summary.
+
+Operator tooling works from synthesized templates and stack outputs; it does not import CDK.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class AssemblyError(RuntimeError):
+    """The cloud assembly is missing or unreadable; the message names the path."""
+
+
+@dataclass(frozen=True)
+class StackTemplate:
+    """One stack of the assembly."""
+
+    name: str
+    region: str
+    path: Path
+    template: dict[str, Any]
+
+    @property
+    def resources(self) -> dict[str, dict[str, Any]]:
+        return dict(self.template.get("Resources", {}))
+
+    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
+        return {k: v for k, v in self.resources.items() if v.get("Type") == resource_type}
+
+    @property
+    def role(self) -> str:
+        outputs = self.template.get("Outputs", {})
+        return str(outputs.get("Role", {}).get("Value", "?"))
+
+
+def read_assembly(outdir: Path) -> list[StackTemplate]:
+    """The stacks of a cloud assembly, in manifest order."""
+    manifest_path = outdir / "manifest.json"
+    try:
+        manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise AssemblyError(f"{manifest_path}: no cloud assembly here; run `ivr synth` first") from None
+    stacks = []
+    for name, artifact in manifest.get("artifacts", {}).items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        template_file = outdir / artifact["properties"]["templateFile"]
+        region = str(artifact.get("environment", "aws://unknown/unknown")).rsplit("/", 1)[-1]
+        stacks.append(StackTemplate(name, region, template_file, json.loads(template_file.read_text("utf-8"))))
+    if not stacks:
+        raise AssemblyError(f"{outdir}: the assembly holds no stack")
+    return stacks
+
+
+@dataclass
+class LintReport:
+    """cfn-lint's findings for one template, split by severity."""
+
+    errors: list[str] = field(default_factory=list)
+    warnings: list[str] = field(default_factory=list)
+
+
+def cfn_lint(template: Path) -> LintReport:
+    """Run cfn-lint on one template (in-process, with the regions the template names)."""
+    from cfnlint.api import ManualArgs, lint_file
+
+    report = LintReport()
+    for match in lint_file(template, ManualArgs()):
+        line = f"{match.rule.id} {match.message} ({template.name}:{match.linenumber})"
+        if match.rule.id.startswith("E"):
+            report.errors.append(line)
+        elif match.rule.id.startswith("W"):
+            report.warnings.append(line)
+    return report
+
+
+SUMMARY_TYPES = {
+    "AWS::Connect::Instance": "Connect instance",
+    "Custom::ConnectInstanceReplica": "Instance replica (GR)",
+    "AWS::Connect::TrafficDistributionGroup": "Traffic distribution group",
+    "AWS::Connect::ContactFlow": "Contact flows",
+    "AWS::Connect::Queue": "Queues",
+    "AWS::Connect::HoursOfOperation": "Hours of operation",
+    "AWS::Connect::PhoneNumber": "Phone numbers",
+    "AWS::Lex::Bot": "Lex bot",
+    "AWS::Lex::BotVersion": "Lex bot version",
+    "AWS::Lambda::Function": "Lambda functions (incl. handlers)",
+    "AWS::Lambda::Alias": "Lambda aliases",
+    "AWS::ApplicationAutoScaling::ScalableTarget": "Scalable targets",
+    "AWS::DynamoDB::GlobalTable": "DynamoDB global table",
+    "AWS::S3::Bucket": "S3 buckets",
+    "AWS::CloudWatch::Alarm": "CloudWatch alarms",
+}
+
+
+def summarize(stack: StackTemplate) -> dict[str, int]:
+    """How many of each notable resource type a stack deploys."""
+    counts = Counter(v.get("Type") for v in stack.resources.values())
+    return {label: counts[t] for t, label in SUMMARY_TYPES.items() if counts[t]}

@@ -1,0 +1,153 @@
+"""``ivr``: the kit's operator command.
+
+``ivr synth`` synthesizes and checks both regions offline; ``ivr deploy`` and ``ivr destroy`` wrap the pinned CDK
+CLI; ``ivr flows ...`` lints, renders, imports and loads contact flows.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Annotated, Literal
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
+from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
+from ivr.flows_cli import app as flows_app
+from regions.config import ConfigError, Deployment, load_deployment
+
+app = typer.Typer(help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
+                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+app.add_typer(flows_app, name="flows")
+console = Console()
+err = Console(stderr=True)
+
+DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
+ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")]
+OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory")]
+
+
+def _deployment(config: Path) -> Deployment:
+    try:
+        return load_deployment(config)
+    except ConfigError as exc:
+        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
+        raise typer.Exit(2) from None
+
+
+@app.command()
+def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.out") -> None:
+    """Synthesize both regions into cdk.out/, run cfn-lint and cdk-nag, and summarize what would deploy where."""
+    deployment = _deployment(config)
+    command = cdk_command("synth", "--quiet", config=config.resolve(), outdir=out.resolve())
+    console.print(f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
+                  f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions runs during synth")  # fmt: skip
+    try:
+        result = run_cdk(command, capture=True)
+    except CdkCliError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if result.returncode != 0:
+        err.print(result.stdout[-6000:] + result.stderr[-6000:], markup=False, highlight=False)
+        err.print("error: synthesis failed (see above: a config, flow or cdk-nag finding stops the synth)")
+        raise typer.Exit(1)
+    try:
+        stacks = read_assembly(out)
+    except AssemblyError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    table = Table(title=f"What `ivr deploy` would create ({out})")
+    table.add_column("Resource")
+    for stack in stacks:
+        table.add_column(f"{stack.name}\n{stack.role} · {stack.region}", justify="right")
+    summaries = [summarize(s) for s in stacks]
+    for label in dict.fromkeys(label for s in summaries for label in s):
+        table.add_row(label, *(str(s.get(label, "-")) for s in summaries))
+    failed = False
+    lint_row = []
+    for stack in stacks:
+        report = cfn_lint(stack.path)
+        failed |= bool(report.errors)
+        lint_row.append(f"{len(report.errors)} errors, {len(report.warnings)} warnings")
+        for line in report.errors:
+            err.print(f"cfn-lint: {line}", markup=False)
+    table.add_row("cfn-lint", *lint_row)
+    table.add_row("cdk-nag AwsSolutions", *(["no unacknowledged finding"] * len(stacks)))
+    console.print(table)
+    if failed:
+        err.print("error: cfn-lint found errors")
+        raise typer.Exit(1)
+
+
+def _credentials_or_exit() -> None:
+    import boto3
+
+    if boto3.Session().get_credentials() is None:
+        err.print("error: no AWS credentials found (set AWS_PROFILE, run `aws sso login`, or export "
+                  "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); nothing was deployed. "
+                  "Use --dry-run to see what would run.")  # fmt: skip
+        raise typer.Exit(2)
+
+
+Role = Literal["primary", "dr"]
+
+
+@app.command()
+def deploy(
+    role: Annotated[str, typer.Argument(help="primary or dr")],
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
+) -> None:
+    """Deploy one region's stack. Deploy the primary first: in global-resiliency mode the DR stack needs it."""
+    if role not in ("primary", "dr"):
+        err.print(f"error: ROLE must be primary or dr, not {role!r}")
+        raise typer.Exit(2)
+    deployment = _deployment(config)
+    settings = deployment.region("primary" if role == "primary" else "dr")
+    command = cdk_command("deploy", settings.stack_name, "--require-approval", "broadening", config=config.resolve())
+    if dry_run:
+        console.print(f"would deploy {settings.stack_name} to account {deployment.account}, region "
+                      f"{settings.region}:\n  {render(command)}")  # fmt: skip
+        if role == "dr" and deployment.dr_mode == "global-resiliency":
+            console.print("  note: needs the primary stack deployed first (it replicates the instance and "
+                          f"hands ids over in SSM under /ivr/{deployment.name}/ in {settings.region})")  # fmt: skip
+        return
+    _credentials_or_exit()
+    result = run_cdk(command)
+    raise typer.Exit(result.returncode)
+
+
+@app.command()
+def destroy(
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+) -> None:
+    """Tear down both regions: the DR stack first, then the primary. Numbers marked keep_on_destroy stay claimed."""
+    deployment = _deployment(config)
+    commands = [cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve())
+                for r in ("dr", "primary")]  # fmt: skip
+    if dry_run:
+        for command in commands:
+            console.print(f"would run: {render(command)}")
+        return
+    _credentials_or_exit()
+    if not yes and not typer.confirm(f"Destroy {deployment.name} in {deployment.dr_region} and "
+                                     f"{deployment.primary_region} (account {deployment.account})?"):  # fmt: skip
+        raise typer.Exit(1)
+    for command in commands:
+        result = run_cdk(command)
+        if result.returncode != 0:
+            err.print(f"error: {render(command)} failed; nothing after it ran")
+            raise typer.Exit(result.returncode)
+
+
+def main() -> None:  # pragma: no cover - console entry point
+    app(prog_name="ivr")
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(app())

@@ -1,0 +1,98 @@
+"""Parity between the primary and the DR template: the same IVR, modulo region data.
+
+Compared: contact flows, the bot (model, version, alias), function code and settings, function aliases,
+scaling (schedules, time zones, bounds, tracking) and alarms. Normalized away: the region names, references
+to resources (which differ per stack by construction), the DR flow-name suffix, and provisioned-concurrency
+minimums (the DR region deliberately holds ``dr_standby`` capacity until failover).
+Role-only resources (the primary's instance, replication, TDG, queues in global-resiliency mode) are not compared.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any
+
+COMPARED_TYPES = (
+    "AWS::Connect::ContactFlow", "AWS::Lex::Bot", "AWS::Lex::BotVersion", "AWS::Lex::BotAlias",
+    "AWS::Lambda::Function", "AWS::Lambda::Alias", "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::CloudWatch::Alarm",
+)  # fmt: skip
+#: The kit's own IVR pieces; CDK's singleton providers and the custom-resource handlers are role plumbing.
+_KIT_PREFIXES = ("Functions", "Bot", "Flows", "Monitoring")
+_REF = "<ref>"
+_ARN_OF_REFS = re.compile(r"arn:<ref>:[a-z0-9-]+:<ref>:<ref>:[^\"',]*")
+#: Region data by design (standby capacity) and names CDK generates from the stack name.
+_REGION_DATA_KEYS = {"MinCapacity", "ProvisionedConcurrentExecutions", "PolicyName"}
+
+
+@dataclass(frozen=True)
+class Drift:
+    """One difference between the regions that region data does not explain."""
+
+    resource: str
+    detail: str
+
+    def __str__(self) -> str:
+        return f"{self.resource}: {self.detail}"
+
+
+def _normalize(value: Any, regions: tuple[str, ...]) -> Any:
+    if isinstance(value, dict):
+        if len(value) == 1:
+            key = next(iter(value))
+            if key == "Fn::Join":
+                separator, parts = value[key]
+                text = separator.join(p if isinstance(p, str) else _REF for p in parts)
+                return _normalize(text, regions)
+            if key == "Ref" or key.startswith("Fn::"):
+                return _REF
+        return {k: (_REF if k in _REGION_DATA_KEYS else _normalize(v, regions)) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_normalize(v, regions) for v in value]
+    if isinstance(value, str):
+        if value in ("primary", "dr"):  # the ivr:role tag
+            return "<role>"
+        for region in regions:
+            value = value.replace(f"-{region}", "").replace(region, "<region>")
+        value = _ARN_OF_REFS.sub(_REF, value)
+        return re.sub(r"(<ref>)+", _REF, value)
+    return value
+
+
+def _kit_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
+    return {
+        logical_id: resource
+        for logical_id, resource in template.get("Resources", {}).items()
+        if resource.get("Type") in COMPARED_TYPES and logical_id.startswith(_KIT_PREFIXES)
+    }
+
+
+def _first_difference(a: Any, b: Any, path: str = "") -> str:
+    if type(a) is not type(b):
+        return f"{path or '(value)'}: {json.dumps(a)[:120]} != {json.dumps(b)[:120]}"
+    if isinstance(a, dict):
+        for key in sorted(set(a) | set(b)):
+            if key not in a or key not in b:
+                return f"{path}.{key}: only in {'primary' if key in a else 'dr'}"
+            if a[key] != b[key]:
+                return _first_difference(a[key], b[key], f"{path}.{key}")
+    if isinstance(a, list) and len(a) == len(b):
+        for index, (x, y) in enumerate(zip(a, b, strict=True)):
+            if x != y:
+                return _first_difference(x, y, f"{path}[{index}]")
+    return f"{path or '(value)'}: {json.dumps(a)[:160]} != {json.dumps(b)[:160]}"
+
+
+def compare_templates(primary: dict[str, Any], dr: dict[str, Any], regions: tuple[str, str]) -> list[Drift]:
+    """The drifts between two regional templates of one deployment; empty when they are at parity."""
+    left, right = _kit_resources(primary), _kit_resources(dr)
+    drifts = [Drift(k, "only in the primary template") for k in sorted(set(left) - set(right))]
+    drifts += [Drift(k, "only in the DR template") for k in sorted(set(right) - set(left))]
+    for logical_id in sorted(set(left) & set(right)):
+        a = _normalize(left[logical_id], regions)
+        b = _normalize(right[logical_id], regions)
+        if a != b:
+            drifts.append(Drift(logical_id, _first_difference(a, b)))
+    return drifts

@@ -1,0 +1,95 @@
+"""Shared fixtures: real event shapes, handler modules by path, and one synth per deployment per session."""
+
+from __future__ import annotations
+
+import copy
+import importlib.util
+import json
+import os
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from types import ModuleType
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parent.parent
+EVENTS = Path(__file__).parent / "events"
+CONFIGS = Path(__file__).parent / "configs"
+
+os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+os.environ.setdefault("POWERTOOLS_TRACE_DISABLED", "1")
+os.environ.setdefault("POWERTOOLS_METRICS_NAMESPACE", "ClinicIVRTests")
+os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
+# The clinic functions import their package as the Lambda runtime does: from the asset root.
+sys.path.insert(0, str(ROOT / "lambdas" / "runtime"))
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A sample event by file name (without .json), as a fresh copy."""
+    return copy.deepcopy(json.loads((EVENTS / f"{name}.json").read_text()))
+
+
+def load_handler(relative: str, name: str) -> ModuleType:
+    """Import a custom-resource handler module by its path (they are all called handler.py)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+@dataclass
+class FakeLambdaContext:
+    """The attributes Powertools reads from a Lambda context."""
+
+    function_name: str = "clinic-test"
+    memory_limit_in_mb: int = 256
+    invoked_function_arn: str = "arn:aws:lambda:us-east-1:111111111111:function:clinic-test:live"
+    aws_request_id: str = "52fdfc07-2182-454f-963f-5f0f9a621d72"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 5000
+
+
+@pytest.fixture
+def lambda_context() -> FakeLambdaContext:
+    return FakeLambdaContext()
+
+
+@dataclass(frozen=True)
+class Synth:
+    """The synthesized templates of one deployment file."""
+
+    primary: dict[str, Any]
+    dr: dict[str, Any]
+    outdir: Path
+
+    def resources(self, which: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        template = self.primary if which == "primary" else self.dr
+        return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+
+
+def _synth(config: Path, outdir: Path) -> Synth:
+    import app as kit_app
+
+    kit_app.build_app(config, str(outdir)).synth()
+    name = "clinic"
+    return Synth(
+        primary=json.loads((outdir / f"{name}-primary.template.json").read_text()),
+        dr=json.loads((outdir / f"{name}-dr.template.json").read_text()),
+        outdir=outdir,
+    )
+
+
+@pytest.fixture(scope="session")
+def gr_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The shipped sample (global-resiliency mode), synthesized once per session, cdk-nag included."""
+    return _synth(ROOT / "regions" / "clinic.yaml", tmp_path_factory.mktemp("gr"))
+
+
+@pytest.fixture(scope="session")
+def standalone_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """A standalone deployment with two numbers, synthesized once per session, cdk-nag included."""
+    return _synth(CONFIGS / "standalone.yaml", tmp_path_factory.mktemp("standalone"))

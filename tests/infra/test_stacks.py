@@ -1,0 +1,278 @@
+"""Fine-grained assertions on the synthesized templates (one synth per deployment per session)."""
+
+from __future__ import annotations
+
+import json
+import re
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synth
+
+ACCOUNT = "111111111111"
+REGION_NAME = re.compile(r"\b(us|eu|ap|ca)-(east|west|central|northeast)-\d\b")
+
+
+def flow_content_text(flow: dict[str, Any]) -> str:
+    """The literal text of a flow's Content: the parts of its Fn::Join that are not references."""
+    content = flow["Properties"]["Content"]
+    if isinstance(content, str):
+        return content
+    parts = content["Fn::Join"][1]
+    return "".join(p for p in parts if isinstance(p, str))
+
+
+def flow_content_refs(flow: dict[str, Any]) -> list[Any]:
+    content = flow["Properties"]["Content"]
+    return [] if isinstance(content, str) else [p for p in content["Fn::Join"][1] if not isinstance(p, str)]
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_both_regions_deploy_the_three_flows(gr_synth: Synth, which: str) -> None:
+    # GIVEN the sample deployment WHEN synthesized THEN each region deploys inbound, after-hours and queue flows
+    flows = gr_synth.resources(which, "AWS::Connect::ContactFlow")
+    names = sorted(f["Properties"]["Name"].split("-us-")[0] for f in flows.values())
+    assert names == ["after-hours", "customer-queue", "inbound-menu"]
+    types = {f["Properties"]["Name"].split("-us-")[0]: f["Properties"]["Type"] for f in flows.values()}
+    assert types == {"after-hours": "CONTACT_FLOW", "customer-queue": "CUSTOMER_QUEUE", "inbound-menu": "CONTACT_FLOW"}
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_flow_content_holds_no_literal_account_or_region(gr_synth: Synth, which: str) -> None:
+    # GIVEN the synthesized flows WHEN their literal text is read THEN no account id, region or ARN is written in it
+    for logical_id, flow in gr_synth.resources(which, "AWS::Connect::ContactFlow").items():
+        text = flow_content_text(flow)
+        assert ACCOUNT not in text, logical_id
+        assert not REGION_NAME.search(text), logical_id
+        assert "arn:aws" not in text, logical_id
+        assert "%" not in re.sub(r"\d+%", "", text), f"{logical_id} still holds a placeholder"
+
+
+def test_dr_flows_reference_only_dr_region_resources(gr_synth: Synth) -> None:
+    # GIVEN the DR template WHEN the references inside its flows are listed
+    refs = [r for flow in gr_synth.resources("dr", "AWS::Connect::ContactFlow").values()
+            for r in flow_content_refs(flow)]  # fmt: skip
+    # THEN every one is a resource or parameter of the DR stack itself (nothing names the primary region)
+    own = set(gr_synth.dr["Resources"]) | set(gr_synth.dr.get("Parameters", {})) | {
+        "AWS::Region", "AWS::AccountId", "AWS::Partition"}
+    assert refs
+    for ref in refs:
+        text = json.dumps(ref)
+        assert "us-east-1" not in text
+        names = re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([A-Za-z0-9:]+)"', text)
+        assert names and all(n in own for n in names), text
+
+
+def test_lex_bot_version_and_alias_with_code_hook(gr_synth: Synth) -> None:
+    # GIVEN the primary template
+    bots = gr_synth.resources("primary", "AWS::Lex::Bot")
+    versions = gr_synth.resources("primary", "AWS::Lex::BotVersion")
+    aliases = gr_synth.resources("primary", "AWS::Lex::BotAlias")
+    # THEN one bot with a FallbackIntent and slot priorities, one version, one alias calling the code hook alias
+    assert len(bots) == len(versions) == len(aliases) == 1
+    locale = next(iter(bots.values()))["Properties"]["BotLocales"][0]
+    intents = {i["Name"]: i for i in locale["Intents"]}
+    assert intents["FallbackIntent"]["ParentIntentSignature"] == "AMAZON.FallbackIntent"
+    book = intents["BookAppointment"]
+    assert [p["SlotName"] for p in book["SlotPriorities"]] == [s["Name"] for s in book["Slots"]]
+    hook = next(iter(aliases.values()))["Properties"]["BotAliasLocaleSettings"][0]["BotAliasLocaleSetting"]
+    lambda_arn = hook["CodeHookSpecification"]["LambdaCodeHook"]["LambdaArn"]
+    assert lambda_arn == {"Ref": next(k for k in gr_synth.resources("primary", "AWS::Lambda::Alias")
+                                      if k.startswith("FunctionsAppointmentsLive"))}  # fmt: skip
+
+
+def test_bot_version_logical_id_follows_the_model(gr_synth: Synth) -> None:
+    # GIVEN the bot model digest WHEN the template is read THEN the version's logical id carries it
+    from lex.model import load_bot_model
+
+    digest = load_bot_model().digest(["en_US"])
+    assert any(k.startswith(f"BotVersion{digest}") for k in gr_synth.resources("primary", "AWS::Lex::BotVersion"))
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_integration_associations_for_bot_and_flow_lambdas(gr_synth: Synth, which: str) -> None:
+    associations = gr_synth.resources(which, "AWS::Connect::IntegrationAssociation").values()
+    kinds = sorted(a["Properties"]["IntegrationType"] for a in associations)
+    assert kinds == ["LAMBDA_FUNCTION", "LAMBDA_FUNCTION", "LEX_BOT"]
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_connect_may_invoke_flow_lambdas_only_from_its_instance(gr_synth: Synth, which: str) -> None:
+    permissions = [p["Properties"] for p in gr_synth.resources(which, "AWS::Lambda::Permission").values()
+                   if p["Properties"]["Principal"] == "connect.amazonaws.com"]  # fmt: skip
+    assert len(permissions) == 2
+    for permission in permissions:
+        assert "SourceArn" in permission and "SourceAccount" in permission
+
+
+def test_scaling_schedules_peak_windows_in_their_time_zone(gr_synth: Synth) -> None:
+    # GIVEN the sample's two peak windows WHEN the primary's scalable targets are read
+    targets = gr_synth.resources("primary", "AWS::ApplicationAutoScaling::ScalableTarget")
+    assert len(targets) == 3
+    for target in targets.values():
+        props = target["Properties"]
+        actions = {a["ScheduledActionName"]: a for a in props["ScheduledActions"]}
+        # THEN each window raises the minimum at its start and lowers it at its end, in New York time
+        assert actions["weekday-morning-start"]["ScalableTargetAction"]["MinCapacity"] == 10
+        assert actions["weekday-morning-start"]["Schedule"] == "cron(0 8 ? * MON,TUE,WED,THU,FRI *)"
+        assert actions["weekday-morning-end"]["ScalableTargetAction"]["MinCapacity"] == 1
+        assert actions["monday-lunch-start"]["Schedule"] == "cron(0 12 ? * MON *)"
+        assert {a["Timezone"] for a in actions.values()} == {"America/New_York"}
+        assert props["ScalableDimension"] == "lambda:function:ProvisionedConcurrency"
+    policies = gr_synth.resources("primary", "AWS::ApplicationAutoScaling::ScalingPolicy").values()
+    tracking = [p["Properties"]["TargetTrackingScalingPolicyConfiguration"] for p in policies]
+    assert len(tracking) == 3
+    assert {t["TargetValue"] for t in tracking} == {0.7}
+    assert {t["PredefinedMetricSpecification"]["PredefinedMetricType"] for t in tracking} == {
+        "LambdaProvisionedConcurrencyUtilization"}
+
+
+def test_dr_region_keeps_standby_capacity(gr_synth: Synth) -> None:
+    # GIVEN dr_standby 1 WHEN the DR targets are read THEN peak windows hold the standby level, not the peak
+    for target in gr_synth.resources("dr", "AWS::ApplicationAutoScaling::ScalableTarget").values():
+        mins = {a["ScheduledActionName"]: a["ScalableTargetAction"]["MinCapacity"]
+                for a in target["Properties"]["ScheduledActions"]}  # fmt: skip
+        assert mins["weekday-morning-start"] == 1
+        assert target["Properties"]["MinCapacity"] == 1
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_every_bucket_is_emptied_on_destroy(gr_synth: Synth, which: str) -> None:
+    template = gr_synth.primary if which == "primary" else gr_synth.dr
+    buckets = gr_synth.resources(which, "AWS::S3::Bucket")
+    auto_delete = gr_synth.resources(which, "Custom::S3AutoDeleteObjects")
+    emptied = {d["Properties"]["BucketName"]["Ref"] for d in auto_delete.values()}
+    assert emptied == set(buckets)
+    for logical_id in buckets:
+        assert template["Resources"][logical_id]["DeletionPolicy"] == "Delete"
+
+
+def test_recordings_are_encrypted_with_the_kit_key(gr_synth: Synth) -> None:
+    configs = gr_synth.resources("primary", "AWS::Connect::InstanceStorageConfig").values()
+    assert sorted(c["Properties"]["ResourceType"] for c in configs) == ["CALL_RECORDINGS", "CHAT_TRANSCRIPTS"]
+    for config in configs:
+        assert config["Properties"]["S3Config"]["EncryptionConfig"]["EncryptionType"] == "KMS"
+
+
+STATEFUL = ("AWS::Connect::Instance", "AWS::DynamoDB::GlobalTable", "AWS::S3::Bucket", "AWS::KMS::Key",
+            "AWS::Logs::LogGroup", "AWS::Connect::ContactFlow", "AWS::Connect::Queue",
+            "AWS::Connect::HoursOfOperation", "AWS::Connect::PhoneNumber", "AWS::Lex::Bot")  # fmt: skip
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_stateful_resources_have_a_deliberate_removal_policy(standalone_synth: Synth, which: str) -> None:
+    template = standalone_synth.primary if which == "primary" else standalone_synth.dr
+    for logical_id, resource in template["Resources"].items():
+        if resource["Type"] in STATEFUL:
+            assert resource.get("DeletionPolicy") in ("Delete", "Retain"), logical_id
+
+
+def test_numbers_marked_keep_survive_destroy(standalone_synth: Synth) -> None:
+    # GIVEN one number to keep and one to release WHEN synthesized THEN their deletion policies say so
+    numbers = standalone_synth.resources("primary", "AWS::Connect::PhoneNumber").values()
+    assert sorted(n["DeletionPolicy"] for n in numbers) == ["Delete", "Retain"]
+
+
+def test_log_groups_are_explicit_with_retention(gr_synth: Synth) -> None:
+    functions = gr_synth.resources("primary", "AWS::Lambda::Function")
+    groups = gr_synth.resources("primary", "AWS::Logs::LogGroup")
+    for logical_id, fn in functions.items():
+        if logical_id.startswith("CustomS3AutoDelete"):
+            continue  # CDK's own singleton provider, see README "Teardown"
+        group = fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
+        assert groups[group]["Properties"]["RetentionInDays"] > 0, logical_id
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_alarms_cover_functions_calls_flows_and_lex(gr_synth: Synth, which: str) -> None:
+    alarms = gr_synth.resources(which, "AWS::CloudWatch::Alarm").values()
+    metric_names = set()
+    for alarm in alarms:
+        props = alarm["Properties"]
+        if "MetricName" in props:
+            metric_names.add(props["MetricName"])
+        for query in props.get("Metrics", []):
+            if "MetricStat" in query:
+                metric_names.add(query["MetricStat"]["Metric"]["MetricName"])
+        assert props["AlarmActions"], "every alarm notifies the topic"
+    assert {"Errors", "Throttles", "Duration", "ConcurrentCallsPercentage", "ContactFlowErrors",
+            "MissedUtteranceCount"} <= metric_names  # fmt: skip
+    assert gr_synth.resources(which, "AWS::CloudWatch::Dashboard")
+
+
+def test_duration_alarm_sits_below_connects_limit(gr_synth: Synth) -> None:
+    durations = [a["Properties"] for a in gr_synth.resources("primary", "AWS::CloudWatch::Alarm").values()
+                 if a["Properties"].get("MetricName") == "Duration"]  # fmt: skip
+    assert len(durations) == 2  # the two flow-invoked functions
+    assert {d["Threshold"] for d in durations} == {6000}
+
+
+def test_global_resiliency_primary_replicates_and_hands_over(gr_synth: Synth) -> None:
+    assert len(gr_synth.resources("primary", "AWS::Connect::Instance")) == 1
+    replica = next(iter(gr_synth.resources("primary", "Custom::ConnectInstanceReplica").values()))
+    assert replica["Properties"]["ReplicaRegion"] == "us-west-2"
+    assert replica["Properties"]["ReplicaAlias"] == "clinic-ivr-dr"
+    assert gr_synth.resources("primary", "AWS::Connect::TrafficDistributionGroup")
+    handoff = next(iter(gr_synth.resources("primary", "Custom::PeerRegionParameters").values()))
+    assert handoff["Properties"]["Region"] == "us-west-2"
+    assert set(handoff["Properties"]["Parameters"]) == {
+        "/ivr/clinic/instance-id", "/ivr/clinic/tdg-arn", "/ivr/clinic/hours/clinic-hours",
+        "/ivr/clinic/queue/appointments"}  # fmt: skip
+
+
+def test_global_resiliency_dr_uses_the_replica(gr_synth: Synth) -> None:
+    # GIVEN GR mode WHEN the DR template is read THEN it creates no instance and reads the handed-over ids
+    assert not gr_synth.resources("dr", "AWS::Connect::Instance")
+    assert not gr_synth.resources("dr", "AWS::Connect::Queue")
+    defaults = {p.get("Default") for p in gr_synth.dr["Parameters"].values()}
+    assert {"/ivr/clinic/instance-id", "/ivr/clinic/queue/appointments", "/ivr/clinic/tdg-arn"} <= defaults
+
+
+def test_standalone_dr_has_its_own_instance_and_numbers(standalone_synth: Synth) -> None:
+    assert len(standalone_synth.resources("dr", "AWS::Connect::Instance")) == 1
+    assert not standalone_synth.resources("primary", "Custom::ConnectInstanceReplica")
+    for which in ("primary", "dr"):
+        assert len(standalone_synth.resources(which, "AWS::Connect::PhoneNumber")) == 2
+        association = next(iter(standalone_synth.resources(which, "Custom::PhoneNumberFlowAssociation").values()))
+        assert len(association["Properties"]["PhoneNumberArns"]) == 2
+
+
+def test_appointments_table_is_global_with_a_dr_replica(gr_synth: Synth) -> None:
+    table = next(iter(gr_synth.resources("primary", "AWS::DynamoDB::GlobalTable").values()))
+    assert sorted(r["Region"] for r in table["Properties"]["Replicas"]) == ["us-east-1", "us-west-2"]
+    assert table["Properties"]["TableName"] == "clinic-appointments"
+
+
+@pytest.mark.parametrize(
+    ("which", "expected"),
+    [
+        ("primary", {"InstanceId", "InstanceArn", "BotAliasArn", "FlowInboundMenuId", "FunctionCallerLookupArn",
+                     "TrafficDistributionGroupArn"}),
+        ("dr", {"InstanceId", "BotAliasArn", "FlowInboundMenuId", "TrafficDistributionGroupArn"}),
+    ],
+)  # fmt: skip
+def test_outputs_that_operator_tooling_reads(gr_synth: Synth, which: str, expected: set[str]) -> None:
+    template = gr_synth.primary if which == "primary" else gr_synth.dr
+    assert expected <= set(template["Outputs"])
+
+
+# Logical ids of stateful resources: a change would make CloudFormation replace (and so empty) them.
+PINNED = {
+    "primary": {
+        "ContactCenterInstanceC369C35F": "AWS::Connect::Instance",
+        "FunctionsTable132BC1C2": "AWS::DynamoDB::GlobalTable",
+        "ContactCenterRecordings5B033FFE": "AWS::S3::Bucket",
+        "ContactCenterStorageKeyB1EAC93C": "AWS::KMS::Key",
+        "BotAD59FDB8": "AWS::Lex::Bot",
+        "TrafficDistributionGroup": "AWS::Connect::TrafficDistributionGroup",
+    },
+    "dr": {"ContactCenterRecordings5B033FFE": "AWS::S3::Bucket", "BotAD59FDB8": "AWS::Lex::Bot"},
+}
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_stateful_logical_ids_are_pinned(gr_synth: Synth, which: str) -> None:
+    template = gr_synth.primary if which == "primary" else gr_synth.dr
+    for logical_id, resource_type in PINNED[which].items():
+        assert template["Resources"][logical_id]["Type"] == resource_type
