@@ -42,6 +42,7 @@ class Repository:
     def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
         resource = dynamodb or boto3.resource("dynamodb")
         self._table = resource.Table(table_name)
+        # The resource's client serializes plain Python values, like the Table does.
         self._client = self._table.meta.client
         self._name = table_name
 
@@ -63,14 +64,14 @@ class Repository:
             self._client.transact_write_items(
                 TransactItems=[
                     {"Put": {"TableName": self._name,
-                             "Item": {"pk": {"S": f"SLOT#{appointment.day}"}, "sk": {"S": appointment.time},
-                                      "patientId": {"S": appointment.patient_id}},
+                             "Item": {"pk": f"SLOT#{appointment.day}", "sk": appointment.time,
+                                      "patientId": appointment.patient_id},
                              "ConditionExpression": "attribute_not_exists(pk)"}},
                     {"Put": {"TableName": self._name,
-                             "Item": {"pk": {"S": f"PATIENT#{appointment.patient_id}"},
-                                      "sk": {"S": f"APPT#{appointment.day}T{appointment.time}"},
-                                      "kind": {"S": appointment.kind}, "status": {"S": "BOOKED"},
-                                      "day": {"S": appointment.day}, "time": {"S": appointment.time}}}},
+                             "Item": {"pk": f"PATIENT#{appointment.patient_id}",
+                                      "sk": f"APPT#{appointment.day}T{appointment.time}",
+                                      "kind": appointment.kind, "status": "BOOKED",
+                                      "day": appointment.day, "time": appointment.time}}},
                 ]
             )  # fmt: skip
         except ClientError as exc:
@@ -97,15 +98,15 @@ class Repository:
         self._client.transact_write_items(
             TransactItems=[
                 {"Update": {"TableName": self._name,
-                            "Key": {"pk": {"S": f"PATIENT#{appointment.patient_id}"},
-                                    "sk": {"S": f"APPT#{appointment.day}T{appointment.time}"}},
+                            "Key": {"pk": f"PATIENT#{appointment.patient_id}",
+                                    "sk": f"APPT#{appointment.day}T{appointment.time}"},
                             "UpdateExpression": "SET #s = :cancelled",
                             "ConditionExpression": "#s = :booked",
                             "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": {":cancelled": {"S": "CANCELLED"},
-                                                          ":booked": {"S": "BOOKED"}}}},
+                            "ExpressionAttributeValues": {":cancelled": "CANCELLED",
+                                                          ":booked": "BOOKED"}}},
                 {"Delete": {"TableName": self._name,
-                            "Key": {"pk": {"S": f"SLOT#{appointment.day}"}, "sk": {"S": appointment.time}}}},
+                            "Key": {"pk": f"SLOT#{appointment.day}", "sk": appointment.time}}},
             ]
         )  # fmt: skip
 

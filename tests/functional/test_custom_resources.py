@@ -1,0 +1,264 @@
+"""Custom-resource handlers, called in-process with CloudFormation event shapes.
+
+Connect calls go through botocore's Stubber, which validates every request against the real Connect model.
+The SSM handoff runs against moto. A handler signals failure by raising: the Provider framework turns that into
+FAILED for CloudFormation.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+from moto import mock_aws
+
+from tests.conftest import FakeLambdaContext, load_handler
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+REPLICA_ARN = f"arn:aws:connect:us-west-2:111111111111:instance/{INSTANCE}"
+FLOW_ARN = f"arn:aws:connect:us-east-1:111111111111:instance/{INSTANCE}/contact-flow/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+NUMBER = "arn:aws:connect:us-east-1:111111111111:phone-number/12345678-1234-1234-1234-123456789012"
+NUMBER_2 = "arn:aws:connect:us-east-1:111111111111:phone-number/22345678-1234-1234-1234-123456789012"
+
+replication = load_handler("connect/replication/runtime/handler.py", "replication_handler")
+phone = load_handler("connect/phone_numbers/runtime/handler.py", "phone_handler")
+handoff = load_handler("regions/handoff/runtime/handler.py", "handoff_handler")
+
+
+def cfn_event(request: str, props: dict[str, Any], old: dict[str, Any] | None = None,
+              physical: str | None = None) -> dict[str, Any]:  # fmt: skip
+    from tests.conftest import load_event
+
+    event = load_event("cfnCustomResourceEvent")
+    event["RequestType"] = request
+    event["ResourceProperties"].update(props)
+    if old is not None:
+        event["OldResourceProperties"] = {"ServiceToken": event["ServiceToken"], **old}
+    if physical is not None:
+        event["PhysicalResourceId"] = physical
+    return event
+
+
+class Clients:
+    """Stubbed Connect clients per region, with real service models."""
+
+    def __init__(self) -> None:
+        self.stubs: dict[str, Stubber] = {}
+        self.clients: dict[str, Any] = {}
+
+    def __call__(self, region: str = "us-east-1") -> Any:
+        if region not in self.clients:
+            client = boto3.client("connect", region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+            self.clients[region] = client
+            self.stubs[region] = Stubber(client)
+            self.stubs[region].activate()
+        return self.clients[region]
+
+    def stub(self, region: str) -> Stubber:
+        self(region)
+        return self.stubs[region]
+
+    def verify(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def connect_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
+    clients = Clients()
+    monkeypatch.setattr(replication, "connect_client", clients)
+    monkeypatch.setattr(phone, "connect_client", clients)
+    yield clients
+    clients.verify()
+
+
+REPLICA_PROPS = {"InstanceId": INSTANCE, "SourceRegion": "us-east-1", "ReplicaRegion": "us-west-2",
+                 "ReplicaAlias": "clinic-ivr-dr"}  # fmt: skip
+
+
+def _instance(status: str, reason: str | None = None) -> dict[str, Any]:
+    instance: dict[str, Any] = {"Id": INSTANCE, "Arn": REPLICA_ARN, "InstanceStatus": status}
+    if reason:
+        instance["StatusReason"] = {"Message": reason}
+    return {"Instance": instance}
+
+
+def _not_found(stub: Stubber, method: str = "describe_instance") -> None:
+    stub.add_client_error(method, "ResourceNotFoundException", "no such instance", 404,
+                          expected_params={"InstanceId": INSTANCE} if method == "describe_instance" else None)
+
+
+# -- replication ------------------------------------------------------------------------------------------------
+def test_create_asks_for_a_replica(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN no replica yet WHEN Create arrives THEN ReplicateInstance is called once with the request id as token
+    _not_found(connect_clients.stub("us-west-2"))
+    event = cfn_event("Create", REPLICA_PROPS)
+    connect_clients.stub("us-east-1").add_response(
+        "replicate_instance", {"Id": INSTANCE, "Arn": REPLICA_ARN},
+        {"InstanceId": INSTANCE, "ReplicaRegion": "us-west-2", "ReplicaAlias": "clinic-ivr-dr",
+         "ClientToken": event["RequestId"]},
+    )  # fmt: skip
+    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+
+
+def test_retried_create_does_not_replicate_twice(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN the replica already exists (an earlier attempt got through) WHEN Create is retried THEN no second call
+    connect_clients.stub("us-west-2").add_response("describe_instance", _instance("CREATION_IN_PROGRESS"),
+                                                   {"InstanceId": INSTANCE})  # fmt: skip
+    assert replication.on_event(cfn_event("Create", REPLICA_PROPS), lambda_context)["PhysicalResourceId"]
+
+
+@pytest.mark.parametrize(
+    ("responses", "expected"),
+    [
+        ([None], {"IsComplete": False}),
+        ([_instance("CREATION_IN_PROGRESS")], {"IsComplete": False}),
+        ([_instance("ACTIVE")], {"IsComplete": True, "Data": {"ReplicaArn": REPLICA_ARN}}),
+    ],
+)
+def test_is_complete_waits_for_an_active_replica(connect_clients: Clients, lambda_context: FakeLambdaContext,
+                                                 responses: list[Any], expected: dict[str, Any]) -> None:  # fmt: skip
+    stub = connect_clients.stub("us-west-2")
+    for response in responses:
+        if response is None:
+            _not_found(stub)
+        else:
+            stub.add_response("describe_instance", response, {"InstanceId": INSTANCE})
+    assert replication.is_complete(cfn_event("Create", REPLICA_PROPS), lambda_context) == expected
+
+
+def test_failed_replica_fails_the_resource(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    connect_clients.stub("us-west-2").add_response(
+        "describe_instance", _instance("CREATION_FAILED", "alias already taken"), {"InstanceId": INSTANCE})
+    with pytest.raises(replication.ReplicationError, match="alias already taken"):
+        replication.is_complete(cfn_event("Create", REPLICA_PROPS), lambda_context)
+
+
+def test_api_error_on_create_fails_the_resource(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN Connect refuses (the account has no Global Resiliency access) WHEN Create arrives THEN it raises
+    _not_found(connect_clients.stub("us-west-2"))
+    connect_clients.stub("us-east-1").add_client_error("replicate_instance", "AccessDeniedException",
+                                                       "not allowlisted for ACGR", 403)  # fmt: skip
+    with pytest.raises(Exception, match="AccessDeniedException"):
+        replication.on_event(cfn_event("Create", REPLICA_PROPS), lambda_context)
+
+
+def test_throttling_surfaces_after_retries(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN Connect keeps throttling WHEN the handler polls THEN the error reaches CloudFormation
+    connect_clients.stub("us-west-2").add_client_error("describe_instance", "ThrottlingException", "slow down", 429)
+    with pytest.raises(Exception, match="ThrottlingException"):
+        replication.is_complete(cfn_event("Create", REPLICA_PROPS), lambda_context)
+
+
+def test_handlers_use_adaptive_retries() -> None:
+    # Stubber answers before botocore's retry loop, so the retry policy is asserted on the client config
+    for module in (replication, phone, handoff):
+        assert module.RETRIES.retries == {"mode": "adaptive", "max_attempts": 8}
+
+
+def test_update_of_region_is_refused(lambda_context: FakeLambdaContext) -> None:
+    event = cfn_event("Update", {**REPLICA_PROPS, "ReplicaRegion": "eu-west-2"}, old=REPLICA_PROPS,
+                      physical=f"{INSTANCE}@us-west-2")  # fmt: skip
+    with pytest.raises(replication.ReplicationError, match="cannot change in place"):
+        replication.on_event(event, lambda_context)
+
+
+def test_update_without_change_keeps_the_replica(lambda_context: FakeLambdaContext) -> None:
+    event = cfn_event("Update", REPLICA_PROPS, old=REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+
+
+def test_delete_removes_the_replica_and_waits(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    stub = connect_clients.stub("us-west-2")
+    stub.add_response("describe_instance", _instance("ACTIVE"), {"InstanceId": INSTANCE})
+    stub.add_response("delete_instance", {}, {"InstanceId": INSTANCE})
+    event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    stub.add_response("describe_instance", _instance("DELETION_IN_PROGRESS"), {"InstanceId": INSTANCE})
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
+    _not_found(stub)
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": True}
+
+
+def test_delete_of_a_missing_replica_succeeds(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    _not_found(connect_clients.stub("us-west-2"))
+    event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
+
+
+# -- phone number association ------------------------------------------------------------------------------------
+PHONE_PROPS = {"InstanceId": INSTANCE, "ContactFlowArn": FLOW_ARN, "PhoneNumberArns": [NUMBER, NUMBER_2]}
+
+
+def _associate(stub: Stubber, number: str) -> None:
+    stub.add_response("associate_phone_number_contact_flow", {},
+                      {"PhoneNumberId": number, "InstanceId": INSTANCE,
+                       "ContactFlowId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"})  # fmt: skip
+
+
+def test_create_points_every_number_at_the_flow(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    stub = connect_clients.stub("us-east-1")
+    _associate(stub, NUMBER)
+    _associate(stub, NUMBER_2)
+    result = phone.on_event(cfn_event("Create", PHONE_PROPS), lambda_context)
+    assert result["PhysicalResourceId"].startswith(INSTANCE)
+
+
+def test_update_releases_numbers_that_left(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    stub = connect_clients.stub("us-east-1")
+    _associate(stub, NUMBER)
+    stub.add_response("disassociate_phone_number_contact_flow", {},
+                      {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})  # fmt: skip
+    event = cfn_event("Update", {**PHONE_PROPS, "PhoneNumberArns": [NUMBER]}, old=PHONE_PROPS, physical="p")
+    assert phone.on_event(event, lambda_context) == {"PhysicalResourceId": "p"}
+
+
+def test_delete_tolerates_numbers_already_released(connect_clients: Clients,
+                                                   lambda_context: FakeLambdaContext) -> None:  # fmt: skip
+    stub = connect_clients.stub("us-east-1")
+    stub.add_client_error("disassociate_phone_number_contact_flow", "ResourceNotFoundException", "gone", 404)
+    stub.add_response("disassociate_phone_number_contact_flow", {},
+                      {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})  # fmt: skip
+    assert phone.on_event(cfn_event("Delete", PHONE_PROPS, physical="p"), lambda_context) == {"PhysicalResourceId": "p"}
+
+
+def test_association_failure_names_the_number(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    connect_clients.stub("us-east-1").add_client_error(
+        "associate_phone_number_contact_flow", "InvalidParameterException", "flow is not published", 400)
+    with pytest.raises(phone.AssociationError, match=f"{NUMBER}.*InvalidParameterException.*not published"):
+        phone.on_event(cfn_event("Create", PHONE_PROPS), lambda_context)
+
+
+# -- handoff to the DR region (moto SSM) ------------------------------------------------------------------------
+@pytest.fixture
+def dr_ssm(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        yield boto3.client("ssm", region_name="us-west-2")
+
+
+def _names(client: Any) -> dict[str, str]:
+    pages = client.get_parameters_by_path(Path="/ivr/clinic", Recursive=True)["Parameters"]
+    return {p["Name"]: p["Value"] for p in pages}
+
+
+def test_handoff_writes_updates_and_deletes(dr_ssm: Any, lambda_context: FakeLambdaContext) -> None:
+    params = {"/ivr/clinic/instance-id": INSTANCE, "/ivr/clinic/queue/appointments": "q-1"}
+    # WHEN created THEN the DR region holds the parameters
+    created = handoff.on_event(cfn_event("Create", {"Region": "us-west-2", "Parameters": params}), lambda_context)
+    assert _names(dr_ssm) == params
+    # WHEN a queue is renamed THEN the new one is written and the old one removed
+    new = {"/ivr/clinic/instance-id": INSTANCE, "/ivr/clinic/queue/front-desk": "q-2"}
+    handoff.on_event(cfn_event("Update", {"Region": "us-west-2", "Parameters": new},
+                               old={"Region": "us-west-2", "Parameters": params},
+                               physical=created["PhysicalResourceId"]), lambda_context)  # fmt: skip
+    assert _names(dr_ssm) == new
+    # WHEN deleted (twice, as a retry would) THEN nothing is left and nothing fails
+    delete = cfn_event("Delete", {"Region": "us-west-2", "Parameters": new}, physical=created["PhysicalResourceId"])
+    handoff.on_event(delete, lambda_context)
+    handoff.on_event(delete, lambda_context)
+    assert _names(dr_ssm) == {}
