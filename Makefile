@@ -34,6 +34,7 @@ lint: setup
 
 typecheck: setup
 	$(BIN)/mypy app.py ivr connect lex lambdas regions runbooks
+	cd lambdas/runtime && ../../$(BIN)/mypy --config-file ../../pyproject.toml --explicit-package-bases clinic
 
 bench: setup
 	$(BIN)/python benchmarks/flows.py

@@ -63,8 +63,10 @@ def fill(value: Any, values: Mapping[str, str]) -> Any:
     """Replace placeholders by their values; a placeholder without a value is an error naming it."""
     missing = sorted(placeholders_in(value) - set(values))
     if missing:
-        raise FlowError(f"no value for placeholder(s) {', '.join('%' + m + '%' for m in missing)}; "
-                        f"known: {', '.join(sorted(values))}")  # fmt: skip
+        raise FlowError(
+            f"no value for placeholder(s) {', '.join('%' + m + '%' for m in missing)}; "
+            f"known: {', '.join(sorted(values))}"
+        )
 
     def walk(item: Any) -> Any:
         if isinstance(item, str):
@@ -94,8 +96,13 @@ def load_flow(path: Path) -> FlowFile:
     flow_type = flow_type_of(doc)
     if flow_type is None:
         raise FlowError(f"{path}: Metadata.type must name the flow type (for example contactFlow, customerQueue)")
-    return FlowFile(name=str(meta.get("name") or path.stem), type=flow_type,
-                    description=str(meta.get("description") or ""), path=path, doc=doc)  # fmt: skip
+    return FlowFile(
+        name=str(meta.get("name") or path.stem),
+        type=flow_type,
+        description=str(meta.get("description") or ""),
+        path=path,
+        doc=doc,
+    )
 
 
 def load_flows(directory: Path = FLOWS_DIR) -> list[FlowFile]:
@@ -117,8 +124,10 @@ def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
     for flow in flows:
         unknown = flow.flow_references - set(by_name)
         if unknown:
-            raise FlowError(f"{flow.path}: references flow(s) {', '.join(sorted(unknown))}, which the kit does "
-                            f"not have (flows: {', '.join(sorted(by_name))})")  # fmt: skip
+            raise FlowError(
+                f"{flow.path}: references flow(s) {', '.join(sorted(unknown))}, which the kit does "
+                f"not have (flows: {', '.join(sorted(by_name))})"
+            )
     ordered: list[FlowFile] = []
     visiting: list[str] = []
 
@@ -126,9 +135,11 @@ def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
         if any(f.name == name for f in ordered):
             return
         if name in visiting:
-            cycle = " -> ".join([*visiting[visiting.index(name):], name])
-            raise FlowError(f"flows reference each other in a cycle ({cycle}); break it with a contact attribute "
-                            "or load them with `ivr flows load`, which creates first and fills after")  # fmt: skip
+            cycle = " -> ".join([*visiting[visiting.index(name) :], name])
+            raise FlowError(
+                f"flows reference each other in a cycle ({cycle}); break it with a contact attribute "
+                "or load them with `ivr flows load`, which creates first and fills after"
+            )
         visiting.append(name)
         for ref in sorted(by_name[name].flow_references):
             visit(ref)

@@ -116,8 +116,11 @@ class _Linter:
             self.add("", "flow-structure", "Actions must be a non-empty list of actions")
             return self.findings
         if len(actions) > MAX_ACTIONS:
-            self.add("", "too-many-actions", f"{len(actions)} actions; Connect allows {MAX_ACTIONS}: split the "
-                                             "flow with TransferToFlow or a module")  # fmt: skip
+            self.add(
+                "",
+                "too-many-actions",
+                f"{len(actions)} actions; Connect allows {MAX_ACTIONS}: split the flow with TransferToFlow or a module",
+            )
         if self.flow_type is None:
             self.flow_type = flow_type_of(doc)
         by_id = self._identifiers(actions)
@@ -142,8 +145,11 @@ class _Linter:
                 continue
             bad = sorted(set(ident) & FORBIDDEN_ID_CHARS)
             if bad:
-                self.add(ident, "identifier", f"the Identifier contains {' '.join(bad)}; Connect forbids "
-                                              "% : ( \\ / ) = $ , ; [ ] { }")  # fmt: skip
+                self.add(
+                    ident,
+                    "identifier",
+                    f"the Identifier contains {' '.join(bad)}; Connect forbids % : ( \\ / ) = $ , ; [ ] {{ }}",
+                )
             if len(ident) > MAX_IDENTIFIER:
                 self.add(ident, "identifier", f"the Identifier is {len(ident)} characters; at most {MAX_IDENTIFIER}")
             if ident in RESERVED_IDS:
@@ -160,8 +166,11 @@ class _Linter:
         kind = action.get("Type")
         spec = spec_for(kind) if isinstance(kind, str) else None
         if spec is None:
-            self.add(ident, "unknown-action-type", f"Type {kind!r} is not a flow-language action type "
-                                                   "(UI block names such as 'Set voice' are not types)")  # fmt: skip
+            self.add(
+                ident,
+                "unknown-action-type",
+                f"Type {kind!r} is not a flow-language action type (UI block names such as 'Set voice' are not types)",
+            )
             return
         params = action.get("Parameters", {})
         if not isinstance(params, dict):
@@ -211,10 +220,14 @@ class _Linter:
                 self.add(ident, "number-range", f"Parameters.{name} is {value}; allowed {rule.low:g} to {rule.high:g}")
         for name, allowed in spec.enums.items():
             value = _get(params, name)
-            if value is not None and not (isinstance(value, str) and PLACEHOLDER.fullmatch(value)) and value not in (
-                allowed
+            if (
+                value is not None
+                and not (isinstance(value, str) and PLACEHOLDER.fullmatch(value))
+                and value not in (allowed)
             ):
-                self.add(ident, "enum-value", f"Parameters.{name} is {value!r}; use one of {', '.join(sorted(allowed))}")
+                self.add(
+                    ident, "enum-value", f"Parameters.{name} is {value!r}; use one of {', '.join(sorted(allowed))}"
+                )
         self._type_specific(ident, kind, params)
         self._jsonpaths(ident, params)
 
@@ -223,8 +236,11 @@ class _Linter:
             stored = params.get("StoreInput", "False") == "True"
             validation = params.get("InputValidation")
             if stored and not validation:
-                self.add(ident, "input-validation", "StoreInput True needs InputValidation (PhoneNumberValidation "
-                                                    "or CustomValidation)")  # fmt: skip
+                self.add(
+                    ident,
+                    "input-validation",
+                    "StoreInput True needs InputValidation (PhoneNumberValidation or CustomValidation)",
+                )
             if not stored and validation:
                 self.add(ident, "input-validation", "InputValidation is only allowed with StoreInput True")
             if params.get("InputEncryption") and not _get(params, "InputValidation.CustomValidation"):
@@ -237,12 +253,18 @@ class _Linter:
             except (TypeError, ValueError):
                 too_long = False
             if too_long:
-                self.add(ident, "number-range", f"InvocationTimeLimitSeconds is {limit}; a synchronous call waits "
-                                                "at most 8 seconds")  # fmt: skip
+                self.add(
+                    ident,
+                    "number-range",
+                    f"InvocationTimeLimitSeconds is {limit}; a synchronous call waits at most 8 seconds",
+                )
         elif kind == "ConnectParticipantWithLexBot":
             if not any(params.get(k) for k in ("Text", "SSML", "PromptId", "Media", "LexInitializationData")):
-                self.add(ident, "lex-without-prompt", "the Lex block has no prompt: add Text, SSML or PromptId so "
-                                                      "the caller knows what to say")  # fmt: skip
+                self.add(
+                    ident,
+                    "lex-without-prompt",
+                    "the Lex block has no prompt: add Text, SSML or PromptId so the caller knows what to say",
+                )
         elif kind == "UpdateContactEventHooks":
             hooks = params.get("EventHooks")
             if isinstance(hooks, dict):
@@ -250,24 +272,41 @@ class _Linter:
                     self.add(ident, "event-hooks", f"EventHooks holds {len(hooks)} entries; use one action per hook")
                 for key in hooks:
                     if key not in EVENT_HOOKS:
-                        self.add(ident, "event-hooks", f"{key!r} is not an event hook; use one of "
-                                                       f"{', '.join(sorted(EVENT_HOOKS))}")  # fmt: skip
+                        self.add(
+                            ident,
+                            "event-hooks",
+                            f"{key!r} is not an event hook; use one of {', '.join(sorted(EVENT_HOOKS))}",
+                        )
 
     def _single_path(self, ident: str, name: str, value: str) -> None:
         if not _JSONPATH.fullmatch(value):
-            self.add(ident, "jsonpath", f"Parameters.{name} must be exactly one JSONPath such as "
-                                        f"'$.Attributes.key', not {value!r}")  # fmt: skip
+            self.add(
+                ident,
+                "jsonpath",
+                f"Parameters.{name} must be exactly one JSONPath such as '$.Attributes.key', not {value!r}",
+            )
 
     def _jsonpaths(self, ident: str, params: dict[str, Any]) -> None:
         for text in _strings(params):
             for match in _JSONPATH.finditer(text):
                 if match.group(1) not in JSONPATH_ROOTS:
-                    self.add(ident, "jsonpath", f"$.{match.group(1)} is not a JSONPath root Connect knows "
-                                                "(for example $.Attributes, $.External, $.Lex)")  # fmt: skip
+                    self.add(
+                        ident,
+                        "jsonpath",
+                        f"$.{match.group(1)} is not a JSONPath root Connect knows "
+                        "(for example $.Attributes, $.External, $.Lex)",
+                    )
 
     # -- transitions ---------------------------------------------------------------------------------------------
-    def _transitions(self, ident: str, kind: str, spec: ActionSpec, params: dict[str, Any],
-                     transitions: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    def _transitions(
+        self,
+        ident: str,
+        kind: str,
+        spec: ActionSpec,
+        params: dict[str, Any],
+        transitions: dict[str, Any],
+        by_id: dict[str, dict[str, Any]],
+    ) -> None:
         if spec.terminal:
             if transitions:
                 self.add(ident, "terminal-transitions", f"{kind} ends the flow: set Transitions to {{}}")
@@ -276,8 +315,11 @@ class _Linter:
         errors = transitions.get("Errors") or []
         nxt = transitions.get("NextAction")
         if nxt is None and not conditions and kind != "MessageParticipantIteratively":
-            self.add(ident, "missing-next-action", "a non-terminal action needs Transitions.NextAction (or "
-                                                   "conditions that cover every result)")  # fmt: skip
+            self.add(
+                ident,
+                "missing-next-action",
+                "a non-terminal action needs Transitions.NextAction (or conditions that cover every result)",
+            )
         for target in self._targets(transitions):
             if target not in by_id:
                 self.add(ident, "transition-target", f"the transition goes to {target!r}, which is not an action")
@@ -302,22 +344,35 @@ class _Linter:
             if isinstance(item, dict) and isinstance(item.get("NextAction"), str):
                 yield item["NextAction"]
 
-    def _conditions(self, ident: str, kind: str, spec: ActionSpec, params: dict[str, Any],
-                    conditions: list[Any], error_types: list[Any]) -> None:  # fmt: skip
+    def _conditions(
+        self,
+        ident: str,
+        kind: str,
+        spec: ActionSpec,
+        params: dict[str, Any],
+        conditions: list[Any],
+        error_types: list[Any],
+    ) -> None:
         rule = spec.conditions
         parsed: list[tuple[str, list[Any]]] = []
         for item in conditions:
             cond = item.get("Condition") if isinstance(item, dict) else None
-            if not isinstance(cond, dict) or cond.get("Operator") not in OPERATORS or not isinstance(
-                cond.get("Operands"), list
+            if (
+                not isinstance(cond, dict)
+                or cond.get("Operator") not in OPERATORS
+                or not isinstance(cond.get("Operands"), list)
             ):
                 self.add(ident, "condition", "each condition needs Condition.Operator (such as Equals) and Operands")
                 continue
             parsed.append((str(cond["Operator"]), list(cond["Operands"])))
         if not parsed:
             if rule in ("hours", "loop"):
-                self.add(ident, "condition", f"{kind} needs its conditions: "
-                                             f"{'True and False' if rule == 'hours' else 'ContinueLooping and DoneLooping'}")  # fmt: skip
+                self.add(
+                    ident,
+                    "condition",
+                    f"{kind} needs its conditions: "
+                    f"{'True and False' if rule == 'hours' else 'ContinueLooping and DoneLooping'}",
+                )
             return
         if rule is None:
             self.add(ident, "condition", f"{kind} takes no conditions; use NextAction")
@@ -328,20 +383,27 @@ class _Linter:
             self.add(ident, "condition", f"{kind} conditions use only Equals")
         if rule == "dtmf":
             if params.get("StoreInput") == "True":
-                self.add(ident, "condition", "with StoreInput True the input goes to $.StoredCustomerInput; "
-                                             "branch on it with a Compare action instead")  # fmt: skip
+                self.add(
+                    ident,
+                    "condition",
+                    "with StoreInput True the input goes to $.StoredCustomerInput; "
+                    "branch on it with a Compare action instead",
+                )
             for value in operands:
                 if not (isinstance(value, str) and len(value) == 1 and value in DTMF_CHARS):
                     self.add(ident, "condition", f"DTMF condition {value!r} must be one character 0-9, * or #")
             if "NoMatchingCondition" not in error_types:
                 self.add(ident, "missing-error-branch", "add a NoMatchingCondition branch for other keys", "warning")
         elif rule == "hours" and sorted(str(v) for v in operands) != ["False", "True"]:
-            self.add(ident, "condition", "CheckHoursOfOperation takes exactly two conditions: Equals True and "
-                                         "Equals False")  # fmt: skip
+            self.add(
+                ident, "condition", "CheckHoursOfOperation takes exactly two conditions: Equals True and Equals False"
+            )
         elif rule == "loop" and sorted(str(v) for v in operands) != ["ContinueLooping", "DoneLooping"]:
             self.add(ident, "condition", "Loop takes exactly ContinueLooping and DoneLooping")
-        elif rule == "metric" and params.get("MetricType") in METRIC_AGENT_TYPES and (
-            operators != {"NumberGreaterThan"} or operands != ["0"] * len(operands)
+        elif (
+            rule == "metric"
+            and params.get("MetricType") in METRIC_AGENT_TYPES
+            and (operators != {"NumberGreaterThan"} or operands != ["0"] * len(operands))
         ):
             self.add(ident, "condition", "agent-count checks allow only NumberGreaterThan 0")
         elif rule == "percent" and operators != {"NumberLessThan"}:
@@ -354,24 +416,37 @@ class _Linter:
         for text in _strings(params):
             plain = PLACEHOLDER.sub("", text)
             if _ARN.search(plain):
-                self.add(ident, "dr-literal-arn", "a literal ARN ties the flow to one region and account; use a "
-                                                  "%Kind.Name% placeholder (ivr flows import does this)")  # fmt: skip
+                self.add(
+                    ident,
+                    "dr-literal-arn",
+                    "a literal ARN ties the flow to one region and account; use a "
+                    "%Kind.Name% placeholder (ivr flows import does this)",
+                )
             elif _ACCOUNT.search(plain):
-                self.add(ident, "dr-literal-account", "a literal 12-digit account id breaks the DR region; use a "
-                                                      "placeholder")  # fmt: skip
+                self.add(
+                    ident, "dr-literal-account", "a literal 12-digit account id breaks the DR region; use a placeholder"
+                )
             elif _REGION.search(plain):
-                self.add(ident, "dr-literal-region", "a literal region name breaks the DR region; use $.AwsRegion "
-                                                     "or a placeholder")  # fmt: skip
+                self.add(
+                    ident,
+                    "dr-literal-region",
+                    "a literal region name breaks the DR region; use $.AwsRegion or a placeholder",
+                )
 
     # -- graph ---------------------------------------------------------------------------------------------------
     def _graph(self, start: str, by_id: dict[str, dict[str, Any]]) -> None:
-        edges = {i: [t for t in self._targets(a.get("Transitions") or {}) if t in by_id]
-                 if isinstance(a.get("Transitions"), dict) else [] for i, a in by_id.items()}  # fmt: skip
+        edges = {
+            i: [t for t in self._targets(a.get("Transitions") or {}) if t in by_id]
+            if isinstance(a.get("Transitions"), dict)
+            else []
+            for i, a in by_id.items()
+        }
         reachable = _reach(start, edges)
         for ident in by_id:
             if ident not in reachable:
-                self.add(ident, "unreachable-action", "no path from StartAction leads here; remove it or link it",
-                         "warning")
+                self.add(
+                    ident, "unreachable-action", "no path from StartAction leads here; remove it or link it", "warning"
+                )
         kinds = {i: str(a.get("Type")) for i, a in by_id.items()}
         for component in _cycles(edges):
             if not component <= reachable:
@@ -381,9 +456,13 @@ class _Linter:
             )
             if not controlled:
                 first = sorted(component)[0]
-                self.add(first, "cycle-without-exit", f"actions {', '.join(sorted(component))} form a cycle with "
-                                                      "no caller input and no Loop: the call can spin forever",
-                         "warning")  # fmt: skip
+                self.add(
+                    first,
+                    "cycle-without-exit",
+                    f"actions {', '.join(sorted(component))} form a cycle with "
+                    "no caller input and no Loop: the call can spin forever",
+                    "warning",
+                )
         ends = {i for i, k in kinds.items() if (s := spec_for(k)) is not None and (s.terminal or s.ends_flow)}
         reverse: dict[str, list[str]] = {i: [] for i in by_id}
         for source, targets in edges.items():
@@ -393,8 +472,11 @@ class _Linter:
         for end in ends:
             can_end |= _reach(end, reverse)
         for ident in sorted(reachable - can_end):
-            self.add(ident, "path-never-ends", "no path from here reaches a terminal action or a transfer; "
-                                               "the call would never end")  # fmt: skip
+            self.add(
+                ident,
+                "path-never-ends",
+                "no path from here reaches a terminal action or a transfer; the call would never end",
+            )
 
 
 def _reach(start: str, edges: dict[str, list[str]]) -> set[str]:

@@ -50,19 +50,24 @@ class ContactCenter(Construct):
     def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings) -> None:
         super().__init__(scope, construct_id)
         deployment = settings.deployment
-        stack = cdk.Stack.of(self)
 
         self.instance: connect.CfnInstance | None = None
         if settings.creates_instance:
             self.instance = connect.CfnInstance(
-                self, "Instance",
+                self,
+                "Instance",
                 instance_alias=settings.instance_alias,
                 identity_management_type=deployment.instance.identity_management,
                 attributes=connect.CfnInstance.AttributesProperty(
-                    inbound_calls=True, outbound_calls=True, contactflow_logs=True, contact_lens=True,
-                    auto_resolve_best_voices=True, early_media=True, use_custom_tts_voices=False,
+                    inbound_calls=True,
+                    outbound_calls=True,
+                    contactflow_logs=True,
+                    contact_lens=True,
+                    auto_resolve_best_voices=True,
+                    early_media=True,
+                    use_custom_tts_voices=False,
                 ),
-            )  # fmt: skip
+            )
             # Deleting the stack deletes the instance: teardown leaves nothing behind. Numbers are kept apart.
             self.instance.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
             self.instance_arn = self.instance.attr_arn
@@ -72,25 +77,30 @@ class ContactCenter(Construct):
             self.instance_arn = connect_arn(f"instance/{self.instance_id}")
 
         self.key = kms.Key(
-            self, "StorageKey",
+            self,
+            "StorageKey",
             description=f"{settings.stack_name}: call recordings and chat transcripts",
             enable_key_rotation=True,
             pending_window=cdk.Duration.days(7),
             removal_policy=cdk.RemovalPolicy.DESTROY,
-        )  # fmt: skip
+        )
         access_logs = s3.Bucket(
-            self, "AccessLogs",
+            self,
+            "AccessLogs",
             encryption=s3.BucketEncryption.S3_MANAGED,  # S3 server access logging cannot write to SSE-KMS
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
             removal_policy=cdk.RemovalPolicy.DESTROY,
             auto_delete_objects=True,
             lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
-        )  # fmt: skip
-        acknowledge(access_logs, ("S1", "This is the access-log bucket of the recordings bucket; logging it to "
-                                        "itself would loop."))
+        )
+        acknowledge(
+            access_logs,
+            ("S1", "This is the access-log bucket of the recordings bucket; logging it to itself would loop."),
+        )
         self.recordings = s3.Bucket(
-            self, "Recordings",
+            self,
+            "Recordings",
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
@@ -101,10 +111,11 @@ class ContactCenter(Construct):
             server_access_logs_prefix="recordings/",
             removal_policy=cdk.RemovalPolicy.DESTROY,
             auto_delete_objects=True,
-        )  # fmt: skip
+        )
         for resource_type, prefix in (("CALL_RECORDINGS", "recordings"), ("CHAT_TRANSCRIPTS", "transcripts")):
             storage = connect.CfnInstanceStorageConfig(
-                self, f"Storage{resource_type.title().replace('_', '')}",
+                self,
+                f"Storage{resource_type.title().replace('_', '')}",
                 instance_arn=self.instance_arn,
                 resource_type=resource_type,
                 storage_type="S3",
@@ -112,9 +123,10 @@ class ContactCenter(Construct):
                     bucket_name=self.recordings.bucket_name,
                     bucket_prefix=prefix,
                     encryption_config=connect.CfnInstanceStorageConfig.EncryptionConfigProperty(
-                        encryption_type="KMS", key_id=self.key.key_arn),
+                        encryption_type="KMS", key_id=self.key.key_arn
+                    ),
                 ),
-            )  # fmt: skip
+            )
             storage.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
 
         self.hours_arns: dict[str, str] = {}
@@ -140,7 +152,8 @@ class ContactCenter(Construct):
         deployment = settings.deployment
         for hours in deployment.hours:
             self.hours[hours.name] = connect.CfnHoursOfOperation(
-                self, f"Hours-{hours.name}",
+                self,
+                f"Hours-{hours.name}",
                 instance_arn=self.instance_arn,
                 name=hours.name,
                 time_zone=hours.time_zone,
@@ -148,28 +161,33 @@ class ContactCenter(Construct):
                     connect.CfnHoursOfOperation.HoursOfOperationConfigProperty(
                         day=CONNECT_DAY[day],
                         start_time=connect.CfnHoursOfOperation.HoursOfOperationTimeSliceProperty(
-                            hours=window.start.hour, minutes=window.start.minute),
+                            hours=window.start.hour, minutes=window.start.minute
+                        ),
                         end_time=connect.CfnHoursOfOperation.HoursOfOperationTimeSliceProperty(
-                            hours=window.end.hour, minutes=window.end.minute),
+                            hours=window.end.hour, minutes=window.end.minute
+                        ),
                     )
-                    for window in hours.schedule for day in window.days
+                    for window in hours.schedule
+                    for day in window.days
                 ],
-            )  # fmt: skip
+            )
             self.hours[hours.name].apply_removal_policy(cdk.RemovalPolicy.DESTROY)
             self.hours_arns[hours.name] = self.hours[hours.name].attr_hours_of_operation_arn
         for queue in deployment.queues:
             self.queues[queue.name] = connect.CfnQueue(
-                self, f"Queue-{queue.name}",
+                self,
+                f"Queue-{queue.name}",
                 instance_arn=self.instance_arn,
                 name=queue.name,
                 description=queue.description or None,
                 hours_of_operation_arn=self.hours_arns[queue.hours],
                 max_contacts=queue.max_contacts,
-            )  # fmt: skip
+            )
             self.queues[queue.name].apply_removal_policy(cdk.RemovalPolicy.DESTROY)
             self.queue_arns[queue.name] = self.queues[queue.name].attr_queue_arn
         routing_profile = connect.CfnRoutingProfile(
-            self, "RoutingProfile",
+            self,
+            "RoutingProfile",
             instance_arn=self.instance_arn,
             name=f"{deployment.name}-front-desk",
             description="Front-desk staff: voice, one call at a time",
@@ -177,13 +195,15 @@ class ContactCenter(Construct):
             media_concurrencies=[connect.CfnRoutingProfile.MediaConcurrencyProperty(channel="VOICE", concurrency=1)],
             queue_configs=[
                 connect.CfnRoutingProfile.RoutingProfileQueueConfigProperty(
-                    delay=0, priority=1,
+                    delay=0,
+                    priority=1,
                     queue_reference=connect.CfnRoutingProfile.RoutingProfileQueueReferenceProperty(
-                        channel="VOICE", queue_arn=arn),
+                        channel="VOICE", queue_arn=arn
+                    ),
                 )
                 for arn in self.queue_arns.values()
             ],
-        )  # fmt: skip
+        )
         routing_profile.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
 
     def integrate_lambda(self, key: str, function: lambda_.IFunction) -> None:
@@ -194,16 +214,21 @@ class ContactCenter(Construct):
             principal=iam.ServicePrincipal("connect.amazonaws.com"),
             source_account=stack.account,
             source_arn=self.instance_arn,
-        )  # fmt: skip
+        )
         association = connect.CfnIntegrationAssociation(
-            self, f"Lambda{key}", instance_id=self.instance_arn, integration_type="LAMBDA_FUNCTION",
-            integration_arn=function.function_arn)  # fmt: skip
+            self,
+            f"Lambda{key}",
+            instance_id=self.instance_arn,
+            integration_type="LAMBDA_FUNCTION",
+            integration_arn=function.function_arn,
+        )
         association.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
 
     def integrate_bot(self, alias_arn: str) -> connect.CfnIntegrationAssociation:
         """Associate the bot alias: Connect refuses a flow that names an alias it does not know."""
         association = connect.CfnIntegrationAssociation(
-            self, "LexBot", instance_id=self.instance_arn, integration_type="LEX_BOT", integration_arn=alias_arn)
+            self, "LexBot", instance_id=self.instance_arn, integration_type="LEX_BOT", integration_arn=alias_arn
+        )
         association.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         return association
 
@@ -211,9 +236,17 @@ class ContactCenter(Construct):
 class ContactFlows(Construct):
     """The kit's flows, placeholders filled with this region's resources, created in dependency order."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, instance_arn: str, flows: list[FlowFile],
-                 values: Mapping[str, str], name_suffix: str = "",
-                 depends_on: list[cdk.CfnResource] | None = None) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        instance_arn: str,
+        flows: list[FlowFile],
+        values: Mapping[str, str],
+        name_suffix: str = "",
+        depends_on: list[cdk.CfnResource] | None = None,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         known = dict(values)
@@ -221,13 +254,14 @@ class ContactFlows(Construct):
         for flow in flows:  # creation order: referenced flows come first
             content = fill(flow.content(), known)
             resource = connect.CfnContactFlow(
-                self, flow.name,
+                self,
+                flow.name,
                 instance_arn=instance_arn,
                 name=f"{flow.name}{name_suffix}",
                 type=flow.type,
                 description=flow.description[:500] or None,
                 content=stack.to_json_string(content),
-            )  # fmt: skip
+            )
             resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
             for dependency in depends_on or []:
                 resource.node.add_dependency(dependency)

@@ -19,8 +19,11 @@ from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
 from ivr.flows_cli import app as flows_app
 from regions.config import ConfigError, Deployment, load_deployment
 
-app = typer.Typer(help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
-                  no_args_is_help=True, pretty_exceptions_enable=False)  # fmt: skip
+app = typer.Typer(
+    help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+)
 app.add_typer(flows_app, name="flows")
 console = Console()
 err = Console(stderr=True)
@@ -43,8 +46,10 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
     """Synthesize both regions into cdk.out/, run cfn-lint and cdk-nag, and summarize what would deploy where."""
     deployment = _deployment(config)
     command = cdk_command("synth", "--quiet", config=config.resolve(), outdir=out.resolve())
-    console.print(f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
-                  f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions runs during synth")  # fmt: skip
+    console.print(
+        f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
+        f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions runs during synth"
+    )
     try:
         result = run_cdk(command, capture=True)
     except CdkCliError as exc:
@@ -86,9 +91,11 @@ def _credentials_or_exit() -> None:
     import boto3
 
     if boto3.Session().get_credentials() is None:
-        err.print("error: no AWS credentials found (set AWS_PROFILE, run `aws sso login`, or export "
-                  "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); nothing was deployed. "
-                  "Use --dry-run to see what would run.")  # fmt: skip
+        err.print(
+            "error: no AWS credentials found (set AWS_PROFILE, run `aws sso login`, or export "
+            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); nothing was deployed. "
+            "Use --dry-run to see what would run."
+        )
         raise typer.Exit(2)
 
 
@@ -109,11 +116,15 @@ def deploy(
     settings = deployment.region("primary" if role == "primary" else "dr")
     command = cdk_command("deploy", settings.stack_name, "--require-approval", "broadening", config=config.resolve())
     if dry_run:
-        console.print(f"would deploy {settings.stack_name} to account {deployment.account}, region "
-                      f"{settings.region}:\n  {render(command)}")  # fmt: skip
+        console.print(
+            f"would deploy {settings.stack_name} to account {deployment.account}, region "
+            f"{settings.region}:\n  {render(command)}"
+        )
         if role == "dr" and deployment.dr_mode == "global-resiliency":
-            console.print("  note: needs the primary stack deployed first (it replicates the instance and "
-                          f"hands ids over in SSM under /ivr/{deployment.name}/ in {settings.region})")  # fmt: skip
+            console.print(
+                "  note: needs the primary stack deployed first (it replicates the instance and "
+                f"hands ids over in SSM under /ivr/{deployment.name}/ in {settings.region})"
+            )
         return
     _credentials_or_exit()
     result = run_cdk(command)
@@ -128,15 +139,19 @@ def destroy(
 ) -> None:
     """Tear down both regions: the DR stack first, then the primary. Numbers marked keep_on_destroy stay claimed."""
     deployment = _deployment(config)
-    commands = [cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve())
-                for r in ("dr", "primary")]  # fmt: skip
+    commands = [
+        cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve())
+        for r in ("dr", "primary")
+    ]
     if dry_run:
         for command in commands:
             console.print(f"would run: {render(command)}")
         return
     _credentials_or_exit()
-    if not yes and not typer.confirm(f"Destroy {deployment.name} in {deployment.dr_region} and "
-                                     f"{deployment.primary_region} (account {deployment.account})?"):  # fmt: skip
+    if not yes and not typer.confirm(
+        f"Destroy {deployment.name} in {deployment.dr_region} and "
+        f"{deployment.primary_region} (account {deployment.account})?"
+    ):
         raise typer.Exit(1)
     for command in commands:
         result = run_cdk(command)

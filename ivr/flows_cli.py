@@ -49,7 +49,9 @@ def resolve_flow(name_or_path: str) -> Path:
 
 @app.command()
 def lint(
-    paths: Annotated[list[Path] | None, typer.Argument(help="Flow files or directories (default: connect/flows)")] = None,
+    paths: Annotated[
+        list[Path] | None, typer.Argument(help="Flow files or directories (default: connect/flows)")
+    ] = None,
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
 ) -> None:
     """Lint flows offline. Exit 0 with no error, 1 with errors, 2 on a usage or read error."""

@@ -33,14 +33,35 @@ class FunctionSpec:
 
 
 FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec("CallerLookup", "clinic.caller_lookup.handler", "Identify the caller by phone number",
-                 ("dynamodb:GetItem",), "connect"),
-    FunctionSpec("Appointments", "clinic.appointments.handler", "Lex code hook: book, cancel, check",
-                 ("dynamodb:GetItem", "dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem",
-                  "dynamodb:DeleteItem", "dynamodb:ConditionCheckItem"), "lex"),
-    FunctionSpec("Callback", "clinic.callback.handler", "Record an after-hours callback request",
-                 ("dynamodb:PutItem",), "connect"),
-)  # fmt: skip
+    FunctionSpec(
+        "CallerLookup",
+        "clinic.caller_lookup.handler",
+        "Identify the caller by phone number",
+        ("dynamodb:GetItem",),
+        "connect",
+    ),
+    FunctionSpec(
+        "Appointments",
+        "clinic.appointments.handler",
+        "Lex code hook: book, cancel, check",
+        (
+            "dynamodb:GetItem",
+            "dynamodb:Query",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:DeleteItem",
+            "dynamodb:ConditionCheckItem",
+        ),
+        "lex",
+    ),
+    FunctionSpec(
+        "Callback",
+        "clinic.callback.handler",
+        "Record an after-hours callback request",
+        ("dynamodb:PutItem",),
+        "connect",
+    ),
+)
 
 
 def table_name(settings: RegionSettings) -> str:
@@ -68,18 +89,20 @@ class ClinicFunctions(Construct):
 
         if settings.is_primary:
             table = dynamodb.TableV2(
-                self, "Table",
+                self,
+                "Table",
                 table_name=name,
                 partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
                 billing=dynamodb.Billing.on_demand(),
                 encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
-                    point_in_time_recovery_enabled=True),
+                    point_in_time_recovery_enabled=True
+                ),
                 replicas=[dynamodb.ReplicaTableProps(region=settings.peer_region)],
                 deletion_protection=deployment.retain_data,
                 removal_policy=cdk.RemovalPolicy.RETAIN if deployment.retain_data else cdk.RemovalPolicy.DESTROY,
-            )  # fmt: skip
+            )
             self.table_arn = table.table_arn
         else:
             self.table_arn = stack.format_arn(service="dynamodb", resource="table", resource_name=name)
@@ -94,30 +117,36 @@ class ClinicFunctions(Construct):
         for spec in FUNCTIONS:
             self._build(spec, settings, code, powertools)
 
-    def _build(self, spec: FunctionSpec, settings: RegionSettings, code: lambda_.Code,
-               powertools: lambda_.ILayerVersion) -> None:  # fmt: skip
+    def _build(
+        self, spec: FunctionSpec, settings: RegionSettings, code: lambda_.Code, powertools: lambda_.ILayerVersion
+    ) -> None:
         deployment = settings.deployment
         fn_name = function_name(settings, spec.key)
         group = logs.LogGroup(
-            self, f"{spec.key}Logs",
+            self,
+            f"{spec.key}Logs",
             log_group_name=f"/aws/lambda/{fn_name}",
             retention=retention_days(deployment.lambdas.log_retention_days),
             removal_policy=cdk.RemovalPolicy.DESTROY,
-        )  # fmt: skip
+        )
         role = iam.Role(
-            self, f"{spec.key}Role",
+            self,
+            f"{spec.key}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"{fn_name}: writes its own logs and traces, and {', '.join(spec.table_actions)} on the table",
-        )  # fmt: skip
-        role.add_to_policy(iam.PolicyStatement(
-            actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn]))
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn])
+        )
         role.add_to_policy(iam.PolicyStatement(actions=list(spec.table_actions), resources=[self.table_arn]))
         fn = lambda_.Function(
-            self, spec.key,
+            self,
+            spec.key,
             function_name=fn_name,
             description=spec.description,
             runtime=RUNTIME,
-            architecture=lambda_.Architecture.ARM_64 if deployment.lambdas.architecture == "arm64"
+            architecture=lambda_.Architecture.ARM_64
+            if deployment.lambdas.architecture == "arm64"
             else lambda_.Architecture.X86_64,
             handler=spec.handler,
             code=code,
@@ -135,22 +164,29 @@ class ClinicFunctions(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": "ClinicIVR",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
             },
-        )  # fmt: skip
-        acknowledge(role, ("IAM5[Resource::*]", "Active X-Ray tracing needs xray:PutTraceSegments and PutTelemetryRecords, "
-                                   "which have no resource-level permissions."))
+        )
+        acknowledge(
+            role,
+            (
+                "IAM5[Resource::*]",
+                "Active X-Ray tracing needs xray:PutTraceSegments and PutTelemetryRecords, "
+                "which have no resource-level permissions.",
+            ),
+        )
         acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
         alias = lambda_.Alias(
-            self, f"{spec.key}Live",
+            self,
+            f"{spec.key}Live",
             alias_name="live",
             version=fn.current_version,
             provisioned_concurrent_executions=settings.baseline_concurrency,
-        )  # fmt: skip
-        self._scale(spec.key, alias, settings)
+        )
+        self._scale(alias, settings)
         self.functions[spec.key] = fn
         self.aliases[spec.key] = alias
         self.log_groups[spec.key] = group
 
-    def _scale(self, key: str, alias: lambda_.Alias, settings: RegionSettings) -> None:
+    def _scale(self, alias: lambda_.Alias, settings: RegionSettings) -> None:
         """Scheduled provisioned concurrency for the peak windows, plus utilization tracking on top."""
         scaling = settings.deployment.scaling
         target = alias.add_auto_scaling(
@@ -161,14 +197,16 @@ class ClinicFunctions(Construct):
             zone = cdk.TimeZone.of(window.time_zone)
             target.scale_on_schedule(
                 f"{window.name}-start",
-                schedule=_cron(window, at_start=True), time_zone=zone,
+                schedule=_cron(window, at_start=True),
+                time_zone=zone,
                 min_capacity=settings.peak_concurrency(window),
-            )  # fmt: skip
+            )
             target.scale_on_schedule(
                 f"{window.name}-end",
-                schedule=_cron(window, at_start=False), time_zone=zone,
+                schedule=_cron(window, at_start=False),
+                time_zone=zone,
                 min_capacity=settings.baseline_concurrency,
-            )  # fmt: skip
+            )
 
     @property
     def flow_invoked(self) -> dict[str, lambda_.Alias]:
@@ -182,11 +220,17 @@ def _cron(window: PeakWindow, *, at_start: bool) -> appscaling.Schedule:
 
 
 _RETENTION = {
-    1: logs.RetentionDays.ONE_DAY, 3: logs.RetentionDays.THREE_DAYS, 5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK, 14: logs.RetentionDays.TWO_WEEKS, 30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS, 90: logs.RetentionDays.THREE_MONTHS, 180: logs.RetentionDays.SIX_MONTHS,
+    1: logs.RetentionDays.ONE_DAY,
+    3: logs.RetentionDays.THREE_DAYS,
+    5: logs.RetentionDays.FIVE_DAYS,
+    7: logs.RetentionDays.ONE_WEEK,
+    14: logs.RetentionDays.TWO_WEEKS,
+    30: logs.RetentionDays.ONE_MONTH,
+    60: logs.RetentionDays.TWO_MONTHS,
+    90: logs.RetentionDays.THREE_MONTHS,
+    180: logs.RetentionDays.SIX_MONTHS,
     365: logs.RetentionDays.ONE_YEAR,
-}  # fmt: skip
+}
 
 
 def retention_days(days: int) -> logs.RetentionDays:

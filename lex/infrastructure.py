@@ -30,34 +30,40 @@ def _intent(intent: Intent) -> lex.CfnBot.IntentProperty:
             value_elicitation_setting=lex.CfnBot.SlotValueElicitationSettingProperty(
                 slot_constraint="Required" if slot.required else "Optional",
                 prompt_specification=lex.CfnBot.PromptSpecificationProperty(
-                    message_groups_list=[_message(slot.prompt)], max_retries=slot.max_retries,
+                    message_groups_list=[_message(slot.prompt)],
+                    max_retries=slot.max_retries,
                     allow_interrupt=True,
                 ),
             ),
         )
         for slot in intent.slots
-    ]  # fmt: skip
+    ]
     confirmation = None
     if intent.confirmation:
         confirmation = lex.CfnBot.IntentConfirmationSettingProperty(
             prompt_specification=lex.CfnBot.PromptSpecificationProperty(
-                message_groups_list=[_message(intent.confirmation.prompt)], max_retries=2, allow_interrupt=True),
+                message_groups_list=[_message(intent.confirmation.prompt)], max_retries=2, allow_interrupt=True
+            ),
             declination_response=lex.CfnBot.ResponseSpecificationProperty(
-                message_groups_list=[_message(intent.confirmation.declined)], allow_interrupt=True),
-        )  # fmt: skip
+                message_groups_list=[_message(intent.confirmation.declined)], allow_interrupt=True
+            ),
+        )
     return lex.CfnBot.IntentProperty(
         name=intent.name,
         description=intent.description or None,
         sample_utterances=[lex.CfnBot.SampleUtteranceProperty(utterance=u) for u in intent.utterances],
         slots=slots or None,
         # Lex refuses to build a locale whose slots have no priority.
-        slot_priorities=[lex.CfnBot.SlotPriorityProperty(priority=i + 1, slot_name=s.name)
-                         for i, s in enumerate(intent.slots)] or None,
+        slot_priorities=[
+            lex.CfnBot.SlotPriorityProperty(priority=i + 1, slot_name=s.name) for i, s in enumerate(intent.slots)
+        ]
+        or None,
         intent_confirmation_setting=confirmation,
         dialog_code_hook=lex.CfnBot.DialogCodeHookSettingProperty(enabled=True) if intent.dialog_code_hook else None,
         fulfillment_code_hook=lex.CfnBot.FulfillmentCodeHookSettingProperty(enabled=True)
-        if intent.fulfillment_code_hook else None,
-    )  # fmt: skip
+        if intent.fulfillment_code_hook
+        else None,
+    )
 
 
 def bot_locale(locale_id: str, locale: Locale, confidence: float) -> lex.CfnBot.BotLocaleProperty:
@@ -77,7 +83,7 @@ def bot_locale(locale_id: str, locale: Locale, confidence: float) -> lex.CfnBot.
             value_selection_setting=lex.CfnBot.SlotValueSelectionSettingProperty(resolution_strategy="TOP_RESOLUTION"),
         )
         for t in locale.slot_types
-    ]  # fmt: skip
+    ]
     return lex.CfnBot.BotLocaleProperty(
         locale_id=locale_id,
         nlu_confidence_threshold=confidence,
@@ -90,26 +96,44 @@ def bot_locale(locale_id: str, locale: Locale, confidence: float) -> lex.CfnBot.
 class ClinicBot(Construct):
     """The bot, a version that is new whenever the model changes, and the ``live`` alias with the code hook."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, model: BotModel, locales: list[str],
-                 confidence: float, idle_ttl_seconds: int, code_hook: lambda_.IFunction,
-                 name_prefix: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        model: BotModel,
+        locales: list[str],
+        confidence: float,
+        idle_ttl_seconds: int,
+        code_hook: lambda_.IFunction,
+        name_prefix: str,
+    ) -> None:
         super().__init__(scope, construct_id)
         missing = [loc for loc in locales if loc not in model.locales]
         if missing:
-            raise ValueError(f"lex.locales names {missing}, which lex/bot.yaml does not define "
-                             f"(it has {sorted(model.locales)})")  # fmt: skip
+            raise ValueError(
+                f"lex.locales names {missing}, which lex/bot.yaml does not define (it has {sorted(model.locales)})"
+            )
         stack = cdk.Stack.of(self)
         role = iam.Role(
-            self, "Role",
+            self,
+            "Role",
             assumed_by=iam.ServicePrincipal("lexv2.amazonaws.com"),
             description="Lets the clinic bot synthesize speech with Polly",
-        )  # fmt: skip
+        )
         role.add_to_policy(iam.PolicyStatement(actions=["polly:SynthesizeSpeech"], resources=["*"]))
-        acknowledge(role, ("IAM5[Resource::*]", "polly:SynthesizeSpeech for the bot's voice has no resource to scope it to "
-                                   "but lexicons, and the bot uses none."))
+        acknowledge(
+            role,
+            (
+                "IAM5[Resource::*]",
+                "polly:SynthesizeSpeech for the bot's voice has no resource to scope it to "
+                "but lexicons, and the bot uses none.",
+            ),
+        )
 
         self.bot = lex.CfnBot(
-            self, "Bot",
+            self,
+            "Bot",
             name=f"{name_prefix}-{model.name}",
             description=model.description,
             role_arn=role.role_arn,
@@ -117,25 +141,28 @@ class ClinicBot(Construct):
             idle_session_ttl_in_seconds=idle_ttl_seconds,
             auto_build_bot_locales=False,
             bot_locales=[bot_locale(loc, model.locales[loc], confidence) for loc in locales],
-        )  # fmt: skip
+        )
         digest = model.digest(locales)
         # A BotVersion cannot be updated: a new logical id per model digest makes CloudFormation create the new
         # version, move the alias to it, then delete the old one.
         self.version = lex.CfnBotVersion(
-            self, f"Version{digest}",
+            self,
+            f"Version{digest}",
             bot_id=self.bot.attr_id,
             description=f"model {digest}",
             bot_version_locale_specification=[
                 lex.CfnBotVersion.BotVersionLocaleSpecificationProperty(
                     locale_id=loc,
                     bot_version_locale_details=lex.CfnBotVersion.BotVersionLocaleDetailsProperty(
-                        source_bot_version="DRAFT"),
+                        source_bot_version="DRAFT"
+                    ),
                 )
                 for loc in locales
             ],
-        )  # fmt: skip
+        )
         self.alias = lex.CfnBotAlias(
-            self, "Alias",
+            self,
+            "Alias",
             bot_id=self.bot.attr_id,
             bot_alias_name="live",
             bot_version=self.version.attr_bot_version,
@@ -146,14 +173,15 @@ class ClinicBot(Construct):
                         enabled=True,
                         code_hook_specification=lex.CfnBotAlias.CodeHookSpecificationProperty(
                             lambda_code_hook=lex.CfnBotAlias.LambdaCodeHookProperty(
-                                lambda_arn=code_hook.function_arn, code_hook_interface_version="1.0"),
+                                lambda_arn=code_hook.function_arn, code_hook_interface_version="1.0"
+                            ),
                         ),
                     ),
                 )
                 for loc in locales
             ],
             sentiment_analysis_settings={"DetectSentiment": False},
-        )  # fmt: skip
+        )
         for resource in (self.bot, self.version, self.alias):
             resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         code_hook.add_permission(
@@ -161,6 +189,6 @@ class ClinicBot(Construct):
             principal=iam.ServicePrincipal("lexv2.amazonaws.com"),
             source_account=stack.account,
             source_arn=self.alias.attr_arn,
-        )  # fmt: skip
+        )
         self.digest = digest
         self.locales = locales

@@ -70,7 +70,7 @@ class Intent(_Strict):
         names = {s.name for s in self.slots}
         if len(names) != len(self.slots):
             raise ValueError(f"intent {self.name}: slot names must be unique")
-        texts = [*self.utterances, *( [self.confirmation.prompt] if self.confirmation else [])]
+        texts = [*self.utterances, *([self.confirmation.prompt] if self.confirmation else [])]
         for text in texts:
             for ref in _SLOT_REF.findall(text):
                 if ref not in names:

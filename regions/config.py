@@ -28,9 +28,14 @@ GLOBAL_RESILIENCY_PAIRS: tuple[tuple[str, str], ...] = (
 DAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 #: Connect's HoursOfOperation day names for our three-letter days.
 CONNECT_DAY = {
-    "MON": "MONDAY", "TUE": "TUESDAY", "WED": "WEDNESDAY", "THU": "THURSDAY",
-    "FRI": "FRIDAY", "SAT": "SATURDAY", "SUN": "SUNDAY",
-}  # fmt: skip
+    "MON": "MONDAY",
+    "TUE": "TUESDAY",
+    "WED": "WEDNESDAY",
+    "THU": "THURSDAY",
+    "FRI": "FRIDAY",
+    "SAT": "SATURDAY",
+    "SUN": "SUNDAY",
+}
 
 _REGION = re.compile(r"^[a-z]{2}(-gov)?-[a-z]+-\d$")
 _NAME = re.compile(r"^[a-z][a-z0-9-]{1,30}[a-z0-9]$")

@@ -47,29 +47,47 @@ class HandlerProvider(Construct):
     what ``statements`` grant; they apply to the handlers' roles.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, runtime_dir: Path, description: str,
-                 statements: Sequence[iam.PolicyStatement], polls: bool = False,
-                 query_interval: cdk.Duration | None = None, total_timeout: cdk.Duration | None = None,
-                 timeout: cdk.Duration | None = None,
-                 acknowledgments: Sequence[tuple[str, str]] = ()) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        runtime_dir: Path,
+        description: str,
+        statements: Sequence[iam.PolicyStatement],
+        polls: bool = False,
+        query_interval: cdk.Duration | None = None,
+        total_timeout: cdk.Duration | None = None,
+        timeout: cdk.Duration | None = None,
+        acknowledgments: Sequence[tuple[str, str]] = (),
+    ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(runtime_dir), exclude=["**/__pycache__", "*.pyc"])
         layer = powertools_layer(self, "arm64")
         self.functions: list[lambda_.Function] = []
 
         def handler(name: str, entry: str) -> lambda_.Function:
-            group = logs.LogGroup(self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH,
-                                  removal_policy=cdk.RemovalPolicy.DESTROY)  # fmt: skip
-            role = iam.Role(self, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                            description=f"{description}: {name}")  # fmt: skip
-            role.add_to_policy(iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn]))
+            group = logs.LogGroup(
+                self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+            )
+            role = iam.Role(
+                self,
+                f"{name}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"{description}: {name}",
+            )
+            role.add_to_policy(
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn]
+                )
+            )
             for statement in statements:
                 role.add_to_policy(statement)
             if acknowledgments:
                 acknowledge(role, *acknowledgments)
             fn = lambda_.Function(
-                self, name,
+                self,
+                name,
                 description=description,
                 runtime=HANDLER_RUNTIME,
                 architecture=lambda_.Architecture.ARM_64,
@@ -80,37 +98,50 @@ class HandlerProvider(Construct):
                 log_group=group,
                 timeout=timeout or cdk.Duration.minutes(2),
                 environment={"POWERTOOLS_SERVICE_NAME": construct_id},
-            )  # fmt: skip
+            )
             self.functions.append(fn)
             return fn
 
         on_event = handler("OnEvent", "handler.on_event")
         is_complete = handler("IsComplete", "handler.is_complete") if polls else None
-        framework_logs = logs.LogGroup(self, "FrameworkLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                       removal_policy=cdk.RemovalPolicy.DESTROY)  # fmt: skip
+        framework_logs = logs.LogGroup(
+            self, "FrameworkLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+        )
         waiter_logs = None
         if polls:
-            waiter_logs = logs.LogGroup(self, "WaiterLogs", retention=logs.RetentionDays.ONE_MONTH,
-                                        removal_policy=cdk.RemovalPolicy.DESTROY)  # fmt: skip
+            waiter_logs = logs.LogGroup(
+                self, "WaiterLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+            )
         self.provider = cr.Provider(
-            self, "Provider",
+            self,
+            "Provider",
             on_event_handler=on_event,
             is_complete_handler=is_complete,
             query_interval=query_interval,
             total_timeout=total_timeout,
             log_group=framework_logs,
             disable_waiter_state_machine_logging=False if polls else None,
-            waiter_state_machine_log_options=cr.LogOptions(destination=waiter_logs, level=cdk.aws_stepfunctions.LogLevel.ALL)
-            if waiter_logs else None,
-        )  # fmt: skip
+            waiter_state_machine_log_options=cr.LogOptions(
+                destination=waiter_logs, level=cdk.aws_stepfunctions.LogLevel.ALL
+            )
+            if waiter_logs
+            else None,
+        )
         acknowledge(
             self.provider,
-            *((f"IAM5[Resource::<{logical_id(fn)}.Arn>:*]",
-               "The Provider framework invokes this function by ARN with a ':*' version suffix; CDK generates "
-               "the grant.") for fn in self._framework_and_handlers()),
-            ("IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
-             "The CDK Provider framework's own functions use AWSLambdaBasicExecutionRole; the framework does not "
-             "expose their log permissions for scoping."),
+            *(
+                (
+                    f"IAM5[Resource::<{logical_id(fn)}.Arn>:*]",
+                    "The Provider framework invokes this function by ARN with a ':*' version suffix; CDK generates "
+                    "the grant.",
+                )
+                for fn in self._framework_and_handlers()
+            ),
+            (
+                "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                "The CDK Provider framework's own functions use AWSLambdaBasicExecutionRole; the framework does not "
+                "expose their log permissions for scoping.",
+            ),
             ("L1", "The Provider framework pins the Node.js runtime of its own functions; CDK upgrades it."),
             ("SF2", "The Provider framework's waiter state machine only polls is_complete; X-Ray adds nothing."),
         )
@@ -118,12 +149,21 @@ class HandlerProvider(Construct):
             acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
         waiter = self.provider.node.try_find_child("waiter-state-machine")
         if waiter is not None:
-            acknowledge(waiter, ("IAM5[Resource::*]", "Step Functions log delivery (logs:CreateLogDelivery and "
-                                                      "related actions) has no resource-level permissions."))
+            acknowledge(
+                waiter,
+                (
+                    "IAM5[Resource::*]",
+                    "Step Functions log delivery (logs:CreateLogDelivery and "
+                    "related actions) has no resource-level permissions.",
+                ),
+            )
 
     def _framework_and_handlers(self) -> list[lambda_.CfnFunction]:
-        framework = [child for child in self.provider.node.children
-                     if isinstance(child, lambda_.Function) and child.node.id.startswith("framework-")]
+        framework = [
+            child
+            for child in self.provider.node.children
+            if isinstance(child, lambda_.Function) and child.node.id.startswith("framework-")
+        ]
         return [cast(lambda_.CfnFunction, fn.node.default_child) for fn in [*self.functions, *framework]]
 
     @property

@@ -23,21 +23,42 @@ class Monitoring(Construct):
     """Alarms on what hurts callers first: failing or slow functions, flow errors, misheard callers, and
     concurrent calls close to the instance's quota (beyond it callers get a fast busy tone)."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings,
-                 functions: Mapping[str, lambda_.Function], flow_invoked: set[str], instance_id: str,
-                 flow_names: list[str], bot_id: str, bot_alias_id: str, locales: list[str]) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: RegionSettings,
+        functions: Mapping[str, lambda_.Function],
+        flow_invoked: set[str],
+        instance_id: str,
+        flow_names: list[str],
+        bot_id: str,
+        bot_alias_id: str,
+        locales: list[str],
+    ) -> None:
         super().__init__(scope, construct_id)
         thresholds = settings.deployment.alarms
-        key = kms.Key(self, "TopicKey", description=f"{settings.stack_name}: alarm topic", enable_key_rotation=True,
-                      pending_window=cdk.Duration.days(7), removal_policy=cdk.RemovalPolicy.DESTROY)  # fmt: skip
+        key = kms.Key(
+            self,
+            "TopicKey",
+            description=f"{settings.stack_name}: alarm topic",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(7),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
         # CloudWatch publishes to an encrypted topic only if the key lets it.
-        key.add_to_resource_policy(iam.PolicyStatement(
-            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-            actions=["kms:Decrypt", "kms:GenerateDataKey*"], resources=["*"],
-            conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
-        ))  # fmt: skip
-        self.topic = sns.Topic(self, "Alarms", display_name=f"{settings.stack_name} alarms", master_key=key,
-                               enforce_ssl=True)  # fmt: skip
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                resources=["*"],
+                conditions={"StringEquals": {"aws:SourceAccount": cdk.Stack.of(self).account}},
+            )
+        )
+        self.topic = sns.Topic(
+            self, "Alarms", display_name=f"{settings.stack_name} alarms", master_key=key, enforce_ssl=True
+        )
         self.topic.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         if thresholds.email:
             self.topic.add_subscription(subs.EmailSubscription(thresholds.email))
@@ -46,10 +67,15 @@ class Monitoring(Construct):
 
         def alarm(name: str, metric: cw.IMetric, threshold: float, description: str) -> cw.Alarm:
             created = cw.Alarm(
-                self, name, metric=metric, threshold=threshold, evaluation_periods=1,
+                self,
+                name,
+                metric=metric,
+                threshold=threshold,
+                evaluation_periods=1,
                 comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-                treat_missing_data=cw.TreatMissingData.NOT_BREACHING, alarm_description=description,
-            )  # fmt: skip
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description=description,
+            )
             created.add_alarm_action(action)
             created.add_ok_action(action)
             created.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
@@ -61,54 +87,97 @@ class Monitoring(Construct):
             errors = fn.metric_errors(period=FIVE_MINUTES, statistic="Sum")
             throttles = fn.metric_throttles(period=FIVE_MINUTES, statistic="Sum")
             duration = fn.metric_duration(period=FIVE_MINUTES, statistic="p99")
-            alarm(f"{key_name}Errors", errors, thresholds.lambda_errors,
-                  f"{key_name} failed: callers take the flow's error branch")
-            alarm(f"{key_name}Throttles", throttles, thresholds.lambda_throttles,
-                  f"{key_name} was throttled: raise provisioned concurrency or the peak windows")
+            alarm(
+                f"{key_name}Errors",
+                errors,
+                thresholds.lambda_errors,
+                f"{key_name} failed: callers take the flow's error branch",
+            )
+            alarm(
+                f"{key_name}Throttles",
+                throttles,
+                thresholds.lambda_throttles,
+                f"{key_name} was throttled: raise provisioned concurrency or the peak windows",
+            )
             if key_name in flow_invoked:
-                alarm(f"{key_name}Duration", duration, thresholds.lambda_duration_ms,
-                      f"{key_name} p99 is near Connect's 8 s limit, after which the flow gives up")
+                alarm(
+                    f"{key_name}Duration",
+                    duration,
+                    thresholds.lambda_duration_ms,
+                    f"{key_name} p99 is near Connect's 8 s limit, after which the flow gives up",
+                )
             widgets.append(cw.GraphWidget(title=key_name, left=[errors, throttles], right=[duration], width=8))
 
-        concurrent = cw.Metric(namespace="AWS/Connect", metric_name="ConcurrentCallsPercentage",
-                               dimensions_map={"InstanceId": instance_id, "MetricGroup": "VoiceCalls"},
-                               period=cdk.Duration.minutes(1), statistic="Maximum")  # fmt: skip
-        alarm("ConcurrentCallsNearQuota", concurrent, thresholds.concurrent_calls_percent,
-              "Concurrent calls are close to the instance quota; beyond it callers get a busy tone")
+        concurrent = cw.Metric(
+            namespace="AWS/Connect",
+            metric_name="ConcurrentCallsPercentage",
+            dimensions_map={"InstanceId": instance_id, "MetricGroup": "VoiceCalls"},
+            period=cdk.Duration.minutes(1),
+            statistic="Maximum",
+        )
+        alarm(
+            "ConcurrentCallsNearQuota",
+            concurrent,
+            thresholds.concurrent_calls_percent,
+            "Concurrent calls are close to the instance quota; beyond it callers get a busy tone",
+        )
         flow_errors = [
-            cw.Metric(namespace="AWS/Connect", metric_name="ContactFlowErrors",
-                      dimensions_map={"InstanceId": instance_id, "MetricGroup": "ContactFlow",
-                                      "ContactFlowName": name},
-                      period=FIVE_MINUTES, statistic="Sum")
+            cw.Metric(
+                namespace="AWS/Connect",
+                metric_name="ContactFlowErrors",
+                dimensions_map={"InstanceId": instance_id, "MetricGroup": "ContactFlow", "ContactFlowName": name},
+                period=FIVE_MINUTES,
+                statistic="Sum",
+            )
             for name in flow_names
-        ]  # fmt: skip
+        ]
         all_flow_errors = cw.MathExpression(
             expression=" + ".join(f"FILL(e{i}, 0)" for i in range(len(flow_errors))),
             using_metrics={f"e{i}": m for i, m in enumerate(flow_errors)},
-            label="Contact flow errors", period=FIVE_MINUTES,
-        )  # fmt: skip
-        alarm("ContactFlowErrors", all_flow_errors, thresholds.flow_errors,
-              "Contact flows took error branches; see the flow logs of the instance")
+            label="Contact flow errors",
+            period=FIVE_MINUTES,
+        )
+        alarm(
+            "ContactFlowErrors",
+            all_flow_errors,
+            thresholds.flow_errors,
+            "Contact flows took error branches; see the flow logs of the instance",
+        )
         missed = [
-            cw.Metric(namespace="AWS/Lex", metric_name="MissedUtteranceCount",
-                      dimensions_map={"BotId": bot_id, "BotAliasId": bot_alias_id, "LocaleId": locale,
-                                      "Operation": "StartConversation", "InputMode": "Speech"},
-                      period=FIVE_MINUTES, statistic="Sum")
+            cw.Metric(
+                namespace="AWS/Lex",
+                metric_name="MissedUtteranceCount",
+                dimensions_map={
+                    "BotId": bot_id,
+                    "BotAliasId": bot_alias_id,
+                    "LocaleId": locale,
+                    "Operation": "StartConversation",
+                    "InputMode": "Speech",
+                },
+                period=FIVE_MINUTES,
+                statistic="Sum",
+            )
             for locale in locales
-        ]  # fmt: skip
+        ]
         all_missed = cw.MathExpression(
             expression=" + ".join(f"FILL(m{i}, 0)" for i in range(len(missed))),
             using_metrics={f"m{i}": m for i, m in enumerate(missed)},
-            label="Lex missed utterances", period=FIVE_MINUTES,
-        )  # fmt: skip
-        alarm("LexMissedUtterances", all_missed, thresholds.lex_missed_utterances,
-              "The bot did not understand callers; add sample utterances to lex/bot.yaml")
+            label="Lex missed utterances",
+            period=FIVE_MINUTES,
+        )
+        alarm(
+            "LexMissedUtterances",
+            all_missed,
+            thresholds.lex_missed_utterances,
+            "The bot did not understand callers; add sample utterances to lex/bot.yaml",
+        )
         widgets += [
             cw.GraphWidget(title="Concurrent calls (% of quota)", left=[concurrent], width=8),
             cw.GraphWidget(title="Contact flow errors", left=flow_errors, width=8),
             cw.GraphWidget(title="Lex missed utterances", left=missed, width=8),
             cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
         ]
-        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=f"{settings.stack_name}-{settings.region}",
-                                      widgets=[widgets])  # fmt: skip
+        self.dashboard = cw.Dashboard(
+            self, "Dashboard", dashboard_name=f"{settings.stack_name}-{settings.region}", widgets=[widgets]
+        )
         self.dashboard.apply_removal_policy(cdk.RemovalPolicy.DESTROY)

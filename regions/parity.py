@@ -15,10 +15,16 @@ from dataclasses import dataclass
 from typing import Any
 
 COMPARED_TYPES = (
-    "AWS::Connect::ContactFlow", "AWS::Lex::Bot", "AWS::Lex::BotVersion", "AWS::Lex::BotAlias",
-    "AWS::Lambda::Function", "AWS::Lambda::Alias", "AWS::ApplicationAutoScaling::ScalableTarget",
-    "AWS::ApplicationAutoScaling::ScalingPolicy", "AWS::CloudWatch::Alarm",
-)  # fmt: skip
+    "AWS::Connect::ContactFlow",
+    "AWS::Lex::Bot",
+    "AWS::Lex::BotVersion",
+    "AWS::Lex::BotAlias",
+    "AWS::Lambda::Function",
+    "AWS::Lambda::Alias",
+    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::CloudWatch::Alarm",
+)
 #: The kit's own IVR pieces; CDK's singleton providers and the custom-resource handlers are role plumbing.
 _KIT_PREFIXES = ("Functions", "Bot", "Flows", "Monitoring")
 _REF = "<ref>"

@@ -30,26 +30,39 @@ class IvrRegionalStack(cdk.Stack):
     global-resiliency mode that the DR region's instance comes from replication.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings, bot_model: BotModel,
-                 flows: list[FlowFile], **kwargs: Any) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: RegionSettings,
+        bot_model: BotModel,
+        flows: list[FlowFile],
+        **kwargs: Any,
+    ) -> None:
         deployment = settings.deployment
         super().__init__(
-            scope, construct_id,
+            scope,
+            construct_id,
             env=cdk.Environment(account=deployment.account, region=settings.region),
             description=f"Clinic IVR ({settings.role} region {settings.region}) of deployment {deployment.name}",
             termination_protection=False,
             **kwargs,
-        )  # fmt: skip
+        )
         for key, value in {**deployment.tags, "ivr:deployment": deployment.name, "ivr:role": settings.role}.items():
             cdk.Tags.of(self).add(key, value)
 
         functions = ClinicFunctions(self, "Functions", settings=settings)
         bot = ClinicBot(
-            self, "Bot", model=bot_model, locales=deployment.lex.locales,
+            self,
+            "Bot",
+            model=bot_model,
+            locales=deployment.lex.locales,
             confidence=deployment.lex.nlu_confidence_threshold,
             idle_ttl_seconds=deployment.lex.idle_session_ttl_seconds,
-            code_hook=functions.aliases["Appointments"], name_prefix=deployment.name,
-        )  # fmt: skip
+            code_hook=functions.aliases["Appointments"],
+            name_prefix=deployment.name,
+        )
         center = ContactCenter(self, "ContactCenter", settings=settings)
         for key, alias in functions.flow_invoked.items():
             center.integrate_lambda(key, alias)
@@ -62,41 +75,58 @@ class IvrRegionalStack(cdk.Stack):
             **{f"HoursArn.{n}": arn for n, arn in center.hours_arns.items()},
         }
         contact_flows = ContactFlows(
-            self, "Flows", instance_arn=center.instance_arn, flows=flows, values=values,
-            name_suffix=center.name_suffix, depends_on=[bot_association],
-        )  # fmt: skip
+            self,
+            "Flows",
+            instance_arn=center.instance_arn,
+            flows=flows,
+            values=values,
+            name_suffix=center.name_suffix,
+            depends_on=[bot_association],
+        )
         inbound = contact_flows.flows[INBOUND_FLOW]
 
         self._claimed: list[connect.CfnPhoneNumber] = []
-        tdg_arn = self._global_resiliency(settings, center, contact_flows, inbound)
+        tdg_arn = self._global_resiliency(settings, center, contact_flows)
         self._phone_numbers(settings, center, inbound, tdg_arn)
 
         Monitoring(
-            self, "Monitoring", settings=settings, functions=functions.functions,
-            flow_invoked=set(functions.flow_invoked), instance_id=center.instance_id,
+            self,
+            "Monitoring",
+            settings=settings,
+            functions=functions.functions,
+            flow_invoked=set(functions.flow_invoked),
+            instance_id=center.instance_id,
             flow_names=[f"{name}{center.name_suffix}" for name in contact_flows.flows],
-            bot_id=bot.bot.attr_id, bot_alias_id=bot.alias.attr_bot_alias_id, locales=bot.locales,
-        )  # fmt: skip
+            bot_id=bot.bot.attr_id,
+            bot_alias_id=bot.alias.attr_bot_alias_id,
+            locales=bot.locales,
+        )
 
         self._outputs(settings, center, contact_flows, bot, functions, tdg_arn)
 
-    def _global_resiliency(self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows,
-                           inbound: connect.CfnContactFlow) -> str | None:  # fmt: skip
+    def _global_resiliency(self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows) -> str | None:
         """Primary, global-resiliency mode: replicate, create the traffic distribution group, hand ids over."""
         deployment = settings.deployment
         if deployment.dr_mode != "global-resiliency" or not settings.is_primary:
             return None
         replica = InstanceReplica(
-            self, "Replica", instance_id=center.instance_id, instance_arn=center.instance_arn,
-            replica_region=settings.peer_region, replica_alias=deployment.instance.replica_alias,
-        )  # fmt: skip
+            self,
+            "Replica",
+            instance_id=center.instance_id,
+            instance_arn=center.instance_arn,
+            replica_region=settings.peer_region,
+            replica_alias=deployment.instance.replica_alias,
+        )
         # Replicate once the instance is configured, so that the first copy carries hours, queues and flows.
         for flow in flows.flows.values():
             replica.node.add_dependency(flow)
         tdg = connect.CfnTrafficDistributionGroup(
-            self, "TrafficDistributionGroup", instance_arn=center.instance_arn,
-            name=f"{deployment.name}-calls", description="Splits the clinic's calls between the two regions",
-        )  # fmt: skip
+            self,
+            "TrafficDistributionGroup",
+            instance_arn=center.instance_arn,
+            name=f"{deployment.name}-calls",
+            description="Splits the clinic's calls between the two regions",
+        )
         tdg.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         tdg.node.add_dependency(replica)
         self._claimed = claim_numbers(self, deployment.phone_numbers, tdg.attr_traffic_distribution_group_arn)
@@ -105,21 +135,28 @@ class IvrRegionalStack(cdk.Stack):
         parameters = {
             handoff_parameter(deployment.name, "instance-id"): center.instance_id,
             handoff_parameter(deployment.name, "tdg-arn"): tdg.attr_traffic_distribution_group_arn,
-            **{handoff_parameter(deployment.name, f"hours/{n}"): connect_id(arn)
-               for n, arn in center.hours_arns.items()},
-            **{handoff_parameter(deployment.name, f"queue/{n}"): connect_id(arn)
-               for n, arn in center.queue_arns.items()},
-        }  # fmt: skip
+            **{
+                handoff_parameter(deployment.name, f"hours/{n}"): connect_id(arn)
+                for n, arn in center.hours_arns.items()
+            },
+            **{
+                handoff_parameter(deployment.name, f"queue/{n}"): connect_id(arn)
+                for n, arn in center.queue_arns.items()
+            },
+        }
         if self._claimed:
             parameters[handoff_parameter(deployment.name, "phone-numbers")] = cdk.Fn.join(
-                ",", [n.attr_phone_number_arn for n in self._claimed])
-        handoff = PeerHandoff(self, "Handoff", deployment_name=deployment.name, region=settings.peer_region,
-                              parameters=parameters)  # fmt: skip
+                ",", [n.attr_phone_number_arn for n in self._claimed]
+            )
+        handoff = PeerHandoff(
+            self, "Handoff", deployment_name=deployment.name, region=settings.peer_region, parameters=parameters
+        )
         handoff.node.add_dependency(replica)
         return tdg.attr_traffic_distribution_group_arn
 
-    def _phone_numbers(self, settings: RegionSettings, center: ContactCenter, inbound: connect.CfnContactFlow,
-                       tdg_arn: str | None) -> None:  # fmt: skip
+    def _phone_numbers(
+        self, settings: RegionSettings, center: ContactCenter, inbound: connect.CfnContactFlow, tdg_arn: str | None
+    ) -> None:
         deployment = settings.deployment
         if not deployment.phone_numbers:
             return
@@ -129,14 +166,30 @@ class IvrRegionalStack(cdk.Stack):
             arns = [n.attr_phone_number_arn for n in claim_numbers(self, deployment.phone_numbers, center.instance_arn)]
         else:
             # DR region, global-resiliency: the numbers were claimed into the group by the primary.
-            arns = cdk.Fn.split(",", ssm.StringParameter.value_for_string_parameter(
-                self, handoff_parameter(deployment.name, "phone-numbers")))
-        NumberFlowAssociation(self, "InboundNumbers", instance_id=center.instance_id,
-                              instance_arn=center.instance_arn, flow_arn=inbound.attr_contact_flow_arn,
-                              phone_number_arns=arns)  # fmt: skip
+            arns = cdk.Fn.split(
+                ",",
+                ssm.StringParameter.value_for_string_parameter(
+                    self, handoff_parameter(deployment.name, "phone-numbers")
+                ),
+            )
+        NumberFlowAssociation(
+            self,
+            "InboundNumbers",
+            instance_id=center.instance_id,
+            instance_arn=center.instance_arn,
+            flow_arn=inbound.attr_contact_flow_arn,
+            phone_number_arns=arns,
+        )
 
-    def _outputs(self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows, bot: ClinicBot,
-                 functions: ClinicFunctions, tdg_arn: str | None) -> None:  # fmt: skip
+    def _outputs(
+        self,
+        settings: RegionSettings,
+        center: ContactCenter,
+        flows: ContactFlows,
+        bot: ClinicBot,
+        functions: ClinicFunctions,
+        tdg_arn: str | None,
+    ) -> None:
         """What operator tooling reads (``ivr`` reads stack outputs; it does not import CDK)."""
         outputs: dict[str, str] = {
             "InstanceId": center.instance_id,
@@ -155,7 +208,8 @@ class IvrRegionalStack(cdk.Stack):
             outputs["TrafficDistributionGroupArn"] = tdg_arn
         elif settings.deployment.dr_mode == "global-resiliency":
             outputs["TrafficDistributionGroupArn"] = ssm.StringParameter.value_for_string_parameter(
-                self, handoff_parameter(settings.deployment.name, "tdg-arn"))
+                self, handoff_parameter(settings.deployment.name, "tdg-arn")
+            )
         for key, value in outputs.items():
             cdk.CfnOutput(self, key, value=value)
 

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from regions.config import PhoneNumber
 from regions.custom_resource import HandlerProvider
-from regions.nag import acknowledge, partition_text
+from regions.nag import partition_text
 
 
 def claim_numbers(scope: Construct, numbers: list[PhoneNumber], target_arn: str) -> list[connect.CfnPhoneNumber]:
@@ -23,10 +23,14 @@ def claim_numbers(scope: Construct, numbers: list[PhoneNumber], target_arn: str)
     claimed = []
     for index, number in enumerate(numbers):
         resource = connect.CfnPhoneNumber(
-            scope, f"PhoneNumber{index}",
-            target_arn=target_arn, country_code=number.country, type=number.type, prefix=number.prefix,
+            scope,
+            f"PhoneNumber{index}",
+            target_arn=target_arn,
+            country_code=number.country,
+            type=number.type,
+            prefix=number.prefix,
             description="Clinic IVR inbound number",
-        )  # fmt: skip
+        )
         resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN if number.keep_on_destroy else cdk.RemovalPolicy.DESTROY)
         claimed.append(resource)
     return claimed
@@ -35,27 +39,47 @@ def claim_numbers(scope: Construct, numbers: list[PhoneNumber], target_arn: str)
 class NumberFlowAssociation(Construct):
     """Points phone numbers at a flow of the instance, and releases them from it on delete."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, instance_id: str, instance_arn: str,
-                 flow_arn: str, phone_number_arns: list[str] | str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        instance_id: str,
+        instance_arn: str,
+        flow_arn: str,
+        phone_number_arns: list[str] | str,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         handler = HandlerProvider(
-            self, "Handler",
+            self,
+            "Handler",
             runtime_dir=Path(__file__).parent / "runtime",
             description="Associates phone numbers with the inbound contact flow",
-            statements=[iam.PolicyStatement(
-                actions=["connect:AssociatePhoneNumberContactFlow", "connect:DisassociatePhoneNumberContactFlow"],
-                resources=[instance_arn, flow_arn, f"arn:{stack.partition}:connect:*:{stack.account}:phone-number/*"],
-            )],
-            acknowledgments=[(f"IAM5[Resource::arn:{partition_text(self)}:connect:*:{stack.account}:phone-number/*]",
-                              "Numbers are claimed at deploy time, so their ids are unknown at synth, and in "
-                              "global-resiliency mode they belong to the primary region: scoped to this account's "
-                              "numbers.")],
-        )  # fmt: skip
+            statements=[
+                iam.PolicyStatement(
+                    actions=["connect:AssociatePhoneNumberContactFlow", "connect:DisassociatePhoneNumberContactFlow"],
+                    resources=[
+                        instance_arn,
+                        flow_arn,
+                        f"arn:{stack.partition}:connect:*:{stack.account}:phone-number/*",
+                    ],
+                )
+            ],
+            acknowledgments=[
+                (
+                    f"IAM5[Resource::arn:{partition_text(self)}:connect:*:{stack.account}:phone-number/*]",
+                    "Numbers are claimed at deploy time, so their ids are unknown at synth, and in "
+                    "global-resiliency mode they belong to the primary region: scoped to this account's "
+                    "numbers.",
+                )
+            ],
+        )
         self.resource = cdk.CustomResource(
-            self, "Association",
+            self,
+            "Association",
             service_token=handler.service_token,
             resource_type="Custom::PhoneNumberFlowAssociation",
             properties={"InstanceId": instance_id, "ContactFlowArn": flow_arn, "PhoneNumberArns": phone_number_arns},
             removal_policy=cdk.RemovalPolicy.DESTROY,
-        )  # fmt: skip
+        )

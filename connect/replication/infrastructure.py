@@ -9,7 +9,6 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from regions.custom_resource import HandlerProvider
-from regions.nag import acknowledge
 
 
 class InstanceReplica(Construct):
@@ -19,13 +18,22 @@ class InstanceReplica(Construct):
     CloudFormation can then delete the primary instance.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, instance_id: str, instance_arn: str,
-                 replica_region: str, replica_alias: str) -> None:  # fmt: skip
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        instance_id: str,
+        instance_arn: str,
+        replica_region: str,
+        replica_alias: str,
+    ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         replica_arn = f"arn:{stack.partition}:connect:{replica_region}:{stack.account}:instance/{instance_id}"
         handler = HandlerProvider(
-            self, "Handler",
+            self,
+            "Handler",
             runtime_dir=Path(__file__).parent / "runtime",
             description="Replicates the Connect instance into the DR region",
             polls=True,
@@ -33,26 +41,49 @@ class InstanceReplica(Construct):
             total_timeout=cdk.Duration.hours(1),
             statements=[
                 iam.PolicyStatement(actions=["connect:ReplicateInstance"], resources=[instance_arn]),
-                iam.PolicyStatement(actions=["connect:DescribeInstance", "connect:DeleteInstance"],
-                                    resources=[replica_arn]),
+                iam.PolicyStatement(
+                    actions=["connect:DescribeInstance", "connect:DeleteInstance"], resources=[replica_arn]
+                ),
                 # Connect keeps a Directory Service directory behind CONNECT_MANAGED and SAML instances; creating
                 # and deleting a replica creates and removes its directory. Their ids are not known beforehand.
-                iam.PolicyStatement(actions=["ds:CheckAlias", "ds:CreateAlias", "ds:CreateDirectory",
-                                             "ds:CreateIdentityPoolDirectory", "ds:AuthorizeApplication",
-                                             "ds:UnauthorizeApplication", "ds:DescribeDirectories",
-                                             "ds:DeleteDirectory"], resources=["*"]),
-                iam.PolicyStatement(actions=["iam:CreateServiceLinkedRole"], resources=["*"],
-                                    conditions={"StringEquals": {"iam:AWSServiceName": "connect.amazonaws.com"}}),
+                iam.PolicyStatement(
+                    actions=[
+                        "ds:CheckAlias",
+                        "ds:CreateAlias",
+                        "ds:CreateDirectory",
+                        "ds:CreateIdentityPoolDirectory",
+                        "ds:AuthorizeApplication",
+                        "ds:UnauthorizeApplication",
+                        "ds:DescribeDirectories",
+                        "ds:DeleteDirectory",
+                    ],
+                    resources=["*"],
+                ),
+                iam.PolicyStatement(
+                    actions=["iam:CreateServiceLinkedRole"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"iam:AWSServiceName": "connect.amazonaws.com"}},
+                ),
             ],
-            acknowledgments=[("IAM5[Resource::*]", "Directory Service actions that Connect performs for the replica have no resource id "
-                       "known before the replica exists; iam:CreateServiceLinkedRole is limited to Connect's role.")],
-        )  # fmt: skip
+            acknowledgments=[
+                (
+                    "IAM5[Resource::*]",
+                    "Directory Service actions that Connect performs for the replica have no resource id "
+                    "known before the replica exists; iam:CreateServiceLinkedRole is limited to Connect's role.",
+                )
+            ],
+        )
         self.resource = cdk.CustomResource(
-            self, "Replica",
+            self,
+            "Replica",
             service_token=handler.service_token,
             resource_type="Custom::ConnectInstanceReplica",
-            properties={"InstanceId": instance_id, "SourceRegion": stack.region,
-                        "ReplicaRegion": replica_region, "ReplicaAlias": replica_alias},
+            properties={
+                "InstanceId": instance_id,
+                "SourceRegion": stack.region,
+                "ReplicaRegion": replica_region,
+                "ReplicaAlias": replica_alias,
+            },
             removal_policy=cdk.RemovalPolicy.DESTROY,
-        )  # fmt: skip
+        )
         self.replica_arn = self.resource.get_att_string("ReplicaArn")

@@ -30,11 +30,14 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="us-east-1")
         created = resource.create_table(
-            TableName=TABLE, BillingMode="PAY_PER_REQUEST",
+            TableName=TABLE,
+            BillingMode="PAY_PER_REQUEST",
             KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"},
-                                  {"AttributeName": "sk", "AttributeType": "S"}],
-        )  # fmt: skip
+            AttributeDefinitions=[
+                {"AttributeName": "pk", "AttributeType": "S"},
+                {"AttributeName": "sk", "AttributeType": "S"},
+            ],
+        )
         from clinic.repository import Patient, Repository
 
         Repository(TABLE, resource).put_patient(Patient("P-1001", "Ada", "+15555550100"))
@@ -52,14 +55,25 @@ def _connect_event(phone: str | None = "+15555550100") -> dict[str, Any]:
     return event
 
 
-def _lex_event(intent: str, source: str = "DialogCodeHook", slots: dict[str, str] | None = None,
-               confirmation: str = "None", patient: str | None = "P-1001") -> dict[str, Any]:  # fmt: skip
+def _lex_event(
+    intent: str,
+    source: str = "DialogCodeHook",
+    slots: dict[str, str] | None = None,
+    confirmation: str = "None",
+    patient: str | None = "P-1001",
+) -> dict[str, Any]:
     event = load_event("lexV2CodeHookEvent")
     event["invocationSource"] = source
-    filled = {name: {"shape": "Scalar", "value": {"originalValue": v, "interpretedValue": v, "resolvedValues": [v]}}
-              for name, v in (slots or {}).items()}  # fmt: skip
-    event["sessionState"]["intent"] = {"name": intent, "slots": filled, "state": "InProgress",
-                                       "confirmationState": confirmation}  # fmt: skip
+    filled = {
+        name: {"shape": "Scalar", "value": {"originalValue": v, "interpretedValue": v, "resolvedValues": [v]}}
+        for name, v in (slots or {}).items()
+    }
+    event["sessionState"]["intent"] = {
+        "name": intent,
+        "slots": filled,
+        "state": "InProgress",
+        "confirmationState": confirmation,
+    }
     event["sessionState"]["sessionAttributes"] = {"patientId": patient} if patient else {}
     return event
 
@@ -113,8 +127,9 @@ def test_callback_without_caller_number(table: Any, lambda_context: FakeLambdaCo
         ({"AppointmentTime": "09:10"}, "AppointmentTime", "half hour"),
     ],
 )
-def test_dialog_hook_reprompts_a_bad_slot(table: Any, lambda_context: FakeLambdaContext, slots: dict[str, str],
-                                          reprompted: str, fragment: str) -> None:  # fmt: skip
+def test_dialog_hook_reprompts_a_bad_slot(
+    table: Any, lambda_context: FakeLambdaContext, slots: dict[str, str], reprompted: str, fragment: str
+) -> None:
     from clinic.appointments import handler
 
     response = handler(_lex_event("BookAppointment", slots=slots), lambda_context)
@@ -156,15 +171,18 @@ def test_book_check_cancel_round_trip(table: Any, lambda_context: FakeLambdaCont
     checked = handler(_lex_event("CheckAppointment", "FulfillmentCodeHook"), lambda_context)
     assert f"{day} at 10:00" in checked["messages"][0]["content"]
     # WHEN another patient wants the same time THEN the time is re-asked
-    taken = handler(_lex_event("BookAppointment", "FulfillmentCodeHook", slots, "Confirmed", patient="P-2002"),
-                    lambda_context)  # fmt: skip
+    taken = handler(
+        _lex_event("BookAppointment", "FulfillmentCodeHook", slots, "Confirmed", patient="P-2002"), lambda_context
+    )
     assert taken["sessionState"]["dialogAction"] == {"type": "ElicitSlot", "slotToElicit": "AppointmentTime"}
     # WHEN the first caller cancels THEN it is cancelled and the slot is free again
-    cancelled = handler(_lex_event("CancelAppointment", "FulfillmentCodeHook", confirmation="Confirmed"),
-                        lambda_context)  # fmt: skip
+    cancelled = handler(
+        _lex_event("CancelAppointment", "FulfillmentCodeHook", confirmation="Confirmed"), lambda_context
+    )
     assert "is cancelled" in cancelled["messages"][0]["content"]
-    again = handler(_lex_event("BookAppointment", "FulfillmentCodeHook", slots, "Confirmed", patient="P-2002"),
-                    lambda_context)  # fmt: skip
+    again = handler(
+        _lex_event("BookAppointment", "FulfillmentCodeHook", slots, "Confirmed", patient="P-2002"), lambda_context
+    )
     assert again["sessionState"]["intent"]["state"] == "Fulfilled"
     nothing = handler(_lex_event("CheckAppointment", "FulfillmentCodeHook"), lambda_context)
     assert "no upcoming appointment" in nothing["messages"][0]["content"]

@@ -19,7 +19,9 @@ from tests.conftest import FakeLambdaContext, load_handler
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 REPLICA_ARN = f"arn:aws:connect:us-west-2:111111111111:instance/{INSTANCE}"
-FLOW_ARN = f"arn:aws:connect:us-east-1:111111111111:instance/{INSTANCE}/contact-flow/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+FLOW_ARN = (
+    f"arn:aws:connect:us-east-1:111111111111:instance/{INSTANCE}/contact-flow/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+)
 NUMBER = "arn:aws:connect:us-east-1:111111111111:phone-number/12345678-1234-1234-1234-123456789012"
 NUMBER_2 = "arn:aws:connect:us-east-1:111111111111:phone-number/22345678-1234-1234-1234-123456789012"
 
@@ -28,8 +30,9 @@ phone = load_handler("connect/phone_numbers/runtime/handler.py", "phone_handler"
 handoff = load_handler("regions/handoff/runtime/handler.py", "handoff_handler")
 
 
-def cfn_event(request: str, props: dict[str, Any], old: dict[str, Any] | None = None,
-              physical: str | None = None) -> dict[str, Any]:  # fmt: skip
+def cfn_event(
+    request: str, props: dict[str, Any], old: dict[str, Any] | None = None, physical: str | None = None
+) -> dict[str, Any]:
     from tests.conftest import load_event
 
     event = load_event("cfnCustomResourceEvent")
@@ -75,8 +78,12 @@ def connect_clients(monkeypatch: pytest.MonkeyPatch) -> Iterator[Clients]:
     clients.verify()
 
 
-REPLICA_PROPS = {"InstanceId": INSTANCE, "SourceRegion": "us-east-1", "ReplicaRegion": "us-west-2",
-                 "ReplicaAlias": "clinic-ivr-dr"}  # fmt: skip
+REPLICA_PROPS = {
+    "InstanceId": INSTANCE,
+    "SourceRegion": "us-east-1",
+    "ReplicaRegion": "us-west-2",
+    "ReplicaAlias": "clinic-ivr-dr",
+}
 
 
 def _instance(status: str, reason: str | None = None) -> dict[str, Any]:
@@ -87,8 +94,13 @@ def _instance(status: str, reason: str | None = None) -> dict[str, Any]:
 
 
 def _not_found(stub: Stubber, method: str = "describe_instance") -> None:
-    stub.add_client_error(method, "ResourceNotFoundException", "no such instance", 404,
-                          expected_params={"InstanceId": INSTANCE} if method == "describe_instance" else None)
+    stub.add_client_error(
+        method,
+        "ResourceNotFoundException",
+        "no such instance",
+        404,
+        expected_params={"InstanceId": INSTANCE} if method == "describe_instance" else None,
+    )
 
 
 # -- replication ------------------------------------------------------------------------------------------------
@@ -97,17 +109,23 @@ def test_create_asks_for_a_replica(connect_clients: Clients, lambda_context: Fak
     _not_found(connect_clients.stub("us-west-2"))
     event = cfn_event("Create", REPLICA_PROPS)
     connect_clients.stub("us-east-1").add_response(
-        "replicate_instance", {"Id": INSTANCE, "Arn": REPLICA_ARN},
-        {"InstanceId": INSTANCE, "ReplicaRegion": "us-west-2", "ReplicaAlias": "clinic-ivr-dr",
-         "ClientToken": event["RequestId"]},
-    )  # fmt: skip
+        "replicate_instance",
+        {"Id": INSTANCE, "Arn": REPLICA_ARN},
+        {
+            "InstanceId": INSTANCE,
+            "ReplicaRegion": "us-west-2",
+            "ReplicaAlias": "clinic-ivr-dr",
+            "ClientToken": event["RequestId"],
+        },
+    )
     assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
 
 
 def test_retried_create_does_not_replicate_twice(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     # GIVEN the replica already exists (an earlier attempt got through) WHEN Create is retried THEN no second call
-    connect_clients.stub("us-west-2").add_response("describe_instance", _instance("CREATION_IN_PROGRESS"),
-                                                   {"InstanceId": INSTANCE})  # fmt: skip
+    connect_clients.stub("us-west-2").add_response(
+        "describe_instance", _instance("CREATION_IN_PROGRESS"), {"InstanceId": INSTANCE}
+    )
     assert replication.on_event(cfn_event("Create", REPLICA_PROPS), lambda_context)["PhysicalResourceId"]
 
 
@@ -119,8 +137,9 @@ def test_retried_create_does_not_replicate_twice(connect_clients: Clients, lambd
         ([_instance("ACTIVE")], {"IsComplete": True, "Data": {"ReplicaArn": REPLICA_ARN}}),
     ],
 )
-def test_is_complete_waits_for_an_active_replica(connect_clients: Clients, lambda_context: FakeLambdaContext,
-                                                 responses: list[Any], expected: dict[str, Any]) -> None:  # fmt: skip
+def test_is_complete_waits_for_an_active_replica(
+    connect_clients: Clients, lambda_context: FakeLambdaContext, responses: list[Any], expected: dict[str, Any]
+) -> None:
     stub = connect_clients.stub("us-west-2")
     for response in responses:
         if response is None:
@@ -132,7 +151,8 @@ def test_is_complete_waits_for_an_active_replica(connect_clients: Clients, lambd
 
 def test_failed_replica_fails_the_resource(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     connect_clients.stub("us-west-2").add_response(
-        "describe_instance", _instance("CREATION_FAILED", "alias already taken"), {"InstanceId": INSTANCE})
+        "describe_instance", _instance("CREATION_FAILED", "alias already taken"), {"InstanceId": INSTANCE}
+    )
     with pytest.raises(replication.ReplicationError, match="alias already taken"):
         replication.is_complete(cfn_event("Create", REPLICA_PROPS), lambda_context)
 
@@ -140,8 +160,9 @@ def test_failed_replica_fails_the_resource(connect_clients: Clients, lambda_cont
 def test_api_error_on_create_fails_the_resource(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     # GIVEN Connect refuses (the account has no Global Resiliency access) WHEN Create arrives THEN it raises
     _not_found(connect_clients.stub("us-west-2"))
-    connect_clients.stub("us-east-1").add_client_error("replicate_instance", "AccessDeniedException",
-                                                       "not allowlisted for ACGR", 403)  # fmt: skip
+    connect_clients.stub("us-east-1").add_client_error(
+        "replicate_instance", "AccessDeniedException", "not allowlisted for ACGR", 403
+    )
     with pytest.raises(Exception, match="AccessDeniedException"):
         replication.on_event(cfn_event("Create", REPLICA_PROPS), lambda_context)
 
@@ -160,8 +181,9 @@ def test_handlers_use_adaptive_retries() -> None:
 
 
 def test_update_of_region_is_refused(lambda_context: FakeLambdaContext) -> None:
-    event = cfn_event("Update", {**REPLICA_PROPS, "ReplicaRegion": "eu-west-2"}, old=REPLICA_PROPS,
-                      physical=f"{INSTANCE}@us-west-2")  # fmt: skip
+    event = cfn_event(
+        "Update", {**REPLICA_PROPS, "ReplicaRegion": "eu-west-2"}, old=REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2"
+    )
     with pytest.raises(replication.ReplicationError, match="cannot change in place"):
         replication.on_event(event, lambda_context)
 
@@ -194,9 +216,11 @@ PHONE_PROPS = {"InstanceId": INSTANCE, "ContactFlowArn": FLOW_ARN, "PhoneNumberA
 
 
 def _associate(stub: Stubber, number: str) -> None:
-    stub.add_response("associate_phone_number_contact_flow", {},
-                      {"PhoneNumberId": number, "InstanceId": INSTANCE,
-                       "ContactFlowId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"})  # fmt: skip
+    stub.add_response(
+        "associate_phone_number_contact_flow",
+        {},
+        {"PhoneNumberId": number, "InstanceId": INSTANCE, "ContactFlowId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"},
+    )
 
 
 def test_create_points_every_number_at_the_flow(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
@@ -210,24 +234,22 @@ def test_create_points_every_number_at_the_flow(connect_clients: Clients, lambda
 def test_update_releases_numbers_that_left(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     stub = connect_clients.stub("us-east-1")
     _associate(stub, NUMBER)
-    stub.add_response("disassociate_phone_number_contact_flow", {},
-                      {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})  # fmt: skip
+    stub.add_response("disassociate_phone_number_contact_flow", {}, {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})
     event = cfn_event("Update", {**PHONE_PROPS, "PhoneNumberArns": [NUMBER]}, old=PHONE_PROPS, physical="p")
     assert phone.on_event(event, lambda_context) == {"PhysicalResourceId": "p"}
 
 
-def test_delete_tolerates_numbers_already_released(connect_clients: Clients,
-                                                   lambda_context: FakeLambdaContext) -> None:  # fmt: skip
+def test_delete_tolerates_numbers_already_released(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     stub = connect_clients.stub("us-east-1")
     stub.add_client_error("disassociate_phone_number_contact_flow", "ResourceNotFoundException", "gone", 404)
-    stub.add_response("disassociate_phone_number_contact_flow", {},
-                      {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})  # fmt: skip
+    stub.add_response("disassociate_phone_number_contact_flow", {}, {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})
     assert phone.on_event(cfn_event("Delete", PHONE_PROPS, physical="p"), lambda_context) == {"PhysicalResourceId": "p"}
 
 
 def test_association_failure_names_the_number(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     connect_clients.stub("us-east-1").add_client_error(
-        "associate_phone_number_contact_flow", "InvalidParameterException", "flow is not published", 400)
+        "associate_phone_number_contact_flow", "InvalidParameterException", "flow is not published", 400
+    )
     with pytest.raises(phone.AssociationError, match=f"{NUMBER}.*InvalidParameterException.*not published"):
         phone.on_event(cfn_event("Create", PHONE_PROPS), lambda_context)
 
@@ -253,9 +275,15 @@ def test_handoff_writes_updates_and_deletes(dr_ssm: Any, lambda_context: FakeLam
     assert _names(dr_ssm) == params
     # WHEN a queue is renamed THEN the new one is written and the old one removed
     new = {"/ivr/clinic/instance-id": INSTANCE, "/ivr/clinic/queue/front-desk": "q-2"}
-    handoff.on_event(cfn_event("Update", {"Region": "us-west-2", "Parameters": new},
-                               old={"Region": "us-west-2", "Parameters": params},
-                               physical=created["PhysicalResourceId"]), lambda_context)  # fmt: skip
+    handoff.on_event(
+        cfn_event(
+            "Update",
+            {"Region": "us-west-2", "Parameters": new},
+            old={"Region": "us-west-2", "Parameters": params},
+            physical=created["PhysicalResourceId"],
+        ),
+        lambda_context,
+    )
     assert _names(dr_ssm) == new
     # WHEN deleted (twice, as a retry would) THEN nothing is left and nothing fails
     delete = cfn_event("Delete", {"Region": "us-west-2", "Parameters": new}, physical=created["PhysicalResourceId"])

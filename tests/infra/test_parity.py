@@ -24,14 +24,22 @@ def test_parity_compares_the_ivr_pieces(gr_synth: Synth) -> None:
     from regions.parity import _kit_resources
 
     types = {r["Type"] for r in _kit_resources(gr_synth.dr).values()}
-    assert {"AWS::Connect::ContactFlow", "AWS::Lex::Bot", "AWS::Lambda::Function",
-            "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::CloudWatch::Alarm"} <= types  # fmt: skip
+    assert {
+        "AWS::Connect::ContactFlow",
+        "AWS::Lex::Bot",
+        "AWS::Lambda::Function",
+        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "AWS::CloudWatch::Alarm",
+    } <= types
 
 
 def _plant(template: dict, resource_type: str, mutate) -> dict:  # type: ignore[no-untyped-def]
     planted = copy.deepcopy(template)
-    logical_id = next(k for k, v in planted["Resources"].items()
-                      if v["Type"] == resource_type and k.startswith(("Functions", "Flows", "Bot", "Monitoring")))
+    logical_id = next(
+        k
+        for k, v in planted["Resources"].items()
+        if v["Type"] == resource_type and k.startswith(("Functions", "Flows", "Bot", "Monitoring"))
+    )
     mutate(planted["Resources"][logical_id]["Properties"])
     return planted
 

@@ -51,11 +51,15 @@ def test_flow_content_holds_no_literal_account_or_region(gr_synth: Synth, which:
 
 def test_dr_flows_reference_only_dr_region_resources(gr_synth: Synth) -> None:
     # GIVEN the DR template WHEN the references inside its flows are listed
-    refs = [r for flow in gr_synth.resources("dr", "AWS::Connect::ContactFlow").values()
-            for r in flow_content_refs(flow)]  # fmt: skip
+    refs = [
+        r for flow in gr_synth.resources("dr", "AWS::Connect::ContactFlow").values() for r in flow_content_refs(flow)
+    ]
     # THEN every one is a resource or parameter of the DR stack itself (nothing names the primary region)
-    own = set(gr_synth.dr["Resources"]) | set(gr_synth.dr.get("Parameters", {})) | {
-        "AWS::Region", "AWS::AccountId", "AWS::Partition"}
+    own = (
+        set(gr_synth.dr["Resources"])
+        | set(gr_synth.dr.get("Parameters", {}))
+        | {"AWS::Region", "AWS::AccountId", "AWS::Partition"}
+    )
     assert refs
     for ref in refs:
         text = json.dumps(ref)
@@ -78,8 +82,11 @@ def test_lex_bot_version_and_alias_with_code_hook(gr_synth: Synth) -> None:
     assert [p["SlotName"] for p in book["SlotPriorities"]] == [s["Name"] for s in book["Slots"]]
     hook = next(iter(aliases.values()))["Properties"]["BotAliasLocaleSettings"][0]["BotAliasLocaleSetting"]
     lambda_arn = hook["CodeHookSpecification"]["LambdaCodeHook"]["LambdaArn"]
-    assert lambda_arn == {"Ref": next(k for k in gr_synth.resources("primary", "AWS::Lambda::Alias")
-                                      if k.startswith("FunctionsAppointmentsLive"))}  # fmt: skip
+    assert lambda_arn == {
+        "Ref": next(
+            k for k in gr_synth.resources("primary", "AWS::Lambda::Alias") if k.startswith("FunctionsAppointmentsLive")
+        )
+    }
 
 
 def test_bot_version_logical_id_follows_the_model(gr_synth: Synth) -> None:
@@ -99,8 +106,11 @@ def test_integration_associations_for_bot_and_flow_lambdas(gr_synth: Synth, whic
 
 @pytest.mark.parametrize("which", ["primary", "dr"])
 def test_connect_may_invoke_flow_lambdas_only_from_its_instance(gr_synth: Synth, which: str) -> None:
-    permissions = [p["Properties"] for p in gr_synth.resources(which, "AWS::Lambda::Permission").values()
-                   if p["Properties"]["Principal"] == "connect.amazonaws.com"]  # fmt: skip
+    permissions = [
+        p["Properties"]
+        for p in gr_synth.resources(which, "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "connect.amazonaws.com"
+    ]
     assert len(permissions) == 2
     for permission in permissions:
         assert "SourceArn" in permission and "SourceAccount" in permission
@@ -125,14 +135,17 @@ def test_scaling_schedules_peak_windows_in_their_time_zone(gr_synth: Synth) -> N
     assert len(tracking) == 3
     assert {t["TargetValue"] for t in tracking} == {0.7}
     assert {t["PredefinedMetricSpecification"]["PredefinedMetricType"] for t in tracking} == {
-        "LambdaProvisionedConcurrencyUtilization"}
+        "LambdaProvisionedConcurrencyUtilization"
+    }
 
 
 def test_dr_region_keeps_standby_capacity(gr_synth: Synth) -> None:
     # GIVEN dr_standby 1 WHEN the DR targets are read THEN peak windows hold the standby level, not the peak
     for target in gr_synth.resources("dr", "AWS::ApplicationAutoScaling::ScalableTarget").values():
-        mins = {a["ScheduledActionName"]: a["ScalableTargetAction"]["MinCapacity"]
-                for a in target["Properties"]["ScheduledActions"]}  # fmt: skip
+        mins = {
+            a["ScheduledActionName"]: a["ScalableTargetAction"]["MinCapacity"]
+            for a in target["Properties"]["ScheduledActions"]
+        }
         assert mins["weekday-morning-start"] == 1
         assert target["Properties"]["MinCapacity"] == 1
 
@@ -155,9 +168,18 @@ def test_recordings_are_encrypted_with_the_kit_key(gr_synth: Synth) -> None:
         assert config["Properties"]["S3Config"]["EncryptionConfig"]["EncryptionType"] == "KMS"
 
 
-STATEFUL = ("AWS::Connect::Instance", "AWS::DynamoDB::GlobalTable", "AWS::S3::Bucket", "AWS::KMS::Key",
-            "AWS::Logs::LogGroup", "AWS::Connect::ContactFlow", "AWS::Connect::Queue",
-            "AWS::Connect::HoursOfOperation", "AWS::Connect::PhoneNumber", "AWS::Lex::Bot")  # fmt: skip
+STATEFUL = (
+    "AWS::Connect::Instance",
+    "AWS::DynamoDB::GlobalTable",
+    "AWS::S3::Bucket",
+    "AWS::KMS::Key",
+    "AWS::Logs::LogGroup",
+    "AWS::Connect::ContactFlow",
+    "AWS::Connect::Queue",
+    "AWS::Connect::HoursOfOperation",
+    "AWS::Connect::PhoneNumber",
+    "AWS::Lex::Bot",
+)
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])
@@ -196,14 +218,23 @@ def test_alarms_cover_functions_calls_flows_and_lex(gr_synth: Synth, which: str)
             if "MetricStat" in query:
                 metric_names.add(query["MetricStat"]["Metric"]["MetricName"])
         assert props["AlarmActions"], "every alarm notifies the topic"
-    assert {"Errors", "Throttles", "Duration", "ConcurrentCallsPercentage", "ContactFlowErrors",
-            "MissedUtteranceCount"} <= metric_names  # fmt: skip
+    assert {
+        "Errors",
+        "Throttles",
+        "Duration",
+        "ConcurrentCallsPercentage",
+        "ContactFlowErrors",
+        "MissedUtteranceCount",
+    } <= metric_names
     assert gr_synth.resources(which, "AWS::CloudWatch::Dashboard")
 
 
 def test_duration_alarm_sits_below_connects_limit(gr_synth: Synth) -> None:
-    durations = [a["Properties"] for a in gr_synth.resources("primary", "AWS::CloudWatch::Alarm").values()
-                 if a["Properties"].get("MetricName") == "Duration"]  # fmt: skip
+    durations = [
+        a["Properties"]
+        for a in gr_synth.resources("primary", "AWS::CloudWatch::Alarm").values()
+        if a["Properties"].get("MetricName") == "Duration"
+    ]
     assert len(durations) == 2  # the two flow-invoked functions
     assert {d["Threshold"] for d in durations} == {6000}
 
@@ -217,8 +248,11 @@ def test_global_resiliency_primary_replicates_and_hands_over(gr_synth: Synth) ->
     handoff = next(iter(gr_synth.resources("primary", "Custom::PeerRegionParameters").values()))
     assert handoff["Properties"]["Region"] == "us-west-2"
     assert set(handoff["Properties"]["Parameters"]) == {
-        "/ivr/clinic/instance-id", "/ivr/clinic/tdg-arn", "/ivr/clinic/hours/clinic-hours",
-        "/ivr/clinic/queue/appointments"}  # fmt: skip
+        "/ivr/clinic/instance-id",
+        "/ivr/clinic/tdg-arn",
+        "/ivr/clinic/hours/clinic-hours",
+        "/ivr/clinic/queue/appointments",
+    }
 
 
 def test_global_resiliency_dr_uses_the_replica(gr_synth: Synth) -> None:
@@ -247,11 +281,20 @@ def test_appointments_table_is_global_with_a_dr_replica(gr_synth: Synth) -> None
 @pytest.mark.parametrize(
     ("which", "expected"),
     [
-        ("primary", {"InstanceId", "InstanceArn", "BotAliasArn", "FlowInboundMenuId", "FunctionCallerLookupArn",
-                     "TrafficDistributionGroupArn"}),
+        (
+            "primary",
+            {
+                "InstanceId",
+                "InstanceArn",
+                "BotAliasArn",
+                "FlowInboundMenuId",
+                "FunctionCallerLookupArn",
+                "TrafficDistributionGroupArn",
+            },
+        ),
         ("dr", {"InstanceId", "BotAliasArn", "FlowInboundMenuId", "TrafficDistributionGroupArn"}),
     ],
-)  # fmt: skip
+)
 def test_outputs_that_operator_tooling_reads(gr_synth: Synth, which: str, expected: set[str]) -> None:
     template = gr_synth.primary if which == "primary" else gr_synth.dr
     assert expected <= set(template["Outputs"])

@@ -29,11 +29,18 @@ def test_digest_changes_with_the_model(tmp_path: Path) -> None:
 @pytest.mark.parametrize(
     ("edit", "fragment"),
     [
-        (lambda d: d["locales"]["en_US"]["intents"][0]["utterances"].append("book on {Tomorrow}"),
-         "names slot {Tomorrow}"),
-        (lambda d: d["locales"]["en_US"]["intents"][0]["slots"][0].update(type="Colour"), "declare it under slot_types"),
-        (lambda d: d["locales"]["en_US"]["intents"].append({"name": "FallbackIntent", "utterances": ["x"]}),
-         "added by the kit"),
+        (
+            lambda d: d["locales"]["en_US"]["intents"][0]["utterances"].append("book on {Tomorrow}"),
+            "names slot {Tomorrow}",
+        ),
+        (
+            lambda d: d["locales"]["en_US"]["intents"][0]["slots"][0].update(type="Colour"),
+            "declare it under slot_types",
+        ),
+        (
+            lambda d: d["locales"]["en_US"]["intents"].append({"name": "FallbackIntent", "utterances": ["x"]}),
+            "added by the kit",
+        ),
     ],
 )
 def test_bad_model_is_explained(tmp_path: Path, edit, fragment: str) -> None:  # type: ignore[no-untyped-def]

@@ -38,11 +38,17 @@ def test_sample_loads_with_both_regions() -> None:
         (lambda d: d.update(account="12345"), "account", "should match pattern"),
         (lambda d: d.update(dr_region="us-east-1"), "(top level)", "must differ"),
         (lambda d: d["hours"][0].update(time_zone="Mars/Olympus"), "hours[0].time_zone", "IANA time zone"),
-        (lambda d: d["hours"][0]["schedule"][0].update(start="18:00", end="08:00"), "hours[0].schedule[0]",
-         "must be after start"),
+        (
+            lambda d: d["hours"][0]["schedule"][0].update(start="18:00", end="08:00"),
+            "hours[0].schedule[0]",
+            "must be after start",
+        ),
         (lambda d: d["queues"][0].update(hours="nights"), "(top level)", "names hours 'nights'"),
-        (lambda d: d["scaling"]["peak_windows"][0].update(provisioned_concurrency=500), "scaling",
-         "above max_provisioned_concurrency"),
+        (
+            lambda d: d["scaling"]["peak_windows"][0].update(provisioned_concurrency=500),
+            "scaling",
+            "above max_provisioned_concurrency",
+        ),
         (lambda d: d["lambdas"].update(timeout_seconds=12), "lambdas.timeout_seconds", "less than or equal to 8"),
         (lambda d: d.update(surprise=True), "surprise", "Extra inputs are not permitted"),
         (lambda d: d["instance"].update(alias="d-starts-badly"), "instance.alias", "should match pattern"),
@@ -92,7 +98,7 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
         load_deployment(listed)
 
 
-@given(st.sampled_from([p for p in GLOBAL_RESILIENCY_PAIRS]), st.sampled_from(["global-resiliency", "standalone"]))
+@given(st.sampled_from(list(GLOBAL_RESILIENCY_PAIRS)), st.sampled_from(["global-resiliency", "standalone"]))
 def test_supported_pairs_load_in_either_mode(pair: tuple[str, str], mode: str) -> None:
     data = yaml.safe_load(SAMPLE.read_text())
     data.update(primary_region=pair[0], dr_region=pair[1], dr_mode=mode)

@@ -41,11 +41,13 @@ def associate(client: Any, instance_id: str, flow: str, numbers: list[str]) -> N
     for number in numbers:
         try:
             client.associate_phone_number_contact_flow(
-                PhoneNumberId=number, InstanceId=instance_id, ContactFlowId=flow_id(flow))
+                PhoneNumberId=number, InstanceId=instance_id, ContactFlowId=flow_id(flow)
+            )
         except ClientError as exc:
             error = exc.response["Error"]
-            raise AssociationError(f"cannot point {number} at flow {flow}: {error['Code']}: "
-                                   f"{error.get('Message', '')}") from exc  # fmt: skip
+            raise AssociationError(
+                f"cannot point {number} at flow {flow}: {error['Code']}: {error.get('Message', '')}"
+            ) from exc
 
 
 def release(client: Any, instance_id: str, numbers: list[str]) -> None:
@@ -58,7 +60,7 @@ def release(client: Any, instance_id: str, numbers: list[str]) -> None:
 
 
 @event_source(data_class=CloudFormationCustomResourceEvent)
-def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str, Any]:
+def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
     props = event.resource_properties
     instance_id, flow, numbers = props["InstanceId"], props["ContactFlowArn"], _numbers(props)
     client = connect_client()
@@ -74,5 +76,3 @@ def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str
         return {"PhysicalResourceId": event.physical_resource_id}
     release(client, instance_id, numbers)
     return {"PhysicalResourceId": event.physical_resource_id}
-
-

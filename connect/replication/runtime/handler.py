@@ -47,14 +47,16 @@ def _props(event: CloudFormationCustomResourceEvent) -> tuple[str, str, str, str
 
 
 @event_source(data_class=CloudFormationCustomResourceEvent)
-def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str, Any]:
+def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
     instance_id, source, replica_region, alias = _props(event)
     physical_id = f"{instance_id}@{replica_region}"
     logger.info("replication event", extra={"request": event.request_type, "replica_region": replica_region})
     if event.request_type == "Update":
         old = event.old_resource_properties
         if (old.get("InstanceId"), old.get("ReplicaRegion"), old.get("ReplicaAlias")) != (
-            instance_id, replica_region, alias
+            instance_id,
+            replica_region,
+            alias,
         ):
             raise ReplicationError(
                 "the replica's instance, region or alias cannot change in place; remove the replica from the "
@@ -66,9 +68,11 @@ def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str
     if event.request_type == "Create":
         if existing is None:
             connect_client(source).replicate_instance(
-                InstanceId=instance_id, ReplicaRegion=replica_region, ReplicaAlias=alias,
+                InstanceId=instance_id,
+                ReplicaRegion=replica_region,
+                ReplicaAlias=alias,
                 ClientToken=event.request_id[:500],
-            )  # fmt: skip
+            )
         return {"PhysicalResourceId": physical_id}
     if existing is not None and existing.get("InstanceStatus") != "DELETION_IN_PROGRESS":
         replica_client.delete_instance(InstanceId=instance_id)
@@ -76,7 +80,7 @@ def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str
 
 
 @event_source(data_class=CloudFormationCustomResourceEvent)
-def is_complete(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str, Any]:
+def is_complete(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
     instance_id, _, replica_region, _ = _props(event)
     replica = describe_replica(connect_client(replica_region), instance_id)
     if event.request_type == "Delete":

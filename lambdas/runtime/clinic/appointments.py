@@ -15,11 +15,12 @@ from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from clinic.lex_event import LexV2Event, close, delegate, elicit_slot
 from clinic.observability import logger, metrics, tracer
-from clinic.repository import Appointment, Repository, SlotTaken
+from clinic.repository import Appointment, Repository, SlotTakenError
 from clinic.settings import Settings, settings
 
-NOT_IDENTIFIED = ("I could not find a patient record for the number you are calling from. "
-                  "The front desk can help you with that.")  # fmt: skip
+NOT_IDENTIFIED = (
+    "I could not find a patient record for the number you are calling from. The front desk can help you with that."
+)
 
 
 @lru_cache(maxsize=1)
@@ -74,16 +75,20 @@ def fulfil(event: LexV2Event, repo: Repository, now: datetime) -> dict[str, Any]
     if not patient_id:
         return close(event, "Failed", NOT_IDENTIFIED)
     if intent == "BookAppointment":
-        appointment = Appointment(patient_id=patient_id, day=event.slot("AppointmentDate") or "",
-                                  time=event.slot("AppointmentTime") or "",
-                                  kind=event.slot("AppointmentType") or "consultation")  # fmt: skip
+        appointment = Appointment(
+            patient_id=patient_id,
+            day=event.slot("AppointmentDate") or "",
+            time=event.slot("AppointmentTime") or "",
+            kind=event.slot("AppointmentType") or "consultation",
+        )
         try:
             repo.book(appointment)
-        except SlotTaken:
+        except SlotTakenError:
             return elicit_slot(event, "AppointmentTime", "That time has just been taken. What other time suits you?")
         metrics.add_metric(name="AppointmentBooked", unit=MetricUnit.Count, value=1)
-        return close(event, "Fulfilled",
-                     f"You are booked for a {appointment.kind} on {appointment.day} at {appointment.time}.")
+        return close(
+            event, "Fulfilled", f"You are booked for a {appointment.kind} on {appointment.day} at {appointment.time}."
+        )
     upcoming = repo.next_appointment(patient_id, now)
     if upcoming is None:
         return close(event, "Fulfilled", "You have no upcoming appointment.")
@@ -92,8 +97,9 @@ def fulfil(event: LexV2Event, repo: Repository, now: datetime) -> dict[str, Any]
         metrics.add_metric(name="AppointmentCancelled", unit=MetricUnit.Count, value=1)
         return close(event, "Fulfilled", f"Your {upcoming.kind} on {upcoming.day} at {upcoming.time} is cancelled.")
     if intent == "CheckAppointment":
-        return close(event, "Fulfilled", f"Your next appointment is a {upcoming.kind} on {upcoming.day} "
-                                         f"at {upcoming.time}.")  # fmt: skip
+        return close(
+            event, "Fulfilled", f"Your next appointment is a {upcoming.kind} on {upcoming.day} at {upcoming.time}."
+        )
     return close(event, "Fulfilled", "")
 
 
@@ -106,7 +112,7 @@ def route(event: LexV2Event, repo: Repository, conf: Settings, now: datetime) ->
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-def handler(raw: dict[str, Any], context: LambdaContext) -> dict[str, Any]:
+def handler(raw: dict[str, Any], _context: LambdaContext) -> dict[str, Any]:
     event = LexV2Event(raw)
     conf = settings()
     logger.append_keys(intent=event.intent_name, source=event.invocation_source)

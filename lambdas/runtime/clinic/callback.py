@@ -32,11 +32,12 @@ def request_callback(phone: str | None, contact_id: str, now: datetime, repo: Re
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=ConnectContactFlowEvent)
-def handler(event: ConnectContactFlowEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: ConnectContactFlowEvent, _context: LambdaContext) -> dict[str, Any]:
     data = event.contact_data
     endpoint = data.customer_endpoint
-    answer = request_callback(endpoint.address if endpoint else None, data.contact_id,
-                              datetime.now(settings().time_zone), repository())  # fmt: skip
+    answer = request_callback(
+        endpoint.address if endpoint else None, data.contact_id, datetime.now(settings().time_zone), repository()
+    )
     if answer["callbackQueued"] == "true":
         metrics.add_metric(name="CallbackRequested", unit=MetricUnit.Count, value=1)
     logger.info("callback request", extra=answer)

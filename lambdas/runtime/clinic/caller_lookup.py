@@ -35,12 +35,13 @@ def lookup(phone: str | None, repo: Repository) -> dict[str, str]:
 @tracer.capture_lambda_handler
 @metrics.log_metrics
 @event_source(data_class=ConnectContactFlowEvent)
-def handler(event: ConnectContactFlowEvent, context: LambdaContext) -> dict[str, Any]:
+def handler(event: ConnectContactFlowEvent, _context: LambdaContext) -> dict[str, Any]:
     endpoint = event.contact_data.customer_endpoint
     phone = endpoint.address if endpoint else None
     logger.append_keys(contact_id=event.contact_data.contact_id)
     answer = lookup(phone, repository())
-    metrics.add_metric(name="CallerKnown" if answer["patientFound"] == "true" else "CallerUnknown",
-                       unit=MetricUnit.Count, value=1)  # fmt: skip
+    metrics.add_metric(
+        name="CallerKnown" if answer["patientFound"] == "true" else "CallerUnknown", unit=MetricUnit.Count, value=1
+    )
     logger.info("caller looked up", extra={"patient_found": answer["patientFound"]})
     return answer

@@ -59,16 +59,24 @@ def close(event: LexV2Event, state: str, text: str) -> dict[str, Any]:
     """End the intent as Fulfilled or Failed with a message."""
     intent = {**event.intent, "state": state}
     return {
-        "sessionState": {"dialogAction": {"type": "Close"}, "intent": intent,
-                         "sessionAttributes": event.session_attributes},
+        "sessionState": {
+            "dialogAction": {"type": "Close"},
+            "intent": intent,
+            "sessionAttributes": event.session_attributes,
+        },
         "messages": _messages(text),
-    }  # fmt: skip
+    }
 
 
 def delegate(event: LexV2Event) -> dict[str, Any]:
     """Let Lex choose the next step from the bot model."""
-    return {"sessionState": {"dialogAction": {"type": "Delegate"}, "intent": event.intent,
-                             "sessionAttributes": event.session_attributes}}  # fmt: skip
+    return {
+        "sessionState": {
+            "dialogAction": {"type": "Delegate"},
+            "intent": event.intent,
+            "sessionAttributes": event.session_attributes,
+        }
+    }
 
 
 def elicit_slot(event: LexV2Event, slot: str, text: str) -> dict[str, Any]:
@@ -77,7 +85,10 @@ def elicit_slot(event: LexV2Event, slot: str, text: str) -> dict[str, Any]:
     slots[slot] = None
     intent = {**event.intent, "slots": slots, "state": "InProgress"}
     return {
-        "sessionState": {"dialogAction": {"type": "ElicitSlot", "slotToElicit": slot}, "intent": intent,
-                         "sessionAttributes": event.session_attributes},
+        "sessionState": {
+            "dialogAction": {"type": "ElicitSlot", "slotToElicit": slot},
+            "intent": intent,
+            "sessionAttributes": event.session_attributes,
+        },
         "messages": _messages(text),
-    }  # fmt: skip
+    }

@@ -16,7 +16,7 @@ from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
 
-class SlotTaken(Exception):
+class SlotTakenError(Exception):
     """The requested time is already booked."""
 
 
@@ -48,9 +48,13 @@ class Repository:
 
     def put_patient(self, patient: Patient) -> None:
         self._table.put_item(
-            Item={"pk": f"PHONE#{patient.phone}", "sk": "PROFILE",
-                  "patientId": patient.patient_id, "firstName": patient.first_name}
-        )  # fmt: skip
+            Item={
+                "pk": f"PHONE#{patient.phone}",
+                "sk": "PROFILE",
+                "patientId": patient.patient_id,
+                "firstName": patient.first_name,
+            }
+        )
 
     def patient_by_phone(self, phone: str) -> Patient | None:
         item = self._table.get_item(Key={"pk": f"PHONE#{phone}", "sk": "PROFILE"}).get("Item")
@@ -63,20 +67,35 @@ class Repository:
         try:
             self._client.transact_write_items(
                 TransactItems=[
-                    {"Put": {"TableName": self._name,
-                             "Item": {"pk": f"SLOT#{appointment.day}", "sk": appointment.time,
-                                      "patientId": appointment.patient_id},
-                             "ConditionExpression": "attribute_not_exists(pk)"}},
-                    {"Put": {"TableName": self._name,
-                             "Item": {"pk": f"PATIENT#{appointment.patient_id}",
-                                      "sk": f"APPT#{appointment.day}T{appointment.time}",
-                                      "kind": appointment.kind, "status": "BOOKED",
-                                      "day": appointment.day, "time": appointment.time}}},
+                    {
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": {
+                                "pk": f"SLOT#{appointment.day}",
+                                "sk": appointment.time,
+                                "patientId": appointment.patient_id,
+                            },
+                            "ConditionExpression": "attribute_not_exists(pk)",
+                        }
+                    },
+                    {
+                        "Put": {
+                            "TableName": self._name,
+                            "Item": {
+                                "pk": f"PATIENT#{appointment.patient_id}",
+                                "sk": f"APPT#{appointment.day}T{appointment.time}",
+                                "kind": appointment.kind,
+                                "status": "BOOKED",
+                                "day": appointment.day,
+                                "time": appointment.time,
+                            },
+                        }
+                    },
                 ]
-            )  # fmt: skip
+            )
         except ClientError as exc:
             if exc.response["Error"]["Code"] == "TransactionCanceledException":
-                raise SlotTaken(f"{appointment.day} {appointment.time}") from exc
+                raise SlotTakenError(f"{appointment.day} {appointment.time}") from exc
             raise
 
     def next_appointment(self, patient_id: str, now: datetime) -> Appointment | None:
@@ -90,33 +109,41 @@ class Repository:
         if not items:
             return None
         item = items[0]
-        return Appointment(patient_id=patient_id, day=str(item["day"]), time=str(item["time"]),
-                           kind=str(item["kind"]))  # fmt: skip
+        return Appointment(patient_id=patient_id, day=str(item["day"]), time=str(item["time"]), kind=str(item["kind"]))
 
     def cancel(self, appointment: Appointment) -> None:
         """Mark the appointment cancelled and free its slot, atomically."""
         self._client.transact_write_items(
             TransactItems=[
-                {"Update": {"TableName": self._name,
-                            "Key": {"pk": f"PATIENT#{appointment.patient_id}",
-                                    "sk": f"APPT#{appointment.day}T{appointment.time}"},
-                            "UpdateExpression": "SET #s = :cancelled",
-                            "ConditionExpression": "#s = :booked",
-                            "ExpressionAttributeNames": {"#s": "status"},
-                            "ExpressionAttributeValues": {":cancelled": "CANCELLED",
-                                                          ":booked": "BOOKED"}}},
-                {"Delete": {"TableName": self._name,
-                            "Key": {"pk": f"SLOT#{appointment.day}", "sk": appointment.time}}},
+                {
+                    "Update": {
+                        "TableName": self._name,
+                        "Key": {
+                            "pk": f"PATIENT#{appointment.patient_id}",
+                            "sk": f"APPT#{appointment.day}T{appointment.time}",
+                        },
+                        "UpdateExpression": "SET #s = :cancelled",
+                        "ConditionExpression": "#s = :booked",
+                        "ExpressionAttributeNames": {"#s": "status"},
+                        "ExpressionAttributeValues": {":cancelled": "CANCELLED", ":booked": "BOOKED"},
+                    }
+                },
+                {"Delete": {"TableName": self._name, "Key": {"pk": f"SLOT#{appointment.day}", "sk": appointment.time}}},
             ]
-        )  # fmt: skip
+        )
 
     def request_callback(self, phone: str, contact_id: str, at: datetime) -> str:
         """Record an after-hours callback request; returns its reference."""
-        reference = contact_id.split("-")[0].upper()
+        reference = contact_id.split("-", maxsplit=1)[0].upper()
         self._table.put_item(
-            Item={"pk": f"CALLBACK#{at:%Y-%m-%d}", "sk": f"{at.isoformat()}#{contact_id}",
-                  "phone": phone, "status": "REQUESTED", "reference": reference},
-        )  # fmt: skip
+            Item={
+                "pk": f"CALLBACK#{at:%Y-%m-%d}",
+                "sk": f"{at.isoformat()}#{contact_id}",
+                "phone": phone,
+                "status": "REQUESTED",
+                "reference": reference,
+            },
+        )
         return reference
 
     def callbacks_on(self, day: date) -> list[dict[str, Any]]:

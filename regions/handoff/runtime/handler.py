@@ -25,17 +25,22 @@ def ssm_client(region: str) -> Any:
 
 def write(client: Any, parameters: dict[str, str]) -> None:
     for name, value in sorted(parameters.items()):
-        client.put_parameter(Name=name, Value=value, Type="String", Overwrite=True,
-                             Description="Written by the IVR kit's primary stack for the DR stack")  # fmt: skip
+        client.put_parameter(
+            Name=name,
+            Value=value,
+            Type="String",
+            Overwrite=True,
+            Description="Written by the IVR kit's primary stack for the DR stack",
+        )
 
 
 def remove(client: Any, names: list[str]) -> None:
     for start in range(0, len(names), _BATCH):
-        client.delete_parameters(Names=names[start:start + _BATCH])  # missing names are reported, not raised
+        client.delete_parameters(Names=names[start : start + _BATCH])  # missing names are reported, not raised
 
 
 @event_source(data_class=CloudFormationCustomResourceEvent)
-def on_event(event: CloudFormationCustomResourceEvent, context: Any) -> dict[str, Any]:
+def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
     props = event.resource_properties
     region, parameters = props["Region"], dict(props.get("Parameters") or {})
     client = ssm_client(region)
