@@ -171,6 +171,9 @@ class _Linter:
                 "unknown-action-type",
                 f"Type {kind!r} is not a flow-language action type (UI block names such as 'Set voice' are not types)",
             )
+            transitions = action.get("Transitions")
+            if isinstance(transitions, dict):
+                self._targets_exist(ident, transitions, by_id)
             return
         params = action.get("Parameters", {})
         if not isinstance(params, dict):
@@ -320,9 +323,7 @@ class _Linter:
                 "missing-next-action",
                 "a non-terminal action needs Transitions.NextAction (or conditions that cover every result)",
             )
-        for target in self._targets(transitions):
-            if target not in by_id:
-                self.add(ident, "transition-target", f"the transition goes to {target!r}, which is not an action")
+        self._targets_exist(ident, transitions, by_id)
         error_types = [e.get("ErrorType") for e in errors if isinstance(e, dict)]
         if not spec.lenient:
             for error in error_types:
@@ -334,6 +335,11 @@ class _Linter:
         if kind == "GetParticipantInput" and "NoMatchingError" not in error_types:
             self.add(ident, "missing-error-branch", "Get customer input must always handle NoMatchingError")
         self._conditions(ident, kind, spec, params, conditions, error_types)
+
+    def _targets_exist(self, ident: str, transitions: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> None:
+        for target in self._targets(transitions):
+            if target not in by_id:
+                self.add(ident, "transition-target", f"the transition goes to {target!r}, which is not an action")
 
     @staticmethod
     def _targets(transitions: dict[str, Any]) -> Iterator[str]:

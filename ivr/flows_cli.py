@@ -15,7 +15,7 @@ from connect.flow_render import to_mermaid
 
 app = typer.Typer(help="Contact flows: lint, render, import, load.", no_args_is_help=True)
 console = Console()
-err = Console(stderr=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _flow_paths(paths: list[Path]) -> list[Path]:
