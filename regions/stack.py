@@ -6,6 +6,7 @@ from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_connect as connect
+from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -103,6 +104,28 @@ class IvrRegionalStack(cdk.Stack):
         )
 
         self._outputs(settings, center, contact_flows, bot, functions, tdg_arn)
+        self._own_auto_delete_logs()
+
+    def _own_auto_delete_logs(self) -> None:
+        """Create the log group of CDK's S3 auto-delete provider, which CDK leaves to Lambda to create.
+
+        Otherwise the provider's first run creates it and ``cdk destroy`` leaves it behind. The emptying
+        resources depend on it, so that it is deleted after they have run.
+        """
+        provider = self.node.try_find_child("Custom::S3AutoDeleteObjectsCustomResourceProvider")
+        handler = provider.node.try_find_child("Handler") if provider else None
+        if not isinstance(handler, cdk.CfnResource):
+            return
+        group = logs.CfnLogGroup(
+            self,
+            "S3AutoDeleteLogs",
+            log_group_name=cdk.Fn.join("", ["/aws/lambda/", handler.ref]),
+            retention_in_days=30,
+        )
+        group.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        for construct in self.node.find_all():
+            if isinstance(construct, cdk.CfnResource) and construct.cfn_resource_type == "Custom::S3AutoDeleteObjects":
+                construct.add_dependency(group)
 
     def _global_resiliency(self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows) -> str | None:
         """Primary, global-resiliency mode: replicate, create the traffic distribution group, hand ids over."""

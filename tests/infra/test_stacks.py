@@ -199,11 +199,16 @@ def test_numbers_marked_keep_survive_destroy(standalone_synth: Synth) -> None:
 def test_log_groups_are_explicit_with_retention(gr_synth: Synth) -> None:
     functions = gr_synth.resources("primary", "AWS::Lambda::Function")
     groups = gr_synth.resources("primary", "AWS::Logs::LogGroup")
+    named = {json.dumps(g["Properties"].get("LogGroupName")): g for g in groups.values()}
     for logical_id, fn in functions.items():
-        if logical_id.startswith("CustomS3AutoDelete"):
-            continue  # CDK's own singleton provider, see README "Teardown"
-        group = fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]
-        assert groups[group]["Properties"]["RetentionInDays"] > 0, logical_id
+        if "LoggingConfig" in fn["Properties"]:
+            group = groups[fn["Properties"]["LoggingConfig"]["LogGroup"]["Ref"]]
+        else:  # CDK's S3 auto-delete provider logs to the Lambda default group, which the stack creates
+            group = named[json.dumps({"Fn::Join": ["", ["/aws/lambda/", {"Ref": logical_id}]]})]
+        assert group["Properties"]["RetentionInDays"] > 0, logical_id
+        assert group["DeletionPolicy"] == "Delete", logical_id
+    auto_delete = gr_synth.resources("primary", "Custom::S3AutoDeleteObjects").values()
+    assert all("S3AutoDeleteLogs" in d["DependsOn"] for d in auto_delete)
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])
