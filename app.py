@@ -15,7 +15,7 @@ from pathlib import Path
 import aws_cdk as cdk
 import cdk_nag
 
-from connect.flow_files import FLOWS_DIR, FlowError, load_flows
+from connect.flow_files import FLOWS_DIR, FlowError, creation_order, load_flows
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, load_deployment
 from regions.stack import IvrRegionalStack
@@ -28,7 +28,7 @@ def build_app(config: str | Path, outdir: str | None = None, *, nag: bool = True
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached."""
     deployment = load_deployment(config)
     bot_model = load_bot_model()
-    flows = load_flows(FLOWS_DIR)
+    flows = creation_order(load_flows(FLOWS_DIR))
     # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
     flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     app = cdk.App(outdir=outdir, context=flags) if outdir else cdk.App(context=flags)

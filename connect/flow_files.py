@@ -106,7 +106,7 @@ def load_flow(path: Path) -> FlowFile:
 
 
 def load_flows(directory: Path = FLOWS_DIR) -> list[FlowFile]:
-    """All flow files of a directory, in the order they can be created (referenced flows first)."""
+    """All flow files of a directory, checked, by name; ``creation_order`` sorts them for CloudFormation."""
     files = sorted(directory.glob("*.json"))
     if not files:
         raise FlowError(f"{directory}: no flow files (*.json)")
@@ -115,19 +115,19 @@ def load_flows(directory: Path = FLOWS_DIR) -> list[FlowFile]:
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise FlowError(f"{directory}: flow names used twice: {', '.join(sorted(duplicates))}")
-    return creation_order(flows)
+    for flow in flows:
+        unknown = flow.flow_references - set(names)
+        if unknown:
+            raise FlowError(
+                f"{flow.path}: references flow(s) {', '.join(sorted(unknown))}, which the kit does not have "
+                f"(flows: {', '.join(sorted(names))})"
+            )
+    return sorted(flows, key=lambda f: f.name)
 
 
 def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
     """Referenced flows first. CloudFormation cannot create flows that reference each other in a cycle."""
     by_name = {f.name: f for f in flows}
-    for flow in flows:
-        unknown = flow.flow_references - set(by_name)
-        if unknown:
-            raise FlowError(
-                f"{flow.path}: references flow(s) {', '.join(sorted(unknown))}, which the kit does "
-                f"not have (flows: {', '.join(sorted(by_name))})"
-            )
     ordered: list[FlowFile] = []
     visiting: list[str] = []
 

@@ -11,6 +11,7 @@ from rich.console import Console
 
 from connect.flow_files import FLOWS_DIR
 from connect.flow_lint import Finding, has_errors, lint_path
+from connect.flow_loader import LoadReport
 from connect.flow_render import to_mermaid
 
 app = typer.Typer(help="Contact flows: lint, render, import, load.", no_args_is_help=True)
@@ -98,3 +99,92 @@ def render(
         console.print(f"wrote {output}")
     else:
         typer.echo(chart, nl=False)
+
+
+def _parse_values(pairs: list[str]) -> dict[str, str]:
+    values = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key or not value:
+            err.print(
+                f"error: --value takes KIND.NAME=VALUE (for example FunctionArn.CallerLookup=arn:...), not {pair!r}"
+            )
+            raise typer.Exit(2)
+        values[key] = value
+    return values
+
+
+@app.command()
+def load(
+    instance_id: Annotated[str | None, typer.Option("--instance-id", help="Target instance id")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of the instance or stack")] = None,
+    stack: Annotated[str | None, typer.Option("--stack", help="A deployed stack of this kit to load into")] = None,
+    flows_dir: Annotated[Path, typer.Option("--flows", help="Directory of flow files")] = FLOWS_DIR,
+    value: Annotated[list[str] | None, typer.Option("--value", help="KIND.NAME=VALUE for a placeholder")] = None,
+    name_suffix: Annotated[str, typer.Option("--name-suffix", help="Appended to every flow name")] = "",
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff; write nothing")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (names of queues and hours)")] = (
+        FLOWS_DIR.parent.parent / "regions" / "clinic.yaml"
+    ),
+) -> None:
+    """Load flows into an existing instance: create missing, update changed, leave unchanged ones alone."""
+    import boto3
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    from connect.flow_files import FlowError, load_flows
+    from connect.flow_loader import CONNECT_RETRIES, FlowLoader
+    from ivr.stack_outputs import StackOutputsError, read_outputs, target_from_instance, target_from_outputs
+    from regions.config import ConfigError, load_deployment
+
+    if bool(instance_id) == bool(stack) or (instance_id and not region):
+        err.print("error: give either --instance-id ID --region R, or --stack NAME [--region R]")
+        raise typer.Exit(2)
+    try:
+        flows = load_flows(flows_dir)
+    except FlowError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(1 if exc.findings else 2) from None
+    extra = _parse_values(value or [])
+    session = boto3.Session(region_name=region)
+    if session.get_credentials() is None:
+        err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was loaded")
+        raise typer.Exit(2)
+    client = session.client("connect", config=CONNECT_RETRIES)
+    try:
+        if stack:
+            deployment = load_deployment(config)
+            names = {"QueueArn": [q.name for q in deployment.queues], "HoursArn": [h.name for h in deployment.hours]}
+            target = target_from_outputs(read_outputs(session.client("cloudformation"), stack), names)
+            target.values.update(extra)
+        else:
+            assert instance_id is not None
+            target = target_from_instance(client, instance_id, extra)
+        report = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix).load(
+            flows, target.values, dry_run=dry_run
+        )
+    except (ConfigError, StackOutputsError) as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    except NoCredentialsError:
+        err.print("error: no AWS credentials found; nothing was loaded")
+        raise typer.Exit(2) from None
+    except (ClientError, BotoCoreError) as exc:
+        err.print(f"error: {exc} (nothing was written before this call)")
+        raise typer.Exit(1) from None
+    _print_report(report, as_json)
+    raise typer.Exit(0 if report.ok else 1)
+
+
+def _print_report(report: LoadReport, as_json: bool) -> None:
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+        return
+    for result in report.results:
+        line = f"{result.name}: {result.status}" + (f" ({result.message})" if result.message else "")
+        console.print(line, markup=False, highlight=False)
+        for problem in result.problems:
+            console.print(f"    problem: {problem}", markup=False, highlight=False)
+        if result.diff:
+            console.print(result.diff, markup=False, highlight=False)
+    console.print(f"API calls: {report.calls}", markup=False, highlight=False)

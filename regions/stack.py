@@ -227,6 +227,10 @@ class IvrRegionalStack(cdk.Stack):
         outputs |= {f"Flow{_pascal(n)}Id": connect_id(f.attr_contact_flow_arn) for n, f in flows.flows.items()}
         outputs |= {f"Flow{_pascal(n)}Arn": f.attr_contact_flow_arn for n, f in flows.flows.items()}
         outputs |= {f"Function{k}Arn": a.function_arn for k, a in functions.aliases.items()}
+        outputs |= {f"Queue{_pascal(n)}Arn": arn for n, arn in center.queue_arns.items()}
+        outputs |= {f"Hours{_pascal(n)}Arn": arn for n, arn in center.hours_arns.items()}
+        if center.name_suffix:
+            outputs["FlowNameSuffix"] = center.name_suffix
         if tdg_arn is not None:
             outputs["TrafficDistributionGroupArn"] = tdg_arn
         elif settings.deployment.dr_mode == "global-resiliency":
