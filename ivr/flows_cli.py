@@ -188,3 +188,37 @@ def _print_report(report: LoadReport, as_json: bool) -> None:
         if result.diff:
             console.print(result.diff, markup=False, highlight=False)
     console.print(f"API calls: {report.calls}", markup=False, highlight=False)
+
+
+@app.command("import")
+def import_(
+    exported: Annotated[Path, typer.Argument(help="A flow exported from the Connect console")],
+    output: Annotated[Path | None, typer.Option("-o", help="Write the kit flow here (default: stdout)")] = None,
+    name: Annotated[str | None, typer.Option("--name", help="Flow name (default: the export's)")] = None,
+) -> None:
+    """Convert a console export into the kit's format: placeholders for ARNs and ids, no volatile metadata."""
+    from connect.flow_import import import_flow
+
+    try:
+        exported_doc = json.loads(exported.read_text(encoding="utf-8"))
+    except (OSError, json.JSONDecodeError) as exc:
+        err.print(f"error: {exported}: {exc}")
+        raise typer.Exit(2) from None
+    if not isinstance(exported_doc, dict) or "Actions" not in exported_doc:
+        err.print(f"error: {exported}: not a flow (no Actions)")
+        raise typer.Exit(2)
+    result = import_flow(exported_doc, name)
+    text = json.dumps(result.doc, indent=2) + "\n"
+    if output:
+        output.write_text(text, encoding="utf-8")
+    else:
+        typer.echo(text, nl=False)
+    for key, value in sorted(result.placeholders.items()):
+        err.print(f"placeholder %{key}% replaces {value}")
+    for finding in result.findings:
+        err.print(f"left to fix: {finding}")
+    if not has_errors(result.findings):
+        err.print(
+            f"{output or 'the flow'} lints clean" + (f"; {len(result.findings)} warnings" if result.findings else "")
+        )
+    raise typer.Exit(1 if has_errors(result.findings) else 0)
