@@ -120,7 +120,8 @@ class _Converter:
 def import_flow(exported: dict[str, Any], name: str | None = None) -> ImportResult:
     """Convert one exported flow; the input is not modified."""
     doc = copy.deepcopy(exported)
-    meta = doc.get("Metadata") if isinstance(doc.get("Metadata"), dict) else {}
+    raw_meta = doc.get("Metadata")
+    meta: dict[str, Any] = raw_meta if isinstance(raw_meta, dict) else {}
     result = ImportResult(doc=doc)
     converter = _Converter(_display_names(meta), result)
     for action in doc.get("Actions", []):

@@ -86,8 +86,8 @@ def canonical(content: Any) -> str:
 
 
 def _problems(error: ClientError) -> list[str]:
-    body = error.response
-    problems = body.get("problems") or body.get("Problems") or []
+    body: dict[str, Any] = dict(error.response)
+    problems: list[Any] = body.get("problems") or body.get("Problems") or []
     return [str(p.get("message", p)) if isinstance(p, dict) else str(p) for p in problems]
 
 

@@ -17,6 +17,7 @@ from rich.table import Table
 from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
 from ivr.flows_cli import app as flows_app
+from ivr.simulate_cli import simulate_command
 from regions.config import ConfigError, Deployment, load_deployment
 
 app = typer.Typer(
@@ -25,7 +26,8 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(flows_app, name="flows")
-console = Console()
+app.command("simulate")(simulate_command)
+console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"

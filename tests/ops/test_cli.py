@@ -115,3 +115,86 @@ def test_synth_through_the_pinned_cdk_cli(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "clinic-dr.template.json").exists()
     assert "0 errors" in result.output
     assert "Contact flows" in result.output
+
+
+def test_simulate_prints_a_transcript() -> None:
+    result = runner.invoke(app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--input", "agent"])
+    assert result.exit_code == 0, result.output
+    assert "IVR    Hello Ada, welcome to the clinic." in result.output
+    assert "CALLER agent" in result.output
+    assert "Outcome: queued (queue=appointments)" in result.output
+
+
+def test_simulate_json_has_the_documented_keys() -> None:
+    result = runner.invoke(app, ["simulate", "inbound-menu", "--region", "dr", "--at", "2026-12-01T22:00", "--input", "2",
+                                 "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    call = json.loads(result.stdout)
+    assert set(call) == {"flow", "steps", "outcome", "attributes"}
+    assert {"action", "type", "prompt", "input", "branch"} <= set(call["steps"][0])
+    assert call["outcome"]["kind"] == "disconnected"
+    assert any(
+        s["action"] == "OfferCallback" and s["input"] == "2" and s["branch"] == "Condition:Equals 2"
+        for s in call["steps"]
+    )
+
+
+def test_simulate_a_flow_file_with_a_mapped_lambda(tmp_path: Path) -> None:
+    arn = "arn:aws:lambda:us-east-1:123456789012:function:lookup"
+    flow = {"Version": "2019-10-30", "StartAction": "Call", "Metadata": {"name": "mine", "type": "contactFlow"},
+            "Actions": [{"Identifier": "Call", "Type": "InvokeLambdaFunction", "Parameters": {"LambdaFunctionARN": arn},
+                         "Transitions": {"NextAction": "Say", "Errors": [{"ErrorType": "NoMatchingError", "NextAction": "End"}]}},
+                        {"Identifier": "Say", "Type": "MessageParticipant", "Parameters": {"Text": "Hi $.External.firstName"},
+                         "Transitions": {"NextAction": "End"}},
+                        {"Identifier": "End", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}]}  # fmt: skip
+    path = tmp_path / "mine.json"
+    path.write_text(json.dumps(flow))
+    result = runner.invoke(
+        app, ["simulate", str(path), "--lambda", f"{arn}=clinic.caller_lookup:handler", "--at", "2026-12-01T10:00"]
+    )
+    assert result.exit_code == 0, result.output
+    assert "IVR    Hi Ada" in result.output
+
+
+@pytest.mark.parametrize(("args", "message"), [
+    (["simulate"], "give a FLOW to call, or --scenarios DIR"),
+    (["simulate", "inbound-menu", "--at", "yesterday"], "is not an ISO time"),
+    (["simulate", "inbound-menu", "--region", "mars"], "--region must be primary or dr"),
+    (["simulate", "inbound-menu", "--lambda", "nonsense"], "--lambda takes KEY=VALUE"),
+])  # fmt: skip
+def test_simulate_usage_errors(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in result.output
+
+
+def test_simulate_unknown_flow_names_the_known_ones() -> None:
+    result = runner.invoke(app, ["simulate", "no-such-flow"])
+    assert result.exit_code == 1
+    assert "flow 'no-such-flow' is not known" in result.output
+
+
+def test_scenarios_report_pass_and_coverage() -> None:
+    result = runner.invoke(app, ["simulate", "--scenarios", str(ROOT / "connect" / "call_scenarios")])
+    assert result.exit_code == 0, result.output
+    assert "inbound-menu: 42/42 (100 %)" in result.output
+    assert "26 passed, 0 failed" in result.output
+
+
+def test_a_failing_scenario_exits_1(tmp_path: Path) -> None:
+    (tmp_path / "wrong.yaml").write_text(
+        'name: wrong\nflow: inbound-menu\nat: "2026-12-01T10:00:00-05:00"\ncaller: "+15555550100"\n'
+        "inputs: [agent]\nexpect: {outcome: disconnected}\n"
+    )
+    result = runner.invoke(app, ["simulate", "--scenarios", str(tmp_path)])
+    assert result.exit_code == 1
+    assert "FAIL wrong" in result.output and "outcome queued" in result.output
+
+
+def test_a_broken_scenario_file_is_named(tmp_path: Path) -> None:
+    (tmp_path / "broken.yaml").write_text(
+        "name: x\nflow: inbound-menu\nat: 2026-12-01T10:00:00\nexpect: {outcome: gone}\n"
+    )
+    result = runner.invoke(app, ["simulate", "--scenarios", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "broken.yaml" in result.output and "expect.outcome" in result.output

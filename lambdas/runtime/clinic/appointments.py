@@ -13,6 +13,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from clinic import clock
 from clinic.lex_event import LexV2Event, close, delegate, elicit_slot
 from clinic.observability import logger, metrics, tracer
 from clinic.repository import Appointment, Repository, SlotTakenError
@@ -116,6 +117,6 @@ def handler(raw: dict[str, Any], _context: LambdaContext) -> dict[str, Any]:
     event = LexV2Event(raw)
     conf = settings()
     logger.append_keys(intent=event.intent_name, source=event.invocation_source)
-    response = route(event, repository(), conf, datetime.now(conf.time_zone))
+    response = route(event, repository(), conf, clock.now(conf.time_zone))
     logger.info("code hook answered", extra={"dialog_action": response["sessionState"]["dialogAction"]["type"]})
     return response

@@ -10,6 +10,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from clinic import clock
 from clinic.observability import logger, metrics, tracer
 from clinic.repository import Repository
 from clinic.settings import settings
@@ -36,7 +37,7 @@ def handler(event: ConnectContactFlowEvent, _context: LambdaContext) -> dict[str
     data = event.contact_data
     endpoint = data.customer_endpoint
     answer = request_callback(
-        endpoint.address if endpoint else None, data.contact_id, datetime.now(settings().time_zone), repository()
+        endpoint.address if endpoint else None, data.contact_id, clock.now(settings().time_zone), repository()
     )
     if answer["callbackQueued"] == "true":
         metrics.add_metric(name="CallbackRequested", unit=MetricUnit.Count, value=1)

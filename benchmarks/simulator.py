@@ -1,0 +1,73 @@
+"""Benchmark: simulated calls per second through the main flow, with the bot emulation and the real functions.
+
+Run with `make bench` or `.venv/bin/python benchmarks/simulator.py`. One process, one core. Two backends for the
+functions' data: moto (real boto3 requests, serialized and served by moto: what `ivr simulate` uses) and memory
+(the same handlers and logic over a dict-backed repository), which shows what the flows, the bot emulation and
+the handler code cost without DynamoDB emulation.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from datetime import datetime, timedelta
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+
+from connect.simulator import simulate
+from connect.simulator_kit import kit_resources
+from lambdas.local import local_clinic
+from lex.model import load_bot_model
+from regions.config import load_deployment
+
+ROOT = Path(__file__).resolve().parent.parent
+AT = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("America/New_York"))
+SLOTS = [f"{h:02d}:{m:02d}" for h in range(8, 18) for m in (0, 30)]
+
+
+# Days after the sample appointments and within the 90-day booking horizon, Sundays (closed) left out.
+DAYS = [d for d in (AT.date() + timedelta(days=k) for k in range(5, 85)) if d.weekday() != 6]
+
+
+def booking(index: int) -> list[str]:
+    """A booking of its own free slot: time after time, day after day."""
+    day = DAYS[(index // len(SLOTS)) % len(DAYS)]
+    return ["book a checkup", day.isoformat(), SLOTS[index % len(SLOTS)], "yes"]
+
+
+CALLS = {
+    "check an appointment (lookup, bot, fulfillment query)": lambda _i: ["when is my appointment"],
+    "book, 4 turns (lookup, bot, 4 dialog hooks, booking write)": booking,
+    "front desk (lookup, bot, queue)": lambda _i: ["receptionist"],
+}
+
+
+def main(seconds: float = 3.0) -> None:
+    for backend in ("moto", "memory"):
+        print(f"backend {backend}:")
+        run(backend, seconds)
+
+
+def run(backend: str, seconds: float) -> None:
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    bot = load_bot_model()
+    with local_clinic(deployment.hours[0].time_zone, backend=backend) as clinic:
+        clinic.set_time(AT)
+        resources = kit_resources(deployment, "primary", bot, clinic, today=AT.date)
+        for label, make_inputs in CALLS.items():
+            clinic.seed(AT)
+            count, start = 0, time.perf_counter()
+            while time.perf_counter() - start < seconds:
+                if count and count % (len(DAYS) * len(SLOTS)) == 0:
+                    clinic.seed(AT)  # every free slot is booked: start over
+                result = simulate(resources, "inbound-menu", make_inputs(count), at=AT, caller="+15555550101")
+                assert result.outcome.kind in ("disconnected", "queued"), result.outcome
+                count += 1
+            elapsed = time.perf_counter() - start
+            print(f"  {label}: {count / elapsed:,.0f} calls/s ({count} calls, {len(result.steps)} steps each)")
+
+
+if __name__ == "__main__":
+    main()

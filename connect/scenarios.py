@@ -1,0 +1,163 @@
+"""Scenario files for the call simulator: a call, what it must do, and the flows' transition coverage.
+
+A scenario is one YAML file::
+
+    name: book an appointment
+    flow: inbound-menu
+    region: primary            # or dr
+    at: "2026-12-01T10:00:00-05:00"
+    caller: "+15555550100"
+    inputs: [book a checkup, friday, 10 am, "yes"]
+    queue_full: []             # queues to simulate as full
+    fail: {}                   # ActionId (or flow:ActionId): ErrorType, to force an error branch
+    lambdas: {}                # function name or ARN: module:function, e.g. lambdas.local:unavailable
+    expect:
+      outcome: disconnected    # disconnected, queued, transferred, ended or stuck
+      queue: appointments      # for queued
+      prompts: ["You are booked"]          # each heard, in this order (substrings)
+      attributes: {patientFound: "true"}   # final contact attributes (a subset)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+from connect.simulator import CallResult, Resources, simulate, transitions_of
+
+OutcomeKind = Literal["disconnected", "queued", "transferred", "ended", "stuck"]
+
+
+class ScenarioError(ValueError):
+    """A scenario file that cannot be used; the message names the file and the field."""
+
+
+class Expect(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    outcome: OutcomeKind
+    queue: str | None = None
+    prompts: list[str] = Field(default_factory=list)
+    attributes: dict[str, str] = Field(default_factory=dict)
+
+
+class Scenario(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    flow: str
+    region: Literal["primary", "dr"] = "primary"
+    at: datetime
+    caller: str | None = None
+    inputs: list[str] = Field(default_factory=list)
+    queue_full: list[str] = Field(default_factory=list)
+    fail: dict[str, str] = Field(default_factory=dict)
+    lambdas: dict[str, str] = Field(default_factory=dict)  # function name or ARN -> module:function
+    seed: int = 0
+    expect: Expect
+
+    @field_validator("inputs", mode="before")
+    @classmethod
+    def _strings(cls, value: Any) -> Any:
+        return [str(v) for v in value] if isinstance(value, list) else value
+
+    @field_validator("at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give the time with its offset, for example 2026-12-01T10:00:00-05:00")
+        return value
+
+
+@dataclass
+class ScenarioResult:
+    scenario: Scenario
+    path: Path
+    result: CallResult
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def passed(self) -> bool:
+        return not self.problems
+
+
+@dataclass
+class Coverage:
+    flow: str
+    total: int
+    covered: int
+    missing: list[str]
+
+    @property
+    def percent(self) -> float:
+        return 100.0 * self.covered / self.total if self.total else 100.0
+
+
+def load_scenarios(directory: Path) -> list[tuple[Path, Scenario]]:
+    files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
+    if not files:
+        raise ScenarioError(f"{directory}: no scenario files (*.yaml)")
+    scenarios = []
+    for path in files:
+        try:
+            scenarios.append((path, Scenario.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))))
+        except yaml.YAMLError as exc:
+            raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        except ValidationError as exc:
+            problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
+            raise ScenarioError(f"{path}: {problems}") from None
+    return scenarios
+
+
+def check(scenario: Scenario, result: CallResult) -> list[str]:
+    """What the call did that the scenario did not expect."""
+    expect = scenario.expect
+    problems = []
+    if result.outcome.kind != expect.outcome:
+        problems.append(f"outcome {result.outcome.kind} {result.outcome.detail}, expected {expect.outcome}")
+    if expect.queue is not None and result.outcome.detail.get("queue") != expect.queue:
+        problems.append(f"queue {result.outcome.detail.get('queue')!r}, expected {expect.queue!r}")
+    heard = [p for step in result.steps if step.prompt for p in step.prompt.split(" / ")]
+    position = 0
+    for wanted in expect.prompts:
+        index = next((i for i in range(position, len(heard)) if wanted in heard[i]), None)
+        if index is None:
+            problems.append(f"prompt {wanted!r} not heard (in order); heard: {heard}")
+            break
+        position = index + 1
+    for key, value in expect.attributes.items():
+        if result.attributes.get(key) != value:
+            problems.append(f"attribute {key}={result.attributes.get(key)!r}, expected {value!r}")
+    return problems
+
+
+def run_scenarios(
+    scenarios: list[tuple[Path, Scenario]],
+    resources: Callable[[str, dict[str, str]], Resources],
+    before: Callable[[datetime], None],
+) -> list[ScenarioResult]:
+    """Run each scenario on fresh sample data (``before`` resets the backend to the scenario's time)."""
+    results = []
+    for path, scenario in scenarios:
+        before(scenario.at)
+        result = simulate(resources(scenario.region, scenario.lambdas), scenario.flow, scenario.inputs, at=scenario.at,
+                          caller=scenario.caller, queue_full=set(scenario.queue_full), seed=scenario.seed,
+                          failures=scenario.fail)  # fmt: skip
+        results.append(ScenarioResult(scenario, path, result, check(scenario, result)))
+    return results
+
+
+def coverage(flows: dict[str, dict[str, Any]], names: list[str], results: list[ScenarioResult]) -> list[Coverage]:
+    """Transition coverage of the named flows over all the scenarios' calls."""
+    covered = set().union(*(r.result.covered for r in results)) if results else set()
+    report = []
+    for name in names:
+        every = transitions_of(flows[name])
+        taken = {(a, b) for (f, a, b) in covered if f == name}
+        missing = sorted(f"{a} {b}" for a, b in every - taken)
+        report.append(Coverage(name, len(every), len(every & taken), missing))
+    return report

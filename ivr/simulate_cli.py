@@ -1,0 +1,190 @@
+"""``ivr simulate``: a call through the kit's flows, the bot and the real Lambda code, on this machine."""
+
+from __future__ import annotations
+
+import json
+from datetime import date, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, cast
+
+import typer
+from rich.console import Console
+
+from connect.flow_files import FLOWS_DIR
+from connect.simulator import CallResult, Resources, SimulationError, simulate
+
+if TYPE_CHECKING:
+    from lambdas.local import LocalClinic
+    from lex.model import BotModel
+    from regions.config import Deployment, Role
+
+console = Console(soft_wrap=True)
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+ROOT = FLOWS_DIR.parent.parent
+DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
+
+
+def _pairs(values: list[str], option: str, separator: str = "=") -> dict[str, str]:
+    pairs = {}
+    for item in values:
+        key, sep, value = item.partition(separator)
+        if not sep or not key or not value:
+            err.print(f"error: {option} takes KEY{separator}VALUE, not {item!r}")
+            raise typer.Exit(2)
+        pairs[key] = value
+    return pairs
+
+
+def _at(text: str | None, zone: str) -> datetime:
+    from zoneinfo import ZoneInfo
+
+    if text is None:
+        return datetime.now(ZoneInfo(zone))
+    try:
+        moment = datetime.fromisoformat(text)
+    except ValueError:
+        err.print(f"error: --at {text!r} is not an ISO time such as 2026-12-01T10:00 or 2026-12-01T10:00-05:00")
+        raise typer.Exit(2) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def transcript(result: CallResult) -> str:
+    """A readable transcript: what the caller heard and said, and where each step went."""
+    lines = []
+    for step in result.steps:
+        where = f"{step.flow}/{step.action}" if step.flow != result.flow else step.action
+        if step.dialog:
+            lines += [f"  {who:<6} {text}" for who, text in step.dialog]
+        else:
+            if step.prompt:
+                lines += [f"  IVR    {prompt}" for prompt in step.prompt.split(" / ")]
+            if step.input:
+                lines.append(f"  CALLER {step.input}")
+        lines.append(f"         · {where} ({step.type}) -> {step.branch}")
+    detail = ", ".join(f"{k}={v}" for k, v in result.outcome.detail.items())
+    lines.append(f"Outcome: {result.outcome.kind}" + (f" ({detail})" if detail else ""))
+    if result.attributes:
+        lines.append("Attributes: " + ", ".join(f"{k}={v}" for k, v in sorted(result.attributes.items())))
+    return "\n".join(lines)
+
+
+def simulate_command(
+    flow: Annotated[str | None, typer.Argument(help="A kit flow name or a flow file")] = None,
+    region: Annotated[str, typer.Option("--region", help="primary or dr")] = "primary",
+    inputs: Annotated[list[str] | None, typer.Option("--input", help="Answer to the next prompt (repeat)")] = None,
+    at: Annotated[str | None, typer.Option("--at", help="Time of the call (ISO 8601; default now)")] = None,
+    caller: Annotated[str | None, typer.Option("--caller", help="Caller's number (+E.164)")] = "+15555550100",
+    queue_full: Annotated[list[str] | None, typer.Option("--queue-full", help="Queue to simulate as full")] = None,
+    seed: Annotated[int, typer.Option("--seed", help="Seed for DistributeByPercentage")] = 0,
+    lambdas: Annotated[list[str] | None, typer.Option("--lambda", help="NAME_OR_ARN=module:function")] = None,
+    fail: Annotated[list[str] | None, typer.Option("--fail", help="ACTION=ErrorType to force an error")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the call as JSON")] = False,
+    scenarios: Annotated[Path | None, typer.Option("--scenarios", help="Run the scenario files of a dir")] = None,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
+) -> None:
+    """Simulate a call offline: flows, the Lex bot (deterministic matching, not Lex's NLU) and the real functions."""
+    from lambdas.local import local_clinic
+    from lex.model import load_bot_model
+    from regions.config import ConfigError, load_deployment
+
+    if region not in ("primary", "dr"):
+        err.print(f"error: --region must be primary or dr, not {region!r}")
+        raise typer.Exit(2)
+    if (flow is None) == (scenarios is None):
+        err.print("error: give a FLOW to call, or --scenarios DIR")
+        raise typer.Exit(2)
+    try:
+        deployment = load_deployment(config)
+    except ConfigError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    zone = deployment.hours[0].time_zone
+    mapped = _pairs(lambdas or [], "--lambda")
+    failures = _pairs(fail or [], "--fail")
+    bot = load_bot_model()
+    with local_clinic(zone) as clinic:
+        from connect.simulator_kit import kit_resources
+
+        if scenarios is not None:
+            _run_scenarios(scenarios, deployment, bot, clinic, mapped)
+            return
+        assert flow is None or isinstance(flow, str)
+        moment = _at(at, zone)
+        flow_path = Path(flow or "")
+        extra = flow_path.parent if flow_path.suffix == ".json" and flow_path.exists() else None
+        name = _flow_name(flow_path) if extra else str(flow)
+        clinic.set_time(moment)
+        clinic.seed(moment)
+        try:
+            resources = kit_resources(
+                deployment, cast("Role", region), bot, clinic, extra_flows=extra, lambdas=mapped, today=moment.date
+            )
+            result = simulate(resources, name, list(inputs or []), at=moment, caller=caller,
+                              queue_full=set(queue_full or []), seed=seed, failures=failures)  # fmt: skip
+        except (SimulationError, ValueError, ImportError) as exc:
+            err.print(f"error: {exc}")
+            raise typer.Exit(1) from None
+    if as_json:
+        typer.echo(json.dumps(result.as_json(), indent=2))
+    else:
+        console.print(f"Call to {name} in the {region} region ({resources.region}) at {moment.isoformat()}",
+                      highlight=False)  # fmt: skip
+        console.print(transcript(result), markup=False, highlight=False)
+
+
+def _flow_name(path: Path) -> str:
+    doc = json.loads(path.read_text(encoding="utf-8"))
+    return str((doc.get("Metadata") or {}).get("name") or path.stem)
+
+
+def _run_scenarios(
+    directory: Path, deployment: Deployment, bot: BotModel, clinic: LocalClinic, mapped: dict[str, str]
+) -> None:
+    from connect.scenarios import ScenarioError, coverage, load_scenarios, run_scenarios
+    from connect.simulator_kit import flow_documents, kit_resources
+
+    try:
+        scenarios = load_scenarios(directory)
+    except ScenarioError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    today: list[datetime] = []
+
+    def before(moment: datetime) -> None:
+        today[:] = [moment]
+        clinic.set_time(moment)
+        clinic.seed(moment)
+
+    cache: dict[str, Resources] = {}
+
+    def current_day() -> date:
+        return today[0].date()
+
+    def resources(role: str, lambdas: dict[str, str]) -> Resources:
+        key = json.dumps([role, lambdas], sort_keys=True)
+        if key not in cache:
+            cache[key] = kit_resources(
+                deployment, cast("Role", role), bot, clinic, lambdas={**mapped, **lambdas}, today=current_day
+            )
+        return cache[key]
+
+    try:
+        results = run_scenarios(scenarios, resources, before)
+    except SimulationError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(1) from None
+    for outcome in results:
+        mark = "PASS" if outcome.passed else "FAIL"
+        console.print(f"{mark} {outcome.scenario.name} ({outcome.path.name})", markup=False, highlight=False)
+        for problem in outcome.problems:
+            console.print(f"     {problem}", markup=False, highlight=False)
+    flows = flow_documents(FLOWS_DIR)
+    kit_names = sorted({str((d.get("Metadata") or {}).get("name")) for d in flows.values()})
+    console.print("Transition coverage:")
+    for item in coverage(flows, kit_names, results):
+        console.print(f"  {item.flow}: {item.covered}/{item.total} ({item.percent:.0f} %)", highlight=False)
+        for missing in item.missing:
+            console.print(f"    not taken: {missing}", markup=False, highlight=False)
+    failed = sum(not r.passed for r in results)
+    console.print(f"{len(results) - failed} passed, {failed} failed", highlight=False)
+    raise typer.Exit(1 if failed else 0)
