@@ -16,6 +16,8 @@ from rich.table import Table
 
 from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
+from ivr.dr_cli import app as dr_app
+from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.simulate_cli import simulate_command
 from regions.config import ConfigError, Deployment, load_deployment
@@ -26,6 +28,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(flows_app, name="flows")
+app.add_typer(dr_app, name="dr")
+app.command("failover")(failover_command)
+app.command("drill")(drill_command)
 app.command("simulate")(simulate_command)
 console = Console(soft_wrap=True)
 err = Console(stderr=True, soft_wrap=True, highlight=False)

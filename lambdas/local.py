@@ -139,6 +139,7 @@ class LocalClinic:
         from clinic import clock
 
         self.now = at
+
         def simulated(zone: tzinfo) -> datetime:
             return at.astimezone(zone)
 

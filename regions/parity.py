@@ -67,6 +67,11 @@ def _normalize(value: Any, regions: tuple[str, ...]) -> Any:
     return value
 
 
+def _essence(resource: dict[str, Any]) -> dict[str, Any]:
+    """What a resource is: its type and properties (metadata such as the construct path names the stack)."""
+    return {"Type": resource.get("Type"), "Properties": resource.get("Properties", {})}
+
+
 def _kit_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         logical_id: resource
@@ -97,8 +102,8 @@ def compare_templates(primary: dict[str, Any], dr: dict[str, Any], regions: tupl
     drifts = [Drift(k, "only in the primary template") for k in sorted(set(left) - set(right))]
     drifts += [Drift(k, "only in the DR template") for k in sorted(set(right) - set(left))]
     for logical_id in sorted(set(left) & set(right)):
-        a = _normalize(left[logical_id], regions)
-        b = _normalize(right[logical_id], regions)
+        a = _normalize(_essence(left[logical_id]), regions)
+        b = _normalize(_essence(right[logical_id]), regions)
         if a != b:
             drifts.append(Drift(logical_id, _first_difference(a, b)))
     return drifts

@@ -198,3 +198,46 @@ def test_a_broken_scenario_file_is_named(tmp_path: Path) -> None:
     result = runner.invoke(app, ["simulate", "--scenarios", str(tmp_path)])
     assert result.exit_code == 2
     assert "broken.yaml" in result.output and "expect.outcome" in result.output
+
+
+def test_dr_parity_passes_on_the_kit_and_fails_on_planted_drift(gr_synth, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN the kit's synthesized assembly THEN the regions are at parity
+    shutil.copytree(gr_synth.outdir, tmp_path / "out")
+    result = runner.invoke(app, ["dr", "parity", "--out", str(tmp_path / "out")])
+    assert result.exit_code == 0, result.output
+    assert "at parity" in result.output
+    # WHEN the DR template's flow is changed THEN parity names the flow and exits 1
+    dr_file = tmp_path / "out" / "clinic-dr.template.json"
+    dr_file.write_text(dr_file.read_text().replace("Thank you for calling the clinic. Goodbye.", "Bye."))
+    result = runner.invoke(app, ["dr", "parity", "--out", str(tmp_path / "out"), "--json"])
+    assert result.exit_code == 1
+    assert {d["resource"] for d in json.loads(result.stdout)} == {"Flowsafterhours4EB4D87F", "Flowsinboundmenu215D5F12"}
+
+
+def test_dr_parity_without_an_assembly(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["dr", "parity", "--out", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "run `ivr synth` first" in result.output
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(("args", "code", "message"), [
+    (["failover", "--to", "dr"], 2, "no AWS credentials found"),
+    (["failover", "--to", "dr", "--percent", "55"], 2, "steps of 10"),
+    (["failover", "--to", "mars"], 2, "--to must be dr or primary"),
+    (["drill", "failover-drill"], 2, "no AWS credentials found"),
+    (["drill", "no-such-drill", "--dry-run"], 2, "drills: failover-drill, standby-check"),
+])  # fmt: skip
+def test_failover_and_drill_refuse_clearly(args: list[str], code: int, message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == code
+    assert message in result.output
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_drill_dry_run_needs_no_account_and_leaves_a_report(tmp_path: Path) -> None:
+    result = runner.invoke(app, ["drill", "failover-drill", "--dry-run", "--report", str(tmp_path)])
+    assert result.exit_code == 0, result.output
+    assert "drill planned" in result.output
+    reports = sorted(p.suffix for p in tmp_path.iterdir())
+    assert reports == [".json", ".md"]

@@ -1,0 +1,310 @@
+"""Executable DR drills: YAML definitions in ``runbooks/drills/`` run step by step with evidence left behind.
+
+A step runs an action, then polls its verification until it passes or the step's timeout runs out. A failed
+verification (or an interruption) stops the drill and runs the rollbacks of the steps already done, the failed
+one included (rollbacks are idempotent), newest first. Whatever happens, the report (Markdown and JSON) says
+who ran what, when, each step's result, and the measured recovery time: from the start of the first traffic
+shift to its verified end.
+"""
+
+from __future__ import annotations
+
+import getpass
+import json
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from botocore.exceptions import BotoCoreError, ClientError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from runbooks.failover import Check, DrOperations, FailoverError, api_error
+
+DRILLS_DIR = Path(__file__).parent / "drills"
+Action = Literal["precheck", "raise-capacity", "restore-capacity", "shift-traffic", "wait", "check-alarms"]
+Verification = Literal["traffic", "capacity-at-peak", "capacity-at-standby"]
+#: Actions that change production and therefore ask before they run.
+CHANGES = {"raise-capacity", "restore-capacity", "shift-traffic"}
+
+
+class DrillError(ValueError):
+    """A drill file that cannot be used, or a drill that cannot run here; the message names the file."""
+
+
+class RollbackSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    action: Action
+    args: dict[str, Any] = Field(default_factory=dict)
+
+
+class StepSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    action: Action
+    args: dict[str, Any] = Field(default_factory=dict)
+    verify: Verification | None = None
+    timeout: int = Field(default=120, ge=1, le=3600)
+    rollback: RollbackSpec | None = None
+
+    @model_validator(mode="after")
+    def _args(self) -> StepSpec:
+        needed = {
+            "precheck": {"region"},
+            "raise-capacity": {"region"},
+            "restore-capacity": {"region"},
+            "shift-traffic": {"to", "percent"},
+            "wait": {"seconds"},
+            "check-alarms": {"region"},
+        }[self.action]
+        missing = needed - set(self.args)
+        if missing:
+            raise ValueError(f"step {self.name!r}: {self.action} needs args {sorted(missing)}")
+        for key in ("region", "to"):
+            if key in self.args and self.args[key] not in ("primary", "dr"):
+                raise ValueError(f"step {self.name!r}: {key} must be primary or dr, not {self.args[key]!r}")
+        return self
+
+
+class DrillSpec(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str
+    description: str = ""
+    modes: list[Literal["global-resiliency", "standalone"]] = Field(min_length=1)
+    steps: list[StepSpec] = Field(min_length=1)
+
+
+def load_drill(name_or_path: str) -> DrillSpec:
+    path = Path(name_or_path)
+    if not path.exists():
+        path = DRILLS_DIR / f"{name_or_path}.yaml"
+    if not path.exists():
+        known = ", ".join(sorted(p.stem for p in DRILLS_DIR.glob("*.yaml")))
+        raise DrillError(f"no drill {name_or_path!r} (drills: {known})")
+    try:
+        return DrillSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+    except ValidationError as exc:
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors()
+        )
+        raise DrillError(f"{path}: {problems}") from None
+
+
+def all_drills() -> list[DrillSpec]:
+    return [load_drill(str(p)) for p in sorted(DRILLS_DIR.glob("*.yaml"))]
+
+
+@dataclass
+class StepRecord:
+    name: str
+    action: str
+    status: str  # ok, skipped, failed, planned, declined, interrupted, rolled-back, rollback-failed
+    started: str
+    ended: str
+    seconds: float
+    detail: str = ""
+    checks: list[dict[str, Any]] = field(default_factory=list)
+
+
+@dataclass
+class DrillReport:
+    drill: str
+    deployment: str
+    who: str
+    started: str
+    dry_run: bool
+    outcome: str = "running"  # passed, failed, interrupted, declined, planned
+    ended: str = ""
+    recovery_seconds: float | None = None
+    steps: list[StepRecord] = field(default_factory=list)
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), indent=2)
+
+    def to_markdown(self) -> str:
+        lines = [
+            f"# DR drill `{self.drill}`: {self.outcome}",
+            "",
+            f"- Deployment: `{self.deployment}`",
+            f"- Run by: {self.who}",
+            f"- Started: {self.started}",
+            f"- Ended: {self.ended}",
+            f"- Dry run: {self.dry_run}",
+            "- Measured recovery time: "
+            + (f"{self.recovery_seconds:.1f} s" if self.recovery_seconds is not None else "not measured"),
+            "",
+            "| # | Step | Action | Result | Started | Seconds | Detail |",
+            "|---|---|---|---|---|---|---|",
+        ]
+        for index, step in enumerate(self.steps, 1):
+            detail = step.detail.replace("|", "\\|")
+            lines.append(
+                f"| {index} | {step.name} | {step.action} | {step.status} | {step.started} | "
+                f"{step.seconds:.1f} | {detail} |"
+            )
+            lines += [
+                f"|   | check: {c['name']} |  | {'ok' if c['ok'] else 'FAILED'} |  |  | {c['detail']} |"
+                for c in step.checks
+            ]
+        return "\n".join(lines) + "\n"
+
+
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
+class DrillRunner:
+    """Runs one drill against one deployment through ``DrOperations``."""
+
+    def __init__(
+        self,
+        ops: DrOperations,
+        *,
+        who: str | None = None,
+        confirm: Callable[[str], bool] = lambda _q: True,
+        sleep: Callable[[float], None] = time.sleep,
+        clock: Callable[[], float] = time.monotonic,
+        poll_seconds: float = 10.0,
+    ) -> None:
+        self.ops = ops
+        self.who = who or getpass.getuser()
+        self.confirm = confirm
+        self.sleep = sleep
+        self.clock = clock
+        self.poll = poll_seconds
+
+    def run(self, drill: DrillSpec, *, dry_run: bool = False) -> DrillReport:
+        mode = self.ops.deployment.dr_mode
+        if mode not in drill.modes:
+            raise DrillError(f"drill {drill.name} runs in {', '.join(drill.modes)} mode; this deployment is {mode}")
+        report = DrillReport(drill.name, self.ops.deployment.name, self.who, _now(), dry_run)
+        done: list[StepSpec] = []
+        shift_started: float | None = None
+        try:
+            for step in drill.steps:
+                if step.action in CHANGES and not dry_run and not self.confirm(f"Run '{step.name}' in production?"):
+                    report.steps.append(
+                        StepRecord(step.name, step.action, "declined", _now(), _now(), 0.0, "declined by the operator")
+                    )
+                    report.outcome = "declined"
+                    break
+                if step.action == "shift-traffic" and shift_started is None:
+                    shift_started = self.clock()
+                record = self._step(step, dry_run)
+                report.steps.append(record)
+                if record.status == "failed":
+                    report.outcome = "failed"
+                    done.append(step)  # its action may have run before the verification failed; undo it too
+                    break
+                done.append(step)
+                if step.action == "shift-traffic" and shift_started is not None and report.recovery_seconds is None:
+                    report.recovery_seconds = round(self.clock() - shift_started, 1)
+            else:
+                report.outcome = "planned" if dry_run else "passed"
+        except KeyboardInterrupt:
+            report.steps.append(
+                StepRecord(
+                    "(interrupted)", "-", "interrupted", _now(), _now(), 0.0, "the operator interrupted the drill"
+                )
+            )
+            report.outcome = "interrupted"
+        if report.outcome in ("failed", "interrupted") and not dry_run:
+            self._roll_back(done, report)
+        report.ended = _now()
+        return report
+
+    def _step(self, step: StepSpec, dry_run: bool) -> StepRecord:
+        started, began = _now(), self.clock()
+        if dry_run:
+            what = f"would run {step.action} {step.args}" + (f", then verify {step.verify}" if step.verify else "")
+            return StepRecord(step.name, step.action, "planned", started, _now(), 0.0, what)
+        try:
+            status, detail, checks = self._act(step.action, step.args, step.timeout)
+            if status != "failed" and step.verify:
+                checks = self._poll(lambda: self._verify(step), step.timeout)
+                status = "failed" if any(not c.ok for c in checks) else status
+        except (FailoverError, ClientError, BotoCoreError) as exc:
+            status, detail, checks = "failed", api_error(exc), []
+        return StepRecord(
+            step.name,
+            step.action,
+            status,
+            started,
+            _now(),
+            round(self.clock() - began, 1),
+            detail,
+            [asdict(c) for c in checks],
+        )
+
+    def _act(self, action: str, args: dict[str, Any], timeout: int) -> tuple[str, str, list[Check]]:
+        ops = self.ops
+        if action == "precheck":
+            checks = self._poll(lambda: ops.precheck(args["region"]), timeout)
+            return ("failed" if any(not c.ok for c in checks) else "ok"), "", checks
+        if action == "check-alarms":
+            checks = self._poll(lambda: ops.alarms(args["region"]), timeout)
+            return ("failed" if any(not c.ok for c in checks) else "ok"), "", checks
+        if action == "wait":
+            self.sleep(float(args["seconds"]))
+            return "ok", f"waited {args['seconds']} s", []
+        if action == "raise-capacity":
+            changed = ops.set_capacity(args["region"], int(args.get("level", ops.peak_level)), hold=True)
+            return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
+        if action == "restore-capacity":
+            changed = ops.set_capacity(args["region"], ops.baseline(args["region"]), hold=False)
+            return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
+        changed_traffic = ops.shift_traffic(args["to"], int(args["percent"]))
+        return ("ok" if changed_traffic else "skipped"), str(ops.desired(args["to"], int(args["percent"]))), []
+
+    def _verify(self, step: StepSpec) -> list[Check]:
+        ops = self.ops
+        if step.verify == "traffic":
+            return ops.verify_traffic(step.args["to"], int(step.args["percent"]))
+        region = step.args["region"]
+        want = ops.peak_level if step.verify == "capacity-at-peak" else ops.baseline(region)
+        levels = ops.capacity(region)
+        return [Check(f"{target} minimum", level == want, f"{level} (want {want})") for target, level in levels.items()]
+
+    def _poll(self, probe: Callable[[], list[Check]], timeout: int) -> list[Check]:
+        deadline = self.clock() + timeout
+        while True:
+            checks = probe()
+            if all(c.ok for c in checks) or self.clock() + self.poll > deadline:
+                return checks
+            self.sleep(self.poll)
+
+    def _roll_back(self, done: list[StepSpec], report: DrillReport) -> None:
+        for step in reversed(done):
+            if step.rollback is None:
+                continue
+            started, began = _now(), self.clock()
+            try:
+                status, detail, _ = self._act(step.rollback.action, step.rollback.args, step.timeout)
+                status = "rolled-back" if status != "failed" else "rollback-failed"
+            except Exception as exc:  # a rollback failure is recorded, and the next rollback still runs
+                status, detail = "rollback-failed", str(exc)
+            report.steps.append(
+                StepRecord(
+                    f"rollback: {step.name}",
+                    step.rollback.action,
+                    status,
+                    started,
+                    _now(),
+                    round(self.clock() - began, 1),
+                    detail,
+                )
+            )
+
+
+def write_report(report: DrillReport, directory: Path) -> tuple[Path, Path]:
+    """Write the evidence (Markdown and JSON) and return the two paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = report.started.replace(":", "").replace("+0000", "Z")
+    base = directory / f"{report.drill}-{stamp}"
+    markdown, data = base.with_suffix(".md"), base.with_suffix(".json")
+    markdown.write_text(report.to_markdown(), encoding="utf-8")
+    data.write_text(report.to_json(), encoding="utf-8")
+    return markdown, data

@@ -1,0 +1,397 @@
+"""Failover and failback between the primary and the DR region, as steps an operator or a drill can run.
+
+Every operation reads the deployed stacks' outputs (it does not import CDK), is idempotent (it reads first and
+writes only what differs), and reports what it found. Traffic moves with UpdateTrafficDistribution, called in
+the region that should take the calls, with the traffic distribution group's full ARN, both regions listed,
+percentages in steps of 10 that sum to 100; agents move with the calls.
+"""
+
+from __future__ import annotations
+
+import functools
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+from botocore.exceptions import BotoCoreError, ClientError
+
+from regions.config import Deployment, Role
+
+HEALTHY_STACK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+LAMBDA_NAMESPACE = "lambda"
+PC_DIMENSION = "lambda:function:ProvisionedConcurrency"
+FUNCTION_KEYS = ("CallerLookup", "Appointments", "Callback")
+
+
+class Clients(Protocol):
+    """Makes a boto3 client for a service in a region."""
+
+    def __call__(self, service: str, region: str) -> Any: ...
+
+
+class FailoverError(RuntimeError):
+    """A failover step cannot go on; the message says what state things are in."""
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+@dataclass
+class StepResult:
+    name: str
+    status: Literal["ok", "skipped", "failed", "planned", "manual"]
+    seconds: float = 0.0
+    detail: str = ""
+    checks: list[Check] = field(default_factory=list)
+
+
+@dataclass
+class FailoverReport:
+    to: Role
+    percent: int
+    mode: str
+    steps: list[StepResult] = field(default_factory=list)
+    rollback: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(s.status != "failed" for s in self.steps)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "to": self.to,
+            "percent": self.percent,
+            "mode": self.mode,
+            "ok": self.ok,
+            "steps": [s.__dict__ | {"checks": [c.__dict__ for c in s.checks]} for s in self.steps],
+            "rollback": self.rollback,
+        }
+
+
+def api_error(exc: Exception) -> str:
+    """An AWS error as one line: its code and message."""
+    if isinstance(exc, ClientError):
+        error = exc.response.get("Error", {})
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+    return str(exc)
+
+
+def other(role: Role) -> Role:
+    return "dr" if role == "primary" else "primary"
+
+
+class DrOperations:
+    """The operations failover, failback and drills are made of, for one deployment."""
+
+    def __init__(self, deployment: Deployment, clients: Clients) -> None:
+        self.deployment = deployment
+        self.clients = clients
+        self._outputs: dict[Role, dict[str, str]] = {}
+
+    def region(self, role: Role) -> str:
+        return self.deployment.region(role).region
+
+    def client(self, service: str, role: Role) -> Any:
+        return self.clients(service, self.region(role))
+
+    @property
+    def peak_level(self) -> int:
+        scaling = self.deployment.scaling
+        return max(
+            [w.provisioned_concurrency for w in scaling.peak_windows] + [scaling.baseline_provisioned_concurrency]
+        )
+
+    def baseline(self, role: Role) -> int:
+        return self.deployment.region(role).baseline_concurrency
+
+    def function_name(self, key: str) -> str:
+        return f"{self.deployment.name}-{key}"
+
+    # -- reading --------------------------------------------------------------------------------------------------
+    def outputs(self, role: Role) -> dict[str, str]:
+        """The stack's outputs; raises FailoverError unless the stack is complete."""
+        if role not in self._outputs:
+            name = self.deployment.region(role).stack_name
+            try:
+                stacks = self.client("cloudformation", role).describe_stacks(StackName=name)["Stacks"]
+            except (ClientError, BotoCoreError) as exc:
+                raise FailoverError(f"stack {name} in {self.region(role)}: {api_error(exc)}") from None
+            status = stacks[0]["StackStatus"]
+            if status not in HEALTHY_STACK:
+                raise FailoverError(f"stack {name} in {self.region(role)} is {status}, not complete")
+            self._outputs[role] = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+        return self._outputs[role]
+
+    def precheck(self, role: Role) -> list[Check]:
+        """Can the region take calls: stack, instance, bot alias, flows, functions and their capacity."""
+        checks: list[Check] = []
+
+        def check(name: str, probe: Callable[[], tuple[bool, str]]) -> None:
+            try:
+                ok, detail = probe()
+            except (ClientError, BotoCoreError, KeyError, FailoverError) as exc:
+                ok, detail = False, api_error(exc) if not isinstance(exc, KeyError) else f"missing output {exc}"
+            checks.append(Check(name, ok, detail))
+
+        check("stack complete", lambda: (bool(self.outputs(role)), self.deployment.region(role).stack_name))
+        if not checks[-1].ok:
+            return checks
+        out = self.outputs(role)
+        connect = self.client("connect", role)
+
+        def instance() -> tuple[bool, str]:
+            status = connect.describe_instance(InstanceId=out["InstanceId"])["Instance"]["InstanceStatus"]
+            return status == "ACTIVE", f"instance {out['InstanceId']} is {status}"
+
+        def bot() -> tuple[bool, str]:
+            bot_id, alias_id = out["BotAliasArn"].rsplit("/", 2)[-2:]
+            alias = self.client("lexv2-models", role).describe_bot_alias(botId=bot_id, botAliasId=alias_id)
+            return alias["botAliasStatus"] == "Available", f"bot alias {alias_id} is {alias['botAliasStatus']}"
+
+        check("instance active", instance)
+        check("bot alias available", bot)
+        for key in sorted(k for k in out if k.startswith("Flow") and k.endswith("Id")):
+            check(f"flow {key[4:-2]} published", functools.partial(self._flow, connect, out, key))
+        for name in FUNCTION_KEYS:
+            check(f"function {name} ready", functools.partial(self._function, role, name))
+        return checks
+
+    @staticmethod
+    def _flow(connect: Any, out: dict[str, str], key: str) -> tuple[bool, str]:
+        flow = connect.describe_contact_flow(InstanceId=out["InstanceId"], ContactFlowId=out[key])["ContactFlow"]
+        ok = flow.get("Status") == "PUBLISHED" and flow.get("State", "ACTIVE") == "ACTIVE"
+        return ok, f"{flow.get('Name', key)}: {flow.get('Status')}, {flow.get('State', 'ACTIVE')}"
+
+    def _function(self, role: Role, key: str) -> tuple[bool, str]:
+        client = self.client("lambda", role)
+        name = self.function_name(key)
+        config = client.get_function(FunctionName=name, Qualifier="live")["Configuration"]
+        pc = client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+        allocated = int(pc.get("AllocatedProvisionedConcurrentExecutions", 0))
+        ok = config.get("State") == "Active" and pc.get("Status") == "READY" and allocated >= 1
+        return ok, f"{name}:live {config.get('State')}, provisioned concurrency {pc.get('Status')} ({allocated})"
+
+    # -- capacity -------------------------------------------------------------------------------------------------
+    def _targets(self, role: Role) -> dict[str, dict[str, Any]]:
+        ids = [f"function:{self.function_name(k)}:live" for k in FUNCTION_KEYS]
+        found = self.client("application-autoscaling", role).describe_scalable_targets(
+            ServiceNamespace=LAMBDA_NAMESPACE, ResourceIds=ids, ScalableDimension=PC_DIMENSION
+        )["ScalableTargets"]
+        return {t["ResourceId"]: t for t in found}
+
+    def set_capacity(self, role: Role, level: int, *, hold: bool) -> list[str]:
+        """Set the minimum provisioned concurrency; ``hold`` suspends the schedules that would lower it again.
+
+        Returns the targets it changed (none when they already were so).
+        """
+        scaling = self.client("application-autoscaling", role)
+        changed = []
+        targets = self._targets(role)
+        for key in FUNCTION_KEYS:
+            resource_id = f"function:{self.function_name(key)}:live"
+            current = targets.get(resource_id)
+            if current is None:
+                raise FailoverError(
+                    f"{resource_id} in {self.region(role)} has no scalable target: is the stack deployed?"
+                )
+            suspended = bool((current.get("SuspendedState") or {}).get("ScheduledScalingSuspended"))
+            if current["MinCapacity"] == level and suspended == hold:
+                continue
+            if level > current["MaxCapacity"]:
+                raise FailoverError(f"{resource_id}: {level} is above its maximum {current['MaxCapacity']}")
+            scaling.register_scalable_target(
+                ServiceNamespace=LAMBDA_NAMESPACE,
+                ResourceId=resource_id,
+                ScalableDimension=PC_DIMENSION,
+                MinCapacity=level,
+                SuspendedState={"ScheduledScalingSuspended": hold},
+            )
+            changed.append(resource_id)
+        return changed
+
+    def capacity(self, role: Role) -> dict[str, int]:
+        return {k: int(t["MinCapacity"]) for k, t in self._targets(role).items()}
+
+    # -- traffic --------------------------------------------------------------------------------------------------
+    def tdg_arn(self, role: Role) -> str:
+        arn = self.outputs(role).get("TrafficDistributionGroupArn")
+        if not arn:
+            raise FailoverError(f"the {role} stack has no TrafficDistributionGroupArn output (standalone mode?)")
+        return arn
+
+    def desired(self, to: Role, percent: int) -> dict[str, int]:
+        if percent % 10 or not 0 <= percent <= 100:
+            raise FailoverError(f"percent must be 0-100 in steps of 10, not {percent}")
+        return {self.region(to): percent, self.region(other(to)): 100 - percent}
+
+    def traffic(self, role: Role) -> tuple[dict[str, int], dict[str, int]]:
+        """(telephony, agents) per region, as GetTrafficDistribution reports them from ``role``'s region."""
+        answer = self.client("connect", role).get_traffic_distribution(Id=self.tdg_arn(role))
+
+        def split(config: dict[str, Any] | None) -> dict[str, int]:
+            return {d["Region"]: int(d["Percentage"]) for d in (config or {}).get("Distributions", [])}
+
+        return split(answer.get("TelephonyConfig")), split(answer.get("AgentConfig"))
+
+    def shift_traffic(self, to: Role, percent: int) -> bool:
+        """Move calls and agents; False when the split already was the desired one."""
+        desired = self.desired(to, percent)
+        telephony, agents = self.traffic(to)
+        if telephony == desired and agents == desired:
+            return False
+        distributions = [{"Region": region, "Percentage": share} for region, share in desired.items()]
+        self.client("connect", to).update_traffic_distribution(
+            Id=self.tdg_arn(to),
+            TelephonyConfig={"Distributions": distributions},
+            AgentConfig={"Distributions": distributions},
+        )
+        return True
+
+    def verify_traffic(self, to: Role, percent: int) -> list[Check]:
+        desired = self.desired(to, percent)
+        telephony, agents = self.traffic(to)
+        return [
+            Check("telephony split", telephony == desired, f"{telephony} (want {desired})"),
+            Check("agent split", agents == desired, f"{agents} (want {desired})"),
+        ]
+
+    def alarms(self, role: Role) -> list[Check]:
+        """Alarms of the region's stack that are in ALARM."""
+        prefix = self.deployment.region(role).stack_name
+        pages = self.client("cloudwatch", role).get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
+        firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
+        return [Check("no alarm firing", not firing, ", ".join(firing) or f"none under {prefix}")]
+
+
+ConfirmFn = Callable[[str], bool]
+Outcome = tuple[str, str, list[Check]]
+
+
+class _Procedure:
+    """Failover (or failback) to one region, step by step; stops at the first failed step."""
+
+    def __init__(
+        self,
+        ops: DrOperations,
+        to: Role,
+        percent: int,
+        *,
+        dry_run: bool,
+        confirm: ConfirmFn,
+        clock: Callable[[], float],
+    ) -> None:
+        self.ops = ops
+        self.to = to
+        self.source = other(to)
+        self.percent = percent
+        self.dry_run = dry_run
+        self.confirm = confirm
+        self.clock = clock
+        self.report = FailoverReport(to, percent, ops.deployment.dr_mode)
+        self.done: list[str] = []
+
+    def step(self, name: str, action: Callable[[], Outcome]) -> bool:
+        started = self.clock()
+        try:
+            status, detail, checks = action()
+        except (FailoverError, ClientError, BotoCoreError) as exc:
+            status, detail, checks = "failed", api_error(exc), []
+        if any(not c.ok for c in checks) and status != "planned":
+            status = "failed"
+        seconds = round(self.clock() - started, 3)
+        self.report.steps.append(StepResult(name, status, seconds, detail, checks))  # type: ignore[arg-type]
+        if status == "failed":
+            self.report.rollback = rollback_advice(self.to, self.done)
+            return False
+        if status == "ok":
+            self.done.append(name)
+        return True
+
+    def run(self) -> FailoverReport:
+        ops, to = self.ops, self.to
+        if not self.step(f"pre-check {to} ({ops.region(to)})", lambda: ("ok", "", ops.precheck(to))):
+            return self.report
+        question = f"Fail over {ops.deployment.name} to {to} ({ops.region(to)}) at {self.percent} %?"
+        if not self.dry_run and not self.confirm(question):
+            self.report.steps.append(
+                StepResult("confirmation", "failed", 0.0, "declined by the operator; nothing changed")
+            )
+            return self.report
+        if not self.step(f"raise capacity in {to}", self.raise_capacity):
+            return self.report
+        if ops.deployment.dr_mode == "standalone":
+            self.report.steps.append(
+                StepResult(
+                    "move callers",
+                    "manual",
+                    0.0,
+                    f"standalone mode: follow runbooks/failover.md to route callers to the {to} numbers "
+                    "(carrier routing or a published number change); the kit cannot move them",
+                )
+            )
+            return self.report
+        if not self.step(f"shift traffic to {to}", self.shift):
+            return self.report
+        verify = lambda: ("ok", "", ops.verify_traffic(to, self.percent))  # noqa: E731
+        if not self.dry_run and not self.step("verify traffic", verify):
+            return self.report
+        if to == "primary" and self.percent == 100:
+            self.step(f"return {self.source} to standby", self.standby)
+        return self.report
+
+    def raise_capacity(self) -> Outcome:
+        ops = self.ops
+        level = max(ops.peak_level, ops.baseline(self.to))
+        if self.dry_run:
+            return "planned", f"would set minimum provisioned concurrency to {level} and hold the schedules", []
+        changed = ops.set_capacity(self.to, level, hold=self.to == "dr")
+        return ("ok" if changed else "skipped"), f"minimum {level} on {len(changed) or 'no'} target(s) changed", []
+
+    def shift(self) -> Outcome:
+        desired = self.ops.desired(self.to, self.percent)
+        if self.dry_run:
+            return "planned", f"would set telephony and agents to {desired}", []
+        changed = self.ops.shift_traffic(self.to, self.percent)
+        return ("ok" if changed else "skipped"), str(desired), []
+
+    def standby(self) -> Outcome:
+        level = self.ops.baseline(self.source)
+        if self.dry_run:
+            return "planned", f"would return {self.source} to standby ({level}) and resume its schedules", []
+        changed = self.ops.set_capacity(self.source, level, hold=False)
+        return ("ok" if changed else "skipped"), f"{len(changed)} target(s) back to standby", []
+
+
+def failover(
+    ops: DrOperations,
+    to: Role,
+    percent: int = 100,
+    *,
+    dry_run: bool = False,
+    confirm: ConfirmFn = lambda _q: True,
+    clock: Callable[[], float] = time.monotonic,
+) -> FailoverReport:
+    """Fail over (or back) to ``to``: pre-check, raise capacity, shift traffic, verify; stop at the first failure.
+
+    Failing back to the primary at 100 % also returns the DR region to standby and resumes its schedules.
+    """
+    return _Procedure(ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock).run()
+
+
+def rollback_advice(to: Role, done: list[str]) -> list[str]:
+    """What to run to undo what a failed attempt changed, newest first."""
+    source = other(to)
+    advice = []
+    if any(d.startswith("shift traffic") for d in done):
+        advice.append(f"traffic moved to {to}: move it back with `ivr failover --to {source}`")
+    if any(d.startswith("raise capacity") for d in done):
+        advice.append(
+            f"capacity in {to} is raised and its schedules held: it costs money until "
+            f"`ivr failover --to {source}` returns it to standby"
+        )
+    return advice or ["nothing was changed"]

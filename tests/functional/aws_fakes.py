@@ -1,0 +1,116 @@
+"""AWS for the failover and drill tests: Stubber where moto has no model of the service, moto where it does."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import boto3
+from botocore.stub import ANY, Stubber
+
+from regions.config import Deployment
+
+STUBBED = {"cloudformation", "connect", "lexv2-models", "lambda"}
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+TDG = "arn:aws:connect:us-east-1:111111111111:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+FLOWS = {"FlowAfterHoursId": "f1", "FlowCustomerQueueId": "f2", "FlowInboundMenuId": "f3"}
+
+
+class FakeAws:
+    """A Clients factory: stubbed clients for Connect, Lex, Lambda, CloudFormation; moto for the rest."""
+
+    def __init__(self, deployment: Deployment) -> None:
+        self.deployment = deployment
+        self.clients: dict[tuple[str, str], Any] = {}
+        self.stubs: dict[tuple[str, str], Stubber] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        key = (service, region)
+        if key not in self.clients:
+            client = boto3.client(service, region_name=region)
+            self.clients[key] = client
+            if service in STUBBED:
+                self.stubs[key] = Stubber(client)
+                self.stubs[key].activate()
+        return self.clients[key]
+
+    def stub(self, service: str, role: str) -> Stubber:
+        region = self.deployment.region(role).region  # type: ignore[arg-type]
+        self(service, region)
+        return self.stubs[(service, region)]
+
+    def verify(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+    # -- canned answers -----------------------------------------------------------------------------------------
+    def stack(self, role: str, status: str = "UPDATE_COMPLETE") -> None:
+        settings = self.deployment.region(role)  # type: ignore[arg-type]
+        outputs = {"InstanceId": INSTANCE, "BotAliasArn": f"arn:aws:lex:{settings.region}:111111111111:bot-alias/BOTID12345/ALIAS12345",
+                   "TrafficDistributionGroupArn": TDG, **FLOWS}  # fmt: skip
+        self.stub("cloudformation", role).add_response(
+            "describe_stacks",
+            {"Stacks": [{"StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z", "StackStatus": status,
+                         "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]},
+            {"StackName": settings.stack_name},
+        )  # fmt: skip
+
+    def healthy(self, role: str, *, instance: str = "ACTIVE", flow_status: str = "PUBLISHED", alias: str = "Available",
+                pc_status: str = "READY") -> None:  # fmt: skip
+        """Queue the answers of a pre-check of ``role`` (after the stack's outputs)."""
+        connect = self.stub("connect", role)
+        connect.add_response("describe_instance", {"Instance": {"Id": INSTANCE, "InstanceStatus": instance}},
+                             {"InstanceId": INSTANCE})  # fmt: skip
+        self.stub("lexv2-models", role).add_response(
+            "describe_bot_alias", {"botAliasId": "ALIAS12345", "botId": "BOTID12345", "botAliasStatus": alias},
+            {"botId": "BOTID12345", "botAliasId": "ALIAS12345"})  # fmt: skip
+        for name, flow_id in sorted(FLOWS.items()):
+            status = flow_status if name == "FlowInboundMenuId" else "PUBLISHED"
+            connect.add_response("describe_contact_flow",
+                                 {"ContactFlow": {"Id": flow_id, "Name": name, "Status": status, "State": "ACTIVE"}},
+                                 {"InstanceId": INSTANCE, "ContactFlowId": flow_id})  # fmt: skip
+        lam = self.stub("lambda", role)
+        for key in ("CallerLookup", "Appointments", "Callback"):
+            name = f"{self.deployment.name}-{key}"
+            lam.add_response("get_function", {"Configuration": {"FunctionName": name, "State": "Active"}},
+                             {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
+            lam.add_response("get_provisioned_concurrency_config",
+                             {"Status": pc_status if key == "CallerLookup" else "READY",
+                              "AllocatedProvisionedConcurrentExecutions": 1,
+                              "RequestedProvisionedConcurrentExecutions": 1},
+                             {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
+
+    def traffic(self, role: str, split: dict[str, int], agents: dict[str, int] | None = None) -> None:
+        def config(values: dict[str, int]) -> dict[str, Any]:
+            return {"Distributions": [{"Region": r, "Percentage": p} for r, p in values.items()]}
+
+        self.stub("connect", role).add_response(
+            "get_traffic_distribution",
+            {"Id": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee", "Arn": TDG, "TelephonyConfig": config(split),
+             "AgentConfig": config(agents if agents is not None else split)},
+            {"Id": TDG})  # fmt: skip
+
+    def update(self, role: str, split: dict[str, int]) -> None:
+        distributions = [{"Region": r, "Percentage": p} for r, p in split.items()]
+        self.stub("connect", role).add_response(
+            "update_traffic_distribution", {},
+            {"Id": TDG, "TelephonyConfig": {"Distributions": distributions}, "AgentConfig": {"Distributions": distributions}})  # fmt: skip
+
+
+def register_targets(deployment: Deployment, minimum: dict[str, int], maximum: int = 40) -> None:
+    """Scalable targets of both regions in moto, as the stacks create them."""
+    for role, level in minimum.items():
+        client = boto3.client("application-autoscaling", region_name=deployment.region(role).region)  # type: ignore[arg-type]
+        for key in ("CallerLookup", "Appointments", "Callback"):
+            client.register_scalable_target(
+                ServiceNamespace="lambda", ResourceId=f"function:{deployment.name}-{key}:live",
+                ScalableDimension="lambda:function:ProvisionedConcurrency", MinCapacity=level, MaxCapacity=maximum)  # fmt: skip
+
+
+def minimums(deployment: Deployment, role: str) -> dict[str, tuple[int, bool]]:
+    client = boto3.client("application-autoscaling", region_name=deployment.region(role).region)  # type: ignore[arg-type]
+    targets = client.describe_scalable_targets(ServiceNamespace="lambda")["ScalableTargets"]
+    return {t["ResourceId"]: (t["MinCapacity"], bool((t.get("SuspendedState") or {}).get("ScheduledScalingSuspended")))
+            for t in targets}  # fmt: skip
+
+
+__all__ = ["ANY", "FLOWS", "INSTANCE", "TDG", "FakeAws", "minimums", "register_targets"]

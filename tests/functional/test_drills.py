@@ -1,0 +1,179 @@
+"""DR drills: step by step, verification, rollback on failure or interruption, and the evidence report."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from moto import mock_aws
+
+from regions.config import Deployment, load_deployment
+from runbooks.drill import DrillError, DrillRunner, all_drills, load_drill, write_report
+from runbooks.failover import DrOperations
+from tests.conftest import ROOT
+from tests.functional.aws_fakes import FakeAws, minimums, register_targets
+
+PRIMARY, DR = "us-east-1", "us-west-2"
+
+
+class Clock:
+    """A clock that only moves when the drill waits, so recovery time is exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def deployment() -> Deployment:
+    return load_deployment(ROOT / "regions" / "clinic.yaml")
+
+
+@pytest.fixture
+def aws(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        register_targets(deployment, {"primary": 1, "dr": 1})
+        import boto3
+
+        cloudwatch = boto3.client("cloudwatch", region_name=DR)
+        cloudwatch.put_metric_alarm(AlarmName="clinic-dr-MonitoringContactFlowErrors", MetricName="ContactFlowErrors",
+                                    Namespace="AWS/Connect", Statistic="Sum", Period=300, EvaluationPeriods=1,
+                                    Threshold=5, ComparisonOperator="GreaterThanOrEqualToThreshold")  # fmt: skip
+        cloudwatch.set_alarm_state(AlarmName="clinic-dr-MonitoringContactFlowErrors", StateValue="OK", StateReason="t")
+        fake = FakeAws(deployment)
+        yield fake
+        fake.verify()
+
+
+def runner(aws: FakeAws, deployment: Deployment, clock: Clock, **kw: object) -> DrillRunner:
+    return DrillRunner(DrOperations(deployment, aws), who="drill-tester", sleep=clock.sleep, clock=clock,
+                       poll_seconds=10, **kw)  # type: ignore[arg-type]  # fmt: skip
+
+
+def healthy_dr_and_traffic(aws: FakeAws) -> None:
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.update("dr", {DR: 100, PRIMARY: 0})
+    aws.traffic("dr", {DR: 100, PRIMARY: 0})
+
+
+def test_the_drill_files_are_valid() -> None:
+    assert {d.name for d in all_drills()} == {"failover-drill", "standby-check"}
+
+
+def test_failover_drill_passes_and_leaves_evidence(aws: FakeAws, deployment: Deployment, tmp_path: Path) -> None:
+    # GIVEN a healthy deployment
+    clock = Clock()
+    healthy_dr_and_traffic(aws)
+    aws.stack("primary")
+    aws.traffic("primary", {DR: 100, PRIMARY: 0})
+    aws.update("primary", {PRIMARY: 100, DR: 0})
+    aws.traffic("primary", {PRIMARY: 100, DR: 0})
+    # WHEN the drill runs
+    report = runner(aws, deployment, clock).run(load_drill("failover-drill"))
+    # THEN every step passed, DR is back to standby, and the report says who, when, what and how long
+    assert report.outcome == "passed", [(s.name, s.status, s.detail) for s in report.steps]
+    assert [s.status for s in report.steps] == ["ok"] * 7
+    assert set(minimums(deployment, "dr").values()) == {(1, False)}
+    assert report.recovery_seconds == 0.0  # the fake clock moves only while waiting; the wait comes after
+    assert clock.slept == [120.0]
+    markdown, data = write_report(report, tmp_path)
+    saved = json.loads(data.read_text())
+    assert saved["who"] == "drill-tester" and saved["outcome"] == "passed" and len(saved["steps"]) == 7
+    text = markdown.read_text()
+    assert (
+        "# DR drill `failover-drill`: passed" in text and "| 3 | move all calls and agents to the DR region |" in text
+    )
+
+
+def test_failed_verification_rolls_back_what_was_done(aws: FakeAws, deployment: Deployment) -> None:
+    clock = Clock()
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.update("dr", {DR: 100, PRIMARY: 0})
+    # the split never arrives: 31 polls over the 300 s timeout
+    for _ in range(31):
+        aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.stack("primary")
+    aws.traffic("primary", {PRIMARY: 100, DR: 0})  # rollback of the shift: already back, nothing to write
+    report = runner(aws, deployment, clock).run(load_drill("failover-drill"))
+    assert report.outcome == "failed"
+    assert [(s.name, s.status) for s in report.steps][2:] == [
+        ("move all calls and agents to the DR region", "failed"),
+        ("rollback: move all calls and agents to the DR region", "rolled-back"),
+        ("rollback: raise DR capacity to the peak level", "rolled-back"),
+    ]
+    assert set(minimums(deployment, "dr").values()) == {(1, False)}
+
+
+def test_interrupted_drill_rolls_back_and_says_so(aws: FakeAws, deployment: Deployment) -> None:
+    clock = Clock()
+
+    def interrupt(_seconds: float) -> None:
+        raise KeyboardInterrupt
+
+    healthy_dr_and_traffic(aws)
+    aws.stack("primary")
+    aws.traffic("primary", {DR: 100, PRIMARY: 0})
+    aws.update("primary", {PRIMARY: 100, DR: 0})
+    report = DrillRunner(DrOperations(deployment, aws), who="t", sleep=interrupt, clock=clock).run(
+        load_drill("failover-drill")
+    )
+    assert report.outcome == "interrupted"
+    assert [s.status for s in report.steps][-3:] == ["interrupted", "rolled-back", "rolled-back"]
+    assert set(minimums(deployment, "dr").values()) == {(1, False)}
+
+
+def test_declining_stops_before_changing_production(aws: FakeAws, deployment: Deployment) -> None:
+    aws.stack("dr")
+    aws.healthy("dr")
+    report = runner(aws, deployment, Clock(), confirm=lambda _q: False).run(load_drill("failover-drill"))
+    assert report.outcome == "declined"
+    assert [s.status for s in report.steps] == ["ok", "declined"]
+    assert set(minimums(deployment, "dr").values()) == {(1, False)}
+
+
+def test_dry_run_plans_every_step_and_calls_nothing(aws: FakeAws, deployment: Deployment) -> None:
+    report = runner(aws, deployment, Clock()).run(load_drill("failover-drill"), dry_run=True)
+    assert report.outcome == "planned"
+    assert {s.status for s in report.steps} == {"planned"}
+
+
+def test_a_firing_alarm_fails_the_standby_check(aws: FakeAws, deployment: Deployment) -> None:
+    import boto3
+
+    boto3.client("cloudwatch", region_name=DR).set_alarm_state(
+        AlarmName="clinic-dr-MonitoringContactFlowErrors", StateValue="ALARM", StateReason="flow errors"
+    )
+    aws.stack("dr")
+    aws.healthy("dr")
+    clock = Clock()
+    report = runner(aws, deployment, clock).run(load_drill("standby-check"))
+    assert report.outcome == "failed"
+    assert report.steps[-1].checks[0]["detail"] == "clinic-dr-MonitoringContactFlowErrors"
+    assert sum(clock.slept) >= 60  # it kept checking until the step's timeout
+
+
+def test_mode_and_file_errors(aws: FakeAws, tmp_path: Path) -> None:
+    standalone = load_deployment(ROOT / "tests" / "configs" / "standalone.yaml")
+    with pytest.raises(DrillError, match="runs in global-resiliency mode; this deployment is standalone"):
+        DrillRunner(DrOperations(standalone, aws)).run(load_drill("failover-drill"))
+    with pytest.raises(DrillError, match="drills: failover-drill, standby-check"):
+        load_drill("no-such-drill")
+    bad = tmp_path / "bad.yaml"
+    bad.write_text("name: x\nmodes: [standalone]\nsteps:\n  - {name: go, action: shift-traffic, args: {to: mars}}\n")
+    with pytest.raises(DrillError, match=r"bad.yaml: .*needs args \['percent'\]"):
+        load_drill(str(bad))
