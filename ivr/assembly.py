@@ -95,6 +95,8 @@ SUMMARY_TYPES = {
     "AWS::DynamoDB::GlobalTable": "DynamoDB global table",
     "AWS::S3::Bucket": "S3 buckets",
     "AWS::CloudWatch::Alarm": "CloudWatch alarms",
+    "AWS::SSM::Document": "Drill documents (SSM Automation)",
+    "AWS::FIS::ExperimentTemplate": "Chaos experiment (FIS)",
 }
 
 

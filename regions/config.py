@@ -217,6 +217,18 @@ class Alarms(_Strict):
     lex_missed_utterances: int = Field(default=20, ge=1)
 
 
+class Chaos(_Strict):
+    """Chaos drills: a Fault Injection Service experiment that fails some of the functions' invocations.
+
+    Enabling it adds the AWS FIS Lambda extension layer to the functions (it reads fault configurations from a
+    bucket prefix; without a running experiment it passes invocations through).
+    """
+
+    enabled: bool = False
+    invocation_percent: int = Field(default=50, ge=1, le=100)
+    duration_minutes: int = Field(default=5, ge=1, le=60)
+
+
 class Deployment(_Strict):
     """A whole deployment: the primary region, its DR region and everything both deploy."""
 
@@ -234,6 +246,7 @@ class Deployment(_Strict):
     scaling: Scaling = Field(default_factory=Scaling)
     dr_standby: DrStandby = Field(default_factory=DrStandby)
     alarms: Alarms = Field(default_factory=Alarms)
+    chaos: Chaos = Field(default_factory=Chaos)
     retain_data: bool = Field(default=False, description="Keep the appointments table on destroy")
     tags: dict[str, str] = Field(default_factory=dict)
 

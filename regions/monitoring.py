@@ -137,7 +137,7 @@ class Monitoring(Construct):
             label="Contact flow errors",
             period=FIVE_MINUTES,
         )
-        alarm(
+        self.flow_errors = alarm(
             "ContactFlowErrors",
             all_flow_errors,
             thresholds.flow_errors,

@@ -20,6 +20,7 @@ from lex.model import BotModel
 from regions.config import RegionSettings
 from regions.handoff.infrastructure import PeerHandoff
 from regions.monitoring import Monitoring
+from runbooks.infrastructure import ChaosExperiment, DrillDocuments
 
 INBOUND_FLOW = "inbound-menu"
 
@@ -90,7 +91,7 @@ class IvrRegionalStack(cdk.Stack):
         tdg_arn = self._global_resiliency(settings, center, contact_flows)
         self._phone_numbers(settings, center, inbound, tdg_arn)
 
-        Monitoring(
+        monitoring = Monitoring(
             self,
             "Monitoring",
             settings=settings,
@@ -103,6 +104,24 @@ class IvrRegionalStack(cdk.Stack):
             locales=bot.locales,
         )
 
+        drill_tdg = tdg_arn
+        if deployment.dr_mode == "global-resiliency" and drill_tdg is None:
+            drill_tdg = ssm.StringParameter.value_for_string_parameter(
+                self, handoff_parameter(deployment.name, "tdg-arn")
+            )
+        drills = DrillDocuments(self, "Drills", settings=settings, tdg_arn=drill_tdg)
+        if deployment.chaos.enabled:
+            ChaosExperiment(
+                self,
+                "Chaos",
+                settings=settings,
+                functions=functions.functions,
+                stop_alarm_arn=monitoring.flow_errors.alarm_arn,
+                percent=deployment.chaos.invocation_percent,
+                minutes=deployment.chaos.duration_minutes,
+            )
+        for name, document in drills.documents.items():
+            cdk.CfnOutput(self, f"Drill{_pascal(name)}Document", value=document.ref)
         self._outputs(settings, center, contact_flows, bot, functions, tdg_arn)
         self._own_auto_delete_logs()
 

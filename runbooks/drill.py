@@ -22,7 +22,8 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from runbooks.failover import Check, DrOperations, FailoverError, api_error
+from runbooks.aws_steps import Check, api_error
+from runbooks.failover import DrOperations, FailoverError
 
 DRILLS_DIR = Path(__file__).parent / "drills"
 Action = Literal["precheck", "raise-capacity", "restore-capacity", "shift-traffic", "wait", "check-alarms"]
@@ -264,9 +265,7 @@ class DrillRunner:
         if step.verify == "traffic":
             return ops.verify_traffic(step.args["to"], int(step.args["percent"]))
         region = step.args["region"]
-        want = ops.peak_level if step.verify == "capacity-at-peak" else ops.baseline(region)
-        levels = ops.capacity(region)
-        return [Check(f"{target} minimum", level == want, f"{level} (want {want})") for target, level in levels.items()]
+        return ops.verify_capacity(region, capacity_level(ops, step))
 
     def _poll(self, probe: Callable[[], list[Check]], timeout: int) -> list[Check]:
         deadline = self.clock() + timeout
@@ -297,6 +296,13 @@ class DrillRunner:
                     detail,
                 )
             )
+
+
+def capacity_level(ops: DrOperations, step: StepSpec) -> int:
+    """The minimum a capacity step sets, or its verification expects."""
+    if step.verify == "capacity-at-standby" or step.action == "restore-capacity":
+        return ops.baseline(step.args["region"])
+    return int(step.args.get("level", ops.peak_level))
 
 
 def write_report(report: DrillReport, directory: Path) -> tuple[Path, Path]:

@@ -8,7 +8,6 @@ percentages in steps of 10 that sum to 100; agents move with the calls.
 
 from __future__ import annotations
 
-import functools
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -17,28 +16,18 @@ from typing import Any, Literal, Protocol
 from botocore.exceptions import BotoCoreError, ClientError
 
 from regions.config import Deployment, Role
+from runbooks import aws_steps
+from runbooks.aws_steps import Check, StepError, api_error
 
-HEALTHY_STACK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
-LAMBDA_NAMESPACE = "lambda"
-PC_DIMENSION = "lambda:function:ProvisionedConcurrency"
 FUNCTION_KEYS = ("CallerLookup", "Appointments", "Callback")
+#: Failover's error is the steps' error: one message style whichever caller runs the step.
+FailoverError = StepError
 
 
 class Clients(Protocol):
     """Makes a boto3 client for a service in a region."""
 
     def __call__(self, service: str, region: str) -> Any: ...
-
-
-class FailoverError(RuntimeError):
-    """A failover step cannot go on; the message says what state things are in."""
-
-
-@dataclass
-class Check:
-    name: str
-    ok: bool
-    detail: str
 
 
 @dataclass
@@ -73,14 +62,6 @@ class FailoverReport:
         }
 
 
-def api_error(exc: Exception) -> str:
-    """An AWS error as one line: its code and message."""
-    if isinstance(exc, ClientError):
-        error = exc.response.get("Error", {})
-        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
-    return str(exc)
-
-
 def other(role: Role) -> Role:
     return "dr" if role == "primary" else "primary"
 
@@ -112,110 +93,38 @@ class DrOperations:
     def function_name(self, key: str) -> str:
         return f"{self.deployment.name}-{key}"
 
+    @property
+    def function_names(self) -> list[str]:
+        return [self.function_name(key) for key in FUNCTION_KEYS]
+
     # -- reading --------------------------------------------------------------------------------------------------
     def outputs(self, role: Role) -> dict[str, str]:
         """The stack's outputs; raises FailoverError unless the stack is complete."""
         if role not in self._outputs:
             name = self.deployment.region(role).stack_name
             try:
-                stacks = self.client("cloudformation", role).describe_stacks(StackName=name)["Stacks"]
-            except (ClientError, BotoCoreError) as exc:
-                raise FailoverError(f"stack {name} in {self.region(role)}: {api_error(exc)}") from None
-            status = stacks[0]["StackStatus"]
-            if status not in HEALTHY_STACK:
-                raise FailoverError(f"stack {name} in {self.region(role)} is {status}, not complete")
-            self._outputs[role] = {o["OutputKey"]: o["OutputValue"] for o in stacks[0].get("Outputs", [])}
+                self._outputs[role] = aws_steps.stack_outputs(self.client("cloudformation", role), name)
+            except StepError as exc:
+                raise FailoverError(f"{exc} (in {self.region(role)})") from None
         return self._outputs[role]
 
     def precheck(self, role: Role) -> list[Check]:
         """Can the region take calls: stack, instance, bot alias, flows, functions and their capacity."""
-        checks: list[Check] = []
-
-        def check(name: str, probe: Callable[[], tuple[bool, str]]) -> None:
-            try:
-                ok, detail = probe()
-            except (ClientError, BotoCoreError, KeyError, FailoverError) as exc:
-                ok, detail = False, api_error(exc) if not isinstance(exc, KeyError) else f"missing output {exc}"
-            checks.append(Check(name, ok, detail))
-
-        check("stack complete", lambda: (bool(self.outputs(role)), self.deployment.region(role).stack_name))
-        if not checks[-1].ok:
-            return checks
-        out = self.outputs(role)
-        connect = self.client("connect", role)
-
-        def instance() -> tuple[bool, str]:
-            status = connect.describe_instance(InstanceId=out["InstanceId"])["Instance"]["InstanceStatus"]
-            return status == "ACTIVE", f"instance {out['InstanceId']} is {status}"
-
-        def bot() -> tuple[bool, str]:
-            bot_id, alias_id = out["BotAliasArn"].rsplit("/", 2)[-2:]
-            alias = self.client("lexv2-models", role).describe_bot_alias(botId=bot_id, botAliasId=alias_id)
-            return alias["botAliasStatus"] == "Available", f"bot alias {alias_id} is {alias['botAliasStatus']}"
-
-        check("instance active", instance)
-        check("bot alias available", bot)
-        for key in sorted(k for k in out if k.startswith("Flow") and k.endswith("Id")):
-            check(f"flow {key[4:-2]} published", functools.partial(self._flow, connect, out, key))
-        for name in FUNCTION_KEYS:
-            check(f"function {name} ready", functools.partial(self._function, role, name))
-        return checks
-
-    @staticmethod
-    def _flow(connect: Any, out: dict[str, str], key: str) -> tuple[bool, str]:
-        flow = connect.describe_contact_flow(InstanceId=out["InstanceId"], ContactFlowId=out[key])["ContactFlow"]
-        ok = flow.get("Status") == "PUBLISHED" and flow.get("State", "ACTIVE") == "ACTIVE"
-        return ok, f"{flow.get('Name', key)}: {flow.get('Status')}, {flow.get('State', 'ACTIVE')}"
-
-    def _function(self, role: Role, key: str) -> tuple[bool, str]:
-        client = self.client("lambda", role)
-        name = self.function_name(key)
-        config = client.get_function(FunctionName=name, Qualifier="live")["Configuration"]
-        pc = client.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
-        allocated = int(pc.get("AllocatedProvisionedConcurrentExecutions", 0))
-        ok = config.get("State") == "Active" and pc.get("Status") == "READY" and allocated >= 1
-        return ok, f"{name}:live {config.get('State')}, provisioned concurrency {pc.get('Status')} ({allocated})"
+        stack = self.deployment.region(role).stack_name
+        try:
+            outputs = self.outputs(role)
+        except FailoverError as exc:
+            return [Check("stack complete", False, str(exc))]
+        checks = [Check("stack complete", True, stack)]
+        return checks + aws_steps.precheck(lambda service: self.client(service, role), outputs, self.function_names)
 
     # -- capacity -------------------------------------------------------------------------------------------------
-    def _targets(self, role: Role) -> dict[str, dict[str, Any]]:
-        ids = [f"function:{self.function_name(k)}:live" for k in FUNCTION_KEYS]
-        found = self.client("application-autoscaling", role).describe_scalable_targets(
-            ServiceNamespace=LAMBDA_NAMESPACE, ResourceIds=ids, ScalableDimension=PC_DIMENSION
-        )["ScalableTargets"]
-        return {t["ResourceId"]: t for t in found}
-
     def set_capacity(self, role: Role, level: int, *, hold: bool) -> list[str]:
-        """Set the minimum provisioned concurrency; ``hold`` suspends the schedules that would lower it again.
+        """Set the minimum provisioned concurrency; ``hold`` suspends the schedules that would lower it again."""
+        return aws_steps.set_capacity(self.client("application-autoscaling", role), self.function_names, level, hold)
 
-        Returns the targets it changed (none when they already were so).
-        """
-        scaling = self.client("application-autoscaling", role)
-        changed = []
-        targets = self._targets(role)
-        for key in FUNCTION_KEYS:
-            resource_id = f"function:{self.function_name(key)}:live"
-            current = targets.get(resource_id)
-            if current is None:
-                raise FailoverError(
-                    f"{resource_id} in {self.region(role)} has no scalable target: is the stack deployed?"
-                )
-            suspended = bool((current.get("SuspendedState") or {}).get("ScheduledScalingSuspended"))
-            if current["MinCapacity"] == level and suspended == hold:
-                continue
-            if level > current["MaxCapacity"]:
-                raise FailoverError(f"{resource_id}: {level} is above its maximum {current['MaxCapacity']}")
-            scaling.register_scalable_target(
-                ServiceNamespace=LAMBDA_NAMESPACE,
-                ResourceId=resource_id,
-                ScalableDimension=PC_DIMENSION,
-                MinCapacity=level,
-                SuspendedState={"ScheduledScalingSuspended": hold},
-            )
-            changed.append(resource_id)
-        return changed
-
-    def capacity(self, role: Role) -> dict[str, int]:
-        return {k: int(t["MinCapacity"]) for k, t in self._targets(role).items()}
+    def verify_capacity(self, role: Role, level: int) -> list[Check]:
+        return aws_steps.verify_capacity(self.client("application-autoscaling", role), self.function_names, level)
 
     # -- traffic --------------------------------------------------------------------------------------------------
     def tdg_arn(self, role: Role) -> str:
@@ -229,43 +138,17 @@ class DrOperations:
             raise FailoverError(f"percent must be 0-100 in steps of 10, not {percent}")
         return {self.region(to): percent, self.region(other(to)): 100 - percent}
 
-    def traffic(self, role: Role) -> tuple[dict[str, int], dict[str, int]]:
-        """(telephony, agents) per region, as GetTrafficDistribution reports them from ``role``'s region."""
-        answer = self.client("connect", role).get_traffic_distribution(Id=self.tdg_arn(role))
-
-        def split(config: dict[str, Any] | None) -> dict[str, int]:
-            return {d["Region"]: int(d["Percentage"]) for d in (config or {}).get("Distributions", [])}
-
-        return split(answer.get("TelephonyConfig")), split(answer.get("AgentConfig"))
-
     def shift_traffic(self, to: Role, percent: int) -> bool:
-        """Move calls and agents; False when the split already was the desired one."""
-        desired = self.desired(to, percent)
-        telephony, agents = self.traffic(to)
-        if telephony == desired and agents == desired:
-            return False
-        distributions = [{"Region": region, "Percentage": share} for region, share in desired.items()]
-        self.client("connect", to).update_traffic_distribution(
-            Id=self.tdg_arn(to),
-            TelephonyConfig={"Distributions": distributions},
-            AgentConfig={"Distributions": distributions},
-        )
-        return True
+        """Move calls and agents, from the region that takes them; False when already so."""
+        return aws_steps.shift(self.client("connect", to), self.tdg_arn(to), self.desired(to, percent))
 
     def verify_traffic(self, to: Role, percent: int) -> list[Check]:
-        desired = self.desired(to, percent)
-        telephony, agents = self.traffic(to)
-        return [
-            Check("telephony split", telephony == desired, f"{telephony} (want {desired})"),
-            Check("agent split", agents == desired, f"{agents} (want {desired})"),
-        ]
+        return aws_steps.verify_split(self.client("connect", to), self.tdg_arn(to), self.desired(to, percent))
 
     def alarms(self, role: Role) -> list[Check]:
         """Alarms of the region's stack that are in ALARM."""
         prefix = self.deployment.region(role).stack_name
-        pages = self.client("cloudwatch", role).get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
-        firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
-        return [Check("no alarm firing", not firing, ", ".join(firing) or f"none under {prefix}")]
+        return aws_steps.firing_alarms(self.client("cloudwatch", role), prefix)
 
 
 ConfirmFn = Callable[[str], bool]

@@ -1,0 +1,148 @@
+"""The YAML drills as SSM Automation documents, so that a drill can run inside AWS without a laptop.
+
+Each drill step becomes an ``aws:executeScript`` step (``aws:sleep`` for waits) whose script is
+``runbooks/aws_steps.py``, the same code the CLI runs; a verification becomes a following step that retries.
+A failure jumps to the rollbacks of the steps already done (the failed one included), newest first, which end
+in a step that fails the execution.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from runbooks.drill import DrillSpec, StepSpec
+
+SCRIPT = Path(__file__).with_name("aws_steps.py")
+RUNTIME = "python3.11"
+VERIFY_ATTEMPTS = 5
+
+
+@dataclass(frozen=True)
+class DrillValues:
+    """What the document's steps act on, per role: regions, stacks; and the deployment's functions."""
+
+    regions: dict[str, str]
+    stacks: dict[str, str]
+    functions: list[str]
+    peak: int
+    baseline: dict[str, int]
+    tdg_arn: str | None
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^A-Za-z0-9]+", "_", text).strip("_")[:60]
+
+
+def step_name(index: int, step: StepSpec) -> str:
+    return f"s{index}_{_slug(step.name)}"
+
+
+def _payload(action: str, args: dict[str, Any], values: DrillValues) -> dict[str, Any]:
+    if action == "shift-traffic":
+        to = args["to"]
+        source = "primary" if to == "dr" else "dr"
+        percent = int(args["percent"])
+        return {
+            "action": action,
+            "region": values.regions[to],
+            "tdgArn": values.tdg_arn,
+            "desired": {values.regions[to]: percent, values.regions[source]: 100 - percent},
+        }
+    region = args["region"]
+    payload: dict[str, Any] = {"action": action, "region": values.regions[region]}
+    if action == "precheck":
+        payload |= {"stack": values.stacks[region], "functions": values.functions}
+    elif action == "raise-capacity":
+        payload |= {"functions": values.functions, "level": int(args.get("level", values.peak)), "hold": True}
+    elif action == "restore-capacity":
+        payload |= {"functions": values.functions, "level": values.baseline[region], "hold": False}
+    elif action == "check-alarms":
+        payload |= {"prefix": values.stacks[region]}
+    return payload
+
+
+def _verification(step: StepSpec, payload: dict[str, Any], values: DrillValues) -> dict[str, Any]:
+    if step.verify == "traffic":
+        return dict(payload, action="verify-traffic")
+    region = step.args["region"]
+    level = (
+        values.baseline[region] if step.verify == "capacity-at-standby" else int(step.args.get("level", values.peak))
+    )
+    return {
+        "action": "verify-capacity",
+        "region": values.regions[region],
+        "functions": values.functions,
+        "level": level,
+    }
+
+
+def _script_step(name: str, payload: dict[str, Any], script: str, timeout: int, **extra: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "action": "aws:executeScript",
+        "timeoutSeconds": timeout,
+        "inputs": {"Runtime": RUNTIME, "Handler": "handler", "Script": script, "InputPayload": payload},
+        **extra,
+    }
+
+
+def automation_document(drill: DrillSpec, values: DrillValues, script: str | None = None) -> dict[str, Any]:
+    """The SSM Automation document (schema 0.3) of one drill."""
+    source = script if script is not None else SCRIPT.read_text(encoding="utf-8")
+    rollbacks: list[tuple[int, dict[str, Any]]] = []  # (drill step index, rollback step)
+    for index, step in enumerate(drill.steps, 1):
+        if step.rollback is not None:
+            payload = _payload(step.rollback.action, step.rollback.args, values)
+            rollbacks.append((index, _script_step(f"rollback_{index}", payload, source, step.timeout)))
+    rollbacks.sort(key=lambda item: -item[0])
+    chain = [r for _, r in rollbacks]
+    for position, current in enumerate(chain):
+        current["onFailure"] = "Continue"
+        current["nextStep"] = chain[position + 1]["name"] if position + 1 < len(chain) else "drill_failed"
+
+    def on_failure(index: int) -> str:
+        first = next((r["name"] for i, r in rollbacks if i <= index), "drill_failed")
+        return f"step:{first}"
+
+    main: list[dict[str, Any]] = []
+    for index, step in enumerate(drill.steps, 1):
+        name = step_name(index, step)
+        if step.action == "wait":
+            main.append(
+                {"name": name, "action": "aws:sleep", "inputs": {"Duration": f"PT{int(step.args['seconds'])}S"}}
+            )
+            continue
+        payload = _payload(step.action, step.args, values)
+        main.append(_script_step(name, payload, source, step.timeout, onFailure=on_failure(index)))
+        if step.verify is not None:
+            verify = _verification(step, payload, values)
+            main.append(
+                _script_step(
+                    f"{name}_verify",
+                    verify,
+                    source,
+                    step.timeout,
+                    onFailure=on_failure(index),
+                    maxAttempts=VERIFY_ATTEMPTS,
+                )
+            )
+    main[-1]["isEnd"] = True
+    failed = _script_step(
+        "drill_failed",
+        {"action": "fail", "message": f"drill {drill.name} failed and was rolled back"},
+        source,
+        60,
+        isEnd=True,
+    )
+    return {
+        "schemaVersion": "0.3",
+        "description": f"{drill.description} (generated from runbooks/drills/{drill.name}.yaml)",
+        "assumeRole": "{{ AutomationAssumeRole }}",
+        "parameters": {
+            "AutomationAssumeRole": {"type": "String", "description": "Role the drill runs as", "default": ""}
+        },
+        "mainSteps": [*main, *chain, failed],
+    }

@@ -1,0 +1,231 @@
+"""The AWS steps of failover and DR drills, in plain boto3 and the standard library.
+
+Two callers run this same code: the kit's CLI (through ``runbooks.failover.DrOperations``) and the SSM Automation
+documents the stacks deploy, which embed this file as their ``aws:executeScript`` source (``handler`` is their
+entry point). It therefore imports nothing of the kit.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+HEALTHY_STACK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
+LAMBDA_NAMESPACE = "lambda"
+PC_DIMENSION = "lambda:function:ProvisionedConcurrency"
+
+
+class StepError(RuntimeError):
+    """A step cannot go on; the message says what state things are in."""
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str
+
+
+def api_error(exc: BaseException) -> str:
+    """An AWS error as one line: its code and message."""
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        error = response["Error"]
+        return f"{error.get('Code', 'Error')}: {error.get('Message', '')}".strip()
+    return str(exc)
+
+
+def _aws_errors() -> tuple[type[BaseException], ...]:
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    return ClientError, BotoCoreError
+
+
+# -- stacks and pre-checks ----------------------------------------------------------------------------------------
+def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
+    """The stack's outputs; raises StepError unless the stack is complete."""
+    try:
+        stack = cloudformation.describe_stacks(StackName=stack_name)["Stacks"][0]
+    except _aws_errors() as exc:
+        raise StepError(f"stack {stack_name}: {api_error(exc)}") from None
+    if stack["StackStatus"] not in HEALTHY_STACK:
+        raise StepError(f"stack {stack_name} is {stack['StackStatus']}, not complete")
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def precheck(client: Callable[[str], Any], outputs: dict[str, str], function_names: list[str]) -> list[Check]:
+    """Can the region take calls: instance, bot alias, published flows, functions with provisioned concurrency."""
+    checks: list[Check] = []
+
+    def check(name: str, probe: Callable[[], tuple[bool, str]]) -> None:
+        try:
+            ok, detail = probe()
+        except KeyError as missing:
+            ok, detail = False, f"missing stack output {missing}"
+        except _aws_errors() as exc:
+            ok, detail = False, api_error(exc)
+        checks.append(Check(name, ok, detail))
+
+    connect = client("connect")
+
+    def instance() -> tuple[bool, str]:
+        status = connect.describe_instance(InstanceId=outputs["InstanceId"])["Instance"]["InstanceStatus"]
+        return status == "ACTIVE", f"instance {outputs['InstanceId']} is {status}"
+
+    def bot() -> tuple[bool, str]:
+        bot_id, alias_id = outputs["BotAliasArn"].rsplit("/", 2)[-2:]
+        status = client("lexv2-models").describe_bot_alias(botId=bot_id, botAliasId=alias_id)["botAliasStatus"]
+        return status == "Available", f"bot alias {alias_id} is {status}"
+
+    def flow(key: str) -> tuple[bool, str]:
+        found = connect.describe_contact_flow(InstanceId=outputs["InstanceId"], ContactFlowId=outputs[key])
+        details = found["ContactFlow"]
+        state = details.get("State", "ACTIVE")
+        return details.get("Status") == "PUBLISHED" and state == "ACTIVE", f"{details.get('Status')}, {state}"
+
+    def function(name: str) -> tuple[bool, str]:
+        lam = client("lambda")
+        config = lam.get_function(FunctionName=name, Qualifier="live")["Configuration"]
+        pc = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+        allocated = int(pc.get("AllocatedProvisionedConcurrentExecutions", 0))
+        ok = config.get("State") == "Active" and pc.get("Status") == "READY" and allocated >= 1
+        return ok, f"{name}:live {config.get('State')}, provisioned concurrency {pc.get('Status')} ({allocated})"
+
+    check("instance active", instance)
+    check("bot alias available", bot)
+    for key in sorted(k for k in outputs if k.startswith("Flow") and k.endswith("Id")):
+        check(f"flow {key[4:-2]} published", functools.partial(flow, key))
+    for name in function_names:
+        check(f"function {name.rsplit('-', 1)[-1]} ready", functools.partial(function, name))
+    return checks
+
+
+# -- capacity ---------------------------------------------------------------------------------------------------
+def scalable_targets(autoscaling: Any, function_names: list[str]) -> dict[str, dict[str, Any]]:
+    ids = [f"function:{name}:live" for name in function_names]
+    found = autoscaling.describe_scalable_targets(
+        ServiceNamespace=LAMBDA_NAMESPACE, ResourceIds=ids, ScalableDimension=PC_DIMENSION
+    )["ScalableTargets"]
+    return {t["ResourceId"]: t for t in found}
+
+
+def set_capacity(autoscaling: Any, function_names: list[str], level: int, hold: bool) -> list[str]:
+    """Set the minimum provisioned concurrency; ``hold`` suspends the schedules that would change it again.
+
+    Returns the targets changed (none when they already were so).
+    """
+    targets = scalable_targets(autoscaling, function_names)
+    changed = []
+    for name in function_names:
+        resource_id = f"function:{name}:live"
+        current = targets.get(resource_id)
+        if current is None:
+            raise StepError(f"{resource_id} has no scalable target: is the stack deployed?")
+        suspended = bool((current.get("SuspendedState") or {}).get("ScheduledScalingSuspended"))
+        if current["MinCapacity"] == level and suspended == hold:
+            continue
+        if level > current["MaxCapacity"]:
+            raise StepError(f"{resource_id}: {level} is above its maximum {current['MaxCapacity']}")
+        autoscaling.register_scalable_target(
+            ServiceNamespace=LAMBDA_NAMESPACE,
+            ResourceId=resource_id,
+            ScalableDimension=PC_DIMENSION,
+            MinCapacity=level,
+            SuspendedState={"ScheduledScalingSuspended": hold},
+        )
+        changed.append(resource_id)
+    return changed
+
+
+def verify_capacity(autoscaling: Any, function_names: list[str], level: int) -> list[Check]:
+    targets = scalable_targets(autoscaling, function_names)
+    checks = []
+    for name in function_names:
+        resource_id = f"function:{name}:live"
+        found = targets.get(resource_id, {}).get("MinCapacity")
+        checks.append(Check(f"{resource_id} minimum", found == level, f"{found} (want {level})"))
+    return checks
+
+
+# -- traffic ----------------------------------------------------------------------------------------------------
+def split(connect: Any, tdg_arn: str) -> tuple[dict[str, int], dict[str, int]]:
+    """(telephony, agents) per region, as GetTrafficDistribution reports them."""
+    answer = connect.get_traffic_distribution(Id=tdg_arn)
+
+    def shares(config: dict[str, Any] | None) -> dict[str, int]:
+        return {d["Region"]: int(d["Percentage"]) for d in (config or {}).get("Distributions", [])}
+
+    return shares(answer.get("TelephonyConfig")), shares(answer.get("AgentConfig"))
+
+
+def shift(connect: Any, tdg_arn: str, desired: dict[str, int]) -> bool:
+    """Move calls and agents to ``desired``; call it with a client of the region that takes the traffic.
+
+    Returns False when the split already was the desired one.
+    """
+    if sum(desired.values()) != 100 or any(v % 10 for v in desired.values()):
+        raise StepError(f"percentages must sum to 100 in steps of 10: {desired}")
+    telephony, agents = split(connect, tdg_arn)
+    if telephony == desired and agents == desired:
+        return False
+    distributions = [{"Region": region, "Percentage": share} for region, share in desired.items()]
+    connect.update_traffic_distribution(
+        Id=tdg_arn, TelephonyConfig={"Distributions": distributions}, AgentConfig={"Distributions": distributions}
+    )
+    return True
+
+
+def verify_split(connect: Any, tdg_arn: str, desired: dict[str, int]) -> list[Check]:
+    telephony, agents = split(connect, tdg_arn)
+    return [
+        Check("telephony split", telephony == desired, f"{telephony} (want {desired})"),
+        Check("agent split", agents == desired, f"{agents} (want {desired})"),
+    ]
+
+
+def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
+    firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
+    return [Check("no alarm firing", not firing, ", ".join(firing) or f"none under {prefix}")]
+
+
+# -- SSM Automation entry point ----------------------------------------------------------------------------------
+def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
+    """Run one drill step inside SSM Automation (``aws:executeScript``); raise to fail the step.
+
+    ``event``: ``action`` (precheck, raise-capacity, restore-capacity, verify-capacity, shift-traffic,
+    verify-traffic, check-alarms, fail), ``region`` (where to act), and what the action needs: ``stack``, ``functions``,
+    ``level``, ``hold``, ``tdgArn``, ``desired``, ``prefix``, ``message``.
+    """
+    import boto3
+
+    action, region = event["action"], event.get("region")
+
+    def client(service: str) -> Any:
+        return boto3.client(service, region_name=region)  # type: ignore[call-overload]
+
+    checks: list[Check] = []
+    result: Any = None
+    if action == "precheck":
+        checks = precheck(client, stack_outputs(client("cloudformation"), event["stack"]), list(event["functions"]))
+    elif action in ("raise-capacity", "restore-capacity"):
+        result = set_capacity(client("application-autoscaling"), list(event["functions"]), int(event["level"]),
+                              bool(event["hold"]))  # fmt: skip
+    elif action == "verify-capacity":
+        checks = verify_capacity(client("application-autoscaling"), list(event["functions"]), int(event["level"]))
+    elif action == "shift-traffic":
+        result = shift(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})
+    elif action == "verify-traffic":
+        checks = verify_split(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})
+    elif action == "check-alarms":
+        checks = firing_alarms(client("cloudwatch"), event["prefix"])
+    elif action == "fail":
+        raise StepError(event.get("message", "the drill failed"))
+    else:
+        raise StepError(f"unknown action {action!r}")
+    failed = [c for c in checks if not c.ok]
+    if failed:
+        raise StepError("; ".join(f"{c.name}: {c.detail}" for c in failed))
+    return {"checks": [asdict(c) for c in checks], "result": result}

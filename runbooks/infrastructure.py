@@ -1,0 +1,324 @@
+"""DR drills as SSM Automation documents, and a Fault Injection Service experiment for chaos drills."""
+
+from __future__ import annotations
+
+import hashlib
+import tempfile
+import zipfile
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_fis as fis
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as assets
+from aws_cdk import aws_ssm as ssm
+from constructs import Construct
+
+from regions.config import RegionSettings
+from regions.nag import acknowledge
+from runbooks.automation import SCRIPT, DrillValues, automation_document
+from runbooks.drill import all_drills
+
+ATTACHMENT = "aws_steps.zip"
+FUNCTION_KEYS = ("CallerLookup", "Appointments", "Callback")
+FIS_PREFIX = "FisConfigs"
+FIS_EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-{arch}/1.x.x"
+
+
+def script_archive() -> tuple[Path, str]:
+    """``aws_steps.py`` zipped reproducibly (fixed timestamps), and the zip's SHA-256 for the document."""
+    target = Path(tempfile.mkdtemp(prefix="ivr-drill-script-")) / ATTACHMENT
+    info = zipfile.ZipInfo("aws_steps.py", date_time=(2020, 1, 1, 0, 0, 0))
+    info.external_attr = 0o644 << 16
+    with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_DEFLATED) as archive:
+        archive.writestr(info, SCRIPT.read_text(encoding="utf-8"))
+    return target, hashlib.sha256(target.read_bytes()).hexdigest()
+
+
+def drill_values(settings: RegionSettings, tdg_arn: str | None) -> DrillValues:
+    deployment = settings.deployment
+    return DrillValues(
+        regions={"primary": deployment.primary_region, "dr": deployment.dr_region},
+        stacks={r: deployment.region(r).stack_name for r in ("primary", "dr")},
+        functions=[f"{deployment.name}-{key}" for key in FUNCTION_KEYS],
+        peak=max(
+            [w.provisioned_concurrency for w in deployment.scaling.peak_windows]
+            + [deployment.scaling.baseline_provisioned_concurrency]
+        ),
+        baseline={
+            "primary": deployment.scaling.baseline_provisioned_concurrency,
+            "dr": deployment.dr_standby.provisioned_concurrency,
+        },
+        tdg_arn=tdg_arn,
+    )
+
+
+class DrillDocuments(Construct):
+    """One SSM Automation document per drill that the deployment's DR mode allows, and the role they run as."""
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings, tdg_arn: str | None) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        deployment = settings.deployment
+        values = drill_values(settings, tdg_arn)
+        archive, sha256 = script_archive()
+        asset = assets.Asset(self, "Script", path=str(archive))
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("ssm.amazonaws.com"),
+            description=f"{deployment.name}: runs the DR drill documents",
+        )
+        partition, account = stack.partition, stack.account
+        regions = sorted(values.regions.values())
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudformation:DescribeStacks"],
+                resources=[
+                    f"arn:{partition}:cloudformation:{r}:{account}:stack/{values.stacks[role]}/*"
+                    for role, r in values.regions.items()
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lambda:GetFunction", "lambda:GetProvisionedConcurrencyConfig"],
+                resources=[
+                    f"arn:{partition}:lambda:{r}:{account}:function:{f}{q}"
+                    for r in regions
+                    for f in values.functions
+                    for q in ("", ":live")
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "connect:DescribeInstance",
+                    "connect:DescribeContactFlow",
+                    "connect:GetTrafficDistribution",
+                    "connect:UpdateTrafficDistribution",
+                ],
+                resources=[
+                    f"arn:{partition}:connect:{r}:{account}:{kind}/*"
+                    for r in regions
+                    for kind in ("instance", "traffic-distribution-group")
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["lex:DescribeBotAlias"],
+                resources=[f"arn:{partition}:lex:{r}:{account}:bot-alias/*" for r in regions],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "application-autoscaling:RegisterScalableTarget",
+                    "application-autoscaling:DescribeScalableTargets",
+                    "cloudwatch:DescribeAlarms",
+                ],
+                resources=["*"],
+            )
+        )
+        acknowledge(
+            self.role,
+            *((f"IAM5[Resource::{text}]", reason) for text, reason in _role_wildcards(partition, account, values)),
+        )
+        # The role needs no access to the script's asset: SSM copies attachments when the document is created.
+        self.documents: dict[str, ssm.CfnDocument] = {}
+        for drill in all_drills():
+            if deployment.dr_mode not in drill.modes:
+                continue
+            content = automation_document(drill, values)
+            content["parameters"]["AutomationAssumeRole"]["default"] = self.role.role_arn
+            content["files"] = {ATTACHMENT: {"checksums": {"sha256": sha256}}}
+            for step in content["mainSteps"]:
+                if step["action"] == "aws:executeScript":
+                    step["inputs"]["Attachment"] = ATTACHMENT
+                    step["inputs"]["Handler"] = "aws_steps.handler"
+            document = ssm.CfnDocument(
+                self,
+                f"Drill-{drill.name}",
+                content=content,
+                document_type="Automation",
+                document_format="JSON",
+                update_method="NewVersion",
+                attachments=[
+                    ssm.CfnDocument.AttachmentsSourceProperty(
+                        key="S3FileUrl", values=[asset.s3_object_url], name=ATTACHMENT
+                    )
+                ],
+                tags=[cdk.CfnTag(key="ivr:drill", value=drill.name)],
+            )
+            document.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            self.documents[drill.name] = document
+
+
+def _role_wildcards(partition: str, account: str, values: DrillValues) -> list[tuple[str, str]]:
+    shown = "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
+    found = [
+        (
+            "*",
+            "Application Auto Scaling target registration and CloudWatch DescribeAlarms have no "
+            "resource-level permissions.",
+        )
+    ]
+    for role, region in sorted(values.regions.items()):
+        found += [
+            (
+                f"arn:{shown}:cloudformation:{region}:{account}:stack/{values.stacks[role]}/*",
+                "A stack ARN ends in an id generated at creation; the name before it is this deployment's stack.",
+            ),
+            (
+                f"arn:{shown}:connect:{region}:{account}:instance/*",
+                "The instance id is created at deploy time and replicated; the drill reads it from the stack outputs.",
+            ),
+            (
+                f"arn:{shown}:connect:{region}:{account}:traffic-distribution-group/*",
+                "The traffic distribution "
+                "group's id is created at deploy time; the drill reads it from the stack outputs.",
+            ),
+            (
+                f"arn:{shown}:lex:{region}:{account}:bot-alias/*",
+                "The bot and alias ids are generated at deploy time; the drill reads them from the stack outputs.",
+            ),
+        ]
+    return found
+
+
+class ChaosExperiment(Construct):
+    """A Fault Injection Service experiment that makes the clinic functions fail, to rehearse their error paths.
+
+    The functions carry the AWS FIS Lambda extension (a layer from its public SSM parameter) and read fault
+    configurations from a bucket prefix that the experiment writes. Stopped early by the contact-flow alarm.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        settings: RegionSettings,
+        functions: dict[str, lambda_.Function],
+        stop_alarm_arn: str,
+        percent: int,
+        minutes: int,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.bucket = s3.Bucket(
+            self,
+            "Configs",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+            auto_delete_objects=True,
+            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(7))],
+        )
+        acknowledge(
+            self.bucket,
+            (
+                "S1",
+                "Holds only the short-lived fault configurations FIS writes during an "
+                "experiment; experiments themselves are logged by FIS and CloudTrail.",
+            ),
+        )
+        arch = settings.deployment.lambdas.architecture
+        extension = lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "FisExtension",
+            ssm.StringParameter.value_for_string_parameter(self, FIS_EXTENSION_PARAMETER.format(arch=arch)),
+        )
+        location = f"arn:{cdk.Aws.PARTITION}:s3:::{self.bucket.bucket_name}/{FIS_PREFIX}/"
+        for function in functions.values():
+            function.add_layers(extension)
+            function.add_environment("AWS_FIS_CONFIGURATION_LOCATION", location)
+            function.add_environment("AWS_LAMBDA_EXEC_WRAPPER", "/opt/aws-fis/bootstrap")
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["s3:ListBucket"],
+                    resources=[self.bucket.bucket_arn],
+                    conditions={"StringLike": {"s3:prefix": [f"{FIS_PREFIX}/*"]}},
+                )
+            )
+            function.add_to_role_policy(
+                iam.PolicyStatement(
+                    actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects(f"{FIS_PREFIX}/*")]
+                )
+            )
+        role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("fis.amazonaws.com"),
+            description="Lets FIS write Lambda fault configurations for the chaos experiment",
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:DeleteObject"], resources=[self.bucket.arn_for_objects(f"{FIS_PREFIX}/*")]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[f.function_arn for f in functions.values()])
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=["tag:GetResources"], resources=["*"]))
+        acknowledge(
+            role,
+            (
+                "IAM5[Resource::*]",
+                "tag:GetResources, which FIS uses to resolve targets, has no resource-level permissions.",
+            ),
+            (
+                f"IAM5[Resource::<{_logical(self.bucket)}.Arn>/{FIS_PREFIX}/*]",
+                "FIS writes one configuration object per experiment under the prefix.",
+            ),
+        )
+        for function in functions.values():
+            assert function.role is not None
+            acknowledge(
+                function.role,
+                (
+                    f"IAM5[Resource::<{_logical(self.bucket)}.Arn>/{FIS_PREFIX}/*]",
+                    "The FIS extension reads the configuration objects FIS writes under the prefix.",
+                ),
+            )
+        self.template = fis.CfnExperimentTemplate(
+            self,
+            "LambdaFaults",
+            description=f"Fail {percent} % of the clinic functions' invocations for {minutes} minutes",
+            role_arn=role.role_arn,
+            stop_conditions=[
+                fis.CfnExperimentTemplate.ExperimentTemplateStopConditionProperty(
+                    source="aws:cloudwatch:alarm", value=stop_alarm_arn
+                )
+            ],
+            targets={
+                "ClinicFunctions": fis.CfnExperimentTemplate.ExperimentTemplateTargetProperty(
+                    resource_type="aws:lambda:function",
+                    selection_mode="ALL",
+                    resource_arns=[f.function_arn for f in functions.values()],
+                )
+            },
+            actions={
+                "InjectErrors": fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
+                    action_id="aws:lambda:invocation-error",
+                    parameters={
+                        "duration": f"PT{minutes}M",
+                        "invocationPercentage": str(percent),
+                        "preventExecution": "true",
+                    },
+                    targets={"Functions": "ClinicFunctions"},
+                )
+            },
+            tags={"ivr:deployment": settings.deployment.name},
+        )
+        self.template.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+
+
+def _logical(bucket: s3.Bucket) -> str:
+    from regions.nag import logical_id
+
+    return logical_id(bucket.node.default_child)  # type: ignore[arg-type]

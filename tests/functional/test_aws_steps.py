@@ -1,0 +1,64 @@
+"""The SSM Automation entry point of the drill documents, called as aws:executeScript calls it."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from runbooks import aws_steps
+from runbooks.aws_steps import StepError
+
+FUNCTIONS = ["clinic-CallerLookup", "clinic-Appointments", "clinic-Callback"]
+
+
+@pytest.fixture
+def scaling(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        client = boto3.client("application-autoscaling", region_name="us-west-2")
+        for name in FUNCTIONS:
+            client.register_scalable_target(ServiceNamespace="lambda", ResourceId=f"function:{name}:live",
+                                            ScalableDimension="lambda:function:ProvisionedConcurrency",
+                                            MinCapacity=1, MaxCapacity=40)  # fmt: skip
+        yield
+
+
+@pytest.mark.usefixtures("scaling")
+def test_raise_then_verify_capacity() -> None:
+    base = {"region": "us-west-2", "functions": FUNCTIONS}
+    with pytest.raises(StepError, match="minimum: 1 \\(want 10\\)"):
+        aws_steps.handler({**base, "action": "verify-capacity", "level": 10}, None)
+    result = aws_steps.handler({**base, "action": "raise-capacity", "level": 10, "hold": True}, None)
+    assert len(result["result"]) == 3
+    assert aws_steps.handler({**base, "action": "verify-capacity", "level": 10}, None)["checks"][0]["ok"] is True
+    assert aws_steps.handler({**base, "action": "raise-capacity", "level": 10, "hold": True}, None)["result"] == []
+
+
+@pytest.mark.usefixtures("scaling")
+def test_capacity_above_the_maximum_is_refused() -> None:
+    with pytest.raises(StepError, match="above its maximum 40"):
+        aws_steps.handler({"action": "raise-capacity", "region": "us-west-2", "functions": FUNCTIONS, "level": 99,
+                           "hold": True}, None)  # fmt: skip
+
+
+def test_fail_and_unknown_actions_raise() -> None:
+    with pytest.raises(StepError, match="rolled back"):
+        aws_steps.handler({"action": "fail", "message": "drill failed and was rolled back"}, None)
+    with pytest.raises(StepError, match="unknown action 'reboot'"):
+        aws_steps.handler({"action": "reboot", "region": "us-west-2"}, None)
+
+
+def test_shift_refuses_splits_connect_would_refuse() -> None:
+    with pytest.raises(StepError, match="sum to 100 in steps of 10"):
+        aws_steps.shift(None, "arn", {"us-west-2": 55, "us-east-1": 45})
+
+
+def test_the_script_imports_nothing_of_the_kit() -> None:
+    text = Path(aws_steps.__file__).read_text(encoding="utf-8")
+    for package in ("regions", "connect", "lex", "lambdas", "ivr", "runbooks."):
+        assert f"from {package}" not in text and f"import {package}" not in text
