@@ -24,11 +24,16 @@ ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 
 
-def build_app(config: str | Path, outdir: str | None = None, *, nag: bool = True) -> cdk.App:
-    """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached."""
+def build_app(
+    config: str | Path, outdir: str | None = None, *, nag: bool = True, flows_dir: Path = FLOWS_DIR
+) -> cdk.App:
+    """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
+
+    Raises ConfigError, BotModelError or FlowError (with the linter's findings) before any construct is built.
+    """
     deployment = load_deployment(config)
     bot_model = load_bot_model()
-    flows = creation_order(load_flows(FLOWS_DIR))
+    flows = creation_order(load_flows(flows_dir))
     # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
     flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     app = cdk.App(outdir=outdir, context=flags) if outdir else cdk.App(context=flags)

@@ -170,6 +170,19 @@ class LocalClinic:
             repo.book(Appointment(appt["patient_id"], day.isoformat(), appt["time"], appt["kind"]))
 
 
+def create_table(dynamodb: Any, name: str) -> Any:
+    """The clinic's table as the stack defines it (pk/sk strings, on demand), in moto or any DynamoDB."""
+    return dynamodb.create_table(
+        TableName=name,
+        BillingMode="PAY_PER_REQUEST",
+        KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
+        AttributeDefinitions=[
+            {"AttributeName": "pk", "AttributeType": "S"},
+            {"AttributeName": "sk", "AttributeType": "S"},
+        ],
+    )
+
+
 @contextmanager
 def local_clinic(time_zone: str, *, backend: str = "moto") -> Iterator[LocalClinic]:
     """Start moto's DynamoDB with the clinic's table, set the functions' environment, and import them.
@@ -197,15 +210,7 @@ def local_clinic(time_zone: str, *, backend: str = "moto") -> Iterator[LocalClin
         with mock_aws():
             import boto3
 
-            boto3.resource("dynamodb").create_table(
-                TableName=TABLE,
-                BillingMode="PAY_PER_REQUEST",
-                KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-                AttributeDefinitions=[
-                    {"AttributeName": "pk", "AttributeType": "S"},
-                    {"AttributeName": "sk", "AttributeType": "S"},
-                ],
-            )
+            create_table(boto3.resource("dynamodb"), TABLE)
             clinic = LocalClinic(time_zone, MemoryRepository() if backend == "memory" else None)
             _reset_caches()
             swapped = _use_repository(clinic.memory) if clinic.memory is not None else {}

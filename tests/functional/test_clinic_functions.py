@@ -11,6 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from lambdas.local import create_table
 from tests.conftest import FakeLambdaContext, load_event
 
 TABLE = "clinic-appointments-test"
@@ -29,15 +30,7 @@ def table(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
         cached.cache_clear()
     with mock_aws():
         resource = boto3.resource("dynamodb", region_name="us-east-1")
-        created = resource.create_table(
-            TableName=TABLE,
-            BillingMode="PAY_PER_REQUEST",
-            KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}, {"AttributeName": "sk", "KeyType": "RANGE"}],
-            AttributeDefinitions=[
-                {"AttributeName": "pk", "AttributeType": "S"},
-                {"AttributeName": "sk", "AttributeType": "S"},
-            ],
-        )
+        created = create_table(resource, TABLE)
         from clinic.repository import Patient, Repository
 
         Repository(TABLE, resource).put_patient(Patient("P-1001", "Ada", "+15555550100"))

@@ -3,17 +3,15 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from moto import mock_aws
 
 from regions.config import Deployment, load_deployment
 from runbooks.drill import DrillError, DrillRunner, all_drills, load_drill, write_report
 from runbooks.failover import DrOperations
 from tests.conftest import ROOT
-from tests.functional.aws_fakes import FakeAws, minimums, register_targets
+from tests.functional.aws_fakes import FakeAws, minimums
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 
@@ -33,27 +31,23 @@ class Clock:
         self.now += seconds
 
 
-@pytest.fixture
-def deployment() -> Deployment:
-    return load_deployment(ROOT / "regions" / "clinic.yaml")
+@pytest.fixture(autouse=True)
+def dr_alarm(aws: FakeAws) -> None:
+    """One alarm of the DR stack, in OK state, for the check-alarms steps."""
+    import boto3
 
-
-@pytest.fixture
-def aws(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        register_targets(deployment, {"primary": 1, "dr": 1})
-        import boto3
-
-        cloudwatch = boto3.client("cloudwatch", region_name=DR)
-        cloudwatch.put_metric_alarm(AlarmName="clinic-dr-MonitoringContactFlowErrors", MetricName="ContactFlowErrors",
-                                    Namespace="AWS/Connect", Statistic="Sum", Period=300, EvaluationPeriods=1,
-                                    Threshold=5, ComparisonOperator="GreaterThanOrEqualToThreshold")  # fmt: skip
-        cloudwatch.set_alarm_state(AlarmName="clinic-dr-MonitoringContactFlowErrors", StateValue="OK", StateReason="t")
-        fake = FakeAws(deployment)
-        yield fake
-        fake.verify()
+    cloudwatch = boto3.client("cloudwatch", region_name=DR)
+    cloudwatch.put_metric_alarm(
+        AlarmName="clinic-dr-MonitoringContactFlowErrors",
+        MetricName="ContactFlowErrors",
+        Namespace="AWS/Connect",
+        Statistic="Sum",
+        Period=300,
+        EvaluationPeriods=1,
+        Threshold=5,
+        ComparisonOperator="GreaterThanOrEqualToThreshold",
+    )
+    cloudwatch.set_alarm_state(AlarmName="clinic-dr-MonitoringContactFlowErrors", StateValue="OK", StateReason="t")
 
 
 def runner(aws: FakeAws, deployment: Deployment, clock: Clock, **kw: object) -> DrillRunner:

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from moto import mock_aws
 
 from regions.config import Deployment, load_deployment
 from runbooks.failover import DrOperations, failover
@@ -14,22 +12,6 @@ from tests.conftest import ROOT
 from tests.functional.aws_fakes import FakeAws, minimums, register_targets
 
 PRIMARY, DR = "us-east-1", "us-west-2"
-
-
-@pytest.fixture
-def deployment() -> Deployment:
-    return load_deployment(ROOT / "regions" / "clinic.yaml")
-
-
-@pytest.fixture
-def aws(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[FakeAws]:
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        register_targets(deployment, {"primary": 1, "dr": 1})
-        fake = FakeAws(deployment)
-        yield fake
-        fake.verify()
 
 
 def statuses(report: Any) -> list[tuple[str, str]]:

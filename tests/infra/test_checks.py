@@ -57,3 +57,23 @@ def test_every_acknowledgment_states_a_reason() -> None:
     for where, reason in found.items():
         text = reason if isinstance(reason, str) else str(reason)
         assert len(text) > 40, where
+
+
+def test_a_flow_with_lint_errors_stops_the_synth(tmp_path: Path) -> None:
+    # GIVEN the kit's flows with one broken (a UI block name instead of an action type)
+    import json
+    import shutil
+
+    import app as kit_app
+    from connect.flow_files import FlowError
+
+    flows = tmp_path / "flows"
+    shutil.copytree(ROOT / "connect" / "flows", flows)
+    doc = json.loads((flows / "after-hours.json").read_text())
+    doc["Actions"][0]["Type"] = "PlayPrompt"
+    (flows / "after-hours.json").write_text(json.dumps(doc))
+    # WHEN the app is built THEN it stops before any construct, with the linter's finding
+    with pytest.raises(FlowError) as failure:
+        kit_app.build_app(ROOT / "regions" / "clinic.yaml", str(tmp_path / "out"), flows_dir=flows)
+    assert "after-hours.json [Closed] error unknown-action-type" in str(failure.value)
+    assert not (tmp_path / "out").exists()

@@ -65,6 +65,17 @@ MENU_OK = action(
 )
 
 
+def add_spin(doc: dict[str, Any]) -> None:
+    """Two prompts that lead to each other and nowhere else, reached from the first action's error branch."""
+    doc["Actions"].extend(
+        [
+            action("Ping", "MessageParticipant", {"Text": "a"}, nxt="Pong"),
+            action("Pong", "MessageParticipant", {"Text": "b"}, nxt="Ping"),
+        ]
+    )
+    doc["Actions"][0]["Transitions"]["Errors"][0]["NextAction"] = "Ping"
+
+
 # (rule, valid flow, mutation that breaks exactly that rule)
 CASES: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None]]] = [
     ("flow-version", flow(SAY), lambda f: f.update(Version="2020-01-01")),
@@ -239,28 +250,12 @@ CASES: list[tuple[str, dict[str, Any], Callable[[dict[str, Any]], None]]] = [
     (
         "cycle-without-exit",
         flow(SAY),
-        lambda f: (
-            f["Actions"].extend(
-                [
-                    action("Ping", "MessageParticipant", {"Text": "a"}, nxt="Pong"),
-                    action("Pong", "MessageParticipant", {"Text": "b"}, nxt="Ping"),
-                ]
-            )
-            or f["Actions"][0]["Transitions"]["Errors"][0].update(NextAction="Ping")
-        ),
+        add_spin,
     ),
     (
         "path-never-ends",
         flow(SAY),
-        lambda f: (
-            f["Actions"].extend(
-                [
-                    action("Ping", "MessageParticipant", {"Text": "a"}, nxt="Pong"),
-                    action("Pong", "MessageParticipant", {"Text": "b"}, nxt="Ping"),
-                ]
-            )
-            or f["Actions"][0]["Transitions"]["Errors"][0].update(NextAction="Ping")
-        ),
+        add_spin,
     ),
 ]
 
