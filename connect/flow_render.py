@@ -35,12 +35,10 @@ def to_mermaid(doc: dict[str, Any]) -> str:
     start = doc.get("StartAction")
     lines.append("  start((Start))")
     for action in actions:
-        shape = ("([", "])") if not action.get("Transitions") else ('["', '"]')
+        # Actions that end the flow (no transitions) are drawn as stadiums, the others as boxes.
+        opening, closing = ('(["', '"])') if not action.get("Transitions") else ('["', '"]')
         text = _describe(action).replace('"', "#quot;")
-        if shape[0] == "([":
-            lines.append(f'  {_node_id(action["Identifier"])}(["{text}"])')
-        else:
-            lines.append(f'  {_node_id(action["Identifier"])}["{text}"]')
+        lines.append(f"  {_node_id(action['Identifier'])}{opening}{text}{closing}")
     if isinstance(start, str):
         lines.append(f"  start --> {_node_id(start)}")
     for action in actions:

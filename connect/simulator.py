@@ -9,7 +9,6 @@ counted as covered, not followed). Each caller input answers the next prompt: di
 
 from __future__ import annotations
 
-import json
 import random
 import re
 import time
@@ -409,9 +408,6 @@ class _Call:
     def _do_end_flow_execution(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         return self.finish(flow, action, Outcome("ended", {"flow": flow, "action": action["Identifier"]}))
 
-    def _do_update_contact_event_hooks(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
-        return self.take(flow, action)
-
     # -- Connect's event for Lambda ---------------------------------------------------------------------------------
     def contact_event(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
         endpoint = {"Address": self.caller, "Type": "TELEPHONE_NUMBER"} if self.caller else None
@@ -456,7 +452,6 @@ _ACTIONS: dict[str, str] = {
     "TransferParticipantToThirdParty": "_do_transfer_participant_to_third_party",
     "DisconnectParticipant": "_do_disconnect_participant",
     "EndFlowExecution": "_do_end_flow_execution",
-    "UpdateContactEventHooks": "_do_update_contact_event_hooks",
 }
 #: Actions the simulator runs; ``Update*``/``Tag*`` settings not listed here pass straight to NextAction.
 
@@ -521,7 +516,3 @@ def simulate(
     call = _Call(resources, inputs, at, caller, queue_full or set(), seed, failures or {})
     outcome = call.run(flow)
     return CallResult(flow, call.steps, outcome, dict(call.attributes), call.covered)
-
-
-def dumps(result: CallResult) -> str:
-    return json.dumps(result.as_json(), indent=2)

@@ -40,7 +40,7 @@ def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: Loc
     appointments = handlers["Appointments"]
 
     def code_hook(event: dict[str, Any]) -> dict[str, Any]:
-        response: dict[str, Any] = appointments(event, LocalContext(f"{deployment.name}-Appointments"))
+        response: dict[str, Any] = appointments(event, LocalContext(deployment.function_name("Appointments")))
         return response
 
     # The emulator keeps no state between conversations: one instance (its patterns compiled once) serves all.
@@ -52,5 +52,5 @@ def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: Loc
         lambdas=handlers,
         lex=lambda: emulator,
         region=deployment.region(role).region,
-        lambda_context=lambda key: LocalContext(f"{deployment.name}-{key}"),
+        lambda_context=lambda key: LocalContext(deployment.function_name(key)),
     )

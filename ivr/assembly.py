@@ -29,9 +29,6 @@ class StackTemplate:
     def resources(self) -> dict[str, dict[str, Any]]:
         return dict(self.template.get("Resources", {}))
 
-    def of_type(self, resource_type: str) -> dict[str, dict[str, Any]]:
-        return {k: v for k, v in self.resources.items() if v.get("Type") == resource_type}
-
     @property
     def role(self) -> str:
         outputs = self.template.get("Outputs", {})

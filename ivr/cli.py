@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.console import Console
 from rich.table import Table
 
 from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
@@ -19,8 +18,8 @@ from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
 from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
+from ivr.output import console, deployment_or_exit, err
 from ivr.simulate_cli import simulate_command
-from regions.config import ConfigError, Deployment, load_deployment
 
 app = typer.Typer(
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
@@ -32,26 +31,16 @@ app.add_typer(dr_app, name="dr")
 app.command("failover")(failover_command)
 app.command("drill")(drill_command)
 app.command("simulate")(simulate_command)
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")]
 OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory")]
 
 
-def _deployment(config: Path) -> Deployment:
-    try:
-        return load_deployment(config)
-    except ConfigError as exc:
-        err.print(f"[red]error:[/red] {exc}", markup=True, highlight=False)
-        raise typer.Exit(2) from None
-
-
 @app.command()
 def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.out") -> None:
     """Synthesize both regions into cdk.out/, run cfn-lint and cdk-nag, and summarize what would deploy where."""
-    deployment = _deployment(config)
+    deployment = deployment_or_exit(config)
     command = cdk_command("synth", "--quiet", config=config.resolve(), outdir=out.resolve())
     console.print(
         f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
@@ -119,7 +108,7 @@ def deploy(
     if role not in ("primary", "dr"):
         err.print(f"error: ROLE must be primary or dr, not {role!r}")
         raise typer.Exit(2)
-    deployment = _deployment(config)
+    deployment = deployment_or_exit(config)
     settings = deployment.region("primary" if role == "primary" else "dr")
     command = cdk_command("deploy", settings.stack_name, "--require-approval", "broadening", config=config.resolve())
     if dry_run:
@@ -145,7 +134,7 @@ def destroy(
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
 ) -> None:
     """Tear down both regions: the DR stack first, then the primary. Numbers marked keep_on_destroy stay claimed."""
-    deployment = _deployment(config)
+    deployment = deployment_or_exit(config)
     commands = [
         cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve())
         for r in ("dr", "primary")

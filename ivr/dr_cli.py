@@ -7,15 +7,13 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from ivr.assembly import AssemblyError, read_assembly
+from ivr.output import console, deployment_or_exit, err
 from regions.parity import compare_templates
 from runbooks.failover import DrOperations, failover
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
 ROOT = Path(__file__).resolve().parent.parent
 
 
@@ -55,13 +53,7 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
     import boto3
     from botocore.config import Config
 
-    from regions.config import ConfigError, load_deployment
-
-    try:
-        deployment = load_deployment(config)
-    except ConfigError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
+    deployment = deployment_or_exit(config)
     session = boto3.Session()
     if need_credentials and session.get_credentials() is None:
         err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was changed")

@@ -7,16 +7,14 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
 
 from connect.flow_files import FLOWS_DIR
 from connect.flow_lint import Finding, has_errors, lint_path
 from connect.flow_loader import LoadReport
 from connect.flow_render import to_mermaid
+from ivr.output import console, deployment_or_exit, err
 
 app = typer.Typer(help="Contact flows: lint, render, import, load.", no_args_is_help=True)
-console = Console()
-err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 
 def _flow_paths(paths: list[Path]) -> list[Path]:
@@ -135,7 +133,6 @@ def load(
     from connect.flow_files import FlowError, load_flows
     from connect.flow_loader import CONNECT_RETRIES, FlowLoader
     from ivr.stack_outputs import StackOutputsError, read_outputs, target_from_instance, target_from_outputs
-    from regions.config import ConfigError, load_deployment
 
     if bool(instance_id) == bool(stack) or (instance_id and not region):
         err.print("error: give either --instance-id ID --region R, or --stack NAME [--region R]")
@@ -153,7 +150,7 @@ def load(
     client = session.client("connect", config=CONNECT_RETRIES)
     try:
         if stack:
-            deployment = load_deployment(config)
+            deployment = deployment_or_exit(config)
             names = {"QueueArn": [q.name for q in deployment.queues], "HoursArn": [h.name for h in deployment.hours]}
             target = target_from_outputs(read_outputs(session.client("cloudformation"), stack), names)
             target.values.update(extra)
@@ -163,7 +160,7 @@ def load(
         report = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix).load(
             flows, target.values, dry_run=dry_run
         )
-    except (ConfigError, StackOutputsError) as exc:
+    except StackOutputsError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
     except NoCredentialsError:

@@ -8,18 +8,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
-from rich.console import Console
 
 from connect.flow_files import FLOWS_DIR
 from connect.simulator import CallResult, Resources, SimulationError, simulate
+from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
     from lambdas.local import LocalClinic
     from lex.model import BotModel
     from regions.config import Deployment, Role
 
-console = Console(soft_wrap=True)
-err = Console(stderr=True, soft_wrap=True, highlight=False)
 ROOT = FLOWS_DIR.parent.parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 
@@ -85,7 +83,6 @@ def simulate_command(
     """Simulate a call offline: flows, the Lex bot (deterministic matching, not Lex's NLU) and the real functions."""
     from lambdas.local import local_clinic
     from lex.model import load_bot_model
-    from regions.config import ConfigError, load_deployment
 
     if region not in ("primary", "dr"):
         err.print(f"error: --region must be primary or dr, not {region!r}")
@@ -93,11 +90,7 @@ def simulate_command(
     if (flow is None) == (scenarios is None):
         err.print("error: give a FLOW to call, or --scenarios DIR")
         raise typer.Exit(2)
-    try:
-        deployment = load_deployment(config)
-    except ConfigError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
+    deployment = deployment_or_exit(config)
     zone = deployment.hours[0].time_zone
     mapped = _pairs(lambdas or [], "--lambda")
     failures = _pairs(fail or [], "--fail")
@@ -108,7 +101,6 @@ def simulate_command(
         if scenarios is not None:
             _run_scenarios(scenarios, deployment, bot, clinic, mapped)
             return
-        assert flow is None or isinstance(flow, str)
         moment = _at(at, zone)
         flow_path = Path(flow or "")
         extra = flow_path.parent if flow_path.suffix == ".json" and flow_path.exists() else None

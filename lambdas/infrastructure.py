@@ -69,11 +69,6 @@ def table_name(settings: RegionSettings) -> str:
     return f"{settings.deployment.name}-appointments"
 
 
-def function_name(settings: RegionSettings, key: str) -> str:
-    """The same name in both regions, as Connect Global Resiliency asks of flow-invoked functions."""
-    return f"{settings.deployment.name}-{key}"
-
-
 class ClinicFunctions(Construct):
     """The sample IVR's functions, each behind a ``live`` alias with provisioned concurrency.
 
@@ -113,7 +108,6 @@ class ClinicFunctions(Construct):
 
         self.aliases: dict[str, lambda_.Alias] = {}
         self.functions: dict[str, lambda_.Function] = {}
-        self.log_groups: dict[str, logs.LogGroup] = {}
         for spec in FUNCTIONS:
             self._build(spec, settings, code, powertools)
 
@@ -121,7 +115,7 @@ class ClinicFunctions(Construct):
         self, spec: FunctionSpec, settings: RegionSettings, code: lambda_.Code, powertools: lambda_.ILayerVersion
     ) -> None:
         deployment = settings.deployment
-        fn_name = function_name(settings, spec.key)
+        fn_name = deployment.function_name(spec.key)
         group = logs.LogGroup(
             self,
             f"{spec.key}Logs",
@@ -184,7 +178,6 @@ class ClinicFunctions(Construct):
         self._scale(alias, settings)
         self.functions[spec.key] = fn
         self.aliases[spec.key] = alias
-        self.log_groups[spec.key] = group
 
     def _scale(self, alias: lambda_.Alias, settings: RegionSettings) -> None:
         """Scheduled provisioned concurrency for the peak windows, plus utilization tracking on top."""

@@ -25,6 +25,9 @@ GLOBAL_RESILIENCY_PAIRS: tuple[tuple[str, str], ...] = (
     ("ap-northeast-1", "ap-northeast-3"),
 )
 
+#: The clinic functions, by the key that names them (``<deployment>-<key>``) in both regions.
+FUNCTION_KEYS: tuple[str, ...] = ("CallerLookup", "Appointments", "Callback")
+
 DAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 #: Connect's HoursOfOperation day names for our three-letter days.
 CONNECT_DAY = {
@@ -183,6 +186,11 @@ class Scaling(_Strict):
     utilization_target: float = Field(default=0.7, ge=0.1, le=0.9)
     peak_windows: list[PeakWindow] = Field(default_factory=list)
 
+    @property
+    def peak_level(self) -> int:
+        """The highest minimum the primary asks for: the largest peak window, or the baseline."""
+        return max([w.provisioned_concurrency for w in self.peak_windows] + [self.baseline_provisioned_concurrency])
+
     @model_validator(mode="after")
     def _bounds(self) -> Scaling:
         if self.baseline_provisioned_concurrency > self.max_provisioned_concurrency:
@@ -274,6 +282,14 @@ class Deployment(_Strict):
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self
+
+    def function_name(self, key: str) -> str:
+        """The same in both regions, as Connect Global Resiliency asks of flow-invoked functions."""
+        return f"{self.name}-{key}"
+
+    @property
+    def function_names(self) -> list[str]:
+        return [self.function_name(key) for key in FUNCTION_KEYS]
 
     def region(self, role: Role) -> RegionSettings:
         """The settings one regional stack is built from."""

@@ -104,12 +104,13 @@ class IvrRegionalStack(cdk.Stack):
             locales=bot.locales,
         )
 
-        drill_tdg = tdg_arn
-        if deployment.dr_mode == "global-resiliency" and drill_tdg is None:
-            drill_tdg = ssm.StringParameter.value_for_string_parameter(
+        # The primary owns the group; the DR region of a global-resiliency deployment reads its ARN handed over.
+        group_arn = tdg_arn
+        if deployment.dr_mode == "global-resiliency" and group_arn is None:
+            group_arn = ssm.StringParameter.value_for_string_parameter(
                 self, handoff_parameter(deployment.name, "tdg-arn")
             )
-        drills = DrillDocuments(self, "Drills", settings=settings, tdg_arn=drill_tdg)
+        drills = DrillDocuments(self, "Drills", settings=settings, tdg_arn=group_arn)
         if deployment.chaos.enabled:
             ChaosExperiment(
                 self,
@@ -122,7 +123,7 @@ class IvrRegionalStack(cdk.Stack):
             )
         for name, document in drills.documents.items():
             cdk.CfnOutput(self, f"Drill{_pascal(name)}Document", value=document.ref)
-        self._outputs(settings, center, contact_flows, bot, functions, tdg_arn)
+        self._outputs(settings, center, contact_flows, bot, functions, group_arn)
         self._own_auto_delete_logs()
 
     def _own_auto_delete_logs(self) -> None:
@@ -252,10 +253,6 @@ class IvrRegionalStack(cdk.Stack):
             outputs["FlowNameSuffix"] = center.name_suffix
         if tdg_arn is not None:
             outputs["TrafficDistributionGroupArn"] = tdg_arn
-        elif settings.deployment.dr_mode == "global-resiliency":
-            outputs["TrafficDistributionGroupArn"] = ssm.StringParameter.value_for_string_parameter(
-                self, handoff_parameter(settings.deployment.name, "tdg-arn")
-            )
         for key, value in outputs.items():
             cdk.CfnOutput(self, key, value=value)
 

@@ -251,11 +251,9 @@ class DrillRunner:
         if action == "wait":
             self.sleep(float(args["seconds"]))
             return "ok", f"waited {args['seconds']} s", []
-        if action == "raise-capacity":
-            changed = ops.set_capacity(args["region"], int(args.get("level", ops.peak_level)), hold=True)
-            return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
-        if action == "restore-capacity":
-            changed = ops.set_capacity(args["region"], ops.baseline(args["region"]), hold=False)
+        if action in ("raise-capacity", "restore-capacity"):
+            level = capacity_level(ops, action, args)
+            changed = ops.set_capacity(args["region"], level, hold=action == "raise-capacity")
             return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
         changed_traffic = ops.shift_traffic(args["to"], int(args["percent"]))
         return ("ok" if changed_traffic else "skipped"), str(ops.desired(args["to"], int(args["percent"]))), []
@@ -264,8 +262,8 @@ class DrillRunner:
         ops = self.ops
         if step.verify == "traffic":
             return ops.verify_traffic(step.args["to"], int(step.args["percent"]))
-        region = step.args["region"]
-        return ops.verify_capacity(region, capacity_level(ops, step))
+        action = "restore-capacity" if step.verify == "capacity-at-standby" else step.action
+        return ops.verify_capacity(step.args["region"], capacity_level(ops, action, step.args))
 
     def _poll(self, probe: Callable[[], list[Check]], timeout: int) -> list[Check]:
         deadline = self.clock() + timeout
@@ -298,11 +296,11 @@ class DrillRunner:
             )
 
 
-def capacity_level(ops: DrOperations, step: StepSpec) -> int:
-    """The minimum a capacity step sets, or its verification expects."""
-    if step.verify == "capacity-at-standby" or step.action == "restore-capacity":
-        return ops.baseline(step.args["region"])
-    return int(step.args.get("level", ops.peak_level))
+def capacity_level(ops: DrOperations, action: str, args: dict[str, Any]) -> int:
+    """The minimum a capacity action sets: standby to restore, else the given level or the peak."""
+    if action == "restore-capacity":
+        return ops.baseline(args["region"])
+    return int(args.get("level", ops.peak_level))
 
 
 def write_report(report: DrillReport, directory: Path) -> tuple[Path, Path]:

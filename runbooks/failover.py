@@ -19,7 +19,6 @@ from regions.config import Deployment, Role
 from runbooks import aws_steps
 from runbooks.aws_steps import Check, StepError, api_error
 
-FUNCTION_KEYS = ("CallerLookup", "Appointments", "Callback")
 #: Failover's error is the steps' error: one message style whichever caller runs the step.
 FailoverError = StepError
 
@@ -82,20 +81,14 @@ class DrOperations:
 
     @property
     def peak_level(self) -> int:
-        scaling = self.deployment.scaling
-        return max(
-            [w.provisioned_concurrency for w in scaling.peak_windows] + [scaling.baseline_provisioned_concurrency]
-        )
+        return self.deployment.scaling.peak_level
 
     def baseline(self, role: Role) -> int:
         return self.deployment.region(role).baseline_concurrency
 
-    def function_name(self, key: str) -> str:
-        return f"{self.deployment.name}-{key}"
-
     @property
     def function_names(self) -> list[str]:
-        return [self.function_name(key) for key in FUNCTION_KEYS]
+        return self.deployment.function_names
 
     # -- reading --------------------------------------------------------------------------------------------------
     def outputs(self, role: Role) -> dict[str, str]:

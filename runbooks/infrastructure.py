@@ -22,7 +22,6 @@ from runbooks.automation import SCRIPT, DrillValues, automation_document
 from runbooks.drill import all_drills
 
 ATTACHMENT = "aws_steps.zip"
-FUNCTION_KEYS = ("CallerLookup", "Appointments", "Callback")
 FIS_PREFIX = "FisConfigs"
 FIS_EXTENSION_PARAMETER = "/aws/service/fis/lambda-extension/AWS-FIS-extension-{arch}/1.x.x"
 
@@ -42,11 +41,8 @@ def drill_values(settings: RegionSettings, tdg_arn: str | None) -> DrillValues:
     return DrillValues(
         regions={"primary": deployment.primary_region, "dr": deployment.dr_region},
         stacks={r: deployment.region(r).stack_name for r in ("primary", "dr")},
-        functions=[f"{deployment.name}-{key}" for key in FUNCTION_KEYS],
-        peak=max(
-            [w.provisioned_concurrency for w in deployment.scaling.peak_windows]
-            + [deployment.scaling.baseline_provisioned_concurrency]
-        ),
+        functions=deployment.function_names,
+        peak=deployment.scaling.peak_level,
         baseline={
             "primary": deployment.scaling.baseline_provisioned_concurrency,
             "dr": deployment.dr_standby.provisioned_concurrency,

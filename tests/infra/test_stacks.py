@@ -324,3 +324,11 @@ def test_stateful_logical_ids_are_pinned(gr_synth: Synth, which: str) -> None:
     template = gr_synth.primary if which == "primary" else gr_synth.dr
     for logical_id, resource_type in PINNED[which].items():
         assert template["Resources"][logical_id]["Type"] == resource_type
+
+
+def test_the_functions_deployed_are_the_ones_operator_tooling_acts_on() -> None:
+    # The CDK specs and the CDK-free key list that failover, drills and the simulator use must name the same functions
+    from lambdas.infrastructure import FUNCTIONS
+    from regions.config import FUNCTION_KEYS
+
+    assert tuple(spec.key for spec in FUNCTIONS) == FUNCTION_KEYS

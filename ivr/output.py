@@ -1,0 +1,23 @@
+"""What every ``ivr`` command shares: where it prints, and loading the deployment file or exiting with why."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import typer
+from rich.console import Console
+
+from regions.config import ConfigError, Deployment, load_deployment
+
+console = Console(soft_wrap=True)
+#: Errors go to stderr unwrapped, so that a long message (a file and field, a list of pairs) stays on one line.
+err = Console(stderr=True, soft_wrap=True, highlight=False)
+
+
+def deployment_or_exit(config: Path) -> Deployment:
+    """The validated deployment file; on a bad file, its message (file and field) and exit code 2."""
+    try:
+        return load_deployment(config)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
