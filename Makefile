@@ -39,7 +39,7 @@ lint: setup
 	$(BIN)/ruff format --check .
 
 typecheck: setup
-	$(BIN)/mypy app.py ivr connect lex lambdas regions runbooks
+	$(BIN)/mypy app.py ivr stacks flowkit connect lex lambdas regions runbooks
 	cd lambdas/runtime && ../../$(BIN)/mypy --config-file ../../pyproject.toml --explicit-package-bases clinic
 
 bench: setup

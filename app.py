@@ -15,10 +15,10 @@ from pathlib import Path
 import aws_cdk as cdk
 import cdk_nag
 
-from connect.flow_files import FLOWS_DIR, FlowError, creation_order, load_flows
+from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, load_deployment
-from regions.stack import IvrRegionalStack
+from stacks.regional import IvrRegionalStack
 
 ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"

@@ -17,9 +17,9 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connect.flow_files import FLOWS_DIR, FlowFile, load_flows
-from connect.flow_lint import lint_flow
-from connect.flow_loader import FlowLoader, Pacer
+from flowkit.language.files import FLOWS_DIR, FlowFile, load_flows
+from flowkit.language.lint import lint_flow
+from runbooks.flow_loader import FlowLoader, Pacer
 
 COUNT = 100
 

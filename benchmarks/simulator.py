@@ -16,9 +16,9 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from connect.simulator import simulate
-from connect.simulator_kit import kit_resources
-from lambdas.local import local_clinic
+from flowkit.simulate.engine import simulate
+from flowkit.simulate.functions import local_clinic
+from flowkit.simulate.kit import kit_resources
 from lex.model import load_bot_model
 from regions.config import load_deployment
 

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from connect.flow_files import FlowFile, fill
+from flowkit.language.files import FlowFile, fill
 from regions.config import CONNECT_DAY, RegionSettings
 from regions.nag import acknowledge
 

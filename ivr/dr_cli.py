@@ -10,8 +10,8 @@ import typer
 
 from ivr.assembly import AssemblyError, read_assembly
 from ivr.output import console, deployment_or_exit, err
-from regions.parity import compare_templates
 from runbooks.failover import DrOperations, failover
+from stacks.parity import compare_templates
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
 ROOT = Path(__file__).resolve().parent.parent

@@ -8,11 +8,11 @@ from typing import Annotated
 
 import typer
 
-from connect.flow_files import FLOWS_DIR
-from connect.flow_lint import Finding, has_errors, lint_path
-from connect.flow_loader import LoadReport
-from connect.flow_render import to_mermaid
+from flowkit.language.files import FLOWS_DIR
+from flowkit.language.lint import Finding, has_errors, lint_path
+from flowkit.language.render import to_mermaid
 from ivr.output import console, deployment_or_exit, err
+from runbooks.flow_loader import LoadReport
 
 app = typer.Typer(help="Contact flows: lint, render, import, load.", no_args_is_help=True)
 
@@ -130,9 +130,9 @@ def load(
     import boto3
     from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
 
-    from connect.flow_files import FlowError, load_flows
-    from connect.flow_loader import CONNECT_RETRIES, FlowLoader
+    from flowkit.language.files import FlowError, load_flows
     from ivr.stack_outputs import StackOutputsError, read_outputs, target_from_instance, target_from_outputs
+    from runbooks.flow_loader import CONNECT_RETRIES, FlowLoader
 
     if bool(instance_id) == bool(stack) or (instance_id and not region):
         err.print("error: give either --instance-id ID --region R, or --stack NAME [--region R]")
@@ -194,7 +194,7 @@ def import_(
     name: Annotated[str | None, typer.Option("--name", help="Flow name (default: the export's)")] = None,
 ) -> None:
     """Convert a console export into the kit's format: placeholders for ARNs and ids, no volatile metadata."""
-    from connect.flow_import import import_flow
+    from flowkit.language.importer import import_flow
 
     try:
         exported_doc = json.loads(exported.read_text(encoding="utf-8"))

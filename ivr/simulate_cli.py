@@ -9,12 +9,12 @@ from typing import TYPE_CHECKING, Annotated, cast
 
 import typer
 
-from connect.flow_files import FLOWS_DIR
-from connect.simulator import CallResult, Resources, SimulationError, simulate
+from flowkit.language.files import FLOWS_DIR
+from flowkit.simulate.engine import CallResult, Resources, SimulationError, simulate
 from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
-    from lambdas.local import LocalClinic
+    from flowkit.simulate.functions import LocalClinic
     from lex.model import BotModel
     from regions.config import Deployment, Role
 
@@ -81,7 +81,7 @@ def simulate_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
 ) -> None:
     """Simulate a call offline: flows, the Lex bot (deterministic matching, not Lex's NLU) and the real functions."""
-    from lambdas.local import local_clinic
+    from flowkit.simulate.functions import local_clinic
     from lex.model import load_bot_model
 
     if region not in ("primary", "dr"):
@@ -96,7 +96,7 @@ def simulate_command(
     failures = _pairs(fail or [], "--fail")
     bot = load_bot_model()
     with local_clinic(zone) as clinic:
-        from connect.simulator_kit import kit_resources
+        from flowkit.simulate.kit import kit_resources
 
         if scenarios is not None:
             _run_scenarios(scenarios, deployment, bot, clinic, mapped)
@@ -132,8 +132,8 @@ def _flow_name(path: Path) -> str:
 def _run_scenarios(
     directory: Path, deployment: Deployment, bot: BotModel, clinic: LocalClinic, mapped: dict[str, str]
 ) -> None:
-    from connect.scenarios import ScenarioError, coverage, load_scenarios, run_scenarios
-    from connect.simulator_kit import flow_documents, kit_resources
+    from flowkit.simulate.kit import flow_documents, kit_resources
+    from flowkit.simulate.scenarios import ScenarioError, coverage, load_scenarios, run_scenarios
 
     try:
         scenarios = load_scenarios(directory)

@@ -11,7 +11,7 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from lambdas.local import create_table
+from flowkit.simulate.functions import create_table
 from tests.conftest import FakeLambdaContext, load_event
 
 TABLE = "clinic-appointments-test"

@@ -27,7 +27,7 @@ NUMBER_2 = "arn:aws:connect:us-east-1:111111111111:phone-number/22345678-1234-12
 
 replication = load_handler("connect/replication/runtime/handler.py", "replication_handler")
 phone = load_handler("connect/phone_numbers/runtime/handler.py", "phone_handler")
-handoff = load_handler("regions/handoff/runtime/handler.py", "handoff_handler")
+handoff = load_handler("stacks/handoff/runtime/handler.py", "handoff_handler")
 
 
 def cfn_event(

@@ -10,8 +10,8 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from connect.flow_files import FLOWS_DIR, fill, load_flows
-from connect.flow_loader import STUB, FlowLoader, Pacer, canonical
+from flowkit.language.files import FLOWS_DIR, fill, load_flows
+from runbooks.flow_loader import STUB, FlowLoader, Pacer, canonical
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 BASE = f"arn:aws:connect:us-east-1:111111111111:instance/{INSTANCE}"

@@ -13,10 +13,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from connect.scenarios import Scenario, check, coverage, load_scenarios, run_scenarios
-from connect.simulator import Resources, SimulationError, simulate
-from connect.simulator_kit import flow_documents, kit_resources
-from lambdas.local import LocalClinic, local_clinic
+from flowkit.simulate.engine import Resources, SimulationError, simulate
+from flowkit.simulate.functions import LocalClinic, local_clinic
+from flowkit.simulate.kit import flow_documents, kit_resources
+from flowkit.simulate.scenarios import Scenario, check, coverage, load_scenarios, run_scenarios
 from lex.model import load_bot_model
 from regions.config import load_deployment
 from tests.conftest import ROOT
@@ -122,7 +122,7 @@ def flat(event: dict[str, Any], _context: Any) -> dict[str, str]:
 
 @pytest.mark.parametrize(("handler", "said"), [("tests.functional.test_simulator:flat", "Ok +15555550100"),
                                                ("tests.functional.test_simulator:nested", "Bad"),
-                                               ("lambdas.local:unavailable", "Bad")])  # fmt: skip
+                                               ("flowkit.simulate.functions:unavailable", "Bad")])  # fmt: skip
 def test_lambda_responses_drive_the_branch(clinic: LocalClinic, tmp_path: Path, handler: str, said: str) -> None:
     # GIVEN a flow file that calls a Lambda by a literal ARN, mapped to a handler
     arn = "arn:aws:lambda:us-east-1:123456789012:function:other"
@@ -136,7 +136,7 @@ def test_lambda_responses_drive_the_branch(clinic: LocalClinic, tmp_path: Path, 
 def test_lambda_time_limit_takes_the_error_branch(
     clinic: LocalClinic, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    import connect.simulator as sim
+    import flowkit.simulate.engine as sim
 
     ticks = iter([0.0, 2.5])
     monkeypatch.setattr(sim.time, "perf_counter", lambda: next(ticks))

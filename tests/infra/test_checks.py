@@ -65,7 +65,7 @@ def test_a_flow_with_lint_errors_stops_the_synth(tmp_path: Path) -> None:
     import shutil
 
     import app as kit_app
-    from connect.flow_files import FlowError
+    from flowkit.language.files import FlowError
 
     flows = tmp_path / "flows"
     shutil.copytree(ROOT / "connect" / "flows", flows)

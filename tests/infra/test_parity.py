@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from regions.parity import compare_templates
+from stacks.parity import compare_templates
 from tests.conftest import Synth
 
 
@@ -21,7 +21,7 @@ def test_dr_equals_primary_modulo_region_data(fixture: str, request: pytest.Fixt
 
 def test_parity_compares_the_ivr_pieces(gr_synth: Synth) -> None:
     # GIVEN the sample WHEN parity runs THEN it actually looks at flows, bot, functions, scaling and alarms
-    from regions.parity import _kit_resources
+    from stacks.parity import _kit_resources
 
     types = {r["Type"] for r in _kit_resources(gr_synth.dr).values()}
     assert {

@@ -5,9 +5,9 @@ from __future__ import annotations
 import copy
 import json
 
-from connect.flow_files import placeholders_in
-from connect.flow_import import import_flow
-from connect.flow_lint import has_errors
+from flowkit.language.files import placeholders_in
+from flowkit.language.importer import import_flow
+from flowkit.language.lint import has_errors
 from tests.conftest import ROOT
 
 EXPORT = json.loads((ROOT / "tests" / "flows" / "console-export.json").read_text())

@@ -11,8 +11,8 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from connect.flow_files import FLOWS_DIR
-from connect.flow_lint import Finding, lint_flow, lint_path, lint_text
+from flowkit.language.files import FLOWS_DIR
+from flowkit.language.lint import Finding, lint_flow, lint_path, lint_text
 from tests.conftest import ROOT
 
 EXPORT = ROOT / "tests" / "flows" / "console-export.json"

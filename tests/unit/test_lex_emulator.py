@@ -6,7 +6,7 @@ from datetime import date
 
 import pytest
 
-from lex.emulator import LexEmulator, parse_date, parse_number, parse_phone, parse_time
+from flowkit.simulate.lex import LexEmulator, parse_date, parse_number, parse_phone, parse_time
 from lex.model import load_bot_model
 
 TUESDAY = date(2026, 12, 1)

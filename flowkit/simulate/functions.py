@@ -19,8 +19,10 @@ from typing import Any
 
 import yaml
 
-RUNTIME_DIR = Path(__file__).parent / "runtime"
-SAMPLE_DATA = Path(__file__).parent / "sample_data.yaml"
+#: The clinic functions' code and sample data live in their own unit, ``lambdas/``.
+LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
+RUNTIME_DIR = LAMBDAS_DIR / "runtime"
+SAMPLE_DATA = LAMBDAS_DIR / "sample_data.yaml"
 TABLE = "clinic-appointments-local"
 #: The kit's functions by the name flows use in ``%FunctionArn.<name>%``.
 HANDLERS = {
@@ -75,7 +77,7 @@ def _quiet(handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str,
 
 
 def unavailable(_event: dict[str, Any], _context: Any) -> dict[str, str]:
-    """A function that is down: map a flow's Lambda to ``lambdas.local:unavailable`` to rehearse an outage."""
+    """A function that is down: map a flow's Lambda to ``flowkit.simulate.functions:unavailable`` (an outage)."""
     raise RuntimeError("function unavailable (simulated outage)")
 
 

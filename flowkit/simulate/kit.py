@@ -8,10 +8,10 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
-from connect.flow_files import FLOWS_DIR
-from connect.simulator import LambdaHandler, Resources
-from lambdas.local import LocalClinic, LocalContext, load_handler
-from lex.emulator import LexEmulator
+from flowkit.language.files import FLOWS_DIR
+from flowkit.simulate.engine import LambdaHandler, Resources
+from flowkit.simulate.functions import LocalClinic, LocalContext, load_handler
+from flowkit.simulate.lex import LexEmulator
 from lex.model import BotModel
 from regions.config import Deployment, Role
 

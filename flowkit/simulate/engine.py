@@ -19,9 +19,9 @@ from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from connect.flow_catalogue import spec_for
-from connect.flow_lint import PLACEHOLDER
-from lex.emulator import LexEmulator, LexTurn
+from flowkit.language.catalogue import spec_for
+from flowkit.language.lint import PLACEHOLDER
+from flowkit.simulate.lex import LexEmulator, LexTurn
 from regions.config import DAYS, HoursOfOperation
 
 MAX_STEPS = 500

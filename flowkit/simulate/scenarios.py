@@ -10,7 +10,7 @@ A scenario is one YAML file::
     inputs: [book a checkup, friday, 10 am, "yes"]
     queue_full: []             # queues to simulate as full
     fail: {}                   # ActionId (or flow:ActionId): ErrorType, to force an error branch
-    lambdas: {}                # function name or ARN: module:function, e.g. lambdas.local:unavailable
+    lambdas: {}                # function name or ARN: module:function, e.g. flowkit.simulate.functions:unavailable
     expect:
       outcome: disconnected    # disconnected, queued, transferred, ended or stuck
       queue: appointments      # for queued
@@ -29,7 +29,7 @@ from typing import Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
-from connect.simulator import CallResult, Resources, simulate, transitions_of
+from flowkit.simulate.engine import CallResult, Resources, simulate, transitions_of
 
 OutcomeKind = Literal["disconnected", "queued", "transferred", "ended", "stuck"]
 

@@ -18,7 +18,7 @@ from typing import Any, Literal
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
-from connect.flow_files import FlowError, FlowFile, fill
+from flowkit.language.files import FlowError, FlowFile, fill
 
 Status = Literal["created", "updated", "unchanged", "failed", "skipped", "would-create", "would-update"]
 CONNECT_RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})

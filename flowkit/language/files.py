@@ -15,9 +15,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from connect.flow_lint import PLACEHOLDER, Finding, flow_type_of, has_errors, lint_flow
+from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, has_errors, lint_flow
 
-FLOWS_DIR = Path(__file__).with_name("flows")
+#: The kit's flows are data of the contact-center unit, ``connect/flows/``.
+FLOWS_DIR = Path(__file__).resolve().parents[2] / "connect" / "flows"
 PLACEHOLDER_KINDS = ("FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn")
 
 

@@ -10,17 +10,17 @@ from aws_cdk import aws_logs as logs
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from connect.flow_files import FlowFile
 from connect.infrastructure import ContactCenter, ContactFlows, connect_id, handoff_parameter
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
 from connect.replication.infrastructure import InstanceReplica
+from flowkit.language.files import FlowFile
 from lambdas.infrastructure import ClinicFunctions
 from lex.infrastructure import ClinicBot
 from lex.model import BotModel
 from regions.config import RegionSettings
-from regions.handoff.infrastructure import PeerHandoff
-from regions.monitoring import Monitoring
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
+from stacks.handoff.infrastructure import PeerHandoff
+from stacks.monitoring import Monitoring
 
 INBOUND_FLOW = "inbound-menu"
 

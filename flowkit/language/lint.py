@@ -13,7 +13,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
 
-from connect.flow_catalogue import (
+from flowkit.language.catalogue import (
     CONSOLE_TYPES,
     DTMF_CHARS,
     EVENT_HOOKS,

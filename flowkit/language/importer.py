@@ -12,7 +12,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
-from connect.flow_lint import Finding, lint_flow
+from flowkit.language.lint import Finding, lint_flow
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
