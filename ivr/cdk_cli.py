@@ -1,4 +1,9 @@
-"""Running the pinned AWS CDK CLI (``node_modules/.bin/cdk``, major 2) for synth, deploy and destroy."""
+"""Running the pinned AWS CDK CLI (``node_modules/.bin/cdk``, major 2) for synth, deploy, destroy, diff, bootstrap.
+
+``cdk.json`` runs the app with the kit's own interpreter (``.venv/bin/python app.py``), so that ``npx cdk ...``
+works as written after ``make setup``. ``ivr`` passes ``--app`` with the interpreter it runs in when that is
+another one, so that it works from any environment the kit is installed in.
+"""
 
 from __future__ import annotations
 
@@ -6,6 +11,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections.abc import Sequence
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -26,12 +32,45 @@ def cdk_env() -> dict[str, str]:
     return env
 
 
-def cdk_command(*args: str, config: Path, outdir: Path | None = None) -> list[str]:
-    """The full command line for one CDK CLI call on a deployment file."""
-    command = [str(CDK_BIN), *args, "--context", f"config={config}", "--no-notices"]
+VENV_PYTHON = ROOT / ".venv" / "bin" / "python"
+
+
+def app_option() -> list[str]:
+    """``--app`` with this interpreter, unless it is the one ``cdk.json`` names (the kit's ``.venv``)."""
+    if Path(sys.executable).absolute() == VENV_PYTHON.absolute():
+        return []
+    return ["--app", f"{shlex.quote(sys.executable)} app.py"]
+
+
+def cdk_command(
+    *args: str, config: Path, outdir: Path | None = None, extra: Sequence[str] = (), with_app: bool = True
+) -> list[str]:
+    """The full command line for one CDK CLI call on a deployment file; ``extra`` is passed through as given."""
+    command = [str(CDK_BIN), *args, *(app_option() if with_app else []), "--context", f"config={config}"]
+    command += [*extra, "--no-notices"]
     if outdir is not None:
         command += ["--output", str(outdir)]
     return command
+
+
+def passthrough(
+    *,
+    profile: str | None = None,
+    require_approval: str | None = None,
+    outputs_file: Path | None = None,
+    context: Sequence[str] = (),
+) -> list[str]:
+    """CDK CLI options given to ``ivr deploy/destroy/diff``, in the CLI's own spelling."""
+    args: list[str] = []
+    if profile:
+        args += ["--profile", profile]
+    if require_approval:
+        args += ["--require-approval", require_approval]
+    if outputs_file is not None:
+        args += ["--outputs-file", str(outputs_file)]
+    for pair in context:
+        args += ["--context", pair]
+    return args
 
 
 def render(command: list[str]) -> str:

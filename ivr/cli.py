@@ -6,6 +6,7 @@ CLI; ``ivr flows ...`` lints, renders, imports and loads contact flows.
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated, Literal
@@ -14,23 +15,58 @@ import typer
 from rich.table import Table
 
 from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
-from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
+from ivr.bootstrap_cli import bootstrap_command
+from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
+from ivr.cdk_options import (
+    ApprovalOption,
+    ContextOption,
+    JsonPlanOption,
+    OutputsFileOption,
+    ProfileOption,
+    check_context,
+)
+from ivr.diff_cli import diff_command
 from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.output import console, deployment_or_exit, err
 from ivr.simulate_cli import simulate_command
+from ivr.status_cli import status_command
 
 app = typer.Typer(
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
+    context_settings={"help_option_names": ["-h", "--help"]},
 )
+
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            typer.echo(f"ivr {version('connect-ivr-kit')}")
+        except PackageNotFoundError:  # pragma: no cover - running from a checkout without `pip install -e .`
+            typer.echo("ivr (not installed: run `make setup`)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    _version_flag: Annotated[
+        bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the kit's version and exit")
+    ] = False,
+) -> None:
+    """Amazon Connect IVR in two regions: synthesize, check, deploy, operate."""
 app.add_typer(flows_app, name="flows")
 app.add_typer(dr_app, name="dr")
 app.command("failover")(failover_command)
 app.command("drill")(drill_command)
 app.command("simulate")(simulate_command)
+app.command("status")(status_command)
+app.command("diff")(diff_command)
+app.command("bootstrap")(bootstrap_command)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")]
@@ -83,10 +119,10 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
         raise typer.Exit(1)
 
 
-def _credentials_or_exit() -> None:
-    import boto3
+def _credentials_or_exit(profile: str | None = None) -> None:
+    from ivr.cdk_options import credentials_missing
 
-    if boto3.Session().get_credentials() is None:
+    if credentials_missing(profile):
         err.print(
             "error: no AWS credentials found (set AWS_PROFILE, run `aws sso login`, or export "
             "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); nothing was deployed. "
@@ -100,29 +136,43 @@ Role = Literal["primary", "dr"]
 
 @app.command()
 def deploy(
-    role: Annotated[str, typer.Argument(help="primary or dr")],
+    role: Annotated[Role, typer.Argument(help="Which region's stack: primary or dr")],
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
+    profile: ProfileOption = None,
+    require_approval: ApprovalOption = "broadening",
+    outputs_file: OutputsFileOption = None,
+    context: ContextOption = None,
+    as_json: JsonPlanOption = False,
 ) -> None:
     """Deploy one region's stack. Deploy the primary first: in global-resiliency mode the DR stack needs it."""
-    if role not in ("primary", "dr"):
-        err.print(f"error: ROLE must be primary or dr, not {role!r}")
-        raise typer.Exit(2)
     deployment = deployment_or_exit(config)
-    settings = deployment.region("primary" if role == "primary" else "dr")
-    command = cdk_command("deploy", settings.stack_name, "--require-approval", "broadening", config=config.resolve())
+    settings = deployment.region(role)
+    extra = passthrough(
+        profile=profile, require_approval=require_approval, outputs_file=outputs_file, context=check_context(context)
+    )
+    command = cdk_command("deploy", settings.stack_name, config=config.resolve(), extra=extra)
+    note = ""
+    if role == "dr" and deployment.dr_mode == "global-resiliency":
+        note = (
+            "needs the primary stack deployed first (it replicates the instance and "
+            f"hands ids over in SSM under /ivr/{deployment.name}/ in {settings.region})"
+        )
     if dry_run:
+        if as_json:
+            plan = {"stack": settings.stack_name, "account": deployment.account, "region": settings.region,
+                    "command": render(command), "note": note}  # fmt: skip
+            typer.echo(json.dumps(plan, indent=2))
+            return
         console.print(
             f"would deploy {settings.stack_name} to account {deployment.account}, region "
-            f"{settings.region}:\n  {render(command)}"
+            f"{settings.region}:\n  {render(command)}",
+            markup=False,
         )
-        if role == "dr" and deployment.dr_mode == "global-resiliency":
-            console.print(
-                "  note: needs the primary stack deployed first (it replicates the instance and "
-                f"hands ids over in SSM under /ivr/{deployment.name}/ in {settings.region})"
-            )
+        if note:
+            console.print(f"  note: {note}", markup=False)
         return
-    _credentials_or_exit()
+    _credentials_or_exit(profile)
     result = run_cdk(command)
     raise typer.Exit(result.returncode)
 
@@ -132,18 +182,25 @@ def destroy(
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
+    profile: ProfileOption = None,
+    context: ContextOption = None,
+    as_json: JsonPlanOption = False,
 ) -> None:
     """Tear down both regions: the DR stack first, then the primary. Numbers marked keep_on_destroy stay claimed."""
     deployment = deployment_or_exit(config)
+    extra = passthrough(profile=profile, context=check_context(context))
     commands = [
-        cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve())
+        cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve(), extra=extra)
         for r in ("dr", "primary")
     ]
     if dry_run:
+        if as_json:
+            typer.echo(json.dumps({"commands": [render(c) for c in commands]}, indent=2))
+            return
         for command in commands:
-            console.print(f"would run: {render(command)}")
+            console.print(f"would run: {render(command)}", markup=False)
         return
-    _credentials_or_exit()
+    _credentials_or_exit(profile)
     if not yes and not typer.confirm(
         f"Destroy {deployment.name} in {deployment.dr_region} and "
         f"{deployment.primary_region} (account {deployment.account})?"
@@ -152,7 +209,7 @@ def destroy(
     for command in commands:
         result = run_cdk(command)
         if result.returncode != 0:
-            err.print(f"error: {render(command)} failed; nothing after it ran")
+            err.print(f"error: {render(command)} failed; nothing after it ran", markup=False)
             raise typer.Exit(result.returncode)
 
 

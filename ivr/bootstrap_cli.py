@@ -1,0 +1,46 @@
+"""``ivr bootstrap``: prepare the account in both regions of a deployment for the CDK (once per account and region)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from ivr.cdk_cli import ROOT, cdk_command, passthrough, render, run_cdk
+from ivr.cdk_options import ContextOption, JsonPlanOption, ProfileOption, check_context, credentials_missing
+from ivr.output import console, deployment_or_exit, err
+
+DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
+
+
+def bootstrap_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
+        DEFAULT_CONFIG
+    ),
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
+    profile: ProfileOption = None,
+    context: ContextOption = None,
+    as_json: JsonPlanOption = False,
+) -> None:
+    """Bootstrap the CDK in the primary and the DR region of the deployment's account (`cdk bootstrap`)."""
+    deployment = deployment_or_exit(config)
+    environments = [f"aws://{deployment.account}/{r}" for r in (deployment.primary_region, deployment.dr_region)]
+    command = cdk_command(
+        "bootstrap", *environments, config=config.resolve(),
+        extra=passthrough(profile=profile, context=check_context(context)),
+    )  # fmt: skip
+    if dry_run:
+        if as_json:
+            typer.echo(json.dumps({"environments": environments, "command": render(command)}, indent=2))
+        else:
+            console.print(f"would bootstrap {', '.join(environments)}:\n  {render(command)}", markup=False)
+        return
+    if credentials_missing(profile):
+        err.print(
+            "error: no AWS credentials found (set AWS_PROFILE or --profile, or run `aws sso login`); "
+            "nothing was bootstrapped. Use --dry-run to see what would run."
+        )
+        raise typer.Exit(2)
+    raise typer.Exit(run_cdk(command).returncode)

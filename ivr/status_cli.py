@@ -1,0 +1,335 @@
+"""``ivr status [--json]``: both regions at a glance, read-only.
+
+Per region: the stack's status, the instance (the replica in the DR region of a global-resiliency deployment),
+the traffic split of telephony and agents, each kit flow (published, and whether its content equals the repo's),
+the bot alias, each function's provisioned concurrency allocated against what the schedule asks for now, the
+alarms in ALARM, and the last drill whose evidence report is on this machine. Every read stands alone: a call the
+credentials may not make is listed under "could not read" with the reason, and the rest is still shown.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+
+from ivr.cdk_cli import ROOT
+from ivr.cdk_options import ProfileOption
+from ivr.output import console, deployment_or_exit, err
+
+if TYPE_CHECKING:
+    from regions.config import Deployment, RegionSettings
+
+DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
+#: CloudFormation stack states that are settled and usable (CloudFormation's StackStatus enum).
+SETTLED = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE", "IMPORT_COMPLETE"}
+
+Clients = Callable[[str, str], Any]
+
+
+@dataclass
+class Item:
+    """One line of the status: ``ok`` is None for what is neither good nor bad (a split, a count)."""
+
+    what: str
+    value: str
+    ok: bool | None = None
+
+
+@dataclass
+class RegionStatus:
+    role: str
+    region: str
+    stack: str
+    items: list[Item] = field(default_factory=list)
+    unread: list[Item] = field(default_factory=list)
+
+    def add(self, what: str, value: str, ok: bool | None = None) -> None:
+        self.items.append(Item(what, value, ok))
+
+
+@dataclass
+class Status:
+    deployment: str
+    mode: str
+    regions: list[RegionStatus]
+    last_drill: Item | None
+
+    @property
+    def healthy(self) -> bool:
+        return all(i.ok is not False for r in self.regions for i in r.items)
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self) | {"healthy": self.healthy, "complete": not any(r.unread for r in self.regions)}
+
+
+def _error(exc: BaseException) -> str:
+    response = getattr(exc, "response", None)
+    if isinstance(response, dict) and "Error" in response:
+        op = getattr(exc, "operation_name", "")
+        return f"{op}: {response['Error'].get('Code')}: {response['Error'].get('Message', '')}".strip()
+    return f"{type(exc).__name__}: {exc}"
+
+
+def scheduled_level(settings: RegionSettings, now: datetime) -> tuple[int, str]:
+    """The minimum provisioned concurrency the schedules ask for at ``now``, and why (a window or the baseline)."""
+    from zoneinfo import ZoneInfo
+
+    days = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+    level, why = settings.baseline_concurrency, "baseline"
+    for window in settings.deployment.scaling.peak_windows:
+        local = now.astimezone(ZoneInfo(window.time_zone))
+        if days[local.weekday()] in window.days and window.start <= local.time().replace(tzinfo=None) < window.end:
+            peak = settings.peak_concurrency(window)
+            if peak >= level:
+                level, why = peak, f"peak window {window.name}"
+    return level, why
+
+
+class _Reader:
+    """Reads one region; each probe records its result or why it could not read."""
+
+    def __init__(self, deployment: Deployment, role: str, clients: Clients, now: datetime) -> None:
+        self.deployment = deployment
+        self.settings = deployment.region(role)  # type: ignore[arg-type]
+        self.clients = clients
+        self.now = now
+        self.status = RegionStatus(role, self.settings.region, self.settings.stack_name)
+        self.outputs: dict[str, str] = {}
+
+    def client(self, service: str) -> Any:
+        return self.clients(service, self.settings.region)
+
+    def probe(self, what: str, read: Callable[[], None]) -> None:
+        from botocore.exceptions import BotoCoreError, ClientError
+
+        try:
+            read()
+        except KeyError as missing:
+            self.status.unread.append(Item(what, f"the stack has no output {missing}"))
+        except (ClientError, BotoCoreError) as exc:
+            self.status.unread.append(Item(what, _error(exc)))
+
+    def read(self) -> RegionStatus:
+        self.probe("stack", self.stack)
+        if not self.outputs:
+            return self.status
+        self.probe("instance", self.instance)
+        if "TrafficDistributionGroupArn" in self.outputs or self.settings.is_primary:
+            self.probe("traffic split", self.traffic)
+        self.probe("flows", self.flows)
+        self.probe("bot alias", self.bot)
+        for name in self.deployment.function_names:
+            self.probe(f"provisioned concurrency {name}", lambda n=name: self.concurrency(n))  # type: ignore[misc]
+        self.probe("alarms", self.alarms)
+        return self.status
+
+    def stack(self) -> None:
+        from botocore.exceptions import ClientError
+
+        try:
+            stack = self.client("cloudformation").describe_stacks(StackName=self.settings.stack_name)["Stacks"][0]
+        except ClientError as exc:
+            if "does not exist" in str(exc.response.get("Error", {}).get("Message", "")):
+                self.status.add("stack", f"{self.settings.stack_name} is not deployed", False)
+                return
+            raise
+        state = str(stack["StackStatus"])
+        self.status.add("stack", f"{self.settings.stack_name} {state}", state in SETTLED)
+        self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+    def instance(self) -> None:
+        found = self.client("connect").describe_instance(InstanceId=self.outputs["InstanceId"])["Instance"]
+        label = "replica instance" if not self.settings.creates_instance else "instance"
+        state = str(found.get("InstanceStatus"))
+        self.status.add(label, f"{found.get('InstanceAlias', self.outputs['InstanceId'])} {state}", state == "ACTIVE")
+
+    def traffic(self) -> None:
+        if "TrafficDistributionGroupArn" not in self.outputs:
+            self.status.add("traffic split", f"none ({self.deployment.dr_mode}: callers dial each region's numbers)")
+            return
+        answer = self.client("connect").get_traffic_distribution(Id=self.outputs["TrafficDistributionGroupArn"])
+        for kind in ("Telephony", "Agent"):
+            given = (answer.get(f"{kind}Config") or {}).get("Distributions", [])
+            shares = {d["Region"]: d["Percentage"] for d in given}
+            text = ", ".join(f"{r} {p} %" for r, p in shares.items()) or "not set"
+            self.status.add(f"{kind.lower()} split", text)
+
+    def flows(self) -> None:
+        from flowkit.language.files import FlowError, FlowFile, fill, load_flows
+        from ivr.stack_outputs import target_from_outputs
+        from runbooks.flow_loader import canonical
+
+        flow_ids = {k[4:-2]: v for k, v in self.outputs.items() if k.startswith("Flow") and k.endswith("Id")}
+        if not flow_ids:
+            self.status.add("flows", "none in this stack (global-resiliency: the replica runs the primary's flows)")
+            return
+        names = {"QueueArn": [q.name for q in self.deployment.queues],
+                 "HoursArn": [h.name for h in self.deployment.hours]}  # fmt: skip
+        values = target_from_outputs(self.outputs, names).values
+        try:
+            kit: dict[str, FlowFile] = {_pascal(f.name): f for f in load_flows()}
+        except FlowError as exc:
+            kit = {}
+            self.status.unread.append(Item("flows in the repository", str(exc)))
+        # Flow outputs are keyed by the PascalCase name; placeholders by the file's name.
+        values |= {f"FlowArn.{f.name}": self.outputs[f"Flow{key}Arn"] for key, f in kit.items()
+                   if f"Flow{key}Arn" in self.outputs}  # fmt: skip
+        connect = self.client("connect")
+        for key, flow_id in sorted(flow_ids.items()):
+            flow = kit.get(key)
+            label = f"flow {flow.name if flow else key}"
+            try:
+                found = connect.describe_contact_flow(InstanceId=self.outputs["InstanceId"], ContactFlowId=flow_id)
+            except Exception as exc:  # recorded per flow; the other flows are still read
+                self.status.unread.append(Item(label, _error(exc)))
+                continue
+            details = found["ContactFlow"]
+            published = details.get("Status") == "PUBLISHED" and details.get("State", "ACTIVE") == "ACTIVE"
+            state = f"{details.get('Status')}, {details.get('State', 'ACTIVE')}"
+            if flow is None:
+                self.status.add(label, f"{state}; not in the repository", None if published else False)
+                continue
+            try:
+                same = canonical(details.get("Content") or "{}") == canonical(fill(flow.content(), values))
+            except FlowError as exc:
+                self.status.add(label, f"{state}; content not compared: {exc}", None if published else False)
+                continue
+            content = "content equals the repository's" if same else "content differs from the repository's"
+            self.status.add(label, f"{state}; {content}", published and same)
+
+    def bot(self) -> None:
+        bot_id, alias_id = self.outputs["BotAliasArn"].rsplit("/", 2)[-2:]
+        alias = self.client("lexv2-models").describe_bot_alias(botId=bot_id, botAliasId=alias_id)
+        state = str(alias.get("botAliasStatus"))
+        version = alias.get("botVersion", "?")
+        self.status.add("bot alias", f"{alias.get('botAliasName', alias_id)} {state} (version {version})",
+                        state == "Available")  # fmt: skip
+
+    def concurrency(self, name: str) -> None:
+        want, why = scheduled_level(self.settings, self.now)
+        lam = self.client("lambda")
+        config = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+        allocated = int(config.get("AllocatedProvisionedConcurrentExecutions", 0))
+        requested = int(config.get("RequestedProvisionedConcurrentExecutions", 0))
+        text = f"{allocated} allocated, {requested} requested, {want} scheduled ({why}), {config.get('Status')}"
+        # After a failover the DR region holds the peak level on purpose: more than scheduled is not a fault.
+        self.status.add(f"concurrency {name.removeprefix(self.deployment.name + '-')}", text, allocated >= want)
+
+    def alarms(self) -> None:
+        pages = (
+            self.client("cloudwatch")
+            .get_paginator("describe_alarms")
+            .paginate(AlarmNamePrefix=self.settings.stack_name, StateValue="ALARM")
+        )
+        firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", [])]
+        self.status.add("alarms firing", ", ".join(firing) or "none", not firing)
+
+
+def _pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
+
+
+def last_drill(reports: Path) -> Item | None:
+    """The newest drill evidence report (JSON) under ``reports``, if any."""
+    newest: tuple[str, dict[str, Any]] | None = None
+    for path in reports.glob("*.json") if reports.is_dir() else []:
+        try:
+            data = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue
+        if not isinstance(data, dict) or not {"drill", "started", "outcome"} <= set(data) or data.get("dry_run"):
+            continue
+        if newest is None or str(data["started"]) > newest[0]:
+            newest = (str(data["started"]), data)
+    if newest is None:
+        return None
+    data = newest[1]
+    return Item("last drill", f"{data['drill']} {data['outcome']} at {data['started']} ({reports})",
+                data["outcome"] == "passed")  # fmt: skip
+
+
+def read_status(deployment: Deployment, clients: Clients, *, now: datetime, reports: Path) -> Status:
+    """Read both regions (primary first); never raises for an AWS error."""
+    regions = [_Reader(deployment, role, clients, now).read() for role in ("primary", "dr")]
+    return Status(deployment.name, deployment.dr_mode, regions, last_drill(reports))
+
+
+def status_command(
+    config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
+        DEFAULT_CONFIG
+    ),
+    profile: ProfileOption = None,
+    reports: Annotated[Path, typer.Option("--reports", help="Where drill evidence reports are kept")] = (
+        ROOT / "reports"
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON")] = False,
+) -> None:
+    """Both regions at a glance (read-only). Exit 0 when all is well, 1 when something is not, 2 when nothing
+    could be read."""
+    from datetime import UTC
+
+    import boto3
+    from botocore.config import Config
+
+    from ivr.cdk_options import credentials_missing
+
+    deployment = deployment_or_exit(config)
+    if credentials_missing(profile):
+        err.print("error: no AWS credentials found (set AWS_PROFILE or --profile, or run `aws sso login`)")
+        raise typer.Exit(2)
+    session = boto3.Session(profile_name=profile)
+    # Fast over thorough: short timeouts and few retries; what does not answer is listed as not read.
+    quick = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
+    made: dict[tuple[str, str], Any] = {}
+
+    def clients(service: str, region: str) -> Any:
+        if (service, region) not in made:
+            made[(service, region)] = session.client(service, region_name=region, config=quick)  # type: ignore[call-overload]
+        return made[(service, region)]
+
+    status = read_status(deployment, clients, now=datetime.now(UTC), reports=reports)
+    if as_json:
+        typer.echo(json.dumps(status.as_dict(), indent=2))
+    else:
+        print_status(status)
+    if all(not r.items for r in status.regions):
+        raise typer.Exit(2)
+    raise typer.Exit(0 if status.healthy else 1)
+
+
+def print_status(status: Status) -> None:
+    from rich.table import Table
+
+    marks = {True: "[green]ok[/green]", False: "[red]FAIL[/red]", None: ""}
+    table = Table(title=f"{status.deployment} ({status.mode})", show_lines=False)
+    table.add_column("")
+    table.add_column("What")
+    for region in status.regions:
+        table.add_column(f"{region.role} · {region.region}")
+    rows: dict[str, list[Item | None]] = {}
+    for index, region in enumerate(status.regions):
+        for item in region.items:
+            rows.setdefault(item.what, [None] * len(status.regions))[index] = item
+    for what, items in rows.items():
+        worst = False if any(i and i.ok is False for i in items) else (True if any(i and i.ok for i in items) else None)
+        table.add_row(marks[worst], what, *(_escape(i.value) if i else "-" for i in items))
+    console.print(table)
+    for region in status.regions:
+        for item in region.unread:
+            console.print(f"could not read ({region.role}, {region.region}): {item.what}: {item.value}",
+                          markup=False, highlight=False)  # fmt: skip
+    drill = status.last_drill
+    console.print(f"last drill: {drill.value}" if drill else "last drill: no evidence report found",
+                  markup=False, highlight=False)  # fmt: skip
+
+
+def _escape(text: str) -> str:
+    from rich.markup import escape
+
+    return escape(text)

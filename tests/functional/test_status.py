@@ -1,0 +1,235 @@
+"""`ivr status`: both regions read with botocore's Stubber (every request and answer checked against the real
+service models); what the credentials may not read is listed, and the rest is still shown."""
+
+from __future__ import annotations
+
+import json
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from flowkit.language.files import FlowFile, fill, load_flows
+from ivr.status_cli import Status, last_drill, read_status, scheduled_level
+from regions.config import FUNCTION_KEYS, Deployment, load_deployment
+from tests.conftest import ROOT
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+TDG = "arn:aws:connect:us-east-1:111111111111:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+#: A Tuesday at 03:00 in New York: outside every peak window of the sample (checked in the test that uses it).
+QUIET = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
+
+
+def pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+class Aws:
+    """Stubbed clients per (service, region), made on demand."""
+
+    def __init__(self) -> None:
+        self.stubs: dict[tuple[str, str], Stubber] = {}
+        self.clients: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        if (service, region) not in self.clients:
+            client = boto3.client(service, region_name=region)
+            self.clients[(service, region)] = client
+            self.stubs[(service, region)] = Stubber(client)
+            self.stubs[(service, region)].activate()
+        return self.clients[(service, region)]
+
+    def stub(self, service: str, region: str) -> Stubber:
+        self(service, region)
+        return self.stubs[(service, region)]
+
+    def verify(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def aws(monkeypatch: pytest.MonkeyPatch) -> Any:
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    fake = Aws()
+    yield fake
+    fake.verify()
+
+
+@pytest.fixture
+def deployment() -> Deployment:
+    return load_deployment(ROOT / "regions" / "clinic.yaml")
+
+
+def outputs_for(deployment: Deployment, role: str, flows: list[FlowFile]) -> dict[str, str]:
+    """The outputs the kit's stack has, derived from the deployment and the flow files."""
+    region = deployment.region(role).region  # type: ignore[arg-type]
+    arn = f"arn:aws:connect:{region}:111111111111:instance/{INSTANCE}"
+    outputs = {"InstanceId": INSTANCE, "TrafficDistributionGroupArn": TDG,
+               "BotAliasArn": f"arn:aws:lex:{region}:111111111111:bot-alias/BOTID12345/ALIAS12345"}  # fmt: skip
+    for index, flow in enumerate(flows):
+        outputs[f"Flow{pascal(flow.name)}Id"] = f"flow-{index}"
+        outputs[f"Flow{pascal(flow.name)}Arn"] = f"{arn}/contact-flow/flow-{index}"
+    for key in FUNCTION_KEYS:
+        outputs[f"Function{key}Arn"] = (
+            f"arn:aws:lambda:{region}:111111111111:function:{deployment.function_name(key)}:live"
+        )
+    for queue in deployment.queues:
+        outputs[f"Queue{pascal(queue.name)}Arn"] = f"{arn}/queue/{queue.name}"
+    for hours in deployment.hours:
+        outputs[f"Hours{pascal(hours.name)}Arn"] = f"{arn}/operating-hours/{hours.name}"
+    return outputs
+
+
+def deployed_content(deployment: Deployment, flow: FlowFile, outputs: dict[str, str], flows: list[FlowFile]) -> str:
+    """The flow as the stack deployed it: placeholders filled with the stack's resources."""
+    values = {"BotAliasArn": outputs["BotAliasArn"]}
+    values |= {f"FunctionArn.{k}": outputs[f"Function{k}Arn"] for k in FUNCTION_KEYS}
+    values |= {f"QueueArn.{q.name}": outputs[f"Queue{pascal(q.name)}Arn"] for q in deployment.queues}
+    values |= {f"HoursArn.{h.name}": outputs[f"Hours{pascal(h.name)}Arn"] for h in deployment.hours}
+    values |= {f"FlowArn.{f.name}": outputs[f"Flow{pascal(f.name)}Arn"] for f in flows}
+    return json.dumps(fill(flow.content(), values))
+
+
+def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: bool = False,
+                 changed_flow: str | None = None, allocated: int = 1, firing: list[str] | None = None) -> None:  # fmt: skip
+    """Queue the answers `ivr status` reads in one region, in the order it reads them."""
+    settings = deployment.region(role)  # type: ignore[arg-type]
+    region = settings.region
+    flows = load_flows()
+    outputs = outputs_for(deployment, role, flows)
+    aws.stub("cloudformation", region).add_response(
+        "describe_stacks",
+        {"Stacks": [{"StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z",
+                     "StackStatus": "UPDATE_COMPLETE",
+                     "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]},
+        {"StackName": settings.stack_name},
+    )  # fmt: skip
+    connect = aws.stub("connect", region)
+    if deny_instance:
+        connect.add_client_error("describe_instance", "AccessDeniedException", "not allowed: connect:DescribeInstance")
+    else:
+        connect.add_response("describe_instance",
+                             {"Instance": {"Id": INSTANCE, "InstanceAlias": "clinic", "InstanceStatus": "ACTIVE"}},
+                             {"InstanceId": INSTANCE})  # fmt: skip
+    split = {deployment.primary_region: 100, deployment.dr_region: 0}
+    config = {"Distributions": [{"Region": r, "Percentage": p} for r, p in split.items()]}
+    connect.add_response("get_traffic_distribution", {"Arn": TDG, "TelephonyConfig": config, "AgentConfig": config},
+                         {"Id": TDG})  # fmt: skip
+    for flow in sorted(flows, key=lambda f: pascal(f.name)):  # status reads them by output key
+        content = deployed_content(deployment, flow, outputs, flows)
+        if flow.name == changed_flow:
+            content = json.dumps({**json.loads(content), "StartAction": "changed-in-the-console"})
+        flow_id = outputs[f"Flow{pascal(flow.name)}Id"]
+        connect.add_response(
+            "describe_contact_flow",
+            {"ContactFlow": {"Id": flow_id, "Name": flow.name, "Status": "PUBLISHED", "State": "ACTIVE",
+                             "Content": content}},
+            {"InstanceId": INSTANCE, "ContactFlowId": flow_id},
+        )  # fmt: skip
+    aws.stub("lexv2-models", region).add_response(
+        "describe_bot_alias",
+        {"botAliasId": "ALIAS12345", "botAliasName": "live", "botId": "BOTID12345", "botVersion": "3",
+         "botAliasStatus": "Available"},
+        {"botId": "BOTID12345", "botAliasId": "ALIAS12345"},
+    )  # fmt: skip
+    for name in deployment.function_names:
+        aws.stub("lambda", region).add_response(
+            "get_provisioned_concurrency_config",
+            {"Status": "READY", "AllocatedProvisionedConcurrentExecutions": allocated,
+             "RequestedProvisionedConcurrentExecutions": max(allocated, 1)},
+            {"FunctionName": name, "Qualifier": "live"},
+        )  # fmt: skip
+    alarms = [{"AlarmName": n, "StateValue": "ALARM"} for n in firing or []]
+    aws.stub("cloudwatch", region).add_response(
+        "describe_alarms", {"MetricAlarms": alarms}, {"AlarmNamePrefix": settings.stack_name, "StateValue": "ALARM"}
+    )
+
+
+def items(status: Status, role: str) -> dict[str, tuple[str, bool | None]]:
+    region = next(r for r in status.regions if r.role == role)
+    return {i.what: (i.value, i.ok) for i in region.items}
+
+
+def test_quiet_time_is_outside_every_peak_window(deployment: Deployment) -> None:
+    # The tests below rely on it: at QUIET each region's schedule asks for its baseline.
+    for role in ("primary", "dr"):
+        settings = deployment.region(role)  # type: ignore[arg-type]
+        assert scheduled_level(settings, QUIET) == (settings.baseline_concurrency, "baseline")
+
+
+def test_a_healthy_deployment_reads_ok_in_both_regions(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:
+    # GIVEN both regions deployed, published, at their scheduled capacity, no alarm
+    for role in ("primary", "dr"):
+        queue_region(aws, deployment, role, allocated=deployment.region(role).baseline_concurrency)  # type: ignore[arg-type]
+    # WHEN status is read
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    # THEN every line is ok, nothing is unread, and every kit flow equals the repository's
+    assert status.healthy, status
+    assert all(not r.unread for r in status.regions)
+    primary = items(status, "primary")
+    for flow in load_flows():
+        assert primary[f"flow {flow.name}"] == ("PUBLISHED, ACTIVE; content equals the repository's", True)
+    assert primary["telephony split"][0] == f"{deployment.primary_region} 100 %, {deployment.dr_region} 0 %"
+    assert primary["alarms firing"] == ("none", True)
+    assert status.last_drill is None
+
+
+def test_partial_permissions_and_drift_are_shown_not_fatal(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:
+    # GIVEN the DR region denies DescribeInstance, a flow there was edited in the console, capacity is short
+    # and an alarm fires
+    changed = load_flows()[0].name
+    queue_region(aws, deployment, "primary")
+    queue_region(aws, deployment, "dr", deny_instance=True, changed_flow=changed, allocated=0,
+                 firing=["clinic-dr-ContactFlowErrors"])  # fmt: skip
+    # WHEN status is read
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    # THEN the denied read is listed with its reason and every other line is still there
+    dr = next(r for r in status.regions if r.role == "dr")
+    assert [(u.what, u.value) for u in dr.unread] == [
+        ("instance", "DescribeInstance: AccessDeniedException: not allowed: connect:DescribeInstance")
+    ]
+    lines = items(status, "dr")
+    assert lines[f"flow {changed}"] == ("PUBLISHED, ACTIVE; content differs from the repository's", False)
+    short = lines[f"concurrency {deployment.function_names[0].removeprefix(deployment.name + '-')}"]
+    assert short[1] is False and short[0].startswith("0 allocated")
+    assert lines["alarms firing"] == ("clinic-dr-ContactFlowErrors", False)
+    assert not status.healthy
+
+
+def test_a_stack_that_is_not_deployed_is_said_so(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:
+    for role in ("primary", "dr"):
+        settings = deployment.region(role)  # type: ignore[arg-type]
+        aws.stub("cloudformation", settings.region).add_client_error(
+            "describe_stacks", "ValidationError", f"Stack with id {settings.stack_name} does not exist"
+        )
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    assert items(status, "primary")["stack"] == (f"{deployment.region('primary').stack_name} is not deployed", False)
+
+
+def test_peak_window_raises_the_scheduled_level(deployment: Deployment) -> None:
+    # GIVEN each peak window of the deployment WHEN the time is inside it THEN the primary schedules its level
+    from zoneinfo import ZoneInfo
+
+    days = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
+    primary = deployment.region("primary")
+    for window in deployment.scaling.peak_windows:
+        monday = datetime(2026, 11, 30, window.start.hour, window.start.minute, tzinfo=ZoneInfo(window.time_zone))
+        moment = monday + timedelta(days=days.index(window.days[0]))
+        level, why = scheduled_level(primary, moment)
+        assert level >= window.provisioned_concurrency
+        assert why.startswith("peak window")
+
+
+def test_last_drill_is_the_newest_real_run(tmp_path: Path) -> None:
+    for started, outcome, dry in (("2026-11-01T10:00:00Z", "passed", False), ("2026-11-20T10:00:00Z", "failed", False),
+                                  ("2026-11-25T10:00:00Z", "planned", True)):  # fmt: skip
+        (tmp_path / f"d-{started[:10]}.json").write_text(
+            json.dumps({"drill": "failover-drill", "started": started, "outcome": outcome, "dry_run": dry})
+        )
+    drill = last_drill(tmp_path)
+    assert drill is not None and drill.ok is False and "failed at 2026-11-20" in drill.value
