@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -13,6 +13,10 @@ from flowkit.language.lint import Finding, has_errors, lint_path
 from flowkit.language.render import to_mermaid
 from ivr.output import console, deployment_or_exit, err
 from runbooks.flow_loader import LoadReport
+
+if TYPE_CHECKING:
+    from flowkit.language.files import FlowFile
+    from runbooks.flow_loader import FlowLoader
 
 app = typer.Typer(help="Contact flows: lint, render, import, load.", no_args_is_help=True)
 
@@ -121,6 +125,7 @@ def load(
     value: Annotated[list[str] | None, typer.Option("--value", help="KIND.NAME=VALUE for a placeholder")] = None,
     name_suffix: Annotated[str, typer.Option("--name-suffix", help="Appended to every flow name")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff; write nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before writing to the instance")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (names of queues and hours)")] = (
         FLOWS_DIR.parent.parent / "regions" / "clinic.yaml"
@@ -143,6 +148,8 @@ def load(
         err.print(f"error: {exc}")
         raise typer.Exit(1 if exc.findings else 2) from None
     extra = _parse_values(value or [])
+    if stack and not region:
+        region = _stack_region(stack, config)
     session = boto3.Session(region_name=region)
     if session.get_credentials() is None:
         err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was loaded")
@@ -157,9 +164,10 @@ def load(
         else:
             assert instance_id is not None
             target = target_from_instance(client, instance_id, extra)
-        report = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix).load(
-            flows, target.values, dry_run=dry_run
-        )
+        loader = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix)
+        if not dry_run and not yes:
+            _confirm_load(FlowLoader(client, target.instance_id, name_suffix=loader.suffix), flows, target.values)
+        report = loader.load(flows, target.values, dry_run=dry_run)
     except StackOutputsError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
@@ -171,6 +179,30 @@ def load(
         raise typer.Exit(1) from None
     _print_report(report, as_json)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _confirm_load(preview: FlowLoader, flows: list[FlowFile], values: dict[str, str]) -> None:
+    """Show what loading would change and ask, as failover and destroy do; exit when nothing would change."""
+    report = preview.load(flows, values, dry_run=True)
+    _print_report(report, False)
+    if all(r.status == "unchanged" for r in report.results):
+        raise typer.Exit(0)
+    region = preview.client.meta.region_name
+    if not typer.confirm(f"Write these flows to instance {preview.instance_id} in {region}?"):
+        err.print("nothing was loaded")
+        raise typer.Exit(1)
+
+
+def _stack_region(stack: str, config: Path) -> str:
+    """The region of a stack of the deployment file (its primary's or its DR's); else the primary region."""
+    deployment = deployment_or_exit(config)
+    for role in ("primary", "dr"):
+        settings = deployment.region(role)
+        if settings.stack_name == stack:
+            return settings.region
+    err.print(f"note: {stack} is not a stack of {config}; using its primary region {deployment.primary_region}",
+              markup=False)  # fmt: skip
+    return deployment.primary_region
 
 
 def _print_report(report: LoadReport, as_json: bool) -> None:

@@ -135,7 +135,9 @@ class FlowLoader:
         stubs = self._create_missing(pending, known, results, dry_run)
         for flow in flows:
             result = results[flow.name]
-            if result.status in ("failed", "skipped") or (result.status == "created" and flow.name not in stubs):
+            if result.status in ("failed", "skipped", "would-create") or (
+                result.status == "created" and flow.name not in stubs
+            ):
                 continue
             self._update(flow, known, result, dry_run, created=flow.name in stubs)
         self.report.results = [results[f.name] for f in flows]
