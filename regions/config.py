@@ -7,7 +7,7 @@ The schema is the single description of what a deployment may say. ``load_deploy
 from __future__ import annotations
 
 import re
-from datetime import time
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
@@ -204,7 +204,58 @@ class Scaling(_Strict):
         names = [w.name for w in self.peak_windows]
         if len(set(names)) != len(names):
             raise ValueError("peak window names must be unique")
+        for index, first in enumerate(self.peak_windows):
+            for second in self.peak_windows[index + 1 :]:
+                if clash := _windows_clash(first, second):
+                    raise ValueError(clash)
         return self
+
+
+#: Two reference weeks, one in winter and one in summer, so that windows in zones with different daylight-saving
+#: rules are compared in both states. Each starts on a Monday.
+_REFERENCE_MONDAYS = (date(2026, 1, 12), date(2026, 7, 13))
+
+
+def _utc_spans(window: PeakWindow, monday: date) -> list[tuple[datetime, datetime, str]]:
+    zone = ZoneInfo(window.time_zone)
+    spans: list[tuple[datetime, datetime, str]] = []
+    for day in window.days:
+        local_day = monday + timedelta(days=DAYS.index(day))
+        start = datetime.combine(local_day, window.start, zone).astimezone(UTC)
+        end = datetime.combine(local_day, window.end, zone).astimezone(UTC)
+        spans.append((start, end, day))
+    return spans
+
+
+def _windows_clash(first: PeakWindow, second: PeakWindow) -> str | None:
+    """Why two peak windows cannot both be scheduled, or None.
+
+    Each window is two scheduled actions on every function's scalable target: at its start the minimum goes up
+    to the window's level, at its end back down to the baseline. If windows overlap, the first window's end lowers
+    the minimum while the second is still on, silently dropping capacity mid-peak. If one ends at the minute the
+    other starts, both actions fire at once and Application Auto Scaling does not order them. Either way the
+    fix is one window (the larger level) or a gap.
+    """
+    for monday in _REFERENCE_MONDAYS:
+        for a_start, a_end, a_day in _utc_spans(first, monday):
+            # The week wraps: a Sunday night in one zone can be a Monday morning in another.
+            shifted = [(s + timedelta(weeks=w), e + timedelta(weeks=w), d)
+                       for s, e, d in _utc_spans(second, monday) for w in (-1, 0, 1)]  # fmt: skip
+            for b_start, b_end, b_day in shifted:
+                if a_start < b_end and b_start < a_end:
+                    problem = "overlap"
+                elif a_end == b_start or b_end == a_start:
+                    problem = "touch (one ends at the minute the other starts, so their scheduled actions race)"
+                else:
+                    continue
+                return (
+                    f"peak windows {first.name!r} ({a_day} {first.start:%H:%M}-{first.end:%H:%M} {first.time_zone}) "
+                    f"and {second.name!r} ({b_day} {second.start:%H:%M}-{second.end:%H:%M} {second.time_zone}) "
+                    f"{problem}: the end of one would set provisioned concurrency back to the baseline while the "
+                    "other is still on. Merge them into one window with the larger provisioned_concurrency, or "
+                    "leave a gap between them"
+                )
+    return None
 
 
 class DrStandby(_Strict):

@@ -106,3 +106,39 @@ def test_supported_pairs_load_in_either_mode(pair: tuple[str, str], mode: str) -
 
     deployment = Deployment.model_validate(data)
     assert deployment.region("dr").peer_region == pair[0]
+
+
+def _window(name: str, days: list[str], start: str, end: str, zone: str = "America/New_York") -> dict[str, object]:
+    return {"name": name, "days": days, "start": start, "end": end, "time_zone": zone, "provisioned_concurrency": 2}
+
+
+@pytest.mark.parametrize(
+    ("windows", "fragment"),
+    [
+        # the same day, one inside the other's hours
+        ([_window("win-a", ["MON"], "08:00", "11:00"), _window("win-b", ["MON", "TUE"], "10:00", "12:00")], "overlap"),
+        # one ends when the other starts: the two scheduled actions fire at the same minute
+        ([_window("win-a", ["MON"], "08:00", "11:00"), _window("win-b", ["MON"], "11:00", "12:00")], "touch"),
+        # different zones that overlap in absolute time (09:00 New York is 15:00 in Paris in winter and summer)
+        (
+            [_window("win-a", ["MON"], "09:00", "10:00"), _window("win-b", ["MON"], "14:30", "15:30", "Europe/Paris")],
+            "overlap",
+        ),
+    ],
+)
+def test_clashing_peak_windows_are_rejected(tmp_path: Path, windows: list[dict[str, object]], fragment: str) -> None:
+    # GIVEN peak windows whose scheduled actions would fight WHEN the file is loaded THEN it is refused, naming both
+    path = write(tmp_path, lambda d: d["scaling"].update(peak_windows=windows))
+    with pytest.raises(ConfigError) as error:
+        load_deployment(path)
+    message = str(error.value)
+    assert "peak windows 'win-a'" in message and "'win-b'" in message and fragment in message
+    assert "Merge them into one window" in message
+
+
+def test_separate_peak_windows_are_accepted(tmp_path: Path) -> None:
+    # GIVEN windows on different days, or the same day with a gap, or other zones without overlap THEN they load
+    windows = [_window("win-a", ["MON"], "08:00", "11:00"), _window("win-b", ["MON"], "11:01", "12:00"),
+               _window("win-c", ["TUE"], "08:00", "11:00"), _window("win-d", ["MON"], "08:00", "09:00", "Asia/Tokyo")]  # fmt: skip
+    deployment = load_deployment(write(tmp_path, lambda d: d["scaling"].update(peak_windows=windows)))
+    assert [w.name for w in deployment.scaling.peak_windows] == ["win-a", "win-b", "win-c", "win-d"]
