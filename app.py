@@ -10,11 +10,13 @@ from __future__ import annotations
 import json
 import os
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 import aws_cdk as cdk
 import cdk_nag
 
+from flowkit.language.deployment_checks import deployment_findings
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, load_deployment
@@ -25,15 +27,28 @@ DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 
 
 def build_app(
-    config: str | Path, outdir: str | None = None, *, nag: bool = True, flows_dir: Path = FLOWS_DIR
+    config: str | Path,
+    outdir: str | None = None,
+    *,
+    nag: bool = True,
+    flows_dir: Path = FLOWS_DIR,
+    on_warning: Callable[[str], None] | None = None,
 ) -> cdk.App:
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
 
-    Raises ConfigError, BotModelError or FlowError (with the linter's findings) before any construct is built.
+    Raises ConfigError, BotModelError or FlowError (with the linter's findings, or a placeholder the stacks do not
+    fill) before any construct is built; ``on_warning`` gets each warning of the deployment checks.
     """
     deployment = load_deployment(config)
     bot_model = load_bot_model()
     flows = creation_order(load_flows(flows_dir))
+    findings = deployment_findings(deployment, flows, bot_model, str(config))
+    errors = [f for f in findings if f.severity == "error"]
+    if errors:
+        raise FlowError("the flows do not fit the deployment:\n" + "\n".join(f"  {f}" for f in errors), errors)
+    for finding in findings:
+        if on_warning is not None:
+            on_warning(str(finding))
     # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
     flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     app = cdk.App(outdir=outdir, context=flags) if outdir else cdk.App(context=flags)
@@ -49,7 +64,7 @@ def main() -> None:
     probe = cdk.App()
     config = probe.node.try_get_context("config") or os.environ.get("IVR_CONFIG") or DEFAULT_CONFIG
     try:
-        app = build_app(config)
+        app = build_app(config, on_warning=lambda line: print(f"warning: {line}", file=sys.stderr))
     except (ConfigError, BotModelError, FlowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from flowkit.language.files import FlowFile, fill
+from flowkit.language.files import FlowError, FlowFile, fill
 from regions.config import CONNECT_DAY, RegionSettings
 from regions.nag import acknowledge
 
@@ -252,7 +252,10 @@ class ContactFlows(Construct):
         known = dict(values)
         self.flows: dict[str, connect.CfnContactFlow] = {}
         for flow in flows:  # creation order: referenced flows come first
-            content = fill(flow.content(), known)
+            try:
+                content = fill(flow.content(), known)
+            except FlowError as exc:
+                raise FlowError(f"{flow.path}: {exc}") from None
             resource = connect.CfnContactFlow(
                 self,
                 flow.name,

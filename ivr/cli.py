@@ -9,12 +9,12 @@ from __future__ import annotations
 import json
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 from rich.table import Table
 
-from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
+from ivr.assembly import AssemblyError, LintReport, StackTemplate, cfn_lint, read_assembly, summarize
 from ivr.bootstrap_cli import bootstrap_command
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
 from ivr.cdk_options import (
@@ -30,8 +30,12 @@ from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.output import console, deployment_or_exit, err
+from ivr.progress import Stages
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
+
+if TYPE_CHECKING:
+    from flowkit.language.lint import Finding
 
 app = typer.Typer(
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
@@ -59,6 +63,8 @@ def _main(
     ] = False,
 ) -> None:
     """Amazon Connect IVR in two regions: synthesize, check, deploy, operate."""
+
+
 app.add_typer(flows_app, name="flows")
 app.add_typer(dr_app, name="dr")
 app.command("failover")(failover_command)
@@ -74,49 +80,102 @@ OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory
 
 
 @app.command()
-def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.out") -> None:
+def synth(
+    config: ConfigOption = DEFAULT_CONFIG,
+    out: OutOption = ROOT / "cdk.out",
+    warnings: Annotated[bool, typer.Option("--warnings", help="Print cfn-lint's warnings, not only their count")] = (
+        False
+    ),
+    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+) -> None:
     """Synthesize both regions into cdk.out/, run cfn-lint and cdk-nag, and summarize what would deploy where."""
+    from ivr.synthesis import synthesize
+
     deployment = deployment_or_exit(config)
-    command = cdk_command("synth", "--quiet", config=config.resolve(), outdir=out.resolve())
-    console.print(
-        f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
-        f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions runs during synth"
+    stage = Stages()
+    stage.start(f"checking {config} against the flows and the bot")
+    findings = _preflight_or_exit(config)
+    stage.done(f"{sum(f.severity == 'warning' for f in findings)} warning(s)")
+    stage.start(
+        f"synthesizing {deployment.name}: primary {deployment.primary_region}, DR {deployment.dr_region} "
+        f"({deployment.dr_mode}); cdk-nag AwsSolutions runs inside"
     )
     try:
-        result = run_cdk(command, capture=True)
+        result = synthesize(config, out)
     except CdkCliError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    if result.returncode != 0:
-        err.print(result.stdout[-6000:] + result.stderr[-6000:], markup=False, highlight=False)
-        err.print("error: synthesis failed (see above: a config, flow or cdk-nag finding stops the synth)")
+    if not result.ok:
+        err.print(result.output, markup=False, highlight=False)
+        err.print(f"error: synthesis failed (see above: a config, flow or cdk-nag finding stops the synth); "
+                  f"{out} is marked stale", markup=False)  # fmt: skip
         raise typer.Exit(1)
+    stage.done()
     try:
         stacks = read_assembly(out)
     except AssemblyError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
+    reports = {}
+    for stack in stacks:
+        stage.start(f"cfn-lint {stack.name}")
+        reports[stack.name] = cfn_lint(stack.path)
+        stage.done(f"{len(reports[stack.name].errors)} errors, {len(reports[stack.name].warnings)} warnings")
+    failed = any(r.errors for r in reports.values())
+    for report in reports.values():
+        for line in report.errors:
+            err.print(f"cfn-lint error: {line}", markup=False)
+        for line in report.warnings if warnings else []:
+            err.print(f"cfn-lint warning: {line}", markup=False)
+    summaries = {s.name: summarize(s) for s in stacks}
+    if as_json:
+        typer.echo(json.dumps({
+            "out": str(out),
+            "stacks": [{"name": s.name, "role": s.role, "region": s.region, "resources": summaries[s.name],
+                        "cfn_lint": {"errors": reports[s.name].errors, "warnings": reports[s.name].warnings}}
+                       for s in stacks],
+            "findings": [f.as_dict() for f in findings],
+        }, indent=2))  # fmt: skip
+    else:
+        _print_summary(out, stacks, summaries, reports, warnings)
+    if failed:
+        err.print("error: cfn-lint found errors")
+        raise typer.Exit(1)
+
+
+def _preflight_or_exit(config: Path) -> list[Finding]:
+    """The deployment checks; their findings printed, and exit 1 on an error (nothing synthesized)."""
+    from flowkit.language.files import FlowError
+    from ivr.synthesis import preflight
+    from lex.model import BotModelError
+
+    try:
+        findings = preflight(config)
+    except (FlowError, BotModelError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1) from None
+    for finding in findings:
+        err.print(f"{finding.severity}: {finding}", markup=False)
+    if any(f.severity == "error" for f in findings):
+        err.print("error: the flows do not fit the deployment (see above); nothing was synthesized")
+        raise typer.Exit(1)
+    return findings
+
+
+def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, dict[str, int]],
+                   reports: dict[str, LintReport], warnings: bool) -> None:  # fmt: skip
     table = Table(title=f"What `ivr deploy` would create ({out})")
     table.add_column("Resource")
     for stack in stacks:
         table.add_column(f"{stack.name}\n{stack.role} · {stack.region}", justify="right")
-    summaries = [summarize(s) for s in stacks]
-    for label in dict.fromkeys(label for s in summaries for label in s):
-        table.add_row(label, *(str(s.get(label, "-")) for s in summaries))
-    failed = False
-    lint_row = []
-    for stack in stacks:
-        report = cfn_lint(stack.path)
-        failed |= bool(report.errors)
-        lint_row.append(f"{len(report.errors)} errors, {len(report.warnings)} warnings")
-        for line in report.errors:
-            err.print(f"cfn-lint: {line}", markup=False)
-    table.add_row("cfn-lint", *lint_row)
+    for label in dict.fromkeys(label for s in summaries.values() for label in s):
+        table.add_row(label, *(str(summaries[s.name].get(label, "-")) for s in stacks))
+    table.add_row("cfn-lint", *(f"{len(reports[s.name].errors)} errors, {len(reports[s.name].warnings)} warnings"
+                                for s in stacks))  # fmt: skip
     table.add_row("cdk-nag AwsSolutions", *(["no unacknowledged finding"] * len(stacks)))
     console.print(table)
-    if failed:
-        err.print("error: cfn-lint found errors")
-        raise typer.Exit(1)
+    if any(r.warnings for r in reports.values()) and not warnings:
+        console.print("cfn-lint warnings: `ivr synth --warnings` prints them", markup=False)
 
 
 def _credentials_or_exit(profile: str | None = None) -> None:

@@ -22,8 +22,19 @@ def parity(
     out: Annotated[Path, typer.Option("--out", help="Cloud assembly to read (run `ivr synth` first)")] = ROOT
     / "cdk.out",
     as_json: Annotated[bool, typer.Option("--json", help="Print drifts as JSON")] = False,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file the assembly is of")] = ROOT
+    / "regions"
+    / "clinic.yaml",
+    synth: Annotated[
+        bool, typer.Option("--synth/--no-synth", help="Synthesize first when the assembly is stale (default)")
+    ] = True,
 ) -> None:
-    """Compare what the two regions deploy (flows, bot, functions, alarms, scaling); exit 1 on drift."""
+    """Compare what the two regions deploy (flows, bot, functions, alarms, scaling); exit 1 on drift.
+
+    A stale assembly (a source changed after it was written, or the last synth failed) is synthesized again
+    first, and the command says so; with --no-synth it stops instead.
+    """
+    _fresh_or_exit(out, config, synth=synth)
     try:
         stacks = read_assembly(out)
     except AssemblyError as exc:
@@ -43,6 +54,34 @@ def parity(
         verdict = "at parity" if not drifts else f"{len(drifts)} drift(s)"
         console.print(f"{primary.name} ({primary.region}) vs {dr.name} ({dr.region}): {verdict}", highlight=False)
     raise typer.Exit(1 if drifts else 0)
+
+
+def _fresh_or_exit(out: Path, config: Path, *, synth: bool) -> None:
+    """Make sure ``out`` shows the sources as they are: synthesize when stale, or stop (exit 2) saying why."""
+    from ivr.cdk_cli import CdkCliError
+    from ivr.synthesis import stale_reason, synthesize
+
+    reason = stale_reason(out, config)
+    if reason is None:
+        return
+    if not synth:
+        err.print(f"error: {reason}; run `ivr synth` (or drop --no-synth)", markup=False)
+        raise typer.Exit(2)
+    if not (out / "manifest.json").exists() and out != ROOT / "cdk.out":
+        err.print(f"error: {out}/manifest.json: no cloud assembly here; run `ivr synth` first (--out {out})",
+                  markup=False)  # fmt: skip
+        raise typer.Exit(2)
+    err.print(f"note: {reason}; synthesizing {config} into {out} first (about a minute)", markup=False)
+    try:
+        result = synthesize(config, out)
+    except CdkCliError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if not result.ok:
+        err.print(result.output, markup=False, highlight=False)
+        err.print(f"error: synthesis failed, so parity cannot be judged; {out} is stale", markup=False)
+        raise typer.Exit(2)
+    err.print(f"note: synthesized in {result.seconds:.0f} s", markup=False)
 
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"

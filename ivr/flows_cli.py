@@ -56,6 +56,9 @@ def lint(
         list[Path] | None, typer.Argument(help="Flow files or directories (default: connect/flows)")
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    config: Annotated[
+        Path, typer.Option("--config", "-c", help="Deployment whose placeholders and bot intents flows must fit")
+    ] = FLOWS_DIR.parent.parent / "regions" / "clinic.yaml",
 ) -> None:
     """Lint flows offline. Exit 0 with no error, 1 with errors, 2 on a usage or read error."""
     if output_format not in ("text", "json"):
@@ -68,6 +71,7 @@ def lint(
         except (OSError, UnicodeDecodeError) as exc:
             err.print(f"error: {path}: cannot read: {exc}")
             raise typer.Exit(2) from None
+    findings += _deployment_findings(_flow_paths(paths or []), config)
     if output_format == "json":
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
@@ -77,6 +81,29 @@ def lint(
         errors = sum(f.severity == "error" for f in findings)
         console.print(f"{errors} errors, {len(findings) - errors} warnings", highlight=False)
     raise typer.Exit(1 if has_errors(findings) else 0)
+
+
+def _deployment_findings(paths: list[Path], config: Path) -> list[Finding]:
+    """flowkit.language.deployment_checks over the files linted (those that parse), for one deployment file."""
+    from flowkit.language.deployment_checks import FlowDoc, check_flows, flow_name
+    from lex.model import BotModelError, load_bot_model
+
+    deployment = deployment_or_exit(config)
+    try:
+        bot = load_bot_model()
+    except BotModelError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    docs = []
+    for path in paths:
+        try:
+            doc = json.loads(path.read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            continue  # the linter has reported it
+        if isinstance(doc, dict):
+            docs.append(FlowDoc(str(path), flow_name(doc, path.stem), doc))
+    kit = [flow_name(json.loads(p.read_text(encoding="utf-8")), p.stem) for p in sorted(FLOWS_DIR.glob("*.json"))]
+    return check_flows(docs, deployment, bot, str(config), also_flows=kit)
 
 
 @app.command()

@@ -1,0 +1,179 @@
+"""Checks of the flows against one deployment: what its stacks provide, and what its bot can answer.
+
+The linter (``lint.py``) checks each flow on its own. These checks need the deployment file and the bot model:
+
+- ``unknown-placeholder`` (error): a ``%Kind.Name%`` the stacks do not fill, with the nearest one they do
+  (``%FlowArn.after-hour%`` -> ``%FlowArn.after-hours%``). The stacks fill ``%BotAliasArn%``, one
+  ``%FunctionArn.KEY%`` per clinic function, ``%QueueArn.NAME%`` and ``%HoursArn.NAME%`` per queue and hours of
+  the deployment file, and ``%FlowArn.NAME%`` per flow file; nothing else.
+- ``lex-intent-unknown`` (warning): a Lex block of the kit's bot branches on an intent the bot does not have in
+  a deployed locale; that branch can never be taken.
+- ``lex-intent-unhandled`` (warning): an intent of the bot that a Lex block of the kit's bot has no branch for;
+  callers who say it take the block's NoMatchingCondition branch.
+
+Intent branches are read from the conditions of ``ConnectParticipantWithLexBot`` blocks, as Connect evaluates
+them: the condition operand is the intent name (Connect admin guide, "Get customer input" block, Lex intents).
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any
+
+from flowkit.language.lint import PLACEHOLDER, Finding
+
+if TYPE_CHECKING:
+    from lex.model import BotModel
+    from regions.config import Deployment
+
+#: The placeholder the kit's stacks fill with the region's own bot alias.
+KIT_BOT = "%BotAliasArn%"
+LEX_BLOCK = "ConnectParticipantWithLexBot"
+
+
+@dataclass(frozen=True)
+class FlowDoc:
+    """A flow as the checks need it: where it came from, its name, and its parsed document."""
+
+    file: str
+    name: str
+    doc: dict[str, Any]
+
+
+def provided_placeholders(deployment: Deployment, flow_names: Iterable[str]) -> set[str]:
+    """Every placeholder the stacks of ``deployment`` fill (see ``stacks/regional.py``)."""
+    from regions.config import FUNCTION_KEYS
+
+    provided = {"BotAliasArn"}
+    provided |= {f"FunctionArn.{key}" for key in FUNCTION_KEYS}
+    provided |= {f"QueueArn.{queue.name}" for queue in deployment.queues}
+    provided |= {f"HoursArn.{hours.name}" for hours in deployment.hours}
+    provided |= {f"FlowArn.{name}" for name in flow_names}
+    return provided
+
+
+def _did_you_mean(missing: str, provided: Iterable[str], wrap: str = "%") -> str:
+    """The nearest provided name, compared without case (``CallBack`` vs ``Callback``)."""
+    by_folded = {p.casefold(): p for p in provided}
+    close = difflib.get_close_matches(missing.casefold(), list(by_folded), n=1, cutoff=0.6)
+    return f"; did you mean {wrap}{by_folded[close[0]]}{wrap}?" if close else ""
+
+
+def _actions(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    actions = doc.get("Actions")
+    return [a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
+
+
+def _strings(value: Any) -> Iterable[str]:
+    if isinstance(value, str):
+        yield value
+    elif isinstance(value, dict):
+        for item in value.values():
+            yield from _strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from _strings(item)
+
+
+def check_placeholders(flow: FlowDoc, provided: set[str], deployment_file: str) -> list[Finding]:
+    """Placeholders of one flow that the deployment's stacks do not fill."""
+    findings = []
+    for action in _actions(flow.doc):
+        seen: set[str] = set()
+        for text in _strings(action):
+            for match in PLACEHOLDER.finditer(text):
+                key = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
+                if key in provided or key in seen:
+                    continue
+                seen.add(key)
+                kind = match.group(1)
+                same_kind = sorted(p for p in provided if p.split(".", 1)[0] == kind)
+                known = f" (it fills {', '.join('%' + p + '%' for p in same_kind)})" if same_kind else ""
+                findings.append(
+                    Finding(
+                        flow.file,
+                        str(action.get("Identifier", "")),
+                        "unknown-placeholder",
+                        "error",
+                        f"%{key}% is not filled by the stacks of {deployment_file}{known}"
+                        f"{_did_you_mean(key, provided)}",
+                    )
+                )
+    return findings
+
+
+def _intent_branches(action: dict[str, Any]) -> list[str]:
+    conditions = (action.get("Transitions") or {}).get("Conditions") or []
+    names = []
+    for condition in conditions if isinstance(conditions, list) else []:
+        body = condition.get("Condition") if isinstance(condition, dict) else None
+        operands = body.get("Operands") if isinstance(body, dict) else None
+        if isinstance(operands, list):
+            names += [str(o) for o in operands]
+    return names
+
+
+def check_intents(flows: Sequence[FlowDoc], bot: BotModel, locales: Sequence[str]) -> list[Finding]:
+    """Lex blocks of the kit's bot against the bot model's intents in the deployed locales."""
+    intents: set[str] = set()
+    for locale in locales:
+        if locale in bot.locales:
+            intents |= set(bot.intent_names(locale))
+    findings = []
+    for flow in flows:
+        for action in _actions(flow.doc):
+            if action.get("Type") != LEX_BLOCK:
+                continue
+            if ((action.get("Parameters") or {}).get("LexV2Bot") or {}).get("AliasArn") != KIT_BOT:
+                continue  # another bot: its intents are not in lex/bot.yaml
+            where = str(action.get("Identifier", ""))
+            branches = _intent_branches(action)
+            for name in dict.fromkeys(branches):
+                if name not in intents:
+                    hint = _did_you_mean(name, intents, wrap="'")
+                    message = (
+                        f"branches on intent {name!r}, which lex/bot.yaml does not have in "
+                        f"{', '.join(locales)}; this branch is never taken{hint}"
+                    )
+                    findings.append(Finding(flow.file, where, "lex-intent-unknown", "warning", message))
+            unhandled = sorted(intents - set(branches))
+            if unhandled:
+                message = (
+                    f"no branch for intent(s) {', '.join(unhandled)} of lex/bot.yaml; callers who say "
+                    "them take NoMatchingCondition"
+                )
+                findings.append(Finding(flow.file, where, "lex-intent-unhandled", "warning", message))
+    return findings
+
+
+def check_flows(
+    flows: Sequence[FlowDoc],
+    deployment: Deployment,
+    bot: BotModel | None,
+    deployment_file: str,
+    *,
+    also_flows: Iterable[str] = (),
+) -> list[Finding]:
+    """All deployment checks over a set of flows deployed together (``also_flows``: other flows deployed with
+    them, which they may reference)."""
+    provided = provided_placeholders(deployment, [f.name for f in flows] + list(also_flows))
+    findings = [finding for flow in flows for finding in check_placeholders(flow, provided, deployment_file)]
+    if bot is not None:
+        findings += check_intents(flows, bot, deployment.lex.locales)
+    return findings
+
+
+def flow_name(doc: Any, fallback: str) -> str:
+    """The name a flow file deploys under: ``Metadata.name``, else the file's stem."""
+    meta = doc.get("Metadata") if isinstance(doc, dict) else None
+    return str(meta.get("name") or fallback) if isinstance(meta, dict) else fallback
+
+
+def deployment_findings(
+    deployment: Deployment, flows: Sequence[Any], bot: BotModel | None, deployment_file: str
+) -> list[Finding]:
+    """``check_flows`` over loaded flow files (anything with ``path``, ``name`` and ``doc``)."""
+    docs = [FlowDoc(str(f.path), f.name, f.doc) for f in flows]
+    return check_flows(docs, deployment, bot, deployment_file)
