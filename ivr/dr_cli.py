@@ -4,13 +4,13 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Literal
 
 import typer
 
 from ivr.assembly import AssemblyError, read_assembly
 from ivr.output import console, deployment_or_exit, err
-from runbooks.failover import DrOperations, failover
+from runbooks.failover import DrOperations, StepResult, failover
 from stacks.parity import compare_templates
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
@@ -108,59 +108,100 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
     return DrOperations(deployment, client)
 
 
+Target = Literal["dr", "primary"]
+
+
+def _print_step(status: str, name: str, seconds: float, detail: str, checks: list[tuple[bool, str, str]]) -> None:
+    """One step as it finishes: status, name, time, detail, then each check (failed ones with what was found)."""
+    timing = "" if status == "planned" else f" ({seconds:.1f} s)"
+    console.print(f"{status:>15}  {name}{timing}" + (f": {detail}" if detail else ""), markup=False,
+                  highlight=False)  # fmt: skip
+    for ok, check, found in checks:
+        console.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
+
+
 def failover_command(
-    to: Annotated[str, typer.Option("--to", help="dr or primary")],
+    to: Annotated[Target, typer.Option("--to", help="The region that should take the calls")],
     percent: Annotated[int, typer.Option("--percent", help="Share of calls for the target, steps of 10")] = 100,
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Pre-check and print the plan; change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Move calls to the DR region (or back): pre-check, raise capacity, shift traffic, verify."""
-    if to not in ("dr", "primary"):
-        err.print(f"error: --to must be dr or primary, not {to!r}")
-        raise typer.Exit(2)
+    """Move calls to the DR region (or back): pre-check, raise capacity, shift traffic, verify.
+
+    Each step is printed as it ends, with its time; the pre-check's results come before the question.
+    """
     if percent % 10 or not 0 <= percent <= 100:
         err.print(f"error: --percent must be 0-100 in steps of 10 (Connect's rule), not {percent}")
         raise typer.Exit(2)
     ops = _operations(config)
-    report = failover(ops, to, percent, dry_run=dry_run, confirm=lambda q: yes or typer.confirm(q))  # type: ignore[arg-type]
+
+    def show(step: StepResult) -> None:
+        if not as_json:
+            _print_step(
+                step.status, step.name, step.seconds, step.detail, [(c.ok, c.name, c.detail) for c in step.checks]
+            )
+
+    report = failover(ops, to, percent, dry_run=dry_run, confirm=lambda q: yes or typer.confirm(q), on_step=show)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
-        for step in report.steps:
-            console.print(f"{step.status:>8}  {step.name} ({step.seconds:.1f} s) {step.detail}", markup=False)
-            for check in step.checks:
-                console.print(f"          {'ok' if check.ok else 'FAILED'}: {check.name}: {check.detail}", markup=False)
         for line in report.rollback if not report.ok else []:
             console.print(f"rollback: {line}", markup=False)
+        console.print(f"failover to {to}: {'done' if report.ok else 'stopped'}", markup=False)
     raise typer.Exit(0 if report.ok else 1)
 
 
 def drill_command(
-    name: Annotated[str, typer.Argument(help="A drill of runbooks/drills (or a YAML file)")],
+    name: Annotated[str | None, typer.Argument(help="A drill of runbooks/drills (or a YAML file)")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
-    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the steps; change nothing")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the steps; change nothing, write nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
-    report_dir: Annotated[Path, typer.Option("--report", help="Where the evidence report goes")] = ROOT / "reports",
+    report_dir: Annotated[
+        Path | None,
+        typer.Option(
+            "--report", help="Where the evidence report goes (default reports/; a dry run writes one only when given)"
+        ),
+    ] = None,
+    list_drills: Annotated[bool, typer.Option("--list", help="List the drills and exit")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
-    """Run a DR drill step by step and leave an evidence report (Markdown and JSON)."""
-    from runbooks.drill import DrillError, DrillRunner, load_drill, write_report
+    """Run a DR drill step by step, printing each step as it ends, and leave an evidence report (Markdown, JSON)."""
+    from runbooks.drill import DrillError, DrillRunner, StepRecord, all_drills, load_drill, write_report
 
+    if list_drills:
+        for spec in all_drills():
+            console.print(f"{spec.name}: {spec.description} ({len(spec.steps)} steps; modes: "
+                          f"{', '.join(spec.modes)})", markup=False, highlight=False)  # fmt: skip
+        raise typer.Exit(0)
+    if name is None:
+        err.print("error: name a drill (`ivr drill --list` shows them)")
+        raise typer.Exit(2)
     try:
         drill = load_drill(name)
     except DrillError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
     ops = _operations(config, need_credentials=not dry_run)
-    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q))
+
+    def show(step: StepRecord) -> None:
+        if not as_json:
+            checks = [(bool(c["ok"]), str(c["name"]), str(c["detail"])) for c in step.checks]
+            _print_step(step.status, step.name, step.seconds, step.detail, checks)
+
+    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q), on_step=show)
     try:
         report = runner.run(drill, dry_run=dry_run)
     except DrillError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    markdown, data = write_report(report, report_dir)
-    for step in report.steps:
-        console.print(f"{step.status:>15}  {step.name} ({step.seconds:.1f} s) {step.detail}", markup=False)
-    console.print(f"drill {report.outcome}; evidence: {markdown} and {data}", markup=False)
+    written = ""
+    if report_dir is not None or not dry_run:
+        markdown, data = write_report(report, report_dir or ROOT / "reports")
+        written = f"; evidence: {markdown} and {data}"
+    if as_json:
+        typer.echo(report.to_json())
+    else:
+        console.print(f"drill {report.outcome}{written}", markup=False, highlight=False)
     raise typer.Exit(0 if report.outcome in ("passed", "planned") else 1)

@@ -177,11 +177,16 @@ def shift(connect: Any, tdg_arn: str, desired: dict[str, int]) -> bool:
     return True
 
 
+def split_text(shares: dict[str, int]) -> str:
+    """A traffic split for people: ``us-east-1 100 %, us-west-2 0 %``."""
+    return ", ".join(f"{region} {share} %" for region, share in shares.items()) or "none"
+
+
 def verify_split(connect: Any, tdg_arn: str, desired: dict[str, int]) -> list[Check]:
     telephony, agents = split(connect, tdg_arn)
     return [
-        Check("telephony split", telephony == desired, f"{telephony} (want {desired})"),
-        Check("agent split", agents == desired, f"{agents} (want {desired})"),
+        Check("telephony split", telephony == desired, f"{split_text(telephony)} (want {split_text(desired)})"),
+        Check("agent split", agents == desired, f"{split_text(agents)} (want {split_text(desired)})"),
     ]
 
 

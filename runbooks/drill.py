@@ -22,7 +22,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from runbooks.aws_steps import Check, api_error
+from runbooks.aws_steps import Check, api_error, split_text
 from runbooks.failover import DrOperations, FailoverError
 
 DRILLS_DIR = Path(__file__).parent / "drills"
@@ -126,6 +126,11 @@ class DrillReport:
         return json.dumps(asdict(self), indent=2)
 
     def to_markdown(self) -> str:
+        """The evidence for people: every value in words, one table row per step or check, whatever the detail."""
+        if self.recovery_seconds is not None:
+            recovery = f"{self.recovery_seconds:.1f} s (from the start of the traffic shift to its verified end)"
+        else:
+            recovery = "not measured (dry run: nothing moved)" if self.dry_run else "not measured (no traffic shift)"
         lines = [
             f"# DR drill `{self.drill}`: {self.outcome}",
             "",
@@ -133,24 +138,40 @@ class DrillReport:
             f"- Run by: {self.who}",
             f"- Started: {self.started}",
             f"- Ended: {self.ended}",
-            f"- Dry run: {self.dry_run}",
-            "- Measured recovery time: "
-            + (f"{self.recovery_seconds:.1f} s" if self.recovery_seconds is not None else "not measured"),
+            f"- Dry run: {'yes: a plan, nothing was changed' if self.dry_run else 'no'}",
+            f"- Measured recovery time: {recovery}",
             "",
             "| # | Step | Action | Result | Started | Seconds | Detail |",
             "|---|---|---|---|---|---|---|",
         ]
         for index, step in enumerate(self.steps, 1):
-            detail = step.detail.replace("|", "\\|")
+            seconds = "-" if step.status == "planned" else f"{step.seconds:.1f}"
             lines.append(
-                f"| {index} | {step.name} | {step.action} | {step.status} | {step.started} | "
-                f"{step.seconds:.1f} | {detail} |"
+                f"| {index} | {_cell(step.name)} | {_cell(step.action)} | {step.status} | {step.started} | "
+                f"{seconds} | {_cell(step.detail)} |"
             )
             lines += [
-                f"|   | check: {c['name']} |  | {'ok' if c['ok'] else 'FAILED'} |  |  | {c['detail']} |"
+                f"|   | check: {_cell(c['name'])} |  | {'ok' if c['ok'] else 'FAILED'} |  |  | {_cell(c['detail'])} |"
                 for c in step.checks
             ]
         return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    """A value inside one Markdown table cell: pipes escaped, line breaks as <br>, mappings as words."""
+    text = human(value)
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def human(value: Any) -> str:
+    """A value for people: ``{'to': 'dr', 'percent': 100}`` becomes ``to dr, percent 100``."""
+    if isinstance(value, dict):
+        return ", ".join(f"{k} {human(v)}" for k, v in value.items()) or "nothing"
+    if isinstance(value, (list, tuple)):
+        return ", ".join(human(v) for v in value) or "none"
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
 
 
 def _now() -> str:
@@ -169,8 +190,10 @@ class DrillRunner:
         sleep: Callable[[float], None] = time.sleep,
         clock: Callable[[], float] = time.monotonic,
         poll_seconds: float = 10.0,
+        on_step: Callable[[StepRecord], None] | None = None,
     ) -> None:
         self.ops = ops
+        self.on_step = on_step
         self.who = who or getpass.getuser()
         self.confirm = confirm
         self.sleep = sleep
@@ -187,15 +210,16 @@ class DrillRunner:
         try:
             for step in drill.steps:
                 if step.action in CHANGES and not dry_run and not self.confirm(f"Run '{step.name}' in production?"):
-                    report.steps.append(
-                        StepRecord(step.name, step.action, "declined", _now(), _now(), 0.0, "declined by the operator")
+                    self._record(
+                        report,
+                        StepRecord(step.name, step.action, "declined", _now(), _now(), 0.0, "declined by the operator"),
                     )
                     report.outcome = "declined"
                     break
-                if step.action == "shift-traffic" and shift_started is None:
+                if step.action == "shift-traffic" and shift_started is None and not dry_run:
                     shift_started = self.clock()
                 record = self._step(step, dry_run)
-                report.steps.append(record)
+                self._record(report, record)
                 if record.status == "failed":
                     report.outcome = "failed"
                     done.append(step)  # its action may have run before the verification failed; undo it too
@@ -206,10 +230,11 @@ class DrillRunner:
             else:
                 report.outcome = "planned" if dry_run else "passed"
         except KeyboardInterrupt:
-            report.steps.append(
+            self._record(
+                report,
                 StepRecord(
                     "(interrupted)", "-", "interrupted", _now(), _now(), 0.0, "the operator interrupted the drill"
-                )
+                ),
             )
             report.outcome = "interrupted"
         if report.outcome in ("failed", "interrupted") and not dry_run:
@@ -217,10 +242,18 @@ class DrillRunner:
         report.ended = _now()
         return report
 
+    def _record(self, report: DrillReport, record: StepRecord) -> None:
+        """Add a step to the report and tell ``on_step`` at once, so that progress shows as it happens."""
+        report.steps.append(record)
+        if self.on_step is not None:
+            self.on_step(record)
+
     def _step(self, step: StepSpec, dry_run: bool) -> StepRecord:
         started, began = _now(), self.clock()
         if dry_run:
-            what = f"would run {step.action} {step.args}" + (f", then verify {step.verify}" if step.verify else "")
+            what = f"would run {step.action} ({human(step.args)})" + (
+                f", then verify {step.verify} for up to {step.timeout} s" if step.verify else ""
+            )
             return StepRecord(step.name, step.action, "planned", started, _now(), 0.0, what)
         try:
             status, detail, checks = self._act(step.action, step.args, step.timeout)
@@ -256,7 +289,8 @@ class DrillRunner:
             changed = ops.set_capacity(args["region"], level, hold=action == "raise-capacity")
             return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
         changed_traffic = ops.shift_traffic(args["to"], int(args["percent"]))
-        return ("ok" if changed_traffic else "skipped"), str(ops.desired(args["to"], int(args["percent"]))), []
+        desired = split_text(ops.desired(args["to"], int(args["percent"])))
+        return ("ok" if changed_traffic else "skipped"), desired, []
 
     def _verify(self, step: StepSpec) -> list[Check]:
         ops = self.ops
@@ -283,7 +317,8 @@ class DrillRunner:
                 status = "rolled-back" if status != "failed" else "rollback-failed"
             except Exception as exc:  # a rollback failure is recorded, and the next rollback still runs
                 status, detail = "rollback-failed", str(exc)
-            report.steps.append(
+            self._record(
+                report,
                 StepRecord(
                     f"rollback: {step.name}",
                     step.rollback.action,
@@ -292,7 +327,7 @@ class DrillRunner:
                     _now(),
                     round(self.clock() - began, 1),
                     detail,
-                )
+                ),
             )
 
 

@@ -160,8 +160,10 @@ class _Procedure:
         dry_run: bool,
         confirm: ConfirmFn,
         clock: Callable[[], float],
+        on_step: Callable[[StepResult], None] | None = None,
     ) -> None:
         self.ops = ops
+        self.on_step = on_step
         self.to = to
         self.source = other(to)
         self.percent = percent
@@ -180,7 +182,7 @@ class _Procedure:
         if any(not c.ok for c in checks) and status != "planned":
             status = "failed"
         seconds = round(self.clock() - started, 3)
-        self.report.steps.append(StepResult(name, status, seconds, detail, checks))  # type: ignore[arg-type]
+        self._add(StepResult(name, status, seconds, detail, checks))  # type: ignore[arg-type]
         if status == "failed":
             self.report.rollback = rollback_advice(self.to, self.done)
             return False
@@ -188,20 +190,24 @@ class _Procedure:
             self.done.append(name)
         return True
 
+    def _add(self, result: StepResult) -> None:
+        """Record a step and report it at once (``on_step``), so that the operator sees progress as it happens."""
+        self.report.steps.append(result)
+        if self.on_step is not None:
+            self.on_step(result)
+
     def run(self) -> FailoverReport:
         ops, to = self.ops, self.to
         if not self.step(f"pre-check {to} ({ops.region(to)})", lambda: ("ok", "", ops.precheck(to))):
             return self.report
         question = f"Fail over {ops.deployment.name} to {to} ({ops.region(to)}) at {self.percent} %?"
         if not self.dry_run and not self.confirm(question):
-            self.report.steps.append(
-                StepResult("confirmation", "failed", 0.0, "declined by the operator; nothing changed")
-            )
+            self._add(StepResult("confirmation", "failed", 0.0, "declined by the operator; nothing changed"))
             return self.report
         if not self.step(f"raise capacity in {to}", self.raise_capacity):
             return self.report
         if ops.deployment.dr_mode == "standalone":
-            self.report.steps.append(
+            self._add(
                 StepResult(
                     "move callers",
                     "manual",
@@ -251,12 +257,13 @@ def failover(
     dry_run: bool = False,
     confirm: ConfirmFn = lambda _q: True,
     clock: Callable[[], float] = time.monotonic,
+    on_step: Callable[[StepResult], None] | None = None,
 ) -> FailoverReport:
     """Fail over (or back) to ``to``: pre-check, raise capacity, shift traffic, verify; stop at the first failure.
 
     Failing back to the primary at 100 % also returns the DR region to standby and resumes its schedules.
     """
-    return _Procedure(ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock).run()
+    return _Procedure(ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock, on_step=on_step).run()
 
 
 def rollback_advice(to: Role, done: list[str]) -> list[str]:

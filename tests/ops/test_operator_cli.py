@@ -1,0 +1,126 @@
+"""The operator's conventions: --version, -h, choices checked by the parser, CDK options passed through,
+dry runs that change and write nothing, and commands that need AWS saying so without it."""
+
+from __future__ import annotations
+
+import json
+import re
+from importlib.metadata import version
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ivr.cli import app
+from regions.config import load_deployment
+from runbooks.drill import all_drills
+from tests.conftest import ROOT
+
+runner = CliRunner()
+DEPLOYMENT = load_deployment(ROOT / "regions" / "clinic.yaml")
+
+
+def flat(text: str) -> str:
+    """Output with rich's boxes removed and whitespace collapsed, so that wrapped messages can be matched."""
+    return " ".join(re.sub(r"[│╭╮╰╯─]", " ", text).split())
+
+
+@pytest.fixture
+def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
+    for name in ("AWS_PROFILE", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN"):
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+
+
+def test_version_and_short_help() -> None:
+    assert runner.invoke(app, ["--version"]).output.strip() == f"ivr {version('connect-ivr-kit')}"
+    for args in (["-h"], ["status", "-h"], ["drill", "-h"]):
+        result = runner.invoke(app, args)
+        assert result.exit_code == 0 and "Usage:" in result.output
+
+
+def test_deploy_passes_cdk_options_through() -> None:
+    result = runner.invoke(app, ["deploy", "primary", "--dry-run", "--json", "--profile", "ops",
+                                 "--require-approval", "never", "--outputs-file", "out.json",
+                                 "--context", "stage=blue"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    assert plan["stack"] == DEPLOYMENT.region("primary").stack_name
+    for fragment in ("--profile ops", "--require-approval never", "--outputs-file out.json", "--context stage=blue"):
+        assert fragment in plan["command"]
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["deploy", "primary", "--dry-run", "--require-approval", "sometimes"], "'sometimes' is not one of"),
+        (["deploy", "primary", "--dry-run", "--context", "novalue"], "--context takes KEY=VALUE"),
+        (["diff", "sideways"], "'sideways' is not one of 'primary', 'dr'"),
+    ],
+)
+def test_bad_choices_are_refused_by_the_parser(args: list[str], message: str) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert message in flat(result.output)
+
+
+def test_destroy_dry_run_json_lists_dr_then_primary() -> None:
+    result = runner.invoke(app, ["destroy", "--dry-run", "--json", "--profile", "ops"])
+    commands = json.loads(result.stdout)["commands"]
+    stacks = [DEPLOYMENT.region(r).stack_name for r in ("dr", "primary")]
+    assert [next(s for s in stacks if f" {s} " in c) for c in commands] == stacks
+    assert all("--profile ops" in c for c in commands)
+
+
+def test_bootstrap_dry_run_names_both_regions_of_the_account() -> None:
+    result = runner.invoke(app, ["bootstrap", "--dry-run", "--json"])
+    assert result.exit_code == 0, result.output
+    plan = json.loads(result.stdout)
+    expected = [f"aws://{DEPLOYMENT.account}/{r}" for r in (DEPLOYMENT.primary_region, DEPLOYMENT.dr_region)]
+    assert plan["environments"] == expected
+    assert "bootstrap " + " ".join(expected) in plan["command"]
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize("args", [["status"], ["diff"], ["diff", "dr", "--flows-only"], ["bootstrap"]])
+def test_commands_that_read_aws_say_so_without_credentials(args: list[str]) -> None:
+    result = runner.invoke(app, args)
+    assert result.exit_code == 2
+    assert "no AWS credentials found" in result.output
+    assert "Traceback" not in result.output
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_an_unknown_profile_is_named() -> None:
+    result = runner.invoke(app, ["status", "--profile", "no-such-profile"])
+    assert result.exit_code == 2
+    assert "AWS profile 'no-such-profile' is not in your AWS config" in result.output
+
+
+def test_drill_list_shows_every_drill() -> None:
+    result = runner.invoke(app, ["drill", "--list"])
+    assert result.exit_code == 0
+    for drill in all_drills():
+        assert f"{drill.name}: {drill.description}" in flat(result.output)
+
+
+def test_a_drill_dry_run_writes_nothing_unless_asked(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN the default report directory WHEN a drill is rehearsed without --report
+    reports = ROOT / "reports"
+    before = set(reports.iterdir()) if reports.exists() else set()
+    result = runner.invoke(app, ["drill", "failover-drill", "--dry-run"])
+    # THEN it printed each planned step and wrote no evidence file
+    assert result.exit_code == 0, result.output
+    assert (set(reports.iterdir()) if reports.exists() else set()) == before
+    assert "drill planned" in result.output and "evidence" not in result.output
+    for step in next(d for d in all_drills() if d.name == "failover-drill").steps:
+        assert step.name in result.output
+
+
+def test_a_drill_dry_run_as_json() -> None:
+    result = runner.invoke(app, ["drill", "standby-check", "--dry-run", "--json"])
+    assert result.exit_code == 0
+    data = json.loads(result.stdout)
+    assert data["outcome"] == "planned" and data["dry_run"] is True and data["recovery_seconds"] is None
