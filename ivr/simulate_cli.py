@@ -5,7 +5,7 @@ from __future__ import annotations
 import json
 from datetime import date, datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, cast
+from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 
 import typer
 
@@ -15,6 +15,7 @@ from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
     from flowkit.simulate.functions import LocalClinic
+    from flowkit.simulate.scenarios import ScenarioResult
     from lex.model import BotModel
     from regions.config import Deployment, Role
 
@@ -58,7 +59,8 @@ def transcript(result: CallResult) -> str:
                 lines += [f"  IVR    {prompt}" for prompt in step.prompt.split(" / ")]
             if step.input:
                 lines.append(f"  CALLER {step.input}")
-        lines.append(f"         · {where} ({step.type}) -> {step.branch}")
+        matched = f" [intent {step.intent}]" if step.intent else ""
+        lines.append(f"         · {where} ({step.type}){matched} -> {step.branch}")
     detail = ", ".join(f"{k}={v}" for k, v in result.outcome.detail.items())
     lines.append(f"Outcome: {result.outcome.kind}" + (f" ({detail})" if detail else ""))
     if result.attributes:
@@ -68,7 +70,8 @@ def transcript(result: CallResult) -> str:
 
 def simulate_command(
     flow: Annotated[str | None, typer.Argument(help="A kit flow name or a flow file")] = None,
-    region: Annotated[str, typer.Option("--region", help="primary or dr")] = "primary",
+    role: Annotated[Literal["primary", "dr"] | None, typer.Option("--role", help="Which region's resources")] = None,
+    region: Annotated[str | None, typer.Option("--region", hidden=True, help="Deprecated: use --role")] = None,
     inputs: Annotated[list[str] | None, typer.Option("--input", help="Answer to the next prompt (repeat)")] = None,
     at: Annotated[str | None, typer.Option("--at", help="Time of the call (ISO 8601; default now)")] = None,
     caller: Annotated[str | None, typer.Option("--caller", help="Caller's number (+E.164)")] = "+15555550100",
@@ -78,15 +81,19 @@ def simulate_command(
     fail: Annotated[list[str] | None, typer.Option("--fail", help="ACTION=ErrorType to force an error")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the call as JSON")] = False,
     scenarios: Annotated[Path | None, typer.Option("--scenarios", help="Run the scenario files of a dir")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="With --scenarios: write JUnit XML here")] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
 ) -> None:
     """Simulate a call offline: flows, the Lex bot (deterministic matching, not Lex's NLU) and the real functions."""
     from flowkit.simulate.functions import local_clinic
     from lex.model import load_bot_model
 
-    if region not in ("primary", "dr"):
-        err.print(f"error: --region must be primary or dr, not {region!r}")
-        raise typer.Exit(2)
+    if region is not None:  # --region used to mean the role; it now means an AWS region everywhere else
+        if region not in ("primary", "dr") or role is not None:
+            err.print(f"error: --region must be primary or dr, not {region!r} (it is deprecated here: use --role)")
+            raise typer.Exit(2)
+        err.print("note: `--region primary|dr` is deprecated for simulate; use `--role primary|dr`")
+    region = role or region or "primary"
     if (flow is None) == (scenarios is None):
         err.print("error: give a FLOW to call, or --scenarios DIR")
         raise typer.Exit(2)
@@ -99,7 +106,7 @@ def simulate_command(
         from flowkit.simulate.kit import kit_resources
 
         if scenarios is not None:
-            _run_scenarios(scenarios, deployment, bot, clinic, mapped)
+            _run_scenarios(scenarios, deployment, bot, clinic, mapped, junit=junit, as_json=as_json)
             return
         moment = _at(at, zone)
         flow_path = Path(flow or "")
@@ -130,7 +137,14 @@ def _flow_name(path: Path) -> str:
 
 
 def _run_scenarios(
-    directory: Path, deployment: Deployment, bot: BotModel, clinic: LocalClinic, mapped: dict[str, str]
+    directory: Path,
+    deployment: Deployment,
+    bot: BotModel,
+    clinic: LocalClinic,
+    mapped: dict[str, str],
+    *,
+    junit: Path | None = None,
+    as_json: bool = False,
 ) -> None:
     from flowkit.simulate.kit import flow_documents, kit_resources
     from flowkit.simulate.scenarios import ScenarioError, coverage, load_scenarios, run_scenarios
@@ -165,13 +179,29 @@ def _run_scenarios(
     except SimulationError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(1) from None
+    flows = flow_documents(FLOWS_DIR)
+    kit_names = sorted({str((d.get("Metadata") or {}).get("name")) for d in flows.values()})
+    if junit is not None or as_json:
+        from ivr.scenario_reports import scenarios_json, write_junit
+
+        if junit is not None:
+            write_junit(results, junit)
+        if as_json:
+            typer.echo(json.dumps(scenarios_json(results, coverage(flows, kit_names, results)), indent=2))
+            raise typer.Exit(1 if any(not r.passed for r in results) else 0)
+    failed = _print_scenarios(results, flows, kit_names)
+    raise typer.Exit(1 if failed else 0)
+
+
+def _print_scenarios(results: list[ScenarioResult], flows: dict[str, dict[str, Any]], kit_names: list[str]) -> int:
+    """Each scenario's verdict, the kit flows' transition coverage, and the count; returns the failures."""
+    from flowkit.simulate.scenarios import coverage
+
     for outcome in results:
         mark = "PASS" if outcome.passed else "FAIL"
         console.print(f"{mark} {outcome.scenario.name} ({outcome.path.name})", markup=False, highlight=False)
         for problem in outcome.problems:
             console.print(f"     {problem}", markup=False, highlight=False)
-    flows = flow_documents(FLOWS_DIR)
-    kit_names = sorted({str((d.get("Metadata") or {}).get("name")) for d in flows.values()})
     console.print("Transition coverage:")
     for item in coverage(flows, kit_names, results):
         console.print(f"  {item.flow}: {item.covered}/{item.total} ({item.percent:.0f} %)", highlight=False)
@@ -179,4 +209,4 @@ def _run_scenarios(
             console.print(f"    not taken: {missing}", markup=False, highlight=False)
     failed = sum(not r.passed for r in results)
     console.print(f"{len(results) - failed} passed, {failed} failed", highlight=False)
-    raise typer.Exit(1 if failed else 0)
+    return failed

@@ -43,6 +43,7 @@ class Step:
     input: str | None
     branch: str
     dialog: list[tuple[str, str]] | None = None  # a conversation with the bot, in order
+    intent: str | None = None  # the intent the bot matched (Lex blocks)
 
 
 @dataclass
@@ -303,6 +304,7 @@ class _Call:
         self.lex = {"IntentName": turn.intent, "Slots": turn.slots, "SessionAttributes": turn.session_attributes}
         target = self.take(flow, action, result=turn.intent, prompt=prompt, given=given)
         self.steps[-1].dialog = turn.dialog
+        self.steps[-1].intent = turn.intent
         return target
 
     def _do_invoke_lambda_function(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:

@@ -124,3 +124,40 @@ def test_a_drill_dry_run_as_json() -> None:
     assert result.exit_code == 0
     data = json.loads(result.stdout)
     assert data["outcome"] == "planned" and data["dry_run"] is True and data["recovery_seconds"] is None
+
+
+def test_simulate_takes_the_role_and_still_accepts_the_old_region_spelling() -> None:
+    call = ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--input", "agent"]
+    new = runner.invoke(app, [*call, "--role", "dr"])
+    old = runner.invoke(app, [*call, "--region", "dr"])
+    assert new.exit_code == old.exit_code == 0, new.output + old.output
+    region = DEPLOYMENT.region("dr").region
+    assert f"in the dr region ({region})" in new.output and f"in the dr region ({region})" in old.output
+    assert "deprecated" in old.output and "deprecated" not in new.output
+
+
+def test_simulate_transcript_shows_the_matched_intent() -> None:
+    # GIVEN a caller who asks for the front desk WHEN simulated THEN the Lex step names the intent the bot matched
+    from lex.model import load_bot_model
+
+    intents = set(load_bot_model().intent_names(DEPLOYMENT.lex.locales[0]))
+    result = runner.invoke(app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--input", "agent"])
+    matched = re.findall(r"\[intent (\w+)\]", result.output)
+    assert matched and set(matched) <= intents
+
+
+def test_scenarios_write_junit_xml(tmp_path: Path) -> None:
+    import xml.etree.ElementTree as ET
+
+    from flowkit.simulate.scenarios import load_scenarios
+
+    report = tmp_path / "junit.xml"
+    result = runner.invoke(app, ["simulate", "--scenarios", str(ROOT / "connect" / "call_scenarios"),
+                                 "--junit", str(report), "--json"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    cases = ET.parse(report).getroot().findall(".//testcase")
+    expected = load_scenarios(ROOT / "connect" / "call_scenarios")
+    assert sorted(str(c.get("name")) for c in cases) == sorted(s.name for _, s in expected)
+    assert all(c.find("failure") is None for c in cases)
+    summary = json.loads(result.stdout)
+    assert summary["failed"] == 0 and summary["passed"] == len(expected)
