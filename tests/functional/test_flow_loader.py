@@ -1,4 +1,8 @@
-"""`ivr flows load` logic against botocore's Stubber (the real Connect model validates every request)."""
+"""`ivr flows load` logic against botocore's Stubber (the real Connect model validates every request).
+
+The loader is tested on a fixed set of flows (``tests/flows/loader``: a copy of the kit's three flows as they were
+when these tests were written), so that a change to the kit's own flows does not change what these tests expect.
+"""
 
 from __future__ import annotations
 
@@ -10,8 +14,17 @@ import boto3
 import pytest
 from botocore.stub import ANY, Stubber
 
-from flowkit.language.files import FLOWS_DIR, fill, load_flows
+from flowkit.language.files import FLOWS_DIR, creation_order, fill
+from flowkit.language.files import load_flows as load_flow_dir
 from runbooks.flow_loader import STUB, FlowLoader, Pacer, canonical
+
+LOADER_FLOWS = Path(__file__).parents[1] / "flows" / "loader"
+
+
+def load_flows() -> list[Any]:
+    """The loader's fixed flow set."""
+    return load_flow_dir(LOADER_FLOWS)
+
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 BASE = f"arn:aws:connect:us-east-1:111111111111:instance/{INSTANCE}"
@@ -167,7 +180,7 @@ def _cycle_flows(tmp_path: Path) -> list[Any]:
                             "Transitions": {"NextAction": "End", "Errors": [{"ErrorType": "NoMatchingError", "NextAction": "End"}]}},
                            {"Identifier": "End", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}]}  # fmt: skip
         (tmp_path / f"{name}.json").write_text(json.dumps(doc))
-    return load_flows(tmp_path)
+    return load_flow_dir(tmp_path)
 
 
 def test_flows_that_reference_each_other_are_created_then_filled(connect: tuple[Any, Stubber], tmp_path: Path) -> None:
@@ -271,5 +284,10 @@ def test_canonical_ignores_formatting() -> None:
     assert canonical('{"a": 1}') != canonical('{"a": 2}')
 
 
-def test_kit_flows_load_in_name_order() -> None:
-    assert [f.name for f in load_flows(FLOWS_DIR)] == ["after-hours", "customer-queue", "inbound-menu"]
+def test_kit_flows_load_in_name_order_with_referenced_flows_created_first() -> None:
+    flows = load_flow_dir(FLOWS_DIR)
+    names = [f.name for f in flows]
+    assert names == sorted(names) and len(names) == len(list(FLOWS_DIR.glob("*.json")))
+    order = [f.name for f in creation_order(flows)]
+    for flow in flows:
+        assert all(order.index(ref) < order.index(flow.name) for ref in flow.flow_references)

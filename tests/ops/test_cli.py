@@ -10,6 +10,9 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
+from flowkit.language.files import load_flows
+from flowkit.simulate.scenarios import load_scenarios
+from ivr.assembly import read_assembly
 from ivr.cli import app
 from tests.conftest import ROOT
 
@@ -55,7 +58,7 @@ def test_flows_lint_reports_errors_as_json(tmp_path: Path) -> None:
     [
         (["flows", "lint", "/no/such/flow.json"], "no such file"),
         (["flows", "lint", "--format", "xml"], "--format must be text or json"),
-        (["flows", "render", "no-such-flow"], "kit flows: after-hours, customer-queue, inbound-menu"),
+        (["flows", "render", "no-such-flow"], "kit flows: " + ", ".join(sorted(f.name for f in load_flows()))),
         (["deploy", "sideways", "--dry-run"], "is not one of 'primary', 'dr'"),
     ],
 )
@@ -176,10 +179,13 @@ def test_simulate_unknown_flow_names_the_known_ones() -> None:
 
 
 def test_scenarios_report_pass_and_coverage() -> None:
-    result = runner.invoke(app, ["simulate", "--scenarios", str(ROOT / "connect" / "call_scenarios")])
+    scenarios = ROOT / "connect" / "call_scenarios"
+    result = runner.invoke(app, ["simulate", "--scenarios", str(scenarios)])
     assert result.exit_code == 0, result.output
-    assert "inbound-menu: 42/42 (100 %)" in result.output
-    assert "26 passed, 0 failed" in result.output
+    # every kit flow is fully covered, and every scenario file passed
+    for flow in load_flows():
+        assert re.search(rf"^  {re.escape(flow.name)}: (\d+)/\1 \(100 %\)$", result.output, re.M), result.output
+    assert f"{len(load_scenarios(scenarios))} passed, 0 failed" in result.output
 
 
 def test_a_failing_scenario_exits_1(tmp_path: Path) -> None:
@@ -208,11 +214,16 @@ def test_dr_parity_passes_on_the_kit_and_fails_on_planted_drift(gr_synth, tmp_pa
     assert result.exit_code == 0, result.output
     assert "at parity" in result.output
     # WHEN the DR template's flow is changed THEN parity names the flow and exits 1
-    dr_file = tmp_path / "out" / "clinic-dr.template.json"
-    dr_file.write_text(dr_file.read_text().replace("Thank you for calling the clinic. Goodbye.", "Bye."))
+    dr_stack = next(s for s in read_assembly(tmp_path / "out") if s.role == "dr")
+    said = "Thank you for calling the clinic. Goodbye."
+    changed = {
+        k for k, r in dr_stack.resources.items() if r["Type"] == "AWS::Connect::ContactFlow" and said in json.dumps(r)
+    }
+    assert changed, "the planted drift needs a flow that says goodbye"
+    dr_stack.path.write_text(dr_stack.path.read_text().replace(said, "Bye."))
     result = runner.invoke(app, ["dr", "parity", "--out", str(tmp_path / "out"), "--json"])
     assert result.exit_code == 1
-    assert {d["resource"] for d in json.loads(result.stdout)} == {"Flowsafterhours4EB4D87F", "Flowsinboundmenu215D5F12"}
+    assert {d["resource"] for d in json.loads(result.stdout)} == changed
 
 
 def test_dr_parity_without_an_assembly(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ from flowkit.language.files import load_flows
 from ivr.cli import app
 from regions.config import Deployment, load_deployment
 from tests.conftest import ROOT
-from tests.functional.test_status import INSTANCE, outputs_for
+from tests.functional.stubbed_stack import INSTANCE, outputs_for
 
 runner = CliRunner()
 

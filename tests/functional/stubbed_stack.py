@@ -1,0 +1,74 @@
+"""A deployed stack of the kit as botocore's Stubber serves it: clients per service and region, the stack's
+outputs derived from the deployment file and the flow files, and the flows' content as the stack deployed it."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import boto3
+from botocore.stub import Stubber
+
+from flowkit.language.files import FlowFile, fill
+from regions.config import FUNCTION_KEYS, Deployment
+
+INSTANCE = "11111111-2222-3333-4444-555555555555"
+TDG = "arn:aws:connect:us-east-1:111111111111:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
+
+
+def pascal(name: str) -> str:
+    return "".join(part.capitalize() for part in name.split("-"))
+
+
+class Aws:
+    """Stubbed clients per (service, region), made on demand."""
+
+    def __init__(self) -> None:
+        self.stubs: dict[tuple[str, str], Stubber] = {}
+        self.clients: dict[tuple[str, str], Any] = {}
+
+    def __call__(self, service: str, region: str) -> Any:
+        if (service, region) not in self.clients:
+            client = boto3.client(service, region_name=region)
+            self.clients[(service, region)] = client
+            self.stubs[(service, region)] = Stubber(client)
+            self.stubs[(service, region)].activate()
+        return self.clients[(service, region)]
+
+    def stub(self, service: str, region: str) -> Stubber:
+        self(service, region)
+        return self.stubs[(service, region)]
+
+    def verify(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+def outputs_for(deployment: Deployment, role: str, flows: list[FlowFile]) -> dict[str, str]:
+    """The outputs the kit's stack has, derived from the deployment and the flow files."""
+    region = deployment.region(role).region  # type: ignore[arg-type]
+    arn = f"arn:aws:connect:{region}:111111111111:instance/{INSTANCE}"
+    outputs = {"InstanceId": INSTANCE, "TrafficDistributionGroupArn": TDG,
+               "BotAliasArn": f"arn:aws:lex:{region}:111111111111:bot-alias/BOTID12345/ALIAS12345"}  # fmt: skip
+    for index, flow in enumerate(flows):
+        outputs[f"Flow{pascal(flow.name)}Id"] = f"flow-{index}"
+        outputs[f"Flow{pascal(flow.name)}Arn"] = f"{arn}/contact-flow/flow-{index}"
+    for key in FUNCTION_KEYS:
+        outputs[f"Function{key}Arn"] = (
+            f"arn:aws:lambda:{region}:111111111111:function:{deployment.function_name(key)}:live"
+        )
+    for queue in deployment.queues:
+        outputs[f"Queue{pascal(queue.name)}Arn"] = f"{arn}/queue/{queue.name}"
+    for hours in deployment.hours:
+        outputs[f"Hours{pascal(hours.name)}Arn"] = f"{arn}/operating-hours/{hours.name}"
+    return outputs
+
+
+def deployed_content(deployment: Deployment, flow: FlowFile, outputs: dict[str, str], flows: list[FlowFile]) -> str:
+    """The flow as the stack deployed it: placeholders filled with the stack's resources."""
+    values = {"BotAliasArn": outputs["BotAliasArn"]}
+    values |= {f"FunctionArn.{k}": outputs[f"Function{k}Arn"] for k in FUNCTION_KEYS}
+    values |= {f"QueueArn.{q.name}": outputs[f"Queue{pascal(q.name)}Arn"] for q in deployment.queues}
+    values |= {f"HoursArn.{h.name}": outputs[f"Hours{pascal(h.name)}Arn"] for h in deployment.hours}
+    values |= {f"FlowArn.{f.name}": outputs[f"Flow{pascal(f.name)}Arn"] for f in flows}
+    return json.dumps(fill(flow.content(), values))
