@@ -19,8 +19,8 @@ from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.output import console, deployment_or_exit, err
-from regions.config import STANDALONE_NOTICE, Deployment
 from ivr.simulate_cli import simulate_command
+from regions.config import STANDALONE_NOTICE, Deployment
 
 app = typer.Typer(
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",

@@ -28,7 +28,8 @@ GLOBAL_RESILIENCY_PAIRS: tuple[tuple[str, str], ...] = (
 #: Region pairs that Amazon Lex V2 Global Resiliency (bot replication) supports, both directions.
 #: Source: Lex V2 developer guide, "Use Global Resiliency to deploy bots to other Regions" (pairs us-east-1 /
 #: us-west-2 and eu-west-2 / eu-central-1). The kit's global-resiliency flows reach the bot through Lex bot
-#: replication (same bot id and alias id in the replica Region), so a pair outside this list cannot use it.
+#: replication (same bot id and alias id in the replica Region), so a pair outside this list cannot use it
+#: (ap-northeast-3 has no AWS::Lex::Bot at all in cfn-lint's CloudFormation schemas; tests/infra/test_gr_rules.py).
 LEX_REPLICATION_PAIRS: frozenset[frozenset[str]] = frozenset(
     {frozenset({"us-east-1", "us-west-2"}), frozenset({"eu-west-2", "eu-central-1"})}
 )

@@ -4,8 +4,8 @@ In global-resiliency mode one set of flows is owned by the primary stack and Con
 instance. The flow then runs in either Region, so every reference it holds must resolve in the Region running it:
 
 - Connect's own resources (flows, queues, hours of operation) are mirrored by Connect with the same ids
-  (ListReplicationFindings reports CONTACT_FLOW, QUEUE and OPERATING_HOURS; botocore ``connect`` model), so their
-  placeholders are portable.
+  (ListReplicationFindings reports CONTACT_FLOW, QUEUE and OPERATING_HOURS among its resource types; Connect
+  API reference), so their placeholders are portable.
 - Lambda functions: the Connect guide asks for the same function name in both Regions and for ``$.AwsRegion``
   instead of a hard-coded Region (admin guide, "Create a replica of your existing Amazon Connect instance").
   The kit fills ``%FunctionArn.X%`` with ``arn:<partition>:lambda:$.AwsRegion:<account>:function:<name>:live``.

@@ -74,7 +74,7 @@ def test_global_resiliency_flows_resolve_functions_and_bot_in_the_running_region
     # THEN each invoked function is named by its shared name with $.AwsRegion, never by a Ref of this region's alias
     joined = "".join(texts.values())
     for key in ("CallerLookup", "Callback"):
-        assert f":lambda:$.AwsRegion:" in joined and f":function:{deployment.function_name(key)}:live" in joined
+        assert ":lambda:$.AwsRegion:" in joined and f":function:{deployment.function_name(key)}:live" in joined
     assert ":lex:$.AwsRegion:" in joined and "bot-alias/" in joined
     region_bound = [{"Ref": a} for a in gr_synth.resources("primary", "AWS::Lambda::Alias")] + [
         {"Fn::GetAtt": [a, "Arn"]} for a in gr_synth.resources("primary", "AWS::Lex::BotAlias")
@@ -122,7 +122,9 @@ def test_flow_content_holds_no_literal_account_or_region(gr_synth: Synth, which:
 def test_standalone_dr_flows_reference_only_dr_region_resources(standalone_synth: Synth) -> None:
     # GIVEN the DR template WHEN the references inside its flows are listed
     refs = [
-        r for flow in standalone_synth.resources("dr", "AWS::Connect::ContactFlow").values() for r in flow_content_refs(flow)
+        r
+        for flow in standalone_synth.resources("dr", "AWS::Connect::ContactFlow").values()
+        for r in flow_content_refs(flow)
     ]
     # THEN every one is a resource or parameter of the DR stack itself (nothing names the primary region)
     own = (
@@ -342,7 +344,9 @@ def test_global_resiliency_dr_uses_the_replica(gr_synth: Synth) -> None:
     )
     # AND it associates the replicated bot alias (same ids, this region) and its functions with the replica
     associations = gr_synth.resources("dr", "AWS::Connect::IntegrationAssociation").values()
-    bot = next(a["Properties"]["IntegrationArn"] for a in associations if a["Properties"]["IntegrationType"] == "LEX_BOT")
+    bot = next(
+        a["Properties"]["IntegrationArn"] for a in associations if a["Properties"]["IntegrationType"] == "LEX_BOT"
+    )
     assert "arn:aws:lex:us-west-2:" in json.dumps(bot) and "/ivr/clinic/bot-alias-id" not in json.dumps(bot)
     # AND lets the replica alias call this region's code hook
     lex_permissions = [
