@@ -203,9 +203,11 @@ class ClinicBot(Construct):
 class ReplicatedBotAccess(Construct):
     """In the replica Region of a replicated bot: let the replica alias call this Region's code-hook function.
 
-    Lex bot replication keeps the bot id and the alias id; the replica alias calls the function of the same name
-    in its own Region (Lex V2 developer guide, "Use Global Resiliency to deploy bots to other Regions"), so the
-    function here needs a resource policy for ``lexv2.amazonaws.com`` scoped to the replica alias.
+    Lex bot replication keeps the bot id and the alias id (Lex V2 developer guide, "Use Global Resiliency to deploy
+    bots to other Regions"). The kit relies on the replica alias calling the code-hook function of the same name
+    in its own Region, as the Connect guide asks of flow functions; the Lex guide text available offline does not
+    spell out the alias code hook, so a real deployment must confirm it (``runbooks/deploy-dr.md``). The function
+    here gets a resource policy for ``lexv2.amazonaws.com`` scoped to the replica alias.
     """
 
     def __init__(

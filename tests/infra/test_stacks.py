@@ -325,13 +325,15 @@ def test_global_resiliency_primary_replicates_and_hands_over(gr_synth: Synth) ->
     handoff = next(iter(gr_synth.resources("primary", "Custom::PeerRegionParameters").values()))
     assert handoff["Properties"]["Region"] == "us-west-2"
     # THEN only what the DR stack needs is handed over: the ids the replica shares with the primary
-    assert set(handoff["Properties"]["Parameters"]) == {
-        "/ivr/clinic/instance-id",
-        "/ivr/clinic/tdg-arn",
-        "/ivr/clinic/bot-id",
-        "/ivr/clinic/bot-alias-id",
-        *(f"/ivr/clinic/flow/{name}" for name in _kit_flows()),
-    }
+    from connect.infrastructure import HANDOFF_ITEMS, handoff_parameter
+
+    expected = {handoff_parameter("clinic", i) for i in HANDOFF_ITEMS if i != "flow/<name>"}
+    expected |= {handoff_parameter("clinic", f"flow/{name}") for name in _kit_flows()}
+    assert expected >= {"/ivr/clinic/instance-id", "/ivr/clinic/tdg-arn", "/ivr/clinic/bot-alias-id"}
+    assert set(handoff["Properties"]["Parameters"]) == expected
+    # AND the DR stack reads exactly what was handed over, nothing more
+    read = {p["Default"] for p in gr_synth.dr["Parameters"].values() if str(p.get("Default", "")).startswith("/ivr/")}
+    assert read == expected
 
 
 def test_global_resiliency_dr_uses_the_replica(gr_synth: Synth) -> None:
