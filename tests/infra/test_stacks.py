@@ -359,6 +359,29 @@ def test_global_resiliency_dr_uses_the_replica(gr_synth: Synth) -> None:
     assert len(lex_permissions) == 1 and "us-west-2" in json.dumps(lex_permissions[0]["SourceArn"])
 
 
+def _depends(template: dict[str, Any], logical_id: str) -> set[str]:
+    """What a resource waits for on create (and so outlives on delete): DependsOn and the resources it refers to."""
+    resource = template["Resources"][logical_id]
+    text = json.dumps(resource.get("Properties", {}))
+    referred = set(re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([A-Za-z0-9]+)"', text))
+    return set(resource.get("DependsOn", [])) | referred
+
+
+def test_global_resiliency_teardown_order(gr_kept_numbers_synth: Synth) -> None:
+    # GIVEN the GR primary WHEN CloudFormation deletes it (reverse dependency order) THEN the number association
+    # goes before the numbers, the numbers before their group (a group holding numbers cannot be deleted), the
+    # group and the handoff before the replica, and the replica before the flows and the instance
+    t = gr_kept_numbers_synth.primary
+    one = lambda resource_type: next(iter(gr_kept_numbers_synth.resources("primary", resource_type)))  # noqa: E731
+    numbers = gr_kept_numbers_synth.resources("primary", "AWS::Connect::PhoneNumber")
+    tdg, replica = one("AWS::Connect::TrafficDistributionGroup"), one("Custom::ConnectInstanceReplica")
+    assert set(numbers) <= _depends(t, one("Custom::PhoneNumberFlowAssociation"))
+    assert all(tdg in _depends(t, n) for n in numbers)
+    assert replica in _depends(t, tdg) and replica in _depends(t, one("Custom::PeerRegionParameters"))
+    flows = set(gr_kept_numbers_synth.resources("primary", "AWS::Connect::ContactFlow"))
+    assert flows <= _depends(t, replica) and one("AWS::Connect::Instance") in _depends(t, replica)
+
+
 def test_global_resiliency_teardown_releases_numbers_with_their_group(gr_synth: Synth) -> None:
     # GIVEN the sample (GR, no number kept) THEN the group, replica and instance are deleted with the stack
     for resource_type in ("AWS::Connect::TrafficDistributionGroup", "Custom::ConnectInstanceReplica",
