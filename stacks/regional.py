@@ -177,8 +177,8 @@ class IvrRegionalStack(cdk.Stack):
                 _keep_group_with_numbers(center, replica, tdg)
         target = tdg.attr_traffic_distribution_group_arn if tdg is not None else center.instance_arn
         claimed = claim_numbers(self, deployment.phone_numbers, target)
-        for number in claimed:
-            if tdg is not None:
+        if tdg is not None:
+            for number in claimed:  # claim only into an ACTIVE group (Connect API reference)
                 number.node.add_dependency(tdg)
         if claimed:
             # In global-resiliency mode Connect mirrors this association to the replica ("Assign phone numbers
