@@ -87,3 +87,22 @@ def test_the_replica_and_its_findings_have_apis_the_runbooks_name() -> None:
     operations = set(_connect().operation_names)
     assert {"ReplicateInstance", "ListReplicationFindings", "AssociatePhoneNumberContactFlow"} <= operations
     assert "list-replication-findings" in (ROOT / "runbooks" / "deploy-dr.md").read_text(encoding="utf-8")
+
+
+def test_flow_invoked_functions_have_the_same_names_and_alias_in_both_regions(gr_synth: Synth) -> None:
+    # Source: Connect admin guide, "Create a replica of your existing Amazon Connect instance": ensure your Lambda
+    # functions across AWS Regions have the same name. The mirrored flows name them so (with $.AwsRegion).
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+
+    def names(template: dict[str, Any]) -> set[tuple[str, str]]:
+        functions = {k: v["Properties"].get("FunctionName") for k, v in template["Resources"].items()
+                     if v["Type"] == "AWS::Lambda::Function"}  # fmt: skip
+        return {
+            (functions[v["Properties"]["FunctionName"]["Ref"]], v["Properties"]["Name"])
+            for v in template["Resources"].values()
+            if v["Type"] == "AWS::Lambda::Alias" and v["Properties"]["FunctionName"].get("Ref") in functions
+        }
+
+    primary, dr = names(gr_synth.primary), names(gr_synth.dr)
+    assert primary == dr
+    assert {(name, "live") for name in deployment.function_names} <= primary
