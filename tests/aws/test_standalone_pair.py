@@ -110,13 +110,16 @@ def test_flows_reach_only_their_own_region(deployed: Deployment, role: str) -> N
         content = flow["ContactFlow"]["Content"]
         regions = set(re.findall(r"arn:aws[a-z-]*:(?:lambda|lex):([a-z0-9-]+):", content))
         assert regions <= {region}, (key, regions)
-    inbound = outputs["FlowInboundMenuArn"]
+    inbound = {outputs["FlowInboundMenuArn"], outputs["FlowInboundMenuId"]}  # FlowId: the id or the ARN
     numbers = connect.list_phone_numbers_v2(InstanceId=outputs["InstanceId"])["ListPhoneNumbersSummaryList"]
+    pages = connect.get_paginator("list_flow_associations").paginate(
+        InstanceId=outputs["InstanceId"], ResourceType="VOICE_PHONE_NUMBER"
+    )
+    found = [a for page in pages for a in page["FlowAssociationSummaryList"]]
+    assert len(numbers) == len(deployed.phone_numbers)
     for number in numbers:
-        found = connect.list_flow_associations(InstanceId=outputs["InstanceId"], ResourceType="VOICE_PHONE_NUMBER")[
-            "FlowAssociationSummaryList"
-        ]
-        assert any(a["ResourceId"] == number["PhoneNumberArn"] and a["FlowId"] == inbound for a in found)
+        assert any(a["ResourceId"] in (number["PhoneNumberArn"], number["PhoneNumberId"]) and a["FlowId"] in inbound
+                   for a in found), number  # fmt: skip
 
 
 @pytest.mark.parametrize("role", ["primary", "dr"])
