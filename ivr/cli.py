@@ -33,6 +33,7 @@ from ivr.output import console, deployment_or_exit, err
 from ivr.progress import Stages
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
+from regions.config import STANDALONE_NOTICE, Deployment
 
 if TYPE_CHECKING:
     from flowkit.language.lint import Finding
@@ -100,6 +101,7 @@ def synth(
         f"synthesizing {deployment.name}: primary {deployment.primary_region}, DR {deployment.dr_region} "
         f"({deployment.dr_mode}); cdk-nag AwsSolutions runs inside"
     )
+    _standalone_notice(deployment)
     try:
         result = synthesize(config, out)
     except CdkCliError as exc:
@@ -141,6 +143,37 @@ def synth(
     if failed:
         err.print("error: cfn-lint found errors")
         raise typer.Exit(1)
+
+
+def _standalone_notice(deployment: Deployment) -> None:
+    """Say plainly, where standalone mode is chosen, what the Global Resiliency setup guide says of it."""
+    if deployment.dr_mode == "standalone":
+        err.print(f"note: {STANDALONE_NOTICE}", markup=False, highlight=False)
+
+
+def teardown_summary(deployment: Deployment) -> list[str]:
+    """What ``ivr destroy`` keeps and releases, one line each (``kept: ...``, ``released: ...``)."""
+    kept = []
+    numbers = [n for n in deployment.phone_numbers if n.keep_on_destroy]
+    if numbers:
+        kept.append(f"kept: {len(numbers)} phone number(s) marked keep_on_destroy, still claimed (and billed)")
+        if deployment.dr_mode == "global-resiliency":
+            kept.append(
+                "kept: the traffic distribution group holding them, the replica instance in "
+                f"{deployment.dr_region} and the instance in {deployment.primary_region} (a group that holds "
+                "numbers cannot be deleted)"
+            )
+    if deployment.retain_data:
+        kept.append(f"kept: the {deployment.name}-appointments table (retain_data: true)")
+    released = len(deployment.phone_numbers) - len(numbers)
+    if released:
+        # Source: ReleasePhoneNumber (Connect API reference): a released number enters a cooldown of up to 180
+        # days before it can be searched for or claimed again.
+        kept.append(
+            f"released: {released} phone number(s) without keep_on_destroy; a released number enters a cooldown "
+            "of up to 180 days before it can be claimed again"
+        )
+    return kept
 
 
 def _preflight_or_exit(config: Path) -> list[Finding]:
@@ -214,8 +247,10 @@ def deploy(
     note = ""
     if role == "dr" and deployment.dr_mode == "global-resiliency":
         note = (
-            "needs the primary stack deployed first (it replicates the instance and "
-            f"hands ids over in SSM under /ivr/{deployment.name}/ in {settings.region})"
+            "needs the primary stack deployed first: it replicates the instance (Connect then "
+            "mirrors its flows and number associations to the replica), replicates the bot, and hands the "
+            f"replica's ids over in SSM under /ivr/{deployment.name}/ in {settings.region}. This stack adds "
+            "only region-local pieces: functions, integrations on the replica, storage, alarms, drills"
         )
     if dry_run:
         if as_json:
@@ -230,6 +265,9 @@ def deploy(
         )
         if note:
             console.print(f"  note: {note}", markup=False)
+    if role == "dr":
+        _standalone_notice(deployment)
+    if dry_run:
         return
     _credentials_or_exit(profile)
     result = run_cdk(command)
@@ -254,10 +292,14 @@ def destroy(
     ]
     if dry_run:
         if as_json:
-            typer.echo(json.dumps({"commands": [render(c) for c in commands]}, indent=2))
+            summary = teardown_summary(deployment)
+            typer.echo(json.dumps({"commands": [render(c) for c in commands], "teardown": summary}, indent=2))
             return
         for command in commands:
             console.print(f"would run: {render(command)}", markup=False)
+    for line in teardown_summary(deployment):
+        console.print(line, highlight=False)
+    if dry_run:
         return
     _credentials_or_exit(profile)
     if not yes and not typer.confirm(

@@ -93,6 +93,12 @@ def diff_command(
             outcome = _cdk_diff(settings.stack_name, settings.region, config, extra, entry, quiet=as_json)
             changed |= outcome == "differs"
             unreadable |= outcome == "failed"
+        if not settings.owns_flows:
+            entry["flows_note"] = "the replica runs the flows Connect mirrors from the primary: see `ivr diff primary`"
+            if not as_json:
+                console.print(f"== {settings.stack_name}: flows: {entry['flows_note']}", markup=False)
+            summary[each] = entry
+            continue
         try:
             report = deployed_flow_report(session, deployment, each)
         except DeployedFlowsError as exc:

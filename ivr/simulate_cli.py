@@ -60,7 +60,8 @@ def transcript(result: CallResult) -> str:
             if step.input:
                 lines.append(f"  CALLER {step.input}")
         matched = f" [intent {step.intent}]" if step.intent else ""
-        lines.append(f"         · {where} ({step.type}){matched} -> {step.branch}")
+        reached = f" [{step.reached}]" if step.reached and step.reached.startswith("arn:") else ""
+        lines.append(f"         · {where} ({step.type}){reached}{matched} -> {step.branch}")
     detail = ", ".join(f"{k}={v}" for k, v in result.outcome.detail.items())
     lines.append(f"Outcome: {result.outcome.kind}" + (f" ({detail})" if detail else ""))
     if result.attributes:

@@ -108,12 +108,16 @@ class _Reader:
     def probe(self, what: str, read: Callable[[], None]) -> None:
         from botocore.exceptions import BotoCoreError, ClientError
 
+        from ivr.stack_outputs import StackOutputsError
+
         try:
             read()
         except KeyError as missing:
             self.status.unread.append(Item(what, f"the stack has no output {missing}"))
         except (ClientError, BotoCoreError) as exc:
             self.status.unread.append(Item(what, _error(exc)))
+        except StackOutputsError as exc:
+            self.status.unread.append(Item(what, str(exc)))
 
     def read(self) -> RegionStatus:
         self.probe("stack", self.stack)
@@ -167,11 +171,14 @@ class _Reader:
 
         flow_ids = {k[4:-2]: v for k, v in self.outputs.items() if k.startswith("Flow") and k.endswith("Id")}
         if not flow_ids:
-            self.status.add("flows", "none in this stack (global-resiliency: the replica runs the primary's flows)")
+            self.status.add("flows", "none in this stack's outputs")
             return
         names = {"QueueArn": [q.name for q in self.deployment.queues],
                  "HoursArn": [h.name for h in self.deployment.hours]}  # fmt: skip
-        values = target_from_outputs(self.outputs, names).values
+        # In global-resiliency mode the replica runs what Connect mirrored from the primary: its content is
+        # compared in the primary region; here only its state is read.
+        mirrored = not self.settings.owns_flows
+        values = {} if mirrored else target_from_outputs(self.outputs, names).values
         try:
             kit: dict[str, FlowFile] = {_pascal(f.name): f for f in load_flows()}
         except FlowError as exc:
@@ -194,6 +201,9 @@ class _Reader:
             state = f"{details.get('Status')}, {details.get('State', 'ACTIVE')}"
             if flow is None:
                 self.status.add(label, f"{state}; not in the repository", None if published else False)
+                continue
+            if mirrored:
+                self.status.add(label, f"{state}; mirrored from the primary (content compared there)", published)
                 continue
             try:
                 same = canonical(details.get("Content") or "{}") == canonical(fill(flow.content(), values))

@@ -48,7 +48,7 @@ def outputs_for(deployment: Deployment, role: str, flows: list[FlowFile]) -> dic
     """The outputs the kit's stack has, derived from the deployment and the flow files."""
     region = deployment.region(role).region  # type: ignore[arg-type]
     arn = f"arn:aws:connect:{region}:111111111111:instance/{INSTANCE}"
-    outputs = {"InstanceId": INSTANCE, "TrafficDistributionGroupArn": TDG,
+    outputs = {"InstanceId": INSTANCE, "TrafficDistributionGroupArn": TDG, "Role": role, "DrMode": deployment.dr_mode,
                "BotAliasArn": f"arn:aws:lex:{region}:111111111111:bot-alias/BOTID12345/ALIAS12345"}  # fmt: skip
     for index, flow in enumerate(flows):
         outputs[f"Flow{pascal(flow.name)}Id"] = f"flow-{index}"
@@ -71,4 +71,9 @@ def deployed_content(deployment: Deployment, flow: FlowFile, outputs: dict[str, 
     values |= {f"QueueArn.{q.name}": outputs[f"Queue{pascal(q.name)}Arn"] for q in deployment.queues}
     values |= {f"HoursArn.{h.name}": outputs[f"Hours{pascal(h.name)}Arn"] for h in deployment.hours}
     values |= {f"FlowArn.{f.name}": outputs[f"Flow{pascal(f.name)}Arn"] for f in flows}
+    if deployment.dr_mode == "global-resiliency":
+        # The one set of flows Connect mirrors names the bot and the functions in the Region that runs the call.
+        for key in [k for k in values if k == "BotAliasArn" or k.startswith("FunctionArn.")]:
+            parts = values[key].split(":")
+            values[key] = ":".join([*parts[:3], "$.AwsRegion", *parts[4:]])
     return json.dumps(fill(flow.content(), values))

@@ -119,12 +119,11 @@ def test_a_healthy_deployment_reads_ok_in_both_regions(aws: Aws, deployment: Dep
 
 
 def test_partial_permissions_and_drift_are_shown_not_fatal(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:
-    # GIVEN the DR region denies DescribeInstance, a flow there was edited in the console, capacity is short
-    # and an alarm fires
+    # GIVEN a flow of the primary edited in the console, and a DR region that denies DescribeInstance, has too
+    # little capacity and an alarm firing
     changed = load_flows()[0].name
-    queue_region(aws, deployment, "primary")
-    queue_region(aws, deployment, "dr", deny_instance=True, changed_flow=changed, allocated=0,
-                 firing=["clinic-dr-ContactFlowErrors"])  # fmt: skip
+    queue_region(aws, deployment, "primary", changed_flow=changed)
+    queue_region(aws, deployment, "dr", deny_instance=True, allocated=0, firing=["clinic-dr-ContactFlowErrors"])
     # WHEN status is read
     status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
     # THEN the denied read is listed with its reason and every other line is still there
@@ -132,11 +131,19 @@ def test_partial_permissions_and_drift_are_shown_not_fatal(aws: Aws, deployment:
     assert [(u.what, u.value) for u in dr.unread] == [
         ("instance", "DescribeInstance: AccessDeniedException: not allowed: connect:DescribeInstance")
     ]
+    assert items(status, "primary")[f"flow {changed}"] == (
+        "PUBLISHED, ACTIVE; content differs from the repository's",
+        False,
+    )
     lines = items(status, "dr")
-    assert lines[f"flow {changed}"] == ("PUBLISHED, ACTIVE; content differs from the repository's", False)
     short = lines[f"concurrency {deployment.function_names[0].removeprefix(deployment.name + '-')}"]
     assert short[1] is False and short[0].startswith("0 allocated")
     assert lines["alarms firing"] == ("clinic-dr-ContactFlowErrors", False)
+    if not deployment.region("dr").owns_flows:  # global-resiliency: the replica's flows are the primary's
+        assert lines[f"flow {changed}"] == (
+            "PUBLISHED, ACTIVE; mirrored from the primary (content compared there)",
+            True,
+        )
     assert not status.healthy
 
 

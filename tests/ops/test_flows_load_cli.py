@@ -5,6 +5,7 @@ AWS is botocore's Stubber behind boto3.Session.client (requests and answers chec
 from __future__ import annotations
 
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -83,16 +84,20 @@ def queue_stack(sessions: Sessions, deployment: Deployment, role: str) -> None:
     )  # fmt: skip
 
 
-@pytest.mark.parametrize("role", ["primary", "dr"])
-def test_dry_run_without_a_region_takes_the_stacks_region(sessions: Sessions, deployment: Deployment,
-                                                          role: str) -> None:  # fmt: skip
-    # GIVEN no AWS region configured, and a stack of the deployment file that has no flows yet
+OWNERS = [(config, role) for config in (ROOT / "regions" / "clinic.yaml", ROOT / "tests" / "configs" / "standalone.yaml")
+          for role in ("primary", "dr") if load_deployment(config).region(role).owns_flows]  # fmt: skip
+
+
+@pytest.mark.parametrize(("config", "role"), OWNERS, ids=[f"{c.stem}-{r}" for c, r in OWNERS])
+def test_dry_run_without_a_region_takes_the_stacks_region(sessions: Sessions, config: Path, role: str) -> None:
+    # GIVEN no AWS region configured, and a stack of the deployment file that owns flows and has none yet
+    deployment = load_deployment(config)
     queue_stack(sessions, deployment, role)
     sessions.stub("connect").add_response("list_contact_flows", {"ContactFlowSummaryList": []},
                                           {"InstanceId": INSTANCE, "MaxResults": 1000})  # fmt: skip
     stack = deployment.region(role).stack_name  # type: ignore[arg-type]
     # WHEN previewing a load into it
-    result = runner.invoke(app, ["flows", "load", "--stack", stack, "--dry-run"])
+    result = runner.invoke(app, ["flows", "load", "--stack", stack, "--config", str(config), "--dry-run"])
     # THEN it reads the stack in the region the deployment file gives it, and would create every flow
     assert result.exit_code == 0, result.output
     assert sessions.regions["cloudformation"] == deployment.region(role).region  # type: ignore[arg-type]
