@@ -8,6 +8,8 @@ The linter (``lint.py``) checks each flow on its own. These checks need the depl
   the deployment file, and ``%FlowArn.NAME%`` per flow file; nothing else.
 - ``lex-intent-unknown`` (warning): a Lex block of the kit's bot branches on an intent the bot does not have in
   a deployed locale; that branch can never be taken.
+- ``gr-*`` (errors, global-resiliency mode only): ``flowkit.language.portability``'s rules, so that lint and the
+  synth's first check say what the stack would refuse.
 - ``lex-intent-unhandled`` (warning): an intent of the bot that a Lex block of the kit's bot has no branch for;
   callers who say it take the block's NoMatchingCondition branch.
 
@@ -158,8 +160,14 @@ def check_flows(
 ) -> list[Finding]:
     """All deployment checks over a set of flows deployed together (``also_flows``: other flows deployed with
     them, which they may reference)."""
+    from flowkit.language.portability import check_portability
+
     provided = provided_placeholders(deployment, [f.name for f in flows] + list(also_flows))
-    findings = [finding for flow in flows for finding in check_placeholders(flow, provided, deployment_file)]
+    findings: list[Finding] = []
+    for flow in flows:
+        if deployment.dr_mode == "global-resiliency":  # Connect mirrors these flows to the replica Region
+            findings += check_portability(flow.doc, flow.file)
+        findings += check_placeholders(flow, provided, deployment_file)
     if bot is not None:
         findings += check_intents(flows, bot, deployment.lex.locales)
     return findings

@@ -128,7 +128,10 @@ def test_synth_in_standalone_mode_says_what_the_gr_guide_says(monkeypatch: pytes
     def no_cdk(*_args: object, **_kwargs: object) -> None:
         raise CdkCliError("no CDK CLI here")
 
+    import ivr.synthesis as synthesis
+
     monkeypatch.setattr(cli, "run_cdk", no_cdk)
+    monkeypatch.setattr(synthesis, "run_cdk", no_cdk)  # ivr synth runs the CDK CLI through ivr.synthesis
     result = runner.invoke(app, ["synth", "--config", str(STANDALONE)])
     assert result.exit_code == 2
     assert ACGR_ONLY_SUPPORTED in _flat(result.output)
