@@ -265,8 +265,12 @@ def last_drill(reports: Path) -> Item | None:
 
 
 def read_status(deployment: Deployment, clients: Clients, *, now: datetime, reports: Path) -> Status:
-    """Read both regions (primary first); never raises for an AWS error."""
-    regions = [_Reader(deployment, role, clients, now).read() for role in ("primary", "dr")]
+    """Read both regions at once (each region's reads in order, on its own clients); never raises for an AWS
+    error. The result lists the primary first."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    with ThreadPoolExecutor(max_workers=2) as pool:
+        regions = list(pool.map(lambda role: _Reader(deployment, role, clients, now).read(), ("primary", "dr")))
     return Status(deployment.name, deployment.dr_mode, regions, last_drill(reports))
 
 
@@ -282,6 +286,7 @@ def status_command(
 ) -> None:
     """Both regions at a glance (read-only). Exit 0 when all is well, 1 when something is not, 2 when nothing
     could be read."""
+    import threading
     from datetime import UTC
 
     import boto3
@@ -297,11 +302,13 @@ def status_command(
     # Fast over thorough: short timeouts and few retries; what does not answer is listed as not read.
     quick = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
     made: dict[tuple[str, str], Any] = {}
+    lock = threading.Lock()  # a boto3 session is not thread-safe; the clients it makes are
 
     def clients(service: str, region: str) -> Any:
-        if (service, region) not in made:
-            made[(service, region)] = session.client(service, region_name=region, config=quick)  # type: ignore[call-overload]
-        return made[(service, region)]
+        with lock:
+            if (service, region) not in made:
+                made[(service, region)] = session.client(service, region_name=region, config=quick)  # type: ignore[call-overload]
+            return made[(service, region)]
 
     status = read_status(deployment, clients, now=datetime.now(UTC), reports=reports)
     if as_json:

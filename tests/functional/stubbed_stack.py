@@ -4,6 +4,7 @@ outputs derived from the deployment file and the flow files, and the flows' cont
 from __future__ import annotations
 
 import json
+import threading
 from typing import Any
 
 import boto3
@@ -21,19 +22,21 @@ def pascal(name: str) -> str:
 
 
 class Aws:
-    """Stubbed clients per (service, region), made on demand."""
+    """Stubbed clients per (service, region), made on demand (under a lock: status reads both regions at once)."""
 
     def __init__(self) -> None:
         self.stubs: dict[tuple[str, str], Stubber] = {}
         self.clients: dict[tuple[str, str], Any] = {}
+        self.lock = threading.Lock()
 
     def __call__(self, service: str, region: str) -> Any:
-        if (service, region) not in self.clients:
-            client = boto3.client(service, region_name=region)
-            self.clients[(service, region)] = client
-            self.stubs[(service, region)] = Stubber(client)
-            self.stubs[(service, region)].activate()
-        return self.clients[(service, region)]
+        with self.lock:
+            if (service, region) not in self.clients:
+                client = boto3.client(service, region_name=region)
+                self.clients[(service, region)] = client
+                self.stubs[(service, region)] = Stubber(client)
+                self.stubs[(service, region)].activate()
+            return self.clients[(service, region)]
 
     def stub(self, service: str, region: str) -> Stubber:
         self(service, region)
