@@ -16,9 +16,11 @@ import aws_cdk as cdk
 import cdk_nag
 
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
+from flowkit.testcase.kit import cases_as_files, compile_kit
 from lex.model import BotModelError, load_bot_model
-from regions.config import ConfigError, load_deployment
+from regions.config import ConfigError, Deployment, Role, load_deployment
 from stacks.regional import IvrRegionalStack
+from stacks.test_cases import IvrTestCaseStack, testcase_stack_name, testcase_stack_plan
 
 ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
@@ -42,7 +44,19 @@ def build_app(
     for role in ("primary", "dr"):
         settings = deployment.region(role)
         IvrRegionalStack(app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows)
+    add_test_case_stacks(app, deployment)
     return app
+
+
+def add_test_case_stacks(app: cdk.App, deployment: Deployment) -> None:
+    """Each region's Connect test cases, compiled from the call scenarios, in a stack of their own."""
+    roles: list[Role] = [r for r in ("primary", "dr") if testcase_stack_plan(deployment, r) is None]
+    if not roles:
+        return
+    cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
+    for role in roles:
+        settings = deployment.region(role)
+        IvrTestCaseStack(app, testcase_stack_name(settings), settings=settings, cases=cases)
 
 
 def main() -> None:

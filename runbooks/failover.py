@@ -242,7 +242,7 @@ class _Procedure:
         """The final verification: the target region's Connect test cases (``test_cases.after_failover``)."""
         from runbooks.test_cases import verify_region
 
-        return verify_region(self.ops, self.to)  # type: ignore[return-value]
+        return verify_region(self.ops, self.to)
 
     def standby(self) -> Outcome:
         level = self.ops.baseline(self.source)

@@ -27,13 +27,30 @@ from runbooks.aws_steps import api_error
 #: Statuses after which an execution does not change (botocore TestCaseExecutionStatus enum).
 TERMINAL = {"PASSED", "FAILED", "STOPPED"}
 #: Errors that mean "not now": try again on the next poll.
-RETRY_LATER = {"ThrottlingException", "TooManyRequestsException", "ServiceQuotaExceededException",
-               "LimitExceededException"}  # fmt: skip
+RETRY_LATER = {
+    "ThrottlingException",
+    "TooManyRequestsException",
+    "ServiceQuotaExceededException",
+    "LimitExceededException",
+}
 #: Regions whose CloudFormation registry has AWS::Connect::TestCase (cfn-lint 1.58.0's provider schemas; the
 #: Feb-2026 What's New omits ap-northeast-3, so Osaka is unconfirmed there). Elsewhere: the API.
-CFN_REGIONS = frozenset({"us-east-1", "us-west-2", "ca-central-1", "eu-central-1", "eu-west-2", "af-south-1",
-                         "ap-south-1", "ap-northeast-1", "ap-northeast-2", "ap-northeast-3", "ap-southeast-1",
-                         "ap-southeast-2"})  # fmt: skip
+CFN_REGIONS = frozenset(
+    {
+        "us-east-1",
+        "us-west-2",
+        "ca-central-1",
+        "eu-central-1",
+        "eu-west-2",
+        "af-south-1",
+        "ap-south-1",
+        "ap-northeast-1",
+        "ap-northeast-2",
+        "ap-northeast-3",
+        "ap-southeast-1",
+        "ap-southeast-2",
+    }
+)
 
 
 @dataclass
@@ -76,8 +93,8 @@ def placeholder_values(outputs: Mapping[str, str], peer: Mapping[str, str] | Non
     values: dict[str, str] = {}
     for source in (peer or {}, outputs):
         peer_region = source.get("Region", region)
-        for key, value in source.items():
-            value = value.replace(f":{peer_region}:", f":{region}:")
+        for key, given in source.items():
+            value = given.replace(f":{peer_region}:", f":{region}:")
             if key == "InstanceArn":
                 values["InstanceArn"] = value
             elif key == "BotAliasArn":
@@ -85,8 +102,11 @@ def placeholder_values(outputs: Mapping[str, str], peer: Mapping[str, str] | Non
             elif match := re.fullmatch(r"Function(\w+)Arn", key):
                 values[f"FunctionArn.{match.group(1)}"] = value
             elif match := re.fullmatch(r"(Flow|Queue|Hours)(\w+)(Id|Arn)", key):
-                kind = {"Flow": "FlowId" if match.group(3) == "Id" else "FlowArn", "Queue": "QueueArn",
-                        "Hours": "HoursArn"}[match.group(1)]  # fmt: skip
+                kind = {
+                    "Flow": "FlowId" if match.group(3) == "Id" else "FlowArn",
+                    "Queue": "QueueArn",
+                    "Hours": "HoursArn",
+                }[match.group(1)]
                 if kind in ("QueueArn", "HoursArn") and match.group(3) != "Arn":
                     continue
                 values[f"{kind}.{_kebab(match.group(2))}"] = value
@@ -141,12 +161,18 @@ class TestCaseRunner:
                     found[name] = (item["Id"], status)
         return {name: ident for name, (ident, _status) in found.items()}
 
-    def create(self, name: str, case_file: Mapping[str, Any], values: Mapping[str, str],
-               test_case_id: str | None = None) -> str:  # fmt: skip
+    def create(
+        self, name: str, case_file: Mapping[str, Any], values: Mapping[str, str], test_case_id: str | None = None
+    ) -> str:
         """Create one test case through the API (where CloudFormation did not); returns its id."""
         content, entry = filled(case_file, values)
-        request: dict[str, Any] = {"InstanceId": self.instance_id, "Name": name, "Content": content,
-                                   "EntryPoint": entry, "Status": case_file.get("Status", "PUBLISHED")}  # fmt: skip
+        request: dict[str, Any] = {
+            "InstanceId": self.instance_id,
+            "Name": name,
+            "Content": content,
+            "EntryPoint": entry,
+            "Status": case_file.get("Status", "PUBLISHED"),
+        }
         if case_file.get("Description"):
             request["Description"] = case_file["Description"]
         if test_case_id:
@@ -194,7 +220,7 @@ class TestCaseRunner:
             if _code(exc) in RETRY_LATER and elapsed <= self.timeout:
                 return last
             return TestResult(name, "ERROR", case_id, execution, round(elapsed, 1), reason=api_error(exc))
-        status = summary.get("Status", last)
+        status = str(summary.get("Status", last))
         if status != last:
             self.progress(name, status, elapsed)
         if status not in TERMINAL and elapsed <= self.timeout:
@@ -211,8 +237,17 @@ class TestCaseRunner:
         records = self._records(ids)
         if status == "FAILED" and not reason:
             reason = "an observation failed" if any(r["status"] == "FAILED" for r in records) else "the run failed"
-        return TestResult(name, status, case_id, execution, round(elapsed, 1), int(observed.get("ObservationsPassed", 0)),
-                          int(observed.get("TotalObservations", 0)), records, reason)  # fmt: skip
+        return TestResult(
+            name,
+            status,
+            case_id,
+            execution,
+            round(elapsed, 1),
+            int(observed.get("ObservationsPassed", 0)),
+            int(observed.get("TotalObservations", 0)),
+            records,
+            reason,
+        )
 
     def _records(self, ids: Mapping[str, str]) -> list[dict[str, str]]:
         records: list[dict[str, str]] = []
@@ -225,8 +260,13 @@ class TestCaseRunner:
                 records.append({"observation": "(records)", "status": "UNKNOWN", "detail": api_error(exc)})
                 return records
             for item in page.get("ExecutionRecords", []):
-                records.append({"observation": item.get("ObservationId", ""), "status": item.get("Status", ""),
-                                "detail": _record_detail(item.get("Record", ""))})  # fmt: skip
+                records.append(
+                    {
+                        "observation": item.get("ObservationId", ""),
+                        "status": item.get("Status", ""),
+                        "detail": _record_detail(item.get("Record", "")),
+                    }
+                )
             token = page.get("NextToken")
             if not token:
                 return records
@@ -317,9 +357,16 @@ def verify_region(
     settings = deployment.test_cases
     cases = cases_as_files(compile_kit(deployment), settings)
     run = run_in(ops, role, cases, sleep=sleep, clock=clock, poll=poll, progress=progress)
-    checks = [Check(f"test case {r.name}", r.ok,
-                    f"{r.passed}/{r.total} observations passed in {r.seconds:.0f} s" if r.ok
-                    else f"{r.status}: {r.failed_observation}") for r in run.results]  # fmt: skip
+    checks = [
+        Check(
+            f"test case {r.name}",
+            r.ok,
+            f"{r.passed}/{r.total} observations passed in {r.seconds:.0f} s"
+            if r.ok
+            else f"{r.status}: {r.failed_observation}",
+        )
+        for r in run.results
+    ]
     if not run.results:
         checks.append(Check("test cases", False, "; ".join(run.notes) or "no test case ran"))
     passed = sum(r.ok for r in run.results)
@@ -352,9 +399,16 @@ def run_in(
             peer_ids = TestCaseRunner(ops.client("connect", "primary"), peer["InstanceId"]).existing()
         except Exception as exc:  # the primary may be the region that is down: go on with the replica's own values
             notes.append(f"the primary's test cases could not be read ({exc}); ids are not reused")
-    runner = TestCaseRunner(ops.client("connect", role), outputs["InstanceId"], concurrency=settings.concurrency,
-                            timeout=settings.timeout_seconds, poll=poll, sleep=sleep, clock=clock,
-                            progress=progress)  # fmt: skip
+    runner = TestCaseRunner(
+        ops.client("connect", role),
+        outputs["InstanceId"],
+        concurrency=settings.concurrency,
+        timeout=settings.timeout_seconds,
+        poll=poll,
+        sleep=sleep,
+        clock=clock,
+        progress=progress,
+    )
     run = run_region(runner, cases, placeholder_values(outputs, peer, region), region=region, peer_ids=peer_ids)
     run.notes = notes + run.notes
     return run

@@ -71,8 +71,14 @@ class CompiledTestCase:
             "Status": status,
             "EntryPoint": self.entry_point(),
             "Content": self.content,
-            "Kit": {"scenario": self.scenario, "flow": self.flow, "region": self.region, "at": self.at.isoformat(),
-                    "caller": self.caller, "caveats": self.caveats},  # fmt: skip
+            "Kit": {
+                "scenario": self.scenario,
+                "flow": self.flow,
+                "region": self.region,
+                "at": self.at.isoformat(),
+                "caller": self.caller,
+                "caveats": self.caveats,
+            },
         }
 
 
@@ -94,8 +100,11 @@ class _Builder:
         item: dict[str, Any] = {"Identifier": ident}
         if self.settings.usage:
             item["Usage"] = {"Type": "Exactly", "Times": 1}
-        item |= {"Event": {"Identifier": f"ev-{ident}", "Actor": "System", **event}, "Actions": chained,
-                 "Transitions": {"NextObservations": []}}  # fmt: skip
+        item |= {
+            "Event": {"Identifier": f"ev-{ident}", "Actor": "System", **event},
+            "Actions": chained,
+            "Transitions": {"NextObservations": []},
+        }
         if self.observations:
             self.observations[-1]["Transitions"]["NextObservations"] = [ident]
         self.observations.append(item)
@@ -106,11 +115,16 @@ class _Builder:
             "Type": "OverrideSystemBehavior",
             "Parameters": {
                 "ActionType": "OverrideSystemBehavior",
-                "Behavior": {"Type": "FlowAction", "Properties": {
-                    "ActionType": action_type, "ActionParameters": parameters,
-                    "Strategy": {"Type": "MockResponse", "Response": response}}},
+                "Behavior": {
+                    "Type": "FlowAction",
+                    "Properties": {
+                        "ActionType": action_type,
+                        "ActionParameters": parameters,
+                        "Strategy": {"Type": "MockResponse", "Response": response},
+                    },
+                },
             },
-        }  # fmt: skip
+        }
 
     def document(self) -> dict[str, Any]:
         return {"Version": self.settings.version, "Metadata": {}, "Observations": self.observations}
@@ -142,12 +156,16 @@ def _overrides(
     for item in recording.started:
         forced = _forced(scenario, item)
         if forced and item.type not in OVERRIDE_ERRORS:
-            problems.append(f"fail {item.action}: {forced}: a test case cannot make a {item.type} block fail "
-                            f"(overrides exist for {', '.join(OVERRIDE_ERRORS)})")  # fmt: skip
+            problems.append(
+                f"fail {item.action}: {forced}: a test case cannot make a {item.type} block fail "
+                f"(overrides exist for {', '.join(OVERRIDE_ERRORS)})"
+            )
             continue
         if forced and forced not in OVERRIDE_ERRORS[item.type]:
-            problems.append(f"fail {item.action}: {forced}: a {item.type} override can only return "
-                            f"{', '.join(OVERRIDE_ERRORS[item.type])}")  # fmt: skip
+            problems.append(
+                f"fail {item.action}: {forced}: a {item.type} override can only return "
+                f"{', '.join(OVERRIDE_ERRORS[item.type])}"
+            )
             continue
         parameters = _resource_of(item)
         if item.type == "InvokeLambdaFunction":
@@ -212,8 +230,11 @@ def _instruction(event: Event) -> tuple[dict[str, Any] | None, str | None]:
         instruction: dict[str, Any] = {"Type": "DtmfInput", "Properties": {"Value": int(text)}}
     else:
         instruction = {"Type": "TextUtterance", "Properties": {"Text": text, "LanguageCode": "en-US"}}
-    action = {"Identifier": "", "Type": "SendInstruction",
-              "Parameters": {"ActionType": "SendInstruction", "Actor": "Customer", "Instruction": instruction}}  # fmt: skip
+    action = {
+        "Identifier": "",
+        "Type": "SendInstruction",
+        "Parameters": {"ActionType": "SendInstruction", "Actor": "Customer", "Instruction": instruction},
+    }
     return action, None
 
 
@@ -252,7 +273,9 @@ def compile_scenario(
     settings: FlowTestSettings,
 ) -> CompiledTestCase:
     """Compile one scenario, given its offline run; the result has content, or problems that say why not."""
-    case = CompiledTestCase(path.stem, scenario.name[:500], scenario.flow, scenario.region, scenario.at, scenario.caller)
+    case = CompiledTestCase(
+        path.stem, scenario.name[:500], scenario.flow, scenario.region, scenario.at, scenario.caller
+    )
     problems = case.problems
     if not scenario.test_case:
         problems.append("opted out (test_case: false)")
@@ -262,7 +285,9 @@ def compile_scenario(
         problems.append("the scenario fails offline: " + "; ".join(offline))
     flow_type = (flows.get(scenario.flow, {}).get("Metadata") or {}).get("type", "contactFlow")
     if flow_type != "contactFlow":
-        problems.append(f"flow {scenario.flow} is a {flow_type} flow; a test case starts a voice call at a contact flow")
+        problems.append(
+            f"flow {scenario.flow} is a {flow_type} flow; a test case starts a voice call at a contact flow"
+        )
     outcome = scenario.expect.outcome
     if outcome not in ("queued", "disconnected", "ended"):
         problems.append(f"outcome {outcome}: the testing language has no event for it")
@@ -280,8 +305,11 @@ def compile_scenario(
                 problems.append(problem)
             elif action is not None:
                 actions.append(action | {"Identifier": builder.ident("answer")})
-        builder.observation(builder.ident("prompt"), {"Type": "MessageReceived", "Properties": {
-            "Text": text, "MatchingCriteria": {"Type": "Inclusion"}}}, actions)  # fmt: skip
+        builder.observation(
+            builder.ident("prompt"),
+            {"Type": "MessageReceived", "Properties": {"Text": text, "MatchingCriteria": {"Type": "Inclusion"}}},
+            actions,
+        )
     builder.observation("outcome", *_outcome(scenario, recording, builder))
     if problems:
         return case
@@ -299,25 +327,39 @@ def _outcome(scenario: Scenario, recording: Recording, builder: _Builder) -> tup
     asserts: list[dict[str, Any]] = []
     if scenario.expect.outcome == "queued":
         queue = scenario.expect.queue or recording.result.outcome.detail.get("queue", "")
-        event = {"Type": "FlowActionStarted", "Properties": {"ActionType": "TransferContactToQueue",
-                                                             "ActionParameters": {"QueueId": f"%QueueArn.{queue}%"}}}  # fmt: skip
+        event = {
+            "Type": "FlowActionStarted",
+            "Properties": {
+                "ActionType": "TransferContactToQueue",
+                "ActionParameters": {"QueueId": f"%QueueArn.{queue}%"},
+            },
+        }
         asserts.append({"Namespace": "$.Queue.Name", "Operator": "Equals", "Operand": queue})
     else:
         event = {"Type": "TestCompleted", "Properties": {}}
     # $.Attributes.<key> follows the flow language's paths; the testing docs only show $.Queue.Name and $.ContactId.
-    asserts += [{"Namespace": f"$.Attributes.{k}", "Operator": "Equals", "Operand": v}
-                for k, v in scenario.expect.attributes.items()]  # fmt: skip
+    asserts += [
+        {"Namespace": f"$.Attributes.{k}", "Operator": "Equals", "Operand": v}
+        for k, v in scenario.expect.attributes.items()
+    ]
     actions: list[Any] = [{"Identifier": builder.ident("assert"), "Type": "Assert", "Parameters": a} for a in asserts]
-    actions.append({"Identifier": "end-test", "Type": "TestControl",
-                    "Parameters": {"ActionType": "TestControl", "Command": {"Type": "EndTest"}}})  # fmt: skip
+    actions.append(
+        {
+            "Identifier": "end-test",
+            "Type": "TestControl",
+            "Parameters": {"ActionType": "TestControl", "Command": {"Type": "EndTest"}},
+        }
+    )
     return event, actions
 
 
 def _caveats(scenario: Scenario, recording: Recording, settings: FlowTestSettings) -> list[str]:
     caveats = []
     if any(e.type == "Input" and e.action_type == "ConnectParticipantWithLexBot" for e in recording.events):
-        caveats.append(f"the bot runs live: its replies depend on Lex's NLU, the region's data and the date "
-                       f"(offline the call is at {scenario.at.isoformat()})")  # fmt: skip
+        caveats.append(
+            f"the bot runs live: its replies depend on Lex's NLU, the region's data and the date "
+            f"(offline the call is at {scenario.at.isoformat()})"
+        )
     if settings.functions == "live" and recording.lambda_calls:
         caveats.append("the flow's functions run live, with the region's data (no caller number is set)")
     if settings.hours == "live" and any(s.type == "CheckHoursOfOperation" for s in recording.started):

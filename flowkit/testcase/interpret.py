@@ -61,8 +61,12 @@ class TestRun:
         return self.status == "PASSED"
 
     def as_json(self) -> dict[str, Any]:
-        return {"name": self.name, "status": self.status, "reason": self.reason,
-                "records": [r.__dict__ for r in self.records]}  # fmt: skip
+        return {
+            "name": self.name,
+            "status": self.status,
+            "reason": self.reason,
+            "records": [r.__dict__ for r in self.records],
+        }
 
 
 def read_test_case(data: Mapping[str, Any], source: str) -> tuple[str, str, dict[str, Any]]:
@@ -105,8 +109,10 @@ class _Overrides:
             properties = action["Parameters"]["Behavior"]["Properties"]
             key = _resource(properties["ActionType"], properties.get("ActionParameters") or {}, None)
             if properties["ActionType"] == "TransferContactToQueue":
-                key = json.dumps(["TransferContactToQueue", {"QueueId": properties["ActionParameters"].get("QueueId")}],
-                                 sort_keys=True)  # fmt: skip
+                key = json.dumps(
+                    ["TransferContactToQueue", {"QueueId": properties["ActionParameters"].get("QueueId")}],
+                    sort_keys=True,
+                )
             self.queues.setdefault(key, []).append(properties["Strategy"])
 
     def __call__(self, _flow: str, action: Mapping[str, Any], state: Mapping[str, Any]) -> Override | None:
@@ -174,16 +180,21 @@ def _assertion(parameters: Mapping[str, Any], event: Event, contact_id: str) -> 
     elif operator == "Equals":
         ok = found is not None and text == str(operand)
     elif operator in ("TextStartsWith", "TextEndsWith", "TextContains"):
-        ok = {"TextStartsWith": text.startswith, "TextEndsWith": text.endswith,
-              "TextContains": text.__contains__}[str(operator)](str(operand))  # fmt: skip
+        ok = {"TextStartsWith": text.startswith, "TextEndsWith": text.endswith, "TextContains": text.__contains__}[
+            str(operator)
+        ](str(operand))
     else:
         try:
             left, right = float(text), float(str(operand))
         except ValueError:
             ok = False
         else:
-            ok = {"NumberGreaterThan": left > right, "NumberGreaterOrEqualTo": left >= right,
-                  "NumberLessThan": left < right, "NumberLessOrEqualTo": left <= right}.get(str(operator), False)  # fmt: skip
+            ok = {
+                "NumberGreaterThan": left > right,
+                "NumberGreaterOrEqualTo": left >= right,
+                "NumberLessThan": left < right,
+                "NumberLessOrEqualTo": left <= right,
+            }.get(str(operator), False)
     if ok:
         return None
     return f"assert {parameters.get('Namespace')} {operator} {operand!r}: found {found!r}"
@@ -210,6 +221,7 @@ def _walk(document: Mapping[str, Any], events: list[Event], contact_id: str, stu
     observations = {o["Identifier"]: o for o in document["Observations"]}
     named = {n for o in observations.values() for n in o["Transitions"]["NextObservations"]}
     active = [i for i in observations if i not in named]
+    armed = set(active)
     records: dict[str, ObservationRecord] = {}
     intended: list[str] = []
     pending: tuple[str, str] | None = None  # (observation, answer) sent and not yet taken
@@ -220,9 +232,12 @@ def _walk(document: Mapping[str, Any], events: list[Event], contact_id: str, stu
             pending = None
             continue
         if event.type == "MessageReceived" and pending is not None:
-            records[pending[0]] = ObservationRecord(pending[0], "FAILED",
-                                                    f"its answer {pending[1]!r} was sent while the flow was not "
-                                                    f"waiting for input (next: {event.describe()})")  # fmt: skip
+            records[pending[0]] = ObservationRecord(
+                pending[0],
+                "FAILED",
+                f"its answer {pending[1]!r} was sent while the flow was not "
+                f"waiting for input (next: {event.describe()})",
+            )
             pending = None
         ident = next((i for i in active if _matches(observations[i]["Event"], event)), None)
         if ident is None:
@@ -234,16 +249,23 @@ def _walk(document: Mapping[str, Any], events: list[Event], contact_id: str, stu
             pending = (ident, answer)
         if not failure:
             active += [n for n in observations[ident]["Transitions"]["NextObservations"] if n not in active]
+            armed.update(active)
         if ended:
             break
     if stuck and not ended:
         intended.append(pending[1] if pending else "timeout")
     for ident, observation in observations.items():
-        if ident not in records and (observation.get("Usage") or {}).get("Type") not in ("AtMost", "Always"):
+        if ident not in records and ident not in armed:
+            records[ident] = ObservationRecord(ident, "FAILED", "not reached: an earlier observation did not pass")
+        elif ident not in records and (observation.get("Usage") or {}).get("Type") not in ("AtMost", "Always"):
             heard = [e.text for e in events if e.type == "MessageReceived"][-3:]
-            records[ident] = ObservationRecord(ident, "FAILED", f"never observed: {observation['Event']['Type']} "
-                                               f"{observation['Event'].get('Properties') or ''}; last messages "
-                                               f"heard: {heard}")  # fmt: skip
+            records[ident] = ObservationRecord(
+                ident,
+                "FAILED",
+                f"never observed: {observation['Event']['Type']} "
+                f"{observation['Event'].get('Properties') or ''}; last messages "
+                f"heard: {heard}",
+            )
     return _Walk(records, intended, ended)
 
 
@@ -289,8 +311,7 @@ def interpret(
         overrides.reset()
         recording = record(resources, flow, inputs, at=at, caller=caller, override=overrides)
         consumed = [e.text for e in recording.events if e.type == "Input"]
-        walk = _walk(document, recording.events, SIMULATED_CONTACT,
-                     recording.result.outcome.kind == "stuck")  # fmt: skip
+        walk = _walk(document, recording.events, SIMULATED_CONTACT, recording.result.outcome.kind == "stuck")
         # Feed the answers the document gives at each prompt: rerun from the first input that differs.
         differs = next((i for i, (a, b) in enumerate(zip(consumed, walk.intended, strict=False)) if a != b), None)
         if differs is not None:
@@ -306,9 +327,9 @@ def interpret(
     reason = ""
     if overrides.unsupported:
         reason = "; ".join(overrides.unsupported)
-    elif not walk.ended:
-        reason = "the run never reached EndTest (Connect fails it at its 5-minute limit)"
     elif any(r.status != "PASSED" for r in records):
         reason = next(f"{r.observation}: {r.detail}" for r in records if r.status != "PASSED")
+    elif not walk.ended:
+        reason = "the run never reached EndTest (Connect fails it at its 5-minute limit)"
     status = "PASSED" if not reason else "FAILED"
     return TestRun(name, status, records, reason, recording.result, recording.events)

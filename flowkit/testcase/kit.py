@@ -13,7 +13,7 @@ from typing import Any, cast
 from flowkit.language.files import FLOWS_DIR
 from flowkit.simulate.engine import Resources
 from flowkit.simulate.functions import LocalClinic, local_clinic
-from flowkit.simulate.kit import flow_documents, kit_resources
+from flowkit.simulate.kit import kit_resources
 from flowkit.simulate.scenarios import Scenario, load_scenarios
 from flowkit.testcase.compile import CompiledTestCase, compile_scenario
 from flowkit.testcase.interpret import TestRun, interpret
@@ -41,8 +41,9 @@ class OfflineKit:
     def resources(self, role: str, lambdas: Mapping[str, str] | None = None) -> Resources:
         key = json.dumps([role, dict(lambdas or {})], sort_keys=True)
         if key not in self.cache:
-            self.cache[key] = kit_resources(self.deployment, cast("Role", role), load_bot_model(), self.clinic,
-                                            lambdas=lambdas, today=self._day)  # fmt: skip
+            self.cache[key] = kit_resources(
+                self.deployment, cast("Role", role), load_bot_model(), self.clinic, lambdas=lambdas, today=self._day
+            )
         return self.cache[key]
 
     def _day(self) -> date:
@@ -59,8 +60,16 @@ def compile_with(kit: OfflineKit, path: Path, scenario: Scenario, settings: Flow
     """Run the scenario offline, then compile it from that run."""
     kit.at(scenario.at)
     resources = kit.resources(scenario.region, scenario.lambdas)
-    recording = record(resources, scenario.flow, scenario.inputs, at=scenario.at, caller=scenario.caller,
-                       queue_full=set(scenario.queue_full), seed=scenario.seed, failures=scenario.fail)  # fmt: skip
+    recording = record(
+        resources,
+        scenario.flow,
+        scenario.inputs,
+        at=scenario.at,
+        caller=scenario.caller,
+        queue_full=set(scenario.queue_full),
+        seed=scenario.seed,
+        failures=scenario.fail,
+    )
     return compile_scenario(path, scenario, recording, flows=resources.flows, hours=resources.hours, settings=settings)
 
 
@@ -73,8 +82,17 @@ def compile_kit(
         return [compile_with(kit, path, scenario, deployment.test_cases) for path, scenario in scenarios]
 
 
-def run_offline(kit: OfflineKit, case_file: Mapping[str, Any], *, name: str, flow: str, document: Mapping[str, Any],
-                role: str = "primary", at: datetime | None = None, caller: str | None = None) -> TestRun:  # fmt: skip
+def run_offline(
+    kit: OfflineKit,
+    case_file: Mapping[str, Any],
+    *,
+    name: str,
+    flow: str,
+    document: Mapping[str, Any],
+    role: str = "primary",
+    at: datetime | None = None,
+    caller: str | None = None,
+) -> TestRun:
     """Interpret one compiled test case against the kit's flows (the scenario's time, unless ``at`` is given)."""
     context = case_file.get("Kit") or {}
     moment = at or (datetime.fromisoformat(context["at"]) if context.get("at") else datetime.now().astimezone())

@@ -211,7 +211,10 @@ def _override_problems(p: Mapping[str, Any]) -> list[str]:
         return [] if strategy.get("SubstituteArn") else ["SubstituteResource needs SubstituteArn"]
     if strategy.get("Type") != "MockResponse":
         return ["Strategy.Type must be MockResponse or SubstituteResource"]
-    response = strategy.get("Response") or {}
+    return _response_problems(action_type, strategy.get("Response") or {})
+
+
+def _response_problems(action_type: str, response: Mapping[str, Any]) -> list[str]:
     if response.get("Type") == "Error":
         value = (response.get("Error") or {}).get("Value")
         allowed = OVERRIDE_ERRORS[action_type]

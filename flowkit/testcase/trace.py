@@ -84,8 +84,17 @@ def record(
     calls: list[LambdaCall] = []
 
     def hook(flow_name: str, action: Mapping[str, Any], state: Mapping[str, Any]) -> Override | None:
-        started.append(Started(state["steps"], flow_name, action["Identifier"], action["Type"],
-                               dict(action.get("Parameters") or {}), dict(state["attributes"]), state["queue"]))  # fmt: skip
+        started.append(
+            Started(
+                state["steps"],
+                flow_name,
+                action["Identifier"],
+                action["Type"],
+                dict(action.get("Parameters") or {}),
+                dict(state["attributes"]),
+                state["queue"],
+            )
+        )
         return override(flow_name, action, state) if override else None
 
     def recording(key: str, handler: LambdaHandler) -> LambdaHandler:
@@ -119,19 +128,29 @@ def events_of(result: CallResult, started: list[Started]) -> list[Event]:
             parameters = dict(item.parameters)
             if item.type == "TransferContactToQueue" and queue:
                 parameters = {"QueueId": f"%QueueArn.{queue}%"}
-            events.append(Event("FlowActionStarted", action_type=item.type, parameters=parameters,
-                                attributes=attributes, queue=queue))  # fmt: skip
+            events.append(
+                Event(
+                    "FlowActionStarted",
+                    action_type=item.type,
+                    parameters=parameters,
+                    attributes=attributes,
+                    queue=queue,
+                )
+            )
         if index == len(result.steps):
             break
         step = result.steps[index]
-        said = lambda text: Event("MessageReceived", text=text, attributes=attributes, queue=queue)  # noqa: E731
         if step.dialog:
             for who, text in step.dialog:
-                events.append(said(text) if who == "IVR" else Event("Input", text=text, action_type=step.type))
+                events.append(
+                    Event("MessageReceived", text=text, attributes=attributes, queue=queue)
+                    if who == "IVR"
+                    else Event("Input", text=text, action_type=step.type)
+                )
             continue
         for text in (step.prompt or "").split(" / "):
             if text:
-                events.append(said(text))
+                events.append(Event("MessageReceived", text=text, attributes=attributes, queue=queue))
         if step.type == "GetParticipantInput" and step.input and not step.input.startswith("("):
             events.append(Event("Input", text=step.input, action_type=step.type))
     if result.outcome.kind != "stuck":
