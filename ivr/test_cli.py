@@ -221,23 +221,28 @@ def ivr_test_command(
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here")] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
 ) -> None:
-    """Run the call scenarios as Amazon Connect test cases in a deployed region; exit 1 if any fails.
+    """Run the call scenarios as Amazon Connect test cases in a region.
 
     \b
-    The whole loop:
-      1. write a scenario in connect/call_scenarios/ (a call, its inputs, the prompts, outcome and attributes
-         it must produce)
-      2. ivr simulate --scenarios connect/call_scenarios   prove it offline
-         ivr simulate --test-case connect/call_scenarios   compile each into a Connect test case and run that
-                                                            offline (what cannot be expressed is listed)
-      3. ivr deploy primary / dr                           deploys the test cases in their own stack per region
-      4. ivr test --region primary|dr                      runs them in Connect: at most 5 at once (the rest
-                                                            queue), live progress, per-observation records,
-                                                            a pass/fail table, --json, --junit
-      5. ivr failover / ivr drill failover-drill            run them in the region that takes the calls, last
-                                                            (test_cases.after_failover; a failure rolls a drill back)
-    Test cases missing in the region (not deployed there, or the Global Resiliency replica) are created
-    through the API. Exit codes: 0 all passed, 1 a test failed, 2 usage or credentials.
+    The loop, from a scenario to a verified failover:
+    1. Write a scenario: connect/call_scenarios/NAME.yaml
+    2. Prove it offline, as a scenario and as a test case:
+       ivr simulate --scenarios connect/call_scenarios
+       ivr simulate --test-case connect/call_scenarios
+       (what a test case cannot express is listed per scenario)
+    3. ivr deploy primary|dr: the test cases deploy in a stack
+       of their own per region (a rejected one never blocks
+       the IVR); GR replicas get them through the API
+    4. ivr test --region primary|dr: at most 5 run at once,
+       the rest queue; live progress; a table with the failed
+       observation and why; --json; --junit FILE
+    5. ivr failover and `ivr drill failover-drill` run them in
+       the region that takes the calls, as the last check
+       (test_cases.after_failover; a failure rolls a drill back)
+
+    \b
+    Exit codes: 0 all passed, 1 a test failed,
+    2 usage or credentials (checked before any work).
     """
     if region not in ("primary", "dr"):
         err.print(f"error: --region must be primary or dr, not {region!r}")

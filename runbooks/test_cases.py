@@ -337,6 +337,13 @@ def run_region(
     return outcome
 
 
+def compiled_cases(deployment: Any) -> dict[str, dict[str, Any]]:
+    """The kit's scenarios compiled into test-case files, by name (the ones that compile)."""
+    from flowkit.testcase.kit import cases_as_files, compile_kit
+
+    return cases_as_files(compile_kit(deployment), deployment.test_cases)
+
+
 def verify_region(
     ops: Any,
     role: str,
@@ -350,12 +357,9 @@ def verify_region(
 
     ``ops`` is a ``runbooks.failover.DrOperations``; compiled test cases come from the kit's scenarios.
     """
-    from flowkit.testcase.kit import cases_as_files, compile_kit
     from runbooks.aws_steps import Check
 
-    deployment = ops.deployment
-    settings = deployment.test_cases
-    cases = cases_as_files(compile_kit(deployment), settings)
+    cases = compiled_cases(ops.deployment)
     run = run_in(ops, role, cases, sleep=sleep, clock=clock, poll=poll, progress=progress)
     checks = [
         Check(
