@@ -337,6 +337,10 @@ def run_region(
     return outcome
 
 
+#: Seconds between two polls of the running executions.
+POLL_SECONDS = 5.0
+
+
 def compiled_cases(deployment: Any) -> dict[str, dict[str, Any]]:
     """The kit's scenarios compiled into test-case files, by name (the ones that compile)."""
     from flowkit.testcase.kit import cases_as_files, compile_kit
@@ -350,7 +354,7 @@ def verify_region(
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    poll: float = 5.0,
+    poll: float | None = None,
     progress: Progress = lambda _n, _s, _t: None,
 ) -> tuple[str, str, list[Any]]:
     """The final verification of a failover or drill: the region's test cases, as (status, detail, checks).
@@ -385,7 +389,7 @@ def run_in(
     *,
     sleep: Callable[[float], None] = time.sleep,
     clock: Callable[[], float] = time.monotonic,
-    poll: float = 5.0,
+    poll: float | None = None,
     progress: Progress = lambda _n, _s, _t: None,
 ) -> RegionRun:
     """Run compiled test cases in one region of a deployment, reading what it needs from the stacks' outputs."""
@@ -408,7 +412,7 @@ def run_in(
         outputs["InstanceId"],
         concurrency=settings.concurrency,
         timeout=settings.timeout_seconds,
-        poll=poll,
+        poll=POLL_SECONDS if poll is None else poll,
         sleep=sleep,
         clock=clock,
         progress=progress,
