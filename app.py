@@ -20,7 +20,7 @@ from flowkit.testcase.kit import cases_as_files, compile_kit
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from stacks.regional import IvrRegionalStack
-from stacks.test_cases import IvrTestCaseStack, testcase_stack_name, testcase_stack_plan
+from stacks.test_cases import IvrTestCaseStack, stack_of_test_cases, plan_of_test_cases
 
 ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
@@ -50,13 +50,13 @@ def build_app(
 
 def add_test_case_stacks(app: cdk.App, deployment: Deployment) -> None:
     """Each region's Connect test cases, compiled from the call scenarios, in a stack of their own."""
-    roles: list[Role] = [r for r in ("primary", "dr") if testcase_stack_plan(deployment, r) is None]
+    roles: list[Role] = [r for r in ("primary", "dr") if plan_of_test_cases(deployment, r) is None]
     if not roles:
         return
     cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
     for role in roles:
         settings = deployment.region(role)
-        IvrTestCaseStack(app, testcase_stack_name(settings), settings=settings, cases=cases)
+        IvrTestCaseStack(app, stack_of_test_cases(settings), settings=settings, cases=cases)
 
 
 def main() -> None:

@@ -20,7 +20,7 @@ from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.output import console, deployment_or_exit, err
 from ivr.simulate_cli import simulate_command
-from ivr.test_cli import deploy_test_cases, ivr_test_command, testcase_stacks
+from ivr.test_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
 
 app = typer.Typer(
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
@@ -142,7 +142,7 @@ def destroy(
     deployment = deployment_or_exit(config)
     commands = [
         cdk_command("destroy", stack, "--force", config=config.resolve())
-        for stack in [*testcase_stacks(deployment), *(deployment.region(r).stack_name for r in ("dr", "primary"))]
+        for stack in [*stacks_of_test_cases(deployment), *(deployment.region(r).stack_name for r in ("dr", "primary"))]
     ]
     if dry_run:
         for command in commands:

@@ -29,14 +29,14 @@ DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 FAILED = {"FAILED", "TIMED_OUT", "ERROR", "STOPPED"}
 
 
-def testcase_stacks(deployment: Deployment) -> list[str]:
+def stacks_of_test_cases(deployment: Deployment) -> list[str]:
     """The test-case stacks the app holds, DR first (the order ``ivr destroy`` removes them in)."""
-    from stacks.test_cases import testcase_stack_name, testcase_stack_plan
+    from stacks.test_cases import stack_of_test_cases, plan_of_test_cases
 
     return [
-        testcase_stack_name(deployment.region(r))
+        stack_of_test_cases(deployment.region(r))
         for r in ("dr", "primary")
-        if testcase_stack_plan(deployment, r) is None
+        if plan_of_test_cases(deployment, r) is None
     ]
 
 
@@ -58,14 +58,14 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     is reported and leaves the IVR as deployed.
     """
     from ivr.cdk_cli import cdk_command, render, run_cdk
-    from stacks.test_cases import parameter_name, testcase_stack_name, testcase_stack_plan
+    from stacks.test_cases import parameter_name, stack_of_test_cases, plan_of_test_cases
 
-    why_not = testcase_stack_plan(deployment, role)  # type: ignore[arg-type]
+    why_not = plan_of_test_cases(deployment, role)  # type: ignore[arg-type]
     if why_not is not None:
         console.print(f"test cases: no test-case stack in the {role} region ({why_not})", markup=False)
         return
     settings = deployment.region(role)  # type: ignore[arg-type]
-    stack = testcase_stack_name(settings)
+    stack = stack_of_test_cases(settings)
     if dry_run:
         console.print(
             f"would then deploy {stack} (the test cases), its parameters read from {settings.stack_name}'s "

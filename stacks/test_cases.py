@@ -21,7 +21,7 @@ from regions.config import Deployment, RegionSettings, Role
 from runbooks.test_cases import CFN_REGIONS
 
 
-def testcase_stack_name(settings: RegionSettings) -> str:
+def stack_of_test_cases(settings: RegionSettings) -> str:
     return f"{settings.stack_name}-tests"
 
 
@@ -30,7 +30,7 @@ def parameter_name(placeholder: str) -> str:
     return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", placeholder))
 
 
-def testcase_stack_plan(deployment: Deployment, role: Role) -> str | None:
+def plan_of_test_cases(deployment: Deployment, role: Role) -> str | None:
     """None when the region gets a test-case stack, else why not (said by ``ivr deploy`` and ``ivr test``)."""
     settings = deployment.region(role)
     if not deployment.test_cases.deploy:
