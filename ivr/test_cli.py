@@ -179,10 +179,9 @@ def _report_offline(runs: list[dict[str, Any]], *, single: bool, as_json: bool, 
             highlight=False,
         )
         if single or not run.passed:
-            events = {o["Identifier"]: o["Event"] for o in item["document"]["Observations"]}
+            observations = {o["Identifier"]: o for o in item["document"]["Observations"]}
             for record in run.records:
-                event = events.get(record.observation, {})
-                what = event.get("Properties", {}).get("Text") or event.get("Type", "")
+                what = describe_observation(observations.get(record.observation, {}))
                 console.print(f"     {record.status:<6} {record.observation:<10} {what}", markup=False, highlight=False)
                 if record.status != "PASSED":
                     console.print(f"            {record.detail}", markup=False, highlight=False)
@@ -196,6 +195,41 @@ def _report_offline(runs: list[dict[str, Any]], *, single: bool, as_json: bool, 
         highlight=False,
     )
     return 1 if failed else 0
+
+
+def describe_observation(observation: dict[str, Any]) -> str:
+    """One line: the event it waits for, and what it does then (overrides, the caller's answer, assertions)."""
+    event = observation.get("Event") or {}
+    properties = event.get("Properties") or {}
+    if event.get("Type") == "MessageReceived":
+        what = f"hears {properties.get('Text') or properties.get('SSML') or '(a prompt)'!r}"
+    elif event.get("Type") == "FlowActionStarted":
+        what = f"{properties.get('ActionType')} starts"
+    else:
+        what = str(event.get("Type", ""))
+    doing = []
+    for action in observation.get("Actions") or []:
+        parameters = action.get("Parameters") or {}
+        if action.get("Type") == "OverrideSystemBehavior":
+            behaviour = parameters["Behavior"]["Properties"]
+            response = behaviour["Strategy"].get("Response") or {}
+            result = (response.get("Error") or {}).get("Value") or (response.get("ExecutionResult") or {}).get(
+                "Value", "mock response"
+            )
+            doing.append(f"{behaviour['ActionType']}: {result}")
+        elif action.get("Type") == "SendInstruction":
+            instruction = parameters.get("Instruction") or {}
+            value = (instruction.get("Properties") or {}).get("Value") or (instruction.get("Properties") or {}).get(
+                "Text"
+            )
+            doing.append(f"answers {value!r}" if value is not None else str(instruction.get("Type")))
+        elif action.get("Type") == "Assert":
+            doing.append(
+                f"asserts {parameters.get('Namespace')} {parameters.get('Operator')} {parameters.get('Operand')!r}"
+            )
+        elif action.get("Type") == "TestControl":
+            doing.append(str(parameters.get("Command", {}).get("Type")))
+    return what + (f" -> {'; '.join(doing)}" if doing else "")
 
 
 # -- on AWS: ivr test -----------------------------------------------------------------------------------------------

@@ -86,11 +86,11 @@ class _Builder:
     def __init__(self, settings: FlowTestSettings) -> None:
         self.settings = settings
         self.observations: list[dict[str, Any]] = []
-        self.counter = 0
+        self.counters: dict[str, int] = {}
 
     def ident(self, prefix: str) -> str:
-        self.counter += 1
-        return f"{prefix}-{self.counter}"
+        self.counters[prefix] = self.counters.get(prefix, 0) + 1
+        return f"{prefix}-{self.counters[prefix]}"
 
     def observation(self, ident: str, event: dict[str, Any], actions: list[dict[str, Any]]) -> None:
         chained = [dict(a) for a in actions]
