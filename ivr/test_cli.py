@@ -58,7 +58,7 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     is reported and leaves the IVR as deployed.
     """
     from ivr.cdk_cli import cdk_command, render, run_cdk
-    from stacks.test_cases import parameter_name, plan_of_test_cases, stack_of_test_cases
+    from stacks.test_cases import REGIONAL, parameter_name, plan_of_test_cases, stack_of_test_cases
 
     why_not = plan_of_test_cases(deployment, role)  # type: ignore[arg-type]
     if why_not is not None:
@@ -87,9 +87,8 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
         return
     values = placeholder_values(outputs, None, settings.region)
     cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
-    needed = sorted(
-        {"InstanceArn"} | set().union(*(placeholders_in([c["Content"], c["EntryPoint"]]) for c in cases.values()))
-    )
+    used = set().union(*(placeholders_in([c["Content"], c["EntryPoint"]]) for c in cases.values()))
+    needed = sorted(({"InstanceArn"} | used) - REGIONAL)
     missing = [p for p in needed if p not in values]
     if missing:
         err.print(f"warning: test cases not deployed: {settings.stack_name} has no output for {', '.join(missing)}")

@@ -90,7 +90,7 @@ def placeholder_values(outputs: Mapping[str, str], peer: Mapping[str, str] | Non
     In a Global Resiliency replica the flows are the primary's, mirrored with the same ids: what the region's
     own stack does not output is taken from the primary's outputs, with the region swapped in the ARNs.
     """
-    values: dict[str, str] = {}
+    values: dict[str, str] = {"AwsRegion": region}
     for source in (peer or {}, outputs):
         peer_region = source.get("Region", region)
         for key, given in source.items():

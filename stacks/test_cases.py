@@ -20,6 +20,9 @@ from flowkit.language.files import fill, placeholders_in
 from regions.config import Deployment, RegionSettings, Role
 from runbooks.test_cases import CFN_REGIONS
 
+#: Placeholders the stack fills itself rather than taking as parameters.
+REGIONAL = frozenset({"AwsRegion"})
+
 
 def stack_of_test_cases(settings: RegionSettings) -> str:
     return f"{settings.stack_name}-tests"
@@ -74,7 +77,9 @@ class IvrTestCaseStack(cdk.Stack):
         values = {
             p: cdk.CfnParameter(self, parameter_name(p), type="String", description=f"Value of %{p}%").value_as_string
             for p in needed
+            if p not in REGIONAL
         }
+        values["AwsRegion"] = self.region
         for name, case in sorted(cases.items()):
             entry = fill(case["EntryPoint"], values)
             resource = connect.CfnTestCase(

@@ -29,7 +29,7 @@ from flowkit.language.lint import PLACEHOLDER
 from flowkit.simulate.engine import is_open
 from flowkit.simulate.scenarios import Scenario, check
 from flowkit.testcase.language import MAX_NAME, OVERRIDE_ERRORS, problems_of
-from flowkit.testcase.trace import Event, Recording, Started
+from flowkit.testcase.trace import Event, Recording, Started, region_neutral
 from regions.config import FlowTestSettings, HoursOfOperation
 
 #: The file format of a compiled test case: CreateTestCase's fields, Content as an object, plus the kit's context.
@@ -199,6 +199,11 @@ def _lambda_response(response: Any, error: str | None) -> dict[str, Any]:
 
 def _resource_of(item: Started) -> dict[str, Any]:
     """The ActionParameters that name the resource an override applies to (placeholders, filled per region)."""
+    named: dict[str, Any] = region_neutral(_named(item))
+    return named
+
+
+def _named(item: Started) -> dict[str, Any]:
     if item.type == "InvokeLambdaFunction":
         return {"LambdaFunctionARN": item.parameters.get("LambdaFunctionARN", "")}
     if item.type == "CheckHoursOfOperation":

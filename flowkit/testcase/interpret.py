@@ -24,7 +24,7 @@ from typing import Any
 from flowkit.language.lint import PLACEHOLDER
 from flowkit.simulate.engine import CallResult, Override, Resources
 from flowkit.testcase.language import FLOW_ACTIONS, problems_of
-from flowkit.testcase.trace import Event, record
+from flowkit.testcase.trace import Event, record, region_neutral
 
 MAX_RUNS = 50
 SIMULATED_CONTACT = "00000000-0000-4000-8000-000000000000"
@@ -91,7 +91,7 @@ def _resource(action_type: str, parameters: Mapping[str, Any], queue: str | None
     if action_type == "TransferContactToQueue":
         wanted: dict[str, Any] = {"QueueId": f"%QueueArn.{queue}%" if queue else ""}
     else:
-        wanted = {k: parameters.get(k) for k in FLOW_ACTIONS.get(action_type, ()) if k in parameters}
+        wanted = region_neutral({k: parameters.get(k) for k in FLOW_ACTIONS.get(action_type, ()) if k in parameters})
     return json.dumps([action_type, wanted], sort_keys=True)
 
 

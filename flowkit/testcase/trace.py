@@ -14,6 +14,22 @@ from typing import Any
 
 from flowkit.simulate.engine import CallResult, LambdaHandler, Override, Resources, simulate
 
+REGION_PATH = "$.AwsRegion"
+#: How a test case names the region a flow reads at run time: a placeholder filled per region, like the ARNs.
+REGION_PLACEHOLDER = "%AwsRegion%"
+
+
+def region_neutral(value: Any) -> Any:
+    """Flow parameters with ``$.AwsRegion`` (Global Resiliency flows resolve regional resources with it) as the
+    ``%AwsRegion%`` placeholder: Connect reports the resolved value, which differs per region."""
+    if isinstance(value, str):
+        return value.replace(REGION_PATH, REGION_PLACEHOLDER)
+    if isinstance(value, dict):
+        return {k: region_neutral(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [region_neutral(v) for v in value]
+    return value
+
 
 @dataclass
 class Event:
@@ -125,7 +141,7 @@ def events_of(result: CallResult, started: list[Started]) -> list[Event]:
     for index in range(len(result.steps) + 1):
         for item in by_step.get(index, []):
             attributes, queue = item.attributes, item.queue
-            parameters = dict(item.parameters)
+            parameters = region_neutral(dict(item.parameters))
             if item.type == "TransferContactToQueue" and queue:
                 parameters = {"QueueId": f"%QueueArn.{queue}%"}
             events.append(

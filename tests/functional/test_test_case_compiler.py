@@ -208,3 +208,51 @@ def test_generated_scenarios_compile_to_valid_documents_that_pass_offline(
         assert result.passed, (result.reason, scenario.model_dump())
     else:
         assert case.problems
+
+
+# -- flows that resolve regional resources at run time ---------------------------------------------------------
+REGIONAL_FLOW: dict[str, Any] = {
+    "Version": "2019-10-30", "StartAction": "Lookup", "Metadata": {"name": "regional", "type": "contactFlow"},
+    "Actions": [
+        {"Identifier": "Lookup", "Type": "InvokeLambdaFunction",
+         "Parameters": {"LambdaFunctionARN": "arn:aws:lambda:$.AwsRegion:111111111111:function:clinic-CallerLookup",
+                        "InvocationTimeLimitSeconds": "3"},
+         "Transitions": {"NextAction": "Greet", "Errors": [{"ErrorType": "NoMatchingError", "NextAction": "Bye"}]}},
+        {"Identifier": "Greet", "Type": "MessageParticipant", "Parameters": {"Text": "Hello $.External.name"},
+         "Transitions": {"NextAction": "Bye", "Errors": [{"ErrorType": "NoMatchingError", "NextAction": "Bye"}]}},
+        {"Identifier": "Bye", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}},
+    ],
+}  # fmt: skip
+
+
+def regional_resources(region: str, name: str) -> Any:
+    from flowkit.simulate.engine import Resources
+
+    arn = f"arn:aws:lambda:{region}:111111111111:function:clinic-CallerLookup"
+    return Resources(flows={"regional": REGIONAL_FLOW}, hours={}, queues={}, lex=None, region=region,
+                     lambdas={arn: lambda _event, _context: {"name": name}}, lambda_context=lambda _key: None)  # fmt: skip
+
+
+def test_a_region_resolved_function_is_overridden_in_every_region(sample: Deployment) -> None:
+    from flowkit.testcase.compile import compile_scenario
+    from flowkit.testcase.interpret import interpret
+    from runbooks.test_cases import filled, placeholder_values
+
+    # GIVEN a flow that names its function with $.AwsRegion, and a scenario recorded in the primary region
+    scenario = Scenario.model_validate({"name": "regional", "flow": "regional", "at": "2026-12-01T10:00:00-05:00",
+                                        "expect": {"outcome": "disconnected", "prompts": ["Hello Ada"]}})  # fmt: skip
+    primary = regional_resources("us-east-1", "Ada")
+    recording = record(primary, "regional", [], at=scenario.at, caller=None)
+    case = compile_scenario(Path("regional.yaml"), scenario, recording, flows=primary.flows, hours={},
+                            settings=sample.test_cases)  # fmt: skip
+    # WHEN compiled THEN the override names the function with the region as a placeholder
+    assert case.compiled, case.problems
+    assert "arn:aws:lambda:%AwsRegion%:111111111111:function:clinic-CallerLookup" in json.dumps(case.content)
+    # AND run in the DR region, where the function would answer otherwise, the mock still applies: it passes
+    dr = interpret(case.name, "regional", case.content or {}, regional_resources("us-west-2", "Bob"),
+                   at=scenario.at, caller=None)  # fmt: skip
+    assert dr.passed, dr.reason
+    # AND filled for the DR region, the ARN is the DR region's
+    content, _entry = filled(case.as_file(), placeholder_values({"Region": "us-west-2"}, None, "us-west-2")
+                             | {"FlowId.regional": "f-1"})  # fmt: skip
+    assert "arn:aws:lambda:us-west-2:111111111111:function:clinic-CallerLookup" in content
