@@ -17,6 +17,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 from rich.table import Table
 
+from flowkit.simulate.engine import SimulationError
+from flowkit.simulate.scenarios import ScenarioError
 from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
@@ -86,7 +88,11 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
         err.print(f"warning: test cases not deployed: {exc}")
         return
     values = placeholder_values(outputs, None, settings.region)
-    cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
+    try:
+        cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
+    except (ScenarioError, SimulationError, ValueError, ImportError) as exc:
+        err.print(f"warning: test cases not deployed: {exc}")
+        return
     used = set().union(*(placeholders_in([c["Content"], c["EntryPoint"]]) for c in cases.values()))
     needed = sorted(({"InstanceArn"} | used) - REGIONAL)
     missing = [p for p in needed if p not in values]
@@ -109,6 +115,14 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
 # -- offline: ivr simulate --test-case ----------------------------------------------------------------------------
 def simulate_test_cases(path: Path, deployment: Deployment, region: str, save_to: Path | None, as_json: bool) -> int:
     """Compile scenarios (a file or a directory) or read a compiled test case, and run them offline."""
+    try:
+        return _simulate_test_cases(path, deployment, region, save_to, as_json)
+    except (SimulationError, ImportError) as exc:
+        err.print(f"error: {exc}")
+        return 1
+
+
+def _simulate_test_cases(path: Path, deployment: Deployment, region: str, save_to: Path | None, as_json: bool) -> int:
     from flowkit.simulate.scenarios import ScenarioError, load_scenarios
     from flowkit.testcase.interpret import TestCaseError, read_test_case
     from flowkit.testcase.kit import compile_with, offline_kit, run_offline
@@ -284,7 +298,12 @@ def ivr_test_command(
     _credentials_or_exit("no test was run")
     from flowkit.testcase.kit import compile_kit
 
-    cases = _select(compile_kit(deployment), list(scenarios or []))
+    try:
+        compiled = compile_kit(deployment)
+    except (ScenarioError, SimulationError, ValueError, ImportError) as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    cases = _select(compiled, list(scenarios or []))
     skipped = [c for c in cases if not c.compiled]
     chosen = {c.name: c.as_file(deployment.test_cases.status) for c in cases if c.compiled}
     say = err if as_json else console

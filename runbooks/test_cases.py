@@ -185,6 +185,7 @@ class TestCaseRunner:
         queue = list(test_cases.items())
         running: dict[str, tuple[str, str, float, str]] = {}  # name -> (test case id, execution id, start, status)
         results: dict[str, TestResult] = {}
+        waiting_since: float | None = None  # since when the next start has been refused as "not now"
         while queue or running:
             while queue and len(running) < self.concurrency:
                 name, case_id = queue[0]
@@ -192,12 +193,16 @@ class TestCaseRunner:
                     answer = self.connect.start_test_case_execution(InstanceId=self.instance_id, TestCaseId=case_id)
                 except ClientError as exc:
                     if _code(exc) in RETRY_LATER:
-                        break
+                        waiting_since = waiting_since if waiting_since is not None else self.clock()
+                        if self.clock() - waiting_since <= self.timeout:
+                            break
                     queue.pop(0)
+                    waiting_since = None
                     results[name] = TestResult(name, "ERROR", case_id, reason=api_error(exc))
                     self.progress(name, "ERROR", 0.0)
                     continue
                 queue.pop(0)
+                waiting_since = None
                 status = answer.get("Status", "INITIATED")
                 running[name] = (case_id, answer["TestCaseExecutionId"], self.clock(), status)
                 self.progress(name, status, 0.0)
@@ -363,8 +368,14 @@ def verify_region(
     """
     from runbooks.aws_steps import Check
 
-    cases = compiled_cases(ops.deployment)
-    run = run_in(ops, role, cases, sleep=sleep, clock=clock, poll=poll, progress=progress)
+    try:
+        cases = compiled_cases(ops.deployment)
+    except Exception as exc:  # a broken scenario file or flow: the verification fails and says which
+        return "failed", f"the test cases cannot be compiled: {exc}", []
+    try:
+        run = run_in(ops, role, cases, sleep=sleep, clock=clock, poll=poll, progress=progress)
+    except KeyError as missing:
+        return "failed", f"the {role} stack has no {missing} output", []
     checks = [
         Check(
             f"test case {r.name}",

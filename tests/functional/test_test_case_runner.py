@@ -296,3 +296,23 @@ def test_a_failed_test_case_rolls_the_drill_back(aws: FakeAws, verified: Deploym
     evidence = next(s for s in report.steps if s.name == "test cases in dr")
     assert evidence.checks[0]["name"] == f"test case {name}" and not evidence.checks[0]["ok"]
     assert "test cases in dr | run-test-cases | failed" in report.to_markdown()
+
+
+def test_a_start_throttled_past_the_timeout_is_an_error_not_a_hang(connect: tuple[Any, Stubber]) -> None:
+    # GIVEN Connect refuses every start as over quota
+    client, stub = connect
+    for _ in range(5):  # at 0, 10, 20, 30 s it waits; at 40 s it gives up (timeout 30 s)
+        stub.add_client_error("start_test_case_execution", "ServiceQuotaExceededException", "Too many", 402)
+    # WHEN run THEN the test case is reported as an error with Connect's reason, after the timeout
+    [result] = runner(client, Clock(), timeout=30).run({"front-desk": "tc-1"})
+    assert result.status == "ERROR" and "ServiceQuotaExceededException" in result.reason
+
+
+def test_verification_says_why_when_the_scenarios_cannot_compile(aws: FakeAws, verified: Deployment,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    def broken(_deployment: Deployment) -> dict[str, Any]:
+        raise ValueError("connect/call_scenarios/x.yaml: expect: field required")
+
+    monkeypatch.setattr(module, "compiled_cases", broken)
+    status, detail, checks = module.verify_region(DrOperations(verified, aws), "dr")
+    assert (status, checks) == ("failed", []) and "x.yaml" in detail
