@@ -19,8 +19,9 @@ from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_fl
 from flowkit.testcase.kit import cases_as_files, compile_kit
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
+from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
 from stacks.regional import IvrRegionalStack
-from stacks.test_cases import IvrTestCaseStack, plan_of_test_cases, stack_of_test_cases
+from stacks.test_cases import IvrTestCaseStack
 
 ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"

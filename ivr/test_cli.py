@@ -33,7 +33,7 @@ FAILED = {"FAILED", "TIMED_OUT", "ERROR", "STOPPED"}
 
 def stacks_of_test_cases(deployment: Deployment) -> list[str]:
     """The test-case stacks the app holds, DR first (the order ``ivr destroy`` removes them in)."""
-    from stacks.test_cases import plan_of_test_cases, stack_of_test_cases
+    from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
 
     return [
         stack_of_test_cases(deployment.region(r))
@@ -60,7 +60,7 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     is reported and leaves the IVR as deployed.
     """
     from ivr.cdk_cli import cdk_command, render, run_cdk
-    from stacks.test_cases import REGIONAL, parameter_name, plan_of_test_cases, stack_of_test_cases
+    from runbooks.test_cases import REGIONAL, parameter_name, plan_of_test_cases, stack_of_test_cases
 
     why_not = plan_of_test_cases(deployment, role)  # type: ignore[arg-type]
     if why_not is not None:

@@ -22,6 +22,7 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from flowkit.language.files import FlowError, fill
+from regions.config import Deployment, RegionSettings, Role
 from runbooks.aws_steps import api_error
 
 #: Statuses after which an execution does not change (botocore TestCaseExecutionStatus enum).
@@ -51,6 +52,32 @@ CFN_REGIONS = frozenset(
         "ap-southeast-2",
     }
 )
+
+
+#: Placeholders the stack fills itself rather than taking as parameters.
+REGIONAL = frozenset({"AwsRegion"})
+
+
+def stack_of_test_cases(settings: RegionSettings) -> str:
+    return f"{settings.stack_name}-tests"
+
+
+def parameter_name(placeholder: str) -> str:
+    """``FunctionArn.CallerLookup`` -> ``FunctionArnCallerLookup`` (CloudFormation's alphanumeric names)."""
+    return "".join(part[:1].upper() + part[1:] for part in re.split(r"[^A-Za-z0-9]+", placeholder))
+
+
+def plan_of_test_cases(deployment: Deployment, role: Role) -> str | None:
+    """None when the region gets a test-case stack, else why not (said by ``ivr deploy`` and ``ivr test``)."""
+    settings = deployment.region(role)
+    if not deployment.test_cases.deploy:
+        return "test_cases.deploy is off"
+    if settings.region not in CFN_REGIONS:
+        return f"AWS::Connect::TestCase is not available in {settings.region}; `ivr test` creates them through the API"
+    if role == "dr" and deployment.dr_mode == "global-resiliency":
+        # CloudFormation cannot pin the TestCaseId a replica should reuse; `ivr test` creates them with it.
+        return "the DR region is a Global Resiliency replica; `ivr test` creates its test cases with the primary's ids"
+    return None
 
 
 @dataclass
