@@ -17,7 +17,7 @@ import re
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
 from botocore.exceptions import BotoCoreError, ClientError
 
@@ -341,8 +341,13 @@ def run_region(
     *,
     region: str,
     peer_ids: Mapping[str, str] | None = None,
+    deployed_by: Callable[[str], str] | None = None,
 ) -> RegionRun:
-    """Find (or create through the API) each compiled test case in the instance, then run them all."""
+    """Find (or create through the API) each compiled test case in the instance, then run them all.
+
+    ``deployed_by`` is given where a test-case stack owns the test cases: a missing one is then not created
+    (the stack would later collide with it) but reported with why the stack did not deploy it.
+    """
     outcome = RegionRun(region)
     try:
         existing = runner.existing()
@@ -353,6 +358,9 @@ def run_region(
     for name, case_file in cases.items():
         if name in existing:
             ids[name] = existing[name]
+            continue
+        if deployed_by is not None:
+            outcome.results.append(TestResult(name, "ERROR", reason=deployed_by(name)))
             continue
         try:
             ids[name] = runner.create(name, case_file, values, (peer_ids or {}).get(name))
@@ -367,6 +375,22 @@ def run_region(
     outcome.results += runner.run(ids)
     outcome.results.sort(key=lambda r: r.name)
     return outcome
+
+
+def why_missing(cloudformation: Any, stack: str, name: str) -> str:
+    """Why a test case the stack should hold is not in the instance: its last failure in the stack's events."""
+    logical = f"TestCase{parameter_name(name)}"
+    try:
+        pages = cloudformation.get_paginator("describe_stack_events").paginate(StackName=stack)
+        for page in pages:
+            for event in page.get("StackEvents", []):
+                if event.get("LogicalResourceId") == logical and str(event.get("ResourceStatus", "")).endswith(
+                    "_FAILED"
+                ):
+                    return f"not deployed: {stack} failed it: {event.get('ResourceStatusReason', '(no reason given)')}"
+    except (ClientError, BotoCoreError) as exc:
+        return f"not in the instance, and {stack} cannot be read: {api_error(exc)} (run `ivr deploy`)"
+    return f"not in the instance: deploy {stack} (`ivr deploy`), which holds it"
 
 
 #: Seconds between two polls of the running executions.
@@ -455,6 +479,12 @@ def run_in(
         clock=clock,
         progress=progress,
     )
-    run = run_region(runner, cases, placeholder_values(outputs, peer, region), region=region, peer_ids=peer_ids)
+    owner = None
+    if plan_of_test_cases(deployment, cast("Role", role)) is None:
+        stack = stack_of_test_cases(deployment.region(cast("Role", role)))
+        owner = lambda name: why_missing(ops.client("cloudformation", role), stack, name)  # noqa: E731
+    run = run_region(
+        runner, cases, placeholder_values(outputs, peer, region), region=region, peer_ids=peer_ids, deployed_by=owner
+    )
     run.notes = notes + run.notes
     return run

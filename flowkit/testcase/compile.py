@@ -223,7 +223,7 @@ def _placeholder(value: Any, kind: str) -> str | None:
     return match.group(2) if match and match.group(1) == kind else None
 
 
-def _instruction(event: Event) -> tuple[dict[str, Any] | None, str | None]:
+def _instruction(event: Event, language: str) -> tuple[dict[str, Any] | None, str | None]:
     """The SendInstruction for a caller input, None for silence, or a problem."""
     text = event.text.strip()
     if text.lower() == "timeout":
@@ -234,7 +234,7 @@ def _instruction(event: Event) -> tuple[dict[str, Any] | None, str | None]:
         # DTMF as a number: the docs allow a string or a number; a third party reports only a number works.
         instruction: dict[str, Any] = {"Type": "DtmfInput", "Properties": {"Value": int(text)}}
     else:
-        instruction = {"Type": "TextUtterance", "Properties": {"Text": text, "LanguageCode": "en-US"}}
+        instruction = {"Type": "TextUtterance", "Properties": {"Text": text, "LanguageCode": language}}
     action = {
         "Identifier": "",
         "Type": "SendInstruction",
@@ -276,8 +276,12 @@ def compile_scenario(
     flows: Mapping[str, Mapping[str, Any]],
     hours: Mapping[str, HoursOfOperation],
     settings: FlowTestSettings,
+    language: str = "en-US",
 ) -> CompiledTestCase:
-    """Compile one scenario, given its offline run; the result has content, or problems that say why not."""
+    """Compile one scenario, given its offline run; the result has content, or problems that say why not.
+
+    ``language`` is the bot's locale as a language code (``en_US`` -> ``en-US``) for the caller's utterances.
+    """
     case = CompiledTestCase(
         path.stem, scenario.name[:500], scenario.flow, scenario.region, scenario.at, scenario.caller
     )
@@ -305,7 +309,7 @@ def compile_scenario(
     for text, answer in messages:
         actions = []
         if answer is not None:
-            action, problem = _instruction(answer)
+            action, problem = _instruction(answer, language)
             if problem:
                 problems.append(problem)
             elif action is not None:
@@ -363,7 +367,8 @@ def _caveats(scenario: Scenario, recording: Recording, settings: FlowTestSetting
     if any(e.type == "Input" and e.action_type == "ConnectParticipantWithLexBot" for e in recording.events):
         caveats.append(
             f"the bot runs live: its replies depend on Lex's NLU, the region's data and the date "
-            f"(offline the call is at {scenario.at.isoformat()})"
+            f"(offline the call is at {scenario.at.isoformat()}); its code hook reads and writes the region's "
+            "table (it may book or cancel appointments of the patient the call names)"
         )
     if settings.functions == "live" and recording.lambda_calls:
         caveats.append("the flow's functions run live, with the region's data (no caller number is set)")

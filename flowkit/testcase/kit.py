@@ -70,7 +70,10 @@ def compile_with(kit: OfflineKit, path: Path, scenario: Scenario, settings: Flow
         seed=scenario.seed,
         failures=scenario.fail,
     )
-    return compile_scenario(path, scenario, recording, flows=resources.flows, hours=resources.hours, settings=settings)
+    language = kit.deployment.lex.locales[0].replace("_", "-")
+    return compile_scenario(
+        path, scenario, recording, flows=resources.flows, hours=resources.hours, settings=settings, language=language
+    )
 
 
 def compile_kit(

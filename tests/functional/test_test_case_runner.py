@@ -316,3 +316,21 @@ def test_verification_says_why_when_the_scenarios_cannot_compile(aws: FakeAws, v
     monkeypatch.setattr(module, "compiled_cases", broken)
     status, detail, checks = module.verify_region(DrOperations(verified, aws), "dr")
     assert (status, checks) == ("failed", []) and "x.yaml" in detail
+
+
+def test_a_test_case_the_stack_failed_is_reported_with_connects_reason(aws: FakeAws, verified: Deployment) -> None:
+    # GIVEN the primary, whose test cases belong to its test-case stack, and one that the stack failed to create
+    name = next(iter(module.compiled_cases(verified)))
+    aws.stack("primary")
+    aws.stub("connect", "primary").add_response("list_test_cases", {"TestCaseSummaryList": []}, {"InstanceId": INSTANCE})
+    stack = module.stack_of_test_cases(verified.region("primary"))
+    aws.stub("cloudformation", "primary").add_response("describe_stack_events", {"StackEvents": [
+        {"StackId": "s", "EventId": "e2", "StackName": stack, "Timestamp": "2026-11-01T00:00:00Z",
+         "LogicalResourceId": f"TestCase{module.parameter_name(name)}", "ResourceType": "AWS::Connect::TestCase",
+         "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "InvalidTestCaseException: Version not supported"},
+    ]}, {"StackName": stack})  # fmt: skip
+    # WHEN the primary's test cases run
+    run = module.run_in(DrOperations(verified, aws), "primary", module.compiled_cases(verified))
+    # THEN it is not created behind the stack's back (no CreateTestCase was stubbed); the stack's reason is shown
+    [result] = run.results
+    assert result.status == "ERROR" and "Version not supported" in result.reason and stack in result.reason
