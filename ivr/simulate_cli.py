@@ -93,9 +93,11 @@ def simulate_command(
         err.print(f"error: --region must be primary or dr, not {region!r}")
         raise typer.Exit(2)
     if test_case is not None:
-        from ivr.test_cli import simulate_test_cases
+        from ivr.test_cli import OfflineCall, simulate_test_cases
 
-        raise typer.Exit(simulate_test_cases(test_case, deployment_or_exit(config), region, save_to, as_json))
+        chosen = deployment_or_exit(config)
+        call = OfflineCall(flow, _at(at, chosen.hours[0].time_zone) if at else None, caller if at or flow else None)
+        raise typer.Exit(simulate_test_cases(test_case, chosen, region, save_to, as_json, call))
     if (flow is None) == (scenarios is None):
         err.print("error: give a FLOW to call, or --scenarios DIR")
         raise typer.Exit(2)

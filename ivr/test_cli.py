@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 import time
 import xml.etree.ElementTree as ET
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
@@ -113,16 +115,29 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
 
 
 # -- offline: ivr simulate --test-case ----------------------------------------------------------------------------
-def simulate_test_cases(path: Path, deployment: Deployment, region: str, save_to: Path | None, as_json: bool) -> int:
-    """Compile scenarios (a file or a directory) or read a compiled test case, and run them offline."""
+@dataclass
+class OfflineCall:
+    """What ``ivr simulate`` says of the call when a test case does not: the entry flow, time and caller."""
+
+    flow: str | None = None
+    at: datetime | None = None
+    caller: str | None = None
+
+
+def simulate_test_cases(path: Path, deployment: Deployment, region: str, save_to: Path | None, as_json: bool,
+                        call: OfflineCall | None = None) -> int:  # fmt: skip
+    """Compile scenarios (a file or a directory) or read a test case (the kit's file, or a bare testing-language
+    document with the FLOW argument), and run them offline."""
     try:
-        return _simulate_test_cases(path, deployment, region, save_to, as_json)
+        return _simulate_test_cases(path, deployment, region, save_to, as_json, call or OfflineCall())
     except (SimulationError, ImportError) as exc:
         err.print(f"error: {exc}")
         return 1
 
 
-def _simulate_test_cases(path: Path, deployment: Deployment, region: str, save_to: Path | None, as_json: bool) -> int:
+def _simulate_test_cases(
+    path: Path, deployment: Deployment, region: str, save_to: Path | None, as_json: bool, call: OfflineCall
+) -> int:
     from flowkit.simulate.scenarios import ScenarioError, load_scenarios
     from flowkit.testcase.interpret import TestCaseError, read_test_case
     from flowkit.testcase.kit import compile_with, offline_kit, run_offline
@@ -132,11 +147,17 @@ def _simulate_test_cases(path: Path, deployment: Deployment, region: str, save_t
         if path.suffix == ".json":
             try:
                 data = json.loads(path.read_text(encoding="utf-8"))
+                if isinstance(data, dict) and "Observations" in data:  # a bare document: the call comes from options
+                    if not call.flow:
+                        raise TestCaseError(f"{path}: a bare testing-language document needs the FLOW argument")
+                    entry = {"VoiceCallEntryPointParameters": {"FlowId": f"%FlowId.{call.flow}%"}}
+                    data = {"Name": path.stem, "Content": data, "EntryPoint": entry}
                 name, flow, document = read_test_case(data, str(path))
             except (OSError, ValueError, TestCaseError) as exc:
                 err.print(f"error: {path}: {exc}" if not isinstance(exc, TestCaseError) else f"error: {exc}")
                 return 2
-            run = run_offline(kit, data, name=name, flow=flow, document=document, role=region)
+            run = run_offline(kit, data, name=name, flow=flow, document=document, role=region, at=call.at,
+                              caller=call.caller)  # fmt: skip
             runs.append({"name": name, "run": run, "document": document, "caveats": []})
         else:
             try:

@@ -96,3 +96,18 @@ def test_junit_xml_names_the_failed_observation() -> None:
     failure = suite.find("testcase[@name='b']/failure")
     assert failure is not None and failure.get("message") == "FAILED: prompt-3: Message not received"
     assert suite.find("testcase[@name='c']/error") is not None
+
+
+def test_a_bare_document_runs_against_the_flow_given(tmp_path: Path) -> None:
+    # GIVEN a compiled test case's testing-language document alone (as written in the console or by hand)
+    runner.invoke(app, ["simulate", "--test-case", str(SCENARIOS_DIR), "--save-to", str(tmp_path)])
+    compiled = json.loads(sorted(tmp_path.glob("*.json"))[0].read_text())
+    bare = tmp_path / "bare.json"
+    bare.write_text(json.dumps(compiled["Content"]))
+    flow = compiled["EntryPoint"]["VoiceCallEntryPointParameters"]["FlowId"].strip("%").split(".", 1)[1]
+    # WHEN run without a flow THEN usage error; with the flow and the scenario's time THEN it passes
+    assert runner.invoke(app, ["simulate", "--test-case", str(bare)]).exit_code == 2
+    result = runner.invoke(app, ["simulate", flow, "--test-case", str(bare), "--at", compiled["Kit"]["at"],
+                                 "--caller", compiled["Kit"]["caller"] or "+15555550123"])  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert result.output.startswith("PASS bare")
