@@ -26,11 +26,10 @@ from pathlib import Path
 from typing import Any
 
 from flowkit.language.lint import PLACEHOLDER
-from flowkit.simulate.engine import is_open
 from flowkit.simulate.scenarios import Scenario, check
 from flowkit.testcase.language import MAX_NAME, OVERRIDE_ERRORS, problems_of
 from flowkit.testcase.trace import Event, Recording, Started, region_neutral
-from regions.config import FlowTestSettings, HoursOfOperation
+from regions.config import FlowTestSettings
 
 #: The file format of a compiled test case: CreateTestCase's fields, Content as an object, plus the kit's context.
 FILE_FORMAT = "ivr-test-case/1"
@@ -146,7 +145,6 @@ def _overrides(
     scenario: Scenario,
     recording: Recording,
     builder: _Builder,
-    hours: Mapping[str, HoursOfOperation],
     problems: list[str],
 ) -> list[dict[str, Any]]:
     """The overrides to register at the start, in the order the call uses each resource (FIFO per resource)."""
@@ -174,14 +172,15 @@ def _overrides(
             if forced:
                 actions.append(builder.override(item.type, parameters, _error(forced)))
             elif call is not None and (settings.functions == "recorded" or mapped or call.error):
-                actions.append(builder.override(item.type, parameters, _lambda_response(call.response, call.error)))
+                failed = call.error is not None or _branch_of(recording, item).startswith("Error:")
+                actions.append(builder.override(item.type, parameters, _lambda_response(call.response, failed)))
         elif item.type == "CheckHoursOfOperation" and (forced or settings.hours == "mock"):
-            name = _placeholder(item.parameters.get("HoursOfOperationId"), "HoursArn")
-            hours_item = hours.get(name or "")
-            if forced or hours_item is None:
+            # What the check answered offline: its hours at the scenario's time (or an error without hours).
+            branch = _branch_of(recording, item)
+            if forced or not branch.startswith("Condition:"):
                 actions.append(builder.override(item.type, parameters, _error(forced or "NoMatchingError")))
             else:
-                value = "InHours" if is_open(hours_item, scenario.at) else "OutOfHours"
+                value = "InHours" if branch.endswith(" True") else "OutOfHours"
                 actions.append(builder.override(item.type, parameters, _result({"Value": value})))
         elif item.type == "ConnectParticipantWithLexBot" and forced:
             actions.append(builder.override(item.type, parameters, _error(forced)))
@@ -190,11 +189,18 @@ def _overrides(
     return actions
 
 
-def _lambda_response(response: Any, error: str | None) -> dict[str, Any]:
-    flat = isinstance(response, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in response.items())
-    if error is not None or not flat:
-        return _error("NoMatchingError")  # the engine (and Connect) take the error branch on either
+def _lambda_response(response: Any, failed: bool) -> dict[str, Any]:
+    """The recorded answer: its data, or (raised, too slow, not a string map: the error branch) an error."""
+    if failed:
+        return _error("NoMatchingError")
     return _result({"DelaySeconds": 0, "LoadedData": json.dumps(response, sort_keys=True)})
+
+
+def _branch_of(recording: Recording, item: Started) -> str:
+    """The branch the action took offline (its step is the first one recorded after it started)."""
+    steps = recording.result.steps
+    step = steps[item.steps_before] if item.steps_before < len(steps) else None
+    return step.branch if step is not None and step.action == item.action else ""
 
 
 def _resource_of(item: Started) -> dict[str, Any]:
@@ -274,7 +280,6 @@ def compile_scenario(
     recording: Recording,
     *,
     flows: Mapping[str, Mapping[str, Any]],
-    hours: Mapping[str, HoursOfOperation],
     settings: FlowTestSettings,
     language: str = "en-US",
 ) -> CompiledTestCase:
@@ -301,7 +306,7 @@ def compile_scenario(
     if outcome not in ("queued", "disconnected", "ended"):
         problems.append(f"outcome {outcome}: the testing language has no event for it")
     builder = _Builder(settings)
-    overrides = _overrides(scenario, recording, builder, hours, problems)
+    overrides = _overrides(scenario, recording, builder, problems)
     messages = _messages(scenario, recording.events, problems)
     if problems:
         return case

@@ -71,9 +71,7 @@ def compile_with(kit: OfflineKit, path: Path, scenario: Scenario, settings: Flow
         failures=scenario.fail,
     )
     language = kit.deployment.lex.locales[0].replace("_", "-")
-    return compile_scenario(
-        path, scenario, recording, flows=resources.flows, hours=resources.hours, settings=settings, language=language
-    )
+    return compile_scenario(path, scenario, recording, flows=resources.flows, settings=settings, language=language)
 
 
 def compile_kit(

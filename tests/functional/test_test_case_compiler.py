@@ -171,8 +171,9 @@ def scenarios(draw: st.DrawFn) -> dict[str, Any]:
         "caller": draw(st.sampled_from(CALLERS)),
         "inputs": draw(st.lists(st.sampled_from(WORDS), max_size=5)),
         "queue_full": draw(st.sampled_from([[], ["appointments"]])),
-        "fail": draw(st.one_of(st.just({}), st.dictionaries(st.sampled_from(ACTIONS), st.sampled_from(ERRORS),
-                                                            max_size=2))),
+        "fail": draw(
+            st.one_of(st.just({}), st.dictionaries(st.sampled_from(ACTIONS), st.sampled_from(ERRORS), max_size=2))
+        ),
         "lambdas": draw(st.sampled_from([{}, {"CallerLookup": "flowkit.simulate.functions:unavailable"}])),
         "prompts": draw(st.integers(0, 3)),
         "attributes": draw(st.booleans()),
@@ -243,7 +244,7 @@ def test_a_region_resolved_function_is_overridden_in_every_region(sample: Deploy
                                         "expect": {"outcome": "disconnected", "prompts": ["Hello Ada"]}})  # fmt: skip
     primary = regional_resources("us-east-1", "Ada")
     recording = record(primary, "regional", [], at=scenario.at, caller=None)
-    case = compile_scenario(Path("regional.yaml"), scenario, recording, flows=primary.flows, hours={},
+    case = compile_scenario(Path("regional.yaml"), scenario, recording, flows=primary.flows,
                             settings=sample.test_cases)  # fmt: skip
     # WHEN compiled THEN the override names the function with the region as a placeholder
     assert case.compiled, case.problems
@@ -256,3 +257,15 @@ def test_a_region_resolved_function_is_overridden_in_every_region(sample: Deploy
     content, _entry = filled(case.as_file(), placeholder_values({"Region": "us-west-2"}, None, "us-west-2")
                              | {"FlowId.regional": "f-1"})  # fmt: skip
     assert "arn:aws:lambda:us-west-2:111111111111:function:clinic-CallerLookup" in content
+
+
+def test_live_functions_mock_only_the_mapped_or_failing_ones(kit: OfflineKit, sample: Deployment) -> None:
+    # GIVEN the kit's scenarios whose calls reach a Lambda, compiled with functions: live
+    live = sample.test_cases.model_copy(update={"functions": "live"})
+    compiled = [(s, compile_with(kit, p, s, live)) for p, s in load_scenarios(SCENARIOS_DIR)]
+    compiled = [(s, c) for s, c in compiled if c.compiled]
+    assert compiled
+    for scenario, case in compiled:
+        start = json.dumps(case.content["Observations"][0]) if case.content else ""
+        # THEN a function is overridden only where the scenario maps it (to a failing one, in the kit's scenarios)
+        assert ("InvokeLambdaFunction" in start) == bool(scenario.lambdas), case.scenario
