@@ -145,6 +145,7 @@ class DrOperations:
 
 
 ConfirmFn = Callable[[str], bool]
+PLANNED_TESTS = "would run the region's Connect test cases (the call scenarios) as the last check"
 Outcome = tuple[str, str, list[Check]]
 
 
@@ -216,6 +217,8 @@ class _Procedure:
         verify = lambda: ("ok", "", ops.verify_traffic(to, self.percent))  # noqa: E731
         if not self.dry_run and not self.step("verify traffic", verify):
             return self.report
+        if self.dry_run and ops.deployment.test_cases.after_failover:
+            self.report.steps.append(StepResult(f"test cases in {to}", "planned", 0.0, PLANNED_TESTS))
         final_tests = not self.dry_run and ops.deployment.test_cases.after_failover
         if final_tests and not self.step(f"test cases in {to}", self.test_cases):
             return self.report

@@ -334,3 +334,12 @@ def test_a_test_case_the_stack_failed_is_reported_with_connects_reason(aws: Fake
     # THEN it is not created behind the stack's back (no CreateTestCase was stubbed); the stack's reason is shown
     [result] = run.results
     assert result.status == "ERROR" and "Version not supported" in result.reason and stack in result.reason
+
+
+def test_a_dry_run_plans_the_test_cases_and_runs_none(aws: FakeAws, verified: Deployment) -> None:
+    # GIVEN a healthy DR region WHEN a failover is only planned
+    aws.stack("dr")
+    aws.healthy("dr")
+    report = failover(DrOperations(verified, aws), "dr", dry_run=True)
+    # THEN the test cases are the last planned step, and no test-case call was made (none was stubbed)
+    assert (report.steps[-1].name, report.steps[-1].status) == ("test cases in dr", "planned")
