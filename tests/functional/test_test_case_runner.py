@@ -343,3 +343,48 @@ def test_a_dry_run_plans_the_test_cases_and_runs_none(aws: FakeAws, verified: De
     report = failover(DrOperations(verified, aws), "dr", dry_run=True)
     # THEN the test cases are the last planned step, and no test-case call was made (none was stubbed)
     assert (report.steps[-1].name, report.steps[-1].status) == ("test cases in dr", "planned")
+
+
+# -- the `ivr test` command, end to end with Stubber -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_compiled() -> list[Any]:
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    return [c for c in compile_kit(deployment) if c.compiled][:2]
+
+
+def test_ivr_test_prints_a_table_writes_junit_and_exits_1_on_a_failure(
+    aws: FakeAws, deployment: Deployment, two_compiled: list[Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from typer.testing import CliRunner
+
+    import flowkit.testcase.kit as kit_module
+    import ivr.test_cli as cli_module
+    from ivr.cli import app
+
+    # GIVEN two compiled scenarios in the primary region: one passes, one fails an observation
+    monkeypatch.setattr(kit_module, "compile_kit", lambda _d: two_compiled)
+    monkeypatch.setattr(cli_module, "_operations_for", lambda _d: DrOperations(deployment, aws))
+    monkeypatch.setattr(module, "POLL_SECONDS", 0.0)
+    good, bad = (c.name for c in two_compiled)  # started in this order
+    aws.stack("primary")
+    connect = aws.stub("connect", "primary")
+    connect.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": good, "Status": "PUBLISHED"},
+                         {"Id": "tc-2", "Name": bad, "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    start(connect, "tc-1", "ex-1")
+    start(connect, "tc-2", "ex-2")
+    summary(connect, "tc-1", "ex-1", "PASSED")
+    records(connect, "tc-1", "ex-1", [("start", "PASSED", "")])
+    summary(connect, "tc-2", "ex-2", "FAILED", passed=2, total=3)
+    records(connect, "tc-2", "ex-2", [("prompt-1", "FAILED", json.dumps({"FailureReason": "No message matched"}))])
+    junit = tmp_path / "junit.xml"
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    # WHEN `ivr test` runs
+    result = CliRunner().invoke(app, ["test", "--region", "primary", "--junit", str(junit)], terminal_width=200)
+    # THEN it shows progress and a table naming the failed observation and why, writes JUnit XML, and exits 1
+    assert result.exit_code == 1, result.output
+    assert f"{bad}: FAILED" in result.output and "prompt-1: No message matched" in result.output
+    assert "1 passed, 1 failed" in result.output
+    suite = ET.fromstring(junit.read_text())
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
