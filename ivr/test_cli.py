@@ -288,6 +288,9 @@ def ivr_test_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here")] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Compile and say what would run where; call nothing")
+    ] = False,
 ) -> None:
     """Run the call scenarios as Amazon Connect test cases in a region.
 
@@ -309,6 +312,8 @@ def ivr_test_command(
        (test_cases.after_failover; a failure rolls a drill back)
 
     \b
+    Each run is a simulated call: no number is dialled, but the bot's
+    code hook acts on the region's data (see the README).
     Exit codes: 0 all passed, 1 a test failed,
     2 usage or credentials (checked before any work).
     """
@@ -316,7 +321,8 @@ def ivr_test_command(
         err.print(f"error: --region must be primary or dr, not {region!r}")
         raise typer.Exit(2)
     deployment = deployment_or_exit(config)
-    _credentials_or_exit("no test was run")
+    if not dry_run:
+        _credentials_or_exit("no test was run")
     from flowkit.testcase.kit import compile_kit
 
     try:
@@ -333,6 +339,9 @@ def ivr_test_command(
     if not chosen:
         err.print("error: no scenario compiles into a test case (see above)")
         raise typer.Exit(2)
+    if dry_run:
+        _plan(deployment, region, chosen)
+        return
     run = _run(deployment, region, chosen, say)
     if junit is not None:
         junit.parent.mkdir(parents=True, exist_ok=True)
@@ -354,6 +363,24 @@ def ivr_test_command(
     else:
         _table(run)
     raise typer.Exit(0 if run.ok else 1)
+
+
+def _plan(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]]) -> None:
+    from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
+
+    settings = deployment.region(region)  # type: ignore[arg-type]
+    why_not = plan_of_test_cases(deployment, region)  # type: ignore[arg-type]
+    where = f"held by {stack_of_test_cases(settings)}"
+    if why_not is not None:
+        where = f"created through the API where missing ({why_not})"
+    limit = deployment.test_cases.concurrency
+    console.print(
+        f"would run {len(cases)} test case(s) in the {region} region ({settings.region}), at most {limit} at once; "
+        f"the test cases are {where}:",
+        markup=False,
+    )
+    for name in cases:
+        console.print(f"  {name}", markup=False, highlight=False)
 
 
 def _run(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]], say: Any) -> RegionRun:

@@ -111,3 +111,12 @@ def test_a_bare_document_runs_against_the_flow_given(tmp_path: Path) -> None:
                                  "--caller", compiled["Kit"]["caller"] or "+15555550123"])  # fmt: skip
     assert result.exit_code == 0, result.output
     assert result.output.startswith("PASS bare")
+
+
+def test_ivr_test_dry_run_needs_no_account_and_lists_what_would_run(no_credentials: None) -> None:
+    result = runner.invoke(app, ["test", "--region", "primary", "--dry-run", "--scenario", "front-desk"])
+    assert result.exit_code == 0, result.output
+    assert "would run 1 test case(s) in the primary region" in result.output and "  front-desk" in result.output
+    # an unknown scenario is a usage error that lists the known ones
+    result = runner.invoke(app, ["test", "--dry-run", "--scenario", "no-such-scenario"])
+    assert result.exit_code == 2 and "no such scenario" in result.output and "front-desk" in result.output
