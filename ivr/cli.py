@@ -33,6 +33,7 @@ from ivr.output import console, deployment_or_exit, err
 from ivr.progress import Stages
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
+from ivr.test_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
 from regions.config import STANDALONE_NOTICE, Deployment
 
 if TYPE_CHECKING:
@@ -71,6 +72,7 @@ app.add_typer(dr_app, name="dr")
 app.command("failover")(failover_command)
 app.command("drill")(drill_command)
 app.command("simulate")(simulate_command)
+app.command("test")(ivr_test_command)
 app.command("status")(status_command)
 app.command("diff")(diff_command)
 app.command("bootstrap")(bootstrap_command)
@@ -263,6 +265,7 @@ def deploy(
             f"{settings.region}:\n  {render(command)}",
             markup=False,
         )
+        deploy_test_cases(deployment, role, config, dry_run=True)
         if note:
             console.print(f"  note: {note}", markup=False)
     if role == "dr":
@@ -271,6 +274,8 @@ def deploy(
         return
     _credentials_or_exit(profile)
     result = run_cdk(command)
+    if result.returncode == 0:
+        deploy_test_cases(deployment, role, config)  # its own stack: a failure there leaves the IVR deployed
     raise typer.Exit(result.returncode)
 
 
@@ -287,8 +292,8 @@ def destroy(
     deployment = deployment_or_exit(config)
     extra = passthrough(profile=profile, context=check_context(context))
     commands = [
-        cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve(), extra=extra)
-        for r in ("dr", "primary")
+        cdk_command("destroy", stack, "--force", config=config.resolve(), extra=extra)
+        for stack in [*stacks_of_test_cases(deployment), *(deployment.region(r).stack_name for r in ("dr", "primary"))]
     ]
     if dry_run:
         if as_json:
