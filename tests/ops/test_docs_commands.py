@@ -26,6 +26,8 @@ DOCS = [ROOT / "README.md", *sorted((ROOT / "runbooks").glob("*.md"))]
 PROGRAMS = {"ivr", ".venv/bin/ivr", "npx", "make", "aws"}
 SAMPLE = ROOT / "regions" / "clinic.yaml"
 #: Placeholders that mean "a value you do not know in advance": what is left after substitution is a synopsis.
+#: Options that take a value: a span that ends with one names the option, it is not a command line.
+VALUED_OPTIONS = {"--test-case", "--scenarios", "--config", "--report", "--junit", "--to", "--stack", "--profile"}
 SYNOPSIS = re.compile(r"[\[\]|<>…]|\.\.\.|\b[A-Z][A-Z0-9_]*\b")
 
 
@@ -87,6 +89,8 @@ def commands() -> list[Command]:
                     skip = "make targets: `make test` is this suite, `make demo` runs synth and simulate (run below)"
                 elif len(words) <= 2 and not any(w.startswith("-") for w in words[1:]):
                     skip = "names a command in prose (such as `ivr deploy`), not a command line"
+                elif len(words) <= 3 and words[-1].startswith("--") and words[-1] in VALUED_OPTIONS:
+                    skip = "names an option in prose (such as `ivr simulate --test-case`), not a command line"
                 elif SYNOPSIS.search(run):
                     skip = "a synopsis, not a command"
                 result.append(Command(doc.name, written, run, skip))

@@ -64,7 +64,7 @@ def test_synth_json_summary(gr_synth, tmp_path: Path, monkeypatch) -> None:  # t
     result = runner.invoke(app, ["synth", "--out", str(tmp_path / "out"), "--json"])
     assert result.exit_code == 0, result.output
     summary = json.loads(result.stdout)
-    assert {s["role"] for s in summary["stacks"]} == {"primary", "dr"}
+    assert {"primary", "dr"} <= {s["role"] for s in summary["stacks"]}
     assert all(s["cfn_lint"]["errors"] == [] for s in summary["stacks"])
     from ivr.assembly import read_assembly, summarize
 
