@@ -18,7 +18,7 @@ from constructs import Construct
 
 from regions.config import RegionSettings
 from regions.nag import acknowledge
-from runbooks.automation import SCRIPT, DrillValues, automation_document
+from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automation_document
 from runbooks.drill import all_drills
 
 ATTACHMENT = "aws_steps.zip"
@@ -129,13 +129,8 @@ class DrillDocuments(Construct):
         for drill in all_drills():
             if deployment.dr_mode not in drill.modes:
                 continue
-            content = automation_document(drill, values)
+            content = automation_document(drill, values, ScriptAttachment(ATTACHMENT, sha256))
             content["parameters"]["AutomationAssumeRole"]["default"] = self.role.role_arn
-            content["files"] = {ATTACHMENT: {"checksums": {"sha256": sha256}}}
-            for step in content["mainSteps"]:
-                if step["action"] == "aws:executeScript":
-                    step["inputs"]["Attachment"] = ATTACHMENT
-                    step["inputs"]["Handler"] = "aws_steps.handler"
             document = ssm.CfnDocument(
                 self,
                 f"Drill-{drill.name}",
