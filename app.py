@@ -18,6 +18,7 @@ import cdk_nag
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, load_deployment
+from stacks.limits import LimitViolationError, enforce
 from stacks.regional import IvrRegionalStack
 
 ROOT = Path(__file__).parent
@@ -53,7 +54,13 @@ def main() -> None:
     except (ConfigError, BotModelError, FlowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    app.synth()
+    assembly = app.synth()
+    # The service limits the kit depends on (stacks/limits.py): a breach stops synth, and so deploy, here.
+    try:
+        enforce(Path(assembly.directory))
+    except LimitViolationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":
