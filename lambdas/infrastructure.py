@@ -147,7 +147,8 @@ class ClinicFunctions(Construct):
             layers=[powertools],
             role=role,
             memory_size=deployment.lambdas.memory_mb,
-            # Connect waits at most 8 s; the function gives up first so that the flow takes its error branch.
+            # Below every calling flow block's InvocationTimeLimitSeconds (checked at synth by stacks/limits.py):
+            # the function gives up first, logs why, and the flow takes its error branch.
             timeout=cdk.Duration.seconds(deployment.lambdas.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=group,

@@ -160,10 +160,15 @@ class Lex(_Strict):
 
 
 class LambdaSettings(_Strict):
-    """Settings shared by the IVR functions. ``timeout_seconds`` must stay under Connect's 8 s wait."""
+    """Settings shared by the IVR functions.
+
+    ``timeout_seconds`` must stay below the ``InvocationTimeLimitSeconds`` of every flow block that calls a
+    function (at most Connect's 8 s wait), so that the function gives up first; ``ivr synth`` checks it against
+    the synthesized flows (``stacks/limits.py``).
+    """
 
     memory_mb: int = Field(default=256, ge=128, le=10240)
-    timeout_seconds: int = Field(default=6, ge=1, le=8)
+    timeout_seconds: int = Field(default=2, ge=1, le=7)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 30
     architecture: Literal["arm64", "x86_64"] = "arm64"
 
@@ -217,7 +222,7 @@ class Alarms(_Strict):
     """Alarm thresholds and where notifications go."""
 
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    lambda_duration_ms: int = Field(default=6000, ge=100, le=8000)
+    lambda_duration_ms: int = Field(default=1500, ge=100, le=7000)
     lambda_errors: int = Field(default=1, ge=1)
     lambda_throttles: int = Field(default=1, ge=1)
     concurrent_calls_percent: int = Field(default=80, ge=1, le=100)
@@ -279,6 +284,11 @@ class Deployment(_Strict):
         for queue in self.queues:
             if queue.hours not in hour_names:
                 raise ValueError(f"queue {queue.name!r} names hours {queue.hours!r}; known: {hour_names}")
+        if self.alarms.lambda_duration_ms >= self.lambdas.timeout_seconds * 1000:
+            raise ValueError(
+                f"alarms.lambda_duration_ms ({self.alarms.lambda_duration_ms}) must be below "
+                f"lambdas.timeout_seconds ({self.lambdas.timeout_seconds} s): the alarm must fire before calls fail"
+            )
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self

@@ -234,14 +234,21 @@ def test_alarms_cover_functions_calls_flows_and_lex(gr_synth: Synth, which: str)
     assert gr_synth.resources(which, "AWS::CloudWatch::Dashboard")
 
 
-def test_duration_alarm_sits_below_connects_limit(gr_synth: Synth) -> None:
+def test_duration_alarm_fires_before_the_function_times_out(gr_synth: Synth) -> None:
+    # GIVEN the deployment's thresholds WHEN the duration alarms are read THEN they carry the configured threshold,
+    # which the schema keeps below the functions' timeout (and stacks/limits.py below every calling flow block)
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
+
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
     durations = [
         a["Properties"]
         for a in gr_synth.resources("primary", "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("MetricName") == "Duration"
     ]
     assert len(durations) == 2  # the two flow-invoked functions
-    assert {d["Threshold"] for d in durations} == {6000}
+    assert {d["Threshold"] for d in durations} == {deployment.alarms.lambda_duration_ms}
+    assert deployment.alarms.lambda_duration_ms < deployment.lambdas.timeout_seconds * 1000
 
 
 def test_global_resiliency_primary_replicates_and_hands_over(gr_synth: Synth) -> None:
