@@ -91,6 +91,8 @@ def _verification(step: StepSpec, payload: dict[str, Any], values: DrillValues) 
         "region": values.regions[region],
         "functions": values.functions,
         "level": level,
+        # Raised capacity must be allocated (READY), not only requested, before the drill moves calls.
+        "ready": step.verify != "capacity-at-standby",
     }
 
 

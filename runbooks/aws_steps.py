@@ -149,6 +149,28 @@ def verify_capacity(autoscaling: Any, function_names: list[str], level: int) -> 
     return checks
 
 
+def provisioned_ready(lam: Any, function_names: list[str], level: int) -> list[Check]:
+    """Is provisioned concurrency *allocated*: READY with at least ``level`` environments, per function alias.
+
+    A scalable target's minimum is a request; Lambda allocates the environments over minutes
+    (GetProvisionedConcurrencyConfig reports Status IN_PROGRESS, then READY with
+    AllocatedProvisionedConcurrentExecutions). Calls must not move before that.
+    """
+    checks = []
+    for name in function_names:
+        try:
+            pc = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+        except _aws_errors() as exc:
+            checks.append(Check(f"{name}:live provisioned concurrency", False, api_error(exc)))
+            continue
+        allocated = int(pc.get("AllocatedProvisionedConcurrentExecutions", 0))
+        ok = pc.get("Status") == "READY" and allocated >= level
+        requested = pc.get("RequestedProvisionedConcurrentExecutions", "?")
+        detail = f"{pc.get('Status')}, {allocated} allocated of {requested} requested (want {level})"
+        checks.append(Check(f"{name}:live provisioned concurrency", ok, detail))
+    return checks
+
+
 # -- traffic ----------------------------------------------------------------------------------------------------
 def split(connect: Any, tdg_arn: str) -> tuple[dict[str, int], dict[str, int]]:
     """(telephony, agents) per region, as GetTrafficDistribution reports them."""
@@ -197,7 +219,8 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
 
     ``event``: ``action`` (precheck, raise-capacity, restore-capacity, verify-capacity, shift-traffic,
     verify-traffic, check-alarms, fail), ``region`` (where to act), and what the action needs: ``stack``, ``functions``,
-    ``level``, ``hold``, ``tdgArn``, ``desired``, ``prefix``, ``message``.
+    ``level``, ``hold``, ``ready`` (verify-capacity: also wait for allocated, READY provisioned concurrency),
+    ``tdgArn``, ``desired``, ``prefix``, ``message``.
     """
     import boto3
 
@@ -215,6 +238,8 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
                               bool(event["hold"]))  # fmt: skip
     elif action == "verify-capacity":
         checks = verify_capacity(client("application-autoscaling"), list(event["functions"]), int(event["level"]))
+        if event.get("ready"):
+            checks += provisioned_ready(client("lambda"), list(event["functions"]), int(event["level"]))
     elif action == "shift-traffic":
         result = shift(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})
     elif action == "verify-traffic":

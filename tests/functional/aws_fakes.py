@@ -79,6 +79,17 @@ class FakeAws:
                               "RequestedProvisionedConcurrentExecutions": 1},
                              {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
 
+    def ready(self, role: str, level: int, status: str = "READY", allocated: int | None = None) -> None:
+        """Queue one readiness poll of ``role``: GetProvisionedConcurrencyConfig for every function."""
+        lam = self.stub("lambda", role)
+        for key in ("CallerLookup", "Appointments", "Callback"):
+            name = f"{self.deployment.name}-{key}"
+            lam.add_response("get_provisioned_concurrency_config",
+                             {"Status": status, "RequestedProvisionedConcurrentExecutions": level,
+                              "AvailableProvisionedConcurrentExecutions": level if allocated is None else allocated,
+                              "AllocatedProvisionedConcurrentExecutions": level if allocated is None else allocated},
+                             {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
+
     def traffic(self, role: str, split: dict[str, int], agents: dict[str, int] | None = None) -> None:
         def config(values: dict[str, int]) -> dict[str, Any]:
             return {"Distributions": [{"Region": r, "Percentage": p} for r, p in values.items()]}

@@ -28,7 +28,7 @@ def test_parity_compares_the_ivr_pieces(gr_synth: Synth) -> None:
         "AWS::Connect::ContactFlow",
         "AWS::Lex::Bot",
         "AWS::Lambda::Function",
-        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "Custom::ProvisionedConcurrency",
         "AWS::CloudWatch::Alarm",
     } <= types
 
@@ -50,7 +50,7 @@ def _plant(template: dict, resource_type: str, mutate) -> dict:  # type: ignore[
         ("AWS::Lambda::Function", lambda p: p.update(MemorySize=1024)),
         ("AWS::CloudWatch::Alarm", lambda p: p.update(Threshold=999)),
         ("AWS::Lex::Bot", lambda p: p["BotLocales"][0]["Intents"].pop(0)),
-        ("AWS::ApplicationAutoScaling::ScalableTarget", lambda p: p.update(MaxCapacity=3)),
+        ("Custom::ProvisionedConcurrency", lambda p: p.update(MaxCapacity=3)),
     ],
 )
 def test_planted_drift_is_reported(gr_synth: Synth, resource_type: str, mutate) -> None:  # type: ignore[no-untyped-def]
