@@ -230,6 +230,22 @@ class Alarms(_Strict):
     lex_missed_utterances: int = Field(default=20, ge=1)
 
 
+class Agents(_Strict):
+    """Which agents follow the calls between regions.
+
+    Connect distributes agents (UpdateTrafficDistribution's AgentConfig) only among the users associated with the
+    traffic distribution group, and SignInConfig is accepted only on the default group, which the kit does not use
+    (Connect admin guide, "Associate agents to Amazon Connect instances across multiple AWS Regions"; the
+    UpdateTrafficDistribution API reference). Failover therefore associates these users with the kit's group
+    before it moves calls. Empty ``routing_profiles`` and ``users`` mean every user of the instance; ``required``
+    false allows a failover with no agent at all (an IVR that never queues to people).
+    """
+
+    routing_profiles: list[str] = Field(default_factory=list, description="Routing profile names")
+    users: list[str] = Field(default_factory=list, description="Usernames")
+    required: bool = True
+
+
 class Chaos(_Strict):
     """Chaos drills: a Fault Injection Service experiment that fails some of the functions' invocations.
 
@@ -259,6 +275,7 @@ class Deployment(_Strict):
     scaling: Scaling = Field(default_factory=Scaling)
     dr_standby: DrStandby = Field(default_factory=DrStandby)
     alarms: Alarms = Field(default_factory=Alarms)
+    agents: Agents = Field(default_factory=Agents)
     chaos: Chaos = Field(default_factory=Chaos)
     retain_data: bool = Field(default=False, description="Keep the appointments table on destroy")
     tags: dict[str, str] = Field(default_factory=dict)

@@ -207,6 +207,58 @@ def verify_split(connect: Any, tdg_arn: str, desired: dict[str, int]) -> list[Ch
     ]
 
 
+# -- agents -----------------------------------------------------------------------------------------------------
+def region_of(arn: str) -> str:
+    """The region field of an ARN (``arn:partition:service:region:account:...``)."""
+    return arn.split(":")[3]
+
+
+def agents_wanted(connect: Any, instance_id: str, routing_profiles: list[str], usernames: list[str]) -> dict[str, str]:
+    """User id -> username of the agents that must follow the calls: users whose routing profile is named in
+    ``routing_profiles`` or whose username is in ``usernames``; every user when both are empty.
+
+    Users and routing profiles are replicated with the instance, so the replica region can answer this.
+    """
+    profile_ids: set[str] = set()
+    if routing_profiles:
+        pages = connect.get_paginator("list_routing_profiles").paginate(InstanceId=instance_id)
+        by_name = {p["Name"]: p["Id"] for page in pages for p in page["RoutingProfileSummaryList"]}
+        unknown = sorted(set(routing_profiles) - set(by_name))
+        if unknown:
+            raise StepError(
+                f"agents.routing_profiles names {unknown}, which instance {instance_id} does not have "
+                f"(it has {sorted(by_name)})"
+            )
+        profile_ids = {by_name[name] for name in routing_profiles}
+    pages = connect.get_paginator("search_users").paginate(InstanceId=instance_id)
+    users = [u for page in pages for u in page.get("Users", [])]
+    unknown_users = sorted(set(usernames) - {u.get("Username") for u in users})
+    if unknown_users:
+        raise StepError(f"agents.users names {unknown_users}, which instance {instance_id} does not have")
+    every = not routing_profiles and not usernames
+    return {
+        u["Id"]: u.get("Username", u["Id"])
+        for u in users
+        if every or u.get("RoutingProfileId") in profile_ids or u.get("Username") in usernames
+    }
+
+
+def tdg_users(connect: Any, tdg_arn: str) -> set[str]:
+    """Ids of the users associated with the traffic distribution group (the full ARN works from either region)."""
+    pages = connect.get_paginator("list_traffic_distribution_group_users").paginate(TrafficDistributionGroupId=tdg_arn)
+    return {u["UserId"] for page in pages for u in page.get("TrafficDistributionGroupUserSummaryList", [])}
+
+
+def associate_agents(home: Any, tdg_arn: str, instance_id: str, user_ids: list[str]) -> list[str]:
+    """Associate users with the group; ``home`` must be a client of the group's own (source) region, where the
+    Connect guide says associations are always made. Returns the users associated."""
+    for user_id in user_ids:
+        home.associate_traffic_distribution_group_user(
+            TrafficDistributionGroupId=tdg_arn, UserId=user_id, InstanceId=instance_id
+        )
+    return user_ids
+
+
 def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
     pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
     firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]

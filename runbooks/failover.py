@@ -154,6 +154,43 @@ class DrOperations:
     def verify_traffic(self, to: Role, percent: int) -> list[Check]:
         return aws_steps.verify_split(self.client("connect", to), self.tdg_arn(to), self.desired(to, percent))
 
+    # -- agents ---------------------------------------------------------------------------------------------------
+    def distribute_agents(self, to: Role, *, dry_run: bool) -> tuple[str, str, list[Check]]:
+        """Make sure the agents named in the deployment file are in the traffic distribution group, so that
+        UpdateTrafficDistribution's AgentConfig moves them with the calls (Connect distributes only associated
+        users; SignInConfig applies only to the default group, which the kit does not use).
+
+        Reads from the target region (users are replicated with the instance); associates, if any are missing, in
+        the group's own region, as Connect requires.
+        """
+        config = self.deployment.agents
+        outputs = self.outputs(to)
+        tdg_arn, instance_id = self.tdg_arn(to), outputs["InstanceId"]
+        connect = self.client("connect", to)
+        wanted = aws_steps.agents_wanted(connect, instance_id, config.routing_profiles, config.users)
+        scope = ", ".join([*config.routing_profiles, *config.users]) or "every user"
+        if not wanted:
+            detail = f"no user matches agents ({scope}): calls would reach {to} with no agent to take them"
+            check = Check("agents follow the calls", not config.required, detail)
+            return ("failed" if config.required else "skipped"), check.detail, [check]
+        missing = sorted(set(wanted) - aws_steps.tdg_users(connect, tdg_arn))
+        names = ", ".join(wanted[m] for m in missing)
+        if dry_run:
+            plan = f"would associate {names}" if missing else f"all {len(wanted)} agent(s) already in the group"
+            return "planned", plan, []
+        if missing:
+            home = self.clients("connect", aws_steps.region_of(tdg_arn))
+            aws_steps.associate_agents(home, tdg_arn, instance_id, missing)
+        associated = aws_steps.tdg_users(connect, tdg_arn)
+        absent = sorted(wanted[u] for u in set(wanted) - associated)
+        detail = f"{len(wanted) - len(absent)} of {len(wanted)} ({scope})" + (f"; missing {absent}" if absent else "")
+        check = Check("agents in the traffic distribution group", not absent, detail)
+        return (
+            ("ok" if missing else "skipped"),
+            f"{len(missing)} associated" if missing else "already associated",
+            [check],
+        )
+
     def alarms(self, role: Role) -> list[Check]:
         """Alarms of the region's stack that are in ALARM."""
         prefix = self.deployment.region(role).stack_name
@@ -243,6 +280,8 @@ class _Procedure:
                     "(carrier routing or a published number change); the kit cannot move them",
                 )
             )
+            return self.report
+        if not self.step(f"agents follow the calls to {to}", lambda: ops.distribute_agents(to, dry_run=self.dry_run)):
             return self.report
         if not self.step(f"shift traffic to {to}", self.shift):
             return self.report
