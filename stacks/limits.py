@@ -19,8 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-#: What a resolved intrinsic is counted as: a Connect flow ARN is about 150 characters, a role ARN about 100.
+#: What a resolved intrinsic is counted as in a size: a Connect flow ARN is about 150 characters, a role ARN
+#: about 100. In a name or description, where intrinsics resolve to names and ids (a bucket name is at most 63
+#: characters, a stack name 128, an id 36), as NAME_TOKEN_CHARS.
 TOKEN_BYTES = 256
+NAME_TOKEN_CHARS = 64
 _MARKER = "\u2063TOKEN{}\u2063"  # an invisible marker that cannot occur in the kit's own text
 _TOKEN_RE = re.compile("\u2063TOKEN(\\d+)\u2063")
 
@@ -36,6 +39,10 @@ PARAMETERS = 200
 SSM_DOCUMENT_BYTES = 64 * 1024
 #: Lambda quotas ("Lambda quotas", Function configuration): environment variables total at most 4 KB.
 LAMBDA_ENVIRONMENT_BYTES = 4 * 1024
+#: Lambda API reference, CreateFunction: a function name alone is at most 64 characters (the 140 of the model
+#: counts a full ARN); Description at most 256 (botocore ``lambda`` model).
+LAMBDA_NAME_CHARS = 64
+LAMBDA_DESCRIPTION_CHARS = 256
 #: Connect: the AWS::Connect::ContactFlow resource schema (cfn-lint's bundled CloudFormation schemas):
 #: Content 1-256,000 characters, Name 1-127, Description at most 500.
 FLOW_CONTENT_CHARS = 256_000
@@ -121,11 +128,11 @@ class StackTemplate:
         # A structure (an SSM document's content): the service receives it as JSON.
         return json.dumps(_resolve_markers(self, value), separators=(",", ":"), ensure_ascii=False)
 
-    def size_of(self, value: Any) -> int:
-        """Bytes of a property value, each intrinsic counted as TOKEN_BYTES."""
+    def size_of(self, value: Any, token_bytes: int = TOKEN_BYTES) -> int:
+        """Bytes of a property value, each intrinsic counted as ``token_bytes``."""
         text = self.text(value)
         markers = _TOKEN_RE.findall(text)
-        return len(_TOKEN_RE.sub("", text).encode("utf-8")) + TOKEN_BYTES * len(markers)
+        return len(_TOKEN_RE.sub("", text).encode("utf-8")) + token_bytes * len(markers)
 
     def token(self, text: str) -> Any | None:
         """The intrinsic a marker in ``text`` stands for (the first one), or None."""
@@ -190,6 +197,13 @@ def _lambda_environment(stack: StackTemplate) -> Iterable[Finding]:
             )
 
 
+def _lambda_names(stack: StackTemplate) -> Iterable[Finding]:
+    for logical_id, props in stack.of_type("AWS::Lambda::Function"):
+        where = f"{logical_id} (AWS::Lambda::Function)"
+        yield from _length(stack, where, props, "FunctionName", LAMBDA_NAME_CHARS)
+        yield from _length(stack, where, props, "Description", LAMBDA_DESCRIPTION_CHARS)
+
+
 def _flows(stack: StackTemplate) -> Iterable[Finding]:
     for logical_id, props in stack.of_type("AWS::Connect::ContactFlow"):
         where = f"{logical_id} (AWS::Connect::ContactFlow)"
@@ -201,8 +215,8 @@ def _flows(stack: StackTemplate) -> Iterable[Finding]:
 
 
 def _length(stack: StackTemplate, where: str, props: dict[str, Any], key: str, limit: int) -> Iterable[Finding]:
-    if key in props and stack.size_of(props[key]) > limit:
-        yield f"{where} {key}", f"{stack.size_of(props[key])} characters, over the limit of {limit}"
+    if key in props and (length := stack.size_of(props[key], NAME_TOKEN_CHARS)) > limit:
+        yield f"{where} {key}", f"{length} characters, over the limit of {limit}"
 
 
 def _connect_names(stack: StackTemplate) -> Iterable[Finding]:
@@ -354,6 +368,7 @@ RULES: tuple[Rule, ...] = (
     Rule("template-counts", "CloudFormation quotas: 500 resources, 200 outputs, 200 parameters", _counts),
     Rule("ssm-document-size", "Systems Manager quotas: document content at most 64 KB", _ssm_documents),
     Rule("lambda-environment", "Lambda quotas: environment variables at most 4 KB", _lambda_environment),
+    Rule("lambda-names", "Lambda CreateFunction: function name 64, description 256", _lambda_names),
     Rule("flow-content", "AWS::Connect::ContactFlow schema: Content 256,000, Name 127, Description 500", _flows),
     Rule("connect-names", "Connect API model: names 127/128, descriptions 250, instance alias 45", _connect_names),
     Rule("cloudwatch", "CloudWatch API model and quotas: alarm names, metrics per alarm, dashboard widgets", _alarms),

@@ -71,6 +71,10 @@ def _big_environment(template: dict[str, Any]) -> None:
     first(template, "AWS::Lambda::Function")["Environment"]["Variables"]["BLOB"] = "x" * limits.LAMBDA_ENVIRONMENT_BYTES
 
 
+def _long_function_name(template: dict[str, Any]) -> None:
+    first(template, "AWS::Lambda::Function")["FunctionName"] = "clinic-" + "x" * 60
+
+
 def _big_flow(template: dict[str, Any]) -> None:
     first(template, "AWS::Connect::ContactFlow")["Content"] = json.dumps(
         {"Version": "2019-10-30", "Actions": [], "Metadata": {"padding": "x" * limits.FLOW_CONTENT_CHARS}}
@@ -120,6 +124,7 @@ PLANTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("template-counts", _many_resources, "over CloudFormation's 500 per template"),
     ("template-counts", _many_outputs, "201 outputs, over CloudFormation's 200"),
     ("lambda-environment", _big_environment, "over Lambda's 4,096-byte limit"),
+    ("lambda-names", _long_function_name, "(AWS::Lambda::Function) FunctionName: 67 characters, over the limit of 64"),
     ("flow-content", _big_flow, "over Connect's 256,000"),
     ("flow-content", _long_flow_name, "128 characters, over the limit of 127"),
     ("connect-names", _long_queue_name, "(AWS::Connect::Queue) Name: 128 characters"),
