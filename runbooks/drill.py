@@ -263,7 +263,12 @@ class DrillRunner:
         if step.verify == "traffic":
             return ops.verify_traffic(step.args["to"], int(step.args["percent"]))
         action = "restore-capacity" if step.verify == "capacity-at-standby" else step.action
-        return ops.verify_capacity(step.args["region"], capacity_level(ops, action, step.args))
+        level = capacity_level(ops, action, step.args)
+        checks = ops.verify_capacity(step.args["region"], level)
+        if step.verify == "capacity-at-peak" and all(c.ok for c in checks):
+            # Requested is not allocated: calls move only once Lambda reports the environments READY.
+            checks += ops.capacity_ready(step.args["region"], level)
+        return checks
 
     def _poll(self, probe: Callable[[], list[Check]], timeout: int) -> list[Check]:
         deadline = self.clock() + timeout

@@ -58,6 +58,7 @@ def runner(aws: FakeAws, deployment: Deployment, clock: Clock, **kw: object) -> 
 def healthy_dr_and_traffic(aws: FakeAws) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)  # the raised capacity is allocated and READY when the drill verifies it
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
@@ -96,6 +97,7 @@ def test_failed_verification_rolls_back_what_was_done(aws: FakeAws, deployment: 
     clock = Clock()
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     # the split never arrives: 31 polls over the 300 s timeout
@@ -171,3 +173,21 @@ def test_mode_and_file_errors(aws: FakeAws, tmp_path: Path) -> None:
     bad.write_text("name: x\nmodes: [standalone]\nsteps:\n  - {name: go, action: shift-traffic, args: {to: mars}}\n")
     with pytest.raises(DrillError, match=r"bad.yaml: .*needs args \['percent'\]"):
         load_drill(str(bad))
+
+
+def test_raised_capacity_that_is_not_allocated_fails_the_drill_before_calls_move(
+    aws: FakeAws, deployment: Deployment
+) -> None:
+    # GIVEN the DR minimum is raised but Lambda never reports the environments READY within the step's timeout
+    clock = Clock()
+    aws.stack("dr")
+    aws.healthy("dr")
+    for _ in range(31):  # polled every 10 s over the step's 300 s
+        aws.ready("dr", 10, status="IN_PROGRESS", allocated=2)
+    # WHEN the drill runs THEN the capacity step fails, nothing moves, and the capacity is rolled back
+    report = runner(aws, deployment, clock).run(load_drill("failover-drill"))
+    assert [(s.name, s.status) for s in report.steps][1:] == [
+        ("raise DR capacity to the peak level", "failed"),
+        ("rollback: raise DR capacity to the peak level", "rolled-back"),
+    ]
+    assert set(minimums(deployment, "dr").values()) == {(1, False)}
