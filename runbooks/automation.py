@@ -45,6 +45,8 @@ class DrillValues:
     peak: int
     baseline: dict[str, int]
     tdg_arn: str | None
+    #: Who follows the calls (``ensure_agents`` in aws_steps): routingProfiles, users, required.
+    agents: dict[str, Any] | None = None
 
 
 def _slug(text: str) -> str:
@@ -55,17 +57,21 @@ def step_name(index: int, step: StepSpec) -> str:
     return f"s{index}_{_slug(step.name)}"
 
 
-def _payload(action: str, args: dict[str, Any], values: DrillValues) -> dict[str, Any]:
+def _payload(action: str, args: dict[str, Any], values: DrillValues, *, rollback: bool = False) -> dict[str, Any]:
     if action == "shift-traffic":
         to = args["to"]
         source = "primary" if to == "dr" else "dr"
         percent = int(args["percent"])
-        return {
+        shift: dict[str, Any] = {
             "action": action,
             "region": values.regions[to],
             "tdgArn": values.tdg_arn,
             "desired": {values.regions[to]: percent, values.regions[source]: 100 - percent},
         }
+        # Agents first when calls move forward; a rollback returns calls to where they were, with their agents.
+        if values.agents is not None and not rollback:
+            shift |= {"agents": values.agents, "stack": values.stacks[to]}
+        return shift
     region = args["region"]
     payload: dict[str, Any] = {"action": action, "region": values.regions[region]}
     if action == "precheck":
@@ -112,7 +118,7 @@ def automation_document(drill: DrillSpec, values: DrillValues, attachment: Scrip
     rollbacks: list[tuple[int, dict[str, Any]]] = []  # (drill step index, rollback step)
     for index, step in enumerate(drill.steps, 1):
         if step.rollback is not None:
-            payload = _payload(step.rollback.action, step.rollback.args, values)
+            payload = _payload(step.rollback.action, step.rollback.args, values, rollback=True)
             rollbacks.append((index, _script_step(f"rollback_{index}", payload, source, step.timeout)))
     rollbacks.sort(key=lambda item: -item[0])
     chain = [r for _, r in rollbacks]

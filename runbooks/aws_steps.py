@@ -259,6 +259,47 @@ def associate_agents(home: Any, tdg_arn: str, instance_id: str, user_ids: list[s
     return user_ids
 
 
+def ensure_agents(
+    connect: Any,
+    home: Callable[[str], Any],
+    tdg_arn: str,
+    instance_id: str,
+    agents: dict[str, Any],
+    *,
+    dry_run: bool = False,
+) -> tuple[str, str, list[Check]]:
+    """Put the agents that must follow the calls into the traffic distribution group: (status, detail, checks).
+
+    Connect moves with AgentConfig only the users associated with the group; SignInConfig applies only to the
+    default group, which the kit does not use (Connect admin guide, "Associate agents to Amazon Connect instances
+    across multiple AWS Regions"; UpdateTrafficDistribution API reference). ``connect`` is a client of the region
+    that takes the calls (users are replicated with the instance, so it can read them); ``home(region)`` makes a
+    client of the group's own region, where associations must be made. ``agents``: ``routingProfiles``,
+    ``users`` (both empty: every user) and ``required`` (False allows no agent at all).
+    """
+    profiles, usernames = list(agents.get("routingProfiles", [])), list(agents.get("users", []))
+    wanted = agents_wanted(connect, instance_id, profiles, usernames)
+    scope = ", ".join([*profiles, *usernames]) or "every user"
+    if not wanted:
+        required = bool(agents.get("required", True))
+        detail = f"no user matches agents ({scope}): calls would arrive with no agent to take them"
+        return ("failed" if required else "skipped"), detail, [Check("agents follow the calls", not required, detail)]
+    missing = sorted(set(wanted) - tdg_users(connect, tdg_arn))
+    if dry_run:
+        names = ", ".join(wanted[m] for m in missing)
+        return "planned", (f"would associate {names}" if missing else f"all {len(wanted)} agent(s) in the group"), []
+    if missing:
+        associate_agents(home(region_of(tdg_arn)), tdg_arn, instance_id, missing)
+    absent = sorted(wanted[u] for u in set(wanted) - tdg_users(connect, tdg_arn))
+    detail = f"{len(wanted) - len(absent)} of {len(wanted)} ({scope})" + (f"; missing {absent}" if absent else "")
+    check = Check("agents in the traffic distribution group", not absent, detail)
+    return (
+        ("ok" if missing else "skipped"),
+        (f"{len(missing)} associated" if missing else "already associated"),
+        [check],
+    )
+
+
 def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
     pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
     firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
@@ -266,13 +307,28 @@ def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
 
 
 # -- SSM Automation entry point ----------------------------------------------------------------------------------
+def _agents_first(event: dict[str, Any], client: Callable[[str], Any]) -> None:
+    """Before calls move: the agents that must follow them are in the group, or the step fails."""
+    import boto3
+
+    instance_id = stack_outputs(client("cloudformation"), event["stack"])["InstanceId"]
+
+    def home(region: str) -> Any:
+        return boto3.client("connect", region_name=region)
+
+    _, _, checks = ensure_agents(client("connect"), home, event["tdgArn"], instance_id, event["agents"])
+    if any(not c.ok for c in checks):
+        raise StepError("; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok))
+
+
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     """Run one drill step inside SSM Automation (``aws:executeScript``); raise to fail the step.
 
     ``event``: ``action`` (precheck, raise-capacity, restore-capacity, verify-capacity, shift-traffic,
     verify-traffic, check-alarms, fail), ``region`` (where to act), and what the action needs: ``stack``, ``functions``,
     ``level``, ``hold``, ``ready`` (verify-capacity: also wait for allocated, READY provisioned concurrency),
-    ``tdgArn``, ``desired``, ``prefix``, ``message``.
+    ``tdgArn``, ``desired``, ``agents`` (shift-traffic: who must follow the calls, see ``ensure_agents``; with
+    ``stack``, the target's stack), ``prefix``, ``message``.
     """
     import boto3
 
@@ -293,6 +349,8 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
         if event.get("ready"):
             checks += provisioned_ready(client("lambda"), list(event["functions"]), int(event["level"]))
     elif action == "shift-traffic":
+        if event.get("agents") is not None:
+            _agents_first(event, client)
         result = shift(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})
     elif action == "verify-traffic":
         checks = verify_split(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})

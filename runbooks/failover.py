@@ -164,32 +164,14 @@ class DrOperations:
         the group's own region, as Connect requires.
         """
         config = self.deployment.agents
-        outputs = self.outputs(to)
-        tdg_arn, instance_id = self.tdg_arn(to), outputs["InstanceId"]
+        agents = {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
         connect = self.client("connect", to)
-        wanted = aws_steps.agents_wanted(connect, instance_id, config.routing_profiles, config.users)
-        scope = ", ".join([*config.routing_profiles, *config.users]) or "every user"
-        if not wanted:
-            detail = f"no user matches agents ({scope}): calls would reach {to} with no agent to take them"
-            check = Check("agents follow the calls", not config.required, detail)
-            return ("failed" if config.required else "skipped"), check.detail, [check]
-        missing = sorted(set(wanted) - aws_steps.tdg_users(connect, tdg_arn))
-        names = ", ".join(wanted[m] for m in missing)
-        if dry_run:
-            plan = f"would associate {names}" if missing else f"all {len(wanted)} agent(s) already in the group"
-            return "planned", plan, []
-        if missing:
-            home = self.clients("connect", aws_steps.region_of(tdg_arn))
-            aws_steps.associate_agents(home, tdg_arn, instance_id, missing)
-        associated = aws_steps.tdg_users(connect, tdg_arn)
-        absent = sorted(wanted[u] for u in set(wanted) - associated)
-        detail = f"{len(wanted) - len(absent)} of {len(wanted)} ({scope})" + (f"; missing {absent}" if absent else "")
-        check = Check("agents in the traffic distribution group", not absent, detail)
-        return (
-            ("ok" if missing else "skipped"),
-            f"{len(missing)} associated" if missing else "already associated",
-            [check],
+        home = lambda region: self.clients("connect", region)  # noqa: E731
+        instance_id = self.outputs(to)["InstanceId"]
+        status, detail, checks = aws_steps.ensure_agents(
+            connect, home, self.tdg_arn(to), instance_id, agents, dry_run=dry_run
         )
+        return status, detail.replace("calls would arrive", f"calls would reach {to}"), checks
 
     def alarms(self, role: Role) -> list[Check]:
         """Alarms of the region's stack that are in ALARM."""

@@ -48,6 +48,11 @@ def drill_values(settings: RegionSettings, tdg_arn: str | None) -> DrillValues:
             "dr": deployment.dr_standby.provisioned_concurrency,
         },
         tdg_arn=tdg_arn,
+        agents={
+            "routingProfiles": deployment.agents.routing_profiles,
+            "users": deployment.agents.users,
+            "required": deployment.agents.required,
+        },
     )
 
 
@@ -96,6 +101,11 @@ class DrillDocuments(Construct):
                     "connect:DescribeContactFlow",
                     "connect:GetTrafficDistribution",
                     "connect:UpdateTrafficDistribution",
+                    # Agents follow the calls: read users and routing profiles, add them to the group.
+                    "connect:SearchUsers",
+                    "connect:ListRoutingProfiles",
+                    "connect:ListTrafficDistributionGroupUsers",
+                    "connect:AssociateTrafficDistributionGroupUser",
                 ],
                 resources=[
                     f"arn:{partition}:connect:{r}:{account}:{kind}/*"

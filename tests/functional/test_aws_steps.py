@@ -96,3 +96,20 @@ def test_drill_documents_wait_for_allocated_capacity_before_moving_calls() -> No
     capacity = [p for p in verifies if p["action"] == "verify-capacity"]
     # THEN raising capacity is verified as allocated and READY, before the traffic step that follows it
     assert capacity and all(p["ready"] is True for p in capacity if p["level"] == 10)
+
+
+def test_drill_documents_put_agents_in_the_group_before_moving_calls_forward() -> None:
+    # GIVEN the failover drill's document, built with the deployment's agents
+    from runbooks.automation import DrillValues, ScriptAttachment, automation_document
+    from runbooks.drill import load_drill
+
+    agents = {"routingProfiles": ["clinic-front-desk"], "users": [], "required": True}
+    values = DrillValues({"primary": "us-east-1", "dr": "us-west-2"}, {"primary": "p", "dr": "d"}, FUNCTIONS, 10,
+                         {"primary": 1, "dr": 1}, "arn:tdg", agents)  # fmt: skip
+    document = automation_document(load_drill("failover-drill"), values, ScriptAttachment("aws_steps.zip", "0" * 64))
+    shifts = {s["name"]: s["inputs"]["InputPayload"] for s in document["mainSteps"]
+              if s["inputs"].get("InputPayload", {}).get("action") == "shift-traffic"}  # fmt: skip
+    # THEN every forward move carries the agents and the target's stack, and no rollback waits on agents
+    forward = {n: p for n, p in shifts.items() if not n.startswith("rollback_")}
+    assert forward and all(p["agents"] == agents and p["stack"] in ("p", "d") for p in forward.values())
+    assert all("agents" not in p for n, p in shifts.items() if n.startswith("rollback_"))
