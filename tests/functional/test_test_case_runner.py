@@ -257,9 +257,15 @@ def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
     records(connect, "tc-1", "ex-1", [("outcome", "PASSED" if status == "PASSED" else "FAILED", "")])
 
 
+#: Users by routing profile: U1 is in the configured front-desk profile (RP1), so it follows the calls.
+AGENTS = {"U1": "RP1", "U2": "RP-OTHER"}
+
+
 def healthy_shift_to_dr(aws: FakeAws) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)  # failover waits for allocated, READY capacity
+    aws.agents("dr", AGENTS, associated={"U1"})  # and for the front desk in the traffic distribution group
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
@@ -348,6 +354,7 @@ def test_a_dry_run_plans_the_test_cases_and_runs_none(aws: FakeAws, verified: De
     # GIVEN a healthy DR region WHEN a failover is only planned
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents("dr", AGENTS, associated={"U1"}, dry_run=True)
     report = failover(DrOperations(verified, aws), "dr", dry_run=True)
     # THEN the test cases are the last planned step, and no test-case call was made (none was stubbed)
     assert (report.steps[-1].name, report.steps[-1].status) == ("test cases in dr", "planned")

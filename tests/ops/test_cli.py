@@ -168,7 +168,7 @@ def test_synth_through_the_pinned_cdk_cli(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "clinic-dr.template.json").exists()
     assert "0 errors" in result.output
     assert "Contact flows" in result.output
-    assert result.output.count("0 breaches of") == 2
+    assert result.output.count("breaches of") == result.output.count("0 breaches of") >= 2
 
 
 def test_synth_stops_on_a_broken_service_limit(gr_synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
