@@ -35,6 +35,7 @@ from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
 from ivr.test_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
 from regions.config import STANDALONE_NOTICE, Deployment
+from stacks.limits import RULES, check_assembly
 
 if TYPE_CHECKING:
     from flowkit.language.lint import Finding
@@ -111,8 +112,8 @@ def synth(
         raise typer.Exit(2) from None
     if not result.ok:
         err.print(result.output, markup=False, highlight=False)
-        err.print(f"error: synthesis failed (see above: a config, flow or cdk-nag finding stops the synth); "
-                  f"{out} is marked stale", markup=False)  # fmt: skip
+        err.print("error: synthesis failed (see above: a config, flow, cdk-nag or service-limit finding stops the "
+                  f"synth); {out} is marked stale", markup=False)  # fmt: skip
         raise typer.Exit(1)
     stage.done()
     try:
@@ -131,19 +132,29 @@ def synth(
             err.print(f"cfn-lint error: {line}", markup=False)
         for line in report.warnings if warnings else []:
             err.print(f"cfn-lint warning: {line}", markup=False)
+    stage.start("service limits the kit depends on (stacks/limits.py)")
+    violations = check_assembly(out)
+    stage.done(f"{len(violations)} breach(es) of {len(RULES)} rules")
     summaries = {s.name: summarize(s) for s in stacks}
     if as_json:
         typer.echo(json.dumps({
             "out": str(out),
             "stacks": [{"name": s.name, "role": s.role, "region": s.region, "resources": summaries[s.name],
-                        "cfn_lint": {"errors": reports[s.name].errors, "warnings": reports[s.name].warnings}}
+                        "cfn_lint": {"errors": reports[s.name].errors, "warnings": reports[s.name].warnings},
+                        "service_limits": [str(v) for v in violations if v.stack == s.name]}
                        for s in stacks],
             "findings": [f.as_dict() for f in findings],
         }, indent=2))  # fmt: skip
     else:
-        _print_summary(out, stacks, summaries, reports, warnings)
+        limits = [f"{sum(v.stack == s.name for v in violations)} breaches of {len(RULES)} rules" for s in stacks]
+        _print_summary(out, stacks, summaries, reports, warnings, limits)
+    for violation in violations:
+        err.print(f"service limit: {violation}", markup=False)
     if failed:
         err.print("error: cfn-lint found errors")
+        raise typer.Exit(1)
+    if violations:
+        err.print("error: the templates break service limits the kit depends on (stacks/limits.py)")
         raise typer.Exit(1)
 
 
@@ -198,7 +209,7 @@ def _preflight_or_exit(config: Path) -> list[Finding]:
 
 
 def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, dict[str, int]],
-                   reports: dict[str, LintReport], warnings: bool) -> None:  # fmt: skip
+                   reports: dict[str, LintReport], warnings: bool, limits: list[str]) -> None:  # fmt: skip
     table = Table(title=f"What `ivr deploy` would create ({out})")
     table.add_column("Resource")
     for stack in stacks:
@@ -208,6 +219,7 @@ def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, 
     table.add_row("cfn-lint", *(f"{len(reports[s.name].errors)} errors, {len(reports[s.name].warnings)} warnings"
                                 for s in stacks))  # fmt: skip
     table.add_row("cdk-nag AwsSolutions", *(["no unacknowledged finding"] * len(stacks)))
+    table.add_row("service limits", *limits)
     console.print(table)
     if any(r.warnings for r in reports.values()) and not warnings:
         console.print("cfn-lint warnings: `ivr synth --warnings` prints them", markup=False)
