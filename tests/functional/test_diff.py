@@ -61,21 +61,16 @@ def test_each_flow_is_compared_with_the_instance(aws: Aws, deployment: Deploymen
     region = deployment.primary_region
     queue_stack(aws, deployment, "primary", outputs)
     connect = aws.stub("connect", region)
-    connect.add_response(
-        "list_contact_flows",
-        {"ContactFlowSummaryList": [{"Id": outputs[f"Flow{pascal(f.name)}Id"], "Name": f.name,
-                                     "Arn": outputs[f"Flow{pascal(f.name)}Arn"]} for f in flows]},
-        {"InstanceId": INSTANCE, "MaxResults": 1000},
-    )  # fmt: skip
     edited = flows[-1].name
-    from flowkit.language.files import creation_order
-
-    for flow in creation_order(flows):  # the loader reads them in creation order
+    found = []
+    for flow in flows:
         content = deployed_content(deployment, flow, outputs, flows)
         if flow.name == edited:
             content = json.dumps({**json.loads(content), "StartAction": "edited-in-the-console"})
-        connect.add_response("describe_contact_flow", {"ContactFlow": {"Content": content}},
-                             {"InstanceId": INSTANCE, "ContactFlowId": outputs[f"Flow{pascal(flow.name)}Id"]})  # fmt: skip
+        found.append({"Id": outputs[f"Flow{pascal(flow.name)}Id"], "Arn": outputs[f"Flow{pascal(flow.name)}Arn"],
+                      "Name": flow.name, "Type": flow.type, "Content": content})  # fmt: skip
+    # one SearchContactFlows page returns every flow with its content
+    connect.add_response("search_contact_flows", {"ContactFlows": found}, {"InstanceId": INSTANCE, "MaxResults": 100})
     # WHEN the flows are compared
     report = deployed_flow_report(Session(aws), deployment, "primary", pacer=no_wait())
     # THEN only the edited flow differs, with a diff that shows the change; nothing was written

@@ -16,6 +16,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -64,6 +65,23 @@ def _candidates(text: str) -> list[str]:
     return found
 
 
+def _only_command_names(words: list[str]) -> bool:
+    """`ivr`, `ivr deploy`, `ivr flows export`: the program and (sub)command names only, as prose names them."""
+    import typer.main
+
+    from ivr.cli import app
+
+    if words[0] not in ("ivr", ".venv/bin/ivr"):
+        return False
+    command: Any = typer.main.get_command(app)
+    for word in words[1:]:
+        sub = getattr(command, "commands", {}).get(word)
+        if sub is None:
+            return False
+        command = sub
+    return True
+
+
 def commands() -> list[Command]:
     subs = substitutions()
     result: list[Command] = []
@@ -87,8 +105,8 @@ def commands() -> list[Command]:
                     skip = "the AWS CLI needs an account"
                 elif words[0] == "make":
                     skip = "make targets: `make test` is this suite, `make demo` runs synth and simulate (run below)"
-                elif len(words) <= 2 and not any(w.startswith("-") for w in words[1:]):
-                    skip = "names a command in prose (such as `ivr deploy`), not a command line"
+                elif _only_command_names(words):
+                    skip = "names a command in prose (such as `ivr flows export`), not a command line"
                 elif len(words) <= 3 and words[-1].startswith("--") and words[-1] in VALUED_OPTIONS:
                     skip = "names an option in prose (such as `ivr simulate --test-case`), not a command line"
                 elif SYNOPSIS.search(run):

@@ -93,8 +93,8 @@ def test_dry_run_without_a_region_takes_the_stacks_region(sessions: Sessions, co
     # GIVEN no AWS region configured, and a stack of the deployment file that owns flows and has none yet
     deployment = load_deployment(config)
     queue_stack(sessions, deployment, role)
-    sessions.stub("connect").add_response("list_contact_flows", {"ContactFlowSummaryList": []},
-                                          {"InstanceId": INSTANCE, "MaxResults": 1000})  # fmt: skip
+    sessions.stub("connect").add_response("search_contact_flows", {"ContactFlows": []},
+                                          {"InstanceId": INSTANCE, "MaxResults": 100})  # fmt: skip
     stack = deployment.region(role).stack_name  # type: ignore[arg-type]
     # WHEN previewing a load into it
     result = runner.invoke(app, ["flows", "load", "--stack", stack, "--config", str(config), "--dry-run"])
@@ -109,8 +109,8 @@ def test_load_asks_before_writing_and_writes_nothing_when_declined(sessions: Ses
                                                                     deployment: Deployment) -> None:  # fmt: skip
     # GIVEN an instance without the kit's flows
     queue_stack(sessions, deployment, "primary")
-    sessions.stub("connect").add_response("list_contact_flows", {"ContactFlowSummaryList": []},
-                                          {"InstanceId": INSTANCE, "MaxResults": 1000})  # fmt: skip
+    sessions.stub("connect").add_response("search_contact_flows", {"ContactFlows": []},
+                                          {"InstanceId": INSTANCE, "MaxResults": 100})  # fmt: skip
     # WHEN loading without --yes and answering no
     result = runner.invoke(app, ["flows", "load", "--stack", "clinic-primary"], input="n\n")
     # THEN it showed what it would create, asked, and wrote nothing (the Stubber refuses any unqueued call)
