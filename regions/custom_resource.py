@@ -44,7 +44,9 @@ class HandlerProvider(Construct):
 
     ``on_event`` is ``handler.on_event``; with ``polls`` the same module's ``is_complete`` is polled every
     ``query_interval`` until ``total_timeout``. ``acknowledgments`` are cdk-nag ``(rule, reason)`` pairs for
-    what ``statements`` grant; they apply to the handlers' roles.
+    what ``statements`` grant; they apply to the handlers' roles. The is-complete handler only polls, so it gets
+    ``is_complete_statements`` (with ``is_complete_acknowledgments``) when they are given, not the on-event
+    handler's statements: least privilege for each role.
     """
 
     def __init__(
@@ -60,13 +62,17 @@ class HandlerProvider(Construct):
         total_timeout: cdk.Duration | None = None,
         timeout: cdk.Duration | None = None,
         acknowledgments: Sequence[tuple[str, str]] = (),
+        is_complete_statements: Sequence[iam.PolicyStatement] | None = None,
+        is_complete_acknowledgments: Sequence[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(runtime_dir), exclude=["**/__pycache__", "*.pyc"])
         layer = powertools_layer(self, "arm64")
         self.functions: list[lambda_.Function] = []
 
-        def handler(name: str, entry: str) -> lambda_.Function:
+        def handler(
+            name: str, entry: str, granted: Sequence[iam.PolicyStatement], acknowledged: Sequence[tuple[str, str]]
+        ) -> lambda_.Function:
             group = logs.LogGroup(
                 self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
             )
@@ -81,10 +87,10 @@ class HandlerProvider(Construct):
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn]
                 )
             )
-            for statement in statements:
+            for statement in granted:
                 role.add_to_policy(statement)
-            if acknowledgments:
-                acknowledge(role, *acknowledgments)
+            if acknowledged:
+                acknowledge(role, *acknowledged)
             fn = lambda_.Function(
                 self,
                 name,
@@ -102,8 +108,12 @@ class HandlerProvider(Construct):
             self.functions.append(fn)
             return fn
 
-        on_event = handler("OnEvent", "handler.on_event")
-        is_complete = handler("IsComplete", "handler.is_complete") if polls else None
+        on_event = handler("OnEvent", "handler.on_event", statements, acknowledgments)
+        is_complete = None
+        if polls:
+            polling = statements if is_complete_statements is None else is_complete_statements
+            polling_acks = acknowledgments if is_complete_acknowledgments is None else is_complete_acknowledgments
+            is_complete = handler("IsComplete", "handler.is_complete", polling, polling_acks)
         framework_logs = logs.LogGroup(
             self, "FrameworkLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
         )

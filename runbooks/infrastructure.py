@@ -110,14 +110,30 @@ class DrillDocuments(Construct):
                 resources=[f"arn:{partition}:lex:{r}:{account}:bot-alias/*" for r in regions],
             )
         )
+        # Service Authorization Reference, Application Auto Scaling: RegisterScalableTarget takes the
+        # scalable-target resource type and aws:ResourceTag / service-namespace condition keys; the stacks tag
+        # every scalable target with ivr:deployment. DescribeScalableTargets has no resource type (List).
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=[
-                    "application-autoscaling:RegisterScalableTarget",
-                    "application-autoscaling:DescribeScalableTargets",
-                    "cloudwatch:DescribeAlarms",
-                ],
-                resources=["*"],
+                actions=["application-autoscaling:RegisterScalableTarget"],
+                resources=[f"arn:{partition}:application-autoscaling:{r}:{account}:scalable-target/*" for r in regions],
+                conditions={
+                    "StringEquals": {
+                        "aws:ResourceTag/ivr:deployment": deployment.name,
+                        "application-autoscaling:service-namespace": "lambda",
+                    }
+                },
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["application-autoscaling:DescribeScalableTargets"], resources=["*"])
+        )
+        # Service Authorization Reference, CloudWatch: DescribeAlarms takes the alarm resource type. A call with
+        # AlarmNamePrefix is authorized against the region's alarms, so the scope is this account's alarms there.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[f"arn:{partition}:cloudwatch:{r}:{account}:alarm:*" for r in regions],
             )
         )
         acknowledge(
@@ -159,12 +175,22 @@ def _role_wildcards(partition: str, account: str, values: DrillValues) -> list[t
     found = [
         (
             "*",
-            "Application Auto Scaling target registration and CloudWatch DescribeAlarms have no "
-            "resource-level permissions.",
+            "application-autoscaling:DescribeScalableTargets is a List action without a resource type "
+            "(Service Authorization Reference); it reads targets, it changes none.",
         )
     ]
     for role, region in sorted(values.regions.items()):
         found += [
+            (
+                f"arn:{shown}:application-autoscaling:{region}:{account}:scalable-target/*",
+                "A scalable target's ARN ends in an id generated at registration; the statement only allows "
+                "targets tagged with this deployment (aws:ResourceTag/ivr:deployment) in the lambda namespace.",
+            ),
+            (
+                f"arn:{shown}:cloudwatch:{region}:{account}:alarm:*",
+                "DescribeAlarms with an AlarmNamePrefix is authorized against the region's alarms; the role can "
+                "read alarm states, not change them.",
+            ),
             (
                 f"arn:{shown}:cloudformation:{region}:{account}:stack/{values.stacks[role]}/*",
                 "A stack ARN ends in an id generated at creation; the name before it is this deployment's stack.",
