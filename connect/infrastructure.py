@@ -13,9 +13,10 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from connect.flow_logs import FlowLogGroup
 from flowkit.language.files import FlowFile, fill
 from regions.config import CONNECT_DAY, RegionSettings
-from regions.nag import acknowledge
+from regions.nag import acknowledge, acknowledge_hipaa
 
 
 def handoff_parameter(deployment_name: str, item: str) -> str:
@@ -70,19 +71,33 @@ class ContactCenter(Construct):
             )
             # Deleting the stack deletes the instance: teardown leaves nothing behind. Numbers are kept apart.
             self.instance.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            # The flow-log group exists before the instance, so that Connect writes into the kit's group.
+            self.flow_logs: FlowLogGroup | None = FlowLogGroup(
+                self,
+                "FlowLogs",
+                instance_alias=settings.instance_alias,
+                data=deployment.data,
+                stack_name=settings.stack_name,
+            )
+            self.instance.node.add_dependency(self.flow_logs.group)
             self.instance_arn = self.instance.attr_arn
             self.instance_id = self.instance.attr_id
         else:
+            # The replica's flow-log group is Connect's (created at replication, before this stack exists).
+            self.flow_logs = None
             self.instance_id = self._handed_over(deployment.name, "instance-id")
             self.instance_arn = connect_arn(f"instance/{self.instance_id}")
 
+        # Recordings are patient data: kept (with their key) on destroy unless the data profile is dev.
+        keep = deployment.data.keeps_data
+        kept = cdk.RemovalPolicy.RETAIN if keep else cdk.RemovalPolicy.DESTROY
         self.key = kms.Key(
             self,
             "StorageKey",
             description=f"{settings.stack_name}: call recordings and chat transcripts",
             enable_key_rotation=True,
-            pending_window=cdk.Duration.days(7),
-            removal_policy=cdk.RemovalPolicy.DESTROY,
+            pending_window=cdk.Duration.days(30 if keep else 7),
+            removal_policy=kept,
         )
         access_logs = s3.Bucket(
             self,
@@ -90,13 +105,29 @@ class ContactCenter(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,  # S3 server access logging cannot write to SSE-KMS
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            versioned=True,
+            removal_policy=kept,  # the audit of access to kept recordings is kept with them
+            auto_delete_objects=not keep,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=cdk.Duration.days(365), noncurrent_version_expiration=cdk.Duration.days(30))
+            ],
         )
         acknowledge(
             access_logs,
             ("S1", "This is the access-log bucket of the recordings bucket; logging it to itself would loop."),
+        )
+        acknowledge_hipaa(
+            access_logs,
+            (
+                "S3DefaultEncryptionKMS",
+                "S3 server access logging delivers only to a bucket encrypted with SSE-S3, not SSE-KMS (S3 user "
+                "guide, 'Enabling Amazon S3 server access logging').",
+            ),
+            (
+                "S3BucketReplicationEnabled",
+                "Access logs of this region's recordings bucket: an audit record of this region, kept with the "
+                "recordings it describes (same removal policy); no DR copy is needed to serve calls.",
+            ),
         )
         self.recordings = s3.Bucket(
             self,
@@ -106,11 +137,21 @@ class ContactCenter(Construct):
             bucket_key_enabled=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            versioned=False,
+            # Versioned: an overwritten or deleted recording can be restored (HIPAA 164.312(c)(1) integrity).
+            versioned=True,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="recordings/",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
+            removal_policy=kept,
+            auto_delete_objects=not keep,
+        )
+        acknowledge_hipaa(
+            self.recordings,
+            (
+                "S3BucketReplicationEnabled",
+                "Not replicated yet: a replication rule needs the other region's bucket and key to exist before "
+                "this stack deploys, which the primary-first deploy order does not give; versioning, retention and "
+                "the kept key protect recordings meanwhile (SECURITY.md, 'What is not done').",
+            ),
         )
         for resource_type, prefix in (("CALL_RECORDINGS", "recordings"), ("CHAT_TRANSCRIPTS", "transcripts")):
             storage = connect.CfnInstanceStorageConfig(

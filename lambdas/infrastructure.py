@@ -15,7 +15,8 @@ from constructs import Construct
 
 from regions.config import PeakWindow, RegionSettings
 from regions.custom_resource import HANDLER_RUNTIME, HANDLER_RUNTIME_REASON, powertools_layer
-from regions.nag import acknowledge
+from regions.encryption import log_group_key
+from regions.nag import INLINE_POLICY_REASON, NO_VPC_REASON, SYNC_INVOKED_REASON, acknowledge, acknowledge_hipaa
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 RUNTIME = HANDLER_RUNTIME
@@ -64,6 +65,24 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 
+#: Powertools' tracer records a handler's response (and an exception's message) in X-Ray unless told not to; the
+#: answers carry patient ids, names and appointments (Powertools docs, Tracer: "Disabling response capture").
+TRACE_PRIVACY = {
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+}
+
+
+#: The keys each function answers with (a contact-flow function's flat map, the code hook's session attributes),
+#: so that the privacy check knows which blocks receive which fields. A test holds them to the handlers' answers.
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "CallerLookup": ("patientFound", "patientId", "firstName", "error"),
+    "Callback": ("callbackQueued", "reason", "reference", "error"),
+    "Appointments": ("patientId",),
+}
+
+
 def table_name(settings: RegionSettings) -> str:
     """The same name in both regions: the DR stack finds the global table's replica by it."""
     return f"{settings.deployment.name}-appointments"
@@ -95,17 +114,24 @@ class ClinicFunctions(Construct):
                     point_in_time_recovery_enabled=True
                 ),
                 replicas=[dynamodb.ReplicaTableProps(region=settings.peer_region)],
-                deletion_protection=deployment.retain_data,
-                removal_policy=cdk.RemovalPolicy.RETAIN if deployment.retain_data else cdk.RemovalPolicy.DESTROY,
+                # Patient data: kept and protected from deletion unless the deployment chose profile dev.
+                deletion_protection=deployment.data.keeps_data,
+                removal_policy=cdk.RemovalPolicy.RETAIN if deployment.data.keeps_data else cdk.RemovalPolicy.DESTROY,
             )
             self.table_arn = table.table_arn
+            self.table: dynamodb.TableV2 | None = table
         else:
             self.table_arn = stack.format_arn(service="dynamodb", resource="table", resource_name=name)
+            self.table = None
         self.table_name = name
 
         powertools = powertools_layer(self, deployment.lambdas.architecture)
         code = lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["**/__pycache__", "*.pyc"])
 
+        # The functions' logs may carry patient data in an error's context: a customer-managed key.
+        self.logs_key = log_group_key(
+            self, "LogsKey", description=f"{settings.stack_name}: clinic function logs", keep=False
+        )
         self.aliases: dict[str, lambda_.Alias] = {}
         self.functions: dict[str, lambda_.Function] = {}
         for spec in FUNCTIONS:
@@ -121,6 +147,7 @@ class ClinicFunctions(Construct):
             f"{spec.key}Logs",
             log_group_name=f"/aws/lambda/{fn_name}",
             retention=retention_days(deployment.lambdas.log_retention_days),
+            encryption_key=self.logs_key,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         role = iam.Role(
@@ -147,6 +174,8 @@ class ClinicFunctions(Construct):
             layers=[powertools],
             role=role,
             memory_size=deployment.lambdas.memory_mb,
+            # Bounds what one function can take from the account's concurrency (HIPAA 164.312(b)).
+            reserved_concurrent_executions=deployment.lambdas.reserved_concurrency,
             # Connect waits at most 8 s; the function gives up first so that the flow takes its error branch.
             timeout=cdk.Duration.seconds(deployment.lambdas.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
@@ -157,6 +186,7 @@ class ClinicFunctions(Construct):
                 "POWERTOOLS_SERVICE_NAME": f"clinic-{spec.key.lower()}",
                 "POWERTOOLS_METRICS_NAMESPACE": "ClinicIVR",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **TRACE_PRIVACY,
             },
         )
         acknowledge(
@@ -168,6 +198,8 @@ class ClinicFunctions(Construct):
             ),
         )
         acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
+        acknowledge_hipaa(fn, ("LambdaDLQ", SYNC_INVOKED_REASON), ("LambdaInsideVPC", NO_VPC_REASON))
+        acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         alias = lambda_.Alias(
             self,
             f"{spec.key}Live",

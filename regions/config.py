@@ -166,6 +166,9 @@ class LambdaSettings(_Strict):
     timeout_seconds: int = Field(default=6, ge=1, le=8)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 30
     architecture: Literal["arm64", "x86_64"] = "arm64"
+    #: Reserved concurrency of each clinic function: at least the provisioned maximum (Lambda refuses provisioned
+    #: concurrency above reserved), and the account must keep 100 unreserved (Lambda developer guide).
+    reserved_concurrency: int = Field(default=100, ge=1, le=3000)
 
 
 class PeakWindow(_Window):
@@ -237,6 +240,38 @@ class Chaos(_Strict):
     duration_minutes: int = Field(default=5, ge=1, le=60)
 
 
+class DataProtection(_Strict):
+    """How the deployment keeps patient data: which fields are sensitive, and how safe the stores are.
+
+    ``profile: production`` (the default) keeps the stores of patient data and audit on destroy (the table with
+    deletion protection, its backups, the recordings, the flow logs) and backs the table up with AWS Backup.
+    ``profile: dev`` is for samples and test accounts: every store is deleted with its stack and nothing is
+    backed up. Choose it explicitly; it is never the default.
+
+    ``sensitive_fields`` are the names of patient data as they appear in flows (contact attributes, ``$.External``
+    results, Lex session attributes) and in the functions' answers. Flow logging must be off wherever a flow
+    touches one, and the functions must not record their answers in traces (checked at synth).
+    """
+
+    profile: Literal["production", "dev"] = "production"
+    sensitive_fields: list[str] = Field(default_factory=lambda: ["patientId", "firstName"])
+    backup_retention_days: int = Field(default=35, ge=7, le=3650)
+    flow_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 90
+
+    @field_validator("sensitive_fields")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name):
+                raise ValueError(f"{name!r} is not an attribute name (letters, digits, '_')")
+        return value
+
+    @property
+    def keeps_data(self) -> bool:
+        """Whether stores of patient data and audit outlive ``cdk destroy``."""
+        return self.profile == "production"
+
+
 class Deployment(_Strict):
     """A whole deployment: the primary region, its DR region and everything both deploy."""
 
@@ -255,7 +290,7 @@ class Deployment(_Strict):
     dr_standby: DrStandby = Field(default_factory=DrStandby)
     alarms: Alarms = Field(default_factory=Alarms)
     chaos: Chaos = Field(default_factory=Chaos)
-    retain_data: bool = Field(default=False, description="Keep the appointments table on destroy")
+    data: DataProtection = Field(default_factory=DataProtection)
     tags: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -279,6 +314,12 @@ class Deployment(_Strict):
         for queue in self.queues:
             if queue.hours not in hour_names:
                 raise ValueError(f"queue {queue.name!r} names hours {queue.hours!r}; known: {hour_names}")
+        if self.lambdas.reserved_concurrency < self.scaling.max_provisioned_concurrency:
+            raise ValueError(
+                f"lambdas.reserved_concurrency {self.lambdas.reserved_concurrency} is below "
+                f"scaling.max_provisioned_concurrency {self.scaling.max_provisioned_concurrency}: Lambda allocates "
+                "provisioned concurrency only within a function's reserved concurrency"
+            )
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self

@@ -18,7 +18,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from regions.nag import acknowledge, logical_id
+from regions.nag import INLINE_POLICY_REASON, NO_VPC_REASON, acknowledge, acknowledge_hipaa, logical_id
 
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/python3.13/latest"
@@ -157,6 +157,26 @@ class HandlerProvider(Construct):
         )
         for fn in self.functions:
             acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
+        acknowledge_hipaa(
+            self,
+            ("IAMNoInlinePolicy", INLINE_POLICY_REASON),
+            (
+                "LambdaConcurrency",
+                "Runs only while CloudFormation creates, updates or deletes this resource, a few invocations per "
+                "stack operation; there is no caller traffic to bound.",
+            ),
+            (
+                "LambdaDLQ",
+                "The Provider framework reports a failed event to CloudFormation, which fails and rolls back the "
+                "stack operation; a dead-letter queue would hold events nobody can replay.",
+            ),
+            ("LambdaInsideVPC", NO_VPC_REASON),
+            (
+                "CloudWatchLogGroupEncrypted",
+                "Holds the custom resource's CloudFormation events and resource ids, no patient data; CloudWatch "
+                "Logs encrypts it at rest with its own key.",
+            ),
+        )
         waiter = self.provider.node.try_find_child("waiter-state-machine")
         if waiter is not None:
             acknowledge(

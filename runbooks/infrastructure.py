@@ -17,7 +17,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from regions.config import RegionSettings
-from regions.nag import acknowledge
+from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
 from runbooks.automation import SCRIPT, DrillValues, automation_document
 from runbooks.drill import all_drills
 
@@ -140,6 +140,7 @@ class DrillDocuments(Construct):
             self.role,
             *((f"IAM5[Resource::{text}]", reason) for text, reason in _role_wildcards(partition, account, values)),
         )
+        acknowledge_hipaa(self.role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         # The role needs no access to the script's asset: SSM copies attachments when the document is created.
         self.documents: dict[str, ssm.CfnDocument] = {}
         for drill in all_drills():
@@ -249,6 +250,20 @@ class ChaosExperiment(Construct):
                 "experiment; experiments themselves are logged by FIS and CloudTrail.",
             ),
         )
+        chaos_only = (
+            "Holds only the fault configurations FIS writes for a chaos experiment (no patient data), each "
+            "expiring after 7 days"
+        )
+        acknowledge_hipaa(
+            self.bucket,
+            ("S3BucketLoggingEnabled", f"{chaos_only}; FIS and CloudTrail log the experiments themselves."),
+            ("S3BucketReplicationEnabled", f"{chaos_only}; an experiment writes a new one, so no copy is needed."),
+            ("S3BucketVersioningEnabled", f"{chaos_only}; an overwritten one is rewritten by the next run."),
+            (
+                "S3DefaultEncryptionKMS",
+                f"{chaos_only}; SSE-S3 encrypts it, and a KMS key would need grants for the FIS extension.",
+            ),
+        )
         arch = settings.deployment.lambdas.architecture
         extension = lambda_.LayerVersion.from_layer_version_arn(
             self,
@@ -287,6 +302,7 @@ class ChaosExperiment(Construct):
             iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[f.function_arn for f in functions.values()])
         )
         role.add_to_policy(iam.PolicyStatement(actions=["tag:GetResources"], resources=["*"]))
+        acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         acknowledge(
             role,
             (

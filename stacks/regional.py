@@ -14,10 +14,12 @@ from connect.infrastructure import ContactCenter, ContactFlows, connect_id, hand
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
 from connect.replication.infrastructure import InstanceReplica
 from flowkit.language.files import FlowFile
+from lambdas.backup import TableBackup
 from lambdas.infrastructure import ClinicFunctions
 from lex.infrastructure import ClinicBot
 from lex.model import BotModel
 from regions.config import RegionSettings
+from regions.nag import acknowledge_hipaa
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
 from stacks.handoff.infrastructure import PeerHandoff
 from stacks.monitoring import Monitoring
@@ -55,6 +57,8 @@ class IvrRegionalStack(cdk.Stack):
             cdk.Tags.of(self).add(key, value)
 
         functions = ClinicFunctions(self, "Functions", settings=settings)
+        if functions.table is not None and deployment.data.keeps_data:
+            TableBackup(self, "TableBackup", settings=settings, table_arn=functions.table.table_arn)
         bot = ClinicBot(
             self,
             "Bot",
@@ -143,6 +147,14 @@ class IvrRegionalStack(cdk.Stack):
             retention_in_days=30,
         )
         group.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        acknowledge_hipaa(
+            group,
+            (
+                "CloudWatchLogGroupEncrypted",
+                "Logs of CDK's bucket-emptying provider (bucket names and object counts at teardown), no "
+                "patient data; CloudWatch Logs encrypts it at rest with its own key.",
+            ),
+        )
         for construct in self.node.find_all():
             if isinstance(construct, cdk.CfnResource) and construct.cfn_resource_type == "Custom::S3AutoDeleteObjects":
                 construct.add_dependency(group)
