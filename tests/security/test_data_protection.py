@@ -189,3 +189,16 @@ def test_a_sensitive_field_name_must_be_an_attribute_name(tmp_path: Path) -> Non
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match=r"data\.sensitive_fields"):
         load_deployment(path)
+
+
+def test_destroy_says_which_stores_of_patient_data_it_keeps() -> None:
+    from typer.testing import CliRunner
+
+    from ivr.cli import app
+
+    # GIVEN the sample (production profile) and a dev deployment WHEN destroyed as a dry run
+    kept = CliRunner().invoke(app, ["destroy", "--dry-run", "--config", str(ROOT / "regions" / "clinic.yaml")])
+    dev = CliRunner().invoke(app, ["destroy", "--dry-run", "--config", str(CONFIGS / "standalone.yaml")])
+    # THEN the production teardown names the kept stores and the dev one keeps none
+    assert "clinic-appointments table" in " ".join(kept.output.split())
+    assert "appointments table" not in dev.output
