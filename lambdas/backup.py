@@ -9,7 +9,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from regions.config import RegionSettings
-from regions.nag import acknowledge
+from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
 
 
 class TableBackup(Construct):
@@ -21,7 +21,9 @@ class TableBackup(Construct):
     tear down cleanly.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings, table_arn: str) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: RegionSettings, table_arn: str, table_key: kms.IKey
+    ) -> None:
         super().__init__(scope, construct_id)
         data = settings.deployment.data
         key = kms.Key(
@@ -49,6 +51,9 @@ class TableBackup(Construct):
         selection = self.plan.add_selection(
             "Table", resources=[backup.BackupResource.from_arn(table_arn)], allow_restores=True
         )
+        # The table is encrypted with the kit's key: AWS Backup reads it with the selection's role.
+        table_key.grant(selection.grant_principal, "kms:Decrypt", "kms:DescribeKey", "kms:GenerateDataKey")
+        acknowledge_hipaa(selection, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         acknowledge(
             selection,
             (

@@ -13,10 +13,18 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from lambdas.table_key.infrastructure import TableKey
 from regions.config import PeakWindow, RegionSettings
 from regions.custom_resource import HANDLER_RUNTIME, HANDLER_RUNTIME_REASON, powertools_layer
 from regions.encryption import log_group_key
-from regions.nag import INLINE_POLICY_REASON, NO_VPC_REASON, SYNC_INVOKED_REASON, acknowledge, acknowledge_hipaa
+from regions.nag import (
+    INLINE_POLICY_REASON,
+    NO_VPC_REASON,
+    SYNC_INVOKED_REASON,
+    acknowledge,
+    acknowledge_hipaa,
+    partition_text,
+)
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 RUNTIME = HANDLER_RUNTIME
@@ -102,6 +110,8 @@ class ClinicFunctions(Construct):
         name = table_name(settings)
 
         if settings.is_primary:
+            # Patient data: a customer-managed key, replicated into the DR region for the table's replica there.
+            self.table_key: TableKey | None = TableKey(self, "TableKey", settings=settings)
             table = dynamodb.TableV2(
                 self,
                 "Table",
@@ -109,7 +119,9 @@ class ClinicFunctions(Construct):
                 partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
                 billing=dynamodb.Billing.on_demand(),
-                encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+                encryption=dynamodb.TableEncryptionV2.customer_managed_key(
+                    self.table_key.key, replica_key_arns={settings.peer_region: self.table_key.replica_arn}
+                ),
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True
                 ),
@@ -118,11 +130,13 @@ class ClinicFunctions(Construct):
                 deletion_protection=deployment.data.keeps_data,
                 removal_policy=cdk.RemovalPolicy.RETAIN if deployment.data.keeps_data else cdk.RemovalPolicy.DESTROY,
             )
+            table.node.add_dependency(self.table_key.replica)
             self.table_arn = table.table_arn
             self.table: dynamodb.TableV2 | None = table
         else:
             self.table_arn = stack.format_arn(service="dynamodb", resource="table", resource_name=name)
             self.table = None
+            self.table_key = None
         self.table_name = name
 
         powertools = powertools_layer(self, deployment.lambdas.architecture)
@@ -160,6 +174,7 @@ class ClinicFunctions(Construct):
             iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn])
         )
         role.add_to_policy(iam.PolicyStatement(actions=list(spec.table_actions), resources=[self.table_arn]))
+        self._grant_table_key(role)
         fn = lambda_.Function(
             self,
             spec.key,
@@ -210,6 +225,34 @@ class ClinicFunctions(Construct):
         self._scale(alias, settings)
         self.functions[spec.key] = fn
         self.aliases[spec.key] = alias
+
+    def _grant_table_key(self, role: iam.Role) -> None:
+        """Use of the table's key, only through DynamoDB in this region (KMS developer guide, "How Amazon
+        DynamoDB uses AWS KMS": the key policy example limits callers with kms:ViaService).
+
+        The primary knows its key; the DR replica's key id is the primary's, generated when the primary deploys,
+        so the DR stack names the region's keys and relies on kms:ViaService.
+        """
+        stack = cdk.Stack.of(self)
+        if self.table_key is not None:
+            key = self.table_key.key.key_arn
+        else:
+            key = f"arn:{stack.partition}:kms:{stack.region}:{stack.account}:key/*"
+            acknowledge(
+                role,
+                (
+                    f"IAM5[Resource::arn:{partition_text(self)}:kms:{stack.region}:{stack.account}:key/*]",
+                    "The table replica's key has the primary key's id, generated when the primary deploys; use "
+                    "is limited to DynamoDB calls in this region (kms:ViaService).",
+                ),
+            )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[key],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
+            )
+        )
 
     def _scale(self, alias: lambda_.Alias, settings: RegionSettings) -> None:
         """Scheduled provisioned concurrency for the peak windows, plus utilization tracking on top."""

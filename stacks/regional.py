@@ -58,8 +58,14 @@ class IvrRegionalStack(cdk.Stack):
             cdk.Tags.of(self).add(key, value)
 
         functions = ClinicFunctions(self, "Functions", settings=settings)
-        if functions.table is not None and deployment.data.keeps_data:
-            TableBackup(self, "TableBackup", settings=settings, table_arn=functions.table.table_arn)
+        if functions.table is not None and functions.table_key is not None and deployment.data.keeps_data:
+            TableBackup(
+                self,
+                "TableBackup",
+                settings=settings,
+                table_arn=functions.table.table_arn,
+                table_key=functions.table_key.key,
+            )
         center = ContactCenter(self, "ContactCenter", settings=settings)
         # Flows must not be published before the instance knows every function they invoke (Connect refuses it).
         lambda_associations = [center.integrate_lambda(k, alias) for k, alias in functions.flow_invoked.items()]

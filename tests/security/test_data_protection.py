@@ -118,8 +118,21 @@ def test_the_global_table_is_encrypted_recoverable_and_protected(
     assert len(tables) == 1
     logical_id, table = next(iter(tables.items()))
     props = table["Properties"]
-    # THEN it is encrypted with a KMS key, every replica has point-in-time recovery
-    assert props["SSESpecification"]["SSEEnabled"] is True
+    # THEN it is encrypted with the kit's customer-managed key: the multi-Region key in the primary region and
+    # its replica (made before the table) in the DR region
+    assert props["SSESpecification"] == {"SSEEnabled": True, "SSEType": "KMS"}
+    keys = {r["Region"]: r["SSESpecification"]["KMSMasterKeyId"]["Fn::GetAtt"][0] for r in props["Replicas"]}
+    resources = synth.primary["Resources"]
+    primary_key = resources[keys[deployment.primary_region]]
+    assert primary_key["Type"] == "AWS::KMS::Key" and primary_key["Properties"]["MultiRegion"] is True
+    assert primary_key["Properties"]["EnableKeyRotation"] is True
+    assert primary_key["DeletionPolicy"] == _kept(deployment)
+    replica_key = resources[keys[deployment.dr_region]]
+    assert replica_key["Type"] == "Custom::KmsReplicaKey"
+    assert replica_key["Properties"]["ReplicaRegion"] == deployment.dr_region
+    assert replica_key["Properties"]["Keep"] == str(deployment.data.keeps_data).lower()
+    assert keys[deployment.dr_region] in table["DependsOn"]
+    # AND every replica has point-in-time recovery
     regions = sorted(r["Region"] for r in props["Replicas"])
     assert regions == sorted([deployment.primary_region, deployment.dr_region])
     for replica in props["Replicas"]:

@@ -26,6 +26,8 @@ UNSCOPABLE = {
     "iam:CreateServiceLinkedRole",
     # Lex's bot role: SynthesizeSpeech's only resource type is a lexicon, which the bot does not use.
     "polly:SynthesizeSpeech",
+    # ReplicateKey needs CreateKey in the replica's region; CreateKey has no resource type (limited by region).
+    "kms:CreateKey",
 }
 READ_ONLY_PREFIXES = ("Describe", "Get", "List")
 
