@@ -142,6 +142,7 @@ class ContactCenter(Construct):
         self.recordings = s3.Bucket(
             self,
             "Recordings",
+            bucket_name=deployment.recordings_bucket(settings.region),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
@@ -158,9 +159,11 @@ class ContactCenter(Construct):
             self.recordings,
             (
                 "S3BucketReplicationEnabled",
-                "Not replicated yet: a replication rule needs the other region's bucket and key to exist before "
-                "this stack deploys, which the primary-first deploy order does not give; versioning, retention and "
-                "the kept key protect recordings meanwhile (SECURITY.md, 'What is not done').",
+                "Replicated into the DR region's recordings bucket by the DR stack (connect/recordings_replication"
+                ": PutBucketReplication once the DR bucket exists, as the primary deploys first)."
+                if settings.is_primary
+                else "The DR copy of the primary's recordings (the replication destination). Calls recorded here "
+                "during a failover are not copied back to the primary (SECURITY.md, 'What is not done').",
             ),
         )
         for resource_type, prefix in (("CALL_RECORDINGS", "recordings"), ("CHAT_TRANSCRIPTS", "transcripts")):

@@ -100,10 +100,12 @@ class ClinicFunctions(Construct):
     """The sample IVR's functions, each behind a ``live`` alias with provisioned concurrency.
 
     In the primary region the appointments table is created as a DynamoDB global table with a replica in the DR
-    region; the DR stack uses that replica by name.
+    region, encrypted with ``table_key`` (required there); the DR stack uses that replica by name.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: RegionSettings, table_key: TableKey | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         deployment = settings.deployment
         stack = cdk.Stack.of(self)
@@ -111,7 +113,9 @@ class ClinicFunctions(Construct):
 
         if settings.is_primary:
             # Patient data: a customer-managed key, replicated into the DR region for the table's replica there.
-            self.table_key: TableKey | None = TableKey(self, "TableKey", settings=settings)
+            if table_key is None:
+                raise ValueError("the primary region's table needs its key (TableKey)")
+            self.table_key: TableKey | None = table_key
             table = dynamodb.TableV2(
                 self,
                 "Table",

@@ -352,15 +352,30 @@ class Deployment(_Strict):
         for queue in self.queues:
             if queue.hours not in hour_names:
                 raise ValueError(f"queue {queue.name!r} names hours {queue.hours!r}; known: {hour_names}")
+        if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
+            raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
+        return self
+
+    @model_validator(mode="after")
+    def _fits_the_services(self) -> Deployment:
+        for region in (self.primary_region, self.dr_region):
+            if len(self.recordings_bucket(region)) > 63:
+                raise ValueError(
+                    f"name {self.name!r} is too long: the recordings bucket {self.recordings_bucket(region)!r} "
+                    "would exceed S3's 63 characters; shorten the name"
+                )
         if self.lambdas.reserved_concurrency < self.scaling.max_provisioned_concurrency:
             raise ValueError(
                 f"lambdas.reserved_concurrency {self.lambdas.reserved_concurrency} is below "
                 f"scaling.max_provisioned_concurrency {self.scaling.max_provisioned_concurrency}: Lambda allocates "
                 "provisioned concurrency only within a function's reserved concurrency"
             )
-        if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
-            raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self
+
+    def recordings_bucket(self, region: str) -> str:
+        """The recordings bucket's name in a region: fixed, because the DR stack names the primary's bucket as
+        its replication source (S3 bucket names: 3-63 lowercase letters, digits, hyphens)."""
+        return f"{self.name}-rec-{self.account}-{region}"
 
     def function_name(self, key: str) -> str:
         """The same in both regions, as Connect Global Resiliency asks of flow-invoked functions."""

@@ -12,11 +12,13 @@ from constructs import Construct
 
 from connect.infrastructure import ContactCenter, ContactFlows, connect_arn, connect_id, handoff_parameter
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
+from connect.recordings_replication.infrastructure import RecordingsReplication
 from connect.replication.infrastructure import InstanceReplica
 from flowkit.language import portability
 from flowkit.language.files import FlowFile
 from lambdas.backup import TableBackup
 from lambdas.infrastructure import ClinicFunctions
+from lambdas.table_key.infrastructure import TableKey
 from lex.infrastructure import ClinicBot, ReplicatedBotAccess
 from lex.model import BotModel
 from regions.config import RegionSettings
@@ -57,7 +59,9 @@ class IvrRegionalStack(cdk.Stack):
         for key, value in {**deployment.tags, "ivr:deployment": deployment.name, "ivr:role": settings.role}.items():
             cdk.Tags.of(self).add(key, value)
 
-        functions = ClinicFunctions(self, "Functions", settings=settings)
+        # The table's key is not an IVR piece that both regions deploy: it sits beside the functions, not in them.
+        table_key = TableKey(self, "TableKey", settings=settings) if settings.is_primary else None
+        functions = ClinicFunctions(self, "Functions", settings=settings, table_key=table_key)
         if functions.table is not None and functions.table_key is not None and deployment.data.keeps_data:
             TableBackup(
                 self,
@@ -67,6 +71,14 @@ class IvrRegionalStack(cdk.Stack):
                 table_key=functions.table_key.key,
             )
         center = ContactCenter(self, "ContactCenter", settings=settings)
+        if not settings.is_primary:
+            RecordingsReplication(
+                self,
+                "RecordingsReplication",
+                settings=settings,
+                destination=center.recordings,
+                destination_key=center.key,
+            )
         # Flows must not be published before the instance knows every function they invoke (Connect refuses it).
         lambda_associations = [center.integrate_lambda(k, alias) for k, alias in functions.flow_invoked.items()]
 

@@ -215,3 +215,40 @@ def test_destroy_says_which_stores_of_patient_data_it_keeps() -> None:
     # THEN the production teardown names the kept stores and the dev one keeps none
     assert "clinic-appointments table" in " ".join(kept.output.split())
     assert "appointments table" not in dev.output
+
+
+@pytest.mark.parametrize(("fixture", "config"), CASES)
+def test_the_dr_stack_replicates_the_primary_recordings_into_its_bucket(
+    fixture: str, config: Path, request: pytest.FixtureRequest
+) -> None:
+    synth: Synth = request.getfixturevalue(fixture)
+    deployment = _deployment(config)
+
+    def recordings(template: dict[str, Any]) -> tuple[str, dict[str, Any]]:
+        storage = [v for v in template["Resources"].values() if v["Type"] == "AWS::Connect::InstanceStorageConfig"]
+        logical_id = storage[0]["Properties"]["S3Config"]["BucketName"]["Ref"]
+        return logical_id, template["Resources"][logical_id]
+
+    _, source = recordings(synth.primary)
+    destination_id, _ = recordings(synth.dr)
+    # GIVEN the replication the DR stack owns
+    (replication,) = synth.resources("dr", "Custom::RecordingsReplication").values()
+    props = replication["Properties"]
+    # THEN its source is the primary's recordings bucket, its destination the DR one under the DR storage key
+    assert props["SourceBucket"] == source["Properties"]["BucketName"]
+    assert props["SourceRegion"] == deployment.primary_region
+    assert props["DestinationBucketArn"] == {"Fn::GetAtt": [destination_id, "Arn"]}
+    assert "Fn::GetAtt" in props["DestinationKeyArn"]
+    assert not synth.resources("primary", "Custom::RecordingsReplication")
+
+
+def test_a_name_too_long_for_the_recordings_bucket_is_refused(tmp_path: Path) -> None:
+    from regions.config import ConfigError
+
+    raw = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text())
+    raw["name"] = "a" * 31 + "b"
+    raw["dr_mode"], raw["dr_region"] = "standalone", "ap-southeast-2"
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(ConfigError, match="recordings bucket"):
+        load_deployment(path)
