@@ -13,7 +13,7 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from connect.flow_logs import FlowLogGroup
+from connect.flow_logs.infrastructure import AdoptedFlowLogGroup, FlowLogGroup
 from flowkit.language.files import FlowError, FlowFile, fill
 from flowkit.language.lint import has_errors
 from flowkit.language.portability import check_portability, region_bound_values
@@ -93,8 +93,15 @@ class ContactCenter(Construct):
             self.instance_arn = self.instance.attr_arn
             self.instance_id = self.instance.attr_id
         else:
-            # The replica's flow-log group is Connect's (created at replication, before this stack exists).
+            # Connect created the replica's flow-log group at replication, before this stack: adopt it.
             self.flow_logs = None
+            self.adopted_flow_logs = AdoptedFlowLogGroup(
+                self,
+                "FlowLogs",
+                instance_alias=settings.instance_alias,
+                data=deployment.data,
+                stack_name=settings.stack_name,
+            )
             self.instance_id = self.handed_over(deployment.name, "instance-id")
             self.instance_arn = connect_arn(f"instance/{self.instance_id}")
 

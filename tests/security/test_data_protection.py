@@ -10,7 +10,7 @@ import pytest
 import yaml
 from aws_cdk import aws_logs as logs
 
-from connect.flow_logs import flow_log_group_name
+from connect.flow_logs.infrastructure import flow_log_group_name
 from lambdas.infrastructure import FUNCTIONS, TRACE_PRIVACY
 from regions.config import Deployment, load_deployment
 from tests.conftest import CONFIGS, ROOT, Synth
@@ -41,7 +41,14 @@ def test_connect_flow_logs_go_to_a_group_the_stack_owns(
         settings = deployment.region(role)  # type: ignore[arg-type]
         instances = {k: v for k, v in template["Resources"].items() if v["Type"] == "AWS::Connect::Instance"}
         if not instances:
-            continue  # the replica's instance belongs to the primary stack
+            # The replica's group is Connect's, made at replication: the DR stack adopts it
+            (adopted,) = [v for v in template["Resources"].values() if v["Type"] == "Custom::AdoptedLogGroup"]
+            props = adopted["Properties"]
+            assert props["LogGroupName"] == flow_log_group_name(settings.instance_alias)
+            assert props["RetentionInDays"] == deployment.data.flow_log_retention_days
+            assert "Fn::GetAtt" in props["KmsKeyArn"]
+            assert props["Keep"] == str(deployment.data.keeps_data).lower()
+            continue
         # WHEN the log group Connect writes flow logs to is looked up by the name Connect uses
         name = flow_log_group_name(settings.instance_alias)
         groups = {
