@@ -45,7 +45,7 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
     command = cdk_command("synth", "--quiet", config=config.resolve(), outdir=out.resolve())
     console.print(
         f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
-        f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions runs during synth"
+        f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions and HIPAA Security run during synth"
     )
     _standalone_notice(deployment)
     try:
@@ -78,7 +78,7 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
         for line in report.errors:
             err.print(f"cfn-lint: {line}", markup=False)
     table.add_row("cfn-lint", *lint_row)
-    table.add_row("cdk-nag AwsSolutions", *(["no unacknowledged finding"] * len(stacks)))
+    table.add_row("cdk-nag AwsSolutions + HIPAA", *(["no unacknowledged finding"] * len(stacks)))
     console.print(table)
     if failed:
         err.print("error: cfn-lint found errors")

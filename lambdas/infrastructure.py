@@ -134,7 +134,6 @@ class ClinicFunctions(Construct):
                 deletion_protection=deployment.data.keeps_data,
                 removal_policy=cdk.RemovalPolicy.RETAIN if deployment.data.keeps_data else cdk.RemovalPolicy.DESTROY,
             )
-            table.node.add_dependency(self.table_key.replica)
             self.table_arn = table.table_arn
             self.table: dynamodb.TableV2 | None = table
         else:

@@ -118,7 +118,6 @@ class RecordingsReplication(Construct):
             },
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
-        self.resource.node.add_dependency(role)
 
 
 def _logical(bucket: s3.IBucket) -> str:
