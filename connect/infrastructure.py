@@ -116,6 +116,14 @@ class ContactCenter(Construct):
             pending_window=cdk.Duration.days(30 if keep else 7),
             removal_policy=kept,
         )
+        # Named, so that the other region's replication rule can name it as its destination key.
+        kms.Alias(
+            self,
+            "StorageKeyAlias",
+            alias_name=deployment.recordings_key_alias,
+            target_key=self.key,
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
         access_logs = s3.Bucket(
             self,
             "AccessLogs",
@@ -169,8 +177,8 @@ class ContactCenter(Construct):
                 "Replicated into the DR region's recordings bucket by the DR stack (connect/recordings_replication"
                 ": PutBucketReplication once the DR bucket exists, as the primary deploys first)."
                 if settings.is_primary
-                else "The DR copy of the primary's recordings (the replication destination). Calls recorded here "
-                "during a failover are not copied back to the primary (SECURITY.md, 'What is not done').",
+                else "Replicated into the primary's recordings bucket by this stack's RecordingsReplication custom "
+                "resource (PutBucketReplication), which also copies the primary's recordings here.",
             ),
         )
         for resource_type, prefix in (("CALL_RECORDINGS", "recordings"), ("CHAT_TRANSCRIPTS", "transcripts")):

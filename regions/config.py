@@ -405,6 +405,12 @@ class Deployment(_Strict):
         its replication source (S3 bucket names: 3-63 lowercase letters, digits, hyphens)."""
         return f"{self.name}-rec-{self.account}-{region}"
 
+    @property
+    def recordings_key_alias(self) -> str:
+        """The alias of each region's recordings key: the other region names it as a replication destination
+        (S3 ReplicaKmsKeyID takes a key ARN or an alias ARN, resolved in this account)."""
+        return f"alias/{self.name}-recordings"
+
     def function_name(self, key: str) -> str:
         """The same in both regions, as Connect Global Resiliency asks of flow-invoked functions."""
         return f"{self.name}-{key}"

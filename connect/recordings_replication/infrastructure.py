@@ -16,7 +16,7 @@ from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa, pa
 
 
 class RecordingsReplication(Construct):
-    """Puts a replication rule on the primary's recordings bucket towards ``destination`` (the DR bucket)."""
+    """Replication rules between the primary's recordings bucket and ``destination`` (the DR bucket), both ways."""
 
     def __init__(
         self,
@@ -34,14 +34,19 @@ class RecordingsReplication(Construct):
         source = deployment.recordings_bucket(source_region)
         source_arn = f"arn:{stack.partition}:s3:::{source}"
         # The role S3 assumes to replicate (S3 user guide, "Setting up permissions for live replication").
+        dr_bucket = destination.bucket_name
         role = iam.Role(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("s3.amazonaws.com"),
-            description=f"{deployment.name}: replicates the primary's recordings into {settings.region}",
+            description=f"{deployment.name}: replicates recordings between {source_region} and {settings.region}",
         )
+        # Each bucket is the source of one rule and the destination of the other (S3 user guide, "Setting up
+        # permissions for live replication").
+        buckets = [source_arn, destination.bucket_arn]
+        objects = [f"{source_arn}/*", destination.arn_for_objects("*")]
         role.add_to_policy(
-            iam.PolicyStatement(actions=["s3:GetReplicationConfiguration", "s3:ListBucket"], resources=[source_arn])
+            iam.PolicyStatement(actions=["s3:GetReplicationConfiguration", "s3:ListBucket"], resources=buckets)
         )
         role.add_to_policy(
             iam.PolicyStatement(
@@ -49,20 +54,18 @@ class RecordingsReplication(Construct):
                     "s3:GetObjectVersionForReplication",
                     "s3:GetObjectVersionAcl",
                     "s3:GetObjectVersionTagging",
+                    "s3:ReplicateObject",
+                    "s3:ReplicateDelete",
+                    "s3:ReplicateTags",
                 ],
-                resources=[f"{source_arn}/*"],
+                resources=objects,
             )
         )
+        # The primary's recordings key was made by the primary stack: its id is not known here. S3 may use it only
+        # for objects of the primary's recordings bucket, through S3 in that region.
         role.add_to_policy(
             iam.PolicyStatement(
-                actions=["s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags"],
-                resources=[destination.arn_for_objects("*")],
-            )
-        )
-        # The source objects' key is the primary stack's; S3 uses it for this bucket's objects only.
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["kms:Decrypt"],
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"],
                 resources=[f"arn:{stack.partition}:kms:{source_region}:{stack.account}:key/*"],
                 conditions={
                     "StringEquals": {"kms:ViaService": f"s3.{source_region}.amazonaws.com"},
@@ -71,7 +74,9 @@ class RecordingsReplication(Construct):
             )
         )
         role.add_to_policy(
-            iam.PolicyStatement(actions=["kms:Encrypt", "kms:GenerateDataKey"], resources=[destination_key.key_arn])
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[destination_key.key_arn]
+            )
         )
         acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         shown = partition_text(self)
@@ -79,15 +84,15 @@ class RecordingsReplication(Construct):
             role,
             (
                 f"IAM5[Resource::arn:{shown}:s3:::{source}/*]",
-                "Replication reads every object version of the primary's recordings bucket.",
+                "Replication reads and writes every object version of the primary's recordings bucket.",
             ),
             (
                 f"IAM5[Resource::<{_logical(destination)}.Arn>/*]",
-                "Replication writes every replicated object into the DR recordings bucket.",
+                "Replication reads and writes every object version of the DR recordings bucket.",
             ),
             (
                 f"IAM5[Resource::arn:{shown}:kms:{source_region}:{stack.account}:key/*]",
-                "The primary's recordings key is created by the primary stack; decryption is limited to S3 in the "
+                "The primary's recordings key is created by the primary stack; its use is limited to S3 in the "
                 "primary region for objects of the recordings bucket (kms:ViaService, aws:s3:arn context).",
             ),
         )
@@ -99,7 +104,7 @@ class RecordingsReplication(Construct):
             statements=[
                 iam.PolicyStatement(
                     actions=["s3:PutReplicationConfiguration", "s3:GetReplicationConfiguration"],
-                    resources=[source_arn],
+                    resources=[source_arn, destination.bucket_arn],
                 ),
                 iam.PolicyStatement(actions=["iam:PassRole"], resources=[role.role_arn]),
             ],
@@ -115,6 +120,15 @@ class RecordingsReplication(Construct):
                 "RoleArn": role.role_arn,
                 "DestinationBucketArn": destination.bucket_arn,
                 "DestinationKeyArn": destination_key.key_arn,
+                # Calls recorded here during a failover go back to the primary, under its key (by alias).
+                "Reverse": {
+                    "SourceBucket": dr_bucket,
+                    "SourceRegion": settings.region,
+                    "DestinationBucketArn": source_arn,
+                    "DestinationKeyArn": (
+                        f"arn:{stack.partition}:kms:{source_region}:{stack.account}:{deployment.recordings_key_alias}"
+                    ),
+                },
             },
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )

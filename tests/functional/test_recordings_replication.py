@@ -16,6 +16,7 @@ PRIMARY, DR = "us-east-1", "us-west-2"
 SOURCE, DESTINATION = "clinic-rec-111111111111-us-east-1", "clinic-rec-111111111111-us-west-2"
 KEY = "arn:aws:kms:us-west-2:111111111111:key/dr-key"
 ROLE = "arn:aws:iam::111111111111:role/replication"
+PRIMARY_KEY_ALIAS = "arn:aws:kms:us-east-1:111111111111:alias/clinic-recordings"
 handler = load_handler("connect/recordings_replication/runtime/handler.py", "recordings_replication_handler")
 
 
@@ -37,7 +38,7 @@ def buckets(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
 def event(request: str) -> Any:
     raw = load_event("cfnCustomResourceEvent")
     raw["RequestType"] = request
-    raw["PhysicalResourceId"] = f"{PRIMARY}:{SOURCE}:recordings-to-dr"
+    raw["PhysicalResourceId"] = f"{PRIMARY}:{SOURCE}:recordings-to-peer"
     raw["ResourceProperties"].update(
         {
             "SourceBucket": SOURCE,
@@ -45,6 +46,12 @@ def event(request: str) -> Any:
             "RoleArn": ROLE,
             "DestinationBucketArn": f"arn:aws:s3:::{DESTINATION}",
             "DestinationKeyArn": KEY,
+            "Reverse": {
+                "SourceBucket": DESTINATION,
+                "SourceRegion": DR,
+                "DestinationBucketArn": f"arn:aws:s3:::{SOURCE}",
+                "DestinationKeyArn": PRIMARY_KEY_ALIAS,
+            },
         }
     )
     return raw
@@ -62,6 +69,11 @@ def test_create_replicates_every_recording_under_the_dr_key(buckets: Any) -> Non
     assert rule["Destination"]["Bucket"] == f"arn:aws:s3:::{DESTINATION}"
     assert rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"] == KEY
     assert rule["DeleteMarkerReplication"]["Status"] == "Disabled"
+    # AND calls recorded in the DR region (during a failover) go back to the primary under the primary's key
+    back = boto3.client("s3", region_name=DR).get_bucket_replication(Bucket=DESTINATION)["ReplicationConfiguration"]
+    (rule,) = back["Rules"]
+    assert rule["Destination"]["Bucket"] == f"arn:aws:s3:::{SOURCE}"
+    assert rule["Destination"]["EncryptionConfiguration"]["ReplicaKmsKeyID"] == PRIMARY_KEY_ALIAS
 
 
 def test_the_rule_selects_kms_encrypted_recordings_and_fits_the_s3_model() -> None:
@@ -84,6 +96,8 @@ def test_delete_removes_the_rule_and_tolerates_a_deleted_bucket(buckets: Any) ->
     handler.on_event(event("Delete"), FakeLambdaContext())
     with pytest.raises(ClientError, match="ReplicationConfigurationNotFound"):
         buckets.get_bucket_replication(Bucket=SOURCE)
+    with pytest.raises(ClientError, match="ReplicationConfigurationNotFound"):
+        boto3.client("s3", region_name=DR).get_bucket_replication(Bucket=DESTINATION)
     # AND deleting again after the primary bucket is gone succeeds (teardown goes on)
     buckets.delete_bucket(Bucket=SOURCE)
-    assert handler.on_event(event("Delete"), FakeLambdaContext())["PhysicalResourceId"].endswith("recordings-to-dr")
+    assert handler.on_event(event("Delete"), FakeLambdaContext())["PhysicalResourceId"].endswith("recordings-to-peer")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -245,6 +246,14 @@ def test_the_dr_stack_replicates_the_primary_recordings_into_its_bucket(
     assert props["SourceRegion"] == deployment.primary_region
     assert props["DestinationBucketArn"] == {"Fn::GetAtt": [destination_id, "Arn"]}
     assert "Fn::GetAtt" in props["DestinationKeyArn"]
+    # AND the reverse rule sends the DR bucket's recordings to the primary's bucket, under the key its alias names
+    reverse = props["Reverse"]
+    assert reverse["SourceBucket"] == {"Ref": destination_id}
+    assert reverse["SourceRegion"] == deployment.dr_region
+    assert source["Properties"]["BucketName"] in json.dumps(reverse["DestinationBucketArn"])
+    assert deployment.recordings_key_alias in json.dumps(reverse["DestinationKeyArn"])
+    aliases = [a["Properties"]["AliasName"] for a in synth.resources("primary", "AWS::KMS::Alias").values()]
+    assert deployment.recordings_key_alias in aliases
     assert not synth.resources("primary", "Custom::RecordingsReplication")
 
 

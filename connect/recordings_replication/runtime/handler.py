@@ -2,7 +2,9 @@
 
 S3 replication is configured on the source bucket and needs the destination bucket (versioned) to exist. The
 primary stack deploys first, so the DR stack, once its bucket exists, puts the replication configuration on the
-primary's bucket (PutBucketReplication in the primary region) and removes it when it is deleted. Recordings are
+primary's bucket (PutBucketReplication in the primary region) and removes it when it is deleted. It also puts
+the reverse rule on its own bucket (``Reverse``), so that calls recorded in the DR region during a failover reach
+the primary; S3 does not replicate replicas again, so the two rules do not loop. Recordings are
 SSE-KMS objects: the rule selects them (SourceSelectionCriteria.SseKmsEncryptedObjects) and re-encrypts the
 replicas with the DR bucket's key (S3 user guide, "Replicating objects created with server-side encryption").
 """
@@ -19,7 +21,7 @@ from botocore.exceptions import ClientError
 
 logger = Logger()
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8})
-RULE_ID = "recordings-to-dr"
+RULE_ID = "recordings-to-peer"
 
 
 def s3_client(region: str) -> Any:
@@ -27,7 +29,7 @@ def s3_client(region: str) -> Any:
 
 
 def configuration(role_arn: str, destination_bucket_arn: str, destination_key_arn: str) -> dict[str, Any]:
-    """One rule: every object, KMS-encrypted ones included, to the DR bucket under the DR key."""
+    """One rule: every object, KMS-encrypted ones included, to the other region's bucket under its key."""
     return {
         "Role": role_arn,
         "Rules": [
@@ -36,7 +38,7 @@ def configuration(role_arn: str, destination_bucket_arn: str, destination_key_ar
                 "Priority": 1,
                 "Status": "Enabled",
                 "Filter": {"Prefix": ""},
-                # A deletion in the primary does not delete the DR copy: the copy is what survives a mistake.
+                # A deletion in one region does not delete the copy: the copy is what survives a mistake.
                 "DeleteMarkerReplication": {"Status": "Disabled"},
                 "SourceSelectionCriteria": {"SseKmsEncryptedObjects": {"Status": "Enabled"}},
                 "Destination": {
@@ -48,24 +50,35 @@ def configuration(role_arn: str, destination_bucket_arn: str, destination_key_ar
     }
 
 
+def _rules(props: dict[str, Any]) -> list[dict[str, str]]:
+    """The primary-to-DR rule and, when given, the DR-to-primary one."""
+    keys = ("SourceBucket", "SourceRegion", "DestinationBucketArn", "DestinationKeyArn")
+    rules = [{k: str(props[k]) for k in keys}]
+    reverse = props.get("Reverse")
+    if isinstance(reverse, dict):
+        rules.append({k: str(reverse[k]) for k in keys})
+    return rules
+
+
 @event_source(data_class=CloudFormationCustomResourceEvent)
 def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
-    props = event.resource_properties
-    bucket, region = str(props["SourceBucket"]), str(props["SourceRegion"])
-    physical = f"{region}:{bucket}:{RULE_ID}"
-    logger.info("recordings replication event", extra={"request": event.request_type, "bucket": bucket})
-    client = s3_client(region)
+    props = dict(event.resource_properties)
+    rules = _rules(props)
+    physical = f"{rules[0]['SourceRegion']}:{rules[0]['SourceBucket']}:{RULE_ID}"
+    logger.info("recordings replication event", extra={"request": event.request_type, "rules": len(rules)})
     if event.request_type in ("Create", "Update"):
-        client.put_bucket_replication(
-            Bucket=bucket,
-            ReplicationConfiguration=configuration(
-                str(props["RoleArn"]), str(props["DestinationBucketArn"]), str(props["DestinationKeyArn"])
-            ),
-        )
+        for rule in rules:
+            s3_client(rule["SourceRegion"]).put_bucket_replication(
+                Bucket=rule["SourceBucket"],
+                ReplicationConfiguration=configuration(
+                    str(props["RoleArn"]), rule["DestinationBucketArn"], rule["DestinationKeyArn"]
+                ),
+            )
         return {"PhysicalResourceId": physical}
-    try:
-        client.delete_bucket_replication(Bucket=bucket)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "NoSuchBucket":
-            raise
+    for rule in rules:
+        try:
+            s3_client(rule["SourceRegion"]).delete_bucket_replication(Bucket=rule["SourceBucket"])
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "NoSuchBucket":
+                raise
     return {"PhysicalResourceId": event.physical_resource_id}
