@@ -18,7 +18,9 @@ import cdk_nag
 
 from flowkit.language.deployment_checks import deployment_findings
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
+from flowkit.language.privacy import flow_log_findings, trace_findings
 from flowkit.testcase.kit import cases_as_files, compile_kit
+from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
@@ -40,8 +42,9 @@ def build_app(
 ) -> cdk.App:
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
 
-    Raises ConfigError, BotModelError or FlowError (with the linter's findings, or a placeholder the stacks do not
-    fill) before any construct is built; ``on_warning`` gets each warning of the deployment checks.
+    Raises ConfigError, BotModelError or FlowError (with the linter's findings, a placeholder the stacks do not
+    fill, or the places where a field marked sensitive would be logged or traced) before any construct is built;
+    ``on_warning`` gets each warning of the deployment checks.
     """
     deployment = load_deployment(config)
     bot_model = load_bot_model()
@@ -53,11 +56,17 @@ def build_app(
     for finding in findings:
         if on_warning is not None:
             on_warning(str(finding))
+    sensitive = deployment.data.sensitive_fields
+    leaks = flow_log_findings(flows, sensitive, ANSWERS) + trace_findings(
+        RUNTIME_DIR, TRACE_PRIVACY, sensitive, ANSWERS
+    )
+    if leaks:
+        raise FlowError("patient data would be logged or traced:\n" + "\n".join(f"  {f}" for f in leaks), leaks)
     # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
     flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     app = cdk.App(outdir=outdir, context=flags) if outdir else cdk.App(context=flags)
     if nag:
-        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks())
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(), cdk_nag.HIPAASecurityChecks())
     for role in ("primary", "dr"):
         settings = deployment.region(role)
         IvrRegionalStack(app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows)

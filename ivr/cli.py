@@ -102,7 +102,7 @@ def synth(
     stage.done(f"{sum(f.severity == 'warning' for f in findings)} warning(s)")
     stage.start(
         f"synthesizing {deployment.name}: primary {deployment.primary_region}, DR {deployment.dr_region} "
-        f"({deployment.dr_mode}); cdk-nag AwsSolutions runs inside"
+        f"({deployment.dr_mode}); cdk-nag AwsSolutions and HIPAA Security run inside"
     )
     _standalone_notice(deployment)
     try:
@@ -176,8 +176,11 @@ def teardown_summary(deployment: Deployment) -> list[str]:
                 f"{deployment.dr_region} and the instance in {deployment.primary_region} (a group that holds "
                 "numbers cannot be deleted)"
             )
-    if deployment.retain_data:
-        kept.append(f"kept: the {deployment.name}-appointments table (retain_data: true)")
+    if deployment.data.keeps_data:
+        kept.append(
+            f"kept: the {deployment.name}-appointments table (deletion protection on), its backup vault, the "
+            "recordings buckets and the flow-log groups with their keys (data.profile: production; see SECURITY.md)"
+        )
     released = len(deployment.phone_numbers) - len(numbers)
     if released:
         # Source: ReleasePhoneNumber (Connect API reference): a released number enters a cooldown of up to 180
@@ -218,7 +221,7 @@ def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, 
         table.add_row(label, *(str(summaries[s.name].get(label, "-")) for s in stacks))
     table.add_row("cfn-lint", *(f"{len(reports[s.name].errors)} errors, {len(reports[s.name].warnings)} warnings"
                                 for s in stacks))  # fmt: skip
-    table.add_row("cdk-nag AwsSolutions", *(["no unacknowledged finding"] * len(stacks)))
+    table.add_row("cdk-nag AwsSolutions + HIPAA", *(["no unacknowledged finding"] * len(stacks)))
     table.add_row("service limits", *limits)
     console.print(table)
     if any(r.warnings for r in reports.values()) and not warnings:

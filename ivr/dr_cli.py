@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import Annotated, Literal
 
@@ -10,7 +11,9 @@ import typer
 
 from ivr.assembly import AssemblyError, read_assembly
 from ivr.output import console, deployment_or_exit, err
-from runbooks.failover import DrOperations, StepResult, failover
+from regions.config import Role
+from runbooks.failover import DrOperations, StepResult, failover, other
+from runbooks.lock import LockError, OperatorLock
 from stacks.parity import compare_templates
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
@@ -120,6 +123,14 @@ def _print_step(status: str, name: str, seconds: float, detail: str, checks: lis
         console.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
 
 
+def _lock(ops: DrOperations, first: Role, purpose: str, *, dry_run: bool) -> AbstractContextManager[object]:
+    """The operator lock of the deployment (none for a dry run, which changes nothing)."""
+    if dry_run:
+        return nullcontext()
+    regions = [ops.region(first), ops.region(other(first))]
+    return OperatorLock(lambda region: ops.clients("ssm", region), ops.deployment.name, regions, purpose)
+
+
 def failover_command(
     to: Annotated[Target, typer.Option("--to", help="The region that should take the calls")],
     percent: Annotated[int, typer.Option("--percent", help="Share of calls for the target, steps of 10")] = 100,
@@ -139,11 +150,16 @@ def failover_command(
 
     def show(step: StepResult) -> None:
         if not as_json:
-            _print_step(
-                step.status, step.name, step.seconds, step.detail, [(c.ok, c.name, c.detail) for c in step.checks]
-            )
+            checks = [(c.ok, c.name, c.detail) for c in step.checks]
+            _print_step(step.status, step.name, step.seconds, step.detail, checks)
 
-    report = failover(ops, to, percent, dry_run=dry_run, confirm=lambda q: yes or typer.confirm(q), on_step=show)
+    try:
+        with _lock(ops, to, f"failover --to {to}", dry_run=dry_run):
+            confirm = lambda q: yes or typer.confirm(q)  # noqa: E731
+            report = failover(ops, to, percent, dry_run=dry_run, confirm=confirm, on_step=show)
+    except LockError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -192,7 +208,11 @@ def drill_command(
 
     runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q), on_step=show)
     try:
-        report = runner.run(drill, dry_run=dry_run)
+        with _lock(ops, "dr", f"drill {drill.name}", dry_run=dry_run):
+            report = runner.run(drill, dry_run=dry_run)
+    except LockError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
     except DrillError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
