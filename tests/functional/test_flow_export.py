@@ -14,6 +14,7 @@ from botocore.stub import ANY, Stubber
 from flowkit.language.files import fill, load_flows, placeholders_in
 from runbooks.flow_loader import FlowLoader, export_instance
 from tests.functional.test_flow_loader import INSTANCE, VALUES, NoWait, arn, deployed, flow_id, summaries
+from tests.functional.test_flow_loader import load_flows as loader_flows
 
 BASE = f"arn:aws:connect:us-east-1:111111111111:instance/{INSTANCE}"
 QUEUE = f"{BASE}/queue/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -86,7 +87,7 @@ def test_diff_names_what_differs_what_is_missing_and_what_only_the_instance_has(
     page = summaries(["after-hours", "inbound-menu", "b"], {"after-hours": changed, "b": json.dumps({"x": 1})})
     stub.add_response("search_contact_flows", page)
     # WHEN compared THEN nothing is written and each difference is named
-    report = FlowLoader(client, INSTANCE, pacer=NoWait()).diff(load_flows(), VALUES)
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).diff(loader_flows(), VALUES)  # the loader tests' set
     statuses = {r.name: r.status for r in report.results}
     assert statuses == {"after-hours": "would-update", "customer-queue": "would-create", "inbound-menu": "would-update"}
     assert report.only_in_instance == ["b"] and report.writes == 0
@@ -96,7 +97,7 @@ def test_diff_names_what_differs_what_is_missing_and_what_only_the_instance_has(
 def test_diff_of_an_instance_that_matches_is_empty(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
     stub.add_response("search_contact_flows", summaries(["after-hours", "customer-queue", "inbound-menu"]))
-    report = FlowLoader(client, INSTANCE, pacer=NoWait()).diff(load_flows(), VALUES)
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).diff(loader_flows(), VALUES)  # the loader tests' set
     assert {r.status for r in report.results} == {"unchanged"} and report.only_in_instance == []
 
 
