@@ -11,7 +11,6 @@ from pathlib import Path
 from typing import Annotated, Literal
 
 import typer
-from rich.table import Table
 
 from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
@@ -60,6 +59,8 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
     except AssemblyError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
+    from rich.table import Table
+
     table = Table(title=f"What `ivr deploy` would create ({out})")
     table.add_column("Resource")
     for stack in stacks:

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ivr.assembly import AssemblyError, read_assembly
 from ivr.output import console, deployment_or_exit, err
-from runbooks.failover import DrOperations, failover
-from stacks.parity import compare_templates
+
+if TYPE_CHECKING:
+    from runbooks.failover import DrOperations
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -24,6 +25,8 @@ def parity(
     as_json: Annotated[bool, typer.Option("--json", help="Print drifts as JSON")] = False,
 ) -> None:
     """Compare what the two regions deploy (flows, bot, functions, alarms, scaling); exit 1 on drift."""
+    from stacks.parity import compare_templates
+
     try:
         stacks = read_assembly(out)
     except AssemblyError as exc:
@@ -53,6 +56,8 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
     import boto3
     from botocore.config import Config
 
+    from runbooks.failover import DrOperations
+
     deployment = deployment_or_exit(config)
     session = boto3.Session()
     if need_credentials and session.get_credentials() is None:
@@ -78,6 +83,8 @@ def failover_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Move calls to the DR region (or back): pre-check, raise capacity, shift traffic, verify."""
+    from runbooks.failover import failover
+
     if to not in ("dr", "primary"):
         err.print(f"error: --to must be dr or primary, not {to!r}")
         raise typer.Exit(2)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -12,7 +12,9 @@ from flowkit.language.files import FLOWS_DIR
 from flowkit.language.lint import Finding, has_errors, lint_path
 from flowkit.language.render import to_mermaid
 from ivr.output import console, deployment_or_exit, err
-from runbooks.flow_loader import LoadReport
+
+if TYPE_CHECKING:
+    from runbooks.flow_loader import LoadReport
 
 app = typer.Typer(help="Contact flows: lint, render, import, load.", no_args_is_help=True)
 

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, cast
 import typer
 
 from flowkit.language.files import FLOWS_DIR
-from flowkit.simulate.engine import CallResult, Resources, SimulationError, simulate
 from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
+    from flowkit.simulate.engine import CallResult, Resources
     from flowkit.simulate.functions import LocalClinic
     from lex.model import BotModel
     from regions.config import Deployment, Role
@@ -81,6 +81,7 @@ def simulate_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
 ) -> None:
     """Simulate a call offline: flows, the Lex bot (deterministic matching, not Lex's NLU) and the real functions."""
+    from flowkit.simulate.engine import SimulationError, simulate
     from flowkit.simulate.functions import local_clinic
     from lex.model import load_bot_model
 
@@ -132,6 +133,7 @@ def _flow_name(path: Path) -> str:
 def _run_scenarios(
     directory: Path, deployment: Deployment, bot: BotModel, clinic: LocalClinic, mapped: dict[str, str]
 ) -> None:
+    from flowkit.simulate.engine import SimulationError
     from flowkit.simulate.kit import flow_documents, kit_resources
     from flowkit.simulate.scenarios import ScenarioError, coverage, load_scenarios, run_scenarios
 
