@@ -1,9 +1,8 @@
 """Benchmark: simulated calls per second through the main flow, with the bot emulation and the real functions.
 
 Run with `make bench` or `.venv/bin/python benchmarks/simulator.py`. One process, one core. Two backends for the
-functions' data: moto (real boto3 requests, serialized and served by moto: what `ivr simulate` uses) and memory
-(the same handlers and logic over a dict-backed repository), which shows what the flows, the bot emulation and
-the handler code cost without DynamoDB emulation.
+functions' table, both behind the handlers' real boto3 calls: memory (flowkit.simulate.dynamodb, what `ivr
+simulate` uses) and moto (a full DynamoDB emulation, the previous default).
 """
 
 from __future__ import annotations
