@@ -19,6 +19,7 @@ from __future__ import annotations
 import copy
 import json
 import re
+import threading
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -370,6 +371,8 @@ class MemoryDynamoDB:
         self.tables: dict[str, Table] = {}
         self.requests: dict[str, int] = {}
         self._parsers: dict[str, Any] = {}
+        # One request at a time, as DynamoDB serializes writes to an item (and transactions are all or nothing).
+        self._lock = threading.Lock()
 
     # -- wiring
 
@@ -391,7 +394,8 @@ class MemoryDynamoDB:
             handler = getattr(self, f"_op_{operation}", None)
             if handler is None:
                 raise _unsupported(f"the operation {operation}")
-            status, body = 200, handler(request)
+            with self._lock:
+                status, body = 200, handler(request)
         except DynamoError as exc:
             status = 400
             body = {"__type": f"com.amazonaws.dynamodb.v20120810#{exc.code}", "message": exc.message, **exc.extra}

@@ -11,10 +11,12 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
 from functools import lru_cache
 from pathlib import Path
@@ -65,16 +67,34 @@ def load_handler(spec: str) -> Callable[[dict[str, Any], Any], Any]:
     return handler  # type: ignore[no-any-return]
 
 
-def _quiet(handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any], Any], Any]:
-    """Drop the metrics an invocation buffered: locally they go nowhere, and Powertools would print them to
+@dataclass
+class Invocations:
+    """How often a local function ran, and for how long (seconds, in-process), since the last reset."""
+
+    durations: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+def _local(handler: Callable[[dict[str, Any], Any], Any], record: Invocations) -> Callable[[dict[str, Any], Any], Any]:
+    """One execution environment: one invocation at a time (as Lambda runs them), timed and counted.
+
+    It also drops the metrics an invocation buffered: locally they go nowhere, and Powertools would print them to
     stdout once 100 are buffered even with POWERTOOLS_METRICS_DISABLED."""
     from clinic.observability import metrics
 
+    lock = threading.Lock()
+
     def invoke(event: dict[str, Any], context: Any) -> Any:
-        try:
-            return handler(event, context)
-        finally:
-            metrics.clear_metrics()
+        with lock:
+            start = time.perf_counter()
+            try:
+                return handler(event, context)
+            except Exception:
+                record.errors += 1
+                raise
+            finally:
+                record.durations.append(time.perf_counter() - start)
+                metrics.clear_metrics()
 
     return invoke
 
@@ -92,17 +112,27 @@ class LocalClinic:
         #: The in-memory table service, when the backend is memory (None with moto).
         self.memory = memory
         self.now: datetime | None = None
-        self.handlers = {name: _quiet(load_handler(spec)) for name, spec in HANDLERS.items()}
+        self.invocations = {name: Invocations() for name in HANDLERS}
+        self.handlers = {name: _local(load_handler(spec), self.invocations[name]) for name, spec in HANDLERS.items()}
+        self._calls = threading.local()
 
     def set_time(self, at: datetime) -> None:
+        """The time the functions see, for calls made from this thread (each simulated call sets its own)."""
         from clinic import clock
 
         self.now = at
+        self._calls.at = at
+        calls, default = self._calls, at
 
         def simulated(zone: tzinfo) -> datetime:
-            return at.astimezone(zone)
+            return getattr(calls, "at", default).astimezone(zone)
 
         clock.now = simulated
+
+    def reset_invocations(self) -> None:
+        for record in self.invocations.values():
+            record.durations.clear()
+            record.errors = 0
 
     def seed(self, at: datetime) -> None:
         """Reset the table to the sample data, with appointment days counted from ``at``."""
