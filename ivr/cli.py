@@ -12,7 +12,7 @@ from typing import Annotated, Literal
 
 import typer
 
-from ivr.assembly import AssemblyError, cfn_lint, read_assembly, summarize
+from ivr.assembly import AssemblyError, lint_templates, read_assembly, summarize
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, render, run_cdk
 from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
@@ -70,8 +70,7 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
         table.add_row(label, *(str(s.get(label, "-")) for s in summaries))
     failed = False
     lint_row = []
-    for stack in stacks:
-        report = cfn_lint(stack.path)
+    for report in lint_templates([s.path for s in stacks]):
         failed |= bool(report.errors)
         lint_row.append(f"{len(report.errors)} errors, {len(report.warnings)} warnings")
         for line in report.errors:
