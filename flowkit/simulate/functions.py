@@ -188,6 +188,9 @@ def local_clinic(time_zone: str, *, backend: str = "memory") -> Iterator[LocalCl
     if backend not in ("memory", "moto"):
         raise ValueError(f"backend must be memory or moto, not {backend!r}")
     env = {
+        # As Lambda sets it: the X-Ray SDK then takes its Lambda path (a local sampler) instead of building an
+        # X-Ray client for sampling rules at import; tracing itself stays off (POWERTOOLS_TRACE_DISABLED).
+        "LAMBDA_TASK_ROOT": str(RUNTIME_DIR),
         "TABLE_NAME": TABLE,
         "CLINIC_TIME_ZONE": time_zone,
         "AWS_DEFAULT_REGION": "us-east-1",
