@@ -17,14 +17,15 @@ Anything else answers ``ValidationException`` naming what is unsupported, never 
 from __future__ import annotations
 
 import copy
+import itertools
 import json
 import re
 import threading
-import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
-from typing import Any
+from functools import lru_cache
+from typing import Any, cast
 
 Item = dict[str, dict[str, Any]]
 
@@ -53,7 +54,8 @@ _KEYWORDS = {"AND", "OR", "NOT", "BETWEEN", "IN"}
 _FUNCTIONS = {"attribute_exists", "attribute_not_exists", "begins_with", "contains", "size", "attribute_type"}
 
 
-def _tokens(text: str) -> list[tuple[str, str]]:
+@lru_cache(maxsize=512)
+def _tokens(text: str) -> tuple[tuple[str, str], ...]:
     tokens = []
     for match in _TOKEN.finditer(text):
         kind = match.lastgroup or "bad"
@@ -65,14 +67,14 @@ def _tokens(text: str) -> list[tuple[str, str]]:
         if kind == "word" and value.upper() in _KEYWORDS:
             kind, value = "kw", value.upper()
         tokens.append((kind, value))
-    return tokens
+    return tuple(tokens)
 
 
 @dataclass
 class _Parser:
     """Recursive descent over DynamoDB's condition grammar (precedence: comparisons, NOT, AND, OR)."""
 
-    tokens: list[tuple[str, str]]
+    tokens: tuple[tuple[str, str], ...]
     names: dict[str, str]
     values: dict[str, Any]
     text: str
@@ -373,6 +375,7 @@ class MemoryDynamoDB:
         self._parsers: dict[str, Any] = {}
         # One request at a time, as DynamoDB serializes writes to an item (and transactions are all or nothing).
         self._lock = threading.Lock()
+        self._ids = itertools.count(1)
 
     # -- wiring
 
@@ -400,7 +403,7 @@ class MemoryDynamoDB:
             status = 400
             body = {"__type": f"com.amazonaws.dynamodb.v20120810#{exc.code}", "message": exc.message, **exc.extra}
         raw = json.dumps(body).encode()
-        headers = {"x-amzn-requestid": uuid.uuid4().hex, "content-type": "application/x-amz-json-1.0"}
+        headers = {"x-amzn-requestid": f"local-{next(self._ids):012d}", "content-type": "application/x-amz-json-1.0"}
         protocol = model.metadata["protocol"]
         if protocol not in self._parsers:
             self._parsers[protocol] = create_parser(protocol)
@@ -412,12 +415,8 @@ class MemoryDynamoDB:
             error_shape = model.service_model.shape_for_error_code(parsed.get("Error", {}).get("Code"))
             if error_shape is not None:
                 parsed.update(parser.parse(response, error_shape))
-        from botocore.compat import HTTPHeaders
-
-        http_headers = HTTPHeaders()
-        for name, value in headers.items():
-            http_headers[name] = value
-        return AWSResponse(params["url"], status, http_headers, None), parsed
+        # AWSResponse keeps its headers in a case-insensitive HeadersDict made from any mapping.
+        return AWSResponse(params["url"], status, cast("Any", headers), None), parsed
 
     def _table(self, name: str) -> Table:
         if name not in self.tables:
