@@ -22,6 +22,7 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import resource
 import shutil
 import statistics
 import subprocess
@@ -148,14 +149,19 @@ def suite() -> None:
             "pytest -n auto": [PY, "-m", "pytest", "-n", "auto", "-q", "-p", "no:cacheprovider"],
         }  # fmt: skip
         seconds = {}
+        before = resource.getrusage(resource.RUSAGE_CHILDREN)
         for name, command in steps.items():
             cwd = ROOT / "lambdas" / "runtime" if name == "mypy, clinic functions" else ROOT
             seconds[name] = _run(command, cwd=cwd)
+        after = resource.getrusage(resource.RUSAGE_CHILDREN)
         shutil.rmtree(tmp, ignore_errors=True)
     total = sum(seconds.values())
+    cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
     detail = ", ".join(f"{k} {v:.0f} s" for k, v in seconds.items())
-    row("`make test` after install (clean caches)", f"{total:.0f} s", detail, f"{os.cpu_count()} cores",
-        "< 120 s", total < 120)  # fmt: skip
+    # On a shared machine the wall time depends on the other load; the CPU seconds do not, and on an idle machine
+    # the wall time is at least CPU seconds / cores.
+    row("`make test` after install (clean caches)", f"{total:.0f} s wall, {cpu:.0f} CPU s", detail,
+        f"CPU / {os.cpu_count()} cores = {cpu / (os.cpu_count() or 1):.0f} s", "< 120 s", total < 120)  # fmt: skip
 
 
 def main() -> None:
