@@ -13,15 +13,24 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from flowkit.language.files import FlowFile, fill
+from flowkit.language.files import FlowError, FlowFile, fill
+from flowkit.language.lint import has_errors
+from flowkit.language.portability import check_portability, region_bound_values
 from regions.config import CONNECT_DAY, RegionSettings
 from regions.nag import acknowledge
+
+#: What the primary hands to the DR stack of a global-resiliency deployment: the ids that the replica shares with
+#: the primary (Connect keeps the instance id and mirrors flow ids; Lex bot replication keeps the bot and alias
+#: ids) and the traffic distribution group's ARN (UpdateTrafficDistribution takes only the ARN from the replica
+#: Region; Connect API reference). Hours, queues and numbers are not handed over: the DR stack has no flows and
+#: no numbers of its own in that mode.
+HANDOFF_ITEMS = ("instance-id", "tdg-arn", "bot-id", "bot-alias-id", "flow/<name>")
 
 
 def handoff_parameter(deployment_name: str, item: str) -> str:
     """SSM parameter in the DR region through which the primary hands over the replica's ids.
 
-    ``item`` is ``instance-id``, ``hours/<name>``, ``queue/<name>``, ``tdg-arn`` or ``phone-numbers``.
+    ``item`` is one of ``HANDOFF_ITEMS`` (``flow/<name>`` with a flow's name).
     """
     return f"/ivr/{deployment_name}/{item}"
 
@@ -42,9 +51,10 @@ class ContactCenter(Construct):
 
     The instance is created here in the primary region, and in the DR region in standalone mode. In
     global-resiliency mode the DR region's instance is the replica that Connect makes (see
-    ``connect.replication``), and its hours, queues and routing profile are the replicated ones that agents'
-    routing profiles already point at. Their ids, the same as the primary's, are read from SSM parameters that
-    the primary stack writes into the DR region (``handoff_parameter``).
+    ``connect.replication``): its hours, queues, routing profiles and flows are the ones Connect mirrors from the
+    primary, so this construct adds only what is region-local (the recordings bucket, its key and the storage
+    configuration). The replica's id, the same as the primary's, is read from an SSM parameter that the primary
+    stack writes into the DR region (``handoff_parameter``).
     """
 
     def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings) -> None:
@@ -73,7 +83,7 @@ class ContactCenter(Construct):
             self.instance_arn = self.instance.attr_arn
             self.instance_id = self.instance.attr_id
         else:
-            self.instance_id = self._handed_over(deployment.name, "instance-id")
+            self.instance_id = self.handed_over(deployment.name, "instance-id")
             self.instance_arn = connect_arn(f"instance/{self.instance_id}")
 
         self.key = kms.Key(
@@ -135,17 +145,9 @@ class ContactCenter(Construct):
         self.hours: dict[str, connect.CfnHoursOfOperation] = {}
         if settings.creates_instance:
             self._routing(settings)
-        else:
-            for hours in deployment.hours:
-                hours_id = self._handed_over(deployment.name, f"hours/{hours.name}")
-                self.hours_arns[hours.name] = connect_arn(f"instance/{self.instance_id}/operating-hours/{hours_id}")
-            for queue in deployment.queues:
-                queue_id = self._handed_over(deployment.name, f"queue/{queue.name}")
-                self.queue_arns[queue.name] = connect_arn(f"instance/{self.instance_id}/queue/{queue_id}")
-        # Flows of the DR region sit beside the copies that replication brings; a suffix keeps names apart.
-        self.name_suffix = "" if settings.creates_instance else f"-{settings.region}"
 
-    def _handed_over(self, deployment_name: str, item: str) -> str:
+    def handed_over(self, deployment_name: str, item: str) -> str:
+        """A value the primary handed to this (DR, global-resiliency) region, read at deploy time."""
         return ssm.StringParameter.value_for_string_parameter(self, handoff_parameter(deployment_name, item))
 
     def _routing(self, settings: RegionSettings) -> None:
@@ -206,8 +208,11 @@ class ContactCenter(Construct):
         )
         routing_profile.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
 
-    def integrate_lambda(self, key: str, function: lambda_.IFunction) -> None:
-        """Let the instance invoke a function from its flows, and list it in the instance."""
+    def integrate_lambda(self, key: str, function: lambda_.IFunction) -> connect.CfnIntegrationAssociation:
+        """Let the instance invoke a function from its flows, and list it in the instance.
+
+        Flows that invoke the function must depend on the returned association, as they do on the bot's.
+        """
         stack = cdk.Stack.of(self)
         function.add_permission(
             f"InvokedByConnect{key}",
@@ -223,6 +228,7 @@ class ContactCenter(Construct):
             integration_arn=function.function_arn,
         )
         association.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        return association
 
     def integrate_bot(self, alias_arn: str) -> connect.CfnIntegrationAssociation:
         """Associate the bot alias: Connect refuses a flow that names an alias it does not know."""
@@ -234,7 +240,14 @@ class ContactCenter(Construct):
 
 
 class ContactFlows(Construct):
-    """The kit's flows, placeholders filled with this region's resources, created in dependency order."""
+    """The kit's flows, placeholders filled with this region's resources, created in dependency order.
+
+    ``depends_on`` lists what every flow needs before Connect publishes it: the integration associations of the
+    bot and of the functions the flows invoke (Connect refuses a flow that names a bot alias or a function the
+    instance does not know). With ``portable`` (global-resiliency mode, where Connect mirrors these flows to the
+    replica) the flows and the values filled into them must resolve in either Region
+    (``flowkit.language.portability``); otherwise FlowError names what would not.
+    """
 
     def __init__(
         self,
@@ -244,11 +257,13 @@ class ContactFlows(Construct):
         instance_arn: str,
         flows: list[FlowFile],
         values: Mapping[str, str],
-        name_suffix: str = "",
         depends_on: list[cdk.CfnResource] | None = None,
+        portable: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
+        if portable:
+            _check_portable(flows, values)
         known = dict(values)
         self.flows: dict[str, connect.CfnContactFlow] = {}
         for flow in flows:  # creation order: referenced flows come first
@@ -257,7 +272,7 @@ class ContactFlows(Construct):
                 self,
                 flow.name,
                 instance_arn=instance_arn,
-                name=f"{flow.name}{name_suffix}",
+                name=flow.name,
                 type=flow.type,
                 description=flow.description[:500] or None,
                 content=stack.to_json_string(content),
@@ -267,3 +282,19 @@ class ContactFlows(Construct):
                 resource.node.add_dependency(dependency)
             self.flows[flow.name] = resource
             known[f"FlowArn.{flow.name}"] = resource.attr_contact_flow_arn
+
+
+def _check_portable(flows: list[FlowFile], values: Mapping[str, str]) -> None:
+    findings = [f for flow in flows for f in check_portability(flow.doc, str(flow.path))]
+    if has_errors(findings):
+        raise FlowError(
+            "global-resiliency: Connect mirrors these flows to the replica Region, where this would not resolve:\n"
+            + "\n".join(f"  {f}" for f in findings),
+            findings,
+        )
+    bound = region_bound_values(values)
+    if bound:
+        raise FlowError(
+            "global-resiliency: these placeholders would be filled with one Region's ARN, which the replica Region "
+            f"cannot resolve: {', '.join('%' + b + '%' for b in bound)}"
+        )

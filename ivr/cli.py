@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
@@ -19,6 +19,9 @@ from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.output import console, deployment_or_exit, err
 from ivr.simulate_cli import simulate_command
+
+if TYPE_CHECKING:
+    from regions.config import Deployment
 
 app = typer.Typer(
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
@@ -45,6 +48,7 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
         f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
         f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions runs during synth"
     )
+    _standalone_notice(deployment)
     try:
         result = run_cdk(command, capture=True)
     except CdkCliError as exc:
@@ -83,6 +87,39 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
         raise typer.Exit(1)
 
 
+def _standalone_notice(deployment: Deployment) -> None:
+    """Say plainly, where standalone mode is chosen, what the Global Resiliency setup guide says of it."""
+    from regions.config import STANDALONE_NOTICE
+
+    if deployment.dr_mode == "standalone":
+        err.print(f"note: {STANDALONE_NOTICE}", markup=False, highlight=False)
+
+
+def teardown_summary(deployment: Deployment) -> list[str]:
+    """What ``ivr destroy`` keeps and releases, one line each (``kept: ...``, ``released: ...``)."""
+    kept = []
+    numbers = [n for n in deployment.phone_numbers if n.keep_on_destroy]
+    if numbers:
+        kept.append(f"kept: {len(numbers)} phone number(s) marked keep_on_destroy, still claimed (and billed)")
+        if deployment.dr_mode == "global-resiliency":
+            kept.append(
+                "kept: the traffic distribution group holding them, the replica instance in "
+                f"{deployment.dr_region} and the instance in {deployment.primary_region} (a group that holds "
+                "numbers cannot be deleted)"
+            )
+    if deployment.retain_data:
+        kept.append(f"kept: the {deployment.name}-appointments table (retain_data: true)")
+    released = len(deployment.phone_numbers) - len(numbers)
+    if released:
+        # Source: ReleasePhoneNumber (Connect API reference): a released number enters a cooldown of up to 180
+        # days before it can be searched for or claimed again.
+        kept.append(
+            f"released: {released} phone number(s) without keep_on_destroy; a released number enters a cooldown "
+            "of up to 180 days before it can be claimed again"
+        )
+    return kept
+
+
 def _credentials_or_exit() -> None:
     import boto3
 
@@ -118,9 +155,14 @@ def deploy(
         )
         if role == "dr" and deployment.dr_mode == "global-resiliency":
             console.print(
-                "  note: needs the primary stack deployed first (it replicates the instance and "
-                f"hands ids over in SSM under /ivr/{deployment.name}/ in {settings.region})"
+                "  note: needs the primary stack deployed first: it replicates the instance (Connect then "
+                "mirrors its flows and number associations to the replica), replicates the bot, and hands the "
+                f"replica's ids over in SSM under /ivr/{deployment.name}/ in {settings.region}. This stack adds "
+                "only region-local pieces: functions, integrations on the replica, storage, alarms, drills"
             )
+    if role == "dr":
+        _standalone_notice(deployment)
+    if dry_run:
         return
     _credentials_or_exit()
     result = run_cdk(command)
@@ -142,6 +184,9 @@ def destroy(
     if dry_run:
         for command in commands:
             console.print(f"would run: {render(command)}")
+    for line in teardown_summary(deployment):
+        console.print(line, highlight=False)
+    if dry_run:
         return
     _credentials_or_exit()
     if not yes and not typer.confirm(

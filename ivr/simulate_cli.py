@@ -58,7 +58,8 @@ def transcript(result: CallResult) -> str:
                 lines += [f"  IVR    {prompt}" for prompt in step.prompt.split(" / ")]
             if step.input:
                 lines.append(f"  CALLER {step.input}")
-        lines.append(f"         · {where} ({step.type}) -> {step.branch}")
+        reached = f" [{step.reached}]" if step.reached and step.reached.startswith("arn:") else ""
+        lines.append(f"         · {where} ({step.type}){reached} -> {step.branch}")
     detail = ", ".join(f"{k}={v}" for k, v in result.outcome.detail.items())
     lines.append(f"Outcome: {result.outcome.kind}" + (f" ({detail})" if detail else ""))
     if result.attributes:

@@ -35,6 +35,12 @@ def target_from_outputs(outputs: Mapping[str, str], names: Mapping[str, list[str
     """Placeholder values from the kit's outputs; ``names`` maps ``QueueArn``/``HoursArn`` to config names."""
     if "InstanceId" not in outputs:
         raise StackOutputsError("the stack has no InstanceId output: is it a stack of this kit?")
+    portable = outputs.get("DrMode") == "global-resiliency"
+    if portable and outputs.get("Role") == "dr":
+        raise StackOutputsError(
+            "this is the DR stack of a global-resiliency deployment: Connect mirrors the primary's flows to the "
+            "replica, so load flows into the primary stack (--stack <name>-primary), never into the replica"
+        )
     values: dict[str, str] = {}
     for key, value in outputs.items():
         if key == "BotAliasArn":
@@ -46,7 +52,20 @@ def target_from_outputs(outputs: Mapping[str, str], names: Mapping[str, list[str
             key = prefix + "".join(p.capitalize() for p in name.split("-")) + "Arn"
             if key in outputs:
                 values[f"{kind}.{name}"] = outputs[key]
+    if portable:
+        # The flows loaded into the primary are mirrored to the replica: functions and the bot are named with
+        # $.AwsRegion so that each Region reaches its own (flowkit.language.portability).
+        for key in [k for k in values if k == "BotAliasArn" or k.startswith("FunctionArn.")]:
+            values[key] = _region_resolved(values[key])
     return FlowTarget(outputs["InstanceId"], values, outputs.get("FlowNameSuffix", ""))
+
+
+def _region_resolved(arn: str) -> str:
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        return arn
+    parts[3] = "$.AwsRegion"
+    return ":".join(parts)
 
 
 def target_from_instance(connect: Any, instance_id: str, extra: Mapping[str, str]) -> FlowTarget:

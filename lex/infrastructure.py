@@ -107,6 +107,7 @@ class ClinicBot(Construct):
         idle_ttl_seconds: int,
         code_hook: lambda_.IFunction,
         name_prefix: str,
+        replica_region: str | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         missing = [loc for loc in locales if loc not in model.locales]
@@ -141,6 +142,11 @@ class ClinicBot(Construct):
             idle_session_ttl_in_seconds=idle_ttl_seconds,
             auto_build_bot_locales=False,
             bot_locales=[bot_locale(loc, model.locales[loc], confidence) for loc in locales],
+            # Lex Global Resiliency: the replica keeps the bot id, and versions and aliases created after
+            # replication is enabled are replicated with their ids (Lex V2 developer guide, "Use Global
+            # Resiliency to deploy bots to other Regions"). The schema takes exactly one Region
+            # (AWS::Lex::Bot Replication.ReplicaRegions, minimum 1, maximum 1; cfn-lint schema).
+            replication=lex.CfnBot.ReplicationProperty(replica_regions=[replica_region]) if replica_region else None,
         )
         digest = model.digest(locales)
         # A BotVersion cannot be updated: a new logical id per model digest makes CloudFormation create the new
@@ -192,3 +198,29 @@ class ClinicBot(Construct):
         )
         self.digest = digest
         self.locales = locales
+
+
+class ReplicatedBotAccess(Construct):
+    """In the replica Region of a replicated bot: let the replica alias call this Region's code-hook function.
+
+    Lex bot replication keeps the bot id and the alias id (Lex V2 developer guide, "Use Global Resiliency to deploy
+    bots to other Regions"). The kit relies on the replica alias calling the code-hook function of the same name
+    in its own Region, as the Connect guide asks of flow functions; the Lex guide text available offline does not
+    spell out the alias code hook, so a real deployment must confirm it (``runbooks/deploy-dr.md``). The function
+    here gets a resource policy for ``lexv2.amazonaws.com`` scoped to the replica alias.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, bot_id: str, alias_id: str, code_hook: lambda_.IFunction
+    ) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        self.alias_arn = f"arn:{stack.partition}:lex:{stack.region}:{stack.account}:bot-alias/{bot_id}/{alias_id}"
+        self.bot_id = bot_id
+        self.alias_id = alias_id
+        code_hook.add_permission(
+            "InvokedByReplicaBotAlias",
+            principal=iam.ServicePrincipal("lexv2.amazonaws.com"),
+            source_account=stack.account,
+            source_arn=self.alias_arn,
+        )

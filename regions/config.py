@@ -25,6 +25,24 @@ GLOBAL_RESILIENCY_PAIRS: tuple[tuple[str, str], ...] = (
     ("ap-northeast-1", "ap-northeast-3"),
 )
 
+#: Region pairs that Amazon Lex V2 Global Resiliency (bot replication) supports, both directions.
+#: Source: Lex V2 developer guide, "Use Global Resiliency to deploy bots to other Regions" (pairs us-east-1 /
+#: us-west-2 and eu-west-2 / eu-central-1). The kit's global-resiliency flows reach the bot through Lex bot
+#: replication (same bot id and alias id in the replica Region), so a pair outside this list cannot use it
+#: (ap-northeast-3 has no AWS::Lex::Bot at all in cfn-lint's CloudFormation schemas; tests/infra/test_gr_rules.py).
+LEX_REPLICATION_PAIRS: frozenset[frozenset[str]] = frozenset(
+    {frozenset({"us-east-1", "us-west-2"}), frozenset({"eu-west-2", "eu-central-1"})}
+)
+
+#: What the Connect Global Resiliency setup guide says of alternatives to ACGR; shown wherever standalone is chosen.
+#: Source: Connect admin guide, "Set up Amazon Connect Global Resiliency" (setup-connect-global-resiliency).
+STANDALONE_NOTICE = (
+    "standalone mode: the Amazon Connect Global Resiliency setup guide calls ACGR the only AWS-supported way to "
+    "run Amazon Connect across Regions; custom multi-Region alternatives such as this one may get reduced service "
+    "limits on the secondary instance and may affect SLA coverage. Use dr_mode: global-resiliency where your "
+    "Region pair and account allow it."
+)
+
 #: The clinic functions, by the key that names them (``<deployment>-<key>``) in both regions.
 FUNCTION_KEYS: tuple[str, ...] = ("CallerLookup", "Appointments", "Callback")
 
@@ -123,7 +141,8 @@ class Queue(_Strict):
 
 class PhoneNumber(_Strict):
     """A number to claim. Claimed numbers are kept on destroy unless ``keep_on_destroy`` is false, because a
-    released number cannot be reclaimed for about 30 days."""
+    released number enters a cooldown of up to 180 days before it can be searched for or claimed again
+    (ReleasePhoneNumber, Connect API reference)."""
 
     country: str = Field(pattern=r"^[A-Z]{2}$")
     type: Literal["DID", "TOLL_FREE"] = "DID"
@@ -244,7 +263,10 @@ class Deployment(_Strict):
     account: str = Field(pattern=r"^\d{12}$")
     primary_region: str = Field(pattern=_REGION.pattern)
     dr_region: str = Field(pattern=_REGION.pattern)
-    dr_mode: DrMode
+    dr_mode: DrMode = Field(
+        default="global-resiliency",
+        description="global-resiliency (Connect Global Resiliency, the AWS-supported way) or standalone",
+    )
     instance: Instance
     hours: list[HoursOfOperation] = Field(min_length=1)
     queues: list[Queue] = Field(min_length=1)
@@ -270,6 +292,22 @@ class Deployment(_Strict):
                 f"dr_mode global-resiliency does not support {self.primary_region} -> {self.dr_region}; "
                 f"supported pairs: {pairs}. Use dr_mode: standalone for any other pair."
             )
+        if self.dr_mode == "global-resiliency":
+            if frozenset({self.primary_region, self.dr_region}) not in LEX_REPLICATION_PAIRS:
+                raise ValueError(
+                    f"dr_mode global-resiliency needs Lex bot replication between {self.primary_region} and "
+                    f"{self.dr_region}, which Lex Global Resiliency does not offer (it pairs us-east-1/us-west-2 "
+                    "and eu-west-2/eu-central-1). Use dr_mode: standalone for this pair."
+                )
+            kept = {n.keep_on_destroy for n in self.phone_numbers}
+            if len(kept) > 1:
+                # Source: DeleteTrafficDistributionGroup fails with ResourceInUseException while numbers are
+                # claimed to the group; all numbers share the one group, so they are kept or released together.
+                raise ValueError(
+                    "phone_numbers: in global-resiliency mode every number is claimed to the one traffic "
+                    "distribution group, which cannot be deleted while it holds numbers; set keep_on_destroy "
+                    "the same (true or false) on every number"
+                )
         hour_names = [h.name for h in self.hours]
         if len(set(hour_names)) != len(hour_names):
             raise ValueError("hours: names must be unique")
@@ -286,6 +324,11 @@ class Deployment(_Strict):
     def function_name(self, key: str) -> str:
         """The same in both regions, as Connect Global Resiliency asks of flow-invoked functions."""
         return f"{self.name}-{key}"
+
+    @property
+    def keeps_numbers(self) -> bool:
+        """Teardown keeps at least one claimed number (and, in global-resiliency mode, what holds it)."""
+        return any(n.keep_on_destroy for n in self.phone_numbers)
 
     @property
     def function_names(self) -> list[str]:
@@ -319,6 +362,16 @@ class RegionSettings(BaseModel):
     @property
     def creates_instance(self) -> bool:
         """The DR region gets its instance from replication in global-resiliency mode."""
+        return self.is_primary or self.deployment.dr_mode == "standalone"
+
+    @property
+    def owns_flows(self) -> bool:
+        """The stack deploys the flows, the bot and the numbers.
+
+        In global-resiliency mode only the primary does: Connect mirrors its flows and their number associations
+        to the replica, and Lex replicates its bot (Connect admin guide, "Create a replica of your existing
+        Amazon Connect instance"; "Assign phone numbers to traffic distribution groups").
+        """
         return self.is_primary or self.deployment.dr_mode == "standalone"
 
     @property

@@ -5,6 +5,13 @@ scaling (schedules, time zones, bounds, tracking) and alarms. Normalized away: t
 to resources (which differ per stack by construction), the DR flow-name suffix, and provisioned-concurrency
 minimums (the DR region deliberately holds ``dr_standby`` capacity until failover).
 Role-only resources (the primary's instance, replication, TDG, queues in global-resiliency mode) are not compared.
+
+What each mode should have differs. In standalone mode both regions deploy the whole IVR, so the DR template must
+equal the primary's. In global-resiliency mode the primary owns the one set of flows and the bot, which Connect
+mirrors to the replica and Lex replicates (Connect admin guide, "Create a replica of your existing Amazon Connect
+instance"): the DR template must then hold no flows, bot, numbers or number associations of its own, the
+primary's bot must replicate into the DR region, and what both deploy (functions, aliases, scaling, alarms)
+must match.
 """
 
 from __future__ import annotations
@@ -24,6 +31,15 @@ COMPARED_TYPES = (
     "AWS::ApplicationAutoScaling::ScalableTarget",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
     "AWS::CloudWatch::Alarm",
+)
+#: What only the primary deploys in global-resiliency mode: Connect or Lex mirror it into the DR region.
+MIRRORED_TYPES = (
+    "AWS::Connect::ContactFlow",
+    "AWS::Lex::Bot",
+    "AWS::Lex::BotVersion",
+    "AWS::Lex::BotAlias",
+    "AWS::Connect::PhoneNumber",
+    "Custom::PhoneNumberFlowAssociation",
 )
 #: The kit's own IVR pieces; CDK's singleton providers and the custom-resource handlers are role plumbing.
 _KIT_PREFIXES = ("Functions", "Bot", "Flows", "Monitoring")
@@ -96,10 +112,50 @@ def _first_difference(a: Any, b: Any, path: str = "") -> str:
     return f"{path or '(value)'}: {json.dumps(a)[:160]} != {json.dumps(b)[:160]}"
 
 
-def compare_templates(primary: dict[str, Any], dr: dict[str, Any], regions: tuple[str, str]) -> list[Drift]:
-    """The drifts between two regional templates of one deployment; empty when they are at parity."""
-    left, right = _kit_resources(primary), _kit_resources(dr)
-    drifts = [Drift(k, "only in the primary template") for k in sorted(set(left) - set(right))]
+def dr_mode_of(template: dict[str, Any]) -> str:
+    """The deployment's DR mode, from the stack's ``DrMode`` output (or a replica in the template)."""
+    output = (template.get("Outputs") or {}).get("DrMode", {}).get("Value")
+    if isinstance(output, str):
+        return output
+    replicas = [r for r in template.get("Resources", {}).values() if r.get("Type") == "Custom::ConnectInstanceReplica"]
+    return "global-resiliency" if replicas else "standalone"
+
+
+def _of_types(template: dict[str, Any], types: tuple[str, ...]) -> list[str]:
+    return sorted(k for k, r in template.get("Resources", {}).items() if r.get("Type") in types)
+
+
+def _mirrored_drifts(primary: dict[str, Any], dr: dict[str, Any], dr_region: str) -> list[Drift]:
+    """Global-resiliency mode: the DR stack must not deploy what Connect and Lex mirror from the primary."""
+    drifts = [
+        Drift(k, "in the DR template, but in global-resiliency mode Connect or Lex mirror it from the primary")
+        for k in _of_types(dr, MIRRORED_TYPES)
+    ]
+    if not _of_types(primary, ("AWS::Connect::ContactFlow",)):
+        drifts.append(Drift("(flows)", "the primary template deploys no flows for Connect to mirror"))
+    for logical_id in _of_types(primary, ("AWS::Lex::Bot",)):
+        replication = primary["Resources"][logical_id].get("Properties", {}).get("Replication") or {}
+        if replication.get("ReplicaRegions") != [dr_region]:
+            drifts.append(Drift(logical_id, f"the bot does not replicate into the DR region {dr_region}"))
+    return drifts
+
+
+def compare_templates(
+    primary: dict[str, Any], dr: dict[str, Any], regions: tuple[str, str], mode: str | None = None
+) -> list[Drift]:
+    """The drifts between two regional templates of one deployment; empty when they are at parity.
+
+    ``mode`` is the DR mode (``global-resiliency`` or ``standalone``); by default it is read from the templates.
+    """
+    mode = mode or dr_mode_of(primary)
+    drifts: list[Drift] = []
+    skipped: tuple[str, ...] = ()
+    if mode == "global-resiliency":
+        drifts += _mirrored_drifts(primary, dr, regions[1])
+        skipped = MIRRORED_TYPES
+    left = {k: v for k, v in _kit_resources(primary).items() if v.get("Type") not in skipped}
+    right = {k: v for k, v in _kit_resources(dr).items() if v.get("Type") not in skipped}
+    drifts += [Drift(k, "only in the primary template") for k in sorted(set(left) - set(right))]
     drifts += [Drift(k, "only in the DR template") for k in sorted(set(right) - set(left))]
     for logical_id in sorted(set(left) & set(right)):
         a = _normalize(_essence(left[logical_id]), regions)

@@ -2,20 +2,21 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import aws_cdk as cdk
 from aws_cdk import aws_connect as connect
 from aws_cdk import aws_logs as logs
-from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
-from connect.infrastructure import ContactCenter, ContactFlows, connect_id, handoff_parameter
+from connect.infrastructure import ContactCenter, ContactFlows, connect_arn, connect_id, handoff_parameter
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
 from connect.replication.infrastructure import InstanceReplica
+from flowkit.language import portability
 from flowkit.language.files import FlowFile
 from lambdas.infrastructure import ClinicFunctions
-from lex.infrastructure import ClinicBot
+from lex.infrastructure import ClinicBot, ReplicatedBotAccess
 from lex.model import BotModel
 from regions.config import RegionSettings
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
@@ -55,41 +56,14 @@ class IvrRegionalStack(cdk.Stack):
             cdk.Tags.of(self).add(key, value)
 
         functions = ClinicFunctions(self, "Functions", settings=settings)
-        bot = ClinicBot(
-            self,
-            "Bot",
-            model=bot_model,
-            locales=deployment.lex.locales,
-            confidence=deployment.lex.nlu_confidence_threshold,
-            idle_ttl_seconds=deployment.lex.idle_session_ttl_seconds,
-            code_hook=functions.aliases["Appointments"],
-            name_prefix=deployment.name,
-        )
         center = ContactCenter(self, "ContactCenter", settings=settings)
-        for key, alias in functions.flow_invoked.items():
-            center.integrate_lambda(key, alias)
-        bot_association = center.integrate_bot(bot.alias.attr_arn)
+        # Flows must not be published before the instance knows every function they invoke (Connect refuses it).
+        lambda_associations = [center.integrate_lambda(k, alias) for k, alias in functions.flow_invoked.items()]
 
-        values = {
-            "BotAliasArn": bot.alias.attr_arn,
-            **{f"FunctionArn.{k}": a.function_arn for k, a in functions.aliases.items()},
-            **{f"QueueArn.{n}": arn for n, arn in center.queue_arns.items()},
-            **{f"HoursArn.{n}": arn for n, arn in center.hours_arns.items()},
-        }
-        contact_flows = ContactFlows(
-            self,
-            "Flows",
-            instance_arn=center.instance_arn,
-            flows=flows,
-            values=values,
-            name_suffix=center.name_suffix,
-            depends_on=[bot_association],
-        )
-        inbound = contact_flows.flows[INBOUND_FLOW]
-
-        self._claimed: list[connect.CfnPhoneNumber] = []
-        tdg_arn = self._global_resiliency(settings, center, contact_flows)
-        self._phone_numbers(settings, center, inbound, tdg_arn)
+        if settings.owns_flows:
+            ivr = self._flows_bot_and_numbers(settings, bot_model, flows, functions, center, lambda_associations)
+        else:
+            ivr = self._replica_side(settings, functions, center, flows)
 
         monitoring = Monitoring(
             self,
@@ -98,18 +72,13 @@ class IvrRegionalStack(cdk.Stack):
             functions=functions.functions,
             flow_invoked=set(functions.flow_invoked),
             instance_id=center.instance_id,
-            flow_names=[f"{name}{center.name_suffix}" for name in contact_flows.flows],
-            bot_id=bot.bot.attr_id,
-            bot_alias_id=bot.alias.attr_bot_alias_id,
-            locales=bot.locales,
+            flow_names=sorted(ivr.flow_ids),
+            bot_id=ivr.bot_id,
+            bot_alias_id=ivr.bot_alias_id,
+            locales=list(deployment.lex.locales),
         )
 
-        # The primary owns the group; the DR region of a global-resiliency deployment reads its ARN handed over.
-        group_arn = tdg_arn
-        if deployment.dr_mode == "global-resiliency" and group_arn is None:
-            group_arn = ssm.StringParameter.value_for_string_parameter(
-                self, handoff_parameter(deployment.name, "tdg-arn")
-            )
+        group_arn = ivr.tdg_arn
         drills = DrillDocuments(self, "Drills", settings=settings, tdg_arn=group_arn)
         if deployment.chaos.enabled:
             ChaosExperiment(
@@ -123,7 +92,7 @@ class IvrRegionalStack(cdk.Stack):
             )
         for name, document in drills.documents.items():
             cdk.CfnOutput(self, f"Drill{_pascal(name)}Document", value=document.ref)
-        self._outputs(settings, center, contact_flows, bot, functions, group_arn)
+        self._outputs(settings, center, ivr, functions)
         self._own_auto_delete_logs()
 
     def _own_auto_delete_logs(self) -> None:
@@ -147,11 +116,96 @@ class IvrRegionalStack(cdk.Stack):
             if isinstance(construct, cdk.CfnResource) and construct.cfn_resource_type == "Custom::S3AutoDeleteObjects":
                 construct.add_dependency(group)
 
-    def _global_resiliency(self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows) -> str | None:
+    def _flows_bot_and_numbers(
+        self,
+        settings: RegionSettings,
+        bot_model: BotModel,
+        flows: list[FlowFile],
+        functions: ClinicFunctions,
+        center: ContactCenter,
+        lambda_associations: list[connect.CfnIntegrationAssociation],
+    ) -> _Ivr:
+        """The primary, and either region in standalone mode: the bot, the flows and the numbers.
+
+        In global-resiliency mode the flows are the one set that Connect mirrors to the replica, so they reach
+        functions and the bot through ARNs that resolve in the Region running them (``$.AwsRegion``).
+        """
+        deployment = settings.deployment
+        gr = deployment.dr_mode == "global-resiliency"
+        bot = ClinicBot(
+            self,
+            "Bot",
+            model=bot_model,
+            locales=deployment.lex.locales,
+            confidence=deployment.lex.nlu_confidence_threshold,
+            idle_ttl_seconds=deployment.lex.idle_session_ttl_seconds,
+            code_hook=functions.aliases["Appointments"],
+            name_prefix=deployment.name,
+            replica_region=settings.peer_region if gr else None,
+        )
+        bot_association = center.integrate_bot(bot.alias.attr_arn)
+        values: dict[str, str] = {
+            **{f"QueueArn.{n}": arn for n, arn in center.queue_arns.items()},
+            **{f"HoursArn.{n}": arn for n, arn in center.hours_arns.items()},
+        }
+        if gr:
+            values["BotAliasArn"] = portability.bot_alias_arn(
+                cdk.Aws.PARTITION, cdk.Aws.ACCOUNT_ID, bot.bot.attr_id, bot.alias.attr_bot_alias_id
+            )
+            values |= {
+                f"FunctionArn.{k}": portability.function_arn(
+                    cdk.Aws.PARTITION, cdk.Aws.ACCOUNT_ID, deployment.function_name(k), a.alias_name
+                )
+                for k, a in functions.aliases.items()
+            }
+        else:
+            values["BotAliasArn"] = bot.alias.attr_arn
+            values |= {f"FunctionArn.{k}": a.function_arn for k, a in functions.aliases.items()}
+        contact_flows = ContactFlows(
+            self,
+            "Flows",
+            instance_arn=center.instance_arn,
+            flows=flows,
+            values=values,
+            depends_on=[bot_association, *lambda_associations],
+            portable=gr,
+        )
+        tdg: connect.CfnTrafficDistributionGroup | None = None
+        if gr:
+            replica, tdg = self._replication(settings, center, contact_flows, bot)
+            if deployment.keeps_numbers:
+                _keep_group_with_numbers(center, replica, tdg)
+        target = tdg.attr_traffic_distribution_group_arn if tdg is not None else center.instance_arn
+        claimed = claim_numbers(self, deployment.phone_numbers, target)
+        if tdg is not None:
+            for number in claimed:  # claim only into an ACTIVE group (Connect API reference)
+                number.node.add_dependency(tdg)
+        if claimed:
+            # In global-resiliency mode Connect mirrors this association to the replica ("Assign phone numbers
+            # to traffic distribution groups", Connect admin guide): the DR stack makes none of its own.
+            NumberFlowAssociation(
+                self,
+                "InboundNumbers",
+                instance_id=center.instance_id,
+                instance_arn=center.instance_arn,
+                flow_arn=contact_flows.flows[INBOUND_FLOW].attr_contact_flow_arn,
+                phone_number_arns=[n.attr_phone_number_arn for n in claimed],
+            )
+        return _Ivr(
+            flow_ids={n: connect_id(f.attr_contact_flow_arn) for n, f in contact_flows.flows.items()},
+            flow_arns={n: f.attr_contact_flow_arn for n, f in contact_flows.flows.items()},
+            bot_id=bot.bot.attr_id,
+            bot_alias_id=bot.alias.attr_bot_alias_id,
+            bot_alias_arn=bot.alias.attr_arn,
+            bot_version=bot.version.attr_bot_version,
+            tdg_arn=tdg.attr_traffic_distribution_group_arn if tdg is not None else None,
+        )
+
+    def _replication(
+        self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows, bot: ClinicBot
+    ) -> tuple[InstanceReplica, connect.CfnTrafficDistributionGroup]:
         """Primary, global-resiliency mode: replicate, create the traffic distribution group, hand ids over."""
         deployment = settings.deployment
-        if deployment.dr_mode != "global-resiliency" or not settings.is_primary:
-            return None
         replica = InstanceReplica(
             self,
             "Replica",
@@ -172,89 +226,101 @@ class IvrRegionalStack(cdk.Stack):
         )
         tdg.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         tdg.node.add_dependency(replica)
-        self._claimed = claim_numbers(self, deployment.phone_numbers, tdg.attr_traffic_distribution_group_arn)
-        for number in self._claimed:
-            number.node.add_dependency(tdg)
         parameters = {
             handoff_parameter(deployment.name, "instance-id"): center.instance_id,
             handoff_parameter(deployment.name, "tdg-arn"): tdg.attr_traffic_distribution_group_arn,
+            handoff_parameter(deployment.name, "bot-id"): bot.bot.attr_id,
+            handoff_parameter(deployment.name, "bot-alias-id"): bot.alias.attr_bot_alias_id,
             **{
-                handoff_parameter(deployment.name, f"hours/{n}"): connect_id(arn)
-                for n, arn in center.hours_arns.items()
-            },
-            **{
-                handoff_parameter(deployment.name, f"queue/{n}"): connect_id(arn)
-                for n, arn in center.queue_arns.items()
+                handoff_parameter(deployment.name, f"flow/{n}"): connect_id(f.attr_contact_flow_arn)
+                for n, f in flows.flows.items()
             },
         }
-        if self._claimed:
-            parameters[handoff_parameter(deployment.name, "phone-numbers")] = cdk.Fn.join(
-                ",", [n.attr_phone_number_arn for n in self._claimed]
-            )
         handoff = PeerHandoff(
             self, "Handoff", deployment_name=deployment.name, region=settings.peer_region, parameters=parameters
         )
         handoff.node.add_dependency(replica)
-        return tdg.attr_traffic_distribution_group_arn
+        return replica, tdg
 
-    def _phone_numbers(
-        self, settings: RegionSettings, center: ContactCenter, inbound: connect.CfnContactFlow, tdg_arn: str | None
-    ) -> None:
-        deployment = settings.deployment
-        if not deployment.phone_numbers:
-            return
-        if tdg_arn is not None:
-            arns: list[str] | str = [n.attr_phone_number_arn for n in self._claimed]
-        elif settings.creates_instance:
-            arns = [n.attr_phone_number_arn for n in claim_numbers(self, deployment.phone_numbers, center.instance_arn)]
-        else:
-            # DR region, global-resiliency: the numbers were claimed into the group by the primary.
-            arns = cdk.Fn.split(
-                ",",
-                ssm.StringParameter.value_for_string_parameter(
-                    self, handoff_parameter(deployment.name, "phone-numbers")
-                ),
-            )
-        NumberFlowAssociation(
-            self,
-            "InboundNumbers",
-            instance_id=center.instance_id,
-            instance_arn=center.instance_arn,
-            flow_arn=inbound.attr_contact_flow_arn,
-            phone_number_arns=arns,
+    def _replica_side(
+        self, settings: RegionSettings, functions: ClinicFunctions, center: ContactCenter, flows: list[FlowFile]
+    ) -> _Ivr:
+        """DR region, global-resiliency mode: only what is region-local.
+
+        Connect mirrors the primary's flows and their number associations to the replica, and Lex replicates the
+        bot: this stack adds the bot replica's integration association on the replica instance and lets the
+        replica alias call this Region's code hook. Flow and bot ids are the primary's, handed over through SSM.
+        """
+        name = settings.deployment.name
+        bot_id = center.handed_over(name, "bot-id")
+        alias_id = center.handed_over(name, "bot-alias-id")
+        access = ReplicatedBotAccess(
+            self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.aliases["Appointments"]
+        )
+        center.integrate_bot(access.alias_arn)
+        flow_ids = {flow.name: center.handed_over(name, f"flow/{flow.name}") for flow in flows}
+        return _Ivr(
+            flow_ids=flow_ids,
+            flow_arns={n: connect_arn(f"instance/{center.instance_id}/contact-flow/{i}") for n, i in flow_ids.items()},
+            bot_id=bot_id,
+            bot_alias_id=alias_id,
+            bot_alias_arn=access.alias_arn,
+            bot_version=None,
+            tdg_arn=center.handed_over(name, "tdg-arn"),
         )
 
-    def _outputs(
-        self,
-        settings: RegionSettings,
-        center: ContactCenter,
-        flows: ContactFlows,
-        bot: ClinicBot,
-        functions: ClinicFunctions,
-        tdg_arn: str | None,
-    ) -> None:
+    def _outputs(self, settings: RegionSettings, center: ContactCenter, ivr: _Ivr, functions: ClinicFunctions) -> None:
         """What operator tooling reads (``ivr`` reads stack outputs; it does not import CDK)."""
         outputs: dict[str, str] = {
             "InstanceId": center.instance_id,
             "InstanceArn": center.instance_arn,
-            "BotId": bot.bot.attr_id,
-            "BotAliasArn": bot.alias.attr_arn,
-            "BotVersion": bot.version.attr_bot_version,
+            "BotId": ivr.bot_id,
+            "BotAliasArn": ivr.bot_alias_arn,
             "Region": settings.region,
             "Role": settings.role,
+            "DrMode": settings.deployment.dr_mode,
             "TableName": functions.table_name,
         }
-        outputs |= {f"Flow{_pascal(n)}Id": connect_id(f.attr_contact_flow_arn) for n, f in flows.flows.items()}
-        outputs |= {f"Flow{_pascal(n)}Arn": f.attr_contact_flow_arn for n, f in flows.flows.items()}
+        if ivr.bot_version is not None:
+            outputs["BotVersion"] = ivr.bot_version
+        # In the DR region of a global-resiliency deployment these are the flows Connect mirrored (same ids).
+        outputs |= {f"Flow{_pascal(n)}Id": i for n, i in ivr.flow_ids.items()}
+        outputs |= {f"Flow{_pascal(n)}Arn": a for n, a in ivr.flow_arns.items()}
         outputs |= {f"Function{k}Arn": a.function_arn for k, a in functions.aliases.items()}
         outputs |= {f"Queue{_pascal(n)}Arn": arn for n, arn in center.queue_arns.items()}
         outputs |= {f"Hours{_pascal(n)}Arn": arn for n, arn in center.hours_arns.items()}
-        if center.name_suffix:
-            outputs["FlowNameSuffix"] = center.name_suffix
-        if tdg_arn is not None:
-            outputs["TrafficDistributionGroupArn"] = tdg_arn
+        if ivr.tdg_arn is not None:
+            outputs["TrafficDistributionGroupArn"] = ivr.tdg_arn
         for key, value in outputs.items():
             cdk.CfnOutput(self, key, value=value)
+
+
+def _keep_group_with_numbers(
+    center: ContactCenter, replica: InstanceReplica, tdg: connect.CfnTrafficDistributionGroup
+) -> None:
+    """Teardown keeps the numbers: keep the group that holds them, the replica and the instance too.
+
+    DeleteTrafficDistributionGroup fails with ResourceInUseException while numbers are claimed to the group
+    (Connect API reference), and the group belongs to the replicated instance: deleting either would end in
+    DELETE_FAILED or take the numbers with it. ``ivr destroy`` says what stays.
+    """
+    tdg.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+    replica.resource.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+    if center.instance is not None:
+        center.instance.apply_removal_policy(cdk.RemovalPolicy.RETAIN)
+
+
+@dataclass(frozen=True)
+class _Ivr:
+    """What the rest of the stack needs to know of the flows and the bot, wherever they come from."""
+
+    flow_ids: dict[str, str]
+    flow_arns: dict[str, str]
+    bot_id: str
+    bot_alias_id: str
+    bot_alias_arn: str
+    bot_version: str | None
+    tdg_arn: str | None
 
 
 def _pascal(name: str) -> str:

@@ -133,3 +133,9 @@ def gr_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 def standalone_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """A standalone deployment with two numbers, synthesized once per session, cdk-nag included."""
     return _synth(CONFIGS / "standalone.yaml", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def gr_kept_numbers_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Global-resiliency mode with numbers kept on teardown, synthesized once per session, cdk-nag included."""
+    return _synth(CONFIGS / "gr-kept-numbers.yaml", tmp_path_factory)

@@ -17,8 +17,9 @@ from regions.nag import partition_text
 def claim_numbers(scope: Construct, numbers: list[PhoneNumber], target_arn: str) -> list[connect.CfnPhoneNumber]:
     """Claim the configured numbers into an instance or a traffic distribution group.
 
-    A number with ``keep_on_destroy`` survives ``cdk destroy``: a released number cannot be reclaimed for about
-    30 days.
+    A number with ``keep_on_destroy`` survives ``cdk destroy``: a released number enters a cooldown of up to 180
+    days before it can be claimed again (ReleasePhoneNumber, Connect API reference). ``target_arn`` is an
+    instance, or in global-resiliency mode the traffic distribution group (AWS::Connect::PhoneNumber TargetArn).
     """
     claimed = []
     for index, number in enumerate(numbers):
@@ -37,7 +38,11 @@ def claim_numbers(scope: Construct, numbers: list[PhoneNumber], target_arn: str)
 
 
 class NumberFlowAssociation(Construct):
-    """Points phone numbers at a flow of the instance, and releases them from it on delete."""
+    """Points phone numbers at a flow of the instance, and releases them from it on delete.
+
+    Only the stack that owns the flows makes one: in global-resiliency mode the primary, whose association Connect
+    mirrors to the replica ("Assign phone numbers to traffic distribution groups", Connect admin guide).
+    """
 
     def __init__(
         self,
@@ -62,16 +67,15 @@ class NumberFlowAssociation(Construct):
                     resources=[
                         instance_arn,
                         flow_arn,
-                        f"arn:{stack.partition}:connect:*:{stack.account}:phone-number/*",
+                        f"arn:{stack.partition}:connect:{stack.region}:{stack.account}:phone-number/*",
                     ],
                 )
             ],
             acknowledgments=[
                 (
-                    f"IAM5[Resource::arn:{partition_text(self)}:connect:*:{stack.account}:phone-number/*]",
-                    "Numbers are claimed at deploy time, so their ids are unknown at synth, and in "
-                    "global-resiliency mode they belong to the primary region: scoped to this account's "
-                    "numbers.",
+                    f"IAM5[Resource::arn:{partition_text(self)}:connect:{stack.region}:{stack.account}:phone-number/*]",
+                    "Numbers are claimed at deploy time, so their ids are unknown at synth: scoped to this "
+                    "account's numbers in this region (the stack that claims them).",
                 )
             ],
         )

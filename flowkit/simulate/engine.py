@@ -43,6 +43,7 @@ class Step:
     input: str | None
     branch: str
     dialog: list[tuple[str, str]] | None = None  # a conversation with the bot, in order
+    reached: str | None = None  # the function a Lambda block invoked, as the flow named it (region resolved)
 
 
 @dataclass
@@ -320,17 +321,24 @@ class _Call:
         try:
             response = handler(event, self.r.lambda_context(key))
         except Exception as exc:  # any exception of the function takes Connect's error branch
-            return self.take(flow, action, error="NoMatchingError", prompt=None, given=f"raised {type(exc).__name__}")
+            return self._reached(key, self.take(flow, action, error="NoMatchingError", prompt=None,
+                                                given=f"raised {type(exc).__name__}"))  # fmt: skip
         if time.perf_counter() - started > limit:
-            return self.take(flow, action, error="NoMatchingError", given=f"took longer than {limit:g} s")
+            return self._reached(key, self.take(flow, action, error="NoMatchingError",
+                                                given=f"took longer than {limit:g} s"))  # fmt: skip
         json_ok = (p.get("ResponseValidation") or {}).get("ResponseType") == "JSON" and isinstance(response, dict)
         flat = isinstance(response, dict) and all(
             isinstance(k, str) and isinstance(v, str) for k, v in response.items()
         )
         if not (flat or json_ok):
-            return self.take(flow, action, error="NoMatchingError", given="response is not a flat string map")
+            return self._reached(key, self.take(flow, action, error="NoMatchingError",
+                                                given="response is not a flat string map"))  # fmt: skip
         self.external = dict(response)
-        return self.take(flow, action)
+        return self._reached(key, self.take(flow, action))
+
+    def _reached(self, function: str, target: str | None) -> str | None:
+        self.steps[-1].reached = function
+        return target
 
     def _do_update_contact_attributes(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         self.attributes.update({k: "" if v is None else str(v) for k, v in (p.get("Attributes") or {}).items()})

@@ -9,6 +9,8 @@ from pathlib import Path
 from typing import Any
 
 from flowkit.language.files import FLOWS_DIR
+from flowkit.language.lint import PLACEHOLDER
+from flowkit.language.portability import function_arn, in_region
 from flowkit.simulate.engine import LambdaHandler, Resources
 from flowkit.simulate.functions import LocalClinic, LocalContext, load_handler
 from flowkit.simulate.lex import LexEmulator
@@ -31,11 +33,21 @@ def flow_documents(*directories: Path) -> dict[str, dict[str, Any]]:
 def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: LocalClinic, *,
                   extra_flows: Path | None = None, lambdas: Mapping[str, str] | None = None,
                   today: Callable[[], date]) -> Resources:  # fmt: skip
-    """Resources of one region of a deployment, with the clinic functions running locally."""
+    """Resources of one region of a deployment, with the clinic functions running locally.
+
+    In global-resiliency mode the flows run as the primary stack deploys them, the one set that Connect mirrors:
+    ``%FunctionArn.X%`` is the ARN with ``$.AwsRegion``, which the engine resolves to the simulated region, and
+    only this region's functions are reachable. A DR call thus reaches the DR functions through the same flow.
+    """
     handlers: dict[str, LambdaHandler] = dict(clinic.handlers)
     for key, spec in (lambdas or {}).items():
         handlers[key] = load_handler(spec)
-    directories = [FLOWS_DIR] + ([extra_flows] if extra_flows else [])
+    region = deployment.region(role).region
+    flows = flow_documents(*([FLOWS_DIR] + ([extra_flows] if extra_flows else [])))
+    if deployment.dr_mode == "global-resiliency":
+        arns = {key: gr_function_arn(deployment, key) for key in list(handlers) if not key.startswith("arn:")}
+        flows = {name: _with_function_arns(doc, arns) for name, doc in flows.items()}
+        handlers |= {in_region(arn, region): handlers[key] for key, arn in arns.items()}
     locale = deployment.lex.locales[0]
     appointments = handlers["Appointments"]
 
@@ -46,11 +58,33 @@ def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: Loc
     # The emulator keeps no state between conversations: one instance (its patterns compiled once) serves all.
     emulator = LexEmulator(bot, locale, code_hook, today=today, bot_name=f"{deployment.name}-{bot.name}")
     return Resources(
-        flows=flow_documents(*directories),
+        flows=flows,
         hours={h.name: h for h in deployment.hours},
         queues={q.name: q.hours for q in deployment.queues},
         lambdas=handlers,
         lex=lambda: emulator,
-        region=deployment.region(role).region,
-        lambda_context=lambda key: LocalContext(deployment.function_name(key)),
+        region=region,
+        lambda_context=lambda key: LocalContext(_function_name(deployment, key)),
     )
+
+
+#: The qualifier the kit's flows invoke (the ``live`` alias of every function).
+LIVE = "live"
+
+
+def gr_function_arn(deployment: Deployment, key: str) -> str:
+    """How a global-resiliency flow names function ``key``, as the stack fills ``%FunctionArn.key%``."""
+    return function_arn("aws", deployment.account, deployment.function_name(key), LIVE)
+
+
+def _function_name(deployment: Deployment, key: str) -> str:
+    return key.split(":")[6] if key.startswith("arn:") else deployment.function_name(key)
+
+
+def _with_function_arns(doc: dict[str, Any], arns: Mapping[str, str]) -> dict[str, Any]:
+    def fill(match: Any) -> str:
+        if match.group(1) == "FunctionArn" and match.group(2) in arns:
+            return arns[match.group(2)]
+        return str(match.group(0))
+
+    return dict(json.loads(PLACEHOLDER.sub(fill, json.dumps(doc))))

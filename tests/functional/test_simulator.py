@@ -65,6 +65,35 @@ def test_kit_scenarios_pass_and_cover_every_transition(clinic: LocalClinic) -> N
     assert {r.scenario.region for r in results} == {"primary", "dr"}
 
 
+def test_a_dr_call_reaches_dr_functions_through_the_same_flow(clinic: LocalClinic) -> None:
+    # GIVEN the sample (global-resiliency): one set of flows, which Connect mirrors to the replica
+    reached: dict[str, list[str]] = {}
+    flows: dict[str, Any] = {}
+    for role in ("primary", "dr"):
+        fresh(clinic)
+        res = resources(clinic, role)
+        flows[role] = res.flows["inbound-menu"]
+        # WHEN a known patient calls in each region
+        call = simulate(res, "inbound-menu", ["book a checkup", "friday", "10 am", "yes"], at=OPEN,
+                        caller="+15555550100")  # fmt: skip
+        assert call.outcome.kind == "disconnected"
+        reached[role] = [s.reached for s in call.steps if s.reached]
+    # THEN both ran the very same flow document, whose function ARNs carry $.AwsRegion
+    assert flows["primary"] == flows["dr"]
+    assert "arn:aws:lambda:$.AwsRegion:" in json.dumps(flows["dr"])
+    # AND each call reached the functions of the region it ran in, by their shared name
+    for role in ("primary", "dr"):
+        region = DEPLOYMENT.region(role).region  # type: ignore[arg-type]
+        name = DEPLOYMENT.function_name("CallerLookup")
+        assert reached[role] == [f"arn:aws:lambda:{region}:{DEPLOYMENT.account}:function:{name}:live"]
+
+
+def test_a_dr_call_cannot_reach_the_primarys_functions(clinic: LocalClinic) -> None:
+    # GIVEN the DR region's resources WHEN the functions it can reach by ARN are listed THEN none is the primary's
+    arns = [key for key in resources(clinic, "dr").lambdas if key.startswith("arn:")]
+    assert arns and all(f":{DEPLOYMENT.dr_region}:" in arn for arn in arns)
+
+
 def test_a_wrong_expectation_fails_with_what_happened(clinic: LocalClinic) -> None:
     fresh(clinic)
     scenario = Scenario.model_validate({"name": "x", "flow": "inbound-menu", "at": OPEN.isoformat(),

@@ -1,4 +1,5 @@
-"""The DR template is the primary template modulo region data."""
+"""The DR template is what its mode says it should be: the primary's modulo region data (standalone), or the
+primary's region-local part, with flows and bot left to Connect's and Lex's replication (global-resiliency)."""
 
 from __future__ import annotations
 
@@ -19,11 +20,11 @@ def test_dr_equals_primary_modulo_region_data(fixture: str, request: pytest.Fixt
     assert compare_templates(synth.primary, synth.dr, regions) == []
 
 
-def test_parity_compares_the_ivr_pieces(gr_synth: Synth) -> None:
-    # GIVEN the sample WHEN parity runs THEN it actually looks at flows, bot, functions, scaling and alarms
+def test_parity_compares_the_ivr_pieces(standalone_synth: Synth) -> None:
+    # GIVEN a standalone deployment WHEN parity runs THEN it actually looks at flows, bot, functions, scaling, alarms
     from stacks.parity import _kit_resources
 
-    types = {r["Type"] for r in _kit_resources(gr_synth.dr).values()}
+    types = {r["Type"] for r in _kit_resources(standalone_synth.dr).values()}
     assert {
         "AWS::Connect::ContactFlow",
         "AWS::Lex::Bot",
@@ -31,6 +32,10 @@ def test_parity_compares_the_ivr_pieces(gr_synth: Synth) -> None:
         "AWS::ApplicationAutoScaling::ScalableTarget",
         "AWS::CloudWatch::Alarm",
     } <= types
+
+
+def _regions(synth: Synth) -> tuple[str, str]:
+    return (synth.primary["Outputs"]["Region"]["Value"], synth.dr["Outputs"]["Region"]["Value"])
 
 
 def _plant(template: dict, resource_type: str, mutate) -> dict:  # type: ignore[no-untyped-def]
@@ -45,30 +50,63 @@ def _plant(template: dict, resource_type: str, mutate) -> dict:  # type: ignore[
 
 
 @pytest.mark.parametrize(
-    ("resource_type", "mutate"),
+    ("fixture", "resource_type", "mutate"),
     [
-        ("AWS::Lambda::Function", lambda p: p.update(MemorySize=1024)),
-        ("AWS::CloudWatch::Alarm", lambda p: p.update(Threshold=999)),
-        ("AWS::Lex::Bot", lambda p: p["BotLocales"][0]["Intents"].pop(0)),
-        ("AWS::ApplicationAutoScaling::ScalableTarget", lambda p: p.update(MaxCapacity=3)),
+        ("gr_synth", "AWS::Lambda::Function", lambda p: p.update(MemorySize=1024)),
+        ("gr_synth", "AWS::CloudWatch::Alarm", lambda p: p.update(Threshold=999)),
+        ("gr_synth", "AWS::ApplicationAutoScaling::ScalableTarget", lambda p: p.update(MaxCapacity=3)),
+        ("standalone_synth", "AWS::Lex::Bot", lambda p: p["BotLocales"][0]["Intents"].pop(0)),
+        ("standalone_synth", "AWS::Lambda::Function", lambda p: p.update(Timeout=7)),
     ],
 )
-def test_planted_drift_is_reported(gr_synth: Synth, resource_type: str, mutate) -> None:  # type: ignore[no-untyped-def]
+def test_planted_drift_is_reported(fixture: str, resource_type: str, mutate, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
     # GIVEN a DR template with one planted change WHEN compared THEN exactly that resource drifts
-    dr = _plant(gr_synth.dr, resource_type, mutate)
-    drifts = compare_templates(gr_synth.primary, dr, ("us-east-1", "us-west-2"))
+    synth: Synth = request.getfixturevalue(fixture)
+    dr = _plant(synth.dr, resource_type, mutate)
+    drifts = compare_templates(synth.primary, dr, _regions(synth))
     assert len(drifts) == 1
     assert dr["Resources"][drifts[0].resource]["Type"] == resource_type
 
 
-def test_a_flow_that_calls_the_primary_region_is_drift(gr_synth: Synth) -> None:
+@pytest.mark.parametrize("resource_type", ["AWS::Connect::ContactFlow", "AWS::Lex::Bot", "AWS::Connect::PhoneNumber"])
+def test_global_resiliency_dr_deploying_mirrored_pieces_is_drift(
+    gr_synth: Synth, standalone_synth: Synth, resource_type: str
+) -> None:
+    # GIVEN a GR DR template into which a flow, a bot or a number of its own was planted
+    dr = copy.deepcopy(gr_synth.dr)
+    donor = next(k for k, v in standalone_synth.dr["Resources"].items() if v["Type"] == resource_type)
+    dr["Resources"][donor] = standalone_synth.dr["Resources"][donor]
+    # WHEN compared THEN it drifts: Connect and Lex mirror these from the primary in that mode
+    drifts = compare_templates(gr_synth.primary, dr, ("us-east-1", "us-west-2"))
+    assert [d.resource for d in drifts] == [donor]
+    assert "mirror" in drifts[0].detail
+
+
+def test_global_resiliency_bot_that_does_not_replicate_is_drift(gr_synth: Synth) -> None:
+    # GIVEN a GR primary whose bot lost its replication into the DR region
+    primary = copy.deepcopy(gr_synth.primary)
+    bot = next(v for v in primary["Resources"].values() if v["Type"] == "AWS::Lex::Bot")
+    bot["Properties"].pop("Replication")
+    # WHEN compared THEN the bot drifts (the replica's flows would reach no bot)
+    drifts = compare_templates(primary, gr_synth.dr, ("us-east-1", "us-west-2"))
+    assert len(drifts) == 1 and "replicate" in drifts[0].detail
+
+
+def test_the_mode_is_read_from_the_templates(gr_synth: Synth, standalone_synth: Synth) -> None:
+    from stacks.parity import dr_mode_of
+
+    assert dr_mode_of(gr_synth.primary) == "global-resiliency"
+    assert dr_mode_of(standalone_synth.primary) == "standalone"
+
+
+def test_a_flow_that_calls_the_primary_region_is_drift(standalone_synth: Synth) -> None:
     # GIVEN a DR flow edited to say something else WHEN compared THEN the flow drifts
     def edit(props: dict) -> None:
         parts = props["Content"]["Fn::Join"][1]
         index = next(i for i, p in enumerate(parts) if isinstance(p, str) and "Goodbye" in p)
         parts[index] = parts[index].replace("Goodbye", "See you")
 
-    dr = _plant(gr_synth.dr, "AWS::Connect::ContactFlow", edit)
-    drifts = compare_templates(gr_synth.primary, dr, ("us-east-1", "us-west-2"))
+    dr = _plant(standalone_synth.dr, "AWS::Connect::ContactFlow", edit)
+    drifts = compare_templates(standalone_synth.primary, dr, _regions(standalone_synth))
     assert [d.resource for d in drifts] and all("Flows" in d.resource for d in drifts)
     assert json.dumps(drifts[0].detail)

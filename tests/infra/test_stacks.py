@@ -28,14 +28,84 @@ def flow_content_refs(flow: dict[str, Any]) -> list[Any]:
     return [] if isinstance(content, str) else [p for p in content["Fn::Join"][1] if not isinstance(p, str)]
 
 
-@pytest.mark.parametrize("which", ["primary", "dr"])
-def test_both_regions_deploy_the_three_flows(gr_synth: Synth, which: str) -> None:
-    # GIVEN the sample deployment WHEN synthesized THEN each region deploys inbound, after-hours and queue flows
-    flows = gr_synth.resources(which, "AWS::Connect::ContactFlow")
-    names = sorted(f["Properties"]["Name"].split("-us-")[0] for f in flows.values())
-    assert names == ["after-hours", "customer-queue", "inbound-menu"]
-    types = {f["Properties"]["Name"].split("-us-")[0]: f["Properties"]["Type"] for f in flows.values()}
-    assert types == {"after-hours": "CONTACT_FLOW", "customer-queue": "CUSTOMER_QUEUE", "inbound-menu": "CONTACT_FLOW"}
+def _kit_flows() -> dict[str, str]:
+    from flowkit.language.files import load_flows
+
+    return {f.name: f.type for f in load_flows()}
+
+
+@pytest.mark.parametrize(("fixture", "which"), [("gr_synth", "primary"), ("standalone_synth", "primary"),
+                                                 ("standalone_synth", "dr")])  # fmt: skip
+def test_regions_that_own_flows_deploy_every_kit_flow(fixture: str, which: str, request: pytest.FixtureRequest) -> None:
+    # GIVEN the kit's flow files WHEN a region that owns flows is synthesized THEN it deploys each, named as the file
+    synth: Synth = request.getfixturevalue(fixture)
+    flows = synth.resources(which, "AWS::Connect::ContactFlow")
+    assert {f["Properties"]["Name"]: f["Properties"]["Type"] for f in flows.values()} == _kit_flows()
+
+
+def test_global_resiliency_dr_deploys_no_flows_numbers_or_bot(gr_kept_numbers_synth: Synth) -> None:
+    # GIVEN GR mode with numbers WHEN the DR template is read THEN it holds nothing that Connect or Lex mirror:
+    # the primary's flows and number associations are mirrored to the replica, the bot is replicated by Lex
+    for resource_type in (
+        "AWS::Connect::ContactFlow",
+        "AWS::Connect::PhoneNumber",
+        "Custom::PhoneNumberFlowAssociation",
+        "AWS::Lex::Bot",
+        "AWS::Lex::BotVersion",
+        "AWS::Lex::BotAlias",
+        "AWS::Connect::TrafficDistributionGroup",
+        "AWS::Connect::Queue",
+        "AWS::Connect::HoursOfOperation",
+    ):
+        assert not gr_kept_numbers_synth.resources("dr", resource_type), resource_type
+    # AND the primary claims the numbers into the group and points them at its inbound flow, once
+    assert len(gr_kept_numbers_synth.resources("primary", "AWS::Connect::PhoneNumber")) == 2
+    assert len(gr_kept_numbers_synth.resources("primary", "Custom::PhoneNumberFlowAssociation")) == 1
+
+
+def test_global_resiliency_flows_resolve_functions_and_bot_in_the_running_region(gr_synth: Synth) -> None:
+    # GIVEN the GR primary's flows (the one set Connect mirrors) WHEN their content is read
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
+
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    flows = gr_synth.resources("primary", "AWS::Connect::ContactFlow")
+    texts = {k: flow_content_text(f) for k, f in flows.items()}
+    # THEN each invoked function is named by its shared name with $.AwsRegion, never by a Ref of this region's alias
+    joined = "".join(texts.values())
+    for key in ("CallerLookup", "Callback"):
+        assert ":lambda:$.AwsRegion:" in joined and f":function:{deployment.function_name(key)}:live" in joined
+    assert ":lex:$.AwsRegion:" in joined and "bot-alias/" in joined
+    region_bound = [{"Ref": a} for a in gr_synth.resources("primary", "AWS::Lambda::Alias")] + [
+        {"Fn::GetAtt": [a, "Arn"]} for a in gr_synth.resources("primary", "AWS::Lex::BotAlias")
+    ]
+    for logical_id, flow in flows.items():
+        for ref in flow_content_refs(flow):
+            assert ref not in region_bound, (logical_id, ref)  # an ARN holding this region
+            assert "AWS::Region" not in json.dumps(ref), (logical_id, ref)
+
+
+def test_global_resiliency_bot_replicates_into_the_dr_region(gr_synth: Synth) -> None:
+    bot = next(iter(gr_synth.resources("primary", "AWS::Lex::Bot").values()))
+    assert bot["Properties"]["Replication"] == {"ReplicaRegions": ["us-west-2"]}
+
+
+def test_standalone_bot_does_not_replicate(standalone_synth: Synth) -> None:
+    for which in ("primary", "dr"):
+        bot = next(iter(standalone_synth.resources(which, "AWS::Lex::Bot").values()))
+        assert "Replication" not in bot["Properties"]
+
+
+@pytest.mark.parametrize(("fixture", "which"), [("gr_synth", "primary"), ("standalone_synth", "primary"),
+                                                 ("standalone_synth", "dr")])  # fmt: skip
+def test_flows_depend_on_every_integration_they_need(fixture: str, which: str, request: pytest.FixtureRequest) -> None:
+    # GIVEN a region with flows WHEN the template is read THEN each flow waits for the bot's and every
+    # flow-invoked function's integration association (Connect refuses a flow naming an unknown function)
+    synth: Synth = request.getfixturevalue(fixture)
+    associations = set(synth.resources(which, "AWS::Connect::IntegrationAssociation"))
+    assert associations
+    for logical_id, flow in synth.resources(which, "AWS::Connect::ContactFlow").items():
+        assert associations <= set(flow.get("DependsOn", [])), logical_id
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])
@@ -49,21 +119,23 @@ def test_flow_content_holds_no_literal_account_or_region(gr_synth: Synth, which:
         assert "%" not in re.sub(r"\d+%", "", text), f"{logical_id} still holds a placeholder"
 
 
-def test_dr_flows_reference_only_dr_region_resources(gr_synth: Synth) -> None:
+def test_standalone_dr_flows_reference_only_dr_region_resources(standalone_synth: Synth) -> None:
     # GIVEN the DR template WHEN the references inside its flows are listed
     refs = [
-        r for flow in gr_synth.resources("dr", "AWS::Connect::ContactFlow").values() for r in flow_content_refs(flow)
+        r
+        for flow in standalone_synth.resources("dr", "AWS::Connect::ContactFlow").values()
+        for r in flow_content_refs(flow)
     ]
     # THEN every one is a resource or parameter of the DR stack itself (nothing names the primary region)
     own = (
-        set(gr_synth.dr["Resources"])
-        | set(gr_synth.dr.get("Parameters", {}))
+        set(standalone_synth.dr["Resources"])
+        | set(standalone_synth.dr.get("Parameters", {}))
         | {"AWS::Region", "AWS::AccountId", "AWS::Partition"}
     )
     assert refs
     for ref in refs:
         text = json.dumps(ref)
-        assert "us-east-1" not in text
+        assert "us-east-1" not in text  # the primary region
         names = re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([A-Za-z0-9:]+)"', text)
         assert names and all(n in own for n in names), text
 
@@ -252,12 +324,16 @@ def test_global_resiliency_primary_replicates_and_hands_over(gr_synth: Synth) ->
     assert gr_synth.resources("primary", "AWS::Connect::TrafficDistributionGroup")
     handoff = next(iter(gr_synth.resources("primary", "Custom::PeerRegionParameters").values()))
     assert handoff["Properties"]["Region"] == "us-west-2"
-    assert set(handoff["Properties"]["Parameters"]) == {
-        "/ivr/clinic/instance-id",
-        "/ivr/clinic/tdg-arn",
-        "/ivr/clinic/hours/clinic-hours",
-        "/ivr/clinic/queue/appointments",
-    }
+    # THEN only what the DR stack needs is handed over: the ids the replica shares with the primary
+    from connect.infrastructure import HANDOFF_ITEMS, handoff_parameter
+
+    expected = {handoff_parameter("clinic", i) for i in HANDOFF_ITEMS if i != "flow/<name>"}
+    expected |= {handoff_parameter("clinic", f"flow/{name}") for name in _kit_flows()}
+    assert expected >= {"/ivr/clinic/instance-id", "/ivr/clinic/tdg-arn", "/ivr/clinic/bot-alias-id"}
+    assert set(handoff["Properties"]["Parameters"]) == expected
+    # AND the DR stack reads exactly what was handed over, nothing more
+    read = {p["Default"] for p in gr_synth.dr["Parameters"].values() if str(p.get("Default", "")).startswith("/ivr/")}
+    assert read == expected
 
 
 def test_global_resiliency_dr_uses_the_replica(gr_synth: Synth) -> None:
@@ -265,7 +341,65 @@ def test_global_resiliency_dr_uses_the_replica(gr_synth: Synth) -> None:
     assert not gr_synth.resources("dr", "AWS::Connect::Instance")
     assert not gr_synth.resources("dr", "AWS::Connect::Queue")
     defaults = {p.get("Default") for p in gr_synth.dr["Parameters"].values()}
-    assert {"/ivr/clinic/instance-id", "/ivr/clinic/queue/appointments", "/ivr/clinic/tdg-arn"} <= defaults
+    assert {"/ivr/clinic/instance-id", "/ivr/clinic/bot-id", "/ivr/clinic/bot-alias-id", "/ivr/clinic/tdg-arn"} <= (
+        defaults
+    )
+    # AND it associates the replicated bot alias (same ids, this region) and its functions with the replica
+    associations = gr_synth.resources("dr", "AWS::Connect::IntegrationAssociation").values()
+    bot = next(
+        a["Properties"]["IntegrationArn"] for a in associations if a["Properties"]["IntegrationType"] == "LEX_BOT"
+    )
+    assert "arn:aws:lex:us-west-2:" in json.dumps(bot) and "/ivr/clinic/bot-alias-id" not in json.dumps(bot)
+    # AND lets the replica alias call this region's code hook
+    lex_permissions = [
+        p["Properties"]
+        for p in gr_synth.resources("dr", "AWS::Lambda::Permission").values()
+        if p["Properties"]["Principal"] == "lexv2.amazonaws.com"
+    ]
+    assert len(lex_permissions) == 1 and "us-west-2" in json.dumps(lex_permissions[0]["SourceArn"])
+
+
+def _depends(template: dict[str, Any], logical_id: str) -> set[str]:
+    """What a resource waits for on create (and so outlives on delete): DependsOn and the resources it refers to."""
+    resource = template["Resources"][logical_id]
+    text = json.dumps(resource.get("Properties", {}))
+    referred = set(re.findall(r'"(?:Ref|Fn::GetAtt)": \[?"([A-Za-z0-9]+)"', text))
+    return set(resource.get("DependsOn", [])) | referred
+
+
+def test_global_resiliency_teardown_order(gr_kept_numbers_synth: Synth) -> None:
+    # GIVEN the GR primary WHEN CloudFormation deletes it (reverse dependency order) THEN the number association
+    # goes before the numbers, the numbers before their group (a group holding numbers cannot be deleted), the
+    # group and the handoff before the replica, and the replica before the flows and the instance
+    t = gr_kept_numbers_synth.primary
+    one = lambda resource_type: next(iter(gr_kept_numbers_synth.resources("primary", resource_type)))  # noqa: E731
+    numbers = gr_kept_numbers_synth.resources("primary", "AWS::Connect::PhoneNumber")
+    tdg, replica = one("AWS::Connect::TrafficDistributionGroup"), one("Custom::ConnectInstanceReplica")
+    assert set(numbers) <= _depends(t, one("Custom::PhoneNumberFlowAssociation"))
+    assert all(tdg in _depends(t, n) for n in numbers)
+    assert replica in _depends(t, tdg) and replica in _depends(t, one("Custom::PeerRegionParameters"))
+    flows = set(gr_kept_numbers_synth.resources("primary", "AWS::Connect::ContactFlow"))
+    assert flows <= _depends(t, replica) and one("AWS::Connect::Instance") in _depends(t, replica)
+
+
+def test_global_resiliency_teardown_releases_numbers_with_their_group(gr_synth: Synth) -> None:
+    # GIVEN the sample (GR, no number kept) THEN the group, replica and instance are deleted with the stack
+    for resource_type in ("AWS::Connect::TrafficDistributionGroup", "Custom::ConnectInstanceReplica",
+                          "AWS::Connect::Instance"):  # fmt: skip
+        assert {r["DeletionPolicy"] for r in gr_synth.resources("primary", resource_type).values()} == {"Delete"}
+
+
+def test_global_resiliency_kept_numbers_keep_their_group_replica_and_instance(gr_kept_numbers_synth: Synth) -> None:
+    # GIVEN GR numbers kept on teardown: a group holding numbers cannot be deleted (ResourceInUseException)
+    # THEN the numbers, the group, the replica and the instance are all retained, so that destroy cannot fail
+    for resource_type in ("AWS::Connect::PhoneNumber", "AWS::Connect::TrafficDistributionGroup",
+                          "Custom::ConnectInstanceReplica", "AWS::Connect::Instance"):  # fmt: skip
+        policies = {r["DeletionPolicy"] for r in gr_kept_numbers_synth.resources("primary", resource_type).values()}
+        assert policies == {"Retain"}, resource_type
+    # AND every number is deleted before the group it is claimed to would be (it depends on the group)
+    tdg = next(iter(gr_kept_numbers_synth.resources("primary", "AWS::Connect::TrafficDistributionGroup")))
+    for number in gr_kept_numbers_synth.resources("primary", "AWS::Connect::PhoneNumber").values():
+        assert tdg in number.get("DependsOn", []) or tdg in json.dumps(number["Properties"]["TargetArn"])
 
 
 def test_standalone_dr_has_its_own_instance_and_numbers(standalone_synth: Synth) -> None:
@@ -297,7 +431,7 @@ def test_appointments_table_is_global_with_a_dr_replica(gr_synth: Synth) -> None
                 "TrafficDistributionGroupArn",
             },
         ),
-        ("dr", {"InstanceId", "BotAliasArn", "FlowInboundMenuId", "TrafficDistributionGroupArn"}),
+        ("dr", {"InstanceId", "BotAliasArn", "FlowInboundMenuId", "TrafficDistributionGroupArn", "DrMode"}),
     ],
 )
 def test_outputs_that_operator_tooling_reads(gr_synth: Synth, which: str, expected: set[str]) -> None:
@@ -315,7 +449,7 @@ PINNED = {
         "BotAD59FDB8": "AWS::Lex::Bot",
         "TrafficDistributionGroup": "AWS::Connect::TrafficDistributionGroup",
     },
-    "dr": {"ContactCenterRecordings5B033FFE": "AWS::S3::Bucket", "BotAD59FDB8": "AWS::Lex::Bot"},
+    "dr": {"ContactCenterRecordings5B033FFE": "AWS::S3::Bucket"},
 }
 
 

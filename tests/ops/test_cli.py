@@ -93,6 +93,55 @@ def test_destroy_dry_run_tears_down_dr_first() -> None:
     assert result.output.index("destroy clinic-dr") < result.output.index("destroy clinic-primary")
 
 
+STANDALONE = ROOT / "tests" / "configs" / "standalone.yaml"
+GR_KEPT = ROOT / "tests" / "configs" / "gr-kept-numbers.yaml"
+ACGR_ONLY_SUPPORTED = "calls ACGR the only AWS-supported way to run Amazon Connect across Regions"
+
+
+def _flat(text: str) -> str:
+    return " ".join(text.split())
+
+
+def test_deploy_dr_in_standalone_mode_says_what_the_gr_guide_says() -> None:
+    # GIVEN a standalone deployment WHEN its DR stack is deployed (dry run) THEN the notice is plain
+    result = runner.invoke(app, ["deploy", "dr", "--dry-run", "--config", str(STANDALONE)])
+    assert result.exit_code == 0
+    assert ACGR_ONLY_SUPPORTED in _flat(result.output)
+    assert "reduced service limits" in _flat(result.output) and "SLA coverage" in _flat(result.output)
+
+
+def test_deploy_dr_in_global_resiliency_mode_has_no_standalone_notice() -> None:
+    result = runner.invoke(app, ["deploy", "dr", "--dry-run"])
+    assert result.exit_code == 0
+    assert ACGR_ONLY_SUPPORTED not in _flat(result.output)
+    assert "mirrors its flows" in _flat(result.output)
+
+
+def test_synth_in_standalone_mode_says_what_the_gr_guide_says(monkeypatch: pytest.MonkeyPatch) -> None:
+    # GIVEN a standalone deployment and a CDK CLI that cannot run WHEN synthesized THEN the notice came first
+    import ivr.cli as cli
+    from ivr.cdk_cli import CdkCliError
+
+    def no_cdk(*_args: object, **_kwargs: object) -> None:
+        raise CdkCliError("no CDK CLI here")
+
+    monkeypatch.setattr(cli, "run_cdk", no_cdk)
+    result = runner.invoke(app, ["synth", "--config", str(STANDALONE)])
+    assert result.exit_code == 2
+    assert ACGR_ONLY_SUPPORTED in _flat(result.output)
+
+
+def test_destroy_says_what_is_kept_and_released() -> None:
+    # GIVEN a GR deployment keeping its numbers WHEN destroyed (dry run) THEN it says what stays
+    kept = _flat(runner.invoke(app, ["destroy", "--dry-run", "--config", str(GR_KEPT)]).output)
+    assert "kept: 2 phone number(s)" in kept
+    assert "kept: the traffic distribution group holding them, the replica instance" in kept
+    # AND for standalone numbers that are released, the documented cooldown (ReleasePhoneNumber: up to 180 days)
+    released = _flat(runner.invoke(app, ["destroy", "--dry-run", "--config", str(STANDALONE)]).output)
+    assert "kept: 1 phone number(s)" in released and "traffic distribution group" not in released
+    assert "released: 1 phone number(s)" in released and "up to 180 days" in released
+
+
 def test_synth_with_a_bad_config_names_file_and_field(tmp_path: Path) -> None:
     bad = tmp_path / "bad.yaml"
     bad.write_text(
@@ -206,12 +255,17 @@ def test_dr_parity_passes_on_the_kit_and_fails_on_planted_drift(gr_synth, tmp_pa
     result = runner.invoke(app, ["dr", "parity", "--out", str(tmp_path / "out")])
     assert result.exit_code == 0, result.output
     assert "at parity" in result.output
-    # WHEN the DR template's flow is changed THEN parity names the flow and exits 1
+    # WHEN the (global-resiliency) DR stack gains a flow of its own THEN parity names it and exits 1: Connect
+    # mirrors the primary's flows to the replica in that mode
     dr_file = tmp_path / "out" / "clinic-dr.template.json"
-    dr_file.write_text(dr_file.read_text().replace("Thank you for calling the clinic. Goodbye.", "Bye."))
+    dr = json.loads(dr_file.read_text())
+    primary = json.loads((tmp_path / "out" / "clinic-primary.template.json").read_text())
+    flow_id, flow = next((k, v) for k, v in primary["Resources"].items() if v["Type"] == "AWS::Connect::ContactFlow")
+    dr["Resources"][flow_id] = flow
+    dr_file.write_text(json.dumps(dr))
     result = runner.invoke(app, ["dr", "parity", "--out", str(tmp_path / "out"), "--json"])
     assert result.exit_code == 1
-    assert {d["resource"] for d in json.loads(result.stdout)} == {"Flowsafterhours4EB4D87F", "Flowsinboundmenu215D5F12"}
+    assert {d["resource"] for d in json.loads(result.stdout)} == {flow_id}
 
 
 def test_dr_parity_without_an_assembly(tmp_path: Path) -> None:

@@ -9,7 +9,7 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from regions.config import GLOBAL_RESILIENCY_PAIRS, ConfigError, load_deployment
+from regions.config import GLOBAL_RESILIENCY_PAIRS, LEX_REPLICATION_PAIRS, ConfigError, load_deployment
 from tests.conftest import ROOT
 
 SAMPLE = ROOT / "regions" / "clinic.yaml"
@@ -100,9 +100,36 @@ def test_missing_and_broken_files(tmp_path: Path) -> None:
 
 @given(st.sampled_from(list(GLOBAL_RESILIENCY_PAIRS)), st.sampled_from(["global-resiliency", "standalone"]))
 def test_supported_pairs_load_in_either_mode(pair: tuple[str, str], mode: str) -> None:
+    # GIVEN a Connect Global Resiliency pair WHEN loaded in either mode
     data = yaml.safe_load(SAMPLE.read_text())
     data.update(primary_region=pair[0], dr_region=pair[1], dr_mode=mode)
     from regions.config import Deployment
 
+    if mode == "global-resiliency" and frozenset(pair) not in LEX_REPLICATION_PAIRS:
+        # THEN global-resiliency needs Lex bot replication for the pair too (the replica's flows reach the bot so)
+        with pytest.raises(ValueError, match="Lex bot replication"):
+            Deployment.model_validate(data)
+        return
     deployment = Deployment.model_validate(data)
     assert deployment.region("dr").peer_region == pair[0]
+
+
+def test_global_resiliency_is_the_default_mode(tmp_path: Path) -> None:
+    # GIVEN a deployment file that does not say dr_mode WHEN loaded THEN it is global-resiliency
+    deployment = load_deployment(write(tmp_path, lambda d: d.pop("dr_mode")))
+    assert deployment.dr_mode == "global-resiliency"
+    assert deployment.region("primary").owns_flows and not deployment.region("dr").owns_flows
+
+
+def test_global_resiliency_numbers_are_kept_or_released_together(tmp_path: Path) -> None:
+    # GIVEN GR numbers of which one is kept and one released (they share one traffic distribution group, which
+    # cannot be deleted while it holds numbers) WHEN loaded THEN the file is refused with the field named
+    numbers = [{"country": "US", "keep_on_destroy": True}, {"country": "US", "keep_on_destroy": False}]
+    with pytest.raises(ConfigError, match="phone_numbers: in global-resiliency mode") as caught:
+        load_deployment(write(tmp_path, lambda d: d.update(phone_numbers=numbers)))
+    assert "deployment.yaml" in str(caught.value)
+
+
+def test_standalone_owns_flows_in_both_regions(tmp_path: Path) -> None:
+    deployment = load_deployment(write(tmp_path, lambda d: d.update(dr_region="eu-west-1", dr_mode="standalone")))
+    assert deployment.region("primary").owns_flows and deployment.region("dr").owns_flows
