@@ -232,3 +232,21 @@ def test_any_sequence_of_writes_and_reads_matches_moto(ops: list[tuple[Any, ...]
         for session in backend():
             results[name] = _run(session, ops)
     assert results["memory"] == results["moto"]
+
+
+def test_the_local_clinic_serves_its_table_and_nothing_else() -> None:
+    # GIVEN the simulator's local clinic on the in-memory backend
+    from flowkit.simulate.functions import TABLE as CLINIC_TABLE
+    from flowkit.simulate.functions import local_clinic
+
+    before = boto3.DEFAULT_SESSION
+    with local_clinic("America/New_York") as clinic:
+        assert clinic.memory is not None
+        # WHEN the functions' table is read through boto3 THEN the in-memory service answers it
+        assert boto3.client("dynamodb").describe_table(TableName=CLINIC_TABLE)["Table"]["TableStatus"] == "ACTIVE"
+        assert clinic.memory.requests["DescribeTable"] >= 1
+        # WHEN anything else would go to AWS THEN it stops before the network, saying so
+        with pytest.raises(RuntimeError, match="the local simulator is offline"):
+            boto3.client("ssm").get_parameter(Name="/anything")
+    # AND afterwards boto3's default session is the one from before
+    assert boto3.DEFAULT_SESSION is before
