@@ -75,17 +75,21 @@ class Invocations:
     errors: int = 0
 
 
+#: The local functions share one process and its module-level Powertools logger, metrics and tracer, so they run
+#: one invocation at a time (a Lambda execution environment also runs one at a time). Reentrant: a handler that
+#: reached another local function would not deadlock.
+_INVOKING = threading.RLock()
+
+
 def _local(handler: Callable[[dict[str, Any], Any], Any], record: Invocations) -> Callable[[dict[str, Any], Any], Any]:
-    """One execution environment: one invocation at a time (as Lambda runs them), timed and counted.
+    """A local function: one invocation at a time, timed (from when it starts running) and counted.
 
     It also drops the metrics an invocation buffered: locally they go nowhere, and Powertools would print them to
     stdout once 100 are buffered even with POWERTOOLS_METRICS_DISABLED."""
     from clinic.observability import metrics
 
-    lock = threading.Lock()
-
     def invoke(event: dict[str, Any], context: Any) -> Any:
-        with lock:
+        with _INVOKING:
             start = time.perf_counter()
             try:
                 return handler(event, context)
