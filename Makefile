@@ -28,6 +28,8 @@ demo: setup
 		--input "book a checkup" --input friday --input "10 am" --input yes
 	@echo; echo "== A call in the DR region after hours: the caller asks for a callback"
 	$(BIN)/ivr simulate inbound-menu --region dr --at 2026-12-01T22:00 --caller +15555550101 --input 1
+	@echo; echo "== The same scenario as an Amazon Connect native test case, compiled and run offline"
+	$(BIN)/ivr simulate --test-case connect/call_scenarios/book-appointment.yaml
 
 test: setup
 	$(BIN)/ruff check .

@@ -16,9 +16,12 @@ import aws_cdk as cdk
 import cdk_nag
 
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
+from flowkit.testcase.kit import cases_as_files, compile_kit
 from lex.model import BotModelError, load_bot_model
-from regions.config import ConfigError, load_deployment
+from regions.config import ConfigError, Deployment, Role, load_deployment
+from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
 from stacks.regional import IvrRegionalStack
+from stacks.test_cases import IvrTestCaseStack
 
 ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
@@ -45,7 +48,19 @@ def build_app(
     for role in ("primary", "dr"):
         settings = deployment.region(role)
         IvrRegionalStack(app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows)
+    add_test_case_stacks(app, deployment)
     return app
+
+
+def add_test_case_stacks(app: cdk.App, deployment: Deployment) -> None:
+    """Each region's Connect test cases, compiled from the call scenarios, in a stack of their own."""
+    roles: list[Role] = [r for r in ("primary", "dr") if plan_of_test_cases(deployment, r) is None]
+    if not roles:
+        return
+    cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
+    for role in roles:
+        settings = deployment.region(role)
+        IvrTestCaseStack(app, stack_of_test_cases(settings), settings=settings, cases=cases)
 
 
 def main() -> None:

@@ -106,6 +106,7 @@ SUMMARY_TYPES = {
     "AWS::CloudWatch::Alarm": "CloudWatch alarms",
     "AWS::SSM::Document": "Drill documents (SSM Automation)",
     "AWS::FIS::ExperimentTemplate": "Chaos experiment (FIS)",
+    "AWS::Connect::TestCase": "Connect test cases",
 }
 
 

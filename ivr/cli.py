@@ -19,6 +19,7 @@ from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.output import console, deployment_or_exit, err
 from ivr.simulate_cli import simulate_command
+from ivr.test_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
 
 if TYPE_CHECKING:
     from regions.config import Deployment
@@ -33,6 +34,7 @@ app.add_typer(dr_app, name="dr")
 app.command("failover")(failover_command)
 app.command("drill")(drill_command)
 app.command("simulate")(simulate_command)
+app.command("test")(ivr_test_command)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")]
@@ -153,6 +155,7 @@ def deploy(
             f"would deploy {settings.stack_name} to account {deployment.account}, region "
             f"{settings.region}:\n  {render(command)}"
         )
+        deploy_test_cases(deployment, role, config, dry_run=True)
         if role == "dr" and deployment.dr_mode == "global-resiliency":
             console.print(
                 "  note: needs the primary stack deployed first: it replicates the instance (Connect then "
@@ -166,6 +169,8 @@ def deploy(
         return
     _credentials_or_exit()
     result = run_cdk(command)
+    if result.returncode == 0:
+        deploy_test_cases(deployment, role, config)  # its own stack: a failure there leaves the IVR deployed
     raise typer.Exit(result.returncode)
 
 
@@ -178,8 +183,8 @@ def destroy(
     """Tear down both regions: the DR stack first, then the primary. Numbers marked keep_on_destroy stay claimed."""
     deployment = deployment_or_exit(config)
     commands = [
-        cdk_command("destroy", deployment.region(r).stack_name, "--force", config=config.resolve())
-        for r in ("dr", "primary")
+        cdk_command("destroy", stack, "--force", config=config.resolve())
+        for stack in [*stacks_of_test_cases(deployment), *(deployment.region(r).stack_name for r in ("dr", "primary"))]
     ]
     if dry_run:
         for command in commands:

@@ -79,6 +79,10 @@ def simulate_command(
     fail: Annotated[list[str] | None, typer.Option("--fail", help="ACTION=ErrorType to force an error")] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the call as JSON")] = False,
     scenarios: Annotated[Path | None, typer.Option("--scenarios", help="Run the scenario files of a dir")] = None,
+    test_case: Annotated[Path | None, typer.Option("--test-case", help="Run a Connect test case offline: a "
+                         "compiled *.json, or scenario file(s) compiled first (a *.yaml or a dir)")] = None,
+    save_to: Annotated[Path | None, typer.Option("--save-to", help="With --test-case: write the compiled "
+                       "test cases (JSON) into this dir")] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
     calls: Annotated[int | None, typer.Option("--calls", help="Load mode: replay the scenarios as N calls")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Load mode: calls in progress at once")] = 1,
@@ -98,6 +102,12 @@ def simulate_command(
     if region not in ("primary", "dr"):
         err.print(f"error: --region must be primary or dr, not {region!r}")
         raise typer.Exit(2)
+    if test_case is not None:
+        from ivr.test_cli import OfflineCall, simulate_test_cases
+
+        chosen = deployment_or_exit(config)
+        call = OfflineCall(flow, _at(at, chosen.hours[0].time_zone) if at else None, caller if at or flow else None)
+        raise typer.Exit(simulate_test_cases(test_case, chosen, region, save_to, as_json, call))
     if (flow is None) == (scenarios is None):
         err.print("error: give a FLOW to call, or --scenarios DIR")
         raise typer.Exit(2)

@@ -256,6 +256,33 @@ class Chaos(_Strict):
     duration_minutes: int = Field(default=5, ge=1, le=60)
 
 
+class FlowTestSettings(_Strict):
+    """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; README, "Test calls
+    on AWS"). Settings marked unconfirmed follow what the AWS docs say; change them if Connect disagrees.
+    """
+
+    #: Deploy the test cases in their own stack per region (``<name>-<role>-tests``), off the IVR's deploy path.
+    deploy: bool = True
+    #: ``ivr failover`` and the failover drill run the target region's test cases as their last verification.
+    after_failover: bool = True
+    #: Testing-language Version. Unconfirmed: the Developer Guide says 2019-10-30, an API example 2025-06-21.
+    version: Literal["2019-10-30", "2025-06-21"] = "2019-10-30"
+    #: Only PUBLISHED test cases are validated by Connect and can run.
+    status: Literal["PUBLISHED", "SAVED"] = "PUBLISHED"
+    #: Emit ``Usage {"Type": "Exactly", "Times": 1}`` on observations (documented; third parties omit it).
+    usage: bool = True
+    #: ``mock``: the scenario's time becomes a CheckHoursOfOperation MockResponse (InHours/OutOfHours, documented;
+    #: unconfirmed at run time); ``live``: the region's real clock decides.
+    hours: Literal["mock", "live"] = "mock"
+    #: ``recorded``: every flow Lambda call is mocked with the response it gave offline (a test call has no
+    #: caller number of the scenario's patient); ``live``: only the scenario's mapped or failing functions are.
+    functions: Literal["recorded", "live"] = "recorded"
+    #: How long ``ivr test`` polls one run; Connect ends a run after 5 minutes.
+    timeout_seconds: int = Field(default=360, ge=30, le=1800)
+    #: Runs started at once; Connect runs at most 5 per instance and queues the rest.
+    concurrency: int = Field(default=5, ge=1, le=5)
+
+
 class Deployment(_Strict):
     """A whole deployment: the primary region, its DR region and everything both deploy."""
 
@@ -277,6 +304,7 @@ class Deployment(_Strict):
     dr_standby: DrStandby = Field(default_factory=DrStandby)
     alarms: Alarms = Field(default_factory=Alarms)
     chaos: Chaos = Field(default_factory=Chaos)
+    test_cases: FlowTestSettings = Field(default_factory=FlowTestSettings)
     retain_data: bool = Field(default=False, description="Keep the appointments table on destroy")
     tags: dict[str, str] = Field(default_factory=dict)
 

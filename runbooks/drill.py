@@ -203,6 +203,12 @@ class DrillRunner:
                 done.append(step)
                 if step.action == "shift-traffic" and shift_started is not None and report.recovery_seconds is None:
                     report.recovery_seconds = round(self.clock() - shift_started, 1)
+                tests = self._test_cases(step, dry_run)
+                if tests is not None:
+                    report.steps.append(tests)
+                    if tests.status == "failed":
+                        report.outcome = "failed"
+                        break
             else:
                 report.outcome = "planned" if dry_run else "passed"
         except KeyboardInterrupt:
@@ -257,6 +263,27 @@ class DrillRunner:
             return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
         changed_traffic = ops.shift_traffic(args["to"], int(args["percent"]))
         return ("ok" if changed_traffic else "skipped"), str(ops.desired(args["to"], int(args["percent"]))), []
+
+    def _test_cases(self, step: StepSpec, dry_run: bool) -> StepRecord | None:
+        """After a traffic shift, the receiving region's Connect test cases (``test_cases.after_failover``)."""
+        if (
+            step.action != "shift-traffic"
+            or not int(step.args["percent"])
+            or not (self.ops.deployment.test_cases.after_failover)
+        ):
+            return None
+        from runbooks.test_cases import verify_region
+
+        started, began = _now(), self.clock()
+        name = f"test cases in {step.args['to']}"
+        if dry_run:
+            return StepRecord(name, "run-test-cases", "planned", started, _now(), 0.0, "would run them, then go on")
+        try:
+            status, detail, checks = verify_region(self.ops, step.args["to"], sleep=self.sleep, clock=self.clock)
+        except (FailoverError, ClientError, BotoCoreError) as exc:
+            status, detail, checks = "failed", api_error(exc), []
+        return StepRecord(name, "run-test-cases", status, started, _now(),
+                          round(self.clock() - began, 1), detail, [asdict(c) for c in checks])  # fmt: skip
 
     def _verify(self, step: StepSpec) -> list[Check]:
         ops = self.ops

@@ -145,6 +145,7 @@ class DrOperations:
 
 
 ConfirmFn = Callable[[str], bool]
+PLANNED_TESTS = "would run the region's Connect test cases (the call scenarios) as the last check"
 Outcome = tuple[str, str, list[Check]]
 
 
@@ -216,6 +217,11 @@ class _Procedure:
         verify = lambda: ("ok", "", ops.verify_traffic(to, self.percent))  # noqa: E731
         if not self.dry_run and not self.step("verify traffic", verify):
             return self.report
+        if self.dry_run and ops.deployment.test_cases.after_failover:
+            self.report.steps.append(StepResult(f"test cases in {to}", "planned", 0.0, PLANNED_TESTS))
+        final_tests = not self.dry_run and ops.deployment.test_cases.after_failover
+        if final_tests and not self.step(f"test cases in {to}", self.test_cases):
+            return self.report
         if to == "primary" and self.percent == 100:
             self.step(f"return {self.source} to standby", self.standby)
         return self.report
@@ -234,6 +240,12 @@ class _Procedure:
             return "planned", f"would set telephony and agents to {desired}", []
         changed = self.ops.shift_traffic(self.to, self.percent)
         return ("ok" if changed else "skipped"), str(desired), []
+
+    def test_cases(self) -> Outcome:
+        """The final verification: the target region's Connect test cases (``test_cases.after_failover``)."""
+        from runbooks.test_cases import verify_region
+
+        return verify_region(self.ops, self.to)
 
     def standby(self) -> Outcome:
         level = self.ops.baseline(self.source)

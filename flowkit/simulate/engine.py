@@ -30,6 +30,20 @@ _PATH = re.compile(r"\$\.([A-Za-z]+)((?:\.[A-Za-z0-9_-]+)*)")
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
 
 
+@dataclass(frozen=True)
+class Override:
+    """What a hook makes an action do instead of running: take an error branch, or a result (and ``$.External``)."""
+
+    error: str | None = None
+    result: str | None = None
+    external: Mapping[str, Any] | None = None
+
+
+#: Called as each action starts with (flow, action, state: queue, attributes, steps so far); an Override replaces
+#: the action's run (a test case's OverrideSystemBehavior). Used by ``flowkit.testcase``.
+ActionHook = Callable[[str, Mapping[str, Any], Mapping[str, Any]], "Override | None"]
+
+
 class SimulationError(RuntimeError):
     """The flow cannot be simulated (an unknown action type, an unmapped Lambda); the message names it."""
 
@@ -104,6 +118,7 @@ class Resources:
     lex: Callable[[], LexEmulator] | None
     region: str
     lambda_context: Callable[[str], Any]
+    on_action: ActionHook | None = None
 
 
 class _Call:
@@ -245,6 +260,10 @@ class _Call:
 
     def execute(self, flow: str, action: dict[str, Any], depth: int) -> str | Outcome | None:
         kind = action["Type"]
+        if self.r.on_action is not None:
+            override = self.r.on_action(flow, action, self.state())
+            if override is not None:
+                return self.overridden(flow, action, override)
         forced = self.failures.get(f"{flow}:{action['Identifier']}") or self.failures.get(action["Identifier"])
         if forced:
             return self.take(flow, action, error=forced, given="(injected failure)")
@@ -256,6 +275,17 @@ class _Call:
             raise SimulationError(f"{flow} [{action['Identifier']}]: action type {kind!r} is not simulated")
         result: str | Outcome | None = handler(flow, action, self.resolve(action.get("Parameters") or {}), depth)
         return result
+
+    def state(self) -> dict[str, Any]:
+        """What an action hook sees: the queue, the attributes, how many steps are done."""
+        return {"queue": self.queue, "attributes": dict(self.attributes), "steps": len(self.steps)}
+
+    def overridden(self, flow: str, action: dict[str, Any], override: Override) -> str | None:
+        if override.error is not None:
+            return self.take(flow, action, error=override.error, given="(override)")
+        if override.external is not None:
+            self.external = dict(override.external)
+        return self.take(flow, action, result=override.result, given="(override)")
 
     # -- actions --------------------------------------------------------------------------------------------------
     def _do_message_participant(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> str | None:

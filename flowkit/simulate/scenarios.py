@@ -11,6 +11,7 @@ A scenario is one YAML file::
     queue_full: []             # queues to simulate as full
     fail: {}                   # ActionId (or flow:ActionId): ErrorType, to force an error branch
     lambdas: {}                # function name or ARN: module:function, e.g. flowkit.simulate.functions:unavailable
+    test_case: true            # false: not compiled into an Amazon Connect native test case
     expect:
       outcome: disconnected    # disconnected, queued, transferred, ended or stuck
       queue: appointments      # for queued
@@ -58,6 +59,7 @@ class Scenario(BaseModel):
     fail: dict[str, str] = Field(default_factory=dict)
     lambdas: dict[str, str] = Field(default_factory=dict)  # function name or ARN -> module:function
     seed: int = 0
+    test_case: bool = True  # false: do not compile into an Amazon Connect test case (flowkit.testcase)
     expect: Expect
 
     @field_validator("inputs", mode="before")

@@ -1,0 +1,390 @@
+"""Running Connect test cases with botocore's Stubber (which checks every call against the real Connect model):
+start within the concurrency limit, poll, records, throttling, a run that never ends, a failed observation,
+creation through the API, and the final verification of failover and drills."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from flowkit.testcase.kit import cases_as_files, compile_kit
+from regions.config import Deployment, load_deployment
+from runbooks import test_cases as module
+from runbooks.drill import DrillRunner, load_drill
+from runbooks.failover import DrOperations, failover
+from runbooks.test_cases import TestCaseRunner, placeholder_values, run_region
+from tests.conftest import ROOT
+from tests.functional.aws_fakes import INSTANCE, FakeAws
+
+PRIMARY, DR = "us-east-1", "us-west-2"
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def connect() -> Iterator[tuple[Any, Stubber]]:
+    client = boto3.client("connect", region_name=PRIMARY, aws_access_key_id="k", aws_secret_access_key="s")
+    with Stubber(client) as stub:
+        yield client, stub
+        stub.assert_no_pending_responses()
+
+
+def ids(case: str, execution: str) -> dict[str, str]:
+    return {"InstanceId": INSTANCE, "TestCaseId": case, "TestCaseExecutionId": execution}
+
+
+def start(stub: Stubber, case: str, execution: str, status: str = "INITIATED") -> None:
+    stub.add_response("start_test_case_execution", {"TestCaseExecutionId": execution, "TestCaseId": case,
+                                                    "Status": status}, {"InstanceId": INSTANCE, "TestCaseId": case})  # fmt: skip
+
+
+def summary(stub: Stubber, case: str, execution: str, status: str, passed: int = 3, total: int = 3) -> None:
+    stub.add_response("get_test_case_execution_summary",
+                      {"Status": status, "ObservationSummary": {"TotalObservations": total, "ObservationsPassed": passed,
+                                                                "ObservationsFailed": total - passed}},
+                      ids(case, execution))  # fmt: skip
+
+
+def records(stub: Stubber, case: str, execution: str, items: list[tuple[str, str, str]], token: str | None = None,
+            next_token: str | None = None) -> None:  # fmt: skip
+    response: dict[str, Any] = {"ExecutionRecords": [{"ObservationId": o, "Status": s, "Record": r} for o, s, r in items]}
+    if next_token:
+        response["NextToken"] = next_token
+    stub.add_response("list_test_case_execution_records", response,
+                      {**ids(case, execution), **({"NextToken": token} if token else {})})  # fmt: skip
+
+
+def runner(client: Any, clock: Clock, progress: list[tuple[str, str]] | None = None, **kw: Any) -> TestCaseRunner:
+    seen = progress if progress is not None else []
+    return TestCaseRunner(client, INSTANCE, sleep=clock.sleep, clock=clock, poll=10,
+                          progress=lambda n, s, _t: seen.append((n, s)), **kw)  # fmt: skip
+
+
+def test_a_run_is_started_polled_and_its_records_read(connect: tuple[Any, Stubber]) -> None:
+    # GIVEN a test case that runs, then passes
+    client, stub = connect
+    start(stub, "tc-1", "ex-1")
+    summary(stub, "tc-1", "ex-1", "IN_PROGRESS", passed=1)
+    summary(stub, "tc-1", "ex-1", "PASSED")
+    records(stub, "tc-1", "ex-1", [("start", "PASSED", "{}"), ("outcome", "PASSED", "{}")])
+    progress: list[tuple[str, str]] = []
+    # WHEN run
+    [result] = runner(client, Clock(), progress).run({"front-desk": "tc-1"})
+    # THEN it passed with the summary's counts and each observation's record, and progress was shown per change
+    assert (result.status, result.passed, result.total, result.execution_id) == ("PASSED", 3, 3, "ex-1")
+    assert [r["observation"] for r in result.records] == ["start", "outcome"]
+    assert progress == [("front-desk", "INITIATED"), ("front-desk", "IN_PROGRESS"), ("front-desk", "PASSED")]
+
+
+def test_at_most_five_run_at_once_and_the_rest_queue(connect: tuple[Any, Stubber]) -> None:
+    # GIVEN seven test cases and Connect's limit of five concurrent runs
+    client, stub = connect
+    names = {f"case-{i}": f"tc-{i}" for i in range(7)}
+    # THEN (the Stubber keeps the order) five start, all five are polled to the end, and only then the other two
+    for i in range(5):
+        start(stub, f"tc-{i}", f"ex-{i}")
+    for i in range(5):
+        summary(stub, f"tc-{i}", f"ex-{i}", "PASSED")
+        records(stub, f"tc-{i}", f"ex-{i}", [("start", "PASSED", "")])
+    for i in (5, 6):
+        start(stub, f"tc-{i}", f"ex-{i}")
+    for i in (5, 6):
+        summary(stub, f"tc-{i}", f"ex-{i}", "PASSED")
+        records(stub, f"tc-{i}", f"ex-{i}", [("start", "PASSED", "")])
+    # WHEN run with the default concurrency
+    results = runner(client, Clock()).run(names)
+    assert [r.status for r in results] == ["PASSED"] * 7
+
+
+def test_throttling_is_retried_on_the_next_poll(connect: tuple[Any, Stubber]) -> None:
+    # GIVEN Connect throttles the start and then a poll
+    client, stub = connect
+    stub.add_client_error("start_test_case_execution", "ThrottlingException", "Rate exceeded", 429)
+    start(stub, "tc-1", "ex-1")
+    stub.add_client_error("get_test_case_execution_summary", "ThrottlingException", "Rate exceeded", 429)
+    summary(stub, "tc-1", "ex-1", "PASSED")
+    records(stub, "tc-1", "ex-1", [("start", "PASSED", "")])
+    clock = Clock()
+    # WHEN run THEN it still passes, after waiting a poll interval each time
+    [result] = runner(client, clock).run({"front-desk": "tc-1"})
+    assert result.status == "PASSED" and clock.slept == [10, 10, 10]
+
+
+def test_a_run_that_never_finishes_is_stopped_at_the_timeout(connect: tuple[Any, Stubber]) -> None:
+    # GIVEN a run that stays IN_PROGRESS (a Lex or Lambda step can stick)
+    client, stub = connect
+    start(stub, "tc-1", "ex-1")
+    for _ in range(4):  # polls at 10, 20, 30 s are within the 30 s timeout; the one at 40 s is not
+        summary(stub, "tc-1", "ex-1", "IN_PROGRESS", passed=1)
+    stub.add_response("stop_test_case_execution", {}, ids("tc-1", "ex-1"))
+    records(stub, "tc-1", "ex-1", [("start", "PASSED", ""), ("prompt-3", "IN_PROGRESS", "")])
+    # WHEN run with a 30 s timeout THEN it is stopped and reported as timed out, not passed
+    [result] = runner(client, Clock(), timeout=30).run({"front-desk": "tc-1"})
+    assert result.status == "TIMED_OUT" and not result.ok
+    assert "after 30 s" in result.reason
+
+
+def test_a_failed_observation_is_named_with_its_reason(connect: tuple[Any, Stubber]) -> None:
+    # GIVEN a run that fails, with its records on two pages
+    client, stub = connect
+    start(stub, "tc-1", "ex-1")
+    summary(stub, "tc-1", "ex-1", "FAILED", passed=1, total=2)
+    records(stub, "tc-1", "ex-1", [("start", "PASSED", "{}")], next_token="page-2")
+    records(stub, "tc-1", "ex-1", [("prompt-3", "FAILED", json.dumps({"FailureReason": "Message not received"}))],
+            token="page-2")  # fmt: skip
+    # WHEN run THEN the failed observation and Connect's reason are reported
+    [result] = runner(client, Clock()).run({"front-desk": "tc-1"})
+    assert (result.status, result.passed, result.total) == ("FAILED", 1, 2)
+    assert result.failed_observation == "prompt-3: Message not received"
+
+
+def test_a_start_that_connect_refuses_is_an_error(connect: tuple[Any, Stubber]) -> None:
+    client, stub = connect
+    stub.add_client_error("start_test_case_execution", "ResourceNotFoundException", "No such test case", 404)
+    [result] = runner(client, Clock()).run({"front-desk": "tc-1"})
+    assert result.status == "ERROR" and "ResourceNotFoundException: No such test case" in result.reason
+
+
+# -- creating through the API and per-region values ----------------------------------------------------------------
+@pytest.fixture(scope="module")
+def kit_cases() -> dict[str, dict[str, Any]]:
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    return cases_as_files(compile_kit(deployment), deployment.test_cases)
+
+
+def outputs(region: str, instance: str = INSTANCE) -> dict[str, str]:
+    """A regional stack's outputs, named as stacks/regional.py names them."""
+    arn = f"arn:aws:connect:{region}:111111111111:instance/{instance}"
+    return {"InstanceId": instance, "InstanceArn": arn, "Region": region,
+            "BotAliasArn": f"arn:aws:lex:{region}:111111111111:bot-alias/BOT1234567/ALIAS12345",
+            "FlowInboundMenuId": "11111111-0000-0000-0000-000000000001",
+            "FlowAfterHoursId": "11111111-0000-0000-0000-000000000002",
+            "FunctionCallerLookupArn": f"arn:aws:lambda:{region}:111111111111:function:clinic-CallerLookup:live",
+            "FunctionCallbackArn": f"arn:aws:lambda:{region}:111111111111:function:clinic-Callback:live",
+            "FunctionAppointmentsArn": f"arn:aws:lambda:{region}:111111111111:function:clinic-Appointments:live",
+            "QueueAppointmentsArn": f"{arn}/queue/q-1", "HoursClinicHoursArn": f"{arn}/operating-hours/h-1"}  # fmt: skip
+
+
+def test_values_fill_every_placeholder_and_a_replica_borrows_the_primarys(kit_cases: dict[str, dict[str, Any]]) -> None:
+    from flowkit.language.files import placeholders_in
+
+    needed = set().union(*(placeholders_in([c["Content"], c["EntryPoint"]]) for c in kit_cases.values()))
+    # GIVEN the primary's outputs THEN every placeholder of the compiled test cases has a value
+    assert needed <= set(placeholder_values(outputs(PRIMARY), None, PRIMARY))
+    # GIVEN a GR replica whose stack outputs no flows THEN the primary's flow ids are used, with DR ARNs
+    dr_only = {k: v for k, v in outputs(DR).items() if not k.startswith("Flow")}
+    values = placeholder_values(dr_only, outputs(PRIMARY), DR)
+    assert needed <= set(values)
+    assert values["FlowId.inbound-menu"] == outputs(PRIMARY)["FlowInboundMenuId"]
+    assert all(f":{PRIMARY}:" not in v for v in values.values())
+
+
+def test_missing_test_cases_are_created_through_the_api(connect: tuple[Any, Stubber],
+                                                        kit_cases: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    # GIVEN a replica where one test case exists, one is missing and one Connect will reject
+    client, stub = connect
+    first, second, third = sorted(kit_cases)[:3]
+    stub.add_response("list_test_cases", {"TestCaseSummaryList": [
+        {"Id": "tc-1", "Arn": "arn:aws:connect:us-east-1:111111111111:instance/i/test-case/tc-1", "Name": first,
+         "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    created: dict[str, Any] = {}
+    stub.add_response("create_test_case", {"TestCaseId": "primary-id-2", "TestCaseArn": "arn:x"})
+    stub.add_client_error("create_test_case", "InvalidTestCaseException", "The test case is invalid", 400,
+                          response_meta={}, modeled_fields={"Problems": [{"message": "Version not supported"}]})  # fmt: skip
+    start(stub, "tc-1", "ex-1")
+    start(stub, "primary-id-2", "ex-2")
+    for case, execution in (("tc-1", "ex-1"), ("primary-id-2", "ex-2")):
+        summary(stub, case, execution, "PASSED")
+        records(stub, case, execution, [("start", "PASSED", "")])
+    client.meta.events.register("provide-client-params.connect.CreateTestCase", lambda params, **_: created.update(params)
+                                if not created else None)  # fmt: skip
+    # WHEN the region's test cases run, reusing the primary's ids
+    run = run_region(runner(client, Clock()), {n: kit_cases[n] for n in (first, second, third)},
+                     placeholder_values(outputs(PRIMARY), None, PRIMARY), region=PRIMARY,
+                     peer_ids={second: "primary-id-2", third: "primary-id-3"})  # fmt: skip
+    # THEN the missing one was created with the primary's id and filled content, the rejected one reports why
+    assert created["TestCaseId"] == "primary-id-2" and created["Name"] == second
+    assert "%" not in created["Content"] and json.loads(created["Content"])["Observations"]
+    status = {r.name: r.status for r in run.results}
+    assert status == {first: "PASSED", second: "PASSED", third: "ERROR"}
+    rejected = next(r for r in run.results if r.name == third)
+    assert "InvalidTestCaseException" in rejected.reason and "Version not supported" in rejected.reason
+    assert not run.ok and any(second in note for note in run.notes)
+
+
+# -- failover and drills -------------------------------------------------------------------------------------------
+@pytest.fixture
+def verified(deployment: Deployment, kit_cases: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Deployment:
+    """The sample with test_cases.after_failover on, one compiled test case, and no real waiting."""
+    name = sorted(kit_cases)[0]
+    monkeypatch.setattr(module, "compiled_cases", lambda _d: {name: kit_cases[name]})
+    monkeypatch.setattr(module, "POLL_SECONDS", 0.0)
+    return deployment.model_copy(update={"test_cases": deployment.test_cases.model_copy(update={"after_failover": True})})
+
+
+def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
+    """The DR run of one test case: the primary is read for its ids (GR), then the replica runs it."""
+    aws.stack("primary")
+    aws.stub("connect", "primary").add_response("list_test_cases", {"TestCaseSummaryList": [
+        {"Id": "tc-1", "Name": name, "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    connect = aws.stub("connect", "dr")
+    connect.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": name,
+                                                                      "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    start(connect, "tc-1", "ex-1")
+    summary(connect, "tc-1", "ex-1", status, passed=3 if status == "PASSED" else 2)
+    records(connect, "tc-1", "ex-1", [("outcome", "PASSED" if status == "PASSED" else "FAILED", "")])
+
+
+def healthy_shift_to_dr(aws: FakeAws) -> None:
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.update("dr", {DR: 100, PRIMARY: 0})
+    aws.traffic("dr", {DR: 100, PRIMARY: 0})
+
+
+@pytest.mark.parametrize("status", ["PASSED", "FAILED"])
+def test_failover_ends_with_the_regions_test_cases(aws: FakeAws, verified: Deployment, status: str) -> None:
+    # GIVEN a healthy DR region whose test case passes (or fails)
+    name = next(iter(module.compiled_cases(verified)))
+    healthy_shift_to_dr(aws)
+    dr_test_run(aws, name, status)
+    # WHEN failing over
+    report = failover(DrOperations(verified, aws), "dr")
+    # THEN the last step runs the test cases; a failure fails the failover and says how to roll back
+    last = report.steps[-1]
+    assert (last.name, last.status) == ("test cases in dr", "ok" if status == "PASSED" else "failed")
+    assert [c.name for c in last.checks] == [f"test case {name}"]
+    assert report.ok == (status == "PASSED")
+    if status == "FAILED":
+        assert any("move it back" in line for line in report.rollback)
+
+
+def test_a_failed_test_case_rolls_the_drill_back(aws: FakeAws, verified: Deployment) -> None:
+    # GIVEN the failover drill, a healthy DR region, and a test case that fails there
+    name = next(iter(module.compiled_cases(verified)))
+    healthy_shift_to_dr(aws)
+    dr_test_run(aws, name, "FAILED")
+    aws.traffic("primary", {DR: 100, PRIMARY: 0})  # rollback of the shift: move the calls back
+    aws.update("primary", {PRIMARY: 100, DR: 0})
+    clock = Clock()
+    # WHEN the drill runs
+    report = DrillRunner(DrOperations(verified, aws), who="t", sleep=clock.sleep, clock=clock, poll_seconds=10).run(
+        load_drill("failover-drill"))  # fmt: skip
+    # THEN the test-case step failed with its evidence, and the shift and the capacity were rolled back
+    assert report.outcome == "failed"
+    steps = [(s.name, s.status) for s in report.steps]
+    assert ("test cases in dr", "failed") in steps
+    assert steps[-2:] == [("rollback: move all calls and agents to the DR region", "rolled-back"),
+                          ("rollback: raise DR capacity to the peak level", "rolled-back")]  # fmt: skip
+    evidence = next(s for s in report.steps if s.name == "test cases in dr")
+    assert evidence.checks[0]["name"] == f"test case {name}" and not evidence.checks[0]["ok"]
+    assert "test cases in dr | run-test-cases | failed" in report.to_markdown()
+
+
+def test_a_start_throttled_past_the_timeout_is_an_error_not_a_hang(connect: tuple[Any, Stubber]) -> None:
+    # GIVEN Connect refuses every start as over quota
+    client, stub = connect
+    for _ in range(5):  # at 0, 10, 20, 30 s it waits; at 40 s it gives up (timeout 30 s)
+        stub.add_client_error("start_test_case_execution", "ServiceQuotaExceededException", "Too many", 402)
+    # WHEN run THEN the test case is reported as an error with Connect's reason, after the timeout
+    [result] = runner(client, Clock(), timeout=30).run({"front-desk": "tc-1"})
+    assert result.status == "ERROR" and "ServiceQuotaExceededException" in result.reason
+
+
+def test_verification_says_why_when_the_scenarios_cannot_compile(aws: FakeAws, verified: Deployment,
+                                                                 monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    def broken(_deployment: Deployment) -> dict[str, Any]:
+        raise ValueError("connect/call_scenarios/x.yaml: expect: field required")
+
+    monkeypatch.setattr(module, "compiled_cases", broken)
+    status, detail, checks = module.verify_region(DrOperations(verified, aws), "dr")
+    assert (status, checks) == ("failed", []) and "x.yaml" in detail
+
+
+def test_a_test_case_the_stack_failed_is_reported_with_connects_reason(aws: FakeAws, verified: Deployment) -> None:
+    # GIVEN the primary, whose test cases belong to its test-case stack, and one that the stack failed to create
+    name = next(iter(module.compiled_cases(verified)))
+    aws.stack("primary")
+    aws.stub("connect", "primary").add_response("list_test_cases", {"TestCaseSummaryList": []}, {"InstanceId": INSTANCE})
+    stack = module.stack_of_test_cases(verified.region("primary"))
+    aws.stub("cloudformation", "primary").add_response("describe_stack_events", {"StackEvents": [
+        {"StackId": "s", "EventId": "e2", "StackName": stack, "Timestamp": "2026-11-01T00:00:00Z",
+         "LogicalResourceId": f"TestCase{module.parameter_name(name)}", "ResourceType": "AWS::Connect::TestCase",
+         "ResourceStatus": "CREATE_FAILED", "ResourceStatusReason": "InvalidTestCaseException: Version not supported"},
+    ]}, {"StackName": stack})  # fmt: skip
+    # WHEN the primary's test cases run
+    run = module.run_in(DrOperations(verified, aws), "primary", module.compiled_cases(verified))
+    # THEN it is not created behind the stack's back (no CreateTestCase was stubbed); the stack's reason is shown
+    [result] = run.results
+    assert result.status == "ERROR" and "Version not supported" in result.reason and stack in result.reason
+
+
+def test_a_dry_run_plans_the_test_cases_and_runs_none(aws: FakeAws, verified: Deployment) -> None:
+    # GIVEN a healthy DR region WHEN a failover is only planned
+    aws.stack("dr")
+    aws.healthy("dr")
+    report = failover(DrOperations(verified, aws), "dr", dry_run=True)
+    # THEN the test cases are the last planned step, and no test-case call was made (none was stubbed)
+    assert (report.steps[-1].name, report.steps[-1].status) == ("test cases in dr", "planned")
+
+
+# -- the `ivr test` command, end to end with Stubber -------------------------------------------------------------
+@pytest.fixture(scope="module")
+def two_compiled() -> list[Any]:
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    return [c for c in compile_kit(deployment) if c.compiled][:2]
+
+
+def test_ivr_test_prints_a_table_writes_junit_and_exits_1_on_a_failure(
+    aws: FakeAws, deployment: Deployment, two_compiled: list[Any], monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import xml.etree.ElementTree as ET
+
+    from typer.testing import CliRunner
+
+    import flowkit.testcase.kit as kit_module
+    import ivr.test_cli as cli_module
+    from ivr.cli import app
+
+    # GIVEN two compiled scenarios in the primary region: one passes, one fails an observation
+    monkeypatch.setattr(kit_module, "compile_kit", lambda _d: two_compiled)
+    monkeypatch.setattr(cli_module, "_operations_for", lambda _d: DrOperations(deployment, aws))
+    monkeypatch.setattr(module, "POLL_SECONDS", 0.0)
+    good, bad = (c.name for c in two_compiled)  # started in this order
+    aws.stack("primary")
+    connect = aws.stub("connect", "primary")
+    connect.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": good, "Status": "PUBLISHED"},
+                         {"Id": "tc-2", "Name": bad, "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    start(connect, "tc-1", "ex-1")
+    start(connect, "tc-2", "ex-2")
+    summary(connect, "tc-1", "ex-1", "PASSED")
+    records(connect, "tc-1", "ex-1", [("start", "PASSED", "")])
+    summary(connect, "tc-2", "ex-2", "FAILED", passed=2, total=3)
+    records(connect, "tc-2", "ex-2", [("prompt-1", "FAILED", json.dumps({"FailureReason": "No message matched"}))])
+    junit = tmp_path / "junit.xml"
+    monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    # WHEN `ivr test` runs
+    result = CliRunner().invoke(app, ["test", "--region", "primary", "--junit", str(junit)], terminal_width=200)
+    # THEN it shows progress and a table naming the failed observation and why, writes JUnit XML, and exits 1
+    assert result.exit_code == 1, result.output
+    assert f"{bad}: FAILED" in result.output and "prompt-1: No message matched" in result.output
+    assert "1 passed, 1 failed" in result.output
+    suite = ET.fromstring(junit.read_text())
+    assert (suite.get("tests"), suite.get("failures")) == ("2", "1")
