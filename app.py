@@ -20,6 +20,7 @@ from flowkit.testcase.kit import cases_as_files, compile_kit
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
+from stacks.limits import LimitViolationError, enforce
 from stacks.regional import IvrRegionalStack
 from stacks.test_cases import IvrTestCaseStack
 
@@ -71,7 +72,13 @@ def main() -> None:
     except (ConfigError, BotModelError, FlowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None
-    app.synth()
+    assembly = app.synth()
+    # The service limits the kit depends on (stacks/limits.py): a breach stops synth, and so deploy, here.
+    try:
+        enforce(Path(assembly.directory))
+    except LimitViolationError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        raise SystemExit(2) from None
 
 
 if __name__ == "__main__":

@@ -100,7 +100,7 @@ SUMMARY_TYPES = {
     "AWS::Lex::BotVersion": "Lex bot version",
     "AWS::Lambda::Function": "Lambda functions (incl. handlers)",
     "AWS::Lambda::Alias": "Lambda aliases",
-    "AWS::ApplicationAutoScaling::ScalableTarget": "Scalable targets",
+    "Custom::ProvisionedConcurrency": "Provisioned concurrency (Application Auto Scaling)",
     "AWS::DynamoDB::GlobalTable": "DynamoDB global table",
     "AWS::S3::Bucket": "S3 buckets",
     "AWS::CloudWatch::Alarm": "CloudWatch alarms",

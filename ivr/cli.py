@@ -58,7 +58,9 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
         raise typer.Exit(2) from None
     if result.returncode != 0:
         err.print(result.stdout[-6000:] + result.stderr[-6000:], markup=False, highlight=False)
-        err.print("error: synthesis failed (see above: a config, flow or cdk-nag finding stops the synth)")
+        err.print(
+            "error: synthesis failed (see above: a config, flow, cdk-nag or service-limit finding stops the synth)"
+        )
         raise typer.Exit(1)
     try:
         stacks = read_assembly(out)
@@ -83,9 +85,21 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
             err.print(f"cfn-lint: {line}", markup=False)
     table.add_row("cfn-lint", *lint_row)
     table.add_row("cdk-nag AwsSolutions", *(["no unacknowledged finding"] * len(stacks)))
+    from stacks.limits import RULES, check_assembly
+
+    violations = check_assembly(out)
+    table.add_row(
+        "service limits",
+        *(f"{sum(v.stack == s.name for v in violations)} breaches of {len(RULES)} rules" for s in stacks),
+    )
     console.print(table)
+    for violation in violations:
+        err.print(f"service limit: {violation}", markup=False)
     if failed:
         err.print("error: cfn-lint found errors")
+        raise typer.Exit(1)
+    if violations:
+        err.print("error: the templates break service limits the kit depends on (stacks/limits.py)")
         raise typer.Exit(1)
 
 

@@ -1,22 +1,62 @@
-"""``ivr flows``: lint, render, import and load contact flows."""
+"""``ivr flows``: lint, render, import, load, export and diff contact flows.
+
+Exit codes: 0 clean, 1 findings or differences, 2 a usage error or a file that cannot be read (not UTF-8, not JSON).
+"""
 
 from __future__ import annotations
 
 import json
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+from rich.text import Text
 
 from flowkit.language.files import FLOWS_DIR
-from flowkit.language.lint import Finding, has_errors, lint_path
+from flowkit.language.lint import Finding, has_errors, lint_path, parse
 from flowkit.language.render import to_mermaid
 from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
+    from ivr.stack_outputs import FlowTarget
     from runbooks.flow_loader import LoadReport
 
-app = typer.Typer(help="Contact flows: lint, render, import, load.", no_args_is_help=True)
+app = typer.Typer(help="Contact flows: lint, render, import, load, export, diff.", no_args_is_help=True)
+TYPE_HELP = "Flow type (contactFlow, customerQueue, customerHold, agentWhisper, module...; default: from the file)"
+
+
+def _check_type(flow_type: str | None) -> str | None:
+    from flowkit.language.catalogue import normalise_flow_type
+
+    if flow_type is None:
+        return None
+    found = normalise_flow_type(flow_type)
+    if found is None:
+        err.print(f"error: --type {flow_type!r} is not a flow type; use contactFlow, customerQueue, customerHold, "
+                  "customerWhisper, agentHold, agentWhisper, outboundWhisper, agentTransfer, queueTransfer or module",
+                  markup=False)  # fmt: skip
+        raise typer.Exit(2)
+    return found
+
+
+def _read_json(path: Path) -> Any:
+    """A JSON file, or exit 2 naming the file and what is wrong with it."""
+    try:
+        text = path.read_text(encoding="utf-8")
+        if path.suffix.lower() in (".yaml", ".yml"):
+            from flowkit.language.documents import read_template_yaml
+
+            return read_template_yaml(text)
+        return parse(text)
+    except OSError as exc:
+        err.print(f"error: {path}: cannot read: {exc.strerror or exc}", markup=False)
+    except UnicodeDecodeError as exc:
+        err.print(f"error: {path}: not UTF-8 text (byte {exc.start}): flows are JSON in UTF-8", markup=False)
+    except ValueError as exc:
+        err.print(f"error: {path}: not valid JSON: {exc}", markup=False)
+    raise typer.Exit(2)
 
 
 def _flow_paths(paths: list[Path]) -> list[Path]:
@@ -54,26 +94,37 @@ def lint(
         list[Path] | None, typer.Argument(help="Flow files or directories (default: connect/flows)")
     ] = None,
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    flow_type: Annotated[str | None, typer.Option("--type", help=TYPE_HELP)] = None,
 ) -> None:
-    """Lint flows offline. Exit 0 with no error, 1 with errors, 2 on a usage or read error."""
+    """Lint flows offline (flow files, DescribeContactFlow responses, CloudFormation templates).
+
+    Exit 0 with no error, 1 with errors, 2 on a usage error or a file that is not UTF-8 JSON.
+    """
     if output_format not in ("text", "json"):
         err.print("error: --format must be text or json")
         raise typer.Exit(2)
+    api_type = _check_type(flow_type)
     findings: list[Finding] = []
+    unreadable = False
     for path in _flow_paths(paths or []):
         try:
-            findings += lint_path(path)
-        except (OSError, UnicodeDecodeError) as exc:
-            err.print(f"error: {path}: cannot read: {exc}")
-            raise typer.Exit(2) from None
+            findings += lint_path(path, api_type)
+        except OSError as exc:
+            err.print(f"error: {path}: cannot read: {exc.strerror or exc}", markup=False)
+            unreadable = True
+        except UnicodeDecodeError as exc:
+            err.print(f"error: {path}: not UTF-8 text (byte {exc.start}): flows are JSON in UTF-8", markup=False)
+            unreadable = True
     if output_format == "json":
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
         for finding in findings:
-            style = "red" if finding.severity == "error" else "yellow"
-            console.print(f"[{style}]{finding}[/{style}]", highlight=False)
+            # A Text, not markup: "[Identifier]" in a finding is data, and rich would swallow it as a tag.
+            console.print(Text(str(finding), style="red" if finding.severity == "error" else "yellow"))
         errors = sum(f.severity == "error" for f in findings)
-        console.print(f"{errors} errors, {len(findings) - errors} warnings", highlight=False)
+        console.print(f"{errors} errors, {len(findings) - errors} warnings", highlight=False, markup=False)
+    if unreadable or any(f.rule == "json" for f in findings):
+        raise typer.Exit(2)
     raise typer.Exit(1 if has_errors(findings) else 0)
 
 
@@ -87,13 +138,16 @@ def render(
     if output_format != "mermaid":
         err.print("error: --format supports mermaid")
         raise typer.Exit(2)
+    from flowkit.language.documents import DocumentError, looks_like_flow, unwrap
+
     path = resolve_flow(flow)
+    data = _read_json(path)
     try:
-        doc = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"error: {path}: {exc}")
+        docs = [data] if looks_like_flow(data) else [f.doc for f in unwrap(data)] or [data]
+    except DocumentError as exc:
+        err.print(f"error: {path}: {exc}", markup=False)
         raise typer.Exit(2) from None
-    chart = to_mermaid(doc)
+    chart = "\n".join(to_mermaid(doc) for doc in docs)
     if output:
         output.write_text(chart, encoding="utf-8")
         console.print(f"wrote {output}")
@@ -129,50 +183,74 @@ def load(
     ),
 ) -> None:
     """Load flows into an existing instance: create missing, update changed, leave unchanged ones alone."""
-    import boto3
-    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
-
     from flowkit.language.files import FlowError, load_flows
-    from ivr.stack_outputs import StackOutputsError, read_outputs, target_from_instance, target_from_outputs
-    from runbooks.flow_loader import CONNECT_RETRIES, FlowLoader
+    from runbooks.flow_loader import FlowLoader
 
-    if bool(instance_id) == bool(stack) or (instance_id and not region):
-        err.print("error: give either --instance-id ID --region R, or --stack NAME [--region R]")
-        raise typer.Exit(2)
+    _check_target(instance_id, stack, region)
     try:
         flows = load_flows(flows_dir)
     except FlowError as exc:
-        err.print(f"error: {exc}")
+        err.print(f"error: {exc}", markup=False)
         raise typer.Exit(1 if exc.findings else 2) from None
     extra = _parse_values(value or [])
-    session = boto3.Session(region_name=region)
-    if session.get_credentials() is None:
-        err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was loaded")
-        raise typer.Exit(2)
-    client = session.client("connect", config=CONNECT_RETRIES)
-    try:
-        if stack:
-            deployment = deployment_or_exit(config)
-            names = {"QueueArn": [q.name for q in deployment.queues], "HoursArn": [h.name for h in deployment.hours]}
-            target = target_from_outputs(read_outputs(session.client("cloudformation"), stack), names)
-            target.values.update(extra)
-        else:
-            assert instance_id is not None
-            target = target_from_instance(client, instance_id, extra)
+    with _aws_errors("nothing was loaded"):
+        client, target = _connect_target(instance_id, region, stack, config, extra, need_values=True)
         report = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix).load(
             flows, target.values, dry_run=dry_run
         )
-    except StackOutputsError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
-    except NoCredentialsError:
-        err.print("error: no AWS credentials found; nothing was loaded")
-        raise typer.Exit(2) from None
-    except (ClientError, BotoCoreError) as exc:
-        err.print(f"error: {exc} (nothing was written before this call)")
-        raise typer.Exit(1) from None
     _print_report(report, as_json)
     raise typer.Exit(0 if report.ok else 1)
+
+
+def _check_target(instance_id: str | None, stack: str | None, region: str | None) -> None:
+    if bool(instance_id) == bool(stack) or (instance_id and not region):
+        err.print("error: give either --instance-id ID --region R, or --stack NAME [--region R]")
+        raise typer.Exit(2)
+
+
+def _connect_target(instance_id: str | None, region: str | None, stack: str | None, config: Path,
+                    extra: dict[str, str], *, need_values: bool) -> tuple[Any, FlowTarget]:  # fmt: skip
+    """A Connect client and the target instance (with placeholder values when ``need_values``)."""
+    import boto3
+
+    from ivr.stack_outputs import FlowTarget, read_outputs, target_from_instance, target_from_outputs
+    from runbooks.flow_loader import CONNECT_RETRIES
+
+    session = boto3.Session(region_name=region)
+    if session.get_credentials() is None:
+        err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was done")
+        raise typer.Exit(2)
+    client = session.client("connect", config=CONNECT_RETRIES)
+    if stack:
+        deployment = deployment_or_exit(config)
+        names = {"QueueArn": [q.name for q in deployment.queues], "HoursArn": [h.name for h in deployment.hours]}
+        target = target_from_outputs(read_outputs(session.client("cloudformation"), stack), names)
+        target.values.update(extra)
+        return client, target
+    assert instance_id is not None
+    if not need_values:
+        return client, FlowTarget(instance_id, dict(extra))
+    return client, target_from_instance(client, instance_id, extra)
+
+
+@contextmanager
+def _aws_errors(consequence: str) -> Iterator[None]:
+    """Turn AWS and stack errors into a message and an exit code (2 setup, 1 an API error)."""
+    from botocore.exceptions import BotoCoreError, ClientError, NoCredentialsError
+
+    from ivr.stack_outputs import StackOutputsError
+
+    try:
+        yield
+    except StackOutputsError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except NoCredentialsError:
+        err.print(f"error: no AWS credentials found; {consequence}", markup=False)
+        raise typer.Exit(2) from None
+    except (ClientError, BotoCoreError) as exc:
+        err.print(f"error: {exc} ({consequence} after this call)", markup=False)
+        raise typer.Exit(1) from None
 
 
 def _print_report(report: LoadReport, as_json: bool) -> None:
@@ -191,33 +269,120 @@ def _print_report(report: LoadReport, as_json: bool) -> None:
 
 @app.command("import")
 def import_(
-    exported: Annotated[Path, typer.Argument(help="A flow exported from the Connect console")],
-    output: Annotated[Path | None, typer.Option("-o", help="Write the kit flow here (default: stdout)")] = None,
-    name: Annotated[str | None, typer.Option("--name", help="Flow name (default: the export's)")] = None,
+    exported: Annotated[Path, typer.Argument(help="A console export, DescribeContactFlow response or template")],
+    output: Annotated[
+        Path | None, typer.Option("-o", help="Write the kit flow here (a directory when the file holds several)")
+    ] = None,
+    name: Annotated[
+        str | None, typer.Option("--name", help="Flow name (default: the export's, else the file's)")
+    ] = None,
+    flow_type: Annotated[str | None, typer.Option("--type", help=TYPE_HELP)] = None,
 ) -> None:
-    """Convert a console export into the kit's format: placeholders for ARNs and ids, no volatile metadata."""
-    from flowkit.language.importer import import_flow
+    """Convert a flow into the kit's format: placeholders for ARNs and ids, no volatile metadata, name and type set."""
+    from flowkit.language.documents import DocumentError
+    from flowkit.language.importer import import_document
 
+    data = _read_json(exported)
     try:
-        exported_doc = json.loads(exported.read_text(encoding="utf-8"))
-    except (OSError, json.JSONDecodeError) as exc:
-        err.print(f"error: {exported}: {exc}")
+        results = import_document(data, name, _check_type(flow_type))
+    except DocumentError as exc:
+        err.print(f"error: {exported}: {exc}", markup=False)
         raise typer.Exit(2) from None
-    if not isinstance(exported_doc, dict) or "Actions" not in exported_doc:
-        err.print(f"error: {exported}: not a flow (no Actions)")
+    if not results:
+        err.print(f"error: {exported}: no flow found (no Actions, no ContactFlow, no AWS::Connect::ContactFlow)",
+                  markup=False)  # fmt: skip
         raise typer.Exit(2)
-    result = import_flow(exported_doc, name)
-    text = json.dumps(result.doc, indent=2) + "\n"
-    if output:
-        output.write_text(text, encoding="utf-8")
-    else:
-        typer.echo(text, nl=False)
-    for key, value in sorted(result.placeholders.items()):
-        err.print(f"placeholder %{key}% replaces {value}")
-    for finding in result.findings:
-        err.print(f"left to fix: {finding}")
-    if not has_errors(result.findings):
-        err.print(
-            f"{output or 'the flow'} lints clean" + (f"; {len(result.findings)} warnings" if result.findings else "")
+    if len(results) > 1 and (output is None or output.suffix == ".json"):
+        err.print(f"error: {exported} holds {len(results)} flows: give -o DIRECTORY", markup=False)
+        raise typer.Exit(2)
+    failed = False
+    for result in results:
+        meta = result.doc["Metadata"]
+        if "name" not in meta:  # the file's own name, so that the result loads without hand edits
+            meta["name"] = exported.stem
+            result.findings = [f for f in result.findings if f.rule != "flow-name"]
+        text = json.dumps(result.doc, indent=2) + "\n"
+        target = output / f"{meta['name']}.json" if output and len(results) > 1 else output
+        if target:
+            target.parent.mkdir(parents=True, exist_ok=True)
+            target.write_text(text, encoding="utf-8")
+        else:
+            typer.echo(text, nl=False)
+        for key, value in sorted(result.placeholders.items()):
+            err.print(f"placeholder %{key}% replaces {value}", markup=False)
+        for finding in result.findings:
+            err.print(f"left to fix: {finding}", markup=False)
+        failed = failed or has_errors(result.findings)
+        if not has_errors(result.findings):
+            warnings = f"; {len(result.findings)} warnings" if result.findings else ""
+            err.print(f"{target or meta['name']} lints clean{warnings}", markup=False)
+    raise typer.Exit(1 if failed else 0)
+
+
+@app.command()
+def export(
+    out: Annotated[Path, typer.Argument(help="Directory to write the flows and modules to")],
+    instance_id: Annotated[str | None, typer.Option("--instance-id", help="Source instance id")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of the instance or stack")] = None,
+    stack: Annotated[str | None, typer.Option("--stack", help="A deployed stack of this kit")] = None,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = (
+        FLOWS_DIR.parent.parent / "regions" / "clinic.yaml"
+    ),
+) -> None:
+    """Save every flow and module of a live instance as kit flow files (a backup, or the start of adopting it)."""
+    from runbooks.flow_loader import export_instance
+
+    _check_target(instance_id, stack, region)
+    with _aws_errors("some files may have been written"):
+        client, target = _connect_target(instance_id, region, stack, config, {}, need_values=False)
+        report = export_instance(client, target.instance_id, out)
+    for path in report.written:
+        console.print(f"wrote {path}", markup=False, highlight=False)
+    for problem in report.left_to_fix:
+        err.print(f"left to fix: {problem}", markup=False)
+    console.print(f"{len(report.written)} flows and modules, {len(report.placeholders)} placeholders; "
+                  f"API calls: {report.calls}", markup=False, highlight=False)  # fmt: skip
+
+
+@app.command()
+def diff(
+    flows_dir: Annotated[Path, typer.Argument(help="Directory of flow files")] = FLOWS_DIR,
+    instance_id: Annotated[str | None, typer.Option("--instance-id", help="Instance to compare with")] = None,
+    region: Annotated[str | None, typer.Option("--region", help="Region of the instance or stack")] = None,
+    stack: Annotated[str | None, typer.Option("--stack", help="A deployed stack of this kit")] = None,
+    value: Annotated[list[str] | None, typer.Option("--value", help="KIND.NAME=VALUE for a placeholder")] = None,
+    name_suffix: Annotated[str, typer.Option("--name-suffix", help="Appended to every flow name")] = "",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON")] = False,
+    config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = (
+        FLOWS_DIR.parent.parent / "regions" / "clinic.yaml"
+    ),
+) -> None:
+    """Compare a folder of flows with a live instance. Exit 0 when they agree, 1 when they differ. Writes nothing."""
+    from flowkit.language.files import FlowError, load_flows
+    from runbooks.flow_loader import FlowLoader
+
+    _check_target(instance_id, stack, region)
+    try:
+        flows = load_flows(flows_dir)
+    except FlowError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1 if exc.findings else 2) from None
+    with _aws_errors("nothing was written"):
+        client, target = _connect_target(instance_id, region, stack, config, _parse_values(value or []),
+                                         need_values=True)  # fmt: skip
+        report = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix).diff(
+            flows, target.values
         )
-    raise typer.Exit(1 if has_errors(result.findings) else 0)
+    if as_json:
+        typer.echo(json.dumps(report.as_dict(), indent=2))
+    else:
+        words = {"unchanged": "same", "would-create": "missing on the instance", "would-update": "differs"}
+        for result in report.results:
+            line = f"{result.name}: {words.get(result.status, result.status)}"
+            console.print(line + (f" ({result.message})" if result.message else ""), markup=False, highlight=False)
+            if result.diff:
+                console.print(result.diff, markup=False, highlight=False)
+        for name in report.only_in_instance:
+            console.print(f"{name}: only on the instance", markup=False, highlight=False)
+    same = all(r.status == "unchanged" for r in report.results) and not report.only_in_instance
+    raise typer.Exit(0 if same else 1)

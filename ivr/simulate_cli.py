@@ -77,12 +77,26 @@ def simulate_command(
     seed: Annotated[int, typer.Option("--seed", help="Seed for DistributeByPercentage")] = 0,
     lambdas: Annotated[list[str] | None, typer.Option("--lambda", help="NAME_OR_ARN=module:function")] = None,
     fail: Annotated[list[str] | None, typer.Option("--fail", help="ACTION=ErrorType to force an error")] = None,
+    metric: Annotated[
+        list[str] | None, typer.Option("--metric", help="METRIC=N or QUEUE:METRIC=N for CheckMetricData (repeat)")
+    ] = None,
+    bot: Annotated[
+        list[str] | None, typer.Option("--bot", help="BOT_ALIAS=path/to/bot.yaml: the flow's own bot (repeat)")
+    ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the call as JSON")] = False,
     scenarios: Annotated[Path | None, typer.Option("--scenarios", help="Run the scenario files of a dir")] = None,
-    test_case: Annotated[Path | None, typer.Option("--test-case", help="Run a Connect test case offline: a "
-                         "compiled *.json, or scenario file(s) compiled first (a *.yaml or a dir)")] = None,
-    save_to: Annotated[Path | None, typer.Option("--save-to", help="With --test-case: write the compiled "
-                       "test cases (JSON) into this dir")] = None,
+    test_case: Annotated[
+        Path | None,
+        typer.Option(
+            "--test-case",
+            help="Run a Connect test case offline: a "
+            "compiled *.json, or scenario file(s) compiled first (a *.yaml or a dir)",
+        ),
+    ] = None,
+    save_to: Annotated[
+        Path | None,
+        typer.Option("--save-to", help="With --test-case: write the compiled test cases (JSON) into this dir"),
+    ] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
     calls: Annotated[int | None, typer.Option("--calls", help="Load mode: replay the scenarios as N calls")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Load mode: calls in progress at once")] = 1,
@@ -111,26 +125,22 @@ def simulate_command(
     if (flow is None) == (scenarios is None):
         err.print("error: give a FLOW to call, or --scenarios DIR")
         raise typer.Exit(2)
-    if calls is not None and scenarios is None:
-        err.print("error: --calls replays scenarios: give --scenarios DIR too")
-        raise typer.Exit(2)
-    if calls is not None and (calls < 1 or concurrency < 1 or (rate is not None and rate <= 0)):
-        err.print("error: --calls and --concurrency must be at least 1, and --rate above 0")
-        raise typer.Exit(2)
-    durations = {k: _milliseconds(v) for k, v in _pairs(duration_ms or [], "--duration-ms").items()}
+    durations = _load_options(scenarios, calls, concurrency, rate, duration_ms)
     deployment = deployment_or_exit(config)
     zone = deployment.hours[0].time_zone
     mapped = _pairs(lambdas or [], "--lambda")
     failures = _pairs(fail or [], "--fail")
-    bot = load_bot_model()
+    metrics = _metrics(metric or [])
+    bots = _pairs(bot or [], "--bot")
+    bot_model = load_bot_model()
     with local_clinic(zone) as clinic:
         from flowkit.simulate.kit import kit_resources
 
         if scenarios is not None and calls is not None:
-            _run_load(scenarios, deployment, bot, clinic, mapped, calls, concurrency, rate, durations)
+            _run_load(scenarios, deployment, bot_model, clinic, mapped, calls, concurrency, rate, durations)
             return
         if scenarios is not None:
-            _run_scenarios(scenarios, deployment, bot, clinic, mapped)
+            _run_scenarios(scenarios, deployment, bot_model, clinic, mapped)
             return
         moment = _at(at, zone)
         flow_path = Path(flow or "")
@@ -140,12 +150,19 @@ def simulate_command(
         clinic.seed(moment)
         try:
             resources = kit_resources(
-                deployment, cast("Role", region), bot, clinic, extra_flows=extra, lambdas=mapped, today=moment.date
-            )
+                deployment, cast("Role", region), bot_model, clinic, extra_flows=extra, lambdas=mapped,
+                today=moment.date,
+            )  # fmt: skip
+            if bots:
+                from flowkit.simulate.kit import bot_factories
+
+                resources.bots.update(bot_factories(bots, moment.date))
+            _lint_first(resources.flows.get(name), flow_path if extra else Path(f"{name}.json"))
             result = simulate(resources, name, list(inputs or []), at=moment, caller=caller,
-                              queue_full=set(queue_full or []), seed=seed, failures=failures)  # fmt: skip
+                              queue_full=set(queue_full or []), seed=seed, failures=failures,
+                              metrics=metrics)  # fmt: skip
         except (SimulationError, ValueError, ImportError) as exc:
-            err.print(f"error: {exc}")
+            err.print(f"error: {exc}", markup=False)
             raise typer.Exit(1) from None
     if as_json:
         typer.echo(json.dumps(result.as_json(), indent=2))
@@ -153,6 +170,19 @@ def simulate_command(
         console.print(f"Call to {name} in the {region} region ({resources.region}) at {moment.isoformat()}",
                       highlight=False)  # fmt: skip
         console.print(transcript(result), markup=False, highlight=False)
+
+
+def _load_options(
+    scenarios: Path | None, calls: int | None, concurrency: int, rate: float | None, duration_ms: list[str] | None
+) -> dict[str, float]:
+    """Check load mode's options; the --duration-ms values by function."""
+    if calls is not None and scenarios is None:
+        err.print("error: --calls replays scenarios: give --scenarios DIR too")
+        raise typer.Exit(2)
+    if calls is not None and (calls < 1 or concurrency < 1 or (rate is not None and rate <= 0)):
+        err.print("error: --calls and --concurrency must be at least 1, and --rate above 0")
+        raise typer.Exit(2)
+    return {k: _milliseconds(v) for k, v in _pairs(duration_ms or [], "--duration-ms").items()}
 
 
 def _milliseconds(text: str) -> float:
@@ -236,8 +266,50 @@ def _run_load(
 
 
 def _flow_name(path: Path) -> str:
-    doc = json.loads(path.read_text(encoding="utf-8"))
-    return str((doc.get("Metadata") or {}).get("name") or path.stem)
+    """The flow's name in its file (Metadata.name or a wrapper's Name), else the file's name."""
+    from flowkit.language.documents import DocumentError, unwrap
+    from flowkit.language.lint import parse
+
+    try:
+        found = unwrap(parse(path.read_text(encoding="utf-8")))
+    except UnicodeDecodeError:
+        err.print(f"error: {path}: not UTF-8 text: flows are JSON in UTF-8", markup=False)
+        raise typer.Exit(2) from None
+    except (OSError, ValueError, DocumentError) as exc:
+        err.print(f"error: {path}: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if not found:
+        err.print(f"error: {path}: not a flow (no Actions)", markup=False)
+        raise typer.Exit(2)
+    meta = found[0].doc.get("Metadata") if isinstance(found[0].doc, dict) else None
+    return str((meta.get("name") if isinstance(meta, dict) else None) or found[0].name or path.stem)
+
+
+def _lint_first(doc: object, path: Path) -> None:
+    """Refuse to run a flow with lint errors (a dangling NextAction, a malformed action): print the findings."""
+    from flowkit.language.lint import has_errors, lint_flow
+
+    if doc is None:
+        return  # the engine names the unknown flow and the known ones
+    # DR-safety errors (a literal ARN, say) are about deploying the flow in two regions, not about running it:
+    # a console export with literal ARNs simulates fine with --lambda ARN=module:function.
+    findings = [f for f in lint_flow(doc, str(path)) if f.severity == "error" and not f.rule.startswith("dr-")]
+    if has_errors(findings):
+        for finding in findings:
+            err.print(str(finding), markup=False)
+        err.print(f"error: {path}: the flow has {len(findings)} lint errors; fix them before simulating", markup=False)
+        raise typer.Exit(1)
+
+
+def _metrics(values: list[str]) -> dict[str, float]:
+    metrics = {}
+    for key, raw in _pairs(values, "--metric").items():
+        try:
+            metrics[key] = float(raw)
+        except ValueError:
+            err.print(f"error: --metric {key}={raw!r}: the value must be a number", markup=False)
+            raise typer.Exit(2) from None
+    return metrics
 
 
 def _run_scenarios(

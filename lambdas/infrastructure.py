@@ -13,6 +13,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from lambdas.capacity.infrastructure import CapacityProvider, ProvisionedCapacity, ScheduledMinimum
 from regions.config import PeakWindow, RegionSettings
 from regions.custom_resource import HANDLER_RUNTIME, HANDLER_RUNTIME_REASON, powertools_layer
 from regions.nag import acknowledge
@@ -108,6 +109,11 @@ class ClinicFunctions(Construct):
 
         self.aliases: dict[str, lambda_.Alias] = {}
         self.functions: dict[str, lambda_.Function] = {}
+        self.capacity: dict[str, ProvisionedCapacity] = {}
+        # Plumbing, like the other custom-resource handlers: a sibling of this construct, not one of the IVR's pieces.
+        self._capacity_provider = CapacityProvider(
+            stack, "CapacityOwner", function_names=[deployment.function_name(spec.key) for spec in FUNCTIONS]
+        )
         for spec in FUNCTIONS:
             self._build(spec, settings, code, powertools)
 
@@ -147,7 +153,8 @@ class ClinicFunctions(Construct):
             layers=[powertools],
             role=role,
             memory_size=deployment.lambdas.memory_mb,
-            # Connect waits at most 8 s; the function gives up first so that the flow takes its error branch.
+            # Below every calling flow block's InvocationTimeLimitSeconds (checked at synth by stacks/limits.py):
+            # the function gives up first, logs why, and the flow takes its error branch.
             timeout=cdk.Duration.seconds(deployment.lambdas.timeout_seconds),
             tracing=lambda_.Tracing.ACTIVE,
             log_group=group,
@@ -168,38 +175,42 @@ class ClinicFunctions(Construct):
             ),
         )
         acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
-        alias = lambda_.Alias(
-            self,
-            f"{spec.key}Live",
-            alias_name="live",
-            version=fn.current_version,
-            provisioned_concurrent_executions=settings.baseline_concurrency,
-        )
-        self._scale(alias, settings)
+        # No provisioned concurrency on the alias itself: Application Auto Scaling is its one owner.
+        alias = lambda_.Alias(self, f"{spec.key}Live", alias_name="live", version=fn.current_version)
+        self.capacity[spec.key] = self._scale(fn_name, alias, settings)
         self.functions[spec.key] = fn
         self.aliases[spec.key] = alias
 
-    def _scale(self, alias: lambda_.Alias, settings: RegionSettings) -> None:
+    def _scale(self, fn_name: str, alias: lambda_.Alias, settings: RegionSettings) -> ProvisionedCapacity:
         """Scheduled provisioned concurrency for the peak windows, plus utilization tracking on top."""
         scaling = settings.deployment.scaling
-        target = alias.add_auto_scaling(
-            min_capacity=settings.baseline_concurrency, max_capacity=scaling.max_provisioned_concurrency
-        )
-        target.scale_on_utilization(utilization_target=scaling.utilization_target)
+        schedules = []
         for window in scaling.peak_windows:
-            zone = cdk.TimeZone.of(window.time_zone)
-            target.scale_on_schedule(
-                f"{window.name}-start",
-                schedule=_cron(window, at_start=True),
-                time_zone=zone,
-                min_capacity=settings.peak_concurrency(window),
-            )
-            target.scale_on_schedule(
-                f"{window.name}-end",
-                schedule=_cron(window, at_start=False),
-                time_zone=zone,
-                min_capacity=settings.baseline_concurrency,
-            )
+            schedules += [
+                ScheduledMinimum(
+                    f"{window.name}-start",
+                    _cron(window, at_start=True).expression_string,
+                    window.time_zone,
+                    settings.peak_concurrency(window),
+                ),
+                ScheduledMinimum(
+                    f"{window.name}-end",
+                    _cron(window, at_start=False).expression_string,
+                    window.time_zone,
+                    settings.baseline_concurrency,
+                ),
+            ]
+        return ProvisionedCapacity(
+            self,
+            f"{alias.node.id}Capacity",
+            provider=self._capacity_provider,
+            function_name=fn_name,
+            alias=alias,
+            minimum=settings.baseline_concurrency,
+            maximum=scaling.max_provisioned_concurrency,
+            schedules=schedules,
+            utilization_target=scaling.utilization_target,
+        )
 
     @property
     def flow_invoked(self) -> dict[str, lambda_.Alias]:

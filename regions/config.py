@@ -179,10 +179,15 @@ class Lex(_Strict):
 
 
 class LambdaSettings(_Strict):
-    """Settings shared by the IVR functions. ``timeout_seconds`` must stay under Connect's 8 s wait."""
+    """Settings shared by the IVR functions.
+
+    ``timeout_seconds`` must stay below the ``InvocationTimeLimitSeconds`` of every flow block that calls a
+    function (at most Connect's 8 s wait), so that the function gives up first; ``ivr synth`` checks it against
+    the synthesized flows (``stacks/limits.py``).
+    """
 
     memory_mb: int = Field(default=256, ge=128, le=10240)
-    timeout_seconds: int = Field(default=6, ge=1, le=8)
+    timeout_seconds: int = Field(default=2, ge=1, le=7)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 30
     architecture: Literal["arm64", "x86_64"] = "arm64"
 
@@ -236,12 +241,28 @@ class Alarms(_Strict):
     """Alarm thresholds and where notifications go."""
 
     email: str | None = Field(default=None, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    lambda_duration_ms: int = Field(default=6000, ge=100, le=8000)
+    lambda_duration_ms: int = Field(default=1500, ge=100, le=7000)
     lambda_errors: int = Field(default=1, ge=1)
     lambda_throttles: int = Field(default=1, ge=1)
     concurrent_calls_percent: int = Field(default=80, ge=1, le=100)
     flow_errors: int = Field(default=5, ge=1)
     lex_missed_utterances: int = Field(default=20, ge=1)
+
+
+class Agents(_Strict):
+    """Which agents follow the calls between regions.
+
+    Connect distributes agents (UpdateTrafficDistribution's AgentConfig) only among the users associated with the
+    traffic distribution group, and SignInConfig is accepted only on the default group, which the kit does not use
+    (Connect admin guide, "Associate agents to Amazon Connect instances across multiple AWS Regions"; the
+    UpdateTrafficDistribution API reference). Failover therefore associates these users with the kit's group
+    before it moves calls. Empty ``routing_profiles`` and ``users`` mean every user of the instance; ``required``
+    false allows a failover with no agent at all (an IVR that never queues to people).
+    """
+
+    routing_profiles: list[str] = Field(default_factory=list, description="Routing profile names")
+    users: list[str] = Field(default_factory=list, description="Usernames")
+    required: bool = True
 
 
 class Chaos(_Strict):
@@ -303,6 +324,7 @@ class Deployment(_Strict):
     scaling: Scaling = Field(default_factory=Scaling)
     dr_standby: DrStandby = Field(default_factory=DrStandby)
     alarms: Alarms = Field(default_factory=Alarms)
+    agents: Agents = Field(default_factory=Agents)
     chaos: Chaos = Field(default_factory=Chaos)
     test_cases: FlowTestSettings = Field(default_factory=FlowTestSettings)
     retain_data: bool = Field(default=False, description="Keep the appointments table on destroy")
@@ -345,6 +367,11 @@ class Deployment(_Strict):
         for queue in self.queues:
             if queue.hours not in hour_names:
                 raise ValueError(f"queue {queue.name!r} names hours {queue.hours!r}; known: {hour_names}")
+        if self.alarms.lambda_duration_ms >= self.lambdas.timeout_seconds * 1000:
+            raise ValueError(
+                f"alarms.lambda_duration_ms ({self.alarms.lambda_duration_ms}) must be below "
+                f"lambdas.timeout_seconds ({self.lambdas.timeout_seconds} s): the alarm must fire before calls fail"
+            )
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self

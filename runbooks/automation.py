@@ -1,7 +1,12 @@
 """The YAML drills as SSM Automation documents, so that a drill can run inside AWS without a laptop.
 
-Each drill step becomes an ``aws:executeScript`` step (``aws:sleep`` for waits) whose script is
-``runbooks/aws_steps.py``, the same code the CLI runs; a verification becomes a following step that retries.
+Each drill step becomes an ``aws:executeScript`` step (``aws:sleep`` for waits) that runs ``runbooks/aws_steps.py``,
+the same code the CLI runs; a verification becomes a following step that retries.
+
+The script is the document's *attachment* (a zip named in the top-level ``files`` section with its SHA-256), never
+embedded as ``Script``: the SSM guide for ``aws:executeScript`` says JSON runbooks must provide script content
+through ``Attachment`` (the embedded ``Script`` input is not supported for them), and embedding the ~10 KB script in
+every step multiplied the document past SSM's 64 KB content limit (checked offline by ``stacks/limits.py``).
 A failure jumps to the rollbacks of the steps already done (the failed one included), newest first, which end
 in a step that fails the execution.
 """
@@ -18,6 +23,16 @@ from runbooks.drill import DrillSpec, StepSpec
 SCRIPT = Path(__file__).with_name("aws_steps.py")
 RUNTIME = "python3.11"
 VERIFY_ATTEMPTS = 5
+#: ``filename.function`` of the attached script, as the executeScript guide asks for attachments.
+HANDLER = f"{SCRIPT.stem}.handler"
+
+
+@dataclass(frozen=True)
+class ScriptAttachment:
+    """The zip that holds ``aws_steps.py``: its attachment name and SHA-256 (the ``files`` section)."""
+
+    name: str
+    sha256: str
 
 
 @dataclass(frozen=True)
@@ -30,6 +45,8 @@ class DrillValues:
     peak: int
     baseline: dict[str, int]
     tdg_arn: str | None
+    #: Who follows the calls (``ensure_agents`` in aws_steps): routingProfiles, users, required.
+    agents: dict[str, Any] | None = None
 
 
 def _slug(text: str) -> str:
@@ -40,17 +57,21 @@ def step_name(index: int, step: StepSpec) -> str:
     return f"s{index}_{_slug(step.name)}"
 
 
-def _payload(action: str, args: dict[str, Any], values: DrillValues) -> dict[str, Any]:
+def _payload(action: str, args: dict[str, Any], values: DrillValues, *, rollback: bool = False) -> dict[str, Any]:
     if action == "shift-traffic":
         to = args["to"]
         source = "primary" if to == "dr" else "dr"
         percent = int(args["percent"])
-        return {
+        shift: dict[str, Any] = {
             "action": action,
             "region": values.regions[to],
             "tdgArn": values.tdg_arn,
             "desired": {values.regions[to]: percent, values.regions[source]: 100 - percent},
         }
+        # Agents first when calls move forward; a rollback returns calls to where they were, with their agents.
+        if values.agents is not None and not rollback:
+            shift |= {"agents": values.agents, "stack": values.stacks[to]}
+        return shift
     region = args["region"]
     payload: dict[str, Any] = {"action": action, "region": values.regions[region]}
     if action == "precheck":
@@ -76,26 +97,28 @@ def _verification(step: StepSpec, payload: dict[str, Any], values: DrillValues) 
         "region": values.regions[region],
         "functions": values.functions,
         "level": level,
+        # Raised capacity must be allocated (READY), not only requested, before the drill moves calls.
+        "ready": step.verify != "capacity-at-standby",
     }
 
 
-def _script_step(name: str, payload: dict[str, Any], script: str, timeout: int, **extra: Any) -> dict[str, Any]:
+def _script_step(name: str, payload: dict[str, Any], source: str, timeout: int, **extra: Any) -> dict[str, Any]:
     return {
         "name": name,
         "action": "aws:executeScript",
         "timeoutSeconds": timeout,
-        "inputs": {"Runtime": RUNTIME, "Handler": "handler", "Script": script, "InputPayload": payload},
+        "inputs": {"Runtime": RUNTIME, "Handler": HANDLER, "Attachment": source, "InputPayload": payload},
         **extra,
     }
 
 
-def automation_document(drill: DrillSpec, values: DrillValues, script: str | None = None) -> dict[str, Any]:
-    """The SSM Automation document (schema 0.3) of one drill."""
-    source = script if script is not None else SCRIPT.read_text(encoding="utf-8")
+def automation_document(drill: DrillSpec, values: DrillValues, attachment: ScriptAttachment) -> dict[str, Any]:
+    """The SSM Automation document (schema 0.3) of one drill; its steps run the attached script."""
+    source = attachment.name
     rollbacks: list[tuple[int, dict[str, Any]]] = []  # (drill step index, rollback step)
     for index, step in enumerate(drill.steps, 1):
         if step.rollback is not None:
-            payload = _payload(step.rollback.action, step.rollback.args, values)
+            payload = _payload(step.rollback.action, step.rollback.args, values, rollback=True)
             rollbacks.append((index, _script_step(f"rollback_{index}", payload, source, step.timeout)))
     rollbacks.sort(key=lambda item: -item[0])
     chain = [r for _, r in rollbacks]
@@ -144,5 +167,6 @@ def automation_document(drill: DrillSpec, values: DrillValues, script: str | Non
         "parameters": {
             "AutomationAssumeRole": {"type": "String", "description": "Role the drill runs as", "default": ""}
         },
+        "files": {attachment.name: {"checksums": {"sha256": attachment.sha256}}},
         "mainSteps": [*main, *chain, failed],
     }

@@ -149,6 +149,28 @@ def verify_capacity(autoscaling: Any, function_names: list[str], level: int) -> 
     return checks
 
 
+def provisioned_ready(lam: Any, function_names: list[str], level: int) -> list[Check]:
+    """Is provisioned concurrency *allocated*: READY with at least ``level`` environments, per function alias.
+
+    A scalable target's minimum is a request; Lambda allocates the environments over minutes
+    (GetProvisionedConcurrencyConfig reports Status IN_PROGRESS, then READY with
+    AllocatedProvisionedConcurrentExecutions). Calls must not move before that.
+    """
+    checks = []
+    for name in function_names:
+        try:
+            pc = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+        except _aws_errors() as exc:
+            checks.append(Check(f"{name}:live provisioned concurrency", False, api_error(exc)))
+            continue
+        allocated = int(pc.get("AllocatedProvisionedConcurrentExecutions", 0))
+        ok = pc.get("Status") == "READY" and allocated >= level
+        requested = pc.get("RequestedProvisionedConcurrentExecutions", "?")
+        detail = f"{pc.get('Status')}, {allocated} allocated of {requested} requested (want {level})"
+        checks.append(Check(f"{name}:live provisioned concurrency", ok, detail))
+    return checks
+
+
 # -- traffic ----------------------------------------------------------------------------------------------------
 def split(connect: Any, tdg_arn: str) -> tuple[dict[str, int], dict[str, int]]:
     """(telephony, agents) per region, as GetTrafficDistribution reports them."""
@@ -185,6 +207,99 @@ def verify_split(connect: Any, tdg_arn: str, desired: dict[str, int]) -> list[Ch
     ]
 
 
+# -- agents -----------------------------------------------------------------------------------------------------
+def region_of(arn: str) -> str:
+    """The region field of an ARN (``arn:partition:service:region:account:...``)."""
+    return arn.split(":")[3]
+
+
+def agents_wanted(connect: Any, instance_id: str, routing_profiles: list[str], usernames: list[str]) -> dict[str, str]:
+    """User id -> username of the agents that must follow the calls: users whose routing profile is named in
+    ``routing_profiles`` or whose username is in ``usernames``; every user when both are empty.
+
+    Users and routing profiles are replicated with the instance, so the replica region can answer this.
+    """
+    profile_ids: set[str] = set()
+    if routing_profiles:
+        pages = connect.get_paginator("list_routing_profiles").paginate(InstanceId=instance_id)
+        by_name = {p["Name"]: p["Id"] for page in pages for p in page["RoutingProfileSummaryList"]}
+        unknown = sorted(set(routing_profiles) - set(by_name))
+        if unknown:
+            raise StepError(
+                f"agents.routing_profiles names {unknown}, which instance {instance_id} does not have "
+                f"(it has {sorted(by_name)})"
+            )
+        profile_ids = {by_name[name] for name in routing_profiles}
+    pages = connect.get_paginator("search_users").paginate(InstanceId=instance_id)
+    users = [u for page in pages for u in page.get("Users", [])]
+    unknown_users = sorted(set(usernames) - {u.get("Username") for u in users})
+    if unknown_users:
+        raise StepError(f"agents.users names {unknown_users}, which instance {instance_id} does not have")
+    every = not routing_profiles and not usernames
+    return {
+        u["Id"]: u.get("Username", u["Id"])
+        for u in users
+        if every or u.get("RoutingProfileId") in profile_ids or u.get("Username") in usernames
+    }
+
+
+def tdg_users(connect: Any, tdg_arn: str) -> set[str]:
+    """Ids of the users associated with the traffic distribution group (the full ARN works from either region)."""
+    pages = connect.get_paginator("list_traffic_distribution_group_users").paginate(TrafficDistributionGroupId=tdg_arn)
+    return {u["UserId"] for page in pages for u in page.get("TrafficDistributionGroupUserSummaryList", [])}
+
+
+def associate_agents(home: Any, tdg_arn: str, instance_id: str, user_ids: list[str]) -> list[str]:
+    """Associate users with the group; ``home`` must be a client of the group's own (source) region, where the
+    Connect guide says associations are always made. Returns the users associated."""
+    for user_id in user_ids:
+        home.associate_traffic_distribution_group_user(
+            TrafficDistributionGroupId=tdg_arn, UserId=user_id, InstanceId=instance_id
+        )
+    return user_ids
+
+
+def ensure_agents(
+    connect: Any,
+    home: Callable[[str], Any],
+    tdg_arn: str,
+    instance_id: str,
+    agents: dict[str, Any],
+    *,
+    dry_run: bool = False,
+) -> tuple[str, str, list[Check]]:
+    """Put the agents that must follow the calls into the traffic distribution group: (status, detail, checks).
+
+    Connect moves with AgentConfig only the users associated with the group; SignInConfig applies only to the
+    default group, which the kit does not use (Connect admin guide, "Associate agents to Amazon Connect instances
+    across multiple AWS Regions"; UpdateTrafficDistribution API reference). ``connect`` is a client of the region
+    that takes the calls (users are replicated with the instance, so it can read them); ``home(region)`` makes a
+    client of the group's own region, where associations must be made. ``agents``: ``routingProfiles``,
+    ``users`` (both empty: every user) and ``required`` (False allows no agent at all).
+    """
+    profiles, usernames = list(agents.get("routingProfiles", [])), list(agents.get("users", []))
+    wanted = agents_wanted(connect, instance_id, profiles, usernames)
+    scope = ", ".join([*profiles, *usernames]) or "every user"
+    if not wanted:
+        required = bool(agents.get("required", True))
+        detail = f"no user matches agents ({scope}): calls would arrive with no agent to take them"
+        return ("failed" if required else "skipped"), detail, [Check("agents follow the calls", not required, detail)]
+    missing = sorted(set(wanted) - tdg_users(connect, tdg_arn))
+    if dry_run:
+        names = ", ".join(wanted[m] for m in missing)
+        return "planned", (f"would associate {names}" if missing else f"all {len(wanted)} agent(s) in the group"), []
+    if missing:
+        associate_agents(home(region_of(tdg_arn)), tdg_arn, instance_id, missing)
+    absent = sorted(wanted[u] for u in set(wanted) - tdg_users(connect, tdg_arn))
+    detail = f"{len(wanted) - len(absent)} of {len(wanted)} ({scope})" + (f"; missing {absent}" if absent else "")
+    check = Check("agents in the traffic distribution group", not absent, detail)
+    return (
+        ("ok" if missing else "skipped"),
+        (f"{len(missing)} associated" if missing else "already associated"),
+        [check],
+    )
+
+
 def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
     pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
     firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
@@ -192,12 +307,28 @@ def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
 
 
 # -- SSM Automation entry point ----------------------------------------------------------------------------------
+def _agents_first(event: dict[str, Any], client: Callable[[str], Any]) -> None:
+    """Before calls move: the agents that must follow them are in the group, or the step fails."""
+    import boto3
+
+    instance_id = stack_outputs(client("cloudformation"), event["stack"])["InstanceId"]
+
+    def home(region: str) -> Any:
+        return boto3.client("connect", region_name=region)
+
+    _, _, checks = ensure_agents(client("connect"), home, event["tdgArn"], instance_id, event["agents"])
+    if any(not c.ok for c in checks):
+        raise StepError("; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok))
+
+
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     """Run one drill step inside SSM Automation (``aws:executeScript``); raise to fail the step.
 
     ``event``: ``action`` (precheck, raise-capacity, restore-capacity, verify-capacity, shift-traffic,
     verify-traffic, check-alarms, fail), ``region`` (where to act), and what the action needs: ``stack``, ``functions``,
-    ``level``, ``hold``, ``tdgArn``, ``desired``, ``prefix``, ``message``.
+    ``level``, ``hold``, ``ready`` (verify-capacity: also wait for allocated, READY provisioned concurrency),
+    ``tdgArn``, ``desired``, ``agents`` (shift-traffic: who must follow the calls, see ``ensure_agents``; with
+    ``stack``, the target's stack), ``prefix``, ``message``.
     """
     import boto3
 
@@ -215,7 +346,11 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
                               bool(event["hold"]))  # fmt: skip
     elif action == "verify-capacity":
         checks = verify_capacity(client("application-autoscaling"), list(event["functions"]), int(event["level"]))
+        if event.get("ready"):
+            checks += provisioned_ready(client("lambda"), list(event["functions"]), int(event["level"]))
     elif action == "shift-traffic":
+        if event.get("agents") is not None:
+            _agents_first(event, client)
         result = shift(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})
     elif action == "verify-traffic":
         checks = verify_split(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})

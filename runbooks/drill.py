@@ -246,7 +246,9 @@ class DrillRunner:
             [asdict(c) for c in checks],
         )
 
-    def _act(self, action: str, args: dict[str, Any], timeout: int) -> tuple[str, str, list[Check]]:
+    def _act(
+        self, action: str, args: dict[str, Any], timeout: int, *, rolling_back: bool = False
+    ) -> tuple[str, str, list[Check]]:
         ops = self.ops
         if action == "precheck":
             checks = self._poll(lambda: ops.precheck(args["region"]), timeout)
@@ -261,6 +263,12 @@ class DrillRunner:
             level = capacity_level(ops, action, args)
             changed = ops.set_capacity(args["region"], level, hold=action == "raise-capacity")
             return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
+        # Agents first (Connect moves only those in the traffic distribution group): no calls where no agent is.
+        # A rollback returns calls to where they were, with their agents: it never waits on this.
+        if not rolling_back:
+            agents_status, agents_detail, agent_checks = ops.distribute_agents(args["to"], dry_run=False)
+            if agents_status == "failed" or any(not c.ok for c in agent_checks):
+                return "failed", agents_detail, agent_checks
         changed_traffic = ops.shift_traffic(args["to"], int(args["percent"]))
         return ("ok" if changed_traffic else "skipped"), str(ops.desired(args["to"], int(args["percent"]))), []
 
@@ -290,7 +298,12 @@ class DrillRunner:
         if step.verify == "traffic":
             return ops.verify_traffic(step.args["to"], int(step.args["percent"]))
         action = "restore-capacity" if step.verify == "capacity-at-standby" else step.action
-        return ops.verify_capacity(step.args["region"], capacity_level(ops, action, step.args))
+        level = capacity_level(ops, action, step.args)
+        checks = ops.verify_capacity(step.args["region"], level)
+        if step.verify == "capacity-at-peak" and all(c.ok for c in checks):
+            # Requested is not allocated: calls move only once Lambda reports the environments READY.
+            checks += ops.capacity_ready(step.args["region"], level)
+        return checks
 
     def _poll(self, probe: Callable[[], list[Check]], timeout: int) -> list[Check]:
         deadline = self.clock() + timeout
@@ -306,7 +319,7 @@ class DrillRunner:
                 continue
             started, began = _now(), self.clock()
             try:
-                status, detail, _ = self._act(step.rollback.action, step.rollback.args, step.timeout)
+                status, detail, _ = self._act(step.rollback.action, step.rollback.args, step.timeout, rolling_back=True)
                 status = "rolled-back" if status != "failed" else "rollback-failed"
             except Exception as exc:  # a rollback failure is recorded, and the next rollback still runs
                 status, detail = "rollback-failed", str(exc)

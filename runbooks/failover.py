@@ -11,11 +11,13 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, Literal, Protocol
+from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from regions.config import Deployment, Role
+from regions.config import DAYS, Deployment, Role
 from runbooks import aws_steps
 from runbooks.aws_steps import Check, StepError, api_error
 
@@ -119,6 +121,20 @@ class DrOperations:
     def verify_capacity(self, role: Role, level: int) -> list[Check]:
         return aws_steps.verify_capacity(self.client("application-autoscaling", role), self.function_names, level)
 
+    def capacity_ready(self, role: Role, level: int) -> list[Check]:
+        """Provisioned concurrency allocated and READY (GetProvisionedConcurrencyConfig), at least ``level``."""
+        return aws_steps.provisioned_ready(self.client("lambda", role), self.function_names, level)
+
+    def scheduled_level(self, role: Role, now: datetime) -> int:
+        """The minimum the region's own schedules ask for at ``now``: the highest peak window open, else baseline."""
+        settings = self.deployment.region(role)
+        level = settings.baseline_concurrency
+        for window in self.deployment.scaling.peak_windows:
+            local = now.astimezone(ZoneInfo(window.time_zone))
+            if DAYS[local.weekday()] in window.days and window.start <= local.time().replace(tzinfo=None) < window.end:
+                level = max(level, settings.peak_concurrency(window))
+        return level
+
     # -- traffic --------------------------------------------------------------------------------------------------
     def tdg_arn(self, role: Role) -> str:
         arn = self.outputs(role).get("TrafficDistributionGroupArn")
@@ -138,6 +154,25 @@ class DrOperations:
     def verify_traffic(self, to: Role, percent: int) -> list[Check]:
         return aws_steps.verify_split(self.client("connect", to), self.tdg_arn(to), self.desired(to, percent))
 
+    # -- agents ---------------------------------------------------------------------------------------------------
+    def distribute_agents(self, to: Role, *, dry_run: bool) -> tuple[str, str, list[Check]]:
+        """Make sure the agents named in the deployment file are in the traffic distribution group, so that
+        UpdateTrafficDistribution's AgentConfig moves them with the calls (Connect distributes only associated
+        users; SignInConfig applies only to the default group, which the kit does not use).
+
+        Reads from the target region (users are replicated with the instance); associates, if any are missing, in
+        the group's own region, as Connect requires.
+        """
+        config = self.deployment.agents
+        agents = {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
+        connect = self.client("connect", to)
+        home = lambda region: self.clients("connect", region)  # noqa: E731
+        instance_id = self.outputs(to)["InstanceId"]
+        status, detail, checks = aws_steps.ensure_agents(
+            connect, home, self.tdg_arn(to), instance_id, agents, dry_run=dry_run
+        )
+        return status, detail.replace("calls would arrive", f"calls would reach {to}"), checks
+
     def alarms(self, role: Role) -> list[Check]:
         """Alarms of the region's stack that are in ALARM."""
         prefix = self.deployment.region(role).stack_name
@@ -147,6 +182,19 @@ class DrOperations:
 ConfirmFn = Callable[[str], bool]
 PLANNED_TESTS = "would run the region's Connect test cases (the call scenarios) as the last check"
 Outcome = tuple[str, str, list[Check]]
+
+
+@dataclass(frozen=True)
+class Readiness:
+    """How failover waits for provisioned concurrency to be allocated (Lambda takes minutes), and what time it is.
+
+    ``now`` places failback within the primary's peak windows.
+    """
+
+    timeout: float = 900.0
+    poll: float = 15.0
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
 
 class _Procedure:
@@ -161,7 +209,9 @@ class _Procedure:
         dry_run: bool,
         confirm: ConfirmFn,
         clock: Callable[[], float],
+        readiness: Readiness | None = None,
     ) -> None:
+        self.readiness = readiness or Readiness()
         self.ops = ops
         self.to = to
         self.source = other(to)
@@ -201,6 +251,8 @@ class _Procedure:
             return self.report
         if not self.step(f"raise capacity in {to}", self.raise_capacity):
             return self.report
+        if not self.step(f"capacity ready in {to}", self.wait_until_ready):
+            return self.report
         if ops.deployment.dr_mode == "standalone":
             self.report.steps.append(
                 StepResult(
@@ -211,6 +263,8 @@ class _Procedure:
                     "(carrier routing or a published number change); the kit cannot move them",
                 )
             )
+            return self.report
+        if not self.step(f"agents follow the calls to {to}", lambda: ops.distribute_agents(to, dry_run=self.dry_run)):
             return self.report
         if not self.step(f"shift traffic to {to}", self.shift):
             return self.report
@@ -226,13 +280,37 @@ class _Procedure:
             self.step(f"return {self.source} to standby", self.standby)
         return self.report
 
+    def target_level(self) -> int:
+        """DR: the peak level, held against its standby schedules. Primary (failback): what its schedules ask for
+        now, so that it is left as its schedules would have it, not at the peak until the next schedule fires."""
+        ops = self.ops
+        if self.to == "primary":
+            return ops.scheduled_level("primary", self.readiness.now())
+        return max(ops.peak_level, ops.baseline(self.to))
+
     def raise_capacity(self) -> Outcome:
         ops = self.ops
-        level = max(ops.peak_level, ops.baseline(self.to))
+        level = self.target_level()
+        hold = self.to == "dr"
         if self.dry_run:
-            return "planned", f"would set minimum provisioned concurrency to {level} and hold the schedules", []
-        changed = ops.set_capacity(self.to, level, hold=self.to == "dr")
+            held = " and hold the schedules" if hold else " (its schedules stay on)"
+            return "planned", f"would set minimum provisioned concurrency to {level}{held}", []
+        changed = ops.set_capacity(self.to, level, hold=hold)
         return ("ok" if changed else "skipped"), f"minimum {level} on {len(changed) or 'no'} target(s) changed", []
+
+    def wait_until_ready(self) -> Outcome:
+        """Poll until the raised capacity is allocated and READY; calls move only then."""
+        level = self.target_level()
+        if self.dry_run:
+            return "planned", f"would wait until {level} provisioned environments per function are READY", []
+        deadline = self.clock() + self.readiness.timeout
+        while True:
+            checks = self.ops.capacity_ready(self.to, level)
+            if all(c.ok for c in checks):
+                return "ok", f"{level} per function allocated and READY", checks
+            if self.clock() + self.readiness.poll > deadline:
+                return "failed", f"not READY after {self.readiness.timeout:g} s; calls were not moved", checks
+            self.readiness.sleep(self.readiness.poll)
 
     def shift(self) -> Outcome:
         desired = self.ops.desired(self.to, self.percent)
@@ -263,12 +341,15 @@ def failover(
     dry_run: bool = False,
     confirm: ConfirmFn = lambda _q: True,
     clock: Callable[[], float] = time.monotonic,
+    readiness: Readiness | None = None,
 ) -> FailoverReport:
-    """Fail over (or back) to ``to``: pre-check, raise capacity, shift traffic, verify; stop at the first failure.
+    """Fail over (or back) to ``to``: pre-check, raise capacity, wait until it is allocated, shift traffic, verify;
+    stop at the first failure.
 
-    Failing back to the primary at 100 % also returns the DR region to standby and resumes its schedules.
+    Failing over to DR raises it to the peak and holds its schedules; failing back leaves the primary at the level
+    its schedules ask for now, and at 100 % returns the DR region to standby and resumes its schedules.
     """
-    return _Procedure(ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock).run()
+    return _Procedure(ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock, readiness=readiness).run()
 
 
 def rollback_advice(to: Role, done: list[str]) -> list[str]:

@@ -18,7 +18,7 @@ from constructs import Construct
 
 from regions.config import RegionSettings
 from regions.nag import acknowledge
-from runbooks.automation import SCRIPT, DrillValues, automation_document
+from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automation_document
 from runbooks.drill import all_drills
 
 ATTACHMENT = "aws_steps.zip"
@@ -48,6 +48,11 @@ def drill_values(settings: RegionSettings, tdg_arn: str | None) -> DrillValues:
             "dr": deployment.dr_standby.provisioned_concurrency,
         },
         tdg_arn=tdg_arn,
+        agents={
+            "routingProfiles": deployment.agents.routing_profiles,
+            "users": deployment.agents.users,
+            "required": deployment.agents.required,
+        },
     )
 
 
@@ -96,6 +101,11 @@ class DrillDocuments(Construct):
                     "connect:DescribeContactFlow",
                     "connect:GetTrafficDistribution",
                     "connect:UpdateTrafficDistribution",
+                    # Agents follow the calls: read users and routing profiles, add them to the group.
+                    "connect:SearchUsers",
+                    "connect:ListRoutingProfiles",
+                    "connect:ListTrafficDistributionGroupUsers",
+                    "connect:AssociateTrafficDistributionGroupUser",
                 ],
                 resources=[
                     f"arn:{partition}:connect:{r}:{account}:{kind}/*"
@@ -129,13 +139,8 @@ class DrillDocuments(Construct):
         for drill in all_drills():
             if deployment.dr_mode not in drill.modes:
                 continue
-            content = automation_document(drill, values)
+            content = automation_document(drill, values, ScriptAttachment(ATTACHMENT, sha256))
             content["parameters"]["AutomationAssumeRole"]["default"] = self.role.role_arn
-            content["files"] = {ATTACHMENT: {"checksums": {"sha256": sha256}}}
-            for step in content["mainSteps"]:
-                if step["action"] == "aws:executeScript":
-                    step["inputs"]["Attachment"] = ATTACHMENT
-                    step["inputs"]["Handler"] = "aws_steps.handler"
             document = ssm.CfnDocument(
                 self,
                 f"Drill-{drill.name}",

@@ -104,7 +104,7 @@ class Monitoring(Construct):
                     f"{key_name}Duration",
                     duration,
                     thresholds.lambda_duration_ms,
-                    f"{key_name} p99 is near Connect's 8 s limit, after which the flow gives up",
+                    f"{key_name} p99 is near its timeout, after which the calling flow block takes its error branch",
                 )
             widgets.append(cw.GraphWidget(title=key_name, left=[errors, throttles], right=[duration], width=8))
 

@@ -28,7 +28,7 @@ COMPARED_TYPES = (
     "AWS::Lex::BotAlias",
     "AWS::Lambda::Function",
     "AWS::Lambda::Alias",
-    "AWS::ApplicationAutoScaling::ScalableTarget",
+    "Custom::ProvisionedConcurrency",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
     "AWS::CloudWatch::Alarm",
 )

@@ -10,9 +10,20 @@ from constructs import Construct
 
 from regions.custom_resource import HandlerProvider
 
+#: CloudFormation waits at most one hour for a custom resource's answer (the CloudFormation user guide, custom
+#: resources: a response must arrive within one hour; ``ServiceTimeout`` is at most 3600 s). The Provider
+#: framework's waiter must give up first, so that CloudFormation receives a clear FAILED (and rolls back) rather
+#: than a timeout: 50 minutes leaves ten minutes for the framework's own calls and the last poll.
+CLOUDFORMATION_CUSTOM_RESOURCE_LIMIT = cdk.Duration.hours(1)
+REPLICATION_WAIT = cdk.Duration.minutes(50)
+POLL_INTERVAL = cdk.Duration.seconds(30)
+
 
 class InstanceReplica(Construct):
-    """Replicates the primary instance into ``replica_region`` and waits until the replica is ACTIVE.
+    """Replicates the primary instance into ``replica_region`` and waits until the replication is complete.
+
+    A change of instance or region replaces the replica (a new physical id); a change of alias, which Connect
+    cannot apply to an existing replica, fails the update with a message and rolls back cleanly.
 
     Deleting it deletes the replica (DeleteInstance in the replica region) and waits until it is gone, so that
     CloudFormation can then delete the primary instance.
@@ -37,8 +48,8 @@ class InstanceReplica(Construct):
             runtime_dir=Path(__file__).parent / "runtime",
             description="Replicates the Connect instance into the DR region",
             polls=True,
-            query_interval=cdk.Duration.seconds(30),
-            total_timeout=cdk.Duration.hours(1),
+            query_interval=POLL_INTERVAL,
+            total_timeout=REPLICATION_WAIT,
             statements=[
                 iam.PolicyStatement(actions=["connect:ReplicateInstance"], resources=[instance_arn]),
                 iam.PolicyStatement(

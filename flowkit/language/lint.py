@@ -1,7 +1,11 @@
 """An offline linter for Amazon Connect flows.
 
-It reads the kit's flow files (``%Kind.Name%`` placeholders allowed) and flows exported from the Connect console
-(extra Metadata is fine), and reports each finding with its file, action, rule, severity and a fix.
+It reads the kit's flow files (``%Kind.Name%`` placeholders allowed), flows exported from the Connect console
+(extra Metadata is fine) and the wrappers flows travel in (DescribeContactFlow responses, CloudFormation
+templates; ``flowkit.language.documents``), and reports each finding with its file, action, rule, severity and a
+fix. A finding is an error only where a source says Connect rejects the thing (``flowkit.language.catalogue``);
+what the catalogue does not know is a warning. No input makes it raise: a document of the wrong shape anywhere is
+a finding.
 """
 
 from __future__ import annotations
@@ -20,25 +24,35 @@ from flowkit.language.catalogue import (
     FLOW_TYPES,
     FLOW_VERSION,
     FORBIDDEN_ID_CHARS,
+    GENERIC_ERRORS,
     JSONPATH_ROOTS,
     MAX_ACTIONS,
     MAX_IDENTIFIER,
     METRIC_AGENT_TYPES,
     OPERATORS,
     RESERVED_IDS,
+    UNRESTRICTED_TYPES,
+    WAIT_EVENTS,
     ActionSpec,
+    is_ui_block_name,
+    normalise_flow_type,
     spec_for,
 )
 
 Severity = Literal["error", "warning"]
 
 PLACEHOLDER = re.compile(r"%([A-Za-z]+)(?:\.([A-Za-z0-9_-]+))?%")
-_JSONPATH = re.compile(r"\$\.([A-Za-z]+)((?:\.[A-Za-z0-9_-]+)*)")
+_JSONPATH = re.compile(r"\$(?:\.([A-Za-z]+)|\['([A-Za-z]+)'\])((?:\.[A-Za-z0-9_-]+)*)")
+#: One whole JSONPath: a root, then dotted or bracketed steps, no spaces.
+_SINGLE_PATH = re.compile(r"\$(?:\.[A-Za-z]+|\['[A-Za-z]+'\])(?:\.[^\s.\[\]]+|\[[^\]]+\])*")
 _ACCOUNT = re.compile(r"(?<![\d+])\d{12}(?!\d)")
-_ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:")
+_ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:([^:\s\"]*):([^:\s\"]*):")
 _REGION = re.compile(
     r"\b(us|eu|ap|sa|ca|me|af|il|mx)-(gov-)?(east|west|north|south|central|northeast|southeast|southwest|northwest)-\d\b"
 )
+#: Values another tool fills before deploying: ${X}, {{x.y}}, <<X>>, {ACCOUNT_ID}, REPLACE_WITH_...
+TEMPLATE = re.compile(r"\$\{[^}]*\}|\{\{[^}]*\}\}|<<[^>]*>>|\{[A-Z][A-Z0-9_]*\}|\bREPLACE_WITH_[A-Z0-9_]+")
+MAX_DEPTH = 64  # deeper documents are refused with a finding rather than walked
 
 
 @dataclass(frozen=True)
@@ -63,7 +77,7 @@ def has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
-def _get(params: dict[str, Any], dotted: str) -> Any:
+def _get(params: Any, dotted: str) -> Any:
     value: Any = params
     for part in dotted.split("."):
         if not isinstance(value, dict) or part not in value:
@@ -73,31 +87,57 @@ def _get(params: dict[str, Any], dotted: str) -> Any:
 
 
 def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for key, item in value.items():
-            yield str(key)
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
+    """Every string (keys too) in a JSON value, without recursion (documents may nest deeply)."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, dict):
+            for key, inner in item.items():
+                yield str(key)
+                stack.append(inner)
+        elif isinstance(item, list):
+            stack.extend(item)
 
 
-def flow_type_of(doc: dict[str, Any]) -> str | None:
+def depth(value: Any, limit: int = MAX_DEPTH) -> int:
+    """How deeply a JSON value nests, counted up to ``limit + 1``."""
+    deepest = 0
+    stack = [(value, 1)]
+    while stack:
+        item, level = stack.pop()
+        if isinstance(item, dict | list):
+            deepest = max(deepest, level)
+            if level > limit:
+                return level
+            stack.extend((v, level + 1) for v in (item.values() if isinstance(item, dict) else item))
+    return deepest
+
+
+def is_templated(value: Any) -> bool:
+    """A string another tool fills in (a kit placeholder, ${X}, {{x}}, <<X>>, {ACCOUNT_ID}, a JSONPath)."""
+    return isinstance(value, str) and bool(PLACEHOLDER.search(value) or TEMPLATE.search(value) or "$." in value)
+
+
+def flow_type_of(doc: Any) -> str | None:
     """The flow type from the Metadata (kit files and console exports both write it)."""
-    meta = doc.get("Metadata")
+    meta = doc.get("Metadata") if isinstance(doc, dict) else None
     raw = meta.get("type") if isinstance(meta, dict) else None
     if not isinstance(raw, str):
         return None
     return CONSOLE_TYPES.get(raw, raw if raw in FLOW_TYPES else None)
 
 
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 class _Linter:
     def __init__(self, file: str, doc: Any, flow_type: str | None) -> None:
         self.file = file
         self.doc = doc
-        self.flow_type = flow_type
+        self.flow_type = normalise_flow_type(flow_type) if flow_type else None
         self.findings: list[Finding] = []
 
     def add(self, action: str, rule: str, message: str, severity: Severity = "error") -> None:
@@ -108,6 +148,9 @@ class _Linter:
         doc = self.doc
         if not isinstance(doc, dict):
             self.add("", "flow-structure", "a flow is a JSON object with Version, StartAction and Actions")
+            return self.findings
+        if depth(doc) > MAX_DEPTH:
+            self.add("", "flow-structure", f"the document nests more than {MAX_DEPTH} levels deep; not a flow")
             return self.findings
         if doc.get("Version") != FLOW_VERSION:
             self.add("", "flow-version", f"Version is {doc.get('Version')!r}; set it to {FLOW_VERSION!r}")
@@ -127,8 +170,8 @@ class _Linter:
         start = doc.get("StartAction")
         if not isinstance(start, str) or start not in by_id:
             self.add("", "start-action", f"StartAction {start!r} is not the Identifier of any action")
-        for action in by_id.values():
-            self._action(action, by_id)
+        for ident, action in by_id.items():
+            self._action(ident, action, by_id)
         if isinstance(start, str) and start in by_id:
             self._graph(start, by_id)
         return self.findings
@@ -141,7 +184,7 @@ class _Linter:
                 continue
             ident = action.get("Identifier")
             if not isinstance(ident, str) or not ident.strip():
-                self.add(f"Actions[{index}]", "identifier", "the action has no Identifier")
+                self.add(f"Actions[{index}]", "identifier", "the action has no Identifier (a non-empty string)")
                 continue
             bad = sorted(set(ident) & FORBIDDEN_ID_CHARS)
             if bad:
@@ -161,35 +204,47 @@ class _Linter:
         return by_id
 
     # -- one action ----------------------------------------------------------------------------------------------
-    def _action(self, action: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> None:
-        ident = str(action["Identifier"])
+    def _action(self, ident: str, action: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> None:
         kind = action.get("Type")
+        transitions = action.get("Transitions", {})
+        if not isinstance(transitions, dict):
+            self.add(ident, "transitions", "Transitions must be an object")
+            transitions = {}
         spec = spec_for(kind) if isinstance(kind, str) else None
         if spec is None:
-            self.add(
-                ident,
-                "unknown-action-type",
-                f"Type {kind!r} is not a flow-language action type (UI block names such as 'Set voice' are not types)",
-            )
-            transitions = action.get("Transitions")
-            if isinstance(transitions, dict):
-                self._targets_exist(ident, transitions, by_id)
+            self._unknown_type(ident, kind)
+            self._targets_exist(ident, transitions, by_id)
             return
         params = action.get("Parameters", {})
         if not isinstance(params, dict):
             self.add(ident, "parameters", "Parameters must be an object")
             params = {}
-        transitions = action.get("Transitions", {})
-        if not isinstance(transitions, dict):
-            self.add(ident, "transitions", "Transitions must be an object")
-            return
-        if self.flow_type and self.flow_type not in spec.flows:
+        if self.flow_type and self.flow_type not in UNRESTRICTED_TYPES and self.flow_type not in spec.flows:
             allowed = ", ".join(sorted(spec.flows))
             self.add(ident, "flow-type", f"{kind} is not allowed in a {self.flow_type} flow (allowed in: {allowed})")
         if not spec.lenient:
             self._parameters(ident, str(kind), spec, params)
         self._transitions(ident, str(kind), spec, params, transitions, by_id)
         self._dr_safety(ident, params)
+
+    def _unknown_type(self, ident: str, kind: Any) -> None:
+        if not isinstance(kind, str) or not kind:
+            self.add(ident, "unknown-action-type", f"Type must be an action type name, not {kind!r}")
+        elif is_ui_block_name(kind):
+            self.add(
+                ident,
+                "unknown-action-type",
+                f"Type {kind!r} is a console block name, not a flow-language action type "
+                "(for example 'Set voice' is UpdateContactTextToSpeechVoice)",
+            )
+        else:
+            self.add(
+                ident,
+                "unknown-action-type",
+                f"Type {kind!r} is not in the kit's catalogue of the flow language; its parameters and "
+                "transitions are not checked (check the spelling, or add it to flowkit/language/catalogue.py)",
+                "warning",
+            )
 
     def _parameters(self, ident: str, kind: str, spec: ActionSpec, params: dict[str, Any]) -> None:
         for name in spec.required:
@@ -204,35 +259,45 @@ class _Linter:
                 self.add(ident, "missing-parameter", f"{kind} needs one of {', '.join(group)}")
         for name in spec.static_only:
             value = _get(params, name)
-            if isinstance(value, str) and "$." in value:
+            if any("$." in text for text in _strings(value)):
                 self.add(ident, "static-parameter", f"Parameters.{name} must be a static value, not a JSONPath")
         for name in spec.single_path:
             value = _get(params, name)
-            if isinstance(value, str) and "$." in value:
+            if isinstance(value, str) and value.startswith("$"):
                 self._single_path(ident, name, value)
         for name, rule in spec.numbers.items():
-            value = _get(params, name)
-            if value is None or (rule.dynamic and isinstance(value, str) and value.startswith("$.")):
-                continue
-            try:
-                number = float(value)
-            except (TypeError, ValueError):
-                self.add(ident, "number-range", f"Parameters.{name} is {value!r}; expected a number")
-                continue
-            if not rule.low <= number <= rule.high:
-                self.add(ident, "number-range", f"Parameters.{name} is {value}; allowed {rule.low:g} to {rule.high:g}")
+            self._number(ident, name, rule, _get(params, name))
         for name, allowed in spec.enums.items():
             value = _get(params, name)
-            if (
-                value is not None
-                and not (isinstance(value, str) and PLACEHOLDER.fullmatch(value))
-                and value not in (allowed)
-            ):
+            if value is None or is_templated(value):
+                continue
+            if not isinstance(value, str) or value not in allowed:
                 self.add(
                     ident, "enum-value", f"Parameters.{name} is {value!r}; use one of {', '.join(sorted(allowed))}"
                 )
         self._type_specific(ident, kind, params)
         self._jsonpaths(ident, params)
+
+    def _number(self, ident: str, name: str, rule: Any, value: Any) -> None:
+        if value is None:
+            return
+        if isinstance(value, str) and value.startswith("$"):
+            if not rule.dynamic:
+                self.add(ident, "static-parameter", f"Parameters.{name} must be a static number, not a JSONPath")
+            return
+        if is_templated(value):
+            return  # filled by a deployment tool; nothing to check until then
+        if isinstance(value, bool) or not isinstance(value, int | float | str):
+            self.add(ident, "number-range", f"Parameters.{name} is {value!r}; expected a number")
+            return
+        try:
+            number = float(value)
+        except ValueError:
+            self.add(ident, "number-range", f"Parameters.{name} is {value!r}; expected a number")
+            return
+        if not rule.low <= number <= rule.high:
+            high = "" if rule.high == float("inf") else f" to {rule.high:g}"
+            self.add(ident, "number-range", f"Parameters.{name} is {value}; allowed {rule.low:g}{high}")
 
     def _type_specific(self, ident: str, kind: str, params: dict[str, Any]) -> None:
         if kind == "GetParticipantInput":
@@ -252,8 +317,8 @@ class _Linter:
             limit = params.get("InvocationTimeLimitSeconds")
             sync = params.get("InvocationType", "SYNCHRONOUS") == "SYNCHRONOUS"
             try:
-                too_long = sync and limit is not None and float(limit) > 8
-            except (TypeError, ValueError):
+                too_long = sync and isinstance(limit, int | float | str) and float(limit) > 8
+            except ValueError:
                 too_long = False
             if too_long:
                 self.add(
@@ -267,6 +332,7 @@ class _Linter:
                     ident,
                     "lex-without-prompt",
                     "the Lex block has no prompt: add Text, SSML or PromptId so the caller knows what to say",
+                    "warning",
                 )
         elif kind == "UpdateContactEventHooks":
             hooks = params.get("EventHooks")
@@ -278,11 +344,22 @@ class _Linter:
                         self.add(
                             ident,
                             "event-hooks",
-                            f"{key!r} is not an event hook; use one of {', '.join(sorted(EVENT_HOOKS))}",
+                            f"{key!r} is not an event hook the kit knows ({', '.join(sorted(EVENT_HOOKS))})",
+                            "warning",
                         )
+        elif kind == "Wait":
+            events = params.get("Events")
+            for event in _list(events):
+                if not isinstance(event, str) or (event not in WAIT_EVENTS and not is_templated(event)):
+                    self.add(
+                        ident,
+                        "enum-value",
+                        f"Wait event {event!r} is not one the kit knows ({', '.join(sorted(WAIT_EVENTS))})",
+                        "warning",
+                    )
 
     def _single_path(self, ident: str, name: str, value: str) -> None:
-        if not _JSONPATH.fullmatch(value):
+        if not _SINGLE_PATH.fullmatch(value):
             self.add(
                 ident,
                 "jsonpath",
@@ -290,15 +367,20 @@ class _Linter:
             )
 
     def _jsonpaths(self, ident: str, params: dict[str, Any]) -> None:
+        unknown = set()
         for text in _strings(params):
             for match in _JSONPATH.finditer(text):
-                if match.group(1) not in JSONPATH_ROOTS:
-                    self.add(
-                        ident,
-                        "jsonpath",
-                        f"$.{match.group(1)} is not a JSONPath root Connect knows "
-                        "(for example $.Attributes, $.External, $.Lex)",
-                    )
+                root = match.group(1) or match.group(2)
+                if root not in JSONPATH_ROOTS:
+                    unknown.add(root)
+        for root in sorted(unknown):
+            self.add(
+                ident,
+                "jsonpath",
+                f"$.{root} is not a JSONPath root the kit knows (such as $.Attributes, $.External, $.Lex); "
+                "Connect rejects unknown roots when it publishes the flow",
+                "warning",
+            )
 
     # -- transitions ---------------------------------------------------------------------------------------------
     def _transitions(
@@ -311,13 +393,18 @@ class _Linter:
         by_id: dict[str, dict[str, Any]],
     ) -> None:
         if spec.terminal:
-            if transitions:
+            if transitions.get("NextAction") or transitions.get("Conditions") or transitions.get("Errors"):
                 self.add(ident, "terminal-transitions", f"{kind} ends the flow: set Transitions to {{}}")
             return
-        conditions = transitions.get("Conditions") or []
-        errors = transitions.get("Errors") or []
+        raw_conditions, raw_errors = transitions.get("Conditions"), transitions.get("Errors")
+        for label, raw in (("Conditions", raw_conditions), ("Errors", raw_errors)):
+            if raw is not None and not isinstance(raw, list):
+                self.add(ident, "transitions", f"Transitions.{label} must be a list")
+        conditions, errors = _list(raw_conditions), _list(raw_errors)
         nxt = transitions.get("NextAction")
-        if nxt is None and not conditions and kind != "MessageParticipantIteratively":
+        if nxt is not None and not isinstance(nxt, str):
+            self.add(ident, "transitions", f"Transitions.NextAction must be an action Identifier, not {nxt!r}")
+        if nxt is None and not conditions and not spec.next_optional:
             self.add(
                 ident,
                 "missing-next-action",
@@ -325,16 +412,19 @@ class _Linter:
             )
         self._targets_exist(ident, transitions, by_id)
         error_types = [e.get("ErrorType") for e in errors if isinstance(e, dict)]
-        if not spec.lenient:
-            for error in error_types:
-                if error not in spec.errors:
-                    allowed = ", ".join(sorted(spec.errors)) or "none"
-                    self.add(ident, "error-type", f"{kind} has no error {error!r} (its errors: {allowed})")
-        if len(set(error_types)) != len(error_types):
+        for error in error_types:
+            if not isinstance(error, str):
+                self.add(ident, "error-type", f"ErrorType must be a name, not {error!r}")
+            elif not spec.lenient and error not in spec.errors:
+                allowed = ", ".join(sorted(spec.errors)) or "none"
+                severity: Severity = "warning" if error in GENERIC_ERRORS else "error"
+                self.add(ident, "error-type", f"{kind} has no error {error!r} (its errors: {allowed})", severity)
+        names = [e for e in error_types if isinstance(e, str)]
+        if len(set(names)) != len(names):
             self.add(ident, "error-type", "an error type is listed twice")
-        if kind == "GetParticipantInput" and "NoMatchingError" not in error_types:
+        if kind == "GetParticipantInput" and "NoMatchingError" not in names:
             self.add(ident, "missing-error-branch", "Get customer input must always handle NoMatchingError")
-        self._conditions(ident, kind, spec, params, conditions, error_types)
+        self._conditions(ident, kind, spec, params, conditions, names)
 
     def _targets_exist(self, ident: str, transitions: dict[str, Any], by_id: dict[str, dict[str, Any]]) -> None:
         for target in self._targets(transitions):
@@ -342,11 +432,13 @@ class _Linter:
                 self.add(ident, "transition-target", f"the transition goes to {target!r}, which is not an action")
 
     @staticmethod
-    def _targets(transitions: dict[str, Any]) -> Iterator[str]:
+    def _targets(transitions: Any) -> Iterator[str]:
+        if not isinstance(transitions, dict):
+            return
         nxt = transitions.get("NextAction")
         if isinstance(nxt, str):
             yield nxt
-        for item in (transitions.get("Conditions") or []) + (transitions.get("Errors") or []):
+        for item in _list(transitions.get("Conditions")) + _list(transitions.get("Errors")):
             if isinstance(item, dict) and isinstance(item.get("NextAction"), str):
                 yield item["NextAction"]
 
@@ -357,7 +449,7 @@ class _Linter:
         spec: ActionSpec,
         params: dict[str, Any],
         conditions: list[Any],
-        error_types: list[Any],
+        error_types: list[str],
     ) -> None:
         rule = spec.conditions
         parsed: list[tuple[str, list[Any]]] = []
@@ -365,6 +457,7 @@ class _Linter:
             cond = item.get("Condition") if isinstance(item, dict) else None
             if (
                 not isinstance(cond, dict)
+                or not isinstance(cond.get("Operator"), str)
                 or cond.get("Operator") not in OPERATORS
                 or not isinstance(cond.get("Operands"), list)
             ):
@@ -384,8 +477,9 @@ class _Linter:
             self.add(ident, "condition", f"{kind} takes no conditions; use NextAction")
             return
         operands = [ops[0] if len(ops) == 1 else None for _, ops in parsed]
+        texts = [str(v) for v in operands]
         operators = {op for op, _ in parsed}
-        if rule in ("dtmf", "equals", "hours", "loop") and operators != {"Equals"}:
+        if rule in ("dtmf", "equals", "hours", "loop", "wait", "interrupt") and operators != {"Equals"}:
             self.add(ident, "condition", f"{kind} conditions use only Equals")
         if rule == "dtmf":
             if params.get("StoreInput") == "True":
@@ -400,34 +494,57 @@ class _Linter:
                     self.add(ident, "condition", f"DTMF condition {value!r} must be one character 0-9, * or #")
             if "NoMatchingCondition" not in error_types:
                 self.add(ident, "missing-error-branch", "add a NoMatchingCondition branch for other keys", "warning")
-        elif rule == "hours" and sorted(str(v) for v in operands) != ["False", "True"]:
+        elif rule == "hours" and sorted(texts) != ["False", "True"]:
             self.add(
                 ident, "condition", "CheckHoursOfOperation takes exactly two conditions: Equals True and Equals False"
             )
-        elif rule == "loop" and sorted(str(v) for v in operands) != ["ContinueLooping", "DoneLooping"]:
+        elif rule == "loop" and sorted(texts) != ["ContinueLooping", "DoneLooping"]:
             self.add(ident, "condition", "Loop takes exactly ContinueLooping and DoneLooping")
-        elif (
-            rule == "metric"
-            and params.get("MetricType") in METRIC_AGENT_TYPES
-            and (operators != {"NumberGreaterThan"} or operands != ["0"] * len(operands))
-        ):
-            self.add(ident, "condition", "agent-count checks allow only NumberGreaterThan 0")
+        elif rule == "metric":
+            metric = params.get("MetricType")
+            if (
+                isinstance(metric, str)
+                and metric in METRIC_AGENT_TYPES
+                and (operators != {"NumberGreaterThan"} or texts != ["0"] * len(texts))
+            ):
+                self.add(ident, "condition", "agent-count checks allow only NumberGreaterThan 0")
         elif rule == "percent" and operators != {"NumberLessThan"}:
             self.add(ident, "condition", "DistributeByPercentage conditions use NumberLessThan thresholds")
-        if len(set(map(str, operands))) != len(operands):
+        elif rule == "interrupt" and set(texts) != {"MessagesInterrupted"}:
+            self.add(ident, "condition", "MessageParticipantIteratively takes only Equals MessagesInterrupted")
+        elif rule == "wait":
+            events = {e for e in _list(params.get("Events")) if isinstance(e, str)}
+            missing = sorted(({"WaitCompleted"} | events) - set(texts))
+            if missing:
+                self.add(
+                    ident, "condition", f"Wait needs a condition for {', '.join(missing)} (the API guide)", "warning"
+                )
+        if len(set(texts)) != len(texts):
             self.add(ident, "condition", "two conditions test the same value; the second can never be taken", "warning")
 
     # -- DR safety -----------------------------------------------------------------------------------------------
     def _dr_safety(self, ident: str, params: dict[str, Any]) -> None:
         for text in _strings(params):
-            plain = PLACEHOLDER.sub("", text)
-            if _ARN.search(plain):
-                self.add(
-                    ident,
-                    "dr-literal-arn",
-                    "a literal ARN ties the flow to one region and account; use a "
-                    "%Kind.Name% placeholder (ivr flows import does this)",
-                )
+            # Tokens of other tools may hold colons (${AWS::Region}): mask them before reading an ARN's fields.
+            plain = TEMPLATE.sub("{T}", PLACEHOLDER.sub("", text))
+            arn = _ARN.search(plain)
+            if arn:
+                region, account = arn.group(1), arn.group(2)
+                if is_templated(region) or is_templated(account) or not (region or account):
+                    self.add(
+                        ident,
+                        "dr-templated-arn",
+                        "an ARN templated for another deployment tool; the kit fills %Kind.Name% placeholders "
+                        "per region (`ivr flows import` converts it)",
+                        "warning",
+                    )
+                else:
+                    self.add(
+                        ident,
+                        "dr-literal-arn",
+                        "a literal ARN ties the flow to one region and account; use a "
+                        "%Kind.Name% placeholder (ivr flows import does this)",
+                    )
             elif _ACCOUNT.search(plain):
                 self.add(
                     ident, "dr-literal-account", "a literal 12-digit account id breaks the DR region; use a placeholder"
@@ -440,36 +557,39 @@ class _Linter:
                 )
 
     # -- graph ---------------------------------------------------------------------------------------------------
+    def _ends_here(self, action: dict[str, Any]) -> bool:
+        """Whether the flow's work can end at this action (on success), in this flow type."""
+        kind = action.get("Type")
+        spec = spec_for(kind) if isinstance(kind, str) else None
+        if spec is None:
+            return isinstance(kind, str)  # an unknown type might end the flow: do not claim it cannot
+        params = action.get("Parameters")
+        continues = isinstance(params, dict) and params.get("ContinueFlowExecution") == "True"
+        if spec.terminal or (spec.ends_flow and not continues):
+            return True
+        return bool(spec.ends_in) and (self.flow_type is None or self.flow_type in spec.ends_in)
+
     def _graph(self, start: str, by_id: dict[str, dict[str, Any]]) -> None:
-        edges = {
-            i: [t for t in self._targets(a.get("Transitions") or {}) if t in by_id]
-            if isinstance(a.get("Transitions"), dict)
-            else []
-            for i, a in by_id.items()
-        }
+        edges = {i: [t for t in self._targets(a.get("Transitions")) if t in by_id] for i, a in by_id.items()}
         reachable = _reach(start, edges)
         for ident in by_id:
             if ident not in reachable:
                 self.add(
                     ident, "unreachable-action", "no path from StartAction leads here; remove it or link it", "warning"
                 )
-        kinds = {i: str(a.get("Type")) for i, a in by_id.items()}
         for component in _cycles(edges):
             if not component <= reachable:
                 continue
-            controlled = any(
-                (s := spec_for(kinds[i])) is not None and (s.takes_input or kinds[i] == "Loop") for i in component
-            )
-            if not controlled:
+            if not any(_controls_a_cycle(by_id[i]) for i in component):
                 first = sorted(component)[0]
                 self.add(
                     first,
                     "cycle-without-exit",
                     f"actions {', '.join(sorted(component))} form a cycle with "
-                    "no caller input and no Loop: the call can spin forever",
+                    "no caller input, wait or Loop: the call can spin forever",
                     "warning",
                 )
-        ends = {i for i, k in kinds.items() if (s := spec_for(k)) is not None and (s.terminal or s.ends_flow)}
+        ends = {i for i, a in by_id.items() if self._ends_here(a)}
         reverse: dict[str, list[str]] = {i: [] for i in by_id}
         for source, targets in edges.items():
             for target in targets:
@@ -482,7 +602,14 @@ class _Linter:
                 ident,
                 "path-never-ends",
                 "no path from here reaches a terminal action or a transfer; the call would never end",
+                "warning",
             )
+
+
+def _controls_a_cycle(action: dict[str, Any]) -> bool:
+    kind = action.get("Type")
+    spec = spec_for(kind) if isinstance(kind, str) else None
+    return spec is None or spec.takes_input or kind == "Loop"
 
 
 def _reach(start: str, edges: dict[str, list[str]]) -> set[str]:
@@ -545,15 +672,51 @@ def lint_flow(doc: Any, file: str = "<flow>", flow_type: str | None = None) -> l
     return _Linter(file, doc, flow_type).run()
 
 
-def lint_text(text: str, file: str = "<flow>", flow_type: str | None = None) -> list[Finding]:
-    """Lint flow JSON text; a parse error is a finding, not an exception."""
+def parse(text: str) -> Any:
+    """JSON text to a value; raises ValueError (a JSONDecodeError, or too deep to parse) with the reason."""
     try:
-        doc = json.loads(text)
-    except json.JSONDecodeError as exc:
+        return json.loads(text)
+    except RecursionError:
+        raise ValueError(f"nests too deeply to parse (over {MAX_DEPTH} levels is not a flow)") from None
+
+
+def lint_text(text: str, file: str = "<flow>", flow_type: str | None = None) -> list[Finding]:
+    """Lint JSON text: a flow, or a wrapper holding flows. A parse error is a finding (rule ``json``)."""
+    try:
+        data = parse(text)
+    except ValueError as exc:
         return [Finding(file, "", "json", "error", f"not valid JSON: {exc}")]
-    return lint_flow(doc, file, flow_type)
+    return lint_document(data, file, flow_type)
 
 
-def lint_path(path: Path) -> list[Finding]:
-    """Lint one file; raises OSError when it cannot be read."""
-    return lint_text(path.read_text(encoding="utf-8"), str(path))
+def lint_document(data: Any, file: str = "<flow>", flow_type: str | None = None) -> list[Finding]:
+    """Lint a parsed file: a flow document, or each flow inside a DescribeContactFlow or CloudFormation wrapper."""
+    from flowkit.language.documents import DocumentError, looks_like_flow, unwrap
+
+    if not looks_like_flow(data):
+        try:
+            found = unwrap(data)
+        except DocumentError as exc:
+            return [Finding(file, "", "json", "error", str(exc))]
+        if found:
+            findings: list[Finding] = []
+            for item in found:
+                label = file if len(found) == 1 else f"{file}#{item.where}"
+                findings += lint_flow(item.doc, label, flow_type or item.type)
+            return findings
+    return lint_flow(data, file, flow_type)
+
+
+def lint_path(path: Path, flow_type: str | None = None) -> list[Finding]:
+    """Lint one file (JSON, or a CloudFormation template in YAML); raises OSError when it cannot be read and
+    UnicodeDecodeError when it is not UTF-8."""
+    text = path.read_text(encoding="utf-8")
+    if path.suffix.lower() in (".yaml", ".yml"):
+        from flowkit.language.documents import read_template_yaml
+
+        try:
+            data = read_template_yaml(text)
+        except (ValueError, RecursionError) as exc:
+            return [Finding(str(path), "", "json", "error", str(exc))]
+        return lint_document(data, str(path), flow_type)
+    return lint_text(text, str(path), flow_type)

@@ -4,7 +4,15 @@ Semantics follow the flow language (shared reference §1.2): an action that fail
 error type, else NoMatchingError; an action with a result takes the first matching condition, else
 NoMatchingCondition, else NextAction. Transfers end the flow on success (the NextAction Connect requires is
 counted as covered, not followed). Each caller input answers the next prompt: digits for DTMF, words for the bot,
-``timeout`` for silence. A call still waiting for input when the inputs run out ends ``stuck``.
+``timeout`` for silence, a view action (``Next``) for ShowView, a Wait event (``CustomerReturned``) for Wait.
+A call still waiting for input when the inputs run out ends ``stuck``.
+
+Every flow type runs: inbound, transfer, customer queue (the loop of prompts plays until an agent answers; an
+interruption runs once), hold and whisper flows (they end with EndFlowExecution or their prompt loop), and modules
+(InvokeFlowModule runs the module and comes back on EndFlowModuleExecution). Queue metrics for CheckMetricData and
+GetMetricData come from ``metrics``; a flow's own bot from ``Resources.bots``, keyed by its alias ARN or
+placeholder. Action types the catalogue knows but the simulator does not act out (TagContact, CreateCase, ...)
+succeed and take NextAction; the step says so.
 """
 
 from __future__ import annotations
@@ -13,7 +21,7 @@ import random
 import re
 import time
 import uuid
-from collections.abc import Callable, Iterator, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from datetime import datetime
 from typing import Any
@@ -25,6 +33,12 @@ from flowkit.simulate.lex import LexEmulator, LexTurn
 from regions.config import DAYS, HoursOfOperation
 
 MAX_STEPS = 500
+#: Where a loop of prompts leaves the contact, by flow type: it plays until Connect ends the flow.
+_LOOP_ENDS = {
+    "CUSTOMER_QUEUE": "in queue until an agent answers",
+    "CUSTOMER_HOLD": "on hold until the agent resumes",
+    "AGENT_HOLD": "on hold until the agent resumes",
+}
 _PATH = re.compile(r"\$\.([A-Za-z]+)((?:\.[A-Za-z0-9_-]+)*)")
 
 LambdaHandler = Callable[[dict[str, Any], Any], Any]
@@ -46,6 +60,26 @@ ActionHook = Callable[[str, Mapping[str, Any], Mapping[str, Any]], "Override | N
 
 class SimulationError(RuntimeError):
     """The flow cannot be simulated (an unknown action type, an unmapped Lambda); the message names it."""
+
+
+class _Inputs:
+    """The caller's inputs, one at a time, with a look at the next one (Wait events are only taken if named)."""
+
+    def __init__(self, inputs: list[str]) -> None:
+        self._items = list(inputs)
+        self._index = 0
+
+    def __iter__(self) -> _Inputs:
+        return self
+
+    def __next__(self) -> str:
+        if self._index >= len(self._items):
+            raise StopIteration
+        self._index += 1
+        return self._items[self._index - 1]
+
+    def peek(self) -> str | None:
+        return self._items[self._index] if self._index < len(self._items) else None
 
 
 @dataclass
@@ -73,14 +107,18 @@ class CallResult:
     outcome: Outcome
     attributes: dict[str, str]
     covered: set[tuple[str, str, str]] = field(default_factory=set)
+    callbacks: list[dict[str, str]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        found = {
             "flow": self.flow,
             "steps": [{k: v for k, v in asdict(s).items() if k != "dialog"} for s in self.steps],
             "outcome": {"kind": self.outcome.kind, **self.outcome.detail},
             "attributes": self.attributes,
         }
+        if self.callbacks:
+            found["callbacks"] = self.callbacks
+        return found
 
     @property
     def prompts(self) -> list[str]:
@@ -90,21 +128,36 @@ class CallResult:
 def transitions_of(doc: Mapping[str, Any]) -> set[tuple[str, str]]:
     """Every (action, branch) a flow can take; the denominator of coverage."""
     found: set[tuple[str, str]] = set()
-    for action in doc.get("Actions", []):
-        transitions = action.get("Transitions") or {}
+    actions = doc.get("Actions")
+    for action in actions if isinstance(actions, list) else []:
+        if not isinstance(action, dict) or not isinstance(action.get("Identifier"), str):
+            continue
+        transitions = _dict(action.get("Transitions"))
         ident = action["Identifier"]
         if transitions.get("NextAction"):
             found.add((ident, "NextAction"))
-        for cond in transitions.get("Conditions") or []:
+        for cond in _items(transitions.get("Conditions")):
             found.add((ident, _condition_label(cond)))
-        for error in transitions.get("Errors") or []:
-            found.add((ident, f"Error:{error['ErrorType']}"))
+        for error in _items(transitions.get("Errors")):
+            found.add((ident, f"Error:{error.get('ErrorType')}"))
     return found
 
 
+def _items(value: Any) -> list[dict[str, Any]]:
+    return [v for v in value if isinstance(v, dict)] if isinstance(value, list) else []
+
+
+def _dict(value: Any) -> dict[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else []
+
+
 def _condition_label(cond: Mapping[str, Any]) -> str:
-    c = cond.get("Condition", {})
-    return f"Condition:{c.get('Operator')} {' '.join(map(str, c.get('Operands', [])))}"
+    c = _dict(cond.get("Condition"))
+    return f"Condition:{c.get('Operator')} {' '.join(map(str, _list(c.get('Operands'))))}"
 
 
 @dataclass
@@ -119,6 +172,10 @@ class Resources:
     region: str
     lambda_context: Callable[[str], Any]
     on_action: ActionHook | None = None
+    #: A flow's own bots: alias ARN, or placeholder name (``BotAliasArn.sales``), -> emulator factory.
+    bots: dict[str, Callable[[], LexEmulator]] = field(default_factory=dict)
+    #: What answers a Lambda nothing maps (None: the call stops and says which Lambda to map).
+    default_lambda: LambdaHandler | None = None
 
 
 class _Call:
@@ -131,9 +188,15 @@ class _Call:
         queue_full: set[str],
         seed: int,
         failures: Mapping[str, str],
+        metrics: Mapping[str, float] | None = None,
     ) -> None:
         self.r = resources
-        self.inputs: Iterator[str] = iter(inputs)
+        self.inputs = _Inputs(inputs)
+        self.metrics = dict(metrics or {})
+        self.metric_values: dict[str, Any] = {}
+        self.views: dict[str, Any] = {}
+        self.callbacks: list[dict[str, str]] = []
+        self.interrupted: set[tuple[str, str]] = set()
         self.at = at
         self.caller = caller
         self.queue_full = queue_full
@@ -162,6 +225,8 @@ class _Call:
             "CustomerEndpoint": {"Address": self.caller or "", "Type": "TELEPHONE_NUMBER"},
             "SystemEndpoint": {"Address": "+15555550199", "Type": "TELEPHONE_NUMBER"},
             "Queue": {"Name": self.queue or "", "ARN": f"%QueueArn.{self.queue}%" if self.queue else ""},
+            "Metrics": self.metric_values,
+            "Views": self.views,
             "ContactId": self.contact_id,
             "InitialContactId": self.contact_id,
         }.get(root, "")
@@ -201,17 +266,41 @@ class _Call:
         if depth > 10:
             return Outcome("stuck", {"flow": flow_name, "reason": "flows transfer to each other more than 10 deep"})
         doc = self.r.flows[flow_name]
-        actions = {a["Identifier"]: a for a in doc["Actions"]}
-        current: str | None = doc["StartAction"]
+        raw = doc.get("Actions") if isinstance(doc, dict) else None
+        actions = {
+            a["Identifier"]: a
+            for a in (raw if isinstance(raw, list) else [])
+            if isinstance(a, dict) and isinstance(a.get("Identifier"), str)
+        }
+        current: Any = doc.get("StartAction") if isinstance(doc, dict) else None
         while current is not None:
             if len(self.steps) >= MAX_STEPS:
-                return Outcome("stuck", {"flow": flow_name, "action": current, "reason": f"{MAX_STEPS} steps"})
+                return Outcome("stuck", {"flow": flow_name, "action": str(current), "reason": f"{MAX_STEPS} steps"})
+            if not isinstance(current, str) or current not in actions:
+                raise SimulationError(
+                    f"{flow_name}: the path goes to {current!r}, which is not an action of the flow "
+                    "(`ivr flows lint` finds this before a call)"
+                )
             action = actions[current]
-            result = self.execute(flow_name, action, depth)
+            try:
+                result = self.execute(flow_name, action, depth)
+            except SimulationError:
+                raise
+            except (KeyError, TypeError, AttributeError, ValueError, RecursionError) as exc:
+                # A malformed action (wrong types in Parameters or Transitions): say where, not a traceback.
+                raise SimulationError(
+                    f"{flow_name} [{current}]: cannot run this {action.get('Type')!r} action "
+                    f"({type(exc).__name__}: {exc}); `ivr flows lint` says what is wrong with it"
+                ) from None
             if isinstance(result, Outcome):
                 return result
             current = result
         return None
+
+    def flow_type(self, flow: str) -> str | None:
+        from flowkit.language.documents import type_of
+
+        return type_of(self.r.flows.get(flow))
 
     def take(
         self,
@@ -227,7 +316,7 @@ class _Call:
         transitions = action.get("Transitions") or {}
         branch, target = "NextAction", transitions.get("NextAction")
         if error is not None:
-            errors = {e["ErrorType"]: e["NextAction"] for e in transitions.get("Errors") or []}
+            errors = {e.get("ErrorType"): e.get("NextAction") for e in _items(transitions.get("Errors"))}
             chosen = error if error in errors else "NoMatchingError"
             branch, target = f"Error:{chosen}", errors.get(chosen)
             if target is None:
@@ -235,12 +324,12 @@ class _Call:
                     f"{flow} [{action['Identifier']}]: error {error} has no branch (and no NoMatchingError)"
                 )
         elif result is not None and transitions.get("Conditions"):
-            for cond in transitions["Conditions"]:
-                if _matches(cond["Condition"], result):
-                    branch, target = _condition_label(cond), cond["NextAction"]
+            for cond in _items(transitions.get("Conditions")):
+                if isinstance(cond.get("Condition"), dict) and _matches(cond["Condition"], result):
+                    branch, target = _condition_label(cond), cond.get("NextAction")
                     break
             else:
-                errors = {e["ErrorType"]: e["NextAction"] for e in transitions.get("Errors") or []}
+                errors = {e.get("ErrorType"): e.get("NextAction") for e in _items(transitions.get("Errors"))}
                 if "NoMatchingCondition" in errors:
                     branch, target = "Error:NoMatchingCondition", errors["NoMatchingCondition"]
         self.steps.append(Step(flow, action["Identifier"], action["Type"], prompt, given, branch))
@@ -267,13 +356,18 @@ class _Call:
         forced = self.failures.get(f"{flow}:{action['Identifier']}") or self.failures.get(action["Identifier"])
         if forced:
             return self.take(flow, action, error=forced, given="(injected failure)")
-        method = _ACTIONS.get(kind)
+        method = _ACTIONS.get(kind) if isinstance(kind, str) else None
         handler = getattr(self, method) if method else None
         if handler is None:
-            if spec_for(kind) is not None and kind.startswith(("Update", "Tag", "UnTag")):
-                return self.take(flow, action)  # settings with no effect on the call's path
+            if isinstance(kind, str) and spec_for(kind) is not None:
+                # Known to the language, no effect on the call's path offline: it succeeds.
+                target = self.take(flow, action, given="(not acted out offline: assumed to succeed)")
+                return target
             raise SimulationError(f"{flow} [{action['Identifier']}]: action type {kind!r} is not simulated")
-        result: str | Outcome | None = handler(flow, action, self.resolve(action.get("Parameters") or {}), depth)
+        params = action.get("Parameters") or {}
+        if not isinstance(params, dict):
+            raise SimulationError(f"{flow} [{action['Identifier']}]: Parameters must be an object")
+        result: str | Outcome | None = handler(flow, action, self.resolve(params), depth)
         return result
 
     def state(self) -> dict[str, Any]:
@@ -291,11 +385,23 @@ class _Call:
     def _do_message_participant(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> str | None:
         return self.take(flow, action, prompt=_prompt_text(p))
 
-    def _do_message_participant_iteratively(
-        self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int
-    ) -> str | None:
-        prompt = " / ".join(_prompt_text(m) or "" for m in p.get("Messages", []))
-        return self.take(flow, action, prompt=prompt)
+    def _do_message_participant_iteratively(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        """Loop prompts: in a queue or hold flow they play until the contact leaves; an interruption runs once."""
+        messages = _list(p.get("Messages"))
+        prompt = " / ".join(_prompt_text(m) or "" for m in messages if isinstance(m, dict)) or None
+        transitions = action.get("Transitions") or {}
+        key = (flow, action["Identifier"])
+        interrupt = any(
+            _matches(c.get("Condition") or {}, "MessagesInterrupted") for c in _items(transitions.get("Conditions"))
+        )
+        if interrupt and key not in self.interrupted:
+            self.interrupted.add(key)
+            return self.take(flow, action, result="MessagesInterrupted", prompt=prompt)
+        if transitions.get("NextAction") and not interrupt:
+            return self.take(flow, action, prompt=prompt)
+        where = _LOOP_ENDS.get(self.flow_type(flow) or "", "until the flow ends")
+        detail = {"flow": flow, "action": action["Identifier"], "reason": f"prompts loop {where}"}
+        return self.finish(flow, action, Outcome("ended", detail), prompt=prompt)
 
     def _do_get_participant_input(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         prompt = _prompt_text(p)
@@ -317,9 +423,13 @@ class _Call:
     def _do_connect_participant_with_lex_bot(
         self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int
     ) -> Any:
-        if self.r.lex is None:
-            raise SimulationError(f"{flow} [{action['Identifier']}]: no bot to talk to")
-        emulator = self.r.lex()
+        factory = self.bot_for(action)
+        if factory is None:
+            raise SimulationError(
+                f"{flow} [{action['Identifier']}]: no bot to talk to; map the flow's bot alias to a bot model "
+                "with --bot ALIAS=path/to/bot.yaml"
+            )
+        emulator = factory()
         session = {k: str(v) for k, v in (p.get("LexSessionAttributes") or {}).items()}
         turn: LexTurn = emulator.converse(self.inputs, prompt=_prompt_text(p), session_attributes=session)
         prompt = " / ".join(turn.prompts) or None
@@ -336,16 +446,33 @@ class _Call:
         self.steps[-1].dialog = turn.dialog
         return target
 
+    def bot_for(self, action: dict[str, Any]) -> Callable[[], LexEmulator] | None:
+        """The flow's own bot for this block (by alias ARN or placeholder), else the kit's bot."""
+        raw = (action.get("Parameters") or {}).get("LexV2Bot")
+        alias = raw.get("AliasArn") if isinstance(raw, dict) else None
+        if isinstance(alias, str):
+            match = PLACEHOLDER.fullmatch(alias)
+            keys = [alias, self.resolve(alias)]
+            if match:
+                keys.insert(0, match.group(1) + (f".{match.group(2)}" if match.group(2) else ""))
+            for key in keys:
+                if isinstance(key, str) and key in self.r.bots:
+                    return self.r.bots[key]
+        return self.r.lex
+
     def _do_invoke_lambda_function(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         target = str(p.get("LambdaFunctionARN", ""))
         key = self.reference(target, "FunctionArn") or target
-        handler = self.r.lambdas.get(key)
+        handler = self.r.lambdas.get(key) or self.r.lambdas.get(target) or self.r.default_lambda
         if handler is None:
             raise SimulationError(
                 f"{flow} [{action['Identifier']}]: no handler for Lambda {target!r}; map it "
                 "with --lambda NAME_OR_ARN=module:function"
             )
-        limit = float(p.get("InvocationTimeLimitSeconds", 8))
+        try:
+            limit = float(p.get("InvocationTimeLimitSeconds", 8))
+        except (TypeError, ValueError):
+            limit = 8.0
         event = self.contact_event(p.get("LambdaInvocationAttributes") or {})
         started = time.perf_counter()
         try:
@@ -438,6 +565,9 @@ class _Call:
         self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int
     ) -> Any:
         number = str(p.get("ThirdPartyPhoneNumber", ""))
+        if str(p.get("ContinueFlowExecution", "")) == "True":
+            # The caller comes back to this flow when the third-party call ends.
+            return self.take(flow, action, given=f"called {number}; the call ended")
         return self.finish(flow, action, Outcome("transferred", {"number": number}), branch="NextAction")
 
     def _do_disconnect_participant(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
@@ -445,6 +575,80 @@ class _Call:
 
     def _do_end_flow_execution(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         return self.finish(flow, action, Outcome("ended", {"flow": flow, "action": action["Identifier"]}))
+
+    def _do_transfer_contact_to_agent(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        return self.finish(flow, action, Outcome("transferred", {"flow": flow, "to": "agent"}))
+
+    def _do_dequeue_contact_and_transfer_to_queue(
+        self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int
+    ) -> Any:
+        raw = (action.get("Parameters") or {}).get("QueueId", "")
+        name = self.reference(raw, "QueueArn")
+        if name is None or name not in self.r.queues:
+            return self.take(flow, action, error="NoMatchingError")
+        if name in self.queue_full:
+            return self.take(flow, action, error="QueueAtCapacity")
+        self.queue = name
+        return self.finish(flow, action, Outcome("queued", {"queue": name}), branch="NextAction")
+
+    def _metric(self, flow: str, action: dict[str, Any], p: dict[str, Any]) -> float:
+        metric = str(p.get("MetricType", ""))
+        queue = self.reference((action.get("Parameters") or {}).get("QueueId", ""), "QueueArn") or self.queue
+        for key in (f"{queue}:{metric}" if queue else None, metric):
+            if key and key in self.metrics:
+                return float(self.metrics[key])
+        raise SimulationError(
+            f"{flow} [{action['Identifier']}]: no value for the metric {metric!r}"
+            + (f" of queue {queue}" if queue else "")
+            + f"; give it with --metric {metric}=N (or 'metrics:' in the scenario)"
+        )
+
+    def _do_check_metric_data(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        value = self._metric(flow, action, p)
+        shown = f"{value:g}"
+        return self.take(flow, action, result=shown, given=f"{p.get('MetricType')} = {shown}")
+
+    def _do_get_metric_data(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        queue = self.reference((action.get("Parameters") or {}).get("QueueId", ""), "QueueArn") or self.queue or ""
+        values = {k.split(":", 1)[-1]: v for k, v in self.metrics.items() if ":" not in k or k.startswith(f"{queue}:")}
+        self.metric_values = {"Queue": {"Name": queue, **{k: f"{v:g}" for k, v in values.items()}}}
+        return self.take(flow, action)
+
+    def _do_create_callback_contact(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        raw = (action.get("Parameters") or {}).get("QueueId", "")
+        queue = self.reference(raw, "QueueArn") or self.queue or ""
+        if queue and queue not in self.r.queues:
+            return self.take(flow, action, error="NoMatchingError")
+        self.callbacks.append(
+            {
+                "queue": queue,
+                "number": str(self.caller or ""),
+                "delay_seconds": str(p.get("InitialCallDelaySeconds", "0")),
+            }
+        )
+        return self.take(flow, action, given=f"callback queued for {queue or 'the working queue'}")
+
+    def _do_show_view(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        """A view waits for its user's action: the next input (``Next``, ``Back``...) is the result."""
+        view = str(_dict(p.get("ViewResource")).get("Id", "?"))
+        given = self.next_input()
+        if given is None:
+            self.steps.append(Step(flow, action["Identifier"], action["Type"], None, f"(view {view})", "waiting"))
+            return Outcome("stuck", {"flow": flow, "action": action["Identifier"], "waiting_for": "view"})
+        if given.strip().lower() == "timeout":
+            return self.take(flow, action, error="TimeLimitExceeded", given=f"{given} (view {view})")
+        self.views = {"Action": given, "ViewResultData": {}}
+        return self.take(flow, action, result=given, given=f"{given} (view {view})")
+
+    def _do_wait(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        """Wait ends with an event the next input names, else with WaitCompleted when its time runs out."""
+        events = [e for e in p.get("Events") or [] if isinstance(e, str)] if isinstance(p.get("Events"), list) else []
+        upcoming = self.inputs.peek()
+        if upcoming is not None and upcoming in events:
+            next(self.inputs)
+            return self.take(flow, action, result=upcoming, given=upcoming)
+        seconds = p.get("TimeoutSeconds", p.get("TimeLimitSeconds", ""))
+        return self.take(flow, action, result="WaitCompleted", given=f"(waited {seconds} s)")
 
     # -- Connect's event for Lambda ---------------------------------------------------------------------------------
     def contact_event(self, parameters: Mapping[str, Any]) -> dict[str, Any]:
@@ -490,11 +694,22 @@ _ACTIONS: dict[str, str] = {
     "TransferParticipantToThirdParty": "_do_transfer_participant_to_third_party",
     "DisconnectParticipant": "_do_disconnect_participant",
     "EndFlowExecution": "_do_end_flow_execution",
+    "TransferContactToAgent": "_do_transfer_contact_to_agent",
+    "DequeueContactAndTransferToQueue": "_do_dequeue_contact_and_transfer_to_queue",
+    "CheckMetricData": "_do_check_metric_data",
+    "GetMetricData": "_do_get_metric_data",
+    "CreateCallbackContact": "_do_create_callback_contact",
+    "ShowView": "_do_show_view",
+    "Wait": "_do_wait",
 }
-#: Actions the simulator runs; ``Update*``/``Tag*`` settings not listed here pass straight to NextAction.
+#: Action types the simulator acts out; other types of the catalogue succeed without effect (see the docstring).
+SIMULATED_TYPES: tuple[str, ...] = tuple(sorted(_ACTIONS))
+#: Actions the simulator acts out; other types of the catalogue pass straight to NextAction.
 
 
-def _prompt_text(params: Mapping[str, Any]) -> str | None:
+def _prompt_text(params: Any) -> str | None:
+    if not isinstance(params, Mapping):
+        return None
     for key in ("Text", "SSML"):
         if params.get(key):
             return str(params[key])
@@ -505,7 +720,8 @@ def _prompt_text(params: Mapping[str, Any]) -> str | None:
 
 def _matches(condition: Mapping[str, Any], value: Any) -> bool:
     operator = condition.get("Operator")
-    operand = str((condition.get("Operands") or [""])[0])
+    operands = condition.get("Operands")
+    operand = str(operands[0]) if isinstance(operands, list) and operands else ""
     text = str(value)
     if operator == "Equals":
         return text == operand
@@ -545,12 +761,15 @@ def simulate(
     queue_full: set[str] | None = None,
     seed: int = 0,
     failures: Mapping[str, str] | None = None,
+    metrics: Mapping[str, float] | None = None,
 ) -> CallResult:
     """Run one call through ``flow`` and return its transcript, outcome and final attributes.
 
     ``failures`` maps an action (``ActionId`` or ``flow:ActionId``) to the error it takes instead of running:
     fault injection for error branches nothing offline can trigger (a failing "Set voice" block, say).
+    ``metrics`` gives queue metrics for CheckMetricData and GetMetricData: ``NumberOfAgentsAvailable`` for any
+    queue, or ``QUEUE:NumberOfAgentsAvailable`` for one queue.
     """
-    call = _Call(resources, inputs, at, caller, queue_full or set(), seed, failures or {})
+    call = _Call(resources, inputs, at, caller, queue_full or set(), seed, failures or {}, metrics)
     outcome = call.run(flow)
-    return CallResult(flow, call.steps, outcome, dict(call.attributes), call.covered)
+    return CallResult(flow, call.steps, outcome, dict(call.attributes), call.covered, call.callbacks)

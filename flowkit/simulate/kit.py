@@ -19,15 +19,53 @@ from regions.config import Deployment, Role
 
 
 def flow_documents(*directories: Path) -> dict[str, dict[str, Any]]:
-    """Flow documents by name (Metadata.name, else the file name); later directories win."""
+    """Flow documents by name (Metadata.name, else the file name); later directories win.
+
+    A sibling file that is not a flow (not JSON, not UTF-8, a list, a package.json) is skipped: it cannot be
+    called, and it must not stop a call to the flows next to it. Wrapped flows (DescribeContactFlow responses,
+    pipeline files) are unwrapped.
+    """
+    from flowkit.language.documents import DocumentError, unwrap
+    from flowkit.language.lint import parse
+
     flows: dict[str, dict[str, Any]] = {}
     for directory in directories:
         for path in sorted(directory.glob("*.json")):
-            doc = json.loads(path.read_text(encoding="utf-8"))
-            name = (doc.get("Metadata") or {}).get("name") or path.stem
-            flows[name] = doc
-            flows.setdefault(path.stem, doc)
+            try:
+                found = unwrap(parse(path.read_text(encoding="utf-8")))
+            except (OSError, UnicodeDecodeError, ValueError, DocumentError):
+                continue
+            for item in found:
+                if not isinstance(item.doc, dict):
+                    continue
+                doc = item.doc
+                meta: dict[str, Any] = doc["Metadata"] if isinstance(doc.get("Metadata"), dict) else {}
+                if item.type and not meta.get("type"):  # a wrapper's Type: keep it with the flow
+                    doc = {**doc, "Metadata": {**meta, "type": item.type}}
+                name = meta.get("name") or item.name or path.stem
+                flows[str(name)] = doc
+                flows.setdefault(path.stem, doc)
     return flows
+
+
+def bot_factories(models: Mapping[str, str], today: Callable[[], date]) -> dict[str, Callable[[], LexEmulator]]:
+    """A flow's own bots: bot alias (ARN or placeholder name such as ``BotAliasArn``) -> model file.
+
+    Each model runs in the Lex emulation in its first locale, without a code hook.
+    Raises ``lex.model.BotModelError`` naming a model file that cannot be read.
+    """
+    from lex.model import load_bot_model
+
+    bots: dict[str, Callable[[], LexEmulator]] = {}
+    for alias, path in models.items():
+        model = load_bot_model(path)
+        emulator = LexEmulator(model, next(iter(model.locales)), None, today=today, bot_name=model.name)
+        bots[alias.strip("%")] = _always(emulator)
+    return bots
+
+
+def _always(emulator: LexEmulator) -> Callable[[], LexEmulator]:
+    return lambda: emulator
 
 
 def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: LocalClinic, *,

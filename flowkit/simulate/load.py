@@ -16,7 +16,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from flowkit.simulate.engine import Resources, SimulationError, simulate
@@ -85,7 +85,7 @@ def replay(
         raise ValueError("no scenarios to replay")
     clinic.set_time(scenarios[0][1].at)
     clinic.seed(scenarios[0][1].at)
-    prepared = {(s.region, tuple(sorted(s.lambdas.items()))): resources(s.region, s.lambdas) for _, s in scenarios}
+    prepared = [_resources_of(scenario, resources) for _, scenario in scenarios]
     clinic.reset_invocations()
     report = LoadReport(calls=calls, seconds=0.0, concurrency=concurrency, target_rate=rate)
     lock = threading.Lock()
@@ -93,16 +93,16 @@ def replay(
 
     def one(index: int) -> None:
         _, scenario = scenarios[index % len(scenarios)]
+        used = prepared[index % len(scenarios)]
         if rate is not None:
             delay = start + index / rate - time.perf_counter()
             if delay > 0:
                 time.sleep(delay)
         clinic.set_time(scenario.at)
         try:
-            result = simulate(prepared[(scenario.region, tuple(sorted(scenario.lambdas.items())))], scenario.flow,
-                              scenario.inputs, at=scenario.at, caller=scenario.caller,
+            result = simulate(used, scenario.flow, scenario.inputs, at=scenario.at, caller=scenario.caller,
                               queue_full=set(scenario.queue_full), seed=scenario.seed + index,
-                              failures=scenario.fail)  # fmt: skip
+                              failures=scenario.fail, metrics=scenario.metrics)  # fmt: skip
         except (SimulationError, ValueError) as exc:
             with lock:
                 report.errors[f"{scenario.name}: {exc}"] += 1
@@ -123,6 +123,16 @@ def replay(
                                              1000 * sum(durations) / len(durations), 1000 * p95,
                                              record.errors))  # fmt: skip
     return report
+
+
+def _resources_of(scenario: Scenario, resources: Callable[[str, dict[str, str]], Resources]) -> Resources:
+    """A scenario's region, Lambda mappings and bots of its own, prepared once for all its replays."""
+    used = resources(scenario.region, scenario.lambdas)
+    if scenario.bots:
+        from flowkit.simulate.kit import bot_factories
+
+        used = replace(used, bots={**used.bots, **bot_factories(scenario.bots, scenario.at.date)})
+    return used
 
 
 @dataclass(frozen=True)

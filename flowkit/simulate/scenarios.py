@@ -12,6 +12,8 @@ A scenario is one YAML file::
     fail: {}                   # ActionId (or flow:ActionId): ErrorType, to force an error branch
     lambdas: {}                # function name or ARN: module:function, e.g. flowkit.simulate.functions:unavailable
     test_case: true            # false: not compiled into an Amazon Connect native test case
+    metrics: {}                # CheckMetricData values: NumberOfAgentsAvailable: 0, or appointments:NumberOf...: 2
+    bots: {}                   # the flow's own bot: its alias ARN or placeholder (BotAliasArn) -> bot model file
     expect:
       outcome: disconnected    # disconnected, queued, transferred, ended or stuck
       queue: appointments      # for queued
@@ -22,7 +24,7 @@ A scenario is one YAML file::
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal
@@ -58,6 +60,8 @@ class Scenario(BaseModel):
     queue_full: list[str] = Field(default_factory=list)
     fail: dict[str, str] = Field(default_factory=dict)
     lambdas: dict[str, str] = Field(default_factory=dict)  # function name or ARN -> module:function
+    metrics: dict[str, float] = Field(default_factory=dict)  # CheckMetricData values: MetricType or QUEUE:MetricType
+    bots: dict[str, str] = Field(default_factory=dict)  # the flow's own bot alias (ARN or placeholder) -> model file
     seed: int = 0
     test_case: bool = True  # false: do not compile into an Amazon Connect test case (flowkit.testcase)
     expect: Expect
@@ -146,9 +150,14 @@ def run_scenarios(
     results = []
     for path, scenario in scenarios:
         before(scenario.at)
-        result = simulate(resources(scenario.region, scenario.lambdas), scenario.flow, scenario.inputs, at=scenario.at,
+        used = resources(scenario.region, scenario.lambdas)
+        if scenario.bots:
+            from flowkit.simulate.kit import bot_factories
+
+            used = replace(used, bots={**used.bots, **bot_factories(scenario.bots, scenario.at.date)})
+        result = simulate(used, scenario.flow, scenario.inputs, at=scenario.at,
                           caller=scenario.caller, queue_full=set(scenario.queue_full), seed=scenario.seed,
-                          failures=scenario.fail)  # fmt: skip
+                          failures=scenario.fail, metrics=scenario.metrics)  # fmt: skip
         results.append(ScenarioResult(scenario, path, result, check(scenario, result)))
     return results
 

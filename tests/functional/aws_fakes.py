@@ -79,6 +79,48 @@ class FakeAws:
                               "RequestedProvisionedConcurrentExecutions": 1},
                              {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
 
+    def ready(self, role: str, level: int, status: str = "READY", allocated: int | None = None) -> None:
+        """Queue one readiness poll of ``role``: GetProvisionedConcurrencyConfig for every function."""
+        lam = self.stub("lambda", role)
+        for key in ("CallerLookup", "Appointments", "Callback"):
+            name = f"{self.deployment.name}-{key}"
+            lam.add_response("get_provisioned_concurrency_config",
+                             {"Status": status, "RequestedProvisionedConcurrentExecutions": level,
+                              "AvailableProvisionedConcurrentExecutions": level if allocated is None else allocated,
+                              "AllocatedProvisionedConcurrentExecutions": level if allocated is None else allocated},
+                             {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
+
+    def agents(
+        self, role: str, users: dict[str, str], associated: set[str], *, profile: str = "RP1", dry_run: bool = False
+    ) -> None:
+        """Queue the agent step of a failover to ``role``: the instance's routing profiles and users (``users``:
+        user id -> routing profile id), the group's users, and an association of each missing one from the
+        group's own region, with the read-back."""
+        connect = self.stub("connect", role)
+        if self.deployment.agents.routing_profiles:
+            connect.add_response("list_routing_profiles", {"RoutingProfileSummaryList": [
+                {"Id": profile, "Name": self.deployment.agents.routing_profiles[0]}, {"Id": "RP-OTHER", "Name": "Basic"}]},
+                {"InstanceId": INSTANCE})  # fmt: skip
+        connect.add_response("search_users", {"Users": [
+            {"Id": user, "Username": f"agent-{user}", "RoutingProfileId": rp} for user, rp in users.items()]},
+            {"InstanceId": INSTANCE})  # fmt: skip
+        wanted = {u for u, rp in users.items() if rp == profile or not self.deployment.agents.routing_profiles}
+        if not wanted:
+            return
+        group = [{"UserId": u} for u in sorted(associated)]
+        connect.add_response("list_traffic_distribution_group_users",
+                             {"TrafficDistributionGroupUserSummaryList": group}, {"TrafficDistributionGroupId": TDG})  # fmt: skip
+        missing = sorted(wanted - associated)
+        if dry_run:
+            return
+        home = self.stub("connect", "primary")
+        for user in missing:
+            home.add_response("associate_traffic_distribution_group_user", {},
+                              {"TrafficDistributionGroupId": TDG, "UserId": user, "InstanceId": INSTANCE})  # fmt: skip
+        connect.add_response("list_traffic_distribution_group_users",
+                             {"TrafficDistributionGroupUserSummaryList": [{"UserId": u} for u in sorted(associated | wanted)]},
+                             {"TrafficDistributionGroupId": TDG})  # fmt: skip
+
     def traffic(self, role: str, split: dict[str, int], agents: dict[str, int] | None = None) -> None:
         def config(values: dict[str, int]) -> dict[str, Any]:
             return {"Distributions": [{"Region": r, "Percentage": p} for r, p in values.items()]}

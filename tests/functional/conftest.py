@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Iterator
+from datetime import UTC, datetime
 
 import pytest
 from moto import mock_aws
@@ -30,3 +32,21 @@ def aws(deployment: Deployment, monkeypatch: pytest.MonkeyPatch) -> Iterator[Fak
         fake = FakeAws(deployment)
         yield fake
         fake.verify()
+
+
+#: Sunday 08:00 UTC: outside every peak window of the sample, so the primary's schedules ask for the baseline.
+QUIET_HOUR = datetime(2026, 11, 29, 8, 0, tzinfo=UTC)
+
+
+def _unexpected_wait(seconds: float) -> None:
+    raise AssertionError(f"failover waited {seconds} s for capacity: queue aws.ready(...) answers, or pass a Readiness")
+
+
+@pytest.fixture(autouse=True)
+def no_real_waits(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Failover in tests never sleeps for real, and reads a fixed time unless a test passes its own Readiness."""
+    from runbooks import failover
+
+    monkeypatch.setattr(
+        failover, "Readiness", functools.partial(failover.Readiness, sleep=_unexpected_wait, now=lambda: QUIET_HOUR)
+    )

@@ -62,3 +62,54 @@ def test_the_script_imports_nothing_of_the_kit() -> None:
     text = Path(aws_steps.__file__).read_text(encoding="utf-8")
     for package in ("regions", "connect", "lex", "lambdas", "ivr", "runbooks."):
         assert f"from {package}" not in text and f"import {package}" not in text
+
+
+def test_provisioned_ready_wants_allocated_ready_environments() -> None:
+    # GIVEN Lambda reports one function READY at the level, one READY below it, one still allocating
+    from botocore.stub import Stubber
+
+    lam = boto3.client("lambda", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(lam)
+    for name, status, allocated in zip(FUNCTIONS, ["READY", "READY", "IN_PROGRESS"], [10, 4, 2], strict=True):
+        stub.add_response(
+            "get_provisioned_concurrency_config",
+            {"Status": status, "AllocatedProvisionedConcurrentExecutions": allocated,
+             "RequestedProvisionedConcurrentExecutions": 10},
+            {"FunctionName": name, "Qualifier": "live"},
+        )  # fmt: skip
+    # WHEN checked for 10 THEN only the first passes, and each detail says what Lambda reported
+    with stub:
+        checks = aws_steps.provisioned_ready(lam, FUNCTIONS, 10)
+    assert [c.ok for c in checks] == [True, False, False]
+    assert checks[2].detail == "IN_PROGRESS, 2 allocated of 10 requested (want 10)"
+
+
+def test_drill_documents_wait_for_allocated_capacity_before_moving_calls() -> None:
+    # GIVEN the failover drill's document WHEN its capacity verifications are read
+    from runbooks.automation import DrillValues, ScriptAttachment, automation_document
+    from runbooks.drill import load_drill
+
+    values = DrillValues({"primary": "us-east-1", "dr": "us-west-2"}, {"primary": "p", "dr": "d"}, FUNCTIONS, 10,
+                         {"primary": 1, "dr": 1}, "arn:tdg")  # fmt: skip
+    document = automation_document(load_drill("failover-drill"), values, ScriptAttachment("aws_steps.zip", "0" * 64))
+    verifies = [s["inputs"]["InputPayload"] for s in document["mainSteps"] if s["name"].endswith("_verify")]
+    capacity = [p for p in verifies if p["action"] == "verify-capacity"]
+    # THEN raising capacity is verified as allocated and READY, before the traffic step that follows it
+    assert capacity and all(p["ready"] is True for p in capacity if p["level"] == 10)
+
+
+def test_drill_documents_put_agents_in_the_group_before_moving_calls_forward() -> None:
+    # GIVEN the failover drill's document, built with the deployment's agents
+    from runbooks.automation import DrillValues, ScriptAttachment, automation_document
+    from runbooks.drill import load_drill
+
+    agents = {"routingProfiles": ["clinic-front-desk"], "users": [], "required": True}
+    values = DrillValues({"primary": "us-east-1", "dr": "us-west-2"}, {"primary": "p", "dr": "d"}, FUNCTIONS, 10,
+                         {"primary": 1, "dr": 1}, "arn:tdg", agents)  # fmt: skip
+    document = automation_document(load_drill("failover-drill"), values, ScriptAttachment("aws_steps.zip", "0" * 64))
+    shifts = {s["name"]: s["inputs"]["InputPayload"] for s in document["mainSteps"]
+              if s["inputs"].get("InputPayload", {}).get("action") == "shift-traffic"}  # fmt: skip
+    # THEN every forward move carries the agents and the target's stack, and no rollback waits on agents
+    forward = {n: p for n, p in shifts.items() if not n.startswith("rollback_")}
+    assert forward and all(p["agents"] == agents and p["stack"] in ("p", "d") for p in forward.values())
+    assert all("agents" not in p for n, p in shifts.items() if n.startswith("rollback_"))

@@ -86,11 +86,27 @@ REPLICA_PROPS = {
 }
 
 
-def _instance(status: str, reason: str | None = None) -> dict[str, Any]:
-    instance: dict[str, Any] = {"Id": INSTANCE, "Arn": REPLICA_ARN, "InstanceStatus": status}
+def _instance(
+    status: str,
+    reason: str | None = None,
+    *,
+    replication: str | None = None,
+    alias: str = "clinic-ivr-dr",
+) -> dict[str, Any]:
+    """DescribeInstance's answer in the replica region: the instance and, once replicating, its status per region."""
+    instance: dict[str, Any] = {"Id": INSTANCE, "Arn": REPLICA_ARN, "InstanceStatus": status, "InstanceAlias": alias}
     if reason:
         instance["StatusReason"] = {"Message": reason}
-    return {"Instance": instance}
+    answer: dict[str, Any] = {"Instance": instance}
+    if replication is not None:
+        answer["ReplicationConfiguration"] = {
+            "SourceRegion": "us-east-1",
+            "ReplicationStatusSummaryList": [
+                {"Region": "us-east-1", "ReplicationStatus": "INSTANCE_REPLICATION_COMPLETE"},
+                {"Region": "us-west-2", "ReplicationStatus": replication, "ReplicationStatusReason": "copying"},
+            ],
+        }
+    return answer
 
 
 def _not_found(stub: Stubber, method: str = "describe_instance") -> None:
@@ -103,21 +119,42 @@ def _not_found(stub: Stubber, method: str = "describe_instance") -> None:
     )
 
 
+def _replicate(clients: Clients, event: dict[str, Any], props: dict[str, Any] = REPLICA_PROPS) -> None:
+    clients.stub(props["SourceRegion"]).add_response(
+        "replicate_instance",
+        {"Id": INSTANCE, "Arn": REPLICA_ARN},
+        {
+            "InstanceId": props["InstanceId"],
+            "ReplicaRegion": props["ReplicaRegion"],
+            "ReplicaAlias": props["ReplicaAlias"],
+            "ClientToken": event["RequestId"],
+        },
+    )
+
+
+def test_replication_statuses_are_connects_own() -> None:
+    # GIVEN the statuses the handler acts on WHEN compared with botocore's Connect model THEN each one exists there
+    model = boto3.client("connect", region_name="us-east-1").meta.service_model
+    replication_enum = set(model.shape_for("InstanceReplicationStatus").enum)
+    instance_enum = set(model.shape_for("InstanceStatus").enum)
+    used = {
+        replication.REPLICATION_COMPLETE,
+        replication.REPLICATION_FAILED,
+        replication.REPLICA_DELETING,
+        replication.REPLICA_DELETION_FAILED,
+        *replication.REPLICATION_WAITING,
+    }
+    assert used <= replication_enum, used - replication_enum
+    # AND the deletion status the handler once used does not exist in either enum
+    assert "DELETION_IN_PROGRESS" not in replication_enum | instance_enum
+
+
 # -- replication ------------------------------------------------------------------------------------------------
 def test_create_asks_for_a_replica(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     # GIVEN no replica yet WHEN Create arrives THEN ReplicateInstance is called once with the request id as token
     _not_found(connect_clients.stub("us-west-2"))
     event = cfn_event("Create", REPLICA_PROPS)
-    connect_clients.stub("us-east-1").add_response(
-        "replicate_instance",
-        {"Id": INSTANCE, "Arn": REPLICA_ARN},
-        {
-            "InstanceId": INSTANCE,
-            "ReplicaRegion": "us-west-2",
-            "ReplicaAlias": "clinic-ivr-dr",
-            "ClientToken": event["RequestId"],
-        },
-    )
+    _replicate(connect_clients, event)
     assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
 
 
@@ -130,31 +167,69 @@ def test_retried_create_does_not_replicate_twice(connect_clients: Clients, lambd
 
 
 @pytest.mark.parametrize(
-    ("responses", "expected"),
+    ("response", "expected"),
     [
-        ([None], {"IsComplete": False}),
-        ([_instance("CREATION_IN_PROGRESS")], {"IsComplete": False}),
-        ([_instance("ACTIVE")], {"IsComplete": True, "Data": {"ReplicaArn": REPLICA_ARN}}),
+        (_instance("CREATION_IN_PROGRESS"), {"IsComplete": False}),
+        (_instance("ACTIVE"), {"IsComplete": False}),
+        (_instance("ACTIVE", replication="RESOURCE_REPLICATION_NOT_STARTED"), {"IsComplete": False}),
+        (_instance("ACTIVE", replication="INSTANCE_REPLICATION_IN_PROGRESS"), {"IsComplete": False}),
+        (
+            _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE"),
+            {"IsComplete": True, "Data": {"ReplicaArn": REPLICA_ARN}},
+        ),
     ],
+    ids=["creating", "active-no-status", "not-started", "in-progress", "complete"],
 )
-def test_is_complete_waits_for_an_active_replica(
-    connect_clients: Clients, lambda_context: FakeLambdaContext, responses: list[Any], expected: dict[str, Any]
+def test_is_complete_waits_for_replication_to_complete(
+    connect_clients: Clients, lambda_context: FakeLambdaContext, response: dict[str, Any], expected: dict[str, Any]
 ) -> None:
-    stub = connect_clients.stub("us-west-2")
-    for response in responses:
-        if response is None:
-            _not_found(stub)
-        else:
-            stub.add_response("describe_instance", response, {"InstanceId": INSTANCE})
+    # GIVEN the replica as DescribeInstance reports it WHEN polled THEN it is ready only once replication is complete
+    connect_clients.stub("us-west-2").add_response("describe_instance", response, {"InstanceId": INSTANCE})
     assert replication.is_complete(cfn_event("Create", REPLICA_PROPS), lambda_context) == expected
 
 
-def test_failed_replica_fails_the_resource(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
-    connect_clients.stub("us-west-2").add_response(
-        "describe_instance", _instance("CREATION_FAILED", "alias already taken"), {"InstanceId": INSTANCE}
-    )
-    with pytest.raises(replication.ReplicationError, match="alias already taken"):
+def test_is_complete_asks_again_while_connect_does_not_list_the_replica(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN the replica region does not list the replica WHEN polled THEN the same (idempotent) request is repeated
+    _not_found(connect_clients.stub("us-west-2"))
+    event = cfn_event("Create", REPLICA_PROPS)
+    _replicate(connect_clients, event)
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
+
+
+@pytest.mark.parametrize(
+    ("response", "message"),
+    [
+        (_instance("CREATION_FAILED", "alias already taken"), "alias already taken"),
+        (_instance("ACTIVE", replication="INSTANCE_REPLICATION_FAILED"), "INSTANCE_REPLICATION_FAILED: copying"),
+    ],
+)
+def test_failed_replica_fails_the_resource(
+    connect_clients: Clients, lambda_context: FakeLambdaContext, response: dict[str, Any], message: str
+) -> None:
+    connect_clients.stub("us-west-2").add_response("describe_instance", response, {"InstanceId": INSTANCE})
+    with pytest.raises(replication.ReplicationError, match=message):
         replication.is_complete(cfn_event("Create", REPLICA_PROPS), lambda_context)
+
+
+def test_create_while_the_old_replica_is_deleting_waits_then_replicates(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN the previous stack's replica is still being deleted (INSTANCE_REPLICA_DELETING)
+    stub = connect_clients.stub("us-west-2")
+    deleting = _instance("ACTIVE", replication="INSTANCE_REPLICA_DELETING")
+    stub.add_response("describe_instance", deleting, {"InstanceId": INSTANCE})
+    event = cfn_event("Create", REPLICA_PROPS)
+    # WHEN Create arrives THEN it does not ask for a replica yet
+    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    # AND while the deletion goes on, polling waits
+    stub.add_response("describe_instance", deleting, {"InstanceId": INSTANCE})
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
+    # AND once the old replica is gone, the poll asks for the new one and keeps waiting
+    _not_found(stub)
+    _replicate(connect_clients, event)
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
 
 
 def test_api_error_on_create_fails_the_resource(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
@@ -180,15 +255,66 @@ def test_handlers_use_adaptive_retries() -> None:
         assert module.RETRIES.retries == {"mode": "adaptive", "max_attempts": 8}
 
 
-def test_update_of_region_is_refused(lambda_context: FakeLambdaContext) -> None:
-    event = cfn_event(
-        "Update", {**REPLICA_PROPS, "ReplicaRegion": "eu-west-2"}, old=REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2"
+def test_update_to_another_region_replaces_the_replica(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a replica in us-west-2 WHEN an Update moves it to eu-west-2
+    moved = {**REPLICA_PROPS, "ReplicaRegion": "eu-west-2"}
+    event = cfn_event("Update", moved, old=REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    _not_found(connect_clients.stub("eu-west-2"))
+    _replicate(connect_clients, event, moved)
+    # THEN the new replica is asked for under a new physical id (CloudFormation deletes the old one in clean-up)
+    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@eu-west-2"}
+
+
+def test_rollback_of_a_region_change_succeeds_and_cleans_up_the_new_replica(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN an update moved the replica to eu-west-2 (new physical id) and a later resource failed
+    moved = {**REPLICA_PROPS, "ReplicaRegion": "eu-west-2"}
+    # WHEN CloudFormation rolls back: an Update back to the old properties, on the new physical id
+    rollback = cfn_event("Update", REPLICA_PROPS, old=moved, physical=f"{INSTANCE}@eu-west-2")
+    connect_clients.stub("us-west-2").add_response(
+        "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE"), {"InstanceId": INSTANCE}
     )
-    with pytest.raises(replication.ReplicationError, match="cannot change in place"):
-        replication.on_event(event, lambda_context)
+    # THEN it succeeds at once with the old replica's id: the old replica was never deleted
+    assert replication.on_event(rollback, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    connect_clients.stub("us-west-2").add_response(
+        "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE"), {"InstanceId": INSTANCE}
+    )
+    rollback["PhysicalResourceId"] = f"{INSTANCE}@us-west-2"
+    assert replication.is_complete(rollback, lambda_context)["IsComplete"] is True
+    # AND the clean-up Delete of the new id removes the eu-west-2 replica, whatever properties come with it
+    cleanup = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@eu-west-2")
+    eu = connect_clients.stub("eu-west-2")
+    eu.add_response("describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_IN_PROGRESS"),
+                    {"InstanceId": INSTANCE})  # fmt: skip
+    eu.add_response("delete_instance", {}, {"InstanceId": INSTANCE})
+    assert replication.on_event(cleanup, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@eu-west-2"}
 
 
-def test_update_without_change_keeps_the_replica(lambda_context: FakeLambdaContext) -> None:
+def test_alias_change_fails_the_update_but_its_rollback_succeeds(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a replica named clinic-ivr-dr
+    renamed = {**REPLICA_PROPS, "ReplicaAlias": "clinic-ivr-backup"}
+    stub = connect_clients.stub("us-west-2")
+    ready = _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE")
+    # WHEN an Update asks for another alias THEN it fails and says what to do (Connect cannot rename a replica)
+    stub.add_response("describe_instance", ready, {"InstanceId": INSTANCE})
+    forward = cfn_event("Update", renamed, old=REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    with pytest.raises(replication.ReplicationError, match="cannot rename a replica"):
+        replication.on_event(forward, lambda_context)
+    # AND CloudFormation's rollback (the old alias again, old and new swapped) succeeds without touching Connect
+    stub.add_response("describe_instance", ready, {"InstanceId": INSTANCE})
+    rollback = cfn_event("Update", REPLICA_PROPS, old=renamed, physical=f"{INSTANCE}@us-west-2")
+    assert replication.on_event(rollback, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+
+
+def test_update_without_change_keeps_the_replica(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    connect_clients.stub("us-west-2").add_response(
+        "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE"), {"InstanceId": INSTANCE}
+    )
     event = cfn_event("Update", REPLICA_PROPS, old=REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
     assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
 
@@ -199,16 +325,49 @@ def test_delete_removes_the_replica_and_waits(connect_clients: Clients, lambda_c
     stub.add_response("delete_instance", {}, {"InstanceId": INSTANCE})
     event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
     assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
-    stub.add_response("describe_instance", _instance("DELETION_IN_PROGRESS"), {"InstanceId": INSTANCE})
+    deleting = _instance("ACTIVE", replication="INSTANCE_REPLICA_DELETING")
+    stub.add_response("describe_instance", deleting, {"InstanceId": INSTANCE})
     assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
     _not_found(stub)
     assert replication.is_complete(event, lambda_context) == {"IsComplete": True}
+
+
+def test_delete_while_already_deleting_does_not_ask_twice(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN Connect reports the replica as INSTANCE_REPLICA_DELETING WHEN Delete arrives THEN no second DeleteInstance
+    connect_clients.stub("us-west-2").add_response(
+        "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICA_DELETING"), {"InstanceId": INSTANCE}
+    )
+    event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
 
 
 def test_delete_of_a_missing_replica_succeeds(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
     _not_found(connect_clients.stub("us-west-2"))
     event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
     assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
+
+
+def test_delete_after_a_create_that_failed_early_touches_nothing(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a Create that failed before it made a replica (the physical id is not a replica's)
+    event = cfn_event("Delete", REPLICA_PROPS, physical="2021/09/01/[$LATEST]0123456789abcdef")
+    # WHEN CloudFormation deletes it THEN both handlers succeed without a Connect call (the Stubber has none queued)
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == event["PhysicalResourceId"]
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": True}
+
+
+def test_replication_wait_leaves_margin_under_cloudformations_hour() -> None:
+    # GIVEN CloudFormation's one-hour limit for a custom resource WHEN the replica's waiter gives up
+    from connect.replication import infrastructure
+
+    limit = infrastructure.CLOUDFORMATION_CUSTOM_RESOURCE_LIMIT.to_seconds()
+    wait = infrastructure.REPLICATION_WAIT.to_seconds() + infrastructure.POLL_INTERVAL.to_seconds()
+    # THEN it does so with at least five minutes to spare, so CloudFormation gets FAILED, not a timeout
+    assert limit == 3600
+    assert wait <= limit - 300
 
 
 # -- phone number association ------------------------------------------------------------------------------------
@@ -237,6 +396,40 @@ def test_update_releases_numbers_that_left(connect_clients: Clients, lambda_cont
     stub.add_response("disassociate_phone_number_contact_flow", {}, {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})
     event = cfn_event("Update", {**PHONE_PROPS, "PhoneNumberArns": [NUMBER]}, old=PHONE_PROPS, physical="p")
     assert phone.on_event(event, lambda_context) == {"PhysicalResourceId": "p"}
+
+
+OTHER_INSTANCE = "99999999-2222-3333-4444-555555555555"
+
+
+def test_update_to_another_instance_replaces_the_association(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN numbers pointed at a flow of one instance
+    moved = {**PHONE_PROPS, "InstanceId": OTHER_INSTANCE}
+    stub = connect_clients.stub("us-east-1")
+    for number in (NUMBER, NUMBER_2):
+        stub.add_response(
+            "associate_phone_number_contact_flow",
+            {},
+            {
+                "PhoneNumberId": number,
+                "InstanceId": OTHER_INSTANCE,
+                "ContactFlowId": "aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee",
+            },
+        )
+    # WHEN an Update moves them to another instance
+    event = cfn_event("Update", moved, old=PHONE_PROPS, physical=f"{INSTANCE}/InboundNumbers")
+    result = phone.on_event(event, lambda_context)
+    # THEN the new instance's association gets a new physical id (nothing is released from the new instance)
+    assert result["PhysicalResourceId"].startswith(f"{OTHER_INSTANCE}/")
+    assert result["PhysicalResourceId"] != event["PhysicalResourceId"]
+    # AND CloudFormation's clean-up Delete of the old id releases the old instance's numbers
+    for number in (NUMBER, NUMBER_2):
+        stub.add_response(
+            "disassociate_phone_number_contact_flow", {}, {"PhoneNumberId": number, "InstanceId": INSTANCE}
+        )
+    cleanup = cfn_event("Delete", PHONE_PROPS, physical=f"{INSTANCE}/InboundNumbers")
+    assert phone.on_event(cleanup, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}/InboundNumbers"}
 
 
 def test_delete_tolerates_numbers_already_released(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:

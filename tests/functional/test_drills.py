@@ -14,6 +14,8 @@ from tests.conftest import ROOT
 from tests.functional.aws_fakes import FakeAws, minimums
 
 PRIMARY, DR = "us-east-1", "us-west-2"
+#: Users by routing profile: U1 and U2 are in the configured front-desk profile (RP1).
+AGENTS = {"U1": "RP1", "U2": "RP1", "U3": "RP-OTHER"}
 
 
 class Clock:
@@ -58,6 +60,8 @@ def runner(aws: FakeAws, deployment: Deployment, clock: Clock, **kw: object) -> 
 def healthy_dr_and_traffic(aws: FakeAws) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)  # the raised capacity is allocated and READY when the drill verifies it
+    aws.agents("dr", AGENTS, associated=set())  # the front desk joins the traffic distribution group
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
@@ -72,6 +76,7 @@ def test_failover_drill_passes_and_leaves_evidence(aws: FakeAws, deployment: Dep
     clock = Clock()
     healthy_dr_and_traffic(aws)
     aws.stack("primary")
+    aws.agents("primary", AGENTS, associated={"U1", "U2"})
     aws.traffic("primary", {DR: 100, PRIMARY: 0})
     aws.update("primary", {PRIMARY: 100, DR: 0})
     aws.traffic("primary", {PRIMARY: 100, DR: 0})
@@ -96,6 +101,8 @@ def test_failed_verification_rolls_back_what_was_done(aws: FakeAws, deployment: 
     clock = Clock()
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     # the split never arrives: 31 polls over the 300 s timeout
@@ -171,3 +178,42 @@ def test_mode_and_file_errors(aws: FakeAws, tmp_path: Path) -> None:
     bad.write_text("name: x\nmodes: [standalone]\nsteps:\n  - {name: go, action: shift-traffic, args: {to: mars}}\n")
     with pytest.raises(DrillError, match=r"bad.yaml: .*needs args \['percent'\]"):
         load_drill(str(bad))
+
+
+def test_raised_capacity_that_is_not_allocated_fails_the_drill_before_calls_move(
+    aws: FakeAws, deployment: Deployment
+) -> None:
+    # GIVEN the DR minimum is raised but Lambda never reports the environments READY within the step's timeout
+    clock = Clock()
+    aws.stack("dr")
+    aws.healthy("dr")
+    for _ in range(31):  # polled every 10 s over the step's 300 s
+        aws.ready("dr", 10, status="IN_PROGRESS", allocated=2)
+    # WHEN the drill runs THEN the capacity step fails, nothing moves, and the capacity is rolled back
+    report = runner(aws, deployment, clock).run(load_drill("failover-drill"))
+    assert [(s.name, s.status) for s in report.steps][1:] == [
+        ("raise DR capacity to the peak level", "failed"),
+        ("rollback: raise DR capacity to the peak level", "rolled-back"),
+    ]
+    assert set(minimums(deployment, "dr").values()) == {(1, False)}
+
+
+def test_a_drill_with_no_agent_to_take_the_calls_moves_nothing(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN a DR region ready for calls, but no user in the front-desk routing profile
+    clock = Clock()
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", {"U3": "RP-OTHER"}, associated=set())
+    aws.stack("primary")
+    aws.traffic("primary", {PRIMARY: 100, DR: 0})  # the rollback of the move finds the calls where they are
+    # WHEN the drill runs THEN the move fails before any traffic call (the Stubber holds none), and is rolled back
+    report = runner(aws, deployment, clock).run(load_drill("failover-drill"))
+    moved = next(s for s in report.steps if s.name == "move all calls and agents to the DR region")
+    assert moved.status == "failed" and "no user matches agents (clinic-front-desk)" in moved.detail
+    # AND the rollbacks ran: the calls, already in the primary, stay there; the DR capacity returns to standby
+    assert [(s.name, s.status) for s in report.steps][-2:] == [
+        ("rollback: move all calls and agents to the DR region", "rolled-back"),
+        ("rollback: raise DR capacity to the peak level", "rolled-back"),
+    ]
+    assert set(minimums(deployment, "dr").values()) == {(1, False)}

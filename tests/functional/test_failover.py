@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from regions.config import Deployment, load_deployment
-from runbooks.failover import DrOperations, failover
+from runbooks.failover import DrOperations, Readiness, failover
 from tests.conftest import ROOT
-from tests.functional.aws_fakes import FakeAws, minimums, register_targets
+from tests.functional.aws_fakes import INSTANCE, FakeAws, minimums, register_targets
+from tests.functional.conftest import QUIET_HOUR
 
 PRIMARY, DR = "us-east-1", "us-west-2"
+#: Users of the instance by routing profile: U1 and U2 are front desk (RP1, the configured profile), U3 is not.
+AGENTS = {"U1": "RP1", "U2": "RP1", "U3": "RP-OTHER"}
 
 
 def statuses(report: Any) -> list[tuple[str, str]]:
@@ -22,6 +26,8 @@ def test_failover_to_dr_moves_calls_and_agents(aws: FakeAws, deployment: Deploym
     # GIVEN a healthy DR region and all calls in the primary
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
@@ -29,7 +35,10 @@ def test_failover_to_dr_moves_calls_and_agents(aws: FakeAws, deployment: Deploym
     report = failover(DrOperations(deployment, aws), "dr")
     # THEN every step passed, DR capacity is at the peak with schedules held, and each step was timed
     assert statuses(report) == [(f"pre-check dr ({DR})", "ok"), ("raise capacity in dr", "ok"),
+                                ("capacity ready in dr", "ok"), ("agents follow the calls to dr", "ok"),
                                 ("shift traffic to dr", "ok"), ("verify traffic", "ok")]  # fmt: skip
+    # AND the front-desk agents, and only they, were put in the traffic distribution group
+    assert report.steps[3].checks[0].detail == "2 of 2 (clinic-front-desk)"
     assert report.ok and all(s.seconds >= 0 for s in report.steps)
     assert set(minimums(deployment, "dr").values()) == {(10, True)}
     assert set(minimums(deployment, "primary").values()) == {(1, False)}
@@ -42,11 +51,15 @@ def test_failover_again_changes_nothing(aws: FakeAws, deployment: Deployment) ->
     ops.set_capacity("dr", 10, hold=True)
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated={"U1", "U2"})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
-    # WHEN failing over again THEN nothing is written (the Stubber would refuse an update call)
+    # WHEN failing over again THEN nothing is written (the Stubber would refuse an update or association call)
     report = failover(ops, "dr")
-    assert statuses(report)[1:3] == [("raise capacity in dr", "skipped"), ("shift traffic to dr", "skipped")]
+    assert statuses(report)[1:5] == [("raise capacity in dr", "skipped"), ("capacity ready in dr", "ok"),
+                                     ("agents follow the calls to dr", "skipped"),
+                                     ("shift traffic to dr", "skipped")]  # fmt: skip
     assert report.ok
 
 
@@ -77,6 +90,8 @@ def test_incomplete_stack_fails_the_precheck(aws: FakeAws, deployment: Deploymen
 def test_api_error_on_the_shift_says_how_to_roll_back(aws: FakeAws, deployment: Deployment) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.stub("connect", "dr").add_client_error(
         "update_traffic_distribution", "AccessDeniedException", "not allowed", 403
@@ -91,6 +106,8 @@ def test_api_error_on_the_shift_says_how_to_roll_back(aws: FakeAws, deployment: 
 def test_throttling_that_outlasts_retries_stops_the_failover(aws: FakeAws, deployment: Deployment) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
     aws.stub("connect", "dr").add_client_error("get_traffic_distribution", "ThrottlingException", "Rate exceeded", 429)
     report = failover(DrOperations(deployment, aws), "dr")
     assert statuses(report)[-1] == ("shift traffic to dr", "failed")
@@ -100,6 +117,8 @@ def test_throttling_that_outlasts_retries_stops_the_failover(aws: FakeAws, deplo
 def test_failed_verification_stops_with_rollback_advice(aws: FakeAws, deployment: Deployment) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0}, agents={PRIMARY: 100, DR: 0})  # agents did not move
@@ -112,9 +131,11 @@ def test_failed_verification_stops_with_rollback_advice(aws: FakeAws, deployment
 def test_dry_run_prechecks_and_plans_only(aws: FakeAws, deployment: Deployment) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents("dr", AGENTS, associated={"U1"}, dry_run=True)
     report = failover(DrOperations(deployment, aws), "dr", 50, dry_run=True)
-    assert [s.status for s in report.steps] == ["ok", "planned", "planned"]
-    assert f"{{'{DR}': 50, '{PRIMARY}': 50}}" in report.steps[2].detail
+    assert [s.status for s in report.steps] == ["ok", "planned", "planned", "planned", "planned"]
+    assert report.steps[3].detail == "would associate agent-U2"
+    assert f"{{'{DR}': 50, '{PRIMARY}': 50}}" in report.steps[4].detail
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
 
 
@@ -129,6 +150,8 @@ def test_declined_confirmation_changes_nothing(aws: FakeAws, deployment: Deploym
 def test_percent_outside_connects_rules_fails(aws: FakeAws, deployment: Deployment) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
     report = failover(DrOperations(deployment, aws), "dr", 55)
     assert "steps of 10" in report.steps[-1].detail
 
@@ -138,13 +161,16 @@ def test_failback_returns_the_dr_region_to_standby(aws: FakeAws, deployment: Dep
     ops.set_capacity("dr", 10, hold=True)
     aws.stack("primary")
     aws.healthy("primary")
+    aws.ready("primary", 1)
+    aws.agents("primary", AGENTS, associated=set())
     aws.traffic("primary", {DR: 100, PRIMARY: 0})
     aws.update("primary", {PRIMARY: 100, DR: 0})
     aws.traffic("primary", {PRIMARY: 100, DR: 0})
     report = failover(ops, "primary")
     assert statuses(report)[-1] == ("return dr to standby", "ok")
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
-    assert set(minimums(deployment, "primary").values()) == {(10, False)}
+    # AND the primary is left where its schedules want it at this hour (outside every peak window: the baseline)
+    assert set(minimums(deployment, "primary").values()) == {(1, False)}
 
 
 def test_standalone_mode_prints_the_manual_step(aws: FakeAws) -> None:
@@ -153,7 +179,96 @@ def test_standalone_mode_prints_the_manual_step(aws: FakeAws) -> None:
     fake = FakeAws(deployment)
     fake.stack("dr")
     fake.healthy("dr")
+    fake.ready("dr", deployment.scaling.peak_level)
     report = failover(DrOperations(deployment, fake), "dr")
     assert statuses(report)[-1] == ("move callers", "manual")
     assert "runbooks/failover.md" in report.steps[-1].detail
     fake.verify()
+
+
+def test_calls_move_only_once_capacity_is_allocated(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN a DR region whose raised capacity Lambda is still allocating, then READY
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.ready("dr", 10, status="IN_PROGRESS", allocated=1)
+    aws.ready("dr", 10, status="READY", allocated=4)  # READY at the old level: still short of the peak
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.update("dr", {DR: 100, PRIMARY: 0})
+    aws.traffic("dr", {DR: 100, PRIMARY: 0})
+    waits: list[float] = []
+    readiness = Readiness(timeout=300, poll=15, sleep=waits.append, now=lambda: QUIET_HOUR)
+    # WHEN failing over
+    report = failover(DrOperations(deployment, aws), "dr", readiness=readiness)
+    # THEN it polled until every function had 10 environments allocated and READY, and only then moved calls
+    assert waits == [15, 15]
+    assert statuses(report)[2:5] == [("capacity ready in dr", "ok"), ("agents follow the calls to dr", "ok"),
+                                     ("shift traffic to dr", "ok")]  # fmt: skip
+
+
+def test_capacity_that_never_gets_ready_stops_before_calls_move(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN Lambda cannot allocate the raised capacity (the account's concurrency is exhausted)
+    aws.stack("dr")
+    aws.healthy("dr")
+    ticks = iter(range(0, 10_000, 100))  # every reading of the clock moves it 100 s: two polls fit in 250 s
+    for _ in range(2):
+        aws.ready("dr", 10, status="FAILED", allocated=1)
+    readiness = Readiness(timeout=250, poll=100, sleep=lambda _s: None, now=lambda: QUIET_HOUR)
+    # WHEN failing over THEN it stops at the readiness step, says so, and no traffic call was made
+    report = failover(DrOperations(deployment, aws), "dr", readiness=readiness, clock=lambda: float(next(ticks)))
+    assert statuses(report)[-1] == ("capacity ready in dr", "failed")
+    assert "calls were not moved" in report.steps[-1].detail
+    assert "FAILED, 1 allocated of 10 requested (want 10)" in report.steps[-1].checks[0].detail
+    assert report.rollback[-1].startswith("capacity in dr is raised")
+
+
+def test_failback_in_a_peak_window_leaves_the_primary_at_that_window(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN the DR region holds the calls, and it is Monday 12:30 in New York (the monday-lunch window)
+    ops = DrOperations(deployment, aws)
+    ops.set_capacity("dr", 10, hold=True)
+    lunch = datetime(2026, 11, 30, 17, 30, tzinfo=UTC)
+    window = next(w for w in deployment.scaling.peak_windows if w.name == "monday-lunch")
+    aws.stack("primary")
+    aws.healthy("primary")
+    aws.ready("primary", window.provisioned_concurrency)
+    aws.agents("primary", AGENTS, associated=set())
+    aws.traffic("primary", {DR: 100, PRIMARY: 0})
+    aws.update("primary", {PRIMARY: 100, DR: 0})
+    aws.traffic("primary", {PRIMARY: 100, DR: 0})
+    # WHEN failing back
+    readiness = Readiness(sleep=lambda _s: None, now=lambda: lunch)
+    report = failover(ops, "primary", readiness=readiness)
+    # THEN the primary sits at the window's level with its schedules running, not at the overall peak
+    assert report.ok
+    assert set(minimums(deployment, "primary").values()) == {(window.provisioned_concurrency, False)}
+
+
+def test_no_agent_to_take_the_calls_stops_before_they_move(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN a DR region ready for calls, but no user in the configured front-desk routing profile
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", {"U3": "RP-OTHER"}, associated=set())
+    # WHEN failing over THEN it stops before the traffic moves, and says why
+    report = failover(DrOperations(deployment, aws), "dr")
+    assert statuses(report)[-1] == ("agents follow the calls to dr", "failed")
+    assert "no user matches agents (clinic-front-desk)" in report.steps[-1].detail
+
+
+def test_an_unknown_routing_profile_is_named(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN the deployment file names a routing profile the instance does not have
+    named = deployment.model_copy(
+        update={"agents": deployment.agents.model_copy(update={"routing_profiles": ["nurses"]})}
+    )
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.stub("connect", "dr").add_response(
+        "list_routing_profiles", {"RoutingProfileSummaryList": [{"Id": "RP1", "Name": "clinic-front-desk"}]},
+        {"InstanceId": INSTANCE})  # fmt: skip
+    # WHEN failing over THEN the step fails naming the field, the profile and what exists
+    report = failover(DrOperations(named, aws), "dr")
+    assert statuses(report)[-1] == ("agents follow the calls to dr", "failed")
+    assert "agents.routing_profiles names ['nurses']" in report.steps[-1].detail
+    assert "clinic-front-desk" in report.steps[-1].detail

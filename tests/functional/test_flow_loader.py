@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import json
 from pathlib import Path
 from typing import Any
@@ -49,9 +50,19 @@ def connect() -> tuple[Any, Stubber]:
     stub.assert_no_pending_responses()
 
 
-def summaries(names: list[str]) -> dict[str, Any]:
-    return {"ContactFlowSummaryList": [{"Id": flow_id(n), "Arn": arn(n), "Name": n, "ContactFlowType": "CONTACT_FLOW"}
-                                       for n in names]}  # fmt: skip
+def summaries(names: list[str], contents: dict[str, str | None] | None = None) -> dict[str, Any]:
+    """A SearchContactFlows page: each flow with the content the instance holds (the kit's, unless given)."""
+    flows = []
+    for n in names:
+        flow: dict[str, Any] = {"Id": flow_id(n), "Arn": arn(n), "Name": n, "Type": "CONTACT_FLOW"}
+        content = contents[n] if contents and n in contents else deployed(n)
+        if content is not None:
+            flow["Content"] = content
+        flows.append(flow)
+    return {"ContactFlows": flows}
+
+
+SEARCH = {"InstanceId": INSTANCE, "MaxResults": 100}
 
 
 def deployed(name: str) -> str:
@@ -64,7 +75,7 @@ def deployed(name: str) -> str:
 def test_first_load_creates_referenced_flows_first(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
     # GIVEN an instance without the kit's flows
-    stub.add_response("list_contact_flows", summaries([]), {"InstanceId": INSTANCE, "MaxResults": 1000})
+    stub.add_response("search_contact_flows", summaries([]), SEARCH)
     # THEN after-hours and customer-queue are created before inbound-menu, which references both
     for name, kind in (
         ("after-hours", "CONTACT_FLOW"),
@@ -82,13 +93,13 @@ def test_first_load_creates_referenced_flows_first(connect: tuple[Any, Stubber])
         ("customer-queue", "created"),
         ("inbound-menu", "created"),
     ]
-    assert report.ok and report.calls == {"list_contact_flows": 1, "create_contact_flow": 3}
+    assert report.ok and report.calls == {"search_contact_flows": 1, "create_contact_flow": 3}
 
 
 def test_created_inbound_flow_carries_the_real_arns(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
-    stub.add_response("list_contact_flows", summaries(["after-hours", "customer-queue"]))
-    # missing flows are created first, then existing ones are read and compared
+    stub.add_response("search_contact_flows", summaries(["after-hours", "customer-queue"]))
+    # missing flows are created first, then existing ones are compared with what the search returned
     stub.add_response(
         "create_contact_flow",
         {"ContactFlowId": flow_id("inbound-menu"), "ContactFlowArn": arn("inbound-menu")},
@@ -100,12 +111,6 @@ def test_created_inbound_flow_carries_the_real_arns(connect: tuple[Any, Stubber]
             "Description": ANY,
         },
     )
-    for name in ("after-hours", "customer-queue"):
-        stub.add_response(
-            "describe_contact_flow",
-            {"ContactFlow": {"Content": deployed(name)}},
-            {"InstanceId": INSTANCE, "ContactFlowId": flow_id(name)},
-        )
     report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(load_flows(), VALUES)
     assert {r.name: r.status for r in report.results} == {
         "after-hours": "unchanged",
@@ -117,18 +122,35 @@ def test_created_inbound_flow_carries_the_real_arns(connect: tuple[Any, Stubber]
 def test_unchanged_reload_makes_no_write_call(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
     names = ["after-hours", "customer-queue", "inbound-menu"]
-    stub.add_response("list_contact_flows", summaries(names))
-    for name in names:
-        # Connect returns its own JSON formatting; the loader compares documents, not text
-        pretty = json.dumps(json.loads(deployed(name)), indent=4)
-        stub.add_response(
-            "describe_contact_flow",
-            {"ContactFlow": {"Content": pretty}},
-            {"InstanceId": INSTANCE, "ContactFlowId": flow_id(name)},
-        )
+    # Connect returns its own JSON formatting; the loader compares documents, not text
+    pretty = {n: json.dumps(json.loads(deployed(n)), indent=4) for n in names}
+    stub.add_response("search_contact_flows", summaries(names, pretty), SEARCH)
     report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(load_flows(), VALUES)
     assert {r.status for r in report.results} == {"unchanged"}
-    assert report.writes == 0
+    # THEN one read covers every flow: no describe per flow, no write
+    assert report.writes == 0 and report.calls == {"search_contact_flows": 1}
+
+
+def test_content_hash_alone_proves_a_flow_unchanged(connect: tuple[Any, Stubber]) -> None:
+    client, stub = connect
+    names = ["after-hours", "customer-queue", "inbound-menu"]
+    # GIVEN a search page whose flows carry FlowContentSha256 of exactly what the kit sends (and other formatting)
+    page = summaries(names, {n: json.dumps(json.loads(deployed(n)), indent=1) for n in names})
+    for flow in page["ContactFlows"]:
+        flow["FlowContentSha256"] = hashlib.sha256(deployed(flow["Name"]).encode()).hexdigest()
+    stub.add_response("search_contact_flows", page, SEARCH)
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(load_flows(), VALUES)
+    assert {r.status for r in report.results} == {"unchanged"} and report.calls == {"search_contact_flows": 1}
+
+
+def test_more_than_a_page_of_flows_follows_the_token(connect: tuple[Any, Stubber]) -> None:
+    client, stub = connect
+    first = summaries(["after-hours", "customer-queue"])
+    first["NextToken"] = "page-2"
+    stub.add_response("search_contact_flows", first, SEARCH)
+    stub.add_response("search_contact_flows", summaries(["inbound-menu"]), {**SEARCH, "NextToken": "page-2"})
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(load_flows(), VALUES)
+    assert {r.status for r in report.results} == {"unchanged"} and report.calls == {"search_contact_flows": 2}
 
 
 def test_changed_flow_is_updated_and_dry_run_only_diffs(connect: tuple[Any, Stubber]) -> None:
@@ -136,20 +158,13 @@ def test_changed_flow_is_updated_and_dry_run_only_diffs(connect: tuple[Any, Stub
     names = ["after-hours", "customer-queue", "inbound-menu"]
     old = deployed("after-hours").replace("Thank you for calling the clinic. Goodbye.", "Bye.")
     for dry_run in (True, False):
-        stub.add_response("list_contact_flows", summaries(names))
-        for name in names:
-            content = old if name == "after-hours" else deployed(name)
+        stub.add_response("search_contact_flows", summaries(names, {"after-hours": old}))
+        if not dry_run:
             stub.add_response(
-                "describe_contact_flow",
-                {"ContactFlow": {"Content": content}},
-                {"InstanceId": INSTANCE, "ContactFlowId": flow_id(name)},
+                "update_contact_flow_content",
+                {},
+                {"InstanceId": INSTANCE, "ContactFlowId": flow_id("after-hours"), "Content": deployed("after-hours")},
             )
-            if name == "after-hours" and not dry_run:
-                stub.add_response(
-                    "update_contact_flow_content",
-                    {},
-                    {"InstanceId": INSTANCE, "ContactFlowId": flow_id(name), "Content": deployed(name)},
-                )
         report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(load_flows(), VALUES, dry_run=dry_run)
         after_hours = report.results[0]
         if dry_run:
@@ -173,7 +188,7 @@ def _cycle_flows(tmp_path: Path) -> list[Any]:
 def test_flows_that_reference_each_other_are_created_then_filled(connect: tuple[Any, Stubber], tmp_path: Path) -> None:
     client, stub = connect
     flows = _cycle_flows(tmp_path)
-    stub.add_response("list_contact_flows", summaries([]))
+    stub.add_response("search_contact_flows", summaries([]))
     # a is saved as a stub, which lets b be created with a's ARN; then a gets its content with b's ARN
     stub.add_response(
         "create_contact_flow",
@@ -194,7 +209,7 @@ def test_flows_that_reference_each_other_are_created_then_filled(connect: tuple[
 
 def test_invalid_flow_reports_connects_problems_and_every_flows_state(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
-    stub.add_response("list_contact_flows", summaries([]))
+    stub.add_response("search_contact_flows", summaries([]))
     stub.add_response(
         "create_contact_flow", {"ContactFlowId": flow_id("after-hours"), "ContactFlowArn": arn("after-hours")}
     )
@@ -225,10 +240,9 @@ def test_invalid_flow_reports_connects_problems_and_every_flows_state(connect: t
 def test_throttling_that_outlasts_retries_fails_only_that_flow(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
     names = ["after-hours", "customer-queue", "inbound-menu"]
-    stub.add_response("list_contact_flows", summaries(names))
+    # GIVEN a search page that left out one flow's content: the loader reads that flow on its own
+    stub.add_response("search_contact_flows", summaries(names, {"after-hours": None}))
     stub.add_client_error("describe_contact_flow", "ThrottlingException", "Rate exceeded", 429)
-    for name in names[1:]:
-        stub.add_response("describe_contact_flow", {"ContactFlow": {"Content": deployed(name)}})
     report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(load_flows(), VALUES)
     assert [(r.name, r.status) for r in report.results] == [
         ("after-hours", "failed"),
@@ -240,7 +254,7 @@ def test_throttling_that_outlasts_retries_fails_only_that_flow(connect: tuple[An
 
 def test_missing_placeholder_value_fails_the_flow_with_its_name(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
-    stub.add_response("list_contact_flows", summaries([]))
+    stub.add_response("search_contact_flows", summaries([]))
     stub.add_response(
         "create_contact_flow", {"ContactFlowId": flow_id("customer-queue"), "ContactFlowArn": arn("customer-queue")}
     )

@@ -63,7 +63,9 @@ def summary(stub: Stubber, case: str, execution: str, status: str, passed: int =
 
 def records(stub: Stubber, case: str, execution: str, items: list[tuple[str, str, str]], token: str | None = None,
             next_token: str | None = None) -> None:  # fmt: skip
-    response: dict[str, Any] = {"ExecutionRecords": [{"ObservationId": o, "Status": s, "Record": r} for o, s, r in items]}
+    response: dict[str, Any] = {
+        "ExecutionRecords": [{"ObservationId": o, "Status": s, "Record": r} for o, s, r in items]
+    }
     if next_token:
         response["NextToken"] = next_token
     stub.add_response("list_test_case_execution_records", response,
@@ -230,12 +232,16 @@ def test_missing_test_cases_are_created_through_the_api(connect: tuple[Any, Stub
 
 # -- failover and drills -------------------------------------------------------------------------------------------
 @pytest.fixture
-def verified(deployment: Deployment, kit_cases: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch) -> Deployment:
+def verified(
+    deployment: Deployment, kit_cases: dict[str, dict[str, Any]], monkeypatch: pytest.MonkeyPatch
+) -> Deployment:
     """The sample with test_cases.after_failover on, one compiled test case, and no real waiting."""
     name = sorted(kit_cases)[0]
     monkeypatch.setattr(module, "compiled_cases", lambda _d: {name: kit_cases[name]})
     monkeypatch.setattr(module, "POLL_SECONDS", 0.0)
-    return deployment.model_copy(update={"test_cases": deployment.test_cases.model_copy(update={"after_failover": True})})
+    return deployment.model_copy(
+        update={"test_cases": deployment.test_cases.model_copy(update={"after_failover": True})}
+    )
 
 
 def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
@@ -251,9 +257,15 @@ def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
     records(connect, "tc-1", "ex-1", [("outcome", "PASSED" if status == "PASSED" else "FAILED", "")])
 
 
+#: Users by routing profile: U1 is in the configured front-desk profile (RP1), so it follows the calls.
+AGENTS = {"U1": "RP1", "U2": "RP-OTHER"}
+
+
 def healthy_shift_to_dr(aws: FakeAws) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.ready("dr", 10)  # failover waits for allocated, READY capacity
+    aws.agents("dr", AGENTS, associated={"U1"})  # and for the front desk in the traffic distribution group
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
@@ -322,7 +334,9 @@ def test_a_test_case_the_stack_failed_is_reported_with_connects_reason(aws: Fake
     # GIVEN the primary, whose test cases belong to its test-case stack, and one that the stack failed to create
     name = next(iter(module.compiled_cases(verified)))
     aws.stack("primary")
-    aws.stub("connect", "primary").add_response("list_test_cases", {"TestCaseSummaryList": []}, {"InstanceId": INSTANCE})
+    aws.stub("connect", "primary").add_response(
+        "list_test_cases", {"TestCaseSummaryList": []}, {"InstanceId": INSTANCE}
+    )
     stack = module.stack_of_test_cases(verified.region("primary"))
     aws.stub("cloudformation", "primary").add_response("describe_stack_events", {"StackEvents": [
         {"StackId": "s", "EventId": "e2", "StackName": stack, "Timestamp": "2026-11-01T00:00:00Z",
@@ -340,6 +354,7 @@ def test_a_dry_run_plans_the_test_cases_and_runs_none(aws: FakeAws, verified: De
     # GIVEN a healthy DR region WHEN a failover is only planned
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents("dr", AGENTS, associated={"U1"}, dry_run=True)
     report = failover(DrOperations(verified, aws), "dr", dry_run=True)
     # THEN the test cases are the last planned step, and no test-case call was made (none was stubbed)
     assert (report.steps[-1].name, report.steps[-1].status) == ("test cases in dr", "planned")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import json
 from typing import Any
 
 import pytest
@@ -112,3 +113,22 @@ def test_no_chaos_without_the_setting(standalone_synth: Synth) -> None:
     assert not standalone_synth.resources("primary", "AWS::FIS::ExperimentTemplate")
     for fn in standalone_synth.resources("primary", "AWS::Lambda::Function").values():
         assert "AWS_LAMBDA_EXEC_WRAPPER" not in fn["Properties"].get("Environment", {}).get("Variables", {})
+
+
+@pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
+def test_documents_run_the_attached_script_and_stay_far_below_ssms_limit(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    # GIVEN the drill documents of both stacks
+    synth: Synth = request.getfixturevalue(fixture)
+    for template in (synth.primary, synth.dr):
+        for name, properties in documents(template).items():
+            content = properties["Content"]
+            steps = [s for s in content["mainSteps"] if s["action"] == "aws:executeScript"]
+            # THEN no step embeds the script (JSON runbooks take scripts only as attachments, per the SSM guide)
+            assert steps and all("Script" not in s["inputs"] for s in steps), name
+            attached = {a["Name"] for a in properties["Attachments"]}
+            assert {s["inputs"]["Attachment"] for s in steps} == attached == set(content["files"])
+            # AND the content is a fraction of SSM's 64 KB (the script alone is larger than a tenth of it)
+            size = len(json.dumps(content).encode())
+            assert size < 16 * 1024, f"{name}: {size} bytes"

@@ -29,7 +29,7 @@ def test_parity_compares_the_ivr_pieces(standalone_synth: Synth) -> None:
         "AWS::Connect::ContactFlow",
         "AWS::Lex::Bot",
         "AWS::Lambda::Function",
-        "AWS::ApplicationAutoScaling::ScalableTarget",
+        "Custom::ProvisionedConcurrency",
         "AWS::CloudWatch::Alarm",
     } <= types
 
@@ -54,7 +54,7 @@ def _plant(template: dict, resource_type: str, mutate) -> dict:  # type: ignore[
     [
         ("gr_synth", "AWS::Lambda::Function", lambda p: p.update(MemorySize=1024)),
         ("gr_synth", "AWS::CloudWatch::Alarm", lambda p: p.update(Threshold=999)),
-        ("gr_synth", "AWS::ApplicationAutoScaling::ScalableTarget", lambda p: p.update(MaxCapacity=3)),
+        ("gr_synth", "Custom::ProvisionedConcurrency", lambda p: p.update(MaxCapacity=3)),
         ("standalone_synth", "AWS::Lex::Bot", lambda p: p["BotLocales"][0]["Intents"].pop(0)),
         ("standalone_synth", "AWS::Lambda::Function", lambda p: p.update(Timeout=7)),
     ],

@@ -190,7 +190,7 @@ def test_connect_may_invoke_flow_lambdas_only_from_its_instance(gr_synth: Synth,
 
 def test_scaling_schedules_peak_windows_in_their_time_zone(gr_synth: Synth) -> None:
     # GIVEN the sample's two peak windows WHEN the primary's scalable targets are read
-    targets = gr_synth.resources("primary", "AWS::ApplicationAutoScaling::ScalableTarget")
+    targets = gr_synth.resources("primary", "Custom::ProvisionedConcurrency")
     assert len(targets) == 3
     for target in targets.values():
         props = target["Properties"]
@@ -213,7 +213,7 @@ def test_scaling_schedules_peak_windows_in_their_time_zone(gr_synth: Synth) -> N
 
 def test_dr_region_keeps_standby_capacity(gr_synth: Synth) -> None:
     # GIVEN dr_standby 1 WHEN the DR targets are read THEN peak windows hold the standby level, not the peak
-    for target in gr_synth.resources("dr", "AWS::ApplicationAutoScaling::ScalableTarget").values():
+    for target in gr_synth.resources("dr", "Custom::ProvisionedConcurrency").values():
         mins = {
             a["ScheduledActionName"]: a["ScalableTargetAction"]["MinCapacity"]
             for a in target["Properties"]["ScheduledActions"]
@@ -306,14 +306,21 @@ def test_alarms_cover_functions_calls_flows_and_lex(gr_synth: Synth, which: str)
     assert gr_synth.resources(which, "AWS::CloudWatch::Dashboard")
 
 
-def test_duration_alarm_sits_below_connects_limit(gr_synth: Synth) -> None:
+def test_duration_alarm_fires_before_the_function_times_out(gr_synth: Synth) -> None:
+    # GIVEN the deployment's thresholds WHEN the duration alarms are read THEN they carry the configured threshold,
+    # which the schema keeps below the functions' timeout (and stacks/limits.py below every calling flow block)
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
+
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
     durations = [
         a["Properties"]
         for a in gr_synth.resources("primary", "AWS::CloudWatch::Alarm").values()
         if a["Properties"].get("MetricName") == "Duration"
     ]
     assert len(durations) == 2  # the two flow-invoked functions
-    assert {d["Threshold"] for d in durations} == {6000}
+    assert {d["Threshold"] for d in durations} == {deployment.alarms.lambda_duration_ms}
+    assert deployment.alarms.lambda_duration_ms < deployment.lambdas.timeout_seconds * 1000
 
 
 def test_global_resiliency_primary_replicates_and_hands_over(gr_synth: Synth) -> None:
@@ -466,3 +473,21 @@ def test_the_functions_deployed_are_the_ones_operator_tooling_acts_on() -> None:
     from regions.config import FUNCTION_KEYS
 
     assert tuple(spec.key for spec in FUNCTIONS) == FUNCTION_KEYS
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_provisioned_concurrency_has_one_owner(gr_synth: Synth, which: str) -> None:
+    # GIVEN the synthesized stack WHEN the aliases and their capacity are read
+    aliases = gr_synth.resources(which, "AWS::Lambda::Alias")
+    capacity = gr_synth.resources(which, "Custom::ProvisionedConcurrency")
+    # THEN no alias declares provisioned concurrency of its own (CloudFormation would reset it on every deploy)
+    assert aliases and all("ProvisionedConcurrencyConfig" not in a["Properties"] for a in aliases.values())
+    # AND no CloudFormation-managed scalable target competes with the capacity resource
+    assert gr_synth.resources(which, "AWS::ApplicationAutoScaling::ScalableTarget") == {}
+    # AND each alias has exactly one capacity resource, which depends on it, and one utilization policy on its target
+    targets = sorted(c["Properties"]["ResourceId"] for c in capacity.values())
+    assert len(targets) == len(aliases) == len(set(targets))
+    for resource in capacity.values():
+        assert any(d in aliases for d in resource.get("DependsOn", []))
+    policies = gr_synth.resources(which, "AWS::ApplicationAutoScaling::ScalingPolicy")
+    assert sorted(p["Properties"]["ResourceId"] for p in policies.values()) == targets

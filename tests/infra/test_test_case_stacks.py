@@ -63,7 +63,9 @@ def test_each_planned_region_gets_one_test_case_per_compiled_scenario(
             }
         # THEN every value comes in as a parameter (filled by `ivr deploy` from the stack's outputs), none imported
         needed = set().union(*(placeholders_in([c["Content"], c["EntryPoint"]]) for c in compiled.values()))
-        assert set(found["Parameters"]) - {"BootstrapVersion"} == {"InstanceArn"} | {parameter_name(p) for p in needed - REGIONAL}
+        assert set(found["Parameters"]) - {"BootstrapVersion"} == {"InstanceArn"} | {
+            parameter_name(p) for p in needed - REGIONAL
+        }
         assert "Fn::ImportValue" not in json.dumps(found)
 
 

@@ -168,6 +168,36 @@ def test_synth_through_the_pinned_cdk_cli(tmp_path: Path) -> None:
     assert (tmp_path / "out" / "clinic-dr.template.json").exists()
     assert "0 errors" in result.output
     assert "Contact flows" in result.output
+    assert result.output.count("breaches of") == result.output.count("0 breaches of") >= 2
+
+
+def test_synth_stops_on_a_broken_service_limit(gr_synth, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN a synthesized assembly whose failover drill document embeds its script (over SSM's 64 KB)
+    import subprocess
+
+    import ivr.cli as cli
+    from ivr.assembly import LintReport
+    from runbooks.automation import SCRIPT
+
+    out = tmp_path / "out"
+    shutil.copytree(gr_synth.outdir, out)
+    path = out / "clinic-primary.template.json"
+    template = json.loads(path.read_text())
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::SSM::Document":
+            for step in resource["Properties"]["Content"]["mainSteps"]:
+                if step["action"] == "aws:executeScript":
+                    step["inputs"]["Script"] = SCRIPT.read_text()
+    path.write_text(json.dumps(template))
+    # (the CDK CLI and cfn-lint are not what this test is about: the CLI "synthesizes" that assembly)
+    monkeypatch.setattr(cli, "run_cdk", lambda *_a, **_k: subprocess.CompletedProcess([], 0, "", ""))
+    monkeypatch.setattr(cli, "cfn_lint", lambda _path: LintReport())
+    # WHEN `ivr synth` runs THEN it exits 1, naming the stack, the document and the rule
+    result = runner.invoke(app, ["synth", "--out", str(out)])
+    assert result.exit_code == 1, result.output
+    assert "service limit: clinic-primary: DrillsDrillfailoverdrill" in result.output.replace("\n", " ")
+    assert "[rule ssm-document-size]" in result.output
+    assert "error: the templates break service limits" in result.output
 
 
 def test_simulate_prints_a_transcript() -> None:

@@ -49,7 +49,12 @@ def test_sample_loads_with_both_regions() -> None:
             "scaling",
             "above max_provisioned_concurrency",
         ),
-        (lambda d: d["lambdas"].update(timeout_seconds=12), "lambdas.timeout_seconds", "less than or equal to 8"),
+        (lambda d: d["lambdas"].update(timeout_seconds=12), "lambdas.timeout_seconds", "less than or equal to 7"),
+        (
+            lambda d: d["alarms"].update(lambda_duration_ms=d["lambdas"]["timeout_seconds"] * 1000),
+            "(top level)",
+            "alarm must fire before calls fail",
+        ),
         (lambda d: d.update(surprise=True), "surprise", "Extra inputs are not permitted"),
         (lambda d: d["instance"].update(alias="d-starts-badly"), "instance.alias", "should match pattern"),
         (lambda d: d["lex"].update(locales=["english"]), "lex.locales", "Lex locale id"),

@@ -3,6 +3,11 @@
 CloudFormation has no resource that ties a number to a flow. Create associates every number; Update associates
 the new set and releases numbers that left it; Delete releases every number from the flow (the numbers stay
 claimed). Associating twice is harmless, so a retried event is safe.
+
+The physical id names the instance. An Update that moves the numbers to another instance therefore returns a new
+physical id: CloudFormation then sends Delete for the old id, with the old properties, in its clean-up phase (or,
+if the update rolls back, for the new one), so the old instance's associations are released exactly once and a
+rollback always has something consistent to undo.
 """
 
 from __future__ import annotations
@@ -65,14 +70,17 @@ def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[st
     instance_id, flow, numbers = props["InstanceId"], props["ContactFlowArn"], _numbers(props)
     client = connect_client()
     logger.info("association event", extra={"request": event.request_type, "numbers": len(numbers)})
+    own_id = f"{instance_id}/{event.logical_resource_id}"
     if event.request_type == "Create":
         associate(client, instance_id, flow, numbers)
-        return {"PhysicalResourceId": f"{instance_id}/{event.logical_resource_id}"}
+        return {"PhysicalResourceId": own_id}
     if event.request_type == "Update":
         old = event.old_resource_properties
         associate(client, instance_id, flow, numbers)
-        if old.get("InstanceId") == instance_id:
-            release(client, instance_id, sorted(set(_numbers(old)) - set(numbers)))
+        if old.get("InstanceId") != instance_id:
+            # Another instance: a replacement. CloudFormation's Delete of the old id releases the old instance.
+            return {"PhysicalResourceId": own_id}
+        release(client, instance_id, sorted(set(_numbers(old)) - set(numbers)))
         return {"PhysicalResourceId": event.physical_resource_id}
     release(client, instance_id, numbers)
     return {"PhysicalResourceId": event.physical_resource_id}

@@ -1,9 +1,28 @@
 """Custom resource: replicate the Connect instance into the DR region (Connect Global Resiliency).
 
 CloudFormation has no resource for ReplicateInstance. ``on_event`` starts the replication (or the deletion of the
-replica); ``is_complete`` polls DescribeInstance in the replica region until the replica is ACTIVE (or gone).
-Both are idempotent: a retried Create finds the replica and does not ask again. Any failure raises, which the
-Provider framework reports to CloudFormation as FAILED.
+replica); ``is_complete`` polls DescribeInstance in the replica region until the replica is ready (or gone).
+
+Service rules this relies on (botocore's Connect model, ``DescribeInstance``):
+
+- ``Instance.InstanceStatus`` is only CREATION_IN_PROGRESS, ACTIVE or CREATION_FAILED; it says nothing about
+  deletion. An ACTIVE replica may still be copying: ``ReplicationConfiguration.ReplicationStatusSummaryList`` says
+  INSTANCE_REPLICATION_IN_PROGRESS or RESOURCE_REPLICATION_NOT_STARTED until the copy is
+  INSTANCE_REPLICATION_COMPLETE. The replica is ready only then (the traffic distribution group and the handoff
+  wait for this resource).
+- A replica being removed reports INSTANCE_REPLICA_DELETING (and INSTANCE_REPLICATION_DELETION_FAILED if that
+  fails); there is no DELETION_IN_PROGRESS in Connect's API.
+
+Changes CloudFormation can send, and why none can wedge the stack:
+
+- The replica's identity is (instance, replica region), which is also its physical id. An Update that changes it
+  is a replacement: the new replica is made under a new physical id, and CloudFormation deletes the old one in its
+  clean-up phase (or deletes the new one if the update rolls back). Deletes act on the physical id, not on the
+  properties that came with the event.
+- An Update is judged against the replica as it is, not against the old properties: an update that Connect
+  cannot apply in place (a new alias for an existing replica) fails with a message, while CloudFormation's
+  rollback of it, which asks for the replica as it already is, succeeds.
+- A Create that finds the previous replica still being deleted waits for that deletion and then replicates.
 """
 
 from __future__ import annotations
@@ -19,6 +38,13 @@ from botocore.exceptions import ClientError
 logger = Logger()
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8})
 
+#: ``InstanceReplicationStatus`` values (botocore connect model) and what they mean to this resource.
+REPLICATION_COMPLETE = "INSTANCE_REPLICATION_COMPLETE"
+REPLICATION_FAILED = "INSTANCE_REPLICATION_FAILED"
+REPLICA_DELETING = "INSTANCE_REPLICA_DELETING"
+REPLICA_DELETION_FAILED = "INSTANCE_REPLICATION_DELETION_FAILED"
+REPLICATION_WAITING = frozenset({"INSTANCE_REPLICATION_IN_PROGRESS", "RESOURCE_REPLICATION_NOT_STARTED"})
+
 
 class ReplicationError(RuntimeError):
     """The replica cannot be made or removed; the message says why and what to do."""
@@ -29,68 +55,139 @@ def connect_client(region: str) -> Any:
 
 
 def describe_replica(client: Any, instance_id: str) -> dict[str, Any] | None:
-    """The replica as DescribeInstance sees it in the replica region, or None if there is none."""
+    """DescribeInstance's answer in the replica region (``Instance`` and ``ReplicationConfiguration``), or None."""
     try:
-        return dict(client.describe_instance(InstanceId=instance_id)["Instance"])
+        return dict(client.describe_instance(InstanceId=instance_id))
     except ClientError as exc:
         if exc.response["Error"]["Code"] == "ResourceNotFoundException":
             return None
         raise
 
 
-def _props(event: CloudFormationCustomResourceEvent) -> tuple[str, str, str, str]:
-    props = event.resource_properties
+def replication_status(answer: dict[str, Any], region: str) -> tuple[str | None, str]:
+    """The replication status DescribeInstance reports for ``region``, and its reason."""
+    summaries = (answer.get("ReplicationConfiguration") or {}).get("ReplicationStatusSummaryList") or []
+    for summary in summaries:
+        if summary.get("Region") == region:
+            return summary.get("ReplicationStatus"), summary.get("ReplicationStatusReason") or "no reason given"
+    return None, "no replication status reported yet"
+
+
+def _props(properties: dict[str, Any]) -> tuple[str, str, str, str]:
     try:
-        return props["InstanceId"], props["SourceRegion"], props["ReplicaRegion"], props["ReplicaAlias"]
+        return (
+            properties["InstanceId"],
+            properties["SourceRegion"],
+            properties["ReplicaRegion"],
+            properties["ReplicaAlias"],
+        )
     except KeyError as missing:
         raise ReplicationError(f"resource property {missing} is required") from None
 
 
+def physical_id(instance_id: str, replica_region: str) -> str:
+    return f"{instance_id}@{replica_region}"
+
+
+def parse_physical_id(value: str | None) -> tuple[str, str] | None:
+    """(instance, region) of a physical id this handler made; None for any other (a Create that failed early)."""
+    instance_id, at, region = (value or "").partition("@")
+    return (instance_id, region) if at and instance_id and region else None
+
+
+def _replicate(
+    event: CloudFormationCustomResourceEvent, instance_id: str, source: str, region: str, alias: str
+) -> None:
+    """Ask for the replica unless it exists; the request id is the idempotency token, so a retry asks once."""
+    existing = describe_replica(connect_client(region), instance_id)
+    if existing is None:
+        _ask(event, instance_id, source, region, alias)
+    else:
+        status, _ = replication_status(existing, region)
+        logger.info("replica exists", extra={"replication_status": status})
+        if status != REPLICA_DELETING:
+            _same_alias(existing, alias, instance_id, region)
+
+
+def _ask(event: CloudFormationCustomResourceEvent, instance_id: str, source: str, region: str, alias: str) -> None:
+    connect_client(source).replicate_instance(
+        InstanceId=instance_id, ReplicaRegion=region, ReplicaAlias=alias, ClientToken=event.request_id[:500]
+    )
+
+
+def _same_alias(existing: dict[str, Any], alias: str, instance_id: str, region: str) -> None:
+    current = (existing.get("Instance") or {}).get("InstanceAlias")
+    if current and current != alias:
+        raise ReplicationError(
+            f"the replica of {instance_id} in {region} is named {current!r}; Connect cannot rename a replica to "
+            f"{alias!r}. Keep instance.dr_alias as {current!r}, or remove the replica first (dr_mode: standalone, "
+            "deploy), then deploy again with the new alias"
+        )
+
+
 @event_source(data_class=CloudFormationCustomResourceEvent)
 def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
-    instance_id, source, replica_region, alias = _props(event)
-    physical_id = f"{instance_id}@{replica_region}"
-    logger.info("replication event", extra={"request": event.request_type, "replica_region": replica_region})
-    if event.request_type == "Update":
-        old = event.old_resource_properties
-        if (old.get("InstanceId"), old.get("ReplicaRegion"), old.get("ReplicaAlias")) != (
-            instance_id,
-            replica_region,
-            alias,
-        ):
-            raise ReplicationError(
-                "the replica's instance, region or alias cannot change in place; remove the replica from the "
-                "deployment (dr_mode: standalone), deploy, then set the new values"
-            )
+    logger.info("replication event", extra={"request": event.request_type})
+    if event.request_type == "Delete":
+        return _delete(event)
+    instance_id, source, region, alias = _props(event.resource_properties)
+    wanted = physical_id(instance_id, region)
+    if event.request_type == "Update" and parse_physical_id(event.physical_resource_id) == (instance_id, region):
+        # The same replica: only the alias could differ, which Connect cannot change. A rollback asks for the
+        # replica as it is, so it always passes.
+        existing = describe_replica(connect_client(region), instance_id)
+        if existing is not None:
+            _same_alias(existing, alias, instance_id, region)
         return {"PhysicalResourceId": event.physical_resource_id}
-    replica_client = connect_client(replica_region)
-    existing = describe_replica(replica_client, instance_id)
-    if event.request_type == "Create":
-        if existing is None:
-            connect_client(source).replicate_instance(
-                InstanceId=instance_id,
-                ReplicaRegion=replica_region,
-                ReplicaAlias=alias,
-                ClientToken=event.request_id[:500],
-            )
-        return {"PhysicalResourceId": physical_id}
-    if existing is not None and existing.get("InstanceStatus") != "DELETION_IN_PROGRESS":
-        replica_client.delete_instance(InstanceId=instance_id)
+    # Create, or an Update to another instance or region: a replacement under a new physical id.
+    _replicate(event, instance_id, source, region, alias)
+    return {"PhysicalResourceId": wanted}
+
+
+def _delete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    target = parse_physical_id(event.physical_resource_id)
+    if target is None:
+        logger.info("nothing to delete: the physical id is not a replica's")
+        return {"PhysicalResourceId": event.physical_resource_id}
+    instance_id, region = target
+    client = connect_client(region)
+    existing = describe_replica(client, instance_id)
+    if existing is not None and replication_status(existing, region)[0] != REPLICA_DELETING:
+        client.delete_instance(InstanceId=instance_id)
     return {"PhysicalResourceId": event.physical_resource_id}
 
 
 @event_source(data_class=CloudFormationCustomResourceEvent)
 def is_complete(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
-    instance_id, _, replica_region, _ = _props(event)
-    replica = describe_replica(connect_client(replica_region), instance_id)
     if event.request_type == "Delete":
+        target = parse_physical_id(event.physical_resource_id)
+        if target is None:
+            return {"IsComplete": True}
+        replica = describe_replica(connect_client(target[1]), target[0])
+        if replica is not None and replication_status(replica, target[1])[0] == REPLICA_DELETION_FAILED:
+            raise ReplicationError(
+                f"Connect could not delete the replica of {target[0]} in {target[1]}: "
+                f"{replication_status(replica, target[1])[1]}"
+            )
         return {"IsComplete": replica is None}
+    instance_id, source, region, alias = _props(event.resource_properties)
+    replica = describe_replica(connect_client(region), instance_id)
     if replica is None:
+        # The previous replica finished deleting (or Connect does not list the new one yet): ask (again); the
+        # same request id makes a repeated ask harmless.
+        _ask(event, instance_id, source, region, alias)
         return {"IsComplete": False}
-    status = replica.get("InstanceStatus")
-    if status == "CREATION_FAILED":
-        reason = (replica.get("StatusReason") or {}).get("Message", "no reason given")
-        raise ReplicationError(f"replica of {instance_id} in {replica_region} failed: {reason}")
-    if status != "ACTIVE":
+    instance = replica.get("Instance") or {}
+    if instance.get("InstanceStatus") == "CREATION_FAILED":
+        reason = (instance.get("StatusReason") or {}).get("Message", "no reason given")
+        raise ReplicationError(f"replica of {instance_id} in {region} failed: {reason}")
+    status, reason = replication_status(replica, region)
+    if status in (REPLICATION_FAILED, REPLICA_DELETION_FAILED):
+        raise ReplicationError(f"replica of {instance_id} in {region}: {status}: {reason}")
+    if status == REPLICA_DELETING:
+        logger.info("an earlier replica is still being deleted; waiting to replicate again")
         return {"IsComplete": False}
-    return {"IsComplete": True, "Data": {"ReplicaArn": replica["Arn"]}}
+    if instance.get("InstanceStatus") != "ACTIVE" or status != REPLICATION_COMPLETE:
+        logger.info("replica not ready", extra={"instance_status": instance.get("InstanceStatus"), "status": status})
+        return {"IsComplete": False}
+    return {"IsComplete": True, "Data": {"ReplicaArn": instance["Arn"]}}
