@@ -16,7 +16,9 @@ import aws_cdk as cdk
 import cdk_nag
 
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
+from flowkit.language.privacy import flow_log_findings, trace_findings
 from flowkit.testcase.kit import cases_as_files, compile_kit
+from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
@@ -33,11 +35,18 @@ def build_app(
 ) -> cdk.App:
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
 
-    Raises ConfigError, BotModelError or FlowError (with the linter's findings) before any construct is built.
+    Raises ConfigError, BotModelError or FlowError (with the linter's findings, or the places where a field marked
+    sensitive would be logged or traced) before any construct is built.
     """
     deployment = load_deployment(config)
     bot_model = load_bot_model()
     flows = creation_order(load_flows(flows_dir))
+    sensitive = deployment.data.sensitive_fields
+    leaks = flow_log_findings(flows, sensitive, ANSWERS) + trace_findings(
+        RUNTIME_DIR, TRACE_PRIVACY, sensitive, ANSWERS
+    )
+    if leaks:
+        raise FlowError("patient data would be logged or traced:\n" + "\n".join(f"  {f}" for f in leaks), leaks)
     # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
     flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     # One template checker, not two: the kit runs cfn-lint on every template (`ivr synth`, the tests), so
@@ -45,7 +54,7 @@ def build_app(
     # with its documented AppProps switch. cdk-nag still runs as a validation plugin.
     app = cdk.App(outdir=outdir, context=flags, builtin_cloud_formation_validation=False)
     if nag:
-        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks())
+        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(), cdk_nag.HIPAASecurityChecks())
     for role in ("primary", "dr"):
         settings = deployment.region(role)
         IvrRegionalStack(app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows)

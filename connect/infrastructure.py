@@ -13,11 +13,12 @@ from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from connect.flow_logs.infrastructure import AdoptedFlowLogGroup, FlowLogGroup
 from flowkit.language.files import FlowError, FlowFile, fill
 from flowkit.language.lint import has_errors
 from flowkit.language.portability import check_portability, region_bound_values
 from regions.config import CONNECT_DAY, RegionSettings
-from regions.nag import acknowledge
+from regions.nag import acknowledge, acknowledge_hipaa
 
 #: What the primary hands to the DR stack of a global-resiliency deployment: the ids that the replica shares with
 #: the primary (Connect keeps the instance id and mirrors flow ids; Lex bot replication keeps the bot and alias
@@ -80,18 +81,47 @@ class ContactCenter(Construct):
             )
             # Deleting the stack deletes the instance: teardown leaves nothing behind. Numbers are kept apart.
             self.instance.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            # The flow-log group exists before the instance, so that Connect writes into the kit's group.
+            self.flow_logs: FlowLogGroup | None = FlowLogGroup(
+                self,
+                "FlowLogs",
+                instance_alias=settings.instance_alias,
+                data=deployment.data,
+                stack_name=settings.stack_name,
+            )
+            self.instance.node.add_dependency(self.flow_logs.group)
             self.instance_arn = self.instance.attr_arn
             self.instance_id = self.instance.attr_id
         else:
+            # Connect created the replica's flow-log group at replication, before this stack: adopt it.
+            self.flow_logs = None
+            self.adopted_flow_logs = AdoptedFlowLogGroup(
+                self,
+                "FlowLogs",
+                instance_alias=settings.instance_alias,
+                data=deployment.data,
+                stack_name=settings.stack_name,
+            )
             self.instance_id = self.handed_over(deployment.name, "instance-id")
             self.instance_arn = connect_arn(f"instance/{self.instance_id}")
 
+        # Recordings are patient data: kept (with their key) on destroy unless the data profile is dev.
+        keep = deployment.data.keeps_data
+        kept = cdk.RemovalPolicy.RETAIN if keep else cdk.RemovalPolicy.DESTROY
         self.key = kms.Key(
             self,
             "StorageKey",
             description=f"{settings.stack_name}: call recordings and chat transcripts",
             enable_key_rotation=True,
-            pending_window=cdk.Duration.days(7),
+            pending_window=cdk.Duration.days(30 if keep else 7),
+            removal_policy=kept,
+        )
+        # Named, so that the other region's replication rule can name it as its destination key.
+        kms.Alias(
+            self,
+            "StorageKeyAlias",
+            alias_name=deployment.recordings_key_alias,
+            target_key=self.key,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         access_logs = s3.Bucket(
@@ -100,27 +130,56 @@ class ContactCenter(Construct):
             encryption=s3.BucketEncryption.S3_MANAGED,  # S3 server access logging cannot write to SSE-KMS
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
-            lifecycle_rules=[s3.LifecycleRule(expiration=cdk.Duration.days(365))],
+            versioned=True,
+            removal_policy=kept,  # the audit of access to kept recordings is kept with them
+            auto_delete_objects=not keep,
+            lifecycle_rules=[
+                s3.LifecycleRule(expiration=cdk.Duration.days(365), noncurrent_version_expiration=cdk.Duration.days(30))
+            ],
         )
         acknowledge(
             access_logs,
             ("S1", "This is the access-log bucket of the recordings bucket; logging it to itself would loop."),
         )
+        acknowledge_hipaa(
+            access_logs,
+            (
+                "S3DefaultEncryptionKMS",
+                "S3 server access logging delivers only to a bucket encrypted with SSE-S3, not SSE-KMS (S3 user "
+                "guide, 'Enabling Amazon S3 server access logging').",
+            ),
+            (
+                "S3BucketReplicationEnabled",
+                "Access logs of this region's recordings bucket: an audit record of this region, kept with the "
+                "recordings it describes (same removal policy); no DR copy is needed to serve calls.",
+            ),
+        )
         self.recordings = s3.Bucket(
             self,
             "Recordings",
+            bucket_name=deployment.recordings_bucket(settings.region),
             encryption=s3.BucketEncryption.KMS,
             encryption_key=self.key,
             bucket_key_enabled=True,
             block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
             enforce_ssl=True,
-            versioned=False,
+            # Versioned: an overwritten or deleted recording can be restored (HIPAA 164.312(c)(1) integrity).
+            versioned=True,
             server_access_logs_bucket=access_logs,
             server_access_logs_prefix="recordings/",
-            removal_policy=cdk.RemovalPolicy.DESTROY,
-            auto_delete_objects=True,
+            removal_policy=kept,
+            auto_delete_objects=not keep,
+        )
+        acknowledge_hipaa(
+            self.recordings,
+            (
+                "S3BucketReplicationEnabled",
+                "Replicated into the DR region's recordings bucket by the DR stack (connect/recordings_replication"
+                ": PutBucketReplication once the DR bucket exists, as the primary deploys first)."
+                if settings.is_primary
+                else "Replicated into the primary's recordings bucket by this stack's RecordingsReplication custom "
+                "resource (PutBucketReplication), which also copies the primary's recordings here.",
+            ),
         )
         for resource_type, prefix in (("CALL_RECORDINGS", "recordings"), ("CHAT_TRANSCRIPTS", "transcripts")):
             storage = connect.CfnInstanceStorageConfig(

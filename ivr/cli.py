@@ -48,7 +48,7 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
     command = cdk_command("synth", "--quiet", config=config.resolve(), outdir=out.resolve())
     console.print(
         f"[bold]Synthesizing[/bold] {deployment.name}: primary {deployment.primary_region}, "
-        f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions runs during synth"
+        f"DR {deployment.dr_region} ({deployment.dr_mode}); cdk-nag AwsSolutions and HIPAA Security run during synth"
     )
     _standalone_notice(deployment)
     try:
@@ -84,7 +84,7 @@ def synth(config: ConfigOption = DEFAULT_CONFIG, out: OutOption = ROOT / "cdk.ou
         for line in report.errors:
             err.print(f"cfn-lint: {line}", markup=False)
     table.add_row("cfn-lint", *lint_row)
-    table.add_row("cdk-nag AwsSolutions", *(["no unacknowledged finding"] * len(stacks)))
+    table.add_row("cdk-nag AwsSolutions + HIPAA", *(["no unacknowledged finding"] * len(stacks)))
     from stacks.limits import RULES, check_assembly
 
     violations = check_assembly(out)
@@ -123,8 +123,11 @@ def teardown_summary(deployment: Deployment) -> list[str]:
                 f"{deployment.dr_region} and the instance in {deployment.primary_region} (a group that holds "
                 "numbers cannot be deleted)"
             )
-    if deployment.retain_data:
-        kept.append(f"kept: the {deployment.name}-appointments table (retain_data: true)")
+    if deployment.data.keeps_data:
+        kept.append(
+            f"kept: the {deployment.name}-appointments table (deletion protection on), its backup vault, the "
+            "recordings buckets and the flow-log groups with their keys (data.profile: production; see SECURITY.md)"
+        )
     released = len(deployment.phone_numbers) - len(numbers)
     if released:
         # Source: ReleasePhoneNumber (Connect API reference): a released number enters a cooldown of up to 180

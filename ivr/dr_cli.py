@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -12,6 +13,7 @@ from ivr.assembly import AssemblyError, read_assembly
 from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
+    from regions.config import Role
     from runbooks.failover import DrOperations
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
@@ -74,6 +76,17 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
     return DrOperations(deployment, client)
 
 
+def _lock(ops: DrOperations, first: Role, purpose: str, *, dry_run: bool) -> AbstractContextManager[object]:
+    """The operator lock of the deployment (none for a dry run, which changes nothing)."""
+    if dry_run:
+        return nullcontext()
+    from runbooks.failover import other
+    from runbooks.lock import OperatorLock
+
+    regions = [ops.region(first), ops.region(other(first))]
+    return OperatorLock(lambda region: ops.clients("ssm", region), ops.deployment.name, regions, purpose)
+
+
 def failover_command(
     to: Annotated[str, typer.Option("--to", help="dr or primary")],
     percent: Annotated[int, typer.Option("--percent", help="Share of calls for the target, steps of 10")] = 100,
@@ -84,6 +97,7 @@ def failover_command(
 ) -> None:
     """Move calls to the DR region (or back): pre-check, raise capacity, shift traffic, verify."""
     from runbooks.failover import failover
+    from runbooks.lock import LockError
 
     if to not in ("dr", "primary"):
         err.print(f"error: --to must be dr or primary, not {to!r}")
@@ -92,7 +106,12 @@ def failover_command(
         err.print(f"error: --percent must be 0-100 in steps of 10 (Connect's rule), not {percent}")
         raise typer.Exit(2)
     ops = _operations(config)
-    report = failover(ops, to, percent, dry_run=dry_run, confirm=lambda q: yes or typer.confirm(q))  # type: ignore[arg-type]
+    try:
+        with _lock(ops, to, f"failover --to {to}", dry_run=dry_run):  # type: ignore[arg-type]
+            report = failover(ops, to, percent, dry_run=dry_run, confirm=lambda q: yes or typer.confirm(q))  # type: ignore[arg-type]
+    except LockError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
@@ -114,6 +133,7 @@ def drill_command(
 ) -> None:
     """Run a DR drill step by step and leave an evidence report (Markdown and JSON)."""
     from runbooks.drill import DrillError, DrillRunner, load_drill, write_report
+    from runbooks.lock import LockError
 
     try:
         drill = load_drill(name)
@@ -123,7 +143,11 @@ def drill_command(
     ops = _operations(config, need_credentials=not dry_run)
     runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q))
     try:
-        report = runner.run(drill, dry_run=dry_run)
+        with _lock(ops, "dr", f"drill {drill.name}", dry_run=dry_run):
+            report = runner.run(drill, dry_run=dry_run)
+    except LockError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
     except DrillError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None

@@ -14,9 +14,18 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from lambdas.capacity.infrastructure import CapacityProvider, ProvisionedCapacity, ScheduledMinimum
+from lambdas.table_key.infrastructure import TableKey
 from regions.config import PeakWindow, RegionSettings
 from regions.custom_resource import HANDLER_RUNTIME, HANDLER_RUNTIME_REASON, powertools_layer
-from regions.nag import acknowledge
+from regions.encryption import log_group_key
+from regions.nag import (
+    INLINE_POLICY_REASON,
+    NO_VPC_REASON,
+    SYNC_INVOKED_REASON,
+    acknowledge,
+    acknowledge_hipaa,
+    partition_text,
+)
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 RUNTIME = HANDLER_RUNTIME
@@ -65,6 +74,24 @@ FUNCTIONS: tuple[FunctionSpec, ...] = (
 )
 
 
+#: Powertools' tracer records a handler's response (and an exception's message) in X-Ray unless told not to; the
+#: answers carry patient ids, names and appointments (Powertools docs, Tracer: "Disabling response capture").
+TRACE_PRIVACY = {
+    "POWERTOOLS_TRACER_CAPTURE_RESPONSE": "false",
+    "POWERTOOLS_TRACER_CAPTURE_ERROR": "false",
+    "POWERTOOLS_LOGGER_LOG_EVENT": "false",
+}
+
+
+#: The keys each function answers with (a contact-flow function's flat map, the code hook's session attributes),
+#: so that the privacy check knows which blocks receive which fields. A test holds them to the handlers' answers.
+ANSWERS: dict[str, tuple[str, ...]] = {
+    "CallerLookup": ("patientFound", "patientId", "firstName", "error"),
+    "Callback": ("callbackQueued", "reason", "reference", "error"),
+    "Appointments": ("patientId",),
+}
+
+
 def table_name(settings: RegionSettings) -> str:
     """The same name in both regions: the DR stack finds the global table's replica by it."""
     return f"{settings.deployment.name}-appointments"
@@ -74,16 +101,22 @@ class ClinicFunctions(Construct):
     """The sample IVR's functions, each behind a ``live`` alias with provisioned concurrency.
 
     In the primary region the appointments table is created as a DynamoDB global table with a replica in the DR
-    region; the DR stack uses that replica by name.
+    region, encrypted with ``table_key`` (required there); the DR stack uses that replica by name.
     """
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings) -> None:
+    def __init__(
+        self, scope: Construct, construct_id: str, *, settings: RegionSettings, table_key: TableKey | None = None
+    ) -> None:
         super().__init__(scope, construct_id)
         deployment = settings.deployment
         stack = cdk.Stack.of(self)
         name = table_name(settings)
 
         if settings.is_primary:
+            # Patient data: a customer-managed key, replicated into the DR region for the table's replica there.
+            if table_key is None:
+                raise ValueError("the primary region's table needs its key (TableKey)")
+            self.table_key: TableKey | None = table_key
             table = dynamodb.TableV2(
                 self,
                 "Table",
@@ -91,22 +124,32 @@ class ClinicFunctions(Construct):
                 partition_key=dynamodb.Attribute(name="pk", type=dynamodb.AttributeType.STRING),
                 sort_key=dynamodb.Attribute(name="sk", type=dynamodb.AttributeType.STRING),
                 billing=dynamodb.Billing.on_demand(),
-                encryption=dynamodb.TableEncryptionV2.aws_managed_key(),
+                encryption=dynamodb.TableEncryptionV2.customer_managed_key(
+                    self.table_key.key, replica_key_arns={settings.peer_region: self.table_key.replica_arn}
+                ),
                 point_in_time_recovery_specification=dynamodb.PointInTimeRecoverySpecification(
                     point_in_time_recovery_enabled=True
                 ),
                 replicas=[dynamodb.ReplicaTableProps(region=settings.peer_region)],
-                deletion_protection=deployment.retain_data,
-                removal_policy=cdk.RemovalPolicy.RETAIN if deployment.retain_data else cdk.RemovalPolicy.DESTROY,
+                # Patient data: kept and protected from deletion unless the deployment chose profile dev.
+                deletion_protection=deployment.data.keeps_data,
+                removal_policy=cdk.RemovalPolicy.RETAIN if deployment.data.keeps_data else cdk.RemovalPolicy.DESTROY,
             )
             self.table_arn = table.table_arn
+            self.table: dynamodb.TableV2 | None = table
         else:
             self.table_arn = stack.format_arn(service="dynamodb", resource="table", resource_name=name)
+            self.table = None
+            self.table_key = None
         self.table_name = name
 
         powertools = powertools_layer(self, deployment.lambdas.architecture)
         code = lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["**/__pycache__", "*.pyc"])
 
+        # The functions' logs may carry patient data in an error's context: a customer-managed key.
+        self.logs_key = log_group_key(
+            self, "LogsKey", description=f"{settings.stack_name}: clinic function logs", keep=False
+        )
         self.aliases: dict[str, lambda_.Alias] = {}
         self.functions: dict[str, lambda_.Function] = {}
         self.capacity: dict[str, ProvisionedCapacity] = {}
@@ -127,6 +170,7 @@ class ClinicFunctions(Construct):
             f"{spec.key}Logs",
             log_group_name=f"/aws/lambda/{fn_name}",
             retention=retention_days(deployment.lambdas.log_retention_days),
+            encryption_key=self.logs_key,
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         role = iam.Role(
@@ -139,6 +183,7 @@ class ClinicFunctions(Construct):
             iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn])
         )
         role.add_to_policy(iam.PolicyStatement(actions=list(spec.table_actions), resources=[self.table_arn]))
+        self._grant_table_key(role)
         fn = lambda_.Function(
             self,
             spec.key,
@@ -153,6 +198,8 @@ class ClinicFunctions(Construct):
             layers=[powertools],
             role=role,
             memory_size=deployment.lambdas.memory_mb,
+            # Bounds what one function can take from the account's concurrency (HIPAA 164.312(b)).
+            reserved_concurrent_executions=deployment.lambdas.reserved_concurrency,
             # Below every calling flow block's InvocationTimeLimitSeconds (checked at synth by stacks/limits.py):
             # the function gives up first, logs why, and the flow takes its error branch.
             timeout=cdk.Duration.seconds(deployment.lambdas.timeout_seconds),
@@ -164,6 +211,7 @@ class ClinicFunctions(Construct):
                 "POWERTOOLS_SERVICE_NAME": f"clinic-{spec.key.lower()}",
                 "POWERTOOLS_METRICS_NAMESPACE": "ClinicIVR",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
+                **TRACE_PRIVACY,
             },
         )
         acknowledge(
@@ -175,11 +223,41 @@ class ClinicFunctions(Construct):
             ),
         )
         acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
+        acknowledge_hipaa(fn, ("LambdaDLQ", SYNC_INVOKED_REASON), ("LambdaInsideVPC", NO_VPC_REASON))
+        acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         # No provisioned concurrency on the alias itself: Application Auto Scaling is its one owner.
         alias = lambda_.Alias(self, f"{spec.key}Live", alias_name="live", version=fn.current_version)
         self.capacity[spec.key] = self._scale(fn_name, alias, settings)
         self.functions[spec.key] = fn
         self.aliases[spec.key] = alias
+
+    def _grant_table_key(self, role: iam.Role) -> None:
+        """Use of the table's key, only through DynamoDB in this region (KMS developer guide, "How Amazon
+        DynamoDB uses AWS KMS": the key policy example limits callers with kms:ViaService).
+
+        The primary knows its key; the DR replica's key id is the primary's, generated when the primary deploys,
+        so the DR stack names the region's keys and relies on kms:ViaService.
+        """
+        stack = cdk.Stack.of(self)
+        if self.table_key is not None:
+            key = self.table_key.key.key_arn
+        else:
+            key = f"arn:{stack.partition}:kms:{stack.region}:{stack.account}:key/*"
+            acknowledge(
+                role,
+                (
+                    f"IAM5[Resource::arn:{partition_text(self)}:kms:{stack.region}:{stack.account}:key/*]",
+                    "The table replica's key has the primary key's id, generated when the primary deploys; use "
+                    "is limited to DynamoDB calls in this region (kms:ViaService).",
+                ),
+            )
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                resources=[key],
+                conditions={"StringEquals": {"kms:ViaService": f"dynamodb.{stack.region}.amazonaws.com"}},
+            )
+        )
 
     def _scale(self, fn_name: str, alias: lambda_.Alias, settings: RegionSettings) -> ProvisionedCapacity:
         """Scheduled provisioned concurrency for the peak windows, plus utilization tracking on top."""

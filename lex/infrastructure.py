@@ -11,7 +11,7 @@ from aws_cdk import aws_lex as lex
 from constructs import Construct
 
 from lex.model import FALLBACK_INTENT, BotModel, Intent, Locale
-from regions.nag import acknowledge
+from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
 
 _SLOT_REF = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
 
@@ -131,6 +131,7 @@ class ClinicBot(Construct):
                 "but lexicons, and the bot uses none.",
             ),
         )
+        acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
 
         self.bot = lex.CfnBot(
             self,

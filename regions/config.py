@@ -190,6 +190,9 @@ class LambdaSettings(_Strict):
     timeout_seconds: int = Field(default=2, ge=1, le=7)
     log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365] = 30
     architecture: Literal["arm64", "x86_64"] = "arm64"
+    #: Reserved concurrency of each clinic function: at least the provisioned maximum (Lambda refuses provisioned
+    #: concurrency above reserved), and the account must keep 100 unreserved (Lambda developer guide).
+    reserved_concurrency: int = Field(default=100, ge=1, le=3000)
 
 
 class PeakWindow(_Window):
@@ -277,6 +280,38 @@ class Chaos(_Strict):
     duration_minutes: int = Field(default=5, ge=1, le=60)
 
 
+class DataProtection(_Strict):
+    """How the deployment keeps patient data: which fields are sensitive, and how safe the stores are.
+
+    ``profile: production`` (the default) keeps the stores of patient data and audit on destroy (the table with
+    deletion protection, its backups, the recordings, the flow logs) and backs the table up with AWS Backup.
+    ``profile: dev`` is for samples and test accounts: every store is deleted with its stack and nothing is
+    backed up. Choose it explicitly; it is never the default.
+
+    ``sensitive_fields`` are the names of patient data as they appear in flows (contact attributes, ``$.External``
+    results, Lex session attributes) and in the functions' answers. Flow logging must be off wherever a flow
+    touches one, and the functions must not record their answers in traces (checked at synth).
+    """
+
+    profile: Literal["production", "dev"] = "production"
+    sensitive_fields: list[str] = Field(default_factory=lambda: ["patientId", "firstName"])
+    backup_retention_days: int = Field(default=35, ge=7, le=3650)
+    flow_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 90
+
+    @field_validator("sensitive_fields")
+    @classmethod
+    def _names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name):
+                raise ValueError(f"{name!r} is not an attribute name (letters, digits, '_')")
+        return value
+
+    @property
+    def keeps_data(self) -> bool:
+        """Whether stores of patient data and audit outlive ``cdk destroy``."""
+        return self.profile == "production"
+
+
 class FlowTestSettings(_Strict):
     """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; README, "Test calls
     on AWS"). Settings marked unconfirmed follow what the AWS docs say; change them if Connect disagrees.
@@ -327,7 +362,7 @@ class Deployment(_Strict):
     agents: Agents = Field(default_factory=Agents)
     chaos: Chaos = Field(default_factory=Chaos)
     test_cases: FlowTestSettings = Field(default_factory=FlowTestSettings)
-    retain_data: bool = Field(default=False, description="Keep the appointments table on destroy")
+    data: DataProtection = Field(default_factory=DataProtection)
     tags: dict[str, str] = Field(default_factory=dict)
 
     @model_validator(mode="after")
@@ -375,6 +410,33 @@ class Deployment(_Strict):
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self
+
+    @model_validator(mode="after")
+    def _fits_the_services(self) -> Deployment:
+        for region in (self.primary_region, self.dr_region):
+            if len(self.recordings_bucket(region)) > 63:
+                raise ValueError(
+                    f"name {self.name!r} is too long: the recordings bucket {self.recordings_bucket(region)!r} "
+                    "would exceed S3's 63 characters; shorten the name"
+                )
+        if self.lambdas.reserved_concurrency < self.scaling.max_provisioned_concurrency:
+            raise ValueError(
+                f"lambdas.reserved_concurrency {self.lambdas.reserved_concurrency} is below "
+                f"scaling.max_provisioned_concurrency {self.scaling.max_provisioned_concurrency}: Lambda allocates "
+                "provisioned concurrency only within a function's reserved concurrency"
+            )
+        return self
+
+    def recordings_bucket(self, region: str) -> str:
+        """The recordings bucket's name in a region: fixed, because the DR stack names the primary's bucket as
+        its replication source (S3 bucket names: 3-63 lowercase letters, digits, hyphens)."""
+        return f"{self.name}-rec-{self.account}-{region}"
+
+    @property
+    def recordings_key_alias(self) -> str:
+        """The alias of each region's recordings key: the other region names it as a replication destination
+        (S3 ReplicaKmsKeyID takes a key ARN or an alias ARN, resolved in this account)."""
+        return f"alias/{self.name}-recordings"
 
     def function_name(self, key: str) -> str:
         """The same in both regions, as Connect Global Resiliency asks of flow-invoked functions."""

@@ -18,7 +18,7 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from regions.nag import acknowledge, logical_id
+from regions.nag import INLINE_POLICY_REASON, NO_VPC_REASON, acknowledge, acknowledge_hipaa, logical_id
 
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/python3.13/latest"
@@ -44,7 +44,9 @@ class HandlerProvider(Construct):
 
     ``on_event`` is ``handler.on_event``; with ``polls`` the same module's ``is_complete`` is polled every
     ``query_interval`` until ``total_timeout``. ``acknowledgments`` are cdk-nag ``(rule, reason)`` pairs for
-    what ``statements`` grant; they apply to the handlers' roles.
+    what ``statements`` grant; they apply to the handlers' roles. The is-complete handler only polls, so it gets
+    ``is_complete_statements`` (with ``is_complete_acknowledgments``) when they are given, not the on-event
+    handler's statements: least privilege for each role.
     """
 
     def __init__(
@@ -60,13 +62,17 @@ class HandlerProvider(Construct):
         total_timeout: cdk.Duration | None = None,
         timeout: cdk.Duration | None = None,
         acknowledgments: Sequence[tuple[str, str]] = (),
+        is_complete_statements: Sequence[iam.PolicyStatement] | None = None,
+        is_complete_acknowledgments: Sequence[tuple[str, str]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(runtime_dir), exclude=["**/__pycache__", "*.pyc"])
         layer = powertools_layer(self, "arm64")
         self.functions: list[lambda_.Function] = []
 
-        def handler(name: str, entry: str) -> lambda_.Function:
+        def handler(
+            name: str, entry: str, granted: Sequence[iam.PolicyStatement], acknowledged: Sequence[tuple[str, str]]
+        ) -> lambda_.Function:
             group = logs.LogGroup(
                 self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
             )
@@ -81,10 +87,10 @@ class HandlerProvider(Construct):
                     actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn]
                 )
             )
-            for statement in statements:
+            for statement in granted:
                 role.add_to_policy(statement)
-            if acknowledgments:
-                acknowledge(role, *acknowledgments)
+            if acknowledged:
+                acknowledge(role, *acknowledged)
             fn = lambda_.Function(
                 self,
                 name,
@@ -102,8 +108,12 @@ class HandlerProvider(Construct):
             self.functions.append(fn)
             return fn
 
-        on_event = handler("OnEvent", "handler.on_event")
-        is_complete = handler("IsComplete", "handler.is_complete") if polls else None
+        on_event = handler("OnEvent", "handler.on_event", statements, acknowledgments)
+        is_complete = None
+        if polls:
+            polling = statements if is_complete_statements is None else is_complete_statements
+            polling_acks = acknowledgments if is_complete_acknowledgments is None else is_complete_acknowledgments
+            is_complete = handler("IsComplete", "handler.is_complete", polling, polling_acks)
         framework_logs = logs.LogGroup(
             self, "FrameworkLogs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
         )
@@ -147,6 +157,26 @@ class HandlerProvider(Construct):
         )
         for fn in self.functions:
             acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
+        acknowledge_hipaa(
+            self,
+            ("IAMNoInlinePolicy", INLINE_POLICY_REASON),
+            (
+                "LambdaConcurrency",
+                "Runs only while CloudFormation creates, updates or deletes this resource, a few invocations per "
+                "stack operation; there is no caller traffic to bound.",
+            ),
+            (
+                "LambdaDLQ",
+                "The Provider framework reports a failed event to CloudFormation, which fails and rolls back the "
+                "stack operation; a dead-letter queue would hold events nobody can replay.",
+            ),
+            ("LambdaInsideVPC", NO_VPC_REASON),
+            (
+                "CloudWatchLogGroupEncrypted",
+                "Holds the custom resource's CloudFormation events and resource ids, no patient data; CloudWatch "
+                "Logs encrypts it at rest with its own key.",
+            ),
+        )
         waiter = self.provider.node.try_find_child("waiter-state-machine")
         if waiter is not None:
             acknowledge(

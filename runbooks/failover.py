@@ -221,8 +221,10 @@ class _Procedure:
         self.clock = clock
         self.report = FailoverReport(to, percent, ops.deployment.dr_mode)
         self.done: list[str] = []
+        self.current = ""
 
     def step(self, name: str, action: Callable[[], Outcome]) -> bool:
+        self.current = name
         started = self.clock()
         try:
             status, detail, checks = action()
@@ -288,6 +290,16 @@ class _Procedure:
             return ops.scheduled_level("primary", self.readiness.now())
         return max(ops.peak_level, ops.baseline(self.to))
 
+    def interrupted(self) -> FailoverReport:
+        """The report of a run the operator stopped (Ctrl-C): what was done, and how to undo it, counting the
+        step that was under way as possibly done."""
+        under_way = self.current
+        self.report.steps.append(
+            StepResult("(interrupted)", "failed", 0.0, f"the operator interrupted the run during {under_way!r}")
+        )
+        self.report.rollback = rollback_advice(self.to, [*self.done, under_way])
+        return self.report
+
     def raise_capacity(self) -> Outcome:
         ops = self.ops
         level = self.target_level()
@@ -349,7 +361,11 @@ def failover(
     Failing over to DR raises it to the peak and holds its schedules; failing back leaves the primary at the level
     its schedules ask for now, and at 100 % returns the DR region to standby and resumes its schedules.
     """
-    return _Procedure(ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock, readiness=readiness).run()
+    procedure = _Procedure(ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock, readiness=readiness)
+    try:
+        return procedure.run()
+    except KeyboardInterrupt:
+        return procedure.interrupted()
 
 
 def rollback_advice(to: Role, done: list[str]) -> list[str]:

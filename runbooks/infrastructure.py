@@ -17,7 +17,7 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from regions.config import RegionSettings
-from regions.nag import acknowledge
+from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
 from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automation_document
 from runbooks.drill import all_drills
 
@@ -120,20 +120,37 @@ class DrillDocuments(Construct):
                 resources=[f"arn:{partition}:lex:{r}:{account}:bot-alias/*" for r in regions],
             )
         )
+        # Service Authorization Reference, Application Auto Scaling: RegisterScalableTarget takes the
+        # scalable-target resource type and aws:ResourceTag / service-namespace condition keys; the stacks tag
+        # every scalable target with ivr:deployment. DescribeScalableTargets has no resource type (List).
         self.role.add_to_policy(
             iam.PolicyStatement(
-                actions=[
-                    "application-autoscaling:RegisterScalableTarget",
-                    "application-autoscaling:DescribeScalableTargets",
-                    "cloudwatch:DescribeAlarms",
-                ],
-                resources=["*"],
+                actions=["application-autoscaling:RegisterScalableTarget"],
+                resources=[f"arn:{partition}:application-autoscaling:{r}:{account}:scalable-target/*" for r in regions],
+                conditions={
+                    "StringEquals": {
+                        "aws:ResourceTag/ivr:deployment": deployment.name,
+                        "application-autoscaling:service-namespace": "lambda",
+                    }
+                },
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(actions=["application-autoscaling:DescribeScalableTargets"], resources=["*"])
+        )
+        # Service Authorization Reference, CloudWatch: DescribeAlarms takes the alarm resource type. A call with
+        # AlarmNamePrefix is authorized against the region's alarms, so the scope is this account's alarms there.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["cloudwatch:DescribeAlarms"],
+                resources=[f"arn:{partition}:cloudwatch:{r}:{account}:alarm:*" for r in regions],
             )
         )
         acknowledge(
             self.role,
             *((f"IAM5[Resource::{text}]", reason) for text, reason in _role_wildcards(partition, account, values)),
         )
+        acknowledge_hipaa(self.role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         # The role needs no access to the script's asset: SSM copies attachments when the document is created.
         self.documents: dict[str, ssm.CfnDocument] = {}
         for drill in all_drills():
@@ -164,12 +181,22 @@ def _role_wildcards(partition: str, account: str, values: DrillValues) -> list[t
     found = [
         (
             "*",
-            "Application Auto Scaling target registration and CloudWatch DescribeAlarms have no "
-            "resource-level permissions.",
+            "application-autoscaling:DescribeScalableTargets is a List action without a resource type "
+            "(Service Authorization Reference); it reads targets, it changes none.",
         )
     ]
     for role, region in sorted(values.regions.items()):
         found += [
+            (
+                f"arn:{shown}:application-autoscaling:{region}:{account}:scalable-target/*",
+                "A scalable target's ARN ends in an id generated at registration; the statement only allows "
+                "targets tagged with this deployment (aws:ResourceTag/ivr:deployment) in the lambda namespace.",
+            ),
+            (
+                f"arn:{shown}:cloudwatch:{region}:{account}:alarm:*",
+                "DescribeAlarms with an AlarmNamePrefix is authorized against the region's alarms; the role can "
+                "read alarm states, not change them.",
+            ),
             (
                 f"arn:{shown}:cloudformation:{region}:{account}:stack/{values.stacks[role]}/*",
                 "A stack ARN ends in an id generated at creation; the name before it is this deployment's stack.",
@@ -228,6 +255,20 @@ class ChaosExperiment(Construct):
                 "experiment; experiments themselves are logged by FIS and CloudTrail.",
             ),
         )
+        chaos_only = (
+            "Holds only the fault configurations FIS writes for a chaos experiment (no patient data), each "
+            "expiring after 7 days"
+        )
+        acknowledge_hipaa(
+            self.bucket,
+            ("S3BucketLoggingEnabled", f"{chaos_only}; FIS and CloudTrail log the experiments themselves."),
+            ("S3BucketReplicationEnabled", f"{chaos_only}; an experiment writes a new one, so no copy is needed."),
+            ("S3BucketVersioningEnabled", f"{chaos_only}; an overwritten one is rewritten by the next run."),
+            (
+                "S3DefaultEncryptionKMS",
+                f"{chaos_only}; SSE-S3 encrypts it, and a KMS key would need grants for the FIS extension.",
+            ),
+        )
         arch = settings.deployment.lambdas.architecture
         extension = lambda_.LayerVersion.from_layer_version_arn(
             self,
@@ -266,6 +307,7 @@ class ChaosExperiment(Construct):
             iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[f.function_arn for f in functions.values()])
         )
         role.add_to_policy(iam.PolicyStatement(actions=["tag:GetResources"], resources=["*"]))
+        acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         acknowledge(
             role,
             (

@@ -12,13 +12,17 @@ from constructs import Construct
 
 from connect.infrastructure import ContactCenter, ContactFlows, connect_arn, connect_id, handoff_parameter
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
+from connect.recordings_replication.infrastructure import RecordingsReplication
 from connect.replication.infrastructure import InstanceReplica
 from flowkit.language import portability
 from flowkit.language.files import FlowFile
+from lambdas.backup import TableBackup
 from lambdas.infrastructure import ClinicFunctions
+from lambdas.table_key.infrastructure import TableKey
 from lex.infrastructure import ClinicBot, ReplicatedBotAccess
 from lex.model import BotModel
 from regions.config import RegionSettings
+from regions.nag import acknowledge_hipaa
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
 from stacks.handoff.infrastructure import PeerHandoff
 from stacks.monitoring import Monitoring
@@ -55,8 +59,26 @@ class IvrRegionalStack(cdk.Stack):
         for key, value in {**deployment.tags, "ivr:deployment": deployment.name, "ivr:role": settings.role}.items():
             cdk.Tags.of(self).add(key, value)
 
-        functions = ClinicFunctions(self, "Functions", settings=settings)
+        # The table's key is not an IVR piece that both regions deploy: it sits beside the functions, not in them.
+        table_key = TableKey(self, "TableKey", settings=settings) if settings.is_primary else None
+        functions = ClinicFunctions(self, "Functions", settings=settings, table_key=table_key)
+        if functions.table is not None and functions.table_key is not None and deployment.data.keeps_data:
+            TableBackup(
+                self,
+                "TableBackup",
+                settings=settings,
+                table_arn=functions.table.table_arn,
+                table_key=functions.table_key.key,
+            )
         center = ContactCenter(self, "ContactCenter", settings=settings)
+        if not settings.is_primary:
+            RecordingsReplication(
+                self,
+                "RecordingsReplication",
+                settings=settings,
+                destination=center.recordings,
+                destination_key=center.key,
+            )
         # Flows must not be published before the instance knows every function they invoke (Connect refuses it).
         lambda_associations = [center.integrate_lambda(k, alias) for k, alias in functions.flow_invoked.items()]
 
@@ -112,6 +134,14 @@ class IvrRegionalStack(cdk.Stack):
             retention_in_days=30,
         )
         group.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        acknowledge_hipaa(
+            group,
+            (
+                "CloudWatchLogGroupEncrypted",
+                "Logs of CDK's bucket-emptying provider (bucket names and object counts at teardown), no "
+                "patient data; CloudWatch Logs encrypts it at rest with its own key.",
+            ),
+        )
         for construct in self.node.find_all():
             if isinstance(construct, cdk.CfnResource) and construct.cfn_resource_type == "Custom::S3AutoDeleteObjects":
                 construct.add_dependency(group)

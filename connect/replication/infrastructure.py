@@ -83,6 +83,9 @@ class InstanceReplica(Construct):
                     "known before the replica exists; iam:CreateServiceLinkedRole is limited to Connect's role.",
                 )
             ],
+            # is_complete only reads the replica's status (DescribeInstance in the replica region).
+            is_complete_statements=[iam.PolicyStatement(actions=["connect:DescribeInstance"], resources=[replica_arn])],
+            is_complete_acknowledgments=[],
         )
         self.resource = cdk.CustomResource(
             self,

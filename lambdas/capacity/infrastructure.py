@@ -17,6 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from regions.custom_resource import HandlerProvider
+from regions.nag import partition_text
 
 NAMESPACE = "lambda"
 DIMENSION = "lambda:function:ProvisionedConcurrency"
@@ -50,13 +51,24 @@ class CapacityProvider(Construct):
             runtime_dir=Path(__file__).parent / "runtime",
             description="Owns the clinic functions' provisioned concurrency through Application Auto Scaling",
             statements=[
+                # Service Authorization Reference, Application Auto Scaling: the writes take the scalable-target
+                # resource type (its id is generated at registration) and the service-namespace condition key;
+                # the two Describe calls are List actions without a resource type.
                 iam.PolicyStatement(
                     actions=[
                         "application-autoscaling:RegisterScalableTarget",
                         "application-autoscaling:DeregisterScalableTarget",
-                        "application-autoscaling:DescribeScalableTargets",
                         "application-autoscaling:PutScheduledAction",
                         "application-autoscaling:DeleteScheduledAction",
+                    ],
+                    resources=[
+                        f"arn:{stack.partition}:application-autoscaling:{stack.region}:{stack.account}:scalable-target/*"
+                    ],
+                    conditions={"StringEquals": {"application-autoscaling:service-namespace": "lambda"}},
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "application-autoscaling:DescribeScalableTargets",
                         "application-autoscaling:DescribeScheduledActions",
                     ],
                     resources=["*"],
@@ -79,9 +91,16 @@ class CapacityProvider(Construct):
             acknowledgments=[
                 (
                     "IAM5[Resource::*]",
-                    "Application Auto Scaling target and scheduled-action calls name targets by resource id, not "
-                    "ARN; iam:CreateServiceLinkedRole is limited to Application Auto Scaling's Lambda role.",
-                )
+                    "DescribeScalableTargets and DescribeScheduledActions are List actions without a resource type "
+                    "(Service Authorization Reference); iam:CreateServiceLinkedRole is limited to Application Auto "
+                    "Scaling's Lambda role.",
+                ),
+                (
+                    f"IAM5[Resource::arn:{partition_text(self)}:application-autoscaling:{stack.region}:"
+                    f"{stack.account}:scalable-target/*]",
+                    "A scalable target's ARN ends in an id generated at registration; the writes are limited to "
+                    "this region and account and to the lambda namespace (application-autoscaling:service-namespace).",
+                ),
             ],
         )
 

@@ -70,6 +70,8 @@ def deployed() -> Iterator[Deployment]:
     account = boto3.client("sts").get_caller_identity()["Account"]
     if deployment.dr_mode != "standalone" or deployment.account != account:
         pytest.skip(f"{config}: needs dr_mode standalone and account {account} (the credentials' account)")
+    if deployment.data.keeps_data:
+        pytest.skip(f"{config}: needs data.profile dev, so that teardown deletes the stores of patient data too")
     try:
         _ivr("deploy", "primary", "--config", str(config))
         _ivr("deploy", "dr", "--config", str(config))
@@ -148,6 +150,18 @@ def test_functions_give_up_before_the_flow_does(deployed: Deployment, role: str)
                 assert timeout < float(params.get("InvocationTimeLimitSeconds", 8)), params["LambdaFunctionARN"]
 
 
+@pytest.mark.parametrize("role", ["primary", "dr"])
+def test_flow_logs_go_to_the_kits_encrypted_group(deployed: Deployment, role: str) -> None:
+    # Issue 12 §1 / issue 8 §5: Connect writes into the group the stack created before the instance
+    from connect.flow_logs.infrastructure import flow_log_group_name
+
+    settings = deployed.region(role)  # type: ignore[arg-type]
+    name = flow_log_group_name(settings.instance_alias)
+    groups = _client("logs", settings.region).describe_log_groups(logGroupNamePrefix=name)["logGroups"]
+    (group,) = [g for g in groups if g["logGroupName"] == name]
+    assert group.get("kmsKeyId") and group.get("retentionInDays") == deployed.data.flow_log_retention_days
+
+
 def _stack_numbers(deployment: Deployment, role: str) -> set[str]:
     settings = deployment.region(role)  # type: ignore[arg-type]
     resources = _client("cloudformation", settings.region).describe_stack_resources(StackName=settings.stack_name)
@@ -173,6 +187,11 @@ def test_teardown_leaves_only_what_was_kept(deployed: Deployment) -> None:
         assert settings.stack_name not in live
         logs = _client("logs", settings.region)
         assert logs.describe_log_groups(logGroupNamePrefix=f"/aws/lambda/{deployed.name}-")["logGroups"] == []
+        flow_logs = f"/aws/connect/{settings.instance_alias}"
+        assert [g for g in logs.describe_log_groups(logGroupNamePrefix=flow_logs)["logGroups"]
+                if g["logGroupName"] == flow_logs] == []  # fmt: skip
+        s3 = _client("s3", settings.region)
+        assert deployed.recordings_bucket(settings.region) not in {b["Name"] for b in s3.list_buckets()["Buckets"]}
         connect = _client("connect", settings.region)
         aliases = {i.get("InstanceAlias") for i in connect.list_instances()["InstanceSummaryList"]}
         assert settings.instance_alias not in aliases

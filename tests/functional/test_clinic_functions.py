@@ -81,7 +81,7 @@ def test_known_caller_is_identified(table: Any, lambda_context: FakeLambdaContex
 
     # GIVEN a patient on file WHEN their number calls THEN the flow gets a flat string map naming them
     answer = handler(_connect_event(), lambda_context)
-    assert answer == {"patientFound": "true", "patientId": "P-1001", "firstName": "Ada"}
+    assert answer == {"patientFound": "true", "patientId": "P-1001", "firstName": "Ada", "error": "false"}
 
 
 @pytest.mark.parametrize("phone", ["+15555550111", None])
@@ -89,7 +89,7 @@ def test_unknown_or_withheld_caller(table: Any, lambda_context: FakeLambdaContex
     from clinic.caller_lookup import handler
 
     answer = handler(_connect_event(phone), lambda_context)
-    assert answer == {"patientFound": "false", "patientId": "", "firstName": ""}
+    assert answer == {"patientFound": "false", "patientId": "", "firstName": "", "error": "false"}
     assert all(isinstance(v, str) for v in answer.values())
 
 

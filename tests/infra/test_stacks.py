@@ -223,14 +223,28 @@ def test_dr_region_keeps_standby_capacity(gr_synth: Synth) -> None:
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])
-def test_every_bucket_is_emptied_on_destroy(gr_synth: Synth, which: str) -> None:
-    template = gr_synth.primary if which == "primary" else gr_synth.dr
-    buckets = gr_synth.resources(which, "AWS::S3::Bucket")
-    auto_delete = gr_synth.resources(which, "Custom::S3AutoDeleteObjects")
+def test_every_bucket_is_emptied_on_destroy_in_the_dev_data_profile(standalone_synth: Synth, which: str) -> None:
+    # GIVEN a deployment with data.profile dev (tests/configs/standalone.yaml)
+    template = standalone_synth.primary if which == "primary" else standalone_synth.dr
+    buckets = standalone_synth.resources(which, "AWS::S3::Bucket")
+    auto_delete = standalone_synth.resources(which, "Custom::S3AutoDeleteObjects")
     emptied = {d["Properties"]["BucketName"]["Ref"] for d in auto_delete.values()}
+    # THEN every bucket is emptied and deleted with its stack
     assert emptied == set(buckets)
     for logical_id in buckets:
         assert template["Resources"][logical_id]["DeletionPolicy"] == "Delete"
+
+
+@pytest.mark.parametrize("which", ["primary", "dr"])
+def test_a_bucket_is_kept_or_emptied_on_destroy_in_the_production_profile(gr_synth: Synth, which: str) -> None:
+    # GIVEN the sample (data.profile production)
+    template = gr_synth.primary if which == "primary" else gr_synth.dr
+    auto_delete = gr_synth.resources(which, "Custom::S3AutoDeleteObjects")
+    emptied = {d["Properties"]["BucketName"]["Ref"] for d in auto_delete.values()}
+    # THEN each bucket is either kept (patient data and its audit) or emptied and deleted: none blocks teardown
+    for logical_id in gr_synth.resources(which, "AWS::S3::Bucket"):
+        policy = template["Resources"][logical_id]["DeletionPolicy"]
+        assert (policy == "Retain") is (logical_id not in emptied), logical_id
 
 
 def test_recordings_are_encrypted_with_the_kit_key(gr_synth: Synth) -> None:

@@ -14,11 +14,12 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from clinic import clock
-from clinic.lex_event import LexV2Event, close, delegate, elicit_slot
+from clinic.lex_event import LexV2Event, close, delegate, elicit_intent, elicit_slot
 from clinic.observability import logger, metrics, tracer
 from clinic.repository import Appointment, Repository, SlotTakenError
 from clinic.settings import Settings, settings
 
+NOT_UNDERSTOOD = "Sorry, I did not get that. You can book, cancel or check an appointment."
 NOT_IDENTIFIED = (
     "I could not find a patient record for the number you are calling from. The front desk can help you with that."
 )
@@ -55,20 +56,26 @@ def _check_time(value: str | None, conf: Settings) -> str | None:
     return None
 
 
+def _booking_problem(event: LexV2Event, conf: Settings, now: datetime) -> dict[str, Any] | None:
+    """Re-ask for a bad date or time slot; None when the slots filled so far are acceptable."""
+    problem = _check_date(event.slot("AppointmentDate"), now.date(), conf.booking_horizon_days)
+    if problem:
+        return elicit_slot(event, "AppointmentDate", problem)
+    problem = _check_time(event.slot("AppointmentTime"), conf)
+    if problem:
+        return elicit_slot(event, "AppointmentTime", problem)
+    return None
+
+
 def dialog(event: LexV2Event, conf: Settings, now: datetime) -> dict[str, Any]:
     """Validate the slots filled so far; re-ask for a bad one, otherwise let Lex go on."""
     if event.intent_name == "BookAppointment":
-        problem = _check_date(event.slot("AppointmentDate"), now.date(), conf.booking_horizon_days)
-        if problem:
-            return elicit_slot(event, "AppointmentDate", problem)
-        problem = _check_time(event.slot("AppointmentTime"), conf)
-        if problem:
-            return elicit_slot(event, "AppointmentTime", problem)
+        return _booking_problem(event, conf, now) or delegate(event)
     return delegate(event)
 
 
-def fulfil(event: LexV2Event, repo: Repository, now: datetime) -> dict[str, Any]:
-    """Carry out a confirmed intent."""
+def fulfil(event: LexV2Event, repo: Repository, now: datetime, conf: Settings | None = None) -> dict[str, Any]:
+    """Carry out a confirmed intent. A booking is checked again: fulfillment need not follow the dialog hook."""
     intent = event.intent_name
     patient_id = event.session_attributes.get("patientId", "")
     if event.confirmation_state == "Denied":
@@ -76,6 +83,12 @@ def fulfil(event: LexV2Event, repo: Repository, now: datetime) -> dict[str, Any]
     if not patient_id:
         return close(event, "Failed", NOT_IDENTIFIED)
     if intent == "BookAppointment":
+        for name in ("AppointmentDate", "AppointmentTime"):
+            if event.slot(name) is None:
+                return elicit_slot(event, name, "Which day and time would you like?")
+        problem = _booking_problem(event, conf, now) if conf is not None else None
+        if problem:
+            return problem
         appointment = Appointment(
             patient_id=patient_id,
             day=event.slot("AppointmentDate") or "",
@@ -105,9 +118,12 @@ def fulfil(event: LexV2Event, repo: Repository, now: datetime) -> dict[str, Any]
 
 
 def route(event: LexV2Event, repo: Repository, conf: Settings, now: datetime) -> dict[str, Any]:
+    if not event.well_formed:
+        # Nothing to validate or carry out: ask again rather than echo what Lex cannot read back.
+        return elicit_intent(event, NOT_UNDERSTOOD)
     if event.invocation_source == "DialogCodeHook":
         return dialog(event, conf, now)
-    return fulfil(event, repo, now)
+    return fulfil(event, repo, now, conf)
 
 
 @logger.inject_lambda_context

@@ -1,7 +1,7 @@
 """Contact-flow function: identify the caller by the number they call from.
 
-Connect reads the answer as ``$.External.patientFound``, ``$.External.patientId`` and
-``$.External.firstName``: a flat map of strings, as InvokeLambdaFunction requires.
+Connect reads the answer as ``$.External.patientFound``, ``$.External.patientId``, ``$.External.firstName`` and
+``$.External.error``: a flat map of strings, as InvokeLambdaFunction requires, whatever the event held.
 """
 
 from __future__ import annotations
@@ -13,6 +13,7 @@ from aws_lambda_powertools.metrics import MetricUnit
 from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
+from clinic.contact import read_contact
 from clinic.observability import logger, metrics, tracer
 from clinic.repository import Repository
 from clinic.settings import settings
@@ -27,8 +28,12 @@ def lookup(phone: str | None, repo: Repository) -> dict[str, str]:
     """The flow's view of the caller: always the same keys, so the flow can test them."""
     patient = repo.patient_by_phone(phone) if phone else None
     if patient is None:
-        return {"patientFound": "false", "patientId": "", "firstName": ""}
-    return {"patientFound": "true", "patientId": patient.patient_id, "firstName": patient.first_name}
+        return {"patientFound": "false", "patientId": "", "firstName": "", "error": "false"}
+    return {"patientFound": "true", "patientId": patient.patient_id, "firstName": patient.first_name, "error": "false"}
+
+
+#: The answer to an event that is not Connect-shaped: the flow treats the caller as unknown.
+MALFORMED = {"patientFound": "false", "patientId": "", "firstName": "", "error": "true"}
 
 
 @logger.inject_lambda_context
@@ -36,10 +41,13 @@ def lookup(phone: str | None, repo: Repository) -> dict[str, str]:
 @metrics.log_metrics
 @event_source(data_class=ConnectContactFlowEvent)
 def handler(event: ConnectContactFlowEvent, _context: LambdaContext) -> dict[str, Any]:
-    endpoint = event.contact_data.customer_endpoint
-    phone = endpoint.address if endpoint else None
-    logger.append_keys(contact_id=event.contact_data.contact_id)
-    answer = lookup(phone, repository())
+    contact = read_contact(event)
+    logger.append_keys(contact_id=contact.contact_id)
+    if not contact.shaped:
+        logger.warning("event without Details.ContactData: answering as an unknown caller")
+        metrics.add_metric(name="MalformedEvent", unit=MetricUnit.Count, value=1)
+        return dict(MALFORMED)
+    answer = lookup(contact.phone, repository())
     metrics.add_metric(
         name="CallerKnown" if answer["patientFound"] == "true" else "CallerUnknown", unit=MetricUnit.Count, value=1
     )

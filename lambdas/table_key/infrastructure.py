@@ -1,0 +1,104 @@
+"""The appointments table's customer-managed key: a multi-Region KMS key and its replica in the DR region."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import aws_cdk as cdk
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from constructs import Construct
+
+from regions.config import RegionSettings
+from regions.custom_resource import HandlerProvider
+from regions.nag import partition_text
+
+
+class TableKey(Construct):
+    """A rotating multi-Region key for the table, replicated into the DR region before the table is created.
+
+    ``key`` encrypts the primary replica; ``replica_arn`` (the same key id in the DR region) the DR replica.
+    Both are kept on destroy with the production data profile: a deleted key would make the kept table and its
+    backups unreadable.
+    """
+
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings) -> None:
+        super().__init__(scope, construct_id)
+        stack = cdk.Stack.of(self)
+        keep = settings.deployment.data.keeps_data
+        self.key = kms.Key(
+            self,
+            "Key",
+            description=f"{settings.stack_name}: the appointments table (patient data), both regions",
+            enable_key_rotation=True,
+            pending_window=cdk.Duration.days(30 if keep else 7),
+            removal_policy=cdk.RemovalPolicy.RETAIN if keep else cdk.RemovalPolicy.DESTROY,
+        )
+        cfn_key = self.key.node.default_child
+        assert isinstance(cfn_key, kms.CfnKey)
+        cfn_key.multi_region = True
+        replica_region = settings.peer_region
+        replicas = f"arn:{stack.partition}:kms:{replica_region}:{stack.account}:key/*"
+        handler = HandlerProvider(
+            self,
+            "Replicator",
+            runtime_dir=Path(__file__).parent / "runtime",
+            description="Replicates the table's multi-Region key into the DR region",
+            polls=True,
+            query_interval=cdk.Duration.seconds(10),
+            total_timeout=cdk.Duration.minutes(15),
+            statements=[
+                # KMS developer guide, "Creating multi-Region replica keys": ReplicateKey on the primary key, and
+                # CreateKey (no resource type) in the replica's region.
+                iam.PolicyStatement(actions=["kms:ReplicateKey", "kms:DescribeKey"], resources=[self.key.key_arn]),
+                iam.PolicyStatement(
+                    actions=["kms:CreateKey"],
+                    resources=["*"],
+                    conditions={"StringEquals": {"aws:RequestedRegion": replica_region}},
+                ),
+                iam.PolicyStatement(
+                    actions=[
+                        "kms:DescribeKey",
+                        "kms:ScheduleKeyDeletion",
+                        "kms:CancelKeyDeletion",
+                        "kms:EnableKey",
+                    ],
+                    resources=[replicas],
+                ),
+            ],
+            acknowledgments=[
+                (
+                    "IAM5[Resource::*]",
+                    "kms:CreateKey has no resource type (Service Authorization Reference); ReplicateKey needs it "
+                    "in the replica's region, and the statement allows only that region.",
+                ),
+                (
+                    f"IAM5[Resource::arn:{partition_text(self)}:kms:{replica_region}:{stack.account}:key/*]",
+                    "The replica's key id is the primary key's, generated at deploy time; limited to the DR region "
+                    "of this account.",
+                ),
+            ],
+            is_complete_statements=[iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[replicas])],
+            is_complete_acknowledgments=[
+                (
+                    f"IAM5[Resource::arn:{partition_text(self)}:kms:{replica_region}:{stack.account}:key/*]",
+                    "The replica's key id is the primary key's, generated at deploy time; limited to the DR region "
+                    "of this account.",
+                )
+            ],
+        )
+        self.replica = cdk.CustomResource(
+            self,
+            "Replica",
+            service_token=handler.service_token,
+            resource_type="Custom::KmsReplicaKey",
+            properties={
+                "KeyId": self.key.key_id,
+                "SourceRegion": stack.region,
+                "ReplicaRegion": replica_region,
+                "Keep": "true" if keep else "false",
+                "Description": f"{settings.stack_name}: replica of the appointments table key",
+            },
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )
+        self.replica_arn = self.replica.get_att_string("Arn")

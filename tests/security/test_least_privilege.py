@@ -1,0 +1,100 @@
+"""Least privilege: what each role of the synthesized stacks may do (issue 12, finding 3)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from tests.conftest import Synth
+
+#: Actions the kit grants on "*" because the Service Authorization Reference gives them no resource type,
+#: or (Directory Service, for the replica) no id exists before the call. Everything else must be scoped.
+UNSCOPABLE = {
+    "xray:PutTraceSegments",
+    "xray:PutTelemetryRecords",
+    "application-autoscaling:DescribeScalableTargets",
+    "application-autoscaling:DescribeScheduledActions",
+    "tag:GetResources",
+    "logs:CreateLogDelivery",
+    "logs:GetLogDelivery",
+    "logs:UpdateLogDelivery",
+    "logs:DeleteLogDelivery",
+    "logs:ListLogDeliveries",
+    "logs:PutResourcePolicy",
+    "logs:DescribeResourcePolicies",
+    "logs:DescribeLogGroups",
+    "iam:CreateServiceLinkedRole",
+    # Lex's bot role: SynthesizeSpeech's only resource type is a lexicon, which the bot does not use.
+    "polly:SynthesizeSpeech",
+    # ReplicateKey needs CreateKey in the replica's region; CreateKey has no resource type (limited by region).
+    "kms:CreateKey",
+}
+READ_ONLY_PREFIXES = ("Describe", "Get", "List")
+
+
+def _as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def role_statements(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]:
+    """Statements of each role's inline policies, by the role's logical id."""
+    found: dict[str, list[dict[str, Any]]] = {}
+    for resource in template["Resources"].values():
+        if resource["Type"] != "AWS::IAM::Policy":
+            continue
+        statements = resource["Properties"]["PolicyDocument"]["Statement"]
+        for role in resource["Properties"].get("Roles", []):
+            found.setdefault(role["Ref"], []).extend(statements)
+    return found
+
+
+@pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
+def test_is_complete_handlers_may_only_read(fixture: str, request: pytest.FixtureRequest) -> None:
+    # GIVEN the synthesized stacks of a deployment
+    synth: Synth = request.getfixturevalue(fixture)
+    for template in (synth.primary, synth.dr):
+        # WHEN the policies of every custom resource's is-complete handler are read
+        for role, statements in role_statements(template).items():
+            if "IsCompleteRole" not in role:
+                continue
+            actions = {a for s in statements for a in _as_list(s["Action"]) if not a.startswith("logs:")}
+            # THEN a handler that only polls may only describe, get or list
+            writes = sorted(a for a in actions if not a.split(":")[1].startswith(READ_ONLY_PREFIXES))
+            assert not writes, f"{role} polls but may {writes}"
+
+
+@pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
+def test_no_action_is_granted_on_every_resource_unless_it_has_no_resource_type(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    # GIVEN the synthesized stacks of a deployment
+    synth: Synth = request.getfixturevalue(fixture)
+    for template in (synth.primary, synth.dr):
+        for role, statements in role_statements(template).items():
+            # WHEN a statement grants on "*"
+            for statement in statements:
+                if "*" not in _as_list(statement["Resource"]):
+                    continue
+                actions = set(_as_list(statement["Action"]))
+                # THEN each of its actions is one that cannot be scoped (or a Directory Service call of the
+                # replica's on-event handler, made before the directory exists)
+                unscoped = sorted(a for a in actions - UNSCOPABLE if not a.startswith("ds:"))
+                if "waiterstatemachine" in role:  # CDK's Provider framework writes this role; acknowledged IAM5
+                    unscoped = [a for a in unscoped if a not in ("logs:CreateLogStream", "logs:PutLogEvents")]
+                assert not unscoped, f"{role} has {unscoped} on '*'"
+
+
+def test_drills_register_only_this_deployments_lambda_targets(gr_synth: Synth) -> None:
+    # GIVEN the drills role of each region
+    for template in (gr_synth.primary, gr_synth.dr):
+        statements = next(s for r, s in role_statements(template).items() if r.startswith("DrillsRole"))
+        # WHEN the statement that allows RegisterScalableTarget is read
+        register = [s for s in statements if "application-autoscaling:RegisterScalableTarget" in _as_list(s["Action"])]
+        assert len(register) == 1
+        # THEN it names scalable-target ARNs and requires the deployment's tag and the lambda namespace
+        for resource in _as_list(register[0]["Resource"]):
+            assert ":scalable-target/" in str(resource)
+        condition = register[0]["Condition"]["StringEquals"]
+        assert condition["aws:ResourceTag/ivr:deployment"] == "clinic"
+        assert condition["application-autoscaling:service-namespace"] == "lambda"
