@@ -34,7 +34,7 @@ demo: setup
 test: setup
 	$(BIN)/ruff check .
 	$(MAKE) --no-print-directory typecheck
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 lint: setup
 	$(BIN)/ruff check .
@@ -44,9 +44,10 @@ typecheck: setup
 	$(BIN)/mypy app.py ivr stacks flowkit connect lex lambdas regions runbooks
 	cd lambdas/runtime && ../../$(BIN)/mypy --config-file ../../pyproject.toml --explicit-package-bases clinic
 
+# Every figure of the fast-feedback goals as a ratio against its baseline (add ARGS=--skip-suite to leave out the
+# clean `make test` run); benchmarks/flows.py and benchmarks/simulator.py print more detail on their own.
 bench: setup
-	$(BIN)/python benchmarks/flows.py
-	$(BIN)/python benchmarks/simulator.py
+	$(BIN)/python benchmarks/fast_feedback.py $(ARGS)
 
 clean:
 	rm -rf cdk.out .pytest_cache .mypy_cache .ruff_cache

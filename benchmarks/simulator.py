@@ -1,9 +1,8 @@
 """Benchmark: simulated calls per second through the main flow, with the bot emulation and the real functions.
 
 Run with `make bench` or `.venv/bin/python benchmarks/simulator.py`. One process, one core. Two backends for the
-functions' data: moto (real boto3 requests, serialized and served by moto: what `ivr simulate` uses) and memory
-(the same handlers and logic over a dict-backed repository), which shows what the flows, the bot emulation and
-the handler code cost without DynamoDB emulation.
+functions' table, both behind the handlers' real boto3 calls: memory (flowkit.simulate.dynamodb, what `ivr
+simulate` uses) and moto (a full DynamoDB emulation, the previous default).
 """
 
 from __future__ import annotations
@@ -47,12 +46,15 @@ CALLS = {
 def main(seconds: float = 3.0) -> None:
     for backend in ("moto", "memory"):
         print(f"backend {backend}:")
-        run(backend, seconds)
+        for label, (rate, count, steps) in measure(backend, seconds).items():
+            print(f"  {label}: {rate:,.0f} calls/s ({count} calls, {steps} steps each)")
 
 
-def run(backend: str, seconds: float) -> None:
+def measure(backend: str, seconds: float) -> dict[str, tuple[float, int, int]]:
+    """Calls per second of each kind of call, with the functions' table on ``backend``."""
     deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
     bot = load_bot_model()
+    figures = {}
     with local_clinic(deployment.hours[0].time_zone, backend=backend) as clinic:
         clinic.set_time(AT)
         resources = kit_resources(deployment, "primary", bot, clinic, today=AT.date)
@@ -66,7 +68,8 @@ def run(backend: str, seconds: float) -> None:
                 assert result.outcome.kind in ("disconnected", "queued"), result.outcome
                 count += 1
             elapsed = time.perf_counter() - start
-            print(f"  {label}: {count / elapsed:,.0f} calls/s ({count} calls, {len(result.steps)} steps each)")
+            figures[label] = (count / elapsed, count, len(result.steps))
+    return figures
 
 
 if __name__ == "__main__":

@@ -76,6 +76,18 @@ def cfn_lint(template: Path) -> LintReport:
     return report
 
 
+def lint_templates(templates: list[Path]) -> list[LintReport]:
+    """cfn-lint on each template once, the templates in parallel (one process each, up to the machine's cores)."""
+    import os
+    from concurrent.futures import ProcessPoolExecutor
+
+    workers = min(len(templates), os.cpu_count() or 1)
+    if workers <= 1:
+        return [cfn_lint(t) for t in templates]
+    with ProcessPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(cfn_lint, templates))
+
+
 SUMMARY_TYPES = {
     "AWS::Connect::Instance": "Connect instance",
     "Custom::ConnectInstanceReplica": "Instance replica (GR)",

@@ -12,9 +12,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
-from rich.table import Table
 
-from ivr.assembly import AssemblyError, LintReport, StackTemplate, cfn_lint, read_assembly, summarize
+from ivr.assembly import AssemblyError, lint_templates, read_assembly, summarize
 from ivr.bootstrap_cli import bootstrap_command
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
 from ivr.cdk_options import (
@@ -34,11 +33,11 @@ from ivr.progress import Stages
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
 from ivr.test_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
-from regions.config import STANDALONE_NOTICE, Deployment
-from stacks.limits import RULES, check_assembly
 
 if TYPE_CHECKING:
     from flowkit.language.lint import Finding
+    from ivr.assembly import LintReport, StackTemplate
+    from regions.config import Deployment
 
 app = typer.Typer(
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
@@ -121,17 +120,17 @@ def synth(
     except AssemblyError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    reports = {}
-    for stack in stacks:
-        stage.start(f"cfn-lint {stack.name}")
-        reports[stack.name] = cfn_lint(stack.path)
-        stage.done(f"{len(reports[stack.name].errors)} errors, {len(reports[stack.name].warnings)} warnings")
+    stage.start(f"cfn-lint {', '.join(s.name for s in stacks)} (in parallel)")
+    reports = dict(zip((s.name for s in stacks), lint_templates([s.path for s in stacks]), strict=True))
+    stage.done(", ".join(f"{name}: {len(r.errors)} errors, {len(r.warnings)} warnings" for name, r in reports.items()))
     failed = any(r.errors for r in reports.values())
     for report in reports.values():
         for line in report.errors:
             err.print(f"cfn-lint error: {line}", markup=False)
         for line in report.warnings if warnings else []:
             err.print(f"cfn-lint warning: {line}", markup=False)
+    from stacks.limits import RULES, check_assembly
+
     stage.start("service limits the kit depends on (stacks/limits.py)")
     violations = check_assembly(out)
     stage.done(f"{len(violations)} breach(es) of {len(RULES)} rules")
@@ -160,6 +159,8 @@ def synth(
 
 def _standalone_notice(deployment: Deployment) -> None:
     """Say plainly, where standalone mode is chosen, what the Global Resiliency setup guide says of it."""
+    from regions.config import STANDALONE_NOTICE
+
     if deployment.dr_mode == "standalone":
         err.print(f"note: {STANDALONE_NOTICE}", markup=False, highlight=False)
 
@@ -213,6 +214,8 @@ def _preflight_or_exit(config: Path) -> list[Finding]:
 
 def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, dict[str, int]],
                    reports: dict[str, LintReport], warnings: bool, limits: list[str]) -> None:  # fmt: skip
+    from rich.table import Table
+
     table = Table(title=f"What `ivr deploy` would create ({out})")
     table.add_column("Resource")
     for stack in stacks:

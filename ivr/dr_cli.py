@@ -5,16 +5,17 @@ from __future__ import annotations
 import json
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
 from ivr.assembly import AssemblyError, read_assembly
 from ivr.output import console, deployment_or_exit, err
-from regions.config import Role
-from runbooks.failover import DrOperations, StepResult, failover, other
-from runbooks.lock import LockError, OperatorLock
-from stacks.parity import compare_templates
+
+if TYPE_CHECKING:
+    from regions.config import Role
+    from runbooks.drill import StepRecord
+    from runbooks.failover import DrOperations, StepResult
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
 ROOT = Path(__file__).resolve().parent.parent
@@ -38,6 +39,8 @@ def parity(
     first, and the command says so; with --no-synth it stops instead.
     """
     _fresh_or_exit(out, config, synth=synth)
+    from stacks.parity import compare_templates
+
     try:
         stacks = read_assembly(out)
     except AssemblyError as exc:
@@ -95,6 +98,8 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
     import boto3
     from botocore.config import Config
 
+    from runbooks.failover import DrOperations
+
     deployment = deployment_or_exit(config)
     session = boto3.Session()
     if need_credentials and session.get_credentials() is None:
@@ -127,6 +132,9 @@ def _lock(ops: DrOperations, first: Role, purpose: str, *, dry_run: bool) -> Abs
     """The operator lock of the deployment (none for a dry run, which changes nothing)."""
     if dry_run:
         return nullcontext()
+    from runbooks.failover import other
+    from runbooks.lock import OperatorLock
+
     regions = [ops.region(first), ops.region(other(first))]
     return OperatorLock(lambda region: ops.clients("ssm", region), ops.deployment.name, regions, purpose)
 
@@ -143,6 +151,9 @@ def failover_command(
 
     Each step is printed as it ends, with its time; the pre-check's results come before the question.
     """
+    from runbooks.failover import failover
+    from runbooks.lock import LockError
+
     if percent % 10 or not 0 <= percent <= 100:
         err.print(f"error: --percent must be 0-100 in steps of 10 (Connect's rule), not {percent}")
         raise typer.Exit(2)
@@ -184,7 +195,8 @@ def drill_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Run a DR drill step by step, printing each step as it ends, and leave an evidence report (Markdown, JSON)."""
-    from runbooks.drill import DrillError, DrillRunner, StepRecord, all_drills, load_drill, write_report
+    from runbooks.drill import DrillError, DrillRunner, all_drills, load_drill, write_report
+    from runbooks.lock import LockError
 
     if list_drills:
         for spec in all_drills():

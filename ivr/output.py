@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import typer
 from rich.console import Console
 
-from regions.config import ConfigError, Deployment, load_deployment
+if TYPE_CHECKING:
+    from regions.config import Deployment
 
 console = Console(soft_wrap=True)
 #: Errors go to stderr unwrapped, so that a long message (a file and field, a list of pairs) stays on one line.
@@ -16,6 +18,9 @@ err = Console(stderr=True, soft_wrap=True, highlight=False)
 
 def deployment_or_exit(config: Path) -> Deployment:
     """The validated deployment file; on a bad file, its message (file and field) and exit code 2."""
+    # Imported here: the deployment model (pydantic, YAML) costs a fifth of a second, and not every command reads it.
+    from regions.config import ConfigError, load_deployment
+
     try:
         return load_deployment(config)
     except ConfigError as exc:

@@ -10,10 +10,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 import typer
 
 from flowkit.language.files import FLOWS_DIR
-from flowkit.simulate.engine import CallResult, Resources, SimulationError, simulate
 from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
+    from flowkit.simulate.engine import CallResult, Resources
     from flowkit.simulate.functions import LocalClinic
     from flowkit.simulate.scenarios import ScenarioResult
     from lex.model import BotModel
@@ -102,17 +102,22 @@ def simulate_command(
         typer.Option("--save-to", help="With --test-case: write the compiled test cases (JSON) into this dir"),
     ] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
+    calls: Annotated[int | None, typer.Option("--calls", help="Load mode: replay the scenarios as N calls")] = None,
+    concurrency: Annotated[int, typer.Option("--concurrency", help="Load mode: calls in progress at once")] = 1,
+    rate: Annotated[float | None, typer.Option("--rate", help="Load mode: peak arrival rate, calls/s")] = None,
+    duration_ms: Annotated[
+        list[str] | None, typer.Option("--duration-ms", help="Load mode: FUNCTION=MS, a deployed function's mean")
+    ] = None,
 ) -> None:
-    """Simulate a call offline: flows, the Lex bot (deterministic matching, not Lex's NLU) and the real functions."""
+    """Simulate a call offline: flows, the Lex bot (deterministic matching, not Lex's NLU) and the real functions.
+
+    With --scenarios DIR --calls N, replay the scenarios as a call mix (load mode) and estimate the provisioned
+    concurrency a peak arrival rate (--rate) needs, against the deployment file's scaling."""
+    from flowkit.simulate.engine import SimulationError, simulate
     from flowkit.simulate.functions import local_clinic
     from lex.model import load_bot_model
 
-    if region is not None:  # --region used to mean the role; it now means an AWS region everywhere else
-        if region not in ("primary", "dr") or role is not None:
-            err.print(f"error: --region must be primary or dr, not {region!r} (it is deprecated here: use --role)")
-            raise typer.Exit(2)
-        err.print("note: `--region primary|dr` is deprecated for simulate; use `--role primary|dr`")
-    region = role or region or "primary"
+    region = _role(role, region)
     if test_case is not None:
         from ivr.test_cli import OfflineCall, simulate_test_cases
 
@@ -122,6 +127,7 @@ def simulate_command(
     if (flow is None) == (scenarios is None):
         err.print("error: give a FLOW to call, or --scenarios DIR")
         raise typer.Exit(2)
+    durations = _load_options(scenarios, calls, concurrency, rate, duration_ms)
     deployment = deployment_or_exit(config)
     zone = deployment.hours[0].time_zone
     mapped = _pairs(lambdas or [], "--lambda")
@@ -132,6 +138,9 @@ def simulate_command(
     with local_clinic(zone) as clinic:
         from flowkit.simulate.kit import kit_resources
 
+        if scenarios is not None and calls is not None:
+            _run_load(scenarios, deployment, bot_model, clinic, mapped, calls, concurrency, rate, durations)
+            return
         if scenarios is not None:
             _run_scenarios(scenarios, deployment, bot_model, clinic, mapped, junit=junit, as_json=as_json)
             return
@@ -163,6 +172,109 @@ def simulate_command(
         console.print(f"Call to {name} in the {region} region ({resources.region}) at {moment.isoformat()}",
                       highlight=False)  # fmt: skip
         console.print(transcript(result), markup=False, highlight=False)
+
+
+def _load_options(
+    scenarios: Path | None, calls: int | None, concurrency: int, rate: float | None, duration_ms: list[str] | None
+) -> dict[str, float]:
+    """Check load mode's options; the --duration-ms values by function."""
+    if calls is not None and scenarios is None:
+        err.print("error: --calls replays scenarios: give --scenarios DIR too")
+        raise typer.Exit(2)
+    if calls is not None and (calls < 1 or concurrency < 1 or (rate is not None and rate <= 0)):
+        err.print("error: --calls and --concurrency must be at least 1, and --rate above 0")
+        raise typer.Exit(2)
+    return {k: _milliseconds(v) for k, v in _pairs(duration_ms or [], "--duration-ms").items()}
+
+
+def _milliseconds(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if value <= 0:
+        err.print(f"error: --duration-ms takes FUNCTION=MS with MS a positive number, not {text!r}")
+        raise typer.Exit(2)
+    return value
+
+
+def _run_load(
+    directory: Path,
+    deployment: Deployment,
+    bot: BotModel,
+    clinic: LocalClinic,
+    mapped: dict[str, str],
+    calls: int,
+    concurrency: int,
+    rate: float | None,
+    durations: dict[str, float],
+) -> None:
+    """Load mode: replay the scenarios as a call mix, report throughput, invocation rates and capacity."""
+    from flowkit.simulate.kit import kit_resources
+    from flowkit.simulate.load import capacity, replay
+    from flowkit.simulate.scenarios import ScenarioError, load_scenarios
+
+    try:
+        scenarios = load_scenarios(directory)
+    except ScenarioError as exc:
+        err.print(f"error: {exc}")
+        raise typer.Exit(2) from None
+    if unknown := sorted(set(durations) - set(clinic.invocations)):
+        err.print(f"error: --duration-ms names no kit function: {', '.join(unknown)} "
+                  f"(kit functions: {', '.join(sorted(clinic.invocations))})")  # fmt: skip
+        raise typer.Exit(2)
+    first_day = min(s.at for _, s in scenarios).date()
+
+    def resources(role: str, lambdas: dict[str, str]) -> Resources:
+        return kit_resources(deployment, cast("Role", role), bot, clinic, lambdas={**mapped, **lambdas},
+                             today=lambda: first_day)  # fmt: skip
+
+    report = replay(scenarios, resources, clinic, calls=calls, concurrency=concurrency, rate=rate)
+    paced = f", paced to {rate:g} calls/s" if rate else ""
+    console.print(f"Replayed {report.calls} calls ({len(scenarios)} scenarios in turn) on {concurrency} thread(s)"
+                  f"{paced}: {report.seconds:.2f} s, {report.calls_per_second:,.0f} calls/s",
+                  highlight=False)  # fmt: skip
+    console.print("Outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())), highlight=False)
+    for problem, count in sorted(report.errors.items()):
+        console.print(f"  error x{count}: {problem}", markup=False, highlight=False)
+    console.print("Functions (in-process, against the local table):")
+    for load in report.functions:
+        console.print(f"  {load.name}: {load.invocations} invocations, {load.per_call:.2f} per call, "
+                      f"{load.rate(report.calls_per_second):,.0f}/s at this replay's rate; "
+                      f"mean {load.mean_ms:.2f} ms, p95 {load.p95_ms:.2f} ms"
+                      + (f", {load.errors} errors" if load.errors else ""), highlight=False)  # fmt: skip
+    if rate is None:
+        console.print("Capacity: give --rate (the peak's arriving calls per second) to estimate the provisioned "
+                      "concurrency it needs")  # fmt: skip
+        raise typer.Exit(1 if report.errors else 0)
+    scaling = deployment.scaling
+    console.print(f"Capacity at {rate:g} calls/s (concurrency = invocations/s x mean duration; provisioned = "
+                  f"concurrency / utilization target {scaling.utilization_target:g}):", highlight=False)  # fmt: skip
+    short = False
+    for need in capacity(report, rate, scaling, durations):
+        source = "given" if need.function in durations else "measured in-process"
+        windows = ", ".join(f"{w.window} {w.provisioned} {'ok' if w.enough else 'SHORT'}" for w in need.windows)
+        short |= not all(w.enough for w in need.windows) or not need.within_max
+        console.print(f"  {need.function}: {need.invocations_per_second:,.2f}/s x {need.duration_ms:.1f} ms "
+                      f"({source}) = {need.concurrency:.3g} concurrent -> provisioned {need.provisioned_needed}; "
+                      f"peak windows: {windows or 'none'}; max_provisioned_concurrency "
+                      f"{scaling.max_provisioned_concurrency} {'ok' if need.within_max else 'SHORT'}",
+                      highlight=False)  # fmt: skip
+    if not durations:
+        console.print("  note: in-process durations leave out the network to DynamoDB and Lambda's own overhead; "
+                      "pass --duration-ms FUNCTION=MS from CloudWatch's Duration average to plan",
+                      highlight=False)  # fmt: skip
+    raise typer.Exit(1 if report.errors or short else 0)
+
+
+def _role(role: str | None, region: str | None) -> str:
+    """The role from --role, or from the deprecated ``--region primary|dr`` (--region means an AWS region)."""
+    if region is not None:
+        if region not in ("primary", "dr") or role is not None:
+            err.print(f"error: --region must be primary or dr, not {region!r} (it is deprecated here: use --role)")
+            raise typer.Exit(2)
+        err.print("note: `--region primary|dr` is deprecated for simulate; use `--role primary|dr`")
+    return role or region or "primary"
 
 
 def _flow_name(path: Path) -> str:
@@ -222,6 +334,7 @@ def _run_scenarios(
     junit: Path | None = None,
     as_json: bool = False,
 ) -> None:
+    from flowkit.simulate.engine import SimulationError
     from flowkit.simulate.kit import flow_documents, kit_resources
     from flowkit.simulate.scenarios import ScenarioError, coverage, load_scenarios, run_scenarios
 

@@ -17,10 +17,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
-from rich.table import Table
 
-from flowkit.simulate.engine import SimulationError
-from flowkit.simulate.scenarios import ScenarioError
 from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
@@ -61,6 +58,8 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     It runs after the IVR's own deploy succeeded; its failure (Connect rejecting a PUBLISHED test case, say)
     is reported and leaves the IVR as deployed.
     """
+    from flowkit.simulate.engine import SimulationError
+    from flowkit.simulate.scenarios import ScenarioError
     from ivr.cdk_cli import cdk_command, render, run_cdk
     from runbooks.test_cases import REGIONAL, parameter_name, plan_of_test_cases, stack_of_test_cases
 
@@ -128,6 +127,8 @@ def simulate_test_cases(path: Path, deployment: Deployment, region: str, save_to
                         call: OfflineCall | None = None) -> int:  # fmt: skip
     """Compile scenarios (a file or a directory) or read a test case (the kit's file, or a bare testing-language
     document with the FLOW argument), and run them offline."""
+    from flowkit.simulate.engine import SimulationError
+
     try:
         return _simulate_test_cases(path, deployment, region, save_to, as_json, call or OfflineCall())
     except (SimulationError, ImportError) as exc:
@@ -317,6 +318,9 @@ def ivr_test_command(
     Exit codes: 0 all passed, 1 a test failed,
     2 usage or credentials (checked before any work).
     """
+    from flowkit.simulate.engine import SimulationError
+    from flowkit.simulate.scenarios import ScenarioError
+
     if region not in ("primary", "dr"):
         err.print(f"error: --region must be primary or dr, not {region!r}")
         raise typer.Exit(2)
@@ -431,6 +435,8 @@ def _operations_for(deployment: Deployment) -> Any:
 def _table(run: RegionRun) -> None:
     for note in run.notes:
         console.print(f"note: {note}", markup=False)
+    from rich.table import Table
+
     table = Table(title=f"Connect test cases in {run.region}")
     for column in ("Test case", "Result", "Observations", "Seconds", "Failed observation and why"):
         table.add_column(column)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import hashlib
 import importlib.util
 import json
 import os
@@ -71,10 +72,49 @@ class Synth:
         return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
 
 
-def _synth(config: Path, outdir: Path) -> Synth:
-    import app as kit_app
+#: What a synth reads (cdk.json's watch list): a change to any of them is a new cached assembly.
+SYNTH_INPUTS = ("app.py", "cdk.json", "stacks", "flowkit", "regions", "connect", "lex", "lambdas", "runbooks")
 
-    kit_app.build_app(config, str(outdir)).synth()
+
+def _inputs_digest(config: Path) -> str:
+    """A hash of everything a synth reads: the deployment file, the kit's sources and the CDK libraries' versions."""
+    from importlib.metadata import version
+
+    digest = hashlib.sha256()
+    for package in ("aws-cdk-lib", "cdk-nag", "constructs"):
+        digest.update(f"{package}=={version(package)}\n".encode())
+    paths = [config]
+    for name in SYNTH_INPUTS:
+        path = ROOT / name
+        paths += (
+            sorted(p for p in path.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+            if path.is_dir()
+            else [path]
+        )
+    for path in paths:
+        digest.update(str(path.relative_to(ROOT) if path.is_relative_to(ROOT) else path).encode())
+        digest.update(path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def _synth(config: Path, tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """Synthesize once per test session, shared by every xdist worker.
+
+    The assembly goes to a directory named by a hash of the inputs, under the session's temporary root (which
+    all workers of one run share); the first worker to take the lock synthesizes, the others wait and read.
+    """
+    import fcntl
+
+    base = tmp_path_factory.getbasetemp()
+    root = base.parent if os.environ.get("PYTEST_XDIST_WORKER") else base
+    outdir = root / f"synth-{config.stem}-{_inputs_digest(config)}"
+    done = outdir / "manifest.json"
+    with (root / f"{outdir.name}.lock").open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not done.exists():
+            import app as kit_app
+
+            kit_app.build_app(config, str(outdir)).synth()
     name = "clinic"
     return Synth(
         primary=json.loads((outdir / f"{name}-primary.template.json").read_text()),
@@ -86,16 +126,16 @@ def _synth(config: Path, outdir: Path) -> Synth:
 @pytest.fixture(scope="session")
 def gr_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """The shipped sample (global-resiliency mode), synthesized once per session, cdk-nag included."""
-    return _synth(ROOT / "regions" / "clinic.yaml", tmp_path_factory.mktemp("gr"))
+    return _synth(ROOT / "regions" / "clinic.yaml", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def standalone_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """A standalone deployment with two numbers, synthesized once per session, cdk-nag included."""
-    return _synth(CONFIGS / "standalone.yaml", tmp_path_factory.mktemp("standalone"))
+    return _synth(CONFIGS / "standalone.yaml", tmp_path_factory)
 
 
 @pytest.fixture(scope="session")
 def gr_kept_numbers_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """Global-resiliency mode with numbers kept on teardown, synthesized once per session, cdk-nag included."""
-    return _synth(CONFIGS / "gr-kept-numbers.yaml", tmp_path_factory.mktemp("gr-kept"))
+    return _synth(CONFIGS / "gr-kept-numbers.yaml", tmp_path_factory)

@@ -1,7 +1,9 @@
-"""The clinic functions in-process, against an in-memory DynamoDB (moto), for the local call simulator.
+"""The clinic functions in-process, against a local DynamoDB table, for the local call simulator.
 
-The handlers are the real ones from ``lambdas/runtime/clinic``; only their surroundings are local: the table,
-the environment, the clock (the simulated time of the call) and a Lambda context.
+The handlers are the real ones from ``lambdas/runtime/clinic``, and so are their boto3 calls; only their
+surroundings are local: the table, the environment, the clock (the simulated time of the call) and a Lambda
+context. The table is served by ``flowkit.simulate.dynamodb`` (in memory, behind botocore's request pipeline;
+the default) or by moto (``backend="moto"``, a full emulation, ~100 times slower).
 """
 
 from __future__ import annotations
@@ -9,15 +11,18 @@ from __future__ import annotations
 import importlib
 import os
 import sys
+import threading
+import time
 import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta, tzinfo
+from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-import yaml
+from flowkit.simulate.dynamodb import MemoryDynamoDB
 
 #: The clinic functions' code and sample data live in their own unit, ``lambdas/``.
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
@@ -62,16 +67,38 @@ def load_handler(spec: str) -> Callable[[dict[str, Any], Any], Any]:
     return handler  # type: ignore[no-any-return]
 
 
-def _quiet(handler: Callable[[dict[str, Any], Any], Any]) -> Callable[[dict[str, Any], Any], Any]:
-    """Drop the metrics an invocation buffered: locally they go nowhere, and Powertools would print them to
+@dataclass
+class Invocations:
+    """How often a local function ran, and for how long (seconds, in-process), since the last reset."""
+
+    durations: list[float] = field(default_factory=list)
+    errors: int = 0
+
+
+#: The local functions share one process and its module-level Powertools logger, metrics and tracer, so they run
+#: one invocation at a time (a Lambda execution environment also runs one at a time). Reentrant: a handler that
+#: reached another local function would not deadlock.
+_INVOKING = threading.RLock()
+
+
+def _local(handler: Callable[[dict[str, Any], Any], Any], record: Invocations) -> Callable[[dict[str, Any], Any], Any]:
+    """A local function: one invocation at a time, timed (from when it starts running) and counted.
+
+    It also drops the metrics an invocation buffered: locally they go nowhere, and Powertools would print them to
     stdout once 100 are buffered even with POWERTOOLS_METRICS_DISABLED."""
     from clinic.observability import metrics
 
     def invoke(event: dict[str, Any], context: Any) -> Any:
-        try:
-            return handler(event, context)
-        finally:
-            metrics.clear_metrics()
+        with _INVOKING:
+            start = time.perf_counter()
+            try:
+                return handler(event, context)
+            except Exception:
+                record.errors += 1
+                raise
+            finally:
+                record.durations.append(time.perf_counter() - start)
+                metrics.clear_metrics()
 
     return invoke
 
@@ -81,88 +108,50 @@ def unavailable(_event: dict[str, Any], _context: Any) -> dict[str, str]:
     raise RuntimeError("function unavailable (simulated outage)")
 
 
-class MemoryRepository:
-    """The clinic's data access kept in dicts, for throughput runs: the handlers and their logic stay real, only
-    DynamoDB (and moto's ~10 ms per request) is left out. The default backend is moto, which serves real boto3
-    requests."""
-
-    def __init__(self) -> None:
-        self.clear()
-
-    def clear(self) -> None:
-        self.patients: dict[str, Any] = {}
-        self.appointments: dict[tuple[str, str, str], Any] = {}
-        self.slots: dict[tuple[str, str], str] = {}
-        self.callbacks: list[dict[str, Any]] = []
-
-    def put_patient(self, patient: Any) -> None:
-        self.patients[patient.phone] = patient
-
-    def patient_by_phone(self, phone: str) -> Any:
-        return self.patients.get(phone)
-
-    def book(self, appointment: Any) -> None:
-        from clinic.repository import SlotTakenError
-
-        if (appointment.day, appointment.time) in self.slots:
-            raise SlotTakenError(f"{appointment.day} {appointment.time}")
-        self.slots[(appointment.day, appointment.time)] = appointment.patient_id
-        self.appointments[(appointment.patient_id, appointment.day, appointment.time)] = appointment
-
-    def next_appointment(self, patient_id: str, now: datetime) -> Any:
-        start = f"{now:%Y-%m-%dT%H:%M}"
-        upcoming = sorted((a for (p, d, t), a in self.appointments.items()
-                           if p == patient_id and f"{d}T{t}" >= start and a.status == "BOOKED"),
-                          key=lambda a: (a.day, a.time))  # fmt: skip
-        return upcoming[0] if upcoming else None
-
-    def cancel(self, appointment: Any) -> None:
-        from dataclasses import replace
-
-        key = (appointment.patient_id, appointment.day, appointment.time)
-        self.appointments[key] = replace(self.appointments[key], status="CANCELLED")
-        self.slots.pop((appointment.day, appointment.time), None)
-
-    def request_callback(self, phone: str, contact_id: str, at: datetime) -> str:
-        self.callbacks.append({"phone": phone, "contactId": contact_id, "at": at.isoformat()})
-        return contact_id.split("-", maxsplit=1)[0].upper()
-
-
 class LocalClinic:
     """A running local backend; ``set_time`` moves the clinic's clock."""
 
-    def __init__(self, time_zone: str, memory: MemoryRepository | None = None) -> None:
+    def __init__(self, time_zone: str, memory: MemoryDynamoDB | None = None) -> None:
         self.time_zone = time_zone
+        #: The in-memory table service, when the backend is memory (None with moto).
         self.memory = memory
         self.now: datetime | None = None
-        self.handlers = {name: _quiet(load_handler(spec)) for name, spec in HANDLERS.items()}
+        self.invocations = {name: Invocations() for name in HANDLERS}
+        self.handlers = {name: _local(load_handler(spec), self.invocations[name]) for name, spec in HANDLERS.items()}
+        self._calls = threading.local()
 
     def set_time(self, at: datetime) -> None:
+        """The time the functions see, for calls made from this thread (each simulated call sets its own)."""
         from clinic import clock
 
         self.now = at
+        self._calls.at = at
+        calls, default = self._calls, at
 
         def simulated(zone: tzinfo) -> datetime:
-            return at.astimezone(zone)
+            return getattr(calls, "at", default).astimezone(zone)
 
         clock.now = simulated
+
+    def reset_invocations(self) -> None:
+        for record in self.invocations.values():
+            record.durations.clear()
+            record.errors = 0
 
     def seed(self, at: datetime) -> None:
         """Reset the table to the sample data, with appointment days counted from ``at``."""
         import boto3
         from clinic.repository import Appointment, Patient, Repository
 
-        repo: Any
         if self.memory is not None:
-            self.memory.clear()
-            repo = self.memory
+            self.memory.tables[TABLE].partitions.clear()
         else:
             table = boto3.resource("dynamodb").Table(TABLE)
             with table.batch_writer() as batch:
                 for item in table.scan(ProjectionExpression="pk, sk").get("Items", []):
                     batch.delete_item(Key={"pk": item["pk"], "sk": item["sk"]})
-            repo = Repository(TABLE)
-        data = yaml.safe_load(SAMPLE_DATA.read_text(encoding="utf-8"))
+        repo = Repository(TABLE)
+        data = _sample_data()
         for patient in data.get("patients", []):
             repo.put_patient(Patient(patient["patient_id"], patient["first_name"], patient["phone"]))
         for appt in data.get("appointments", []):
@@ -170,6 +159,14 @@ class LocalClinic:
             if day.weekday() == 6:
                 day += timedelta(days=1)
             repo.book(Appointment(appt["patient_id"], day.isoformat(), appt["time"], appt["kind"]))
+
+
+@lru_cache(maxsize=1)
+def _sample_data() -> dict[str, Any]:
+    import yaml
+
+    data: dict[str, Any] = yaml.safe_load(SAMPLE_DATA.read_text(encoding="utf-8"))
+    return data
 
 
 def create_table(dynamodb: Any, name: str) -> Any:
@@ -186,14 +183,18 @@ def create_table(dynamodb: Any, name: str) -> Any:
 
 
 @contextmanager
-def local_clinic(time_zone: str, *, backend: str = "moto") -> Iterator[LocalClinic]:
-    """Start moto's DynamoDB with the clinic's table, set the functions' environment, and import them.
+def local_clinic(time_zone: str, *, backend: str = "memory") -> Iterator[LocalClinic]:
+    """Serve the clinic's table locally, set the functions' environment, and import them.
 
-    ``backend="memory"`` hands the functions a ``MemoryRepository`` instead of the DynamoDB one.
+    ``backend="memory"`` (the default) serves DynamoDB from ``MemoryDynamoDB`` on boto3's default session, and
+    stops any other AWS call before it reaches the network; ``backend="moto"`` runs moto's ``mock_aws``.
     """
-    from moto import mock_aws
-
+    if backend not in ("memory", "moto"):
+        raise ValueError(f"backend must be memory or moto, not {backend!r}")
     env = {
+        # As Lambda sets it: the X-Ray SDK then takes its Lambda path (a local sampler) instead of building an
+        # X-Ray client for sampling rules at import; tracing itself stays off (POWERTOOLS_TRACE_DISABLED).
+        "LAMBDA_TASK_ROOT": str(RUNTIME_DIR),
         "TABLE_NAME": TABLE,
         "CLINIC_TIME_ZONE": time_zone,
         "AWS_DEFAULT_REGION": "us-east-1",
@@ -209,20 +210,17 @@ def local_clinic(time_zone: str, *, backend: str = "moto") -> Iterator[LocalClin
     os.environ.update(env)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     try:
-        with mock_aws():
+        with _table_service(backend) as memory:
             import boto3
 
             create_table(boto3.resource("dynamodb"), TABLE)
-            clinic = LocalClinic(time_zone, MemoryRepository() if backend == "memory" else None)
+            clinic = LocalClinic(time_zone, memory)
             _reset_caches()
-            swapped = _use_repository(clinic.memory) if clinic.memory is not None else {}
             original_now = _clock_now()
             try:
                 yield clinic
             finally:
                 _restore_clock(original_now)
-                for module, original in swapped.items():
-                    setattr(module, "repository", original)  # noqa: B010
                 _reset_caches()
     finally:
         for key, value in saved.items():
@@ -232,23 +230,39 @@ def local_clinic(time_zone: str, *, backend: str = "moto") -> Iterator[LocalClin
                 os.environ[key] = value
 
 
+@contextmanager
+def _table_service(backend: str) -> Iterator[MemoryDynamoDB | None]:
+    import boto3
+
+    if backend == "moto":
+        from moto import mock_aws
+
+        with mock_aws():
+            yield None
+        return
+    saved = boto3.DEFAULT_SESSION
+    boto3.setup_default_session()
+    assert boto3.DEFAULT_SESSION is not None
+    memory = MemoryDynamoDB()
+    memory.attach(boto3.DEFAULT_SESSION.events)
+    boto3.DEFAULT_SESSION.events.register("before-send", _offline)
+    try:
+        yield memory
+    finally:
+        boto3.DEFAULT_SESSION = saved
+
+
+def _offline(request: Any, **_: Any) -> None:
+    """Anything but the served table would reach AWS: the local simulator never does."""
+    raise RuntimeError(f"the local simulator is offline: {request.method} {request.url} is not served locally")
+
+
 def _reset_caches() -> None:
     """The functions cache their settings and clients per container; a new backend is a new container."""
     from clinic import appointments, callback, caller_lookup, settings
 
     for cached in (settings.settings, appointments.repository, callback.repository, caller_lookup.repository):
         cached.cache_clear()
-
-
-def _use_repository(repository: Any) -> dict[Any, Any]:
-    """Point the functions' repository() at another data access object; returns what to restore."""
-    from clinic import appointments, callback, caller_lookup
-
-    swapped = {}
-    for module in (appointments, callback, caller_lookup):
-        swapped[module] = module.repository
-        setattr(module, "repository", lambda repo=repository: repo)  # noqa: B010 - a module attribute, on purpose
-    return swapped
 
 
 def _clock_now() -> Callable[..., datetime]:

@@ -395,6 +395,11 @@ def test_ivr_test_prints_a_table_writes_junit_and_exits_1_on_a_failure(
     records(connect, "tc-2", "ex-2", [("prompt-1", "FAILED", json.dumps({"FailureReason": "No message matched"}))])
     junit = tmp_path / "junit.xml"
     monkeypatch.setenv("COLUMNS", "200")  # one table row per line
+    # ...also where ivr's console was built with a fixed width: pytest-xdist's workers run with COLUMNS=80 set,
+    # which rich reads once, when ivr.output is imported.
+    import ivr.output
+
+    monkeypatch.setattr(ivr.output.console, "width", 200)
     # WHEN `ivr test` runs
     result = CliRunner().invoke(app, ["test", "--region", "primary", "--junit", str(junit)], terminal_width=200)
     # THEN it shows progress and a table naming the failed observation and why, writes JUnit XML, and exits 1

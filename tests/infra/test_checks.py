@@ -13,11 +13,20 @@ from tests.conftest import ROOT, Synth
 
 
 @pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
-def test_cfn_lint_finds_no_error(fixture: str, request: pytest.FixtureRequest) -> None:
+@pytest.mark.parametrize("role", ["primary", "dr", "other"])
+def test_cfn_lint_finds_no_error(fixture: str, role: str, request: pytest.FixtureRequest) -> None:
+    # GIVEN one stack of a synthesized assembly (one test per template, so that workers lint them in parallel)
     synth: Synth = request.getfixturevalue(fixture)
     stacks = read_assembly(synth.outdir)
     assert sorted(s.role for s in stacks if s.role in ("primary", "dr")) == ["dr", "primary"]
-    for stack in stacks:
+    # WHEN cfn-lint reads the region's stack, or every other stack of the assembly (the test-case stacks)
+    chosen = (
+        [s for s in stacks if s.role == role]
+        if role != "other"
+        else [s for s in stacks if s.role not in ("primary", "dr")]
+    )
+    # THEN it finds no error
+    for stack in chosen:
         assert cfn_lint(stack.path).errors == [], stack.name
 
 
@@ -77,3 +86,16 @@ def test_a_flow_with_lint_errors_stops_the_synth(tmp_path: Path) -> None:
         kit_app.build_app(ROOT / "regions" / "clinic.yaml", str(tmp_path / "out"), flows_dir=flows)
     assert "after-hours.json [Closed] error unknown-action-type" in str(failure.value)
     assert not (tmp_path / "out").exists()
+
+
+def test_templates_are_linted_in_parallel_each_report_in_its_place(tmp_path: Path) -> None:
+    # GIVEN a clean template and a broken one
+    from ivr.assembly import lint_templates
+
+    good, bad = tmp_path / "good.template.json", tmp_path / "bad.template.json"
+    good.write_text('{"Resources": {"B": {"Type": "AWS::SNS::Topic", "Properties": {}}}}')
+    bad.write_text('{"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"NoSuchProperty": 1}}}}')
+    # WHEN both are linted at once THEN each report belongs to its template
+    reports = lint_templates([good, bad, good])
+    assert [bool(r.errors) for r in reports] == [False, True, False]
+    assert "bad.template.json" in reports[1].errors[0]

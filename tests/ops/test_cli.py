@@ -198,7 +198,7 @@ def test_synth_stops_on_a_broken_service_limit(gr_synth, tmp_path: Path, monkeyp
     # (the CDK CLI and cfn-lint are not what this test is about: the CLI "synthesizes" that assembly)
     monkeypatch.setattr(cli, "run_cdk", lambda *_a, **_k: subprocess.CompletedProcess([], 0, "", ""))
     monkeypatch.setattr("ivr.synthesis.run_cdk", lambda *_a, **_k: subprocess.CompletedProcess([], 0, "", ""))
-    monkeypatch.setattr(cli, "cfn_lint", lambda _path: LintReport())
+    monkeypatch.setattr(cli, "lint_templates", lambda paths: [LintReport() for _ in paths])
     # WHEN `ivr synth` runs THEN it exits 1, naming the stack, the document and the rule
     result = runner.invoke(app, ["synth", "--out", str(out)])
     assert result.exit_code == 1, result.output

@@ -85,7 +85,7 @@ def _only_command_names(words: list[str]) -> bool:
 def commands() -> list[Command]:
     subs = substitutions()
     result: list[Command] = []
-    seen: set[str] = set()
+    seen: set[tuple[str, str]] = set()
     for doc in DOCS:
         for candidate in _candidates(doc.read_text(encoding="utf-8")):
             for written in (part.strip() for part in candidate.split("&&")):
@@ -97,9 +97,6 @@ def commands() -> list[Command]:
                     run = run.replace(placeholder, value)
                 # The same command spelt with the venv path, or with the default deployment file, runs once.
                 normal = run.removeprefix(".venv/bin/").replace("'", "").replace(" --config regions/clinic.yaml", "")
-                if normal in seen:
-                    continue
-                seen.add(normal)
                 skip = ""
                 if words[0] == "aws":
                     skip = "the AWS CLI needs an account"
@@ -109,8 +106,13 @@ def commands() -> list[Command]:
                     skip = "names a command in prose (such as `ivr flows export`), not a command line"
                 elif len(words) <= 3 and words[-1].startswith("--") and words[-1] in VALUED_OPTIONS:
                     skip = "names an option in prose (such as `ivr simulate --test-case`), not a command line"
+                elif "--calls" in words:
+                    skip = "a load run (minutes of paced calls); the load mode has its own tests"
                 elif SYNOPSIS.search(run):
                     skip = "a synopsis, not a command"
+                if (normal, skip) in seen:
+                    continue
+                seen.add((normal, skip))
                 result.append(Command(doc.name, written, run, skip))
     return result
 

@@ -15,6 +15,8 @@ import boto3
 from boto3.dynamodb.conditions import Attr, Key
 from botocore.exceptions import ClientError
 
+from clinic.observability import trace_aws_calls
+
 
 class SlotTakenError(Exception):
     """The requested time is already booked."""
@@ -40,6 +42,7 @@ class Repository:
     """All reads and writes of the clinic functions."""
 
     def __init__(self, table_name: str, dynamodb: Any | None = None) -> None:
+        trace_aws_calls()
         resource = dynamodb or boto3.resource("dynamodb")
         self._table = resource.Table(table_name)
         # The resource's client serializes plain Python values, like the Table does.
