@@ -97,8 +97,9 @@ def lint(
     output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
     flow_type: Annotated[str | None, typer.Option("--type", help=TYPE_HELP)] = None,
     config: Annotated[
-        Path, typer.Option("--config", "-c", help="Deployment whose placeholders and bot intents flows must fit")
-    ] = FLOWS_DIR.parent.parent / "regions" / "clinic.yaml",
+        Path | None,
+        typer.Option("--config", "-c", help="Also check the placeholders and Lex branches against this deployment"),
+    ] = None,
 ) -> None:
     """Lint flows offline (flow files, DescribeContactFlow responses, CloudFormation templates).
 
@@ -119,7 +120,8 @@ def lint(
         except UnicodeDecodeError as exc:
             err.print(f"error: {path}: not UTF-8 text (byte {exc.start}): flows are JSON in UTF-8", markup=False)
             unreadable = True
-    findings += _deployment_findings(_flow_paths(paths or []), config)
+    if config is not None:  # the deployment checks load the config model and the bot: only when asked
+        findings += _deployment_findings(_flow_paths(paths or []), config)
     if output_format == "json":
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:

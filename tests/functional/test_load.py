@@ -17,7 +17,7 @@ from flowkit.simulate.load import FunctionLoad, LoadReport, capacity, replay
 from flowkit.simulate.scenarios import Scenario, load_scenarios
 from ivr.cli import app
 from lex.model import load_bot_model
-from regions.config import Role, Scaling, load_deployment
+from regions.config import DAYS, Role, Scaling, load_deployment
 from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "connect" / "call_scenarios"
@@ -83,8 +83,9 @@ def _scaling(utilization: float, windows: dict[str, int], maximum: int = 40) -> 
     return Scaling.model_validate({
         "baseline_provisioned_concurrency": 1, "max_provisioned_concurrency": maximum,
         "utilization_target": utilization,
-        "peak_windows": [{"name": n, "days": ["MON"], "start": "08:00", "end": "10:00", "time_zone": "UTC",
-                          "provisioned_concurrency": level} for n, level in windows.items()],
+        # one day each: overlapping windows are refused (regions/config.py)
+        "peak_windows": [{"name": n, "days": [DAYS[i % 7]], "start": "08:00", "end": "10:00", "time_zone": "UTC",
+                          "provisioned_concurrency": level} for i, (n, level) in enumerate(windows.items())],
     })  # fmt: skip
 
 

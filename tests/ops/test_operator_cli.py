@@ -162,3 +162,17 @@ def test_scenarios_write_junit_xml(tmp_path: Path) -> None:
     assert all(c.find("failure") is None for c in cases)
     summary = json.loads(result.stdout)
     assert summary["failed"] == 0 and summary["passed"] == len(expected)
+
+
+def test_flows_lint_with_a_deployment_names_a_misspelt_placeholder(tmp_path: Path) -> None:
+    # GIVEN a kit flow with a function placeholder in the wrong case
+    source = next(p for p in sorted((ROOT / "connect" / "flows").glob("*.json")) if "%FunctionArn." in p.read_text())
+    key = re.search(r"%FunctionArn\.(\w+)%", source.read_text()).group(1)  # type: ignore[union-attr]
+    flow = tmp_path / source.name
+    flow.write_text(source.read_text().replace(f"%FunctionArn.{key}%", f"%FunctionArn.{key.upper()}%"))
+    # WHEN linted against the deployment THEN the error names the file and the placeholder meant; without it, lint
+    # checks the flow alone
+    checked = runner.invoke(app, ["flows", "lint", str(flow), "--config", str(ROOT / "regions" / "clinic.yaml")])
+    assert checked.exit_code == 1
+    assert str(flow) in flat(checked.output) and f"did you mean %FunctionArn.{key}%?" in flat(checked.output)
+    assert runner.invoke(app, ["flows", "lint", str(flow)]).exit_code == 0
