@@ -26,3 +26,13 @@ def deployment_or_exit(config: Path) -> Deployment:
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
+
+
+def role_or_exit(role: str | None, region: str | None, command: str) -> str:
+    """The role from ``--role``, or from the deprecated ``--region primary|dr`` (``--region`` means an AWS region)."""
+    if region is not None:
+        if region not in ("primary", "dr") or role is not None:
+            err.print(f"error: --region must be primary or dr, not {region!r} (it is deprecated here: use --role)")
+            raise typer.Exit(2)
+        err.print(f"note: `--region primary|dr` is deprecated for {command}; use `--role primary|dr`")
+    return role or region or "primary"

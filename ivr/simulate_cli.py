@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 import typer
 
 from flowkit.language.files import FLOWS_DIR
-from ivr.output import console, deployment_or_exit, err
+from ivr.output import console, deployment_or_exit, err, role_or_exit
 
 if TYPE_CHECKING:
     from flowkit.simulate.engine import CallResult, Resources
@@ -117,7 +117,7 @@ def simulate_command(
     from flowkit.simulate.functions import local_clinic
     from lex.model import load_bot_model
 
-    region = _role(role, region)
+    region = role_or_exit(role, region, "simulate")
     if test_case is not None:
         from ivr.test_cli import OfflineCall, simulate_test_cases
 
@@ -265,16 +265,6 @@ def _run_load(
                       "pass --duration-ms FUNCTION=MS from CloudWatch's Duration average to plan",
                       highlight=False)  # fmt: skip
     raise typer.Exit(1 if report.errors or short else 0)
-
-
-def _role(role: str | None, region: str | None) -> str:
-    """The role from --role, or from the deprecated ``--region primary|dr`` (--region means an AWS region)."""
-    if region is not None:
-        if region not in ("primary", "dr") or role is not None:
-            err.print(f"error: --region must be primary or dr, not {region!r} (it is deprecated here: use --role)")
-            raise typer.Exit(2)
-        err.print("note: `--region primary|dr` is deprecated for simulate; use `--role primary|dr`")
-    return role or region or "primary"
 
 
 def _flow_name(path: Path) -> str:

@@ -2,7 +2,7 @@
 
 The loop: write a scenario (``connect/call_scenarios/*.yaml``) → ``ivr simulate --scenarios`` and
 ``ivr simulate --test-case`` prove it offline → ``ivr deploy`` deploys the compiled test cases in a stack of
-their own per region → ``ivr test --region primary|dr`` runs them in Connect → ``ivr failover`` and the
+their own per region → ``ivr test --role primary|dr`` runs them in Connect → ``ivr failover`` and the
 failover drill run them in the receiving region as their last verification.
 """
 
@@ -14,11 +14,11 @@ import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
-from ivr.output import console, deployment_or_exit, err
+from ivr.output import console, deployment_or_exit, err, role_or_exit
 
 if TYPE_CHECKING:
     from flowkit.testcase.compile import CompiledTestCase
@@ -108,7 +108,7 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     if run_cdk(command).returncode != 0:
         err.print(
             f"warning: {stack} failed to deploy (see above; Connect validates PUBLISHED test cases). "
-            f"The IVR in {settings.region} is deployed and unaffected; `ivr test --region {role}` "
+            f"The IVR in {settings.region} is deployed and unaffected; `ivr test --role {role}` "
             "creates missing test cases through the API and reports Connect's problems in full."
         )
 
@@ -282,7 +282,8 @@ def _select(cases: list[CompiledTestCase], names: list[str]) -> list[CompiledTes
 
 
 def ivr_test_command(
-    region: Annotated[str, typer.Option("--region", help="primary or dr")] = "primary",
+    role: Annotated[Literal["primary", "dr"] | None, typer.Option("--role", help="Which region: primary or dr")] = None,
+    region: Annotated[str | None, typer.Option("--region", hidden=True, help="Deprecated: use --role")] = None,
     scenarios: Annotated[
         list[str] | None, typer.Option("--scenario", help="A scenario's file stem or name (repeat)")
     ] = None,
@@ -305,7 +306,7 @@ def ivr_test_command(
     3. ivr deploy primary|dr: the test cases deploy in a stack
        of their own per region (a rejected one never blocks
        the IVR); GR replicas get them through the API
-    4. ivr test --region primary|dr: at most 5 run at once,
+    4. ivr test --role primary|dr: at most 5 run at once,
        the rest queue; live progress; a table with the failed
        observation and why; --json; --junit FILE
     5. ivr failover and `ivr drill failover-drill` run them in
@@ -321,9 +322,7 @@ def ivr_test_command(
     from flowkit.simulate.engine import SimulationError
     from flowkit.simulate.scenarios import ScenarioError
 
-    if region not in ("primary", "dr"):
-        err.print(f"error: --region must be primary or dr, not {region!r}")
-        raise typer.Exit(2)
+    region = role_or_exit(role, region, "test")
     deployment = deployment_or_exit(config)
     if not dry_run:
         _credentials_or_exit("no test was run")

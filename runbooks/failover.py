@@ -300,9 +300,7 @@ class _Procedure:
         """The report of a run the operator stopped (Ctrl-C): what was done, and how to undo it, counting the
         step that was under way as possibly done."""
         under_way = self.current
-        self._add(
-            StepResult("(interrupted)", "failed", 0.0, f"the operator interrupted the run during {under_way!r}")
-        )
+        self._add(StepResult("(interrupted)", "failed", 0.0, f"the operator interrupted the run during {under_way!r}"))
         self.report.rollback = rollback_advice(self.to, [*self.done, under_way])
         return self.report
 

@@ -401,7 +401,7 @@ def test_ivr_test_prints_a_table_writes_junit_and_exits_1_on_a_failure(
 
     monkeypatch.setattr(ivr.output.console, "width", 200)
     # WHEN `ivr test` runs
-    result = CliRunner().invoke(app, ["test", "--region", "primary", "--junit", str(junit)], terminal_width=200)
+    result = CliRunner().invoke(app, ["test", "--role", "primary", "--junit", str(junit)], terminal_width=200)
     # THEN it shows progress and a table naming the failed observation and why, writes JUnit XML, and exits 1
     assert result.exit_code == 1, result.output
     assert f"{bad}: FAILED" in result.output and "prompt-1: No message matched" in result.output

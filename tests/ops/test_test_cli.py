@@ -28,7 +28,7 @@ def no_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
 
 
 def test_ivr_test_without_credentials_says_so_before_any_work(no_credentials: None) -> None:
-    result = runner.invoke(app, ["test", "--region", "dr"])
+    result = runner.invoke(app, ["test", "--role", "dr"])
     assert result.exit_code == 2
     assert "no AWS credentials found" in result.output and "no test was run" in result.output
 
@@ -42,7 +42,7 @@ def test_ivr_test_usage_errors_exit_2(args: list[str], message: str) -> None:
 
 def test_the_help_explains_the_whole_loop() -> None:
     result = runner.invoke(app, ["test", "--help"], terminal_width=120)
-    for step in ("connect/call_scenarios", "ivr simulate --test-case", "ivr deploy", "ivr test --region",
+    for step in ("connect/call_scenarios", "ivr simulate --test-case", "ivr deploy", "ivr test --role",
                  "ivr failover", "--junit"):  # fmt: skip
         assert step in result.output, step
 
@@ -114,9 +114,21 @@ def test_a_bare_document_runs_against_the_flow_given(tmp_path: Path) -> None:
 
 
 def test_ivr_test_dry_run_needs_no_account_and_lists_what_would_run(no_credentials: None) -> None:
-    result = runner.invoke(app, ["test", "--region", "primary", "--dry-run", "--scenario", "front-desk"])
+    result = runner.invoke(app, ["test", "--role", "primary", "--dry-run", "--scenario", "front-desk"])
     assert result.exit_code == 0, result.output
     assert "would run 1 test case(s) in the primary region" in result.output and "  front-desk" in result.output
     # an unknown scenario is a usage error that lists the known ones
     result = runner.invoke(app, ["test", "--dry-run", "--scenario", "no-such-scenario"])
     assert result.exit_code == 2 and "no such scenario" in result.output and "front-desk" in result.output
+
+
+def test_the_deprecated_region_option_still_names_the_role() -> None:
+    # GIVEN an operator who still writes `--region dr` (which elsewhere means an AWS region)
+    # WHEN they ask for a dry run
+    result = CliRunner().invoke(app, ["test", "--region", "dr", "--dry-run", "--scenario", "front-desk"])
+    # THEN it runs for the DR role and says that --role is the option now
+    assert result.exit_code == 0, result.output
+    assert "deprecated" in result.output and "--role" in result.output
+    # AND an AWS region there is refused with exit 2, not taken for a role
+    refused = CliRunner().invoke(app, ["test", "--region", "us-west-2", "--dry-run"])
+    assert refused.exit_code == 2 and "use --role" in refused.output
