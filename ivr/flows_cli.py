@@ -173,10 +173,14 @@ def render(
     path = resolve_flow(flow)
     data = _read_json(path)
     try:
-        docs = [data] if looks_like_flow(data) else [f.doc for f in unwrap(data)] or [data]
+        docs = [data] if looks_like_flow(data) else [f.doc for f in unwrap(data)]
     except DocumentError as exc:
         err.print(f"error: {path}: {exc}", markup=False)
         raise typer.Exit(2) from None
+    if not docs:
+        # An empty chart with exit 0 would pass a non-flow (a JSON array, a package.json) off as a flow.
+        err.print(f"error: {path}: no flow found (no Actions, and no flow wrapper around one)", markup=False)
+        raise typer.Exit(2)
     chart = "\n".join(to_mermaid(doc) for doc in docs)
     if output:
         output.write_text(chart, encoding="utf-8")

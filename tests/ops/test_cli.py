@@ -75,6 +75,19 @@ def test_render_draws_a_mermaid_chart_with_labelled_edges() -> None:
     assert "n_ToQueue -->|QueueAtCapacity| n_QueueFull" in result.stdout
 
 
+@pytest.mark.parametrize("content", ["[1, 2]", '{"name": "not a flow", "version": "1.0.0"}'])
+def test_render_refuses_json_that_holds_no_flow(tmp_path: Path, content: str) -> None:
+    # GIVEN a JSON file that is not a flow (an array, a package.json)
+    path = tmp_path / "not-a-flow.json"
+    path.write_text(content, encoding="utf-8")
+    # WHEN it is rendered
+    result = runner.invoke(app, ["flows", "render", str(path)])
+    # THEN no empty chart is passed off as the flow: exit 2, naming the file
+    assert result.exit_code == 2
+    assert "no flow found" in result.output and "not-a-flow.json" in result.output
+    assert "flowchart" not in result.stdout
+
+
 def test_deploy_dry_run_prints_the_cdk_command() -> None:
     result = runner.invoke(app, ["deploy", "dr", "--dry-run"])
     assert result.exit_code == 0
