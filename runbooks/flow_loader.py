@@ -125,30 +125,23 @@ class FlowLoader:
 
     def existing(self) -> dict[str, dict[str, Any]]:
         """Flows of the instance by name, with their content and its hash (100 a request)."""
-        found: dict[str, dict[str, Any]] = {}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"InstanceId": self.instance_id, "MaxResults": SEARCH_PAGE}
-            if token:
-                kwargs["NextToken"] = token
-            page = self._call("search_contact_flows", **kwargs)
-            for flow in page.get("ContactFlows", []):
-                found[flow["Name"]] = flow
-            token = page.get("NextToken")
-            if not token:
-                return found
+        return self._search("search_contact_flows", "ContactFlows")
 
     def existing_modules(self) -> dict[str, dict[str, Any]]:
         """Flow modules of the instance by name, with their content (SearchContactFlowModules, 100 a request)."""
+        return self._search("search_contact_flow_modules", "ContactFlowModules")
+
+    def _search(self, operation: str, key: str) -> dict[str, dict[str, Any]]:
+        """Every page of a Search* call, by Name."""
         found: dict[str, dict[str, Any]] = {}
         token: str | None = None
         while True:
             kwargs: dict[str, Any] = {"InstanceId": self.instance_id, "MaxResults": SEARCH_PAGE}
             if token:
                 kwargs["NextToken"] = token
-            page = self._call("search_contact_flow_modules", **kwargs)
-            for module in page.get("ContactFlowModules", []):
-                found[module["Name"]] = module
+            page = self._call(operation, **kwargs)
+            for item in page.get(key, []):
+                found[item["Name"]] = item
             token = page.get("NextToken")
             if not token:
                 return found
