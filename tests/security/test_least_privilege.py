@@ -49,6 +49,28 @@ def role_statements(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]
     return found
 
 
+#: The writes a poller makes itself, by the logical-id prefix of its role. The replica's is_complete
+#: (connect/replication/runtime/handler.py) asks for the replica again with ReplicateInstance when DescribeInstance
+#: in the replica region answers ResourceNotFoundException (just after ReplicateInstance, or once an earlier
+#: replica finished deleting); ReplicateInstance brings the Directory Service and service-linked-role actions
+#: Connect performs for a new replica. It never deletes. Every other poller only reads.
+POLLER_WRITES = {
+    "ReplicaHandlerIsCompleteRole": {
+        "connect:ReplicateInstance",
+        "ds:CheckAlias",
+        "ds:CreateAlias",
+        "ds:CreateDirectory",
+        "ds:CreateIdentityPoolDirectory",
+        "ds:AuthorizeApplication",
+        "iam:CreateServiceLinkedRole",
+    }
+}
+
+
+def _poller_writes(role: str) -> set[str]:
+    return next((writes for prefix, writes in POLLER_WRITES.items() if role.startswith(prefix)), set())
+
+
 @pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
 def test_is_complete_handlers_may_only_read(fixture: str, request: pytest.FixtureRequest) -> None:
     # GIVEN the synthesized stacks of a deployment
@@ -59,9 +81,21 @@ def test_is_complete_handlers_may_only_read(fixture: str, request: pytest.Fixtur
             if "IsCompleteRole" not in role:
                 continue
             actions = {a for s in statements for a in _as_list(s["Action"]) if not a.startswith("logs:")}
-            # THEN a handler that only polls may only describe, get or list
-            writes = sorted(a for a in actions if not a.split(":")[1].startswith(READ_ONLY_PREFIXES))
-            assert not writes, f"{role} polls but may {writes}"
+            # THEN a handler that polls may only describe, get or list, plus exactly the writes it makes itself
+            writes = {a for a in actions if not a.split(":")[1].startswith(READ_ONLY_PREFIXES)}
+            assert writes == _poller_writes(role), f"{role} polls but may {sorted(writes)}"
+            assert not any(a.split(":")[1].startswith("Delete") for a in actions), role
+
+
+def test_replica_poller_may_ask_for_the_replica_it_waits_for(gr_synth: Synth) -> None:
+    # GIVEN the primary stack of a global-resiliency deployment (it owns the replica)
+    roles = role_statements(gr_synth.primary)
+    poller = next(s for r, s in roles.items() if r.startswith("ReplicaHandlerIsCompleteRole"))
+    # WHEN its ReplicateInstance statement is read
+    replicate = [s for s in poller if "connect:ReplicateInstance" in _as_list(s["Action"])]
+    # THEN it names the source instance only (an instance ARN, not "*")
+    assert len(replicate) == 1
+    assert "*" not in _as_list(replicate[0]["Resource"])
 
 
 @pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
