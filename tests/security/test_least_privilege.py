@@ -132,3 +132,20 @@ def test_drills_register_only_this_deployments_lambda_targets(gr_synth: Synth) -
         condition = register[0]["Condition"]["StringEquals"]
         assert condition["aws:ResourceTag/ivr:deployment"] == "clinic"
         assert condition["application-autoscaling:service-namespace"] == "lambda"
+
+
+def test_capacity_targets_carry_the_tag_the_drills_require(gr_synth: Synth) -> None:
+    # GIVEN each region's stack: the drills' role may register only targets tagged ivr:deployment=<deployment>
+    for template in (gr_synth.primary, gr_synth.dr):
+        drills = next(s for r, s in role_statements(template).items() if r.startswith("DrillsRole"))
+        register = next(s for s in drills if "application-autoscaling:RegisterScalableTarget" in _as_list(s["Action"]))
+        tag = register["Condition"]["StringEquals"]["aws:ResourceTag/ivr:deployment"]
+        # WHEN the capacity resources and their handler's role are read
+        targets = [r for r in template["Resources"].values() if r["Type"] == "Custom::ProvisionedConcurrency"]
+        owner = next(s for r, s in role_statements(template).items() if r.startswith("CapacityOwner"))
+        tagging = [s for s in owner if "application-autoscaling:TagResource" in _as_list(s["Action"])]
+        # THEN every target is given that deployment name, and the handler may tag only lambda scalable targets
+        assert targets and all(t["Properties"]["Deployment"] == tag for t in targets)
+        assert len(tagging) == 1
+        assert all(":scalable-target/" in str(r) for r in _as_list(tagging[0]["Resource"]))
+        assert tagging[0]["Condition"]["StringEquals"]["application-autoscaling:service-namespace"] == "lambda"
