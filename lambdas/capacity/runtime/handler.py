@@ -14,6 +14,7 @@ removes its schedules and policies.
 
 from __future__ import annotations
 
+import functools
 import time
 from collections.abc import Callable
 from typing import Any, TypeVar
@@ -119,18 +120,17 @@ def _schedules(client: Any, resource_id: str, wanted: list[dict[str, Any]]) -> N
 
     existing = retry_not_found(existing_names, "DescribeScheduledActions")
     for action in wanted:
-        retry_not_found(
-            lambda action=action: client.put_scheduled_action(
-                ServiceNamespace=NAMESPACE,
-                ResourceId=resource_id,
-                ScalableDimension=DIMENSION,
-                ScheduledActionName=action["ScheduledActionName"],
-                Schedule=action["Schedule"],
-                Timezone=action["Timezone"],
-                ScalableTargetAction={"MinCapacity": int(action["ScalableTargetAction"]["MinCapacity"])},
-            ),
-            "PutScheduledAction",
+        put = functools.partial(
+            client.put_scheduled_action,
+            ServiceNamespace=NAMESPACE,
+            ResourceId=resource_id,
+            ScalableDimension=DIMENSION,
+            ScheduledActionName=action["ScheduledActionName"],
+            Schedule=action["Schedule"],
+            Timezone=action["Timezone"],
+            ScalableTargetAction={"MinCapacity": int(action["ScalableTargetAction"]["MinCapacity"])},
         )
+        retry_not_found(put, "PutScheduledAction")
     for name in sorted(existing - {a["ScheduledActionName"] for a in wanted}):
         client.delete_scheduled_action(
             ServiceNamespace=NAMESPACE, ResourceId=resource_id, ScalableDimension=DIMENSION, ScheduledActionName=name
