@@ -288,6 +288,7 @@ class ClinicFunctions(Construct):
             maximum=scaling.max_provisioned_concurrency,
             schedules=schedules,
             utilization_target=scaling.utilization_target,
+            deployment_name=settings.deployment.name,
         )
 
     @property

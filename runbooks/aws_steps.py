@@ -8,6 +8,7 @@ entry point). It therefore imports nothing of the kit.
 from __future__ import annotations
 
 import functools
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -23,9 +24,13 @@ class StepError(RuntimeError):
 
 @dataclass
 class Check:
+    """One observation. A failed check fails its step unless ``blocking`` is False: then it is recorded (the
+    operator sees what did not happen) and the step goes on."""
+
     name: str
     ok: bool
     detail: str
+    blocking: bool = True
 
 
 def api_error(exc: BaseException) -> str:
@@ -41,6 +46,38 @@ def _aws_errors() -> tuple[type[BaseException], ...]:
     from botocore.exceptions import BotoCoreError, ClientError
 
     return ClientError, BotoCoreError
+
+
+#: Error codes of a region that does not answer (botocore connect model: InternalServiceException is in the
+#: error list of every Connect call used here; ServiceUnavailable is the generic 503 code).
+UNAVAILABLE_CODES = {"InternalServiceException", "ServiceUnavailable", "ServiceUnavailableException"}
+
+
+def unreachable(exc: BaseException) -> bool:
+    """Does the error say the region does not answer (no connection, timeout, or a 5xx), not that we asked wrong?"""
+    from botocore.exceptions import ClientError, ConnectionError, HTTPClientError
+
+    if isinstance(exc, (ConnectionError, HTTPClientError)):  # EndpointConnectionError, ConnectTimeout, ReadTimeout
+        return True
+    if isinstance(exc, ClientError):
+        status = int(exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode") or 0)
+        return status >= 500 or exc.response.get("Error", {}).get("Code") in UNAVAILABLE_CODES
+    return False
+
+
+def _with_backoff(call: Callable[[], Any], retry_on: str, delays: tuple[float, ...],
+                  sleep: Callable[[float], None]) -> Any:  # fmt: skip
+    """``call()``, retried after each of ``delays`` while it raises a ClientError with code ``retry_on``."""
+    from botocore.exceptions import ClientError
+
+    for delay in (*delays, None):
+        try:
+            return call()
+        except ClientError as exc:
+            if exc.response.get("Error", {}).get("Code") != retry_on or delay is None:
+                raise
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 # -- stacks and pre-checks ----------------------------------------------------------------------------------------
@@ -182,7 +219,11 @@ def split(connect: Any, tdg_arn: str) -> tuple[dict[str, int], dict[str, int]]:
     return shares(answer.get("TelephonyConfig")), shares(answer.get("AgentConfig"))
 
 
-def shift(connect: Any, tdg_arn: str, desired: dict[str, int]) -> bool:
+#: Waits before asking again while an earlier UpdateTrafficDistribution is in progress (5 + 10 + 20 + 30 s).
+UPDATE_CONFLICT_DELAYS = (5.0, 10.0, 20.0, 30.0)
+
+
+def shift(connect: Any, tdg_arn: str, desired: dict[str, int], *, sleep: Callable[[float], None] = time.sleep) -> bool:
     """Move calls and agents to ``desired``; call it with a client of the region that takes the traffic.
 
     Returns False when the split already was the desired one.
@@ -193,8 +234,16 @@ def shift(connect: Any, tdg_arn: str, desired: dict[str, int]) -> bool:
     if telephony == desired and agents == desired:
         return False
     distributions = [{"Region": region, "Percentage": share} for region, share in desired.items()]
-    connect.update_traffic_distribution(
-        Id=tdg_arn, TelephonyConfig={"Distributions": distributions}, AgentConfig={"Distributions": distributions}
+    # botocore connect model: UpdateTrafficDistribution lists ResourceConflictException, which Connect answers
+    # while a previous update of the group is still in progress (a quick shift back, a rollback). botocore does
+    # not retry it; wait a little and ask again, a bounded number of times.
+    _with_backoff(
+        lambda: connect.update_traffic_distribution(
+            Id=tdg_arn, TelephonyConfig={"Distributions": distributions}, AgentConfig={"Distributions": distributions}
+        ),
+        "ResourceConflictException",
+        UPDATE_CONFLICT_DELAYS,
+        sleep,
     )
     return True
 
@@ -255,13 +304,29 @@ def tdg_users(connect: Any, tdg_arn: str) -> set[str]:
 
 
 def associate_agents(home: Any, tdg_arn: str, instance_id: str, user_ids: list[str]) -> list[str]:
-    """Associate users with the group; ``home`` must be a client of the group's own (source) region, where the
-    Connect guide says associations are always made. Returns the users associated."""
+    """Associate users with the group; ``home`` must be a client of the group's own (source) region: the
+    botocore connect model says AssociateTrafficDistributionGroupUser "can be called only in the Region where the
+    traffic distribution group is created". Returns the users associated.
+
+    When that region does not answer (``unreachable``), stops at once and returns those associated so far: in an
+    outage of the group's region the other users cannot be associated, and each further call would only wait.
+    """
+    done: list[str] = []
     for user_id in user_ids:
-        home.associate_traffic_distribution_group_user(
-            TrafficDistributionGroupId=tdg_arn, UserId=user_id, InstanceId=instance_id
-        )
-    return user_ids
+        try:
+            home.associate_traffic_distribution_group_user(
+                TrafficDistributionGroupId=tdg_arn, UserId=user_id, InstanceId=instance_id
+            )
+        except _aws_errors() as exc:
+            if not unreachable(exc):
+                raise
+            return done
+        done.append(user_id)
+    return done
+
+
+#: Read-back of the group's users after associating: Connect may list a new association a moment later.
+READ_BACK_DELAYS = (1.0, 2.0, 4.0)
 
 
 def ensure_agents(
@@ -272,6 +337,7 @@ def ensure_agents(
     agents: dict[str, Any],
     *,
     dry_run: bool = False,
+    sleep: Callable[[float], None] = time.sleep,
 ) -> tuple[str, str, list[Check]]:
     """Put the agents that must follow the calls into the traffic distribution group: (status, detail, checks).
 
@@ -281,6 +347,10 @@ def ensure_agents(
     that takes the calls (users are replicated with the instance, so it can read them); ``home(region)`` makes a
     client of the group's own region, where associations must be made. ``agents``: ``routingProfiles``,
     ``users`` (both empty: every user) and ``required`` (False allows no agent at all).
+
+    In an outage of the group's own region (the primary) associations cannot be made. Then the agents already in
+    the group follow the calls, and a non-blocking failed check names those who could not be moved, so that the
+    calls still move; unless ``required`` and no agent at all would follow them, which fails the step.
     """
     profiles, usernames = list(agents.get("routingProfiles", [])), list(agents.get("users", []))
     wanted = agents_wanted(connect, instance_id, profiles, usernames)
@@ -293,9 +363,19 @@ def ensure_agents(
     if dry_run:
         names = ", ".join(wanted[m] for m in missing)
         return "planned", (f"would associate {names}" if missing else f"all {len(wanted)} agent(s) in the group"), []
+    not_moved: list[str] = []
     if missing:
-        associate_agents(home(region_of(tdg_arn)), tdg_arn, instance_id, missing)
-    absent = sorted(wanted[u] for u in set(wanted) - tdg_users(connect, tdg_arn))
+        associated = associate_agents(home(region_of(tdg_arn)), tdg_arn, instance_id, missing)
+        not_moved = sorted(wanted[u] for u in set(missing) - set(associated))
+    if not_moved:
+        return _home_unreachable(connect, tdg_arn, wanted, not_moved, scope, bool(agents.get("required", True)))
+    in_group = tdg_users(connect, tdg_arn)
+    for delay in READ_BACK_DELAYS if missing else ():
+        if set(wanted) <= in_group:
+            break
+        sleep(delay)
+        in_group = tdg_users(connect, tdg_arn)
+    absent = sorted(wanted[u] for u in set(wanted) - in_group)
     detail = f"{len(wanted) - len(absent)} of {len(wanted)} ({scope})" + (f"; missing {absent}" if absent else "")
     check = Check("agents in the traffic distribution group", not absent, detail)
     return (
@@ -303,6 +383,22 @@ def ensure_agents(
         (f"{len(missing)} associated" if missing else "already associated"),
         [check],
     )
+
+
+def _home_unreachable(
+    connect: Any, tdg_arn: str, wanted: dict[str, str], not_moved: list[str], scope: str, required: bool
+) -> tuple[str, str, list[Check]]:
+    """The group's own region did not answer: go on with the agents already in the group, naming the others."""
+    following = sorted(wanted[u] for u in set(wanted) & tdg_users(connect, tdg_arn))
+    region = region_of(tdg_arn)
+    detail = (
+        f"{region} (the group's region) did not answer, so {not_moved} could not be associated and stay where they "
+        f"are; {len(following)} of {len(wanted)} ({scope}) follow the calls"
+    )
+    if required and not following:
+        detail += ": no agent would take the calls (agents.required)"
+        return "failed", detail, [Check("agents follow the calls", False, detail)]
+    return "ok", detail, [Check("agents in the traffic distribution group", False, detail, blocking=False)]
 
 
 def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
@@ -322,8 +418,11 @@ def _agents_first(event: dict[str, Any], client: Callable[[str], Any]) -> None:
         return boto3.client("connect", region_name=region)
 
     _, _, checks = ensure_agents(client("connect"), home, event["tdgArn"], instance_id, event["agents"])
-    if any(not c.ok for c in checks):
+    if any(not c.ok and c.blocking for c in checks):
         raise StepError("; ".join(f"{c.name}: {c.detail}" for c in checks if not c.ok))
+    for check in checks:
+        if not check.ok:  # the agents who could not be moved; the step's output shows it
+            print(f"{check.name}: {check.detail}")
 
 
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:

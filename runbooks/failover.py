@@ -232,7 +232,7 @@ class _Procedure:
             status, detail, checks = action()
         except (FailoverError, ClientError, BotoCoreError) as exc:
             status, detail, checks = "failed", api_error(exc), []
-        if any(not c.ok for c in checks) and status != "planned":
+        if any(not c.ok and c.blocking for c in checks) and status != "planned":
             status = "failed"
         seconds = round(self.clock() - started, 3)
         self._add(StepResult(name, status, seconds, detail, checks))  # type: ignore[arg-type]

@@ -19,6 +19,29 @@ REPLICATION_WAIT = cdk.Duration.minutes(50)
 POLL_INTERVAL = cdk.Duration.seconds(30)
 
 
+#: Connect keeps a Directory Service directory behind CONNECT_MANAGED and SAML instances (Service Authorization
+#: Reference, Amazon Connect: CreateInstance / ReplicateInstance list ds: dependent actions). Making a replica
+#: creates its directory; deleting it (DeleteInstance) removes the directory. Their ids are not known beforehand.
+REPLICATE_DIRECTORY_ACTIONS = (
+    "ds:CheckAlias",
+    "ds:CreateAlias",
+    "ds:CreateDirectory",
+    "ds:CreateIdentityPoolDirectory",
+    "ds:AuthorizeApplication",
+    "ds:DescribeDirectories",
+)
+DELETE_DIRECTORY_ACTIONS = ("ds:UnauthorizeApplication", "ds:DeleteDirectory")
+
+
+def _connect_service_linked_role() -> iam.PolicyStatement:
+    """ReplicateInstance may create Connect's service-linked role; nothing else may be created."""
+    return iam.PolicyStatement(
+        actions=["iam:CreateServiceLinkedRole"],
+        resources=["*"],
+        conditions={"StringEquals": {"iam:AWSServiceName": "connect.amazonaws.com"}},
+    )
+
+
 class InstanceReplica(Construct):
     """Replicates the primary instance into ``replica_region`` and waits until the replication is complete.
 
@@ -57,35 +80,35 @@ class InstanceReplica(Construct):
                 ),
                 # Connect keeps a Directory Service directory behind CONNECT_MANAGED and SAML instances; creating
                 # and deleting a replica creates and removes its directory. Their ids are not known beforehand.
-                iam.PolicyStatement(
-                    actions=[
-                        "ds:CheckAlias",
-                        "ds:CreateAlias",
-                        "ds:CreateDirectory",
-                        "ds:CreateIdentityPoolDirectory",
-                        "ds:AuthorizeApplication",
-                        "ds:UnauthorizeApplication",
-                        "ds:DescribeDirectories",
-                        "ds:DeleteDirectory",
-                    ],
-                    resources=["*"],
-                ),
-                iam.PolicyStatement(
-                    actions=["iam:CreateServiceLinkedRole"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"iam:AWSServiceName": "connect.amazonaws.com"}},
-                ),
+                iam.PolicyStatement(actions=[*REPLICATE_DIRECTORY_ACTIONS, *DELETE_DIRECTORY_ACTIONS], resources=["*"]),
+                _connect_service_linked_role(),
             ],
             acknowledgments=[
                 (
                     "IAM5[Resource::*]",
-                    "Directory Service actions that Connect performs for the replica have no resource id "
-                    "known before the replica exists; iam:CreateServiceLinkedRole is limited to Connect's role.",
+                    "Directory Service actions that Connect performs when it creates (ReplicateInstance) or "
+                    "removes (DeleteInstance) the replica's directory have no resource id known before the call; "
+                    "iam:CreateServiceLinkedRole is limited to Connect's role.",
                 )
             ],
-            # is_complete only reads the replica's status (DescribeInstance in the replica region).
-            is_complete_statements=[iam.PolicyStatement(actions=["connect:DescribeInstance"], resources=[replica_arn])],
-            is_complete_acknowledgments=[],
+            # is_complete reads the replica's status (DescribeInstance in the replica region) and, when Connect
+            # does not list the replica (just after ReplicateInstance, or once an earlier replica finished
+            # deleting), asks again with the same token (ReplicateInstance on the source instance, which needs
+            # the directory and service-linked-role actions Connect performs for a new replica). It never deletes.
+            is_complete_statements=[
+                iam.PolicyStatement(actions=["connect:ReplicateInstance"], resources=[instance_arn]),
+                iam.PolicyStatement(actions=["connect:DescribeInstance"], resources=[replica_arn]),
+                iam.PolicyStatement(actions=list(REPLICATE_DIRECTORY_ACTIONS), resources=["*"]),
+                _connect_service_linked_role(),
+            ],
+            is_complete_acknowledgments=[
+                (
+                    "IAM5[Resource::*]",
+                    "The poller may ask for the replica again (ReplicateInstance): the Directory Service actions "
+                    "Connect performs for a new replica have no resource id known before the replica exists; "
+                    "iam:CreateServiceLinkedRole is limited to Connect's role. No delete action is granted.",
+                )
+            ],
         )
         self.resource = cdk.CustomResource(
             self,

@@ -60,6 +60,9 @@ class CapacityProvider(Construct):
                         "application-autoscaling:DeregisterScalableTarget",
                         "application-autoscaling:PutScheduledAction",
                         "application-autoscaling:DeleteScheduledAction",
+                        # Targets carry ivr:deployment (Tags on RegisterScalableTarget; TagResource for a target
+                        # registered before), which the drills' role requires.
+                        "application-autoscaling:TagResource",
                     ],
                     resources=[
                         f"arn:{stack.partition}:application-autoscaling:{stack.region}:{stack.account}:scalable-target/*"
@@ -124,6 +127,7 @@ class ProvisionedCapacity(Construct):
         maximum: int,
         schedules: list[ScheduledMinimum],
         utilization_target: float,
+        deployment_name: str,
     ) -> None:
         super().__init__(scope, construct_id)
         self.resource_id = f"function:{function_name}:{alias.alias_name}"
@@ -134,6 +138,8 @@ class ProvisionedCapacity(Construct):
             resource_type=RESOURCE_TYPE,
             properties={
                 "ResourceId": self.resource_id,
+                # The handler tags the target ivr:deployment=<this>; the drills' role requires that tag.
+                "Deployment": deployment_name,
                 "ServiceNamespace": NAMESPACE,
                 "ScalableDimension": DIMENSION,
                 "MinCapacity": minimum,

@@ -483,3 +483,20 @@ def test_handoff_writes_updates_and_deletes(dr_ssm: Any, lambda_context: FakeLam
     handoff.on_event(delete, lambda_context)
     handoff.on_event(delete, lambda_context)
     assert _names(dr_ssm) == {}
+
+
+def test_delete_of_a_replica_that_vanished_is_already_done(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN DescribeInstance still lists the replica, but it is gone by the time DeleteInstance arrives
+    # (botocore connect model: DeleteInstance raises ResourceNotFoundException)
+    stub = connect_clients.stub("us-west-2")
+    stub.add_response("describe_instance", _instance("ACTIVE"), {"InstanceId": INSTANCE})
+    stub.add_client_error("delete_instance", "ResourceNotFoundException", "no such instance", 404,
+                          expected_params={"InstanceId": INSTANCE})  # fmt: skip
+    event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    # WHEN CloudFormation deletes it THEN the Delete succeeds (already deleted)
+    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    # AND the poller sees it gone
+    _not_found(stub)
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": True}

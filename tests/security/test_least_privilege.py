@@ -49,6 +49,28 @@ def role_statements(template: dict[str, Any]) -> dict[str, list[dict[str, Any]]]
     return found
 
 
+#: The writes a poller makes itself, by the logical-id prefix of its role. The replica's is_complete
+#: (connect/replication/runtime/handler.py) asks for the replica again with ReplicateInstance when DescribeInstance
+#: in the replica region answers ResourceNotFoundException (just after ReplicateInstance, or once an earlier
+#: replica finished deleting); ReplicateInstance brings the Directory Service and service-linked-role actions
+#: Connect performs for a new replica. It never deletes. Every other poller only reads.
+POLLER_WRITES = {
+    "ReplicaHandlerIsCompleteRole": {
+        "connect:ReplicateInstance",
+        "ds:CheckAlias",
+        "ds:CreateAlias",
+        "ds:CreateDirectory",
+        "ds:CreateIdentityPoolDirectory",
+        "ds:AuthorizeApplication",
+        "iam:CreateServiceLinkedRole",
+    }
+}
+
+
+def _poller_writes(role: str) -> set[str]:
+    return next((writes for prefix, writes in POLLER_WRITES.items() if role.startswith(prefix)), set())
+
+
 @pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
 def test_is_complete_handlers_may_only_read(fixture: str, request: pytest.FixtureRequest) -> None:
     # GIVEN the synthesized stacks of a deployment
@@ -59,9 +81,21 @@ def test_is_complete_handlers_may_only_read(fixture: str, request: pytest.Fixtur
             if "IsCompleteRole" not in role:
                 continue
             actions = {a for s in statements for a in _as_list(s["Action"]) if not a.startswith("logs:")}
-            # THEN a handler that only polls may only describe, get or list
-            writes = sorted(a for a in actions if not a.split(":")[1].startswith(READ_ONLY_PREFIXES))
-            assert not writes, f"{role} polls but may {writes}"
+            # THEN a handler that polls may only describe, get or list, plus exactly the writes it makes itself
+            writes = {a for a in actions if not a.split(":")[1].startswith(READ_ONLY_PREFIXES)}
+            assert writes == _poller_writes(role), f"{role} polls but may {sorted(writes)}"
+            assert not any(a.split(":")[1].startswith("Delete") for a in actions), role
+
+
+def test_replica_poller_may_ask_for_the_replica_it_waits_for(gr_synth: Synth) -> None:
+    # GIVEN the primary stack of a global-resiliency deployment (it owns the replica)
+    roles = role_statements(gr_synth.primary)
+    poller = next(s for r, s in roles.items() if r.startswith("ReplicaHandlerIsCompleteRole"))
+    # WHEN its ReplicateInstance statement is read
+    replicate = [s for s in poller if "connect:ReplicateInstance" in _as_list(s["Action"])]
+    # THEN it names the source instance only (an instance ARN, not "*")
+    assert len(replicate) == 1
+    assert "*" not in _as_list(replicate[0]["Resource"])
 
 
 @pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
@@ -98,3 +132,20 @@ def test_drills_register_only_this_deployments_lambda_targets(gr_synth: Synth) -
         condition = register[0]["Condition"]["StringEquals"]
         assert condition["aws:ResourceTag/ivr:deployment"] == "clinic"
         assert condition["application-autoscaling:service-namespace"] == "lambda"
+
+
+def test_capacity_targets_carry_the_tag_the_drills_require(gr_synth: Synth) -> None:
+    # GIVEN each region's stack: the drills' role may register only targets tagged ivr:deployment=<deployment>
+    for template in (gr_synth.primary, gr_synth.dr):
+        drills = next(s for r, s in role_statements(template).items() if r.startswith("DrillsRole"))
+        register = next(s for s in drills if "application-autoscaling:RegisterScalableTarget" in _as_list(s["Action"]))
+        tag = register["Condition"]["StringEquals"]["aws:ResourceTag/ivr:deployment"]
+        # WHEN the capacity resources and their handler's role are read
+        targets = [r for r in template["Resources"].values() if r["Type"] == "Custom::ProvisionedConcurrency"]
+        owner = next(s for r, s in role_statements(template).items() if r.startswith("CapacityOwner"))
+        tagging = [s for s in owner if "application-autoscaling:TagResource" in _as_list(s["Action"])]
+        # THEN every target is given that deployment name, and the handler may tag only lambda scalable targets
+        assert targets and all(t["Properties"]["Deployment"] == tag for t in targets)
+        assert len(tagging) == 1
+        assert all(":scalable-target/" in str(r) for r in _as_list(tagging[0]["Resource"]))
+        assert tagging[0]["Condition"]["StringEquals"]["application-autoscaling:service-namespace"] == "lambda"

@@ -153,7 +153,15 @@ def _delete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
     client = connect_client(region)
     existing = describe_replica(client, instance_id)
     if existing is not None and replication_status(existing, region)[0] != REPLICA_DELETING:
-        client.delete_instance(InstanceId=instance_id)
+        try:
+            client.delete_instance(InstanceId=instance_id)
+        except ClientError as exc:
+            # botocore connect model, DeleteInstance errors: ResourceNotFoundException. The replica vanished
+            # between DescribeInstance and DeleteInstance (a retried Delete, or Connect finishing a deletion):
+            # it is already deleted, which is what this Delete wants.
+            if exc.response["Error"]["Code"] != "ResourceNotFoundException":
+                raise
+            logger.info("replica already gone", extra={"instance": instance_id, "region": region})
     return {"PhysicalResourceId": event.physical_resource_id}
 
 

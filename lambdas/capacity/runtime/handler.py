@@ -14,7 +14,10 @@ removes its schedules and policies.
 
 from __future__ import annotations
 
-from typing import Any
+import functools
+import time
+from collections.abc import Callable
+from typing import Any, TypeVar
 
 import boto3
 from aws_lambda_powertools import Logger
@@ -26,6 +29,17 @@ logger = Logger()
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8})
 NAMESPACE = "lambda"
 DIMENSION = "lambda:function:ProvisionedConcurrency"
+#: The tag the drills' role requires (runbooks/infrastructure.py: RegisterScalableTarget only with
+#: aws:ResourceTag/ivr:deployment = the deployment's name).
+DEPLOYMENT_TAG = "ivr:deployment"
+#: botocore application-autoscaling model, RegisterScalableTarget: a new target is eventually consistent ("the
+#: typical strategy is to retry the request"); PutScheduledAction lists ObjectNotFoundException, which botocore's
+#: retry modes do not retry. DescribeScheduledActions does not list it in the model, but is read right after the
+#: registration too, so it gets the same retry. A short bounded backoff: 1 + 2 + 4 + 8 s, well inside the
+#: handler's two-minute timeout.
+NOT_FOUND_DELAYS = (1.0, 2.0, 4.0, 8.0)
+sleep: Callable[[float], None] = time.sleep
+T = TypeVar("T")
 
 
 class CapacityError(RuntimeError):
@@ -34,6 +48,19 @@ class CapacityError(RuntimeError):
 
 def autoscaling_client() -> Any:
     return boto3.client("application-autoscaling", config=RETRIES)
+
+
+def retry_not_found(call: Callable[[], T], what: str) -> T:
+    """``call()``, retried on ObjectNotFoundException while a just-registered target becomes visible."""
+    for delay in (*NOT_FOUND_DELAYS, None):
+        try:
+            return call()
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ObjectNotFoundException" or delay is None:
+                raise
+            logger.info("target not visible yet; retrying", extra={"call": what, "delay": delay})
+            sleep(delay)
+    raise AssertionError("unreachable")  # pragma: no cover
 
 
 def current_target(client: Any, resource_id: str) -> dict[str, Any] | None:
@@ -59,14 +86,24 @@ def apply(client: Any, props: dict[str, Any]) -> dict[str, Any]:
         minimum = max(minimum, int(current["MinCapacity"]))
         maximum = max(maximum, minimum)
         logger.info("failover hold kept", extra={"resource_id": resource_id, "minimum": minimum})
+    deployment = str(props.get("Deployment") or "")
+    if not deployment:
+        raise CapacityError(f"{resource_id}: resource property 'Deployment' is required (the ivr:deployment tag)")
+    tags = {DEPLOYMENT_TAG: deployment}
     try:
-        client.register_scalable_target(
+        # botocore application-autoscaling model: RegisterScalableTarget's Tags tag a target when it is created;
+        # "to tag an existing scalable target, use the TagResource operation" with the ScalableTargetARN that
+        # RegisterScalableTarget returns. The drills may raise capacity only on targets carrying this tag.
+        registered = client.register_scalable_target(
             ServiceNamespace=NAMESPACE,
             ResourceId=resource_id,
             ScalableDimension=DIMENSION,
             MinCapacity=minimum,
             MaxCapacity=maximum,
+            Tags=tags,
         )
+        if current is not None:
+            client.tag_resource(ResourceARN=registered["ScalableTargetARN"], Tags=tags)
     except ClientError as exc:
         error = exc.response["Error"]
         raise CapacityError(f"{resource_id}: {error['Code']}: {error.get('Message', '')}") from exc
@@ -75,12 +112,16 @@ def apply(client: Any, props: dict[str, Any]) -> dict[str, Any]:
 
 
 def _schedules(client: Any, resource_id: str, wanted: list[dict[str, Any]]) -> None:
-    pages = client.get_paginator("describe_scheduled_actions").paginate(
-        ServiceNamespace=NAMESPACE, ResourceId=resource_id, ScalableDimension=DIMENSION
-    )
-    existing = {a["ScheduledActionName"] for page in pages for a in page["ScheduledActions"]}
+    def existing_names() -> set[str]:
+        pages = client.get_paginator("describe_scheduled_actions").paginate(
+            ServiceNamespace=NAMESPACE, ResourceId=resource_id, ScalableDimension=DIMENSION
+        )
+        return {a["ScheduledActionName"] for page in pages for a in page["ScheduledActions"]}
+
+    existing = retry_not_found(existing_names, "DescribeScheduledActions")
     for action in wanted:
-        client.put_scheduled_action(
+        put = functools.partial(
+            client.put_scheduled_action,
             ServiceNamespace=NAMESPACE,
             ResourceId=resource_id,
             ScalableDimension=DIMENSION,
@@ -89,6 +130,7 @@ def _schedules(client: Any, resource_id: str, wanted: list[dict[str, Any]]) -> N
             Timezone=action["Timezone"],
             ScalableTargetAction={"MinCapacity": int(action["ScalableTargetAction"]["MinCapacity"])},
         )
+        retry_not_found(put, "PutScheduledAction")
     for name in sorted(existing - {a["ScheduledActionName"] for a in wanted}):
         client.delete_scheduled_action(
             ServiceNamespace=NAMESPACE, ResourceId=resource_id, ScalableDimension=DIMENSION, ScheduledActionName=name
