@@ -95,6 +95,55 @@ def test_a_wrong_expected_prompt_fails_the_test_case(kit: OfflineKit, cases: lis
     assert result.reason.startswith(observation["Identifier"])
 
 
+def test_prompts_before_one_input_are_one_message_offline() -> None:
+    from flowkit.testcase.trace import Event, one_message_per_input
+
+    # GIVEN a call that plays two prompts (a function runs between them) before an input, then one before the end
+    events = [Event("TestInitiated"), Event("MessageReceived", text="Welcome."),
+              Event("FlowActionStarted", action_type="InvokeLambdaFunction"), Event("MessageReceived", text="Press 1."),
+              Event("Input", text="1"), Event("MessageReceived", text="Bye."), Event("TestCompleted")]  # fmt: skip
+    # WHEN presented as Connect sends it
+    shown = one_message_per_input(events)
+    # THEN the prompts before the input are ONE message, where the last of them was, and the later one its own
+    assert [(e.type, e.parts) for e in shown] == [
+        ("TestInitiated", []), ("FlowActionStarted", []), ("MessageReceived", ["Welcome.", "Press 1."]),
+        ("Input", []), ("MessageReceived", ["Bye."]), ("TestCompleted", [])]  # fmt: skip
+    assert "Welcome." in shown[2].text and "Press 1." in shown[2].text
+
+
+def test_an_observation_per_prompt_before_one_input_fails_as_on_connect(
+    kit: OfflineKit, cases: list[CompiledTestCase]
+) -> None:
+    # GIVEN a compiled test case whose message holds several prompts (its caveat says which are not matched)
+    case = next((c for c in cases if c.compiled and any("one message" in v for v in c.caveats)), None)
+    if case is None:
+        pytest.skip("no kit scenario plays two prompts before an input")
+    assert case.content is not None
+    merged = next(e for e in run(kit, case).events if e.type == "MessageReceived" and len(e.parts) > 1)
+    content = copy.deepcopy(case.content)
+    observations = content["Observations"]
+    at = next(i for i, o in enumerate(observations) if o["Event"]["Type"] == "MessageReceived"
+              and o["Event"]["Properties"]["Text"] in merged.parts[-1])  # fmt: skip
+    # WHEN an observation of its first prompt is chained before it (one observation per prompt, as before)
+    first = copy.deepcopy(observations[at])
+    first.update(
+        Identifier="first-prompt", Actions=[], Transitions={"NextObservations": [observations[at]["Identifier"]]}
+    )
+    first["Event"] = dict(first["Event"], Identifier="ev-first-prompt")
+    first["Event"]["Properties"] = dict(first["Event"]["Properties"], Text=merged.parts[0])
+    observations[at - 1]["Transitions"]["NextObservations"] = ["first-prompt"]
+    observations.insert(at, first)
+    assert problems_of(content) == []
+    # THEN offline, as on Connect, the first observation takes the one message and the next does not see it:
+    # the test fails, or (a flow that replays its menu after silence) the answer is sent only after a timeout
+    compiled, split = run(kit, case), run(kit, case, content)
+    assert compiled.passed
+    inputs = [[e.text for e in r.events if e.type == "Input"] for r in (compiled, split)]
+    assert not split.passed or inputs[0] != inputs[1], (split.reason, inputs)
+    if split.passed:
+        assert inputs[1][0] == "timeout" and "timeout" not in inputs[0][:1]
+
+
 def test_a_wrong_assertion_fails_the_test_case(kit: OfflineKit, cases: list[CompiledTestCase]) -> None:
     # GIVEN a compiled test case with an assertion whose operand is changed
     case, content = _first(cases, '"Type": "Assert"')
