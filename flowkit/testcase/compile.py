@@ -32,6 +32,8 @@ from flowkit.testcase.language import MAX_NAME, OVERRIDE_ERRORS, problems_of
 from flowkit.testcase.trace import Event, Recording, Started, region_neutral
 from regions.config import FlowTestSettings
 
+#: Actions that transfer to a queue, which an override names by QueueId (connect-testing.md §3).
+QUEUE_TRANSFERS = ("TransferContactToQueue", "DequeueAndTransferToQueue")
 #: The file format of a compiled test case: CreateTestCase's fields, Content as an object, plus the kit's context.
 FILE_FORMAT = "ivr-test-case/1"
 
@@ -185,7 +187,14 @@ def _overrides(
                 actions.append(builder.override(item.type, parameters, _result({"Value": value})))
         elif item.type == "ConnectParticipantWithLexBot" and forced:
             actions.append(builder.override(item.type, parameters, _error(forced)))
-        elif item.type == "TransferContactToQueue" and (forced or (item.queue and item.queue in scenario.queue_full)):
+        elif item.type in QUEUE_TRANSFERS and (forced or (item.queue and item.queue in scenario.queue_full)):
+            if not parameters.get("QueueId"):
+                # An override names its queue; an empty QueueId would match no queue (or be rejected).
+                problems.append(
+                    f"{item.action}: the queue {item.type} transfers to is not known offline, so an override "
+                    "cannot name it"
+                )
+                continue
             actions.append(builder.override(item.type, parameters, _error(forced or "QueueAtCapacity")))
     return actions
 
@@ -217,7 +226,11 @@ def _named(item: Started) -> dict[str, Any]:
         return {"HoursOfOperationId": item.parameters.get("HoursOfOperationId", "")}
     if item.type == "ConnectParticipantWithLexBot":
         return {"LexV2Bot": item.parameters.get("LexV2Bot", {})}
-    return {"QueueId": f"%QueueArn.{item.queue}%" if item.queue else ""}
+    if item.type == "DequeueAndTransferToQueue":
+        # Its ActionParameters are undocumented (connect-testing.md §3): the block's own QueueId is assumed.
+        queue = item.parameters.get("QueueId", "")
+        return {"QueueId": queue} if queue else {}
+    return {"QueueId": f"%QueueArn.{item.queue}%"} if item.queue else {}
 
 
 def _function_key(item: Started) -> str:
@@ -372,13 +385,9 @@ def _outcome(scenario: Scenario, recording: Recording, builder: _Builder) -> tup
     asserts: list[dict[str, Any]] = []
     if scenario.expect.outcome == "queued":
         queue = scenario.expect.queue or recording.result.outcome.detail.get("queue", "")
-        event = {
-            "Type": "FlowActionStarted",
-            "Properties": {
-                "ActionType": "TransferContactToQueue",
-                "ActionParameters": {"QueueId": f"%QueueArn.{queue}%"},
-            },
-        }
+        # Matched on the action type only: whether Connect reports the queue's ARN or its id in
+        # ActionParameters.QueueId is unconfirmed; the queue is checked by $.Queue.Name (documented, §3).
+        event = {"Type": "FlowActionStarted", "Properties": {"ActionType": "TransferContactToQueue"}}
         asserts.append({"Namespace": "$.Queue.Name", "Operator": "Equals", "Operand": queue})
     else:
         event = {"Type": "TestCompleted", "Properties": {}}
@@ -410,4 +419,11 @@ def _caveats(scenario: Scenario, recording: Recording, settings: FlowTestSetting
         caveats.append("the flow's functions run live, with the region's data (no caller number is set)")
     if settings.hours == "live" and any(s.type == "CheckHoursOfOperation" for s in recording.started):
         caveats.append("the hours check uses the region's clock, not the scenario's time")
+    if scenario.expect.attributes:
+        caveats.append(
+            "the $.Attributes.<key> assertions ("
+            + ", ".join(sorted(scenario.expect.attributes))
+            + ") follow the flow language's paths; the testing docs document only $.Queue.Name and $.ContactId "
+            "(connect-testing.md §3: unconfirmed)"
+        )
     return caveats

@@ -318,3 +318,66 @@ def test_live_functions_mock_only_the_mapped_or_failing_ones(kit: OfflineKit, sa
         start = json.dumps(case.content["Observations"][0]) if case.content else ""
         # THEN a function is overridden only where the scenario maps it (to a failing one, in the kit's scenarios)
         assert ("InvokeLambdaFunction" in start) == bool(scenario.lambdas), case.scenario
+
+
+# -- the queued outcome, queue overrides and unconfirmed paths (connect-testing.md §2, §3) ---------------------------
+def test_a_queued_outcome_matches_the_transfer_and_asserts_the_queue_by_name(cases: list[CompiledTestCase]) -> None:
+    # GIVEN the kit's compiled scenarios that end queued
+    scenarios = {p.stem: s for p, s in load_scenarios(SCENARIOS_DIR)}
+    queued = [c for c in cases if c.compiled and scenarios[c.scenario].expect.outcome == "queued"]
+    if not queued:
+        pytest.skip("no compiled scenario ends queued")
+    for case in queued:
+        outcome = (case.content or {})["Observations"][-1]
+        # THEN the outcome waits for the transfer without naming the queue's ARN or id (unconfirmed which) ...
+        assert outcome["Event"]["Properties"] == {"ActionType": "TransferContactToQueue"}, case.name
+        # ... and the queue is checked by its name, the documented path
+        names = [a["Parameters"] for a in outcome["Actions"] if a["Type"] == "Assert"]
+        assert any(n["Namespace"] == "$.Queue.Name" and n["Operator"] == "Equals" for n in names), case.name
+
+
+def test_attribute_assertions_are_listed_as_unconfirmed(cases: list[CompiledTestCase]) -> None:
+    # GIVEN the compiled scenarios that expect attributes
+    scenarios = {p.stem: s for p, s in load_scenarios(SCENARIOS_DIR)}
+    with_attributes = [c for c in cases if c.compiled and scenarios[c.scenario].expect.attributes]
+    if not with_attributes:
+        pytest.skip("no compiled scenario expects attributes")
+    # THEN each says its $.Attributes assertions are unconfirmed, naming the keys
+    for case in with_attributes:
+        keys = scenarios[case.scenario].expect.attributes
+        caveat = next((c for c in case.caveats if "$.Attributes" in c), "")
+        assert caveat and all(k in caveat for k in keys), case.name
+
+
+def test_a_queue_override_for_an_unknown_queue_is_a_problem_not_an_empty_id() -> None:
+    from datetime import UTC, datetime
+
+    from flowkit.simulate.engine import CallResult
+    from flowkit.testcase.compile import _Builder, _overrides
+    from flowkit.testcase.trace import Recording, Started
+    from regions.config import FlowTestSettings
+
+    # GIVEN a transfer whose queue the offline run does not know, and a scenario that forces it to fail
+    scenario = Scenario(name="s", flow="f", at=datetime(2026, 12, 1, 10, tzinfo=UTC), fail={"ToQueue": "QueueAtCapacity"},
+                        expect=Expect(outcome="disconnected"))  # fmt: skip
+    started = [Started(0, "f", "ToQueue", "TransferContactToQueue", {}, {}, None)]
+    recording = Recording(result=CallResult.__new__(CallResult), started=started, lambda_calls=[], events=[])
+    problems: list[str] = []
+    # WHEN its overrides are compiled
+    actions = _overrides(scenario, recording, _Builder(FlowTestSettings()), problems)
+    # THEN no override with an empty QueueId is emitted; the problem names the block
+    assert actions == [] and any("ToQueue" in p and "queue" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("action", ["TransferContactToQueue", "DequeueAndTransferToQueue"])
+def test_queue_transfers_can_be_overridden_with_the_documented_errors(action: str) -> None:
+    # GIVEN a test case whose start overrides a queue transfer with QueueAtCapacity (connect-testing.md §3)
+    override = {"Identifier": "o-1", "Type": "OverrideSystemBehavior", "Transitions": {}, "Parameters": {
+        "ActionType": "OverrideSystemBehavior", "Behavior": {"Type": "FlowAction", "Properties": {
+            "ActionType": action, "ActionParameters": {"QueueId": "%QueueArn.appointments%"},
+            "Strategy": {"Type": "MockResponse", "Response": {"Type": "Error", "Error": {"Value": "QueueAtCapacity"}}}}}}}  # fmt: skip
+    document = {"Version": "2019-10-30", "Metadata": {}, "Observations": [
+        {"Identifier": "start", "Event": {"Identifier": "ev-start", "Type": "TestInitiated", "Actor": "System",
+                                          "Properties": {}}, "Actions": [override], "Transitions": {"NextObservations": []}}]}  # fmt: skip
+    # THEN the document is well formed
+    assert problems_of(document) == []
