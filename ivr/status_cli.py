@@ -76,6 +76,12 @@ def _error(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {exc}"
 
 
+def _code(exc: BaseException) -> str:
+    """A ClientError's error code ('' for anything else)."""
+    response = getattr(exc, "response", None)
+    return str((response or {}).get("Error", {}).get("Code", "")) if isinstance(response, dict) else ""
+
+
 def scheduled_level(settings: RegionSettings, now: datetime) -> tuple[int, str]:
     """The minimum provisioned concurrency the schedules ask for at ``now``, and why (a window or the baseline)."""
     from zoneinfo import ZoneInfo
@@ -194,7 +200,11 @@ class _Reader:
             try:
                 found = connect.describe_contact_flow(InstanceId=self.outputs["InstanceId"], ContactFlowId=flow_id)
             except Exception as exc:  # recorded per flow; the other flows are still read
-                self.status.unread.append(Item(label, _error(exc)))
+                if _code(exc) == "ContactFlowNotPublishedException":
+                    # In DescribeContactFlow's error list (botocore connect model): the flow exists, only saved.
+                    self.status.add(label, "SAVED, never published", False)
+                else:
+                    self.status.unread.append(Item(label, _error(exc)))
                 continue
             details = found["ContactFlow"]
             published = details.get("Status") == "PUBLISHED" and details.get("State", "ACTIVE") == "ACTIVE"
@@ -224,7 +234,14 @@ class _Reader:
     def concurrency(self, name: str) -> None:
         want, why = scheduled_level(self.settings, self.now)
         lam = self.client("lambda")
-        config = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+        try:
+            config = lam.get_provisioned_concurrency_config(FunctionName=name, Qualifier="live")
+        except Exception as exc:
+            if _code(exc) != "ProvisionedConcurrencyConfigNotFoundException":
+                raise
+            # In GetProvisionedConcurrencyConfig's error list (botocore lambda model): none is configured on
+            # the alias, i.e. 0 allocated, which is a fault against a non-zero schedule.
+            config = {"Status": "none configured"}
         allocated = int(config.get("AllocatedProvisionedConcurrentExecutions", 0))
         requested = int(config.get("RequestedProvisionedConcurrentExecutions", 0))
         text = f"{allocated} allocated, {requested} requested, {want} scheduled ({why}), {config.get('Status')}"

@@ -141,6 +141,11 @@ class FlowLoader:
                 kwargs["NextToken"] = token
             page = self._call(operation, **kwargs)
             for item in page.get(key, []):
+                # Without a StateCondition, Search* also returns ARCHIVED flows and modules (State: ACTIVE |
+                # ARCHIVED in the connect model); one would shadow the ACTIVE one of the same name. Skipped here
+                # rather than filtered in SearchCriteria so the request stays the one every caller stubs.
+                if item.get("State") == "ARCHIVED":
+                    continue
                 found[item["Name"]] = item
             token = page.get("NextToken")
             if not token:
@@ -248,6 +253,9 @@ class FlowLoader:
                                   "Content": json.dumps(content)}  # fmt: skip
         if flow.description:
             kwargs["Description"] = flow.description[:500]
+        settings = module_settings(flow)
+        if settings is not None:
+            kwargs["Settings"] = settings  # CreateContactFlowModule takes Settings (FlowModuleSettings, a string)
         try:
             created = self._call("create_contact_flow_module", **kwargs)
         except ClientError as exc:
@@ -271,24 +279,33 @@ class FlowLoader:
         except FlowError as exc:
             result.status, result.message = "failed", str(exc)
             return
+        settings = module_settings(flow) if flow.type == MODULE else None
+        held = (self._on_instance(flow) or {}).get("Settings")
+        settings_differ = settings is not None and not created and not _same_settings(held, settings)
         current_text = self._instance_content(flow, desired, result, created=created)
         if current_text is None:
-            return
+            if not (settings_differ and result.status == "unchanged"):
+                return
+            current_text = json.dumps(desired)  # the content is the kit's (by hash); only the settings differ
         try:
             same = canonical(current_text) == canonical(desired)
         except ValueError:  # the instance holds content that is not JSON: it differs
             same = False
-        if same:
+        if same and not settings_differ:
             result.status = "unchanged"
             return
         if dry_run:
             result.status = "would-update"
-            result.diff = self._diff(current_text, desired)
+            result.diff = self._diff(current_text, desired) if not same else ""
+            if settings_differ:
+                result.diff += f"\nSettings: {held!r} -> {settings!r}"
             return
         try:
             if flow.type == MODULE:
+                # UpdateContactFlowModuleContent takes Content and Settings (connect model); Metadata does not.
+                extra = {"Settings": settings} if settings is not None else {}
                 self._call("update_contact_flow_module_content", InstanceId=self.instance_id,
-                           ContactFlowModuleId=result.flow_id, Content=json.dumps(desired))  # fmt: skip
+                           ContactFlowModuleId=result.flow_id, Content=json.dumps(desired), **extra)  # fmt: skip
             else:
                 self._call("update_contact_flow_content", InstanceId=self.instance_id, ContactFlowId=result.flow_id,
                            Content=json.dumps(desired))  # fmt: skip
@@ -341,6 +358,25 @@ class ExportReport:
     placeholders: dict[str, str] = field(default_factory=dict)  # placeholder -> the value it replaced
     left_to_fix: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
+
+
+def module_settings(flow: FlowFile) -> str | None:
+    """A module's Settings (FlowModuleSettings, a string in the connect model) from Metadata.settings, as
+    ``ivr flows export`` writes it; None when the file has none."""
+    value = (flow.doc.get("Metadata") or {}).get("settings")
+    if value is None:
+        return None
+    return value if isinstance(value, str) else json.dumps(value)
+
+
+def _same_settings(held: Any, wanted: str) -> bool:
+    """Whether the instance's Settings say what the file's say (JSON compared as data, whatever the spacing)."""
+    if held is None:
+        return False
+    try:
+        return bool(json.loads(str(held)) == json.loads(wanted))
+    except ValueError:
+        return str(held) == wanted
 
 
 def _file_name(name: str) -> str:

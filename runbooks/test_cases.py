@@ -8,6 +8,9 @@ this runner keeps at most ``concurrency`` running and queues the rest itself. Th
 next poll. Test cases are found by name (ListTestCases); in a region where they were not deployed (no
 ``AWS::Connect::TestCase`` there, deployment switched off, or the Global Resiliency replica) they are created
 through the API, in a replica with the primary's TestCaseId (CreateTestCase's header for that purpose).
+A test case created through the API is kept current the same way: DescribeTestCase (its ``status`` query
+picks the SAVED or PUBLISHED version) is compared with the compiled Content, EntryPoint and Status, and
+UpdateTestCase (Content, EntryPoint, Status in its body) brings a changed scenario or flow in before it runs.
 """
 
 from __future__ import annotations
@@ -206,6 +209,30 @@ class TestCaseRunner:
             request["TestCaseId"] = test_case_id  # keep the primary's id in a Global Resiliency replica
         return str(self.connect.create_test_case(**request)["TestCaseId"])
 
+    def sync(self, test_case_id: str, case_file: Mapping[str, Any], values: Mapping[str, str]) -> bool:
+        """Bring an existing test case to the compiled one; True when it had to be updated.
+
+        DescribeTestCase reads the version whose status the compiled file wants (the model's ``status`` query);
+        ResourceNotFoundException there means the instance has no such version yet, so it is written.
+        """
+        content, entry = filled(case_file, values)
+        status = str(case_file.get("Status", "PUBLISHED"))
+        ids = {"InstanceId": self.instance_id, "TestCaseId": test_case_id}
+        try:
+            current = self.connect.describe_test_case(**ids, Status=status).get("TestCase") or {}
+        except ClientError as exc:
+            if _code(exc) != "ResourceNotFoundException":
+                raise
+            current = {}
+        if (
+            _same_json(current.get("Content"), content)
+            and current.get("EntryPoint") == entry
+            and (current.get("Status") == status)
+        ):
+            return False
+        self.connect.update_test_case(**ids, Content=content, EntryPoint=entry, Status=status)
+        return True
+
     # -- running ----------------------------------------------------------------------------------------------
     def run(self, test_cases: Mapping[str, str]) -> list[TestResult]:
         """Run test cases (name -> id); at most ``concurrency`` at once, the rest queued. Results in name order."""
@@ -223,6 +250,12 @@ class TestCaseRunner:
                         waiting_since = waiting_since if waiting_since is not None else self.clock()
                         if self.clock() - waiting_since <= self.timeout:
                             break
+                    queue.pop(0)
+                    waiting_since = None
+                    results[name] = TestResult(name, "ERROR", case_id, reason=api_error(exc))
+                    self.progress(name, "ERROR", 0.0)
+                    continue
+                except BotoCoreError as exc:  # no answer (connection, endpoint): this test errs, the run goes on
                     queue.pop(0)
                     waiting_since = None
                     results[name] = TestResult(name, "ERROR", case_id, reason=api_error(exc))
@@ -251,6 +284,8 @@ class TestCaseRunner:
         except ClientError as exc:
             if _code(exc) in RETRY_LATER and elapsed <= self.timeout:
                 return last
+            return TestResult(name, "ERROR", case_id, execution, round(elapsed, 1), reason=api_error(exc))
+        except BotoCoreError as exc:  # no answer: this test errs (the execution may still finish in Connect)
             return TestResult(name, "ERROR", case_id, execution, round(elapsed, 1), reason=api_error(exc))
         status = str(summary.get("Status", last))
         if status != last:
@@ -302,6 +337,14 @@ class TestCaseRunner:
             token = page.get("NextToken")
             if not token:
                 return records
+
+
+def _same_json(stored: Any, compiled: str) -> bool:
+    """Whether Connect's stored Content (a JSON string) says what the compiled one says, whatever the spacing."""
+    try:
+        return bool(stored) and json.loads(stored) == json.loads(compiled)
+    except (TypeError, ValueError):
+        return False
 
 
 def _code(exc: ClientError) -> str:
@@ -358,6 +401,20 @@ def run_region(
     for name, case_file in cases.items():
         if name in existing:
             ids[name] = existing[name]
+            if deployed_by is None:  # made through the API: nothing else updates it, so compare and update here
+                try:
+                    if runner.sync(existing[name], case_file, values):
+                        outcome.notes.append(f"{name}: updated in {region} (its content differed from the scenario)")
+                except FlowError as exc:
+                    del ids[name]
+                    outcome.results.append(
+                        TestResult(name, "ERROR", reason=f"cannot fill the test case for {region}: {exc}")
+                    )
+                except (ClientError, BotoCoreError) as exc:
+                    del ids[name]
+                    outcome.results.append(
+                        TestResult(name, "ERROR", existing[name], reason=f"cannot update the test case: {_why(exc)}")
+                    )
             continue
         if deployed_by is not None:
             outcome.results.append(TestResult(name, "ERROR", reason=deployed_by(name)))
@@ -368,13 +425,17 @@ def run_region(
         except FlowError as exc:
             outcome.results.append(TestResult(name, "ERROR", reason=f"cannot fill the test case for {region}: {exc}"))
         except (ClientError, BotoCoreError) as exc:
-            problems = getattr(exc, "response", {}).get("Problems") or []
-            detail = "; ".join(str(p.get("message", p)) for p in problems)
-            reason = api_error(exc) + (f" ({detail})" if detail else "")
-            outcome.results.append(TestResult(name, "ERROR", reason=f"Connect rejected the test case: {reason}"))
+            outcome.results.append(TestResult(name, "ERROR", reason=f"Connect rejected the test case: {_why(exc)}"))
     outcome.results += runner.run(ids)
     outcome.results.sort(key=lambda r: r.name)
     return outcome
+
+
+def _why(exc: ClientError | BotoCoreError) -> str:
+    """The API error with the Problems an InvalidTestCaseException lists."""
+    problems = getattr(exc, "response", {}).get("Problems") or []
+    detail = "; ".join(str(p.get("message", p)) for p in problems)
+    return api_error(exc) + (f" ({detail})" if detail else "")
 
 
 def why_missing(cloudformation: Any, stack: str, name: str) -> str:

@@ -6,8 +6,9 @@ returned, so the compiled document chains one observation per prompt that matter
 - the start (TestInitiated) registers the overrides: the scenario's time as CheckHoursOfOperation mocks, its
   Lambdas as InvokeLambdaFunction mocks (the response recorded offline) or errors, full queues as
   QueueAtCapacity, forced bot or transfer errors;
-- each expected prompt and each prompt the caller answers is a MessageReceived observation (Inclusion), with the
-  caller's answer as SendInstruction (DTMF or an utterance; silence sends nothing);
+- each message with an expected prompt or that the caller answers is a MessageReceived observation (Inclusion),
+  with the caller's answer as SendInstruction (DTMF or an utterance; silence sends nothing); a message holds all
+  prompts played before an input (connect-testing.md §2, [3p]), so it matches one of them;
 - the outcome is the last observation: FlowActionStarted TransferContactToQueue for ``queued`` (ending the test
   there keeps it from reaching a live agent), TestCompleted otherwise; expected attributes and the queue become
   assertions on it; it ends the test (EndTest).
@@ -31,6 +32,8 @@ from flowkit.testcase.language import MAX_NAME, OVERRIDE_ERRORS, problems_of
 from flowkit.testcase.trace import Event, Recording, Started, region_neutral
 from regions.config import FlowTestSettings
 
+#: Actions that transfer to a queue, which an override names by QueueId (connect-testing.md §3).
+QUEUE_TRANSFERS = ("TransferContactToQueue", "DequeueAndTransferToQueue")
 #: The file format of a compiled test case: CreateTestCase's fields, Content as an object, plus the kit's context.
 FILE_FORMAT = "ivr-test-case/1"
 
@@ -184,7 +187,14 @@ def _overrides(
                 actions.append(builder.override(item.type, parameters, _result({"Value": value})))
         elif item.type == "ConnectParticipantWithLexBot" and forced:
             actions.append(builder.override(item.type, parameters, _error(forced)))
-        elif item.type == "TransferContactToQueue" and (forced or (item.queue and item.queue in scenario.queue_full)):
+        elif item.type in QUEUE_TRANSFERS and (forced or (item.queue and item.queue in scenario.queue_full)):
+            if not parameters.get("QueueId"):
+                # An override names its queue; an empty QueueId would match no queue (or be rejected).
+                problems.append(
+                    f"{item.action}: the queue {item.type} transfers to is not known offline, so an override "
+                    "cannot name it"
+                )
+                continue
             actions.append(builder.override(item.type, parameters, _error(forced or "QueueAtCapacity")))
     return actions
 
@@ -216,7 +226,11 @@ def _named(item: Started) -> dict[str, Any]:
         return {"HoursOfOperationId": item.parameters.get("HoursOfOperationId", "")}
     if item.type == "ConnectParticipantWithLexBot":
         return {"LexV2Bot": item.parameters.get("LexV2Bot", {})}
-    return {"QueueId": f"%QueueArn.{item.queue}%" if item.queue else ""}
+    if item.type == "DequeueAndTransferToQueue":
+        # Its ActionParameters are undocumented (connect-testing.md §3): the block's own QueueId is assumed.
+        queue = item.parameters.get("QueueId", "")
+        return {"QueueId": queue} if queue else {}
+    return {"QueueId": f"%QueueArn.{item.queue}%"} if item.queue else {}
 
 
 def _function_key(item: Started) -> str:
@@ -249,8 +263,15 @@ def _instruction(event: Event, language: str) -> tuple[dict[str, Any] | None, st
     return action, None
 
 
-def _messages(scenario: Scenario, events: list[Event], problems: list[str]) -> list[tuple[str, Event | None]]:
-    """(text to match, the input that answers it) for each prompt that matters, in order."""
+def _messages(
+    scenario: Scenario, events: list[Event], problems: list[str], caveats: list[str]
+) -> list[tuple[str, Event | None]]:
+    """(text to match, the input that answers it) for each message that matters, in order.
+
+    A message holds every prompt played since the last input (``trace.one_message_per_input``, as Connect sends
+    them), so one observation stands for all of them: it matches, with Inclusion, the last expected prompt in it,
+    else its last prompt (the one the caller answers). The other prompts are not checked on Connect: caveats.
+    """
     wanted: dict[int, dict[str, Any]] = {}
     last_message: int | None = None
     for index, event in enumerate(events):
@@ -263,15 +284,37 @@ def _messages(scenario: Scenario, events: list[Event], problems: list[str]) -> l
             wanted.setdefault(last_message, {})["input"] = event
             last_message = None
     heard = [i for i, e in enumerate(events) if e.type == "MessageReceived"]
-    position = 0
+    at, after = 0, 0  # the message, and the first of its prompts, where the next expected prompt is looked for
     for expected in scenario.expect.prompts:
-        found = next((i for i in heard[position:] if expected in events[i].text), None)
+        found: tuple[int, int] | None = None
+        for position in range(at, len(heard)):
+            parts = _parts(events[heard[position]])
+            start = after if position == at else 0
+            part = next((j for j in range(start, len(parts)) if expected in parts[j]), None)
+            if part is not None:
+                found = (position, part)
+                break
         if found is None:
             problems.append(f"expected prompt {expected!r} is not heard offline")
             break
-        wanted.setdefault(found, {})["expect"] = expected
-        position = heard.index(found) + 1
-    return [(w.get("expect") or events[i].text, w.get("input")) for i, w in sorted(wanted.items())]
+        wanted.setdefault(heard[found[0]], {}).setdefault("expect", []).append(expected)
+        at, after = found[0], found[1] + 1
+    messages: list[tuple[str, Event | None]] = []
+    for index, want in sorted(wanted.items()):
+        parts = _parts(events[index])
+        text = want["expect"][-1] if want.get("expect") else parts[-1]
+        others = [p for p in parts if text not in p]
+        if others:
+            caveats.append(
+                f"the prompts before an input arrive on Connect as one message ([3p]); its observation matches "
+                f"{text!r} only, so these are checked offline only: {others}"
+            )
+        messages.append((text, want.get("input")))
+    return messages
+
+
+def _parts(event: Event) -> list[str]:
+    return event.parts or [event.text]
 
 
 def compile_scenario(
@@ -307,7 +350,8 @@ def compile_scenario(
         problems.append(f"outcome {outcome}: the testing language has no event for it")
     builder = _Builder(settings)
     overrides = _overrides(scenario, recording, builder, problems)
-    messages = _messages(scenario, recording.events, problems)
+    merged: list[str] = []
+    messages = _messages(scenario, recording.events, problems, merged)
     if problems:
         return case
     builder.observation("start", {"Type": "TestInitiated", "Properties": {}}, overrides)
@@ -333,7 +377,7 @@ def compile_scenario(
         problems += [f"compiled document is malformed: {p}" for p in shape]
         return case
     case.content = document
-    case.caveats = _caveats(scenario, recording, settings)
+    case.caveats = _caveats(scenario, recording, settings) + merged
     return case
 
 
@@ -341,13 +385,9 @@ def _outcome(scenario: Scenario, recording: Recording, builder: _Builder) -> tup
     asserts: list[dict[str, Any]] = []
     if scenario.expect.outcome == "queued":
         queue = scenario.expect.queue or recording.result.outcome.detail.get("queue", "")
-        event = {
-            "Type": "FlowActionStarted",
-            "Properties": {
-                "ActionType": "TransferContactToQueue",
-                "ActionParameters": {"QueueId": f"%QueueArn.{queue}%"},
-            },
-        }
+        # Matched on the action type only: whether Connect reports the queue's ARN or its id in
+        # ActionParameters.QueueId is unconfirmed; the queue is checked by $.Queue.Name (documented, §3).
+        event = {"Type": "FlowActionStarted", "Properties": {"ActionType": "TransferContactToQueue"}}
         asserts.append({"Namespace": "$.Queue.Name", "Operator": "Equals", "Operand": queue})
     else:
         event = {"Type": "TestCompleted", "Properties": {}}
@@ -379,4 +419,11 @@ def _caveats(scenario: Scenario, recording: Recording, settings: FlowTestSetting
         caveats.append("the flow's functions run live, with the region's data (no caller number is set)")
     if settings.hours == "live" and any(s.type == "CheckHoursOfOperation" for s in recording.started):
         caveats.append("the hours check uses the region's clock, not the scenario's time")
+    if scenario.expect.attributes:
+        caveats.append(
+            "the $.Attributes.<key> assertions ("
+            + ", ".join(sorted(scenario.expect.attributes))
+            + ") follow the flow language's paths; the testing docs document only $.Queue.Name and $.ContactId "
+            "(connect-testing.md §3: unconfirmed)"
+        )
     return caveats

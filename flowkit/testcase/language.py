@@ -43,6 +43,8 @@ OVERRIDE_ERRORS: dict[str, tuple[str, ...]] = {
     "CheckHoursOfOperation": ("NoMatchingError",),
     "ConnectParticipantWithLexBot": ("TimeLimitExceeded", "NoMatchingError"),
     "TransferContactToQueue": ("QueueAtCapacity", "NoMatchingError"),
+    # connect-testing.md §3: the same errors as TransferContactToQueue (its ActionParameters are undocumented).
+    "DequeueAndTransferToQueue": ("QueueAtCapacity", "NoMatchingError"),
 }
 #: Hours-of-operation mock values (documented; a third party reports "InHour").
 HOURS_VALUES = ("InHours", "OutOfHours")

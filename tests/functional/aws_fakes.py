@@ -15,6 +15,12 @@ TDG = "arn:aws:connect:us-east-1:111111111111:traffic-distribution-group/aaaaaaa
 FLOWS = {"FlowAfterHoursId": "f1", "FlowCustomerQueueId": "f2", "FlowInboundMenuId": "f3"}
 
 
+def regional_arns(region: str) -> dict[str, str]:
+    """The queue and hours ARNs a regional stack outputs (stacks/regional.py), which test cases are filled with."""
+    arn = f"arn:aws:connect:{region}:111111111111:instance/{INSTANCE}"
+    return {"QueueAppointmentsArn": f"{arn}/queue/q-1", "HoursClinicHoursArn": f"{arn}/operating-hours/h-1"}
+
+
 class FakeAws:
     """A Clients factory: stubbed clients for Connect, Lex, Lambda, CloudFormation; moto for the rest."""
 
@@ -46,7 +52,7 @@ class FakeAws:
     def stack(self, role: str, status: str = "UPDATE_COMPLETE") -> None:
         settings = self.deployment.region(role)  # type: ignore[arg-type]
         outputs = {"InstanceId": INSTANCE, "BotAliasArn": f"arn:aws:lex:{settings.region}:111111111111:bot-alias/BOTID12345/ALIAS12345",
-                   "TrafficDistributionGroupArn": TDG, **FLOWS}  # fmt: skip
+                   "TrafficDistributionGroupArn": TDG, **FLOWS, **regional_arns(settings.region)}  # fmt: skip
         self.stub("cloudformation", role).add_response(
             "describe_stacks",
             {"Stacks": [{"StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z", "StackStatus": status,

@@ -150,3 +150,83 @@ def test_an_unchanged_folder_with_modules_reloads_in_two_reads(connect: tuple[An
     report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(list(flows.values()), {})
     assert {r.status for r in report.results} == {"unchanged"}
     assert report.calls == {"search_contact_flows": 1, "search_contact_flow_modules": 1}
+
+
+def _with_settings(tmp_path: Path, settings: str) -> dict[str, Any]:
+    _module_folder(tmp_path)
+    doc = json.loads((tmp_path / "greeting.json").read_text())
+    doc["Metadata"]["settings"] = settings  # as `ivr flows export` writes a module's Settings
+    (tmp_path / "greeting.json").write_text(json.dumps(doc))
+    return {f.name: f for f in load_flows(tmp_path)}
+
+
+SETTINGS = json.dumps({"InputParameters": [{"Name": "greeting", "Type": "String"}]})
+
+
+def test_a_modules_settings_are_sent_when_it_is_created(connect: tuple[Any, Stubber], tmp_path: Path) -> None:
+    client, stub = connect
+    # GIVEN a module file whose Metadata holds its Settings, not yet in the instance
+    flows = _with_settings(tmp_path, SETTINGS)
+    module_arn = f"{BASE}/flow-module/{MODULE_ID}"
+    stub.add_response("search_contact_flows", {"ContactFlows": []})
+    stub.add_response("search_contact_flow_modules", {"ContactFlowModules": []})
+    # THEN CreateContactFlowModule carries them (the Stubber checks the request against the model)
+    stub.add_response("create_contact_flow_module", {"Id": MODULE_ID, "Arn": module_arn},
+                      {"InstanceId": INSTANCE, "Name": "greeting", "Content": ANY, "Settings": SETTINGS})  # fmt: skip
+    stub.add_response("create_contact_flow", {"ContactFlowId": flow_id("a"), "ContactFlowArn": arn("a")})
+    # WHEN loaded
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(list(flows.values()), {})
+    assert {r.status for r in report.results} == {"created"}
+
+
+@pytest.mark.parametrize("held", [None, json.dumps({"InputParameters": []})])
+def test_a_module_whose_settings_differ_is_updated_with_them(
+    connect: tuple[Any, Stubber], tmp_path: Path, held: str | None
+) -> None:
+    client, stub = connect
+    # GIVEN a module whose content is the kit's but whose Settings are missing or older in the instance
+    flows = _with_settings(tmp_path, SETTINGS)
+    module_arn = f"{BASE}/flow-module/{MODULE_ID}"
+    caller = json.dumps(fill(flows["a"].content(), {"ModuleArn.greeting": module_arn}))
+    stub.add_response("search_contact_flows", {"ContactFlows": [{"Id": flow_id("a"), "Arn": arn("a"), "Name": "a",
+                                                                 "Content": caller}]})  # fmt: skip
+    module = {"Id": MODULE_ID, "Arn": module_arn, "Name": "greeting",
+              "Content": json.dumps(flows["greeting"].content())}  # fmt: skip
+    if held is not None:
+        module["Settings"] = held
+    stub.add_response("search_contact_flow_modules", {"ContactFlowModules": [module]})
+    # THEN UpdateContactFlowModuleContent sends the content with the file's Settings
+    stub.add_response("update_contact_flow_module_content", {},
+                      {"InstanceId": INSTANCE, "ContactFlowModuleId": MODULE_ID,
+                       "Content": json.dumps(flows["greeting"].content()), "Settings": SETTINGS})  # fmt: skip
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(list(flows.values()), {})
+    assert {r.name: r.status for r in report.results} == {"a": "unchanged", "greeting": "updated"}
+
+
+def test_a_module_with_the_same_settings_is_not_written(connect: tuple[Any, Stubber], tmp_path: Path) -> None:
+    client, stub = connect
+    # GIVEN the instance holds the module's content and the same Settings (spaced differently)
+    flows = _with_settings(tmp_path, SETTINGS)
+    module_arn = f"{BASE}/flow-module/{MODULE_ID}"
+    caller = json.dumps(fill(flows["a"].content(), {"ModuleArn.greeting": module_arn}))
+    stub.add_response("search_contact_flows", {"ContactFlows": [{"Id": flow_id("a"), "Arn": arn("a"), "Name": "a",
+                                                                 "Content": caller}]})  # fmt: skip
+    stub.add_response("search_contact_flow_modules", {"ContactFlowModules": [
+        {"Id": MODULE_ID, "Arn": module_arn, "Name": "greeting", "Content": json.dumps(flows["greeting"].content()),
+         "Settings": json.dumps(json.loads(SETTINGS), indent=2)}]})  # fmt: skip
+    # WHEN loaded THEN nothing is written
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(list(flows.values()), {})
+    assert {r.status for r in report.results} == {"unchanged"} and report.writes == 0
+
+
+def test_an_archived_flow_does_not_shadow_the_active_one_of_the_same_name(connect: tuple[Any, Stubber]) -> None:
+    client, stub = connect
+    # GIVEN a search that returns each kit flow and, after it, an ARCHIVED flow of the same name
+    page = summaries(["after-hours", "customer-queue", "inbound-menu"])
+    archived = [{**item, "Id": "archived-" + item["Id"][:20], "Arn": item["Arn"] + "-old", "State": "ARCHIVED",
+                 "Content": json.dumps({"old": True})} for item in page["ContactFlows"]]  # fmt: skip
+    stub.add_response("search_contact_flows", {"ContactFlows": page["ContactFlows"] + archived})
+    # WHEN loaded THEN the active flows are the ones compared: all unchanged, nothing written
+    report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(loader_flows(), VALUES)
+    assert {r.status for r in report.results} == {"unchanged"} and report.writes == 0
+    assert all(not r.flow_id.startswith("archived-") for r in report.results)

@@ -35,7 +35,8 @@ def deployment() -> Deployment:
 
 
 def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: bool = False,
-                 changed_flow: str | None = None, allocated: int = 1, firing: list[str] | None = None) -> None:  # fmt: skip
+                 changed_flow: str | None = None, allocated: int = 1, firing: list[str] | None = None,
+                 unpublished_flow: str | None = None, unconfigured: bool = False) -> None:  # fmt: skip
     """Queue the answers `ivr status` reads in one region, in the order it reads them."""
     settings = deployment.region(role)  # type: ignore[arg-type]
     region = settings.region
@@ -64,6 +65,11 @@ def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: 
         if flow.name == changed_flow:
             content = json.dumps({**json.loads(content), "StartAction": "changed-in-the-console"})
         flow_id = outputs[f"Flow{pascal(flow.name)}Id"]
+        if flow.name == unpublished_flow:
+            connect.add_client_error("describe_contact_flow", "ContactFlowNotPublishedException",
+                                     "The contact flow has not been published", 400,
+                                     expected_params={"InstanceId": INSTANCE, "ContactFlowId": flow_id})  # fmt: skip
+            continue
         connect.add_response(
             "describe_contact_flow",
             {"ContactFlow": {"Id": flow_id, "Name": flow.name, "Status": "PUBLISHED", "State": "ACTIVE",
@@ -77,6 +83,12 @@ def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: 
         {"botId": "BOTID12345", "botAliasId": "ALIAS12345"},
     )  # fmt: skip
     for name in deployment.function_names:
+        if unconfigured:
+            aws.stub("lambda", region).add_client_error(
+                "get_provisioned_concurrency_config", "ProvisionedConcurrencyConfigNotFoundException",
+                "No Provisioned Concurrency Config found for this function", 404,
+                expected_params={"FunctionName": name, "Qualifier": "live"})  # fmt: skip
+            continue
         aws.stub("lambda", region).add_response(
             "get_provisioned_concurrency_config",
             {"Status": "READY", "AllocatedProvisionedConcurrentExecutions": allocated,
@@ -144,6 +156,29 @@ def test_partial_permissions_and_drift_are_shown_not_fatal(aws: Aws, deployment:
             "PUBLISHED, ACTIVE; mirrored from the primary (content compared there)",
             True,
         )
+    assert not status.healthy
+
+
+def test_a_never_published_flow_and_no_provisioned_concurrency_are_faults_not_unread(
+    aws: Aws, deployment: Deployment, tmp_path: Path
+) -> None:
+    # GIVEN a primary flow only saved (DescribeContactFlow: ContactFlowNotPublishedException) and a DR region whose
+    # aliases have no provisioned concurrency configured (ProvisionedConcurrencyConfigNotFoundException)
+    unpublished = load_flows()[0].name
+    queue_region(aws, deployment, "primary", unpublished_flow=unpublished,
+                 allocated=deployment.region("primary").baseline_concurrency)  # fmt: skip
+    queue_region(aws, deployment, "dr", unconfigured=True)
+    # WHEN status is read
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    # THEN neither is "could not read": the flow is a FAIL saying it was never published ...
+    assert all(not r.unread for r in status.regions), [r.unread for r in status.regions]
+    assert items(status, "primary")[f"flow {unpublished}"] == ("SAVED, never published", False)
+    # ... and each function has 0 allocated, a FAIL against a non-zero schedule
+    dr = items(status, "dr")
+    want = deployment.region("dr").baseline_concurrency
+    for name in deployment.function_names:
+        value, ok = dr[f"concurrency {name.removeprefix(deployment.name + '-')}"]
+        assert value.startswith("0 allocated, 0 requested") and ok is (want == 0)
     assert not status.healthy
 
 

@@ -95,6 +95,55 @@ def test_a_wrong_expected_prompt_fails_the_test_case(kit: OfflineKit, cases: lis
     assert result.reason.startswith(observation["Identifier"])
 
 
+def test_prompts_before_one_input_are_one_message_offline() -> None:
+    from flowkit.testcase.trace import Event, one_message_per_input
+
+    # GIVEN a call that plays two prompts (a function runs between them) before an input, then one before the end
+    events = [Event("TestInitiated"), Event("MessageReceived", text="Welcome."),
+              Event("FlowActionStarted", action_type="InvokeLambdaFunction"), Event("MessageReceived", text="Press 1."),
+              Event("Input", text="1"), Event("MessageReceived", text="Bye."), Event("TestCompleted")]  # fmt: skip
+    # WHEN presented as Connect sends it
+    shown = one_message_per_input(events)
+    # THEN the prompts before the input are ONE message, where the last of them was, and the later one its own
+    assert [(e.type, e.parts) for e in shown] == [
+        ("TestInitiated", []), ("FlowActionStarted", []), ("MessageReceived", ["Welcome.", "Press 1."]),
+        ("Input", []), ("MessageReceived", ["Bye."]), ("TestCompleted", [])]  # fmt: skip
+    assert "Welcome." in shown[2].text and "Press 1." in shown[2].text
+
+
+def test_an_observation_per_prompt_before_one_input_fails_as_on_connect(
+    kit: OfflineKit, cases: list[CompiledTestCase]
+) -> None:
+    # GIVEN a compiled test case whose message holds several prompts (its caveat says which are not matched)
+    case = next((c for c in cases if c.compiled and any("one message" in v for v in c.caveats)), None)
+    if case is None:
+        pytest.skip("no kit scenario plays two prompts before an input")
+    assert case.content is not None
+    merged = next(e for e in run(kit, case).events if e.type == "MessageReceived" and len(e.parts) > 1)
+    content = copy.deepcopy(case.content)
+    observations = content["Observations"]
+    at = next(i for i, o in enumerate(observations) if o["Event"]["Type"] == "MessageReceived"
+              and o["Event"]["Properties"]["Text"] in merged.parts[-1])  # fmt: skip
+    # WHEN an observation of its first prompt is chained before it (one observation per prompt, as before)
+    first = copy.deepcopy(observations[at])
+    first.update(
+        Identifier="first-prompt", Actions=[], Transitions={"NextObservations": [observations[at]["Identifier"]]}
+    )
+    first["Event"] = dict(first["Event"], Identifier="ev-first-prompt")
+    first["Event"]["Properties"] = dict(first["Event"]["Properties"], Text=merged.parts[0])
+    observations[at - 1]["Transitions"]["NextObservations"] = ["first-prompt"]
+    observations.insert(at, first)
+    assert problems_of(content) == []
+    # THEN offline, as on Connect, the first observation takes the one message and the next does not see it:
+    # the test fails, or (a flow that replays its menu after silence) the answer is sent only after a timeout
+    compiled, split = run(kit, case), run(kit, case, content)
+    assert compiled.passed
+    inputs = [[e.text for e in r.events if e.type == "Input"] for r in (compiled, split)]
+    assert not split.passed or inputs[0] != inputs[1], (split.reason, inputs)
+    if split.passed:
+        assert inputs[1][0] == "timeout" and "timeout" not in inputs[0][:1]
+
+
 def test_a_wrong_assertion_fails_the_test_case(kit: OfflineKit, cases: list[CompiledTestCase]) -> None:
     # GIVEN a compiled test case with an assertion whose operand is changed
     case, content = _first(cases, '"Type": "Assert"')
@@ -269,3 +318,66 @@ def test_live_functions_mock_only_the_mapped_or_failing_ones(kit: OfflineKit, sa
         start = json.dumps(case.content["Observations"][0]) if case.content else ""
         # THEN a function is overridden only where the scenario maps it (to a failing one, in the kit's scenarios)
         assert ("InvokeLambdaFunction" in start) == bool(scenario.lambdas), case.scenario
+
+
+# -- the queued outcome, queue overrides and unconfirmed paths (connect-testing.md §2, §3) ---------------------------
+def test_a_queued_outcome_matches_the_transfer_and_asserts_the_queue_by_name(cases: list[CompiledTestCase]) -> None:
+    # GIVEN the kit's compiled scenarios that end queued
+    scenarios = {p.stem: s for p, s in load_scenarios(SCENARIOS_DIR)}
+    queued = [c for c in cases if c.compiled and scenarios[c.scenario].expect.outcome == "queued"]
+    if not queued:
+        pytest.skip("no compiled scenario ends queued")
+    for case in queued:
+        outcome = (case.content or {})["Observations"][-1]
+        # THEN the outcome waits for the transfer without naming the queue's ARN or id (unconfirmed which) ...
+        assert outcome["Event"]["Properties"] == {"ActionType": "TransferContactToQueue"}, case.name
+        # ... and the queue is checked by its name, the documented path
+        names = [a["Parameters"] for a in outcome["Actions"] if a["Type"] == "Assert"]
+        assert any(n["Namespace"] == "$.Queue.Name" and n["Operator"] == "Equals" for n in names), case.name
+
+
+def test_attribute_assertions_are_listed_as_unconfirmed(cases: list[CompiledTestCase]) -> None:
+    # GIVEN the compiled scenarios that expect attributes
+    scenarios = {p.stem: s for p, s in load_scenarios(SCENARIOS_DIR)}
+    with_attributes = [c for c in cases if c.compiled and scenarios[c.scenario].expect.attributes]
+    if not with_attributes:
+        pytest.skip("no compiled scenario expects attributes")
+    # THEN each says its $.Attributes assertions are unconfirmed, naming the keys
+    for case in with_attributes:
+        keys = scenarios[case.scenario].expect.attributes
+        caveat = next((c for c in case.caveats if "$.Attributes" in c), "")
+        assert caveat and all(k in caveat for k in keys), case.name
+
+
+def test_a_queue_override_for_an_unknown_queue_is_a_problem_not_an_empty_id() -> None:
+    from datetime import UTC, datetime
+
+    from flowkit.simulate.engine import CallResult
+    from flowkit.testcase.compile import _Builder, _overrides
+    from flowkit.testcase.trace import Recording, Started
+    from regions.config import FlowTestSettings
+
+    # GIVEN a transfer whose queue the offline run does not know, and a scenario that forces it to fail
+    scenario = Scenario(name="s", flow="f", at=datetime(2026, 12, 1, 10, tzinfo=UTC), fail={"ToQueue": "QueueAtCapacity"},
+                        expect=Expect(outcome="disconnected"))  # fmt: skip
+    started = [Started(0, "f", "ToQueue", "TransferContactToQueue", {}, {}, None)]
+    recording = Recording(result=CallResult.__new__(CallResult), started=started, lambda_calls=[], events=[])
+    problems: list[str] = []
+    # WHEN its overrides are compiled
+    actions = _overrides(scenario, recording, _Builder(FlowTestSettings()), problems)
+    # THEN no override with an empty QueueId is emitted; the problem names the block
+    assert actions == [] and any("ToQueue" in p and "queue" in p for p in problems), problems
+
+
+@pytest.mark.parametrize("action", ["TransferContactToQueue", "DequeueAndTransferToQueue"])
+def test_queue_transfers_can_be_overridden_with_the_documented_errors(action: str) -> None:
+    # GIVEN a test case whose start overrides a queue transfer with QueueAtCapacity (connect-testing.md §3)
+    override = {"Identifier": "o-1", "Type": "OverrideSystemBehavior", "Transitions": {}, "Parameters": {
+        "ActionType": "OverrideSystemBehavior", "Behavior": {"Type": "FlowAction", "Properties": {
+            "ActionType": action, "ActionParameters": {"QueueId": "%QueueArn.appointments%"},
+            "Strategy": {"Type": "MockResponse", "Response": {"Type": "Error", "Error": {"Value": "QueueAtCapacity"}}}}}}}  # fmt: skip
+    document = {"Version": "2019-10-30", "Metadata": {}, "Observations": [
+        {"Identifier": "start", "Event": {"Identifier": "ev-start", "Type": "TestInitiated", "Actor": "System",
+                                          "Properties": {}}, "Actions": [override], "Transitions": {"NextObservations": []}}]}  # fmt: skip
+    # THEN the document is well formed
+    assert problems_of(document) == []

@@ -205,6 +205,8 @@ def test_missing_test_cases_are_created_through_the_api(connect: tuple[Any, Stub
     stub.add_response("list_test_cases", {"TestCaseSummaryList": [
         {"Id": "tc-1", "Arn": "arn:aws:connect:us-east-1:111111111111:instance/i/test-case/tc-1", "Name": first,
          "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    values = placeholder_values(outputs(PRIMARY), None, PRIMARY)
+    stored(stub, "tc-1", kit_cases[first], values)  # the same content: not updated
     created: dict[str, Any] = {}
     stub.add_response("create_test_case", {"TestCaseId": "primary-id-2", "TestCaseArn": "arn:x"})
     stub.add_client_error("create_test_case", "InvalidTestCaseException", "The test case is invalid", 400,
@@ -230,6 +232,98 @@ def test_missing_test_cases_are_created_through_the_api(connect: tuple[Any, Stub
     assert not run.ok and any(second in note for note in run.notes)
 
 
+def stored(stub: Stubber, case: str, case_file: dict[str, Any], values: dict[str, str],
+           change: Any = None) -> dict[str, Any]:  # fmt: skip
+    """Queue DescribeTestCase's answer: the test case as Connect holds it (``change`` edits it)."""
+    from runbooks.test_cases import filled
+
+    content, entry = filled(case_file, values)
+    case = {"Id": case, "Name": "x", "Content": json.dumps(json.loads(content), indent=1), "EntryPoint": entry,
+            "Status": case_file.get("Status", "PUBLISHED")}  # fmt: skip
+    if change:
+        change(case)
+    stub.add_response("describe_test_case", {"TestCase": case},
+                      {"InstanceId": INSTANCE, "TestCaseId": case["Id"], "Status": "PUBLISHED"})  # fmt: skip
+    return case
+
+
+@pytest.mark.parametrize("what", ["Content", "EntryPoint", "Status"])
+def test_an_api_made_test_case_that_differs_is_updated_before_it_runs(
+    connect: tuple[Any, Stubber], kit_cases: dict[str, dict[str, Any]], what: str
+) -> None:
+    # GIVEN a region without a test-case stack whose same-named test case holds an older scenario or flow
+    client, stub = connect
+    name = sorted(kit_cases)[0]
+    values = placeholder_values(outputs(PRIMARY), None, PRIMARY)
+    stub.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": name, "Status": "PUBLISHED"}]},
+                      {"InstanceId": INSTANCE})  # fmt: skip
+    edits = {
+        "Content": lambda c: c.update(Content=json.dumps({**json.loads(c["Content"]), "Observations": []})),
+        "EntryPoint": lambda c: c["EntryPoint"]["VoiceCallEntryPointParameters"].update(FlowId="old-flow"),
+        "Status": lambda c: c.update(Status="SAVED"),
+    }
+    stored(stub, "tc-1", kit_cases[name], values, edits[what])
+    content, entry = module.filled(kit_cases[name], values)
+    stub.add_response("update_test_case", {}, {"InstanceId": INSTANCE, "TestCaseId": "tc-1", "Content": content,
+                                               "EntryPoint": entry, "Status": "PUBLISHED"})  # fmt: skip
+    start(stub, "tc-1", "ex-1")
+    summary(stub, "tc-1", "ex-1", "PASSED")
+    records(stub, "tc-1", "ex-1", [("start", "PASSED", "")])
+    # WHEN the region's test cases run
+    run = run_region(runner(client, Clock()), {name: kit_cases[name]}, values, region=PRIMARY)
+    # THEN the test case was updated to the compiled one before it started, and the run says so
+    assert [r.status for r in run.results] == ["PASSED"]
+    assert any(name in note and "updated" in note for note in run.notes)
+
+
+def test_a_stack_owned_test_case_is_not_described_or_updated(connect: tuple[Any, Stubber],
+                                                             kit_cases: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    # GIVEN a region whose test-case stack owns the test cases (CloudFormation updates them)
+    client, stub = connect
+    name = sorted(kit_cases)[0]
+    stub.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": name, "Status": "PUBLISHED"}]},
+                      {"InstanceId": INSTANCE})  # fmt: skip
+    start(stub, "tc-1", "ex-1")
+    summary(stub, "tc-1", "ex-1", "PASSED")
+    records(stub, "tc-1", "ex-1", [])
+    # WHEN it runs THEN only list/start/summary/records are called (the Stubber refuses any other call)
+    run = run_region(runner(client, Clock()), {name: kit_cases[name]},
+                     placeholder_values(outputs(PRIMARY), None, PRIMARY), region=PRIMARY,
+                     deployed_by=lambda n: "n/a")  # fmt: skip
+    assert [r.status for r in run.results] == ["PASSED"]
+
+
+def test_a_lost_connection_errs_that_test_only(connect: tuple[Any, Stubber], monkeypatch: pytest.MonkeyPatch) -> None:
+    from botocore.exceptions import EndpointConnectionError
+
+    # GIVEN three test cases: the first start and the second's summary lose the connection
+    client, stub = connect
+    real = client.start_test_case_execution
+    real_summary = client.get_test_case_execution_summary
+
+    def flaky_start(**kw: Any) -> Any:
+        if kw["TestCaseId"] == "tc-a":
+            raise EndpointConnectionError(endpoint_url="https://connect.us-east-1.amazonaws.com")
+        return real(**kw)
+
+    def flaky_summary(**kw: Any) -> Any:
+        if kw["TestCaseId"] == "tc-b":
+            raise EndpointConnectionError(endpoint_url="https://connect.us-east-1.amazonaws.com")
+        return real_summary(**kw)
+
+    monkeypatch.setattr(client, "start_test_case_execution", flaky_start)
+    monkeypatch.setattr(client, "get_test_case_execution_summary", flaky_summary)
+    start(stub, "tc-b", "ex-b")
+    start(stub, "tc-c", "ex-c")
+    summary(stub, "tc-c", "ex-c", "PASSED")
+    records(stub, "tc-c", "ex-c", [])
+    # WHEN they run
+    results = runner(client, Clock()).run({"a": "tc-a", "b": "tc-b", "c": "tc-c"})
+    # THEN the two without an answer are ERROR with the reason, and the third still ran and passed
+    assert [(r.name, r.status) for r in results] == [("a", "ERROR"), ("b", "ERROR"), ("c", "PASSED")]
+    assert all("Could not connect" in r.reason for r in results[:2])
+
+
 # -- failover and drills -------------------------------------------------------------------------------------------
 @pytest.fixture
 def verified(
@@ -252,6 +346,10 @@ def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
     connect = aws.stub("connect", "dr")
     connect.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": name,
                                                                       "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    # the replica's test case was made through the API: it is compared (an older one here) and updated
+    connect.add_response("describe_test_case", {"TestCase": {"Id": "tc-1", "Name": name, "Status": "SAVED"}},
+                         {"InstanceId": INSTANCE, "TestCaseId": "tc-1", "Status": "PUBLISHED"})  # fmt: skip
+    connect.add_response("update_test_case", {})
     start(connect, "tc-1", "ex-1")
     summary(connect, "tc-1", "ex-1", status, passed=3 if status == "PASSED" else 2)
     records(connect, "tc-1", "ex-1", [("outcome", "PASSED" if status == "PASSED" else "FAILED", "")])

@@ -39,6 +39,26 @@ def test_a_replica_test_case_id_is_a_create_header() -> None:
     assert member.serialization.get("location") == "header"
 
 
+def test_an_api_made_test_case_is_read_by_status_and_updated_in_its_body() -> None:
+    # GIVEN DescribeTestCase THEN the version read is chosen by a ``status`` query (SAVED or PUBLISHED)
+    model = connect_model()
+    status = model.operation_model("DescribeTestCase").input_shape.members["Status"]
+    assert status.serialization.get("location") == "querystring" and set(status.enum) == {"SAVED", "PUBLISHED"}
+    # AND UpdateTestCase takes the three fields the runner compares in its body
+    update = model.operation_model("UpdateTestCase").input_shape.members
+    assert all(update[m].serialization.get("location") is None for m in ("Content", "EntryPoint", "Status"))
+
+
+def test_module_settings_go_with_create_and_content_update() -> None:
+    # GIVEN the calls the flow loader makes for modules THEN both take Settings, a string (FlowModuleSettings)
+    model = connect_model()
+    for operation in ("CreateContactFlowModule", "UpdateContactFlowModuleContent"):
+        assert model.operation_model(operation).input_shape.members["Settings"].type_name == "string"
+    assert "Settings" not in model.operation_model("UpdateContactFlowModuleMetadata").input_shape.members
+    # AND an archived flow is a State the searches return unless filtered
+    assert set(model.shape_for("ContactFlowState").enum) == {"ACTIVE", "ARCHIVED"}
+
+
 def test_statuses_and_limits_match_the_cloudformation_schema() -> None:
     schema = cfn_schema()["properties"]
     status = get_args(FlowTestSettings.model_fields["status"].annotation)
