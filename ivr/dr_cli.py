@@ -10,7 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from ivr.assembly import AssemblyError, read_assembly
-from ivr.output import console, deployment_or_exit, err
+from ivr.output import aws_session, console, deployment_or_exit, err, session_with_credentials
 
 if TYPE_CHECKING:
     from regions.config import Role
@@ -95,16 +95,12 @@ ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment f
 
 
 def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
-    import boto3
     from botocore.config import Config
 
     from runbooks.failover import DrOperations
 
     deployment = deployment_or_exit(config)
-    session = boto3.Session()
-    if need_credentials and session.get_credentials() is None:
-        err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was changed")
-        raise typer.Exit(2)
+    session = session_with_credentials() if need_credentials else aws_session()
     retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     clients: dict[tuple[str, str], object] = {}
 

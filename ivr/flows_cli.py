@@ -271,17 +271,13 @@ def _check_target(instance_id: str | None, stack: str | None, region: str | None
 def _connect_target(instance_id: str | None, region: str | None, stack: str | None, config: Path,
                     extra: dict[str, str], *, need_values: bool) -> tuple[Any, FlowTarget]:  # fmt: skip
     """A Connect client and the target instance (with placeholder values when ``need_values``)."""
-    import boto3
-
+    from ivr.output import session_with_credentials
     from ivr.stack_outputs import FlowTarget, read_outputs, target_from_instance, target_from_outputs
     from runbooks.flow_loader import CONNECT_RETRIES
 
     if stack and not region:
         region = _stack_region(stack, config)
-    session = boto3.Session(region_name=region)
-    if session.get_credentials() is None:
-        err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was done")
-        raise typer.Exit(2)
+    session = session_with_credentials(region=region, consequence="nothing was done")
     client = session.client("connect", config=CONNECT_RETRIES)
     if stack:
         deployment = deployment_or_exit(config)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -9,6 +10,8 @@ import typer
 from rich.console import Console
 
 if TYPE_CHECKING:
+    import boto3
+
     from regions.config import Deployment
 
 console = Console(soft_wrap=True)
@@ -36,3 +39,47 @@ def role_or_exit(role: str | None, region: str | None, command: str) -> str:
             raise typer.Exit(2)
         err.print(f"note: `--region primary|dr` is deprecated for {command}; use `--role primary|dr`")
     return role or region or "primary"
+
+
+#: How to give ``ivr`` credentials, said the same way by every command that reads or changes the account.
+NO_CREDENTIALS = (
+    "no AWS credentials found (set AWS_PROFILE or --profile, run `aws sso login`, "
+    "or export AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY)"
+)
+
+
+def aws_session(
+    profile: str | None = None, *, region: str | None = None, consequence: str = "nothing was changed"
+) -> boto3.Session:
+    """A boto3 session; a profile that is not in the AWS config (from ``--profile`` or AWS_PROFILE) exits 2 naming it.
+
+    botocore raises ProfileNotFound from the session itself (and from reading its credentials) when the profile
+    named by ``--profile`` or the environment does not exist; every ``ivr`` command goes through here so that the
+    message is the same everywhere.
+    """
+    import boto3
+    from botocore.exceptions import ProfileNotFound
+
+    try:
+        session = boto3.Session(profile_name=profile, region_name=region)
+        session.get_credentials()  # a profile named only in the environment can fail here too
+    except ProfileNotFound as exc:
+        name = profile or exc.kwargs.get("profile") or os.environ.get("AWS_PROFILE")
+        source = "--profile" if profile else "the AWS_PROFILE environment variable"
+        err.print(
+            f"error: AWS profile {name!r} is not in your AWS config (it comes from {source}); {consequence}",
+            markup=False,
+        )
+        raise typer.Exit(2) from None
+    return session
+
+
+def session_with_credentials(
+    profile: str | None = None, *, region: str | None = None, consequence: str = "nothing was changed", hint: str = ""
+) -> boto3.Session:
+    """:func:`aws_session`, and exit 2 saying how to give credentials (and ``consequence``) when there are none."""
+    session = aws_session(profile, region=region, consequence=consequence)
+    if session.get_credentials() is None:
+        err.print(f"error: {NO_CREDENTIALS}; {consequence}." + (f" {hint}" if hint else ""), markup=False)
+        raise typer.Exit(2)
+    return session
