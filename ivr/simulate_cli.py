@@ -153,8 +153,10 @@ def simulate_command(
         try:
             resources = kit_resources(
                 deployment, cast("Role", region), bot_model, clinic, extra_flows=extra, lambdas=mapped,
-                today=moment.date,
+                today=moment.date, entry_file=flow_path if extra else None,
             )  # fmt: skip
+            if extra:
+                _note_namesakes(flow_path, name)
             if bots:
                 from flowkit.simulate.kit import bot_factories
 
@@ -285,6 +287,17 @@ def _flow_name(path: Path) -> str:
         raise typer.Exit(2)
     meta = found[0].doc.get("Metadata") if isinstance(found[0].doc, dict) else None
     return str((meta.get("name") if isinstance(meta, dict) else None) or found[0].name or path.stem)
+
+
+def _note_namesakes(path: Path, name: str) -> None:
+    """Say which sibling files also name the flow ``name``: the call runs ``path``, the file given."""
+    from flowkit.language.lint import named_flows
+
+    others = [p for p in sorted(path.parent.glob("*.json"))
+              if p.resolve() != path.resolve() and any(n == name for n, _ in named_flows(p))]  # fmt: skip
+    if others:
+        err.print(f"note: {', '.join(map(str, others))} also named {name!r}; running {path}, the file given",
+                  markup=False)  # fmt: skip
 
 
 def _lint_first(doc: object, path: Path) -> None:

@@ -43,7 +43,7 @@ def test_a_binary_scenario_file_is_named(tmp_path: Path) -> None:
 
 @pytest.mark.parametrize("data", [[1, 2], "text", 3, None, {"Content": {}, "EntryPoint": [1]}])
 def test_a_test_case_that_is_not_an_object_is_refused(data: object) -> None:
-    with pytest.raises(TestCaseError, match="case.json"):
+    with pytest.raises(TestCaseError, match=r"case\.json"):
         read_test_case(data, "case.json")  # type: ignore[arg-type]
 
 
