@@ -10,6 +10,9 @@ from typing import Any
 from typer.testing import CliRunner
 
 from ivr.cli import app
+from regions.config import load_deployment
+from runbooks.drill import all_drills
+from tests.conftest import ROOT
 
 runner = CliRunner()
 AT = "2026-12-01T10:00"
@@ -63,3 +66,50 @@ def test_lint_counts_an_unreadable_file_as_an_error(tmp_path: Path) -> None:
     result = runner.invoke(app, ["flows", "lint", str(path)])
     assert result.exit_code == 2
     assert "not UTF-8" in flat(result.output) and "1 errors, 0 warnings" in flat(result.output)
+
+
+def test_simulate_refuses_a_fail_action_the_flow_does_not_have(tmp_path: Path) -> None:
+    path = tmp_path / "greeting.json"
+    path.write_text(json.dumps(saying("greeting", "hello")))
+    result = runner.invoke(app, ["simulate", str(path), "--at", AT, "--fail", "NOPE=NoMatchingError"])
+    assert result.exit_code == 2, result.output
+    assert "--fail NOPE" in flat(result.output) and "Bye, Say" in flat(result.output)  # the flow's actions listed
+    # an action the flow has (or FLOW:ACTION) is accepted: the forced error reaches the engine (this flow has no
+    # error branch for it, which the engine reports as the call's failure, exit 1)
+    for key in ("Say", "greeting:Say"):
+        taken = runner.invoke(app, ["simulate", str(path), "--at", AT, "--fail", f"{key}=NoMatchingError"])
+        assert taken.exit_code == 1 and "no action" not in flat(taken.output), taken.output
+
+
+def test_simulate_refuses_a_queue_the_kit_does_not_have(tmp_path: Path) -> None:
+    path = tmp_path / "greeting.json"
+    path.write_text(json.dumps(saying("greeting", "hello")))
+    result = runner.invoke(app, ["simulate", str(path), "--at", AT, "--queue-full", "nosuchqueue"])
+    assert result.exit_code == 2, result.output
+    queues = [q.name for q in load_deployment(ROOT / "regions" / "clinic.yaml").queues]
+    assert "nosuchqueue" in flat(result.output) and all(q in flat(result.output) for q in queues)
+    assert runner.invoke(app, ["simulate", str(path), "--at", AT, "--queue-full", queues[0]]).exit_code == 0
+
+
+def test_simulate_refuses_single_call_options_with_scenarios() -> None:
+    scenarios = ROOT / "connect" / "call_scenarios"
+    result = runner.invoke(app, ["simulate", "--scenarios", str(scenarios), "--fail", "Say=NoMatchingError"])
+    assert result.exit_code == 2 and "single call" in flat(result.output)
+
+
+def test_load_mode_prints_json(tmp_path: Path) -> None:
+    # GIVEN one scenario of the kit WHEN replayed as 2 calls with --json THEN the figures come as JSON
+    scenario = sorted((ROOT / "connect" / "call_scenarios").glob("*.yaml"))[0]
+    (tmp_path / scenario.name).write_text(scenario.read_text())
+    result = runner.invoke(app, ["simulate", "--scenarios", str(tmp_path), "--calls", "2", "--rate", "1", "--json"])
+    report = json.loads(result.stdout)
+    assert report["calls"] == 2 and sum(report["outcomes"].values()) == 2
+    assert report["capacity"] is not None and result.exit_code == (1 if report["errors"] or report["short"] else 0)
+
+
+def test_drill_list_prints_json() -> None:
+    result = runner.invoke(app, ["drill", "--list", "--json"])
+    assert result.exit_code == 0
+    listed = json.loads(result.stdout)
+    assert [d["name"] for d in listed] == [d.name for d in all_drills()]
+    assert all(d["steps"] and d["modes"] for d in listed)
