@@ -66,7 +66,7 @@ def test_parity_resynthesizes_an_assembly_of_another_deployment(
     def synthesize(config: Path, into: Path) -> SynthResult:
         synthesized.append(config)
         (into / "manifest.json").unlink()
-        fake_assembly(into, {r: DEPLOYMENT.region(r).stack_name for r in ("primary", "dr")})  # type: ignore[arg-type]
+        fake_assembly(into, {r: DEPLOYMENT.region(r).stack_name for r in ("primary", "dr")})
         return SynthResult(True, 0.0, "")
 
     monkeypatch.setattr("ivr.synthesis.synthesize", synthesize)
