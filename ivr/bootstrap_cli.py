@@ -9,8 +9,8 @@ from typing import Annotated
 import typer
 
 from ivr.cdk_cli import ROOT, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import ContextOption, JsonPlanOption, ProfileOption, check_context, credentials_missing
-from ivr.output import console, deployment_or_exit, err
+from ivr.cdk_options import ContextOption, JsonPlanOption, ProfileOption, check_context
+from ivr.output import console, deployment_or_exit, session_with_credentials
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 
@@ -37,10 +37,7 @@ def bootstrap_command(
         else:
             console.print(f"would bootstrap {', '.join(environments)}:\n  {render(command)}", markup=False)
         return
-    if credentials_missing(profile):
-        err.print(
-            "error: no AWS credentials found (set AWS_PROFILE or --profile, or run `aws sso login`); "
-            "nothing was bootstrapped. Use --dry-run to see what would run."
-        )
-        raise typer.Exit(2)
+    session_with_credentials(
+        profile, consequence="nothing was bootstrapped", hint="Use --dry-run to see what would run."
+    )
     raise typer.Exit(run_cdk(command).returncode)

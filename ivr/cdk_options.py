@@ -42,14 +42,6 @@ def check_context(pairs: list[str] | None) -> list[str]:
 
 def credentials_missing(profile: str | None = None) -> bool:
     """True when boto3 finds no credentials (for ``profile``, if given); an unknown profile exits 2 naming it."""
-    import boto3
-    from botocore.exceptions import ProfileNotFound
+    from ivr.output import aws_session
 
-    from ivr.output import err
-
-    try:
-        session = boto3.Session(profile_name=profile)
-    except ProfileNotFound:
-        err.print(f"error: AWS profile {profile!r} is not in your AWS config; nothing was changed", markup=False)
-        raise typer.Exit(2) from None
-    return session.get_credentials() is None
+    return aws_session(profile).get_credentials() is None

@@ -231,16 +231,10 @@ def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, 
         console.print("cfn-lint warnings: `ivr synth --warnings` prints them", markup=False)
 
 
-def _credentials_or_exit(profile: str | None = None) -> None:
-    from ivr.cdk_options import credentials_missing
+def _credentials_or_exit(profile: str | None, what: str) -> None:
+    from ivr.output import session_with_credentials
 
-    if credentials_missing(profile):
-        err.print(
-            "error: no AWS credentials found (set AWS_PROFILE, run `aws sso login`, or export "
-            "AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); nothing was deployed. "
-            "Use --dry-run to see what would run."
-        )
-        raise typer.Exit(2)
+    session_with_credentials(profile, consequence=f"nothing was {what}", hint="Use --dry-run to see what would run.")
 
 
 Role = Literal["primary", "dr"]
@@ -290,7 +284,7 @@ def deploy(
         _standalone_notice(deployment)
     if dry_run:
         return
-    _credentials_or_exit(profile)
+    _credentials_or_exit(profile, "deployed")
     result = run_cdk(command)
     if result.returncode == 0:
         deploy_test_cases(deployment, role, config)  # its own stack: a failure there leaves the IVR deployed
@@ -324,7 +318,7 @@ def destroy(
         console.print(line, highlight=False)
     if dry_run:
         return
-    _credentials_or_exit(profile)
+    _credentials_or_exit(profile, "destroyed")
     if not yes and not typer.confirm(
         f"Destroy {deployment.name} in {deployment.dr_region} and "
         f"{deployment.primary_region} (account {deployment.account})?"

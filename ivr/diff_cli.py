@@ -10,8 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 import typer
 
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import ContextOption, ProfileOption, check_context, credentials_missing
-from ivr.output import console, deployment_or_exit, err
+from ivr.cdk_options import ContextOption, ProfileOption, check_context
+from ivr.output import console, deployment_or_exit, err, session_with_credentials
 
 if TYPE_CHECKING:
     from regions.config import Deployment
@@ -68,21 +68,13 @@ def diff_command(
 
     Exit 0 when nothing differs, 1 when something does, 2 when it could not be read.
     """
-    import boto3
-    from botocore.exceptions import ProfileNotFound
-
     deployment = deployment_or_exit(config)
     roles: list[Role] = [role] if role else ["primary", "dr"]
-    if credentials_missing(profile):
-        err.print(
-            "error: no AWS credentials found (set AWS_PROFILE or --profile, or run `aws sso login`); "
-            "`ivr diff` compares with what is deployed. `ivr synth` checks a change offline."
-        )
-        raise typer.Exit(2)
-    try:
-        session = boto3.Session(profile_name=profile)
-    except ProfileNotFound:  # pragma: no cover - credentials_missing has already said so
-        raise typer.Exit(2) from None
+    session = session_with_credentials(
+        profile,
+        consequence="`ivr diff` compares with what is deployed",
+        hint="`ivr synth` checks a change offline.",
+    )
     extra = passthrough(profile=profile, context=check_context(context))
     changed, unreadable = False, False
     summary: dict[str, Any] = {}

@@ -9,8 +9,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from ivr.assembly import AssemblyError, read_assembly
-from ivr.output import console, deployment_or_exit, err
+from ivr.assembly import AssemblyError, StackTemplate, read_assembly
+from ivr.output import aws_session, console, deployment_or_exit, err, session_with_credentials
 
 if TYPE_CHECKING:
     from regions.config import Role
@@ -38,14 +38,25 @@ def parity(
     A stale assembly (a source changed after it was written, or the last synth failed) is synthesized again
     first, and the command says so; with --no-synth it stops instead.
     """
+    deployment = deployment_or_exit(config)
     _fresh_or_exit(out, config, synth=synth)
     from stacks.parity import compare_templates
 
-    try:
-        stacks = read_assembly(out)
-    except AssemblyError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
+    stacks = _assembly_or_exit(out)
+    expected = [deployment.region(r).stack_name for r in ("primary", "dr")]
+    found = [s.name for s in stacks]
+    if not set(expected) <= set(found):
+        mismatch = f"{out} holds stacks {', '.join(found) or 'none'}, not {' and '.join(expected)} of {config}"
+        if not synth:
+            err.print(f"error: {mismatch}; run `ivr synth -c {config}` (or drop --no-synth)", markup=False)
+            raise typer.Exit(2)
+        _synthesize_or_exit(out, config, mismatch)
+        stacks = _assembly_or_exit(out)
+        found = [s.name for s in stacks]
+        if not set(expected) <= set(found):  # pragma: no cover - the app names its stacks from the config
+            err.print(f"error: {out} holds stacks {', '.join(found)} after synthesizing {config}", markup=False)
+            raise typer.Exit(2)
+    stacks = [s for s in stacks if s.name in expected]  # this deployment's stacks only (not test-case stacks)
     by_role = {s.role: s for s in stacks if s.role in ("primary", "dr")}  # not the test-case stacks
     if set(by_role) != {"primary", "dr"}:
         err.print(f"error: {out}: expected a primary and a dr stack, found roles {sorted(by_role)}")
@@ -64,8 +75,7 @@ def parity(
 
 def _fresh_or_exit(out: Path, config: Path, *, synth: bool) -> None:
     """Make sure ``out`` shows the sources as they are: synthesize when stale, or stop (exit 2) saying why."""
-    from ivr.cdk_cli import CdkCliError
-    from ivr.synthesis import stale_reason, synthesize
+    from ivr.synthesis import stale_reason
 
     reason = stale_reason(out, config)
     if reason is None:
@@ -77,6 +87,22 @@ def _fresh_or_exit(out: Path, config: Path, *, synth: bool) -> None:
         err.print(f"error: {out}/manifest.json: no cloud assembly here; run `ivr synth` first (--out {out})",
                   markup=False)  # fmt: skip
         raise typer.Exit(2)
+    _synthesize_or_exit(out, config, reason)
+
+
+def _assembly_or_exit(out: Path) -> list[StackTemplate]:
+    try:
+        return read_assembly(out)
+    except AssemblyError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+
+
+def _synthesize_or_exit(out: Path, config: Path, reason: str) -> None:
+    """Synthesize ``config`` into ``out``, saying why (``reason``); a failed synthesis exits 2."""
+    from ivr.cdk_cli import CdkCliError
+    from ivr.synthesis import synthesize
+
     err.print(f"note: {reason}; synthesizing {config} into {out} first (about a minute)", markup=False)
     try:
         result = synthesize(config, out)
@@ -94,17 +120,32 @@ DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file")]
 
 
+def _list_drills(as_json: bool) -> None:
+    """``ivr drill --list``: each drill's name, description, steps and modes (as JSON with --json); exits."""
+    from runbooks.drill import DrillError, all_drills
+
+    try:
+        drills = all_drills()
+    except DrillError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps([{"name": d.name, "description": d.description, "modes": list(d.modes),
+                                "steps": [step.name for step in d.steps]} for d in drills], indent=2))  # fmt: skip
+        raise typer.Exit(0)
+    for spec in drills:
+        console.print(f"{spec.name}: {spec.description} ({len(spec.steps)} steps; modes: "
+                      f"{', '.join(spec.modes)})", markup=False, highlight=False)  # fmt: skip
+    raise typer.Exit(0)
+
+
 def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
-    import boto3
     from botocore.config import Config
 
     from runbooks.failover import DrOperations
 
     deployment = deployment_or_exit(config)
-    session = boto3.Session()
-    if need_credentials and session.get_credentials() is None:
-        err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was changed")
-        raise typer.Exit(2)
+    session = session_with_credentials() if need_credentials else aws_session()
     retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     clients: dict[tuple[str, str], object] = {}
 
@@ -195,14 +236,11 @@ def drill_command(
     as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
 ) -> None:
     """Run a DR drill step by step, printing each step as it ends, and leave an evidence report (Markdown, JSON)."""
-    from runbooks.drill import DrillError, DrillRunner, all_drills, load_drill, write_report
+    from runbooks.drill import DrillError, DrillRunner, load_drill, write_report
     from runbooks.lock import LockError
 
     if list_drills:
-        for spec in all_drills():
-            console.print(f"{spec.name}: {spec.description} ({len(spec.steps)} steps; modes: "
-                          f"{', '.join(spec.modes)})", markup=False, highlight=False)  # fmt: skip
-        raise typer.Exit(0)
+        _list_drills(as_json)
     if name is None:
         err.print("error: name a drill (`ivr drill --list` shows them)")
         raise typer.Exit(2)

@@ -15,7 +15,7 @@ import typer
 from rich.text import Text
 
 from flowkit.language.files import FLOWS_DIR
-from flowkit.language.lint import Finding, has_errors, lint_path, parse
+from flowkit.language.lint import Finding, duplicate_names, has_errors, lint_path, parse
 from flowkit.language.render import to_mermaid
 from ivr.output import console, deployment_or_exit, err
 
@@ -110,18 +110,20 @@ def lint(
         raise typer.Exit(2)
     api_type = _check_type(flow_type)
     findings: list[Finding] = []
-    unreadable = False
-    for path in _flow_paths(paths or []):
+    unreadable = 0
+    files = _flow_paths(paths or [])
+    for path in files:
         try:
             findings += lint_path(path, api_type)
         except OSError as exc:
             err.print(f"error: {path}: cannot read: {exc.strerror or exc}", markup=False)
-            unreadable = True
+            unreadable += 1
         except UnicodeDecodeError as exc:
             err.print(f"error: {path}: not UTF-8 text (byte {exc.start}): flows are JSON in UTF-8", markup=False)
-            unreadable = True
+            unreadable += 1
+    findings += duplicate_names(files)
     if config is not None:  # the deployment checks load the config model and the bot: only when asked
-        findings += _deployment_findings(_flow_paths(paths or []), config)
+        findings += _deployment_findings(files, config)
     if output_format == "json":
         typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
     else:
@@ -129,7 +131,8 @@ def lint(
             # A Text, not markup: "[Identifier]" in a finding is data, and rich would swallow it as a tag.
             console.print(Text(str(finding), style="red" if finding.severity == "error" else "yellow"))
         errors = sum(f.severity == "error" for f in findings)
-        console.print(f"{errors} errors, {len(findings) - errors} warnings", highlight=False, markup=False)
+        console.print(f"{errors + unreadable} errors, {len(findings) - errors} warnings", highlight=False,
+                      markup=False)  # fmt: skip
     if unreadable or any(f.rule == "json" for f in findings):
         raise typer.Exit(2)
     raise typer.Exit(1 if has_errors(findings) else 0)
@@ -271,17 +274,13 @@ def _check_target(instance_id: str | None, stack: str | None, region: str | None
 def _connect_target(instance_id: str | None, region: str | None, stack: str | None, config: Path,
                     extra: dict[str, str], *, need_values: bool) -> tuple[Any, FlowTarget]:  # fmt: skip
     """A Connect client and the target instance (with placeholder values when ``need_values``)."""
-    import boto3
-
+    from ivr.output import session_with_credentials
     from ivr.stack_outputs import FlowTarget, read_outputs, target_from_instance, target_from_outputs
     from runbooks.flow_loader import CONNECT_RETRIES
 
     if stack and not region:
         region = _stack_region(stack, config)
-    session = boto3.Session(region_name=region)
-    if session.get_credentials() is None:
-        err.print("error: no AWS credentials found (set AWS_PROFILE or run `aws sso login`); nothing was done")
-        raise typer.Exit(2)
+    session = session_with_credentials(region=region, consequence="nothing was done")
     client = session.client("connect", config=CONNECT_RETRIES)
     if stack:
         deployment = deployment_or_exit(config)

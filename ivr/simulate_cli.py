@@ -15,6 +15,7 @@ from ivr.output import console, deployment_or_exit, err, role_or_exit
 if TYPE_CHECKING:
     from flowkit.simulate.engine import CallResult, Resources
     from flowkit.simulate.functions import LocalClinic
+    from flowkit.simulate.load import CapacityNeed, LoadReport
     from flowkit.simulate.scenarios import ScenarioResult
     from lex.model import BotModel
     from regions.config import Deployment, Role
@@ -127,7 +128,7 @@ def simulate_command(
     if (flow is None) == (scenarios is None):
         err.print("error: give a FLOW to call, or --scenarios DIR")
         raise typer.Exit(2)
-    durations = _load_options(scenarios, calls, concurrency, rate, duration_ms)
+    durations = _load_options(scenarios, calls, concurrency, rate, duration_ms, single_call=bool(fail or queue_full))
     deployment = deployment_or_exit(config)
     zone = deployment.hours[0].time_zone
     mapped = _pairs(lambdas or [], "--lambda")
@@ -139,7 +140,8 @@ def simulate_command(
         from flowkit.simulate.kit import kit_resources
 
         if scenarios is not None and calls is not None:
-            _run_load(scenarios, deployment, bot_model, clinic, mapped, calls, concurrency, rate, durations)
+            _run_load(scenarios, deployment, bot_model, clinic, mapped, calls, concurrency, rate, durations,
+                      as_json=as_json)  # fmt: skip
             return
         if scenarios is not None:
             _run_scenarios(scenarios, deployment, bot_model, clinic, mapped, junit=junit, as_json=as_json)
@@ -153,12 +155,14 @@ def simulate_command(
         try:
             resources = kit_resources(
                 deployment, cast("Role", region), bot_model, clinic, extra_flows=extra, lambdas=mapped,
-                today=moment.date,
+                today=moment.date, entry_file=flow_path if extra else None,
             )  # fmt: skip
+            _note_namesakes(flow_path if extra else None, name)
             if bots:
                 from flowkit.simulate.kit import bot_factories
 
                 resources.bots.update(bot_factories(bots, moment.date))
+            _known_or_exit(resources, name, failures, queue_full or [])
             _lint_first(resources.flows.get(name), flow_path if extra else Path(f"{name}.json"))
             result = simulate(resources, name, list(inputs or []), at=moment, caller=caller,
                               queue_full=set(queue_full or []), seed=seed, failures=failures,
@@ -174,10 +178,12 @@ def simulate_command(
         console.print(transcript(result), markup=False, highlight=False)
 
 
-def _load_options(
-    scenarios: Path | None, calls: int | None, concurrency: int, rate: float | None, duration_ms: list[str] | None
-) -> dict[str, float]:
-    """Check load mode's options; the --duration-ms values by function."""
+def _load_options(scenarios: Path | None, calls: int | None, concurrency: int, rate: float | None,
+                  duration_ms: list[str] | None, *, single_call: bool = False) -> dict[str, float]:  # fmt: skip
+    """Check the scenario and load modes' options; the --duration-ms values by function."""
+    if scenarios is not None and single_call:
+        err.print("error: --fail and --queue-full shape a single call (FLOW); a scenario sets its own", markup=False)
+        raise typer.Exit(2)
     if calls is not None and scenarios is None:
         err.print("error: --calls replays scenarios: give --scenarios DIR too")
         raise typer.Exit(2)
@@ -208,6 +214,8 @@ def _run_load(
     concurrency: int,
     rate: float | None,
     durations: dict[str, float],
+    *,
+    as_json: bool = False,
 ) -> None:
     """Load mode: replay the scenarios as a call mix, report throughput, invocation rates and capacity."""
     from flowkit.simulate.kit import kit_resources
@@ -230,6 +238,13 @@ def _run_load(
                              today=lambda: first_day)  # fmt: skip
 
     report = replay(scenarios, resources, clinic, calls=calls, concurrency=concurrency, rate=rate)
+    scaling = deployment.scaling
+    needs = capacity(report, rate, scaling, durations) if rate is not None else None
+    short = needs is not None and any(not all(w.enough for w in n.windows) or not n.within_max for n in needs)
+    code = 1 if report.errors or short else 0
+    if as_json:
+        typer.echo(json.dumps(_load_json(report, needs, durations, rate, len(scenarios), short), indent=2))
+        raise typer.Exit(code)
     paced = f", paced to {rate:g} calls/s" if rate else ""
     console.print(f"Replayed {report.calls} calls ({len(scenarios)} scenarios in turn) on {concurrency} thread(s)"
                   f"{paced}: {report.seconds:.2f} s, {report.calls_per_second:,.0f} calls/s",
@@ -243,18 +258,15 @@ def _run_load(
                       f"{load.rate(report.calls_per_second):,.0f}/s at this replay's rate; "
                       f"mean {load.mean_ms:.2f} ms, p95 {load.p95_ms:.2f} ms"
                       + (f", {load.errors} errors" if load.errors else ""), highlight=False)  # fmt: skip
-    if rate is None:
+    if needs is None or rate is None:
         console.print("Capacity: give --rate (the peak's arriving calls per second) to estimate the provisioned "
                       "concurrency it needs")  # fmt: skip
-        raise typer.Exit(1 if report.errors else 0)
-    scaling = deployment.scaling
+        raise typer.Exit(code)
     console.print(f"Capacity at {rate:g} calls/s (concurrency = invocations/s x mean duration; provisioned = "
                   f"concurrency / utilization target {scaling.utilization_target:g}):", highlight=False)  # fmt: skip
-    short = False
-    for need in capacity(report, rate, scaling, durations):
+    for need in needs:
         source = "given" if need.function in durations else "measured in-process"
         windows = ", ".join(f"{w.window} {w.provisioned} {'ok' if w.enough else 'SHORT'}" for w in need.windows)
-        short |= not all(w.enough for w in need.windows) or not need.within_max
         console.print(f"  {need.function}: {need.invocations_per_second:,.2f}/s x {need.duration_ms:.1f} ms "
                       f"({source}) = {need.concurrency:.3g} concurrent -> provisioned {need.provisioned_needed}; "
                       f"peak windows: {windows or 'none'}; max_provisioned_concurrency "
@@ -264,7 +276,36 @@ def _run_load(
         console.print("  note: in-process durations leave out the network to DynamoDB and Lambda's own overhead; "
                       "pass --duration-ms FUNCTION=MS from CloudWatch's Duration average to plan",
                       highlight=False)  # fmt: skip
-    raise typer.Exit(1 if report.errors or short else 0)
+    raise typer.Exit(code)
+
+
+def _load_json(report: LoadReport, needs: list[CapacityNeed] | None, durations: dict[str, float],
+               rate: float | None, scenarios: int, short: bool) -> dict[str, Any]:  # fmt: skip
+    """Load mode's figures as ``--json`` prints them (the text report's numbers, unrounded)."""
+    return {
+        "calls": report.calls,
+        "scenarios": scenarios,
+        "concurrency": report.concurrency,
+        "rate": rate,
+        "seconds": report.seconds,
+        "calls_per_second": report.calls_per_second,
+        "outcomes": dict(sorted(report.outcomes.items())),
+        "errors": dict(sorted(report.errors.items())),
+        "functions": [
+            {"name": f.name, "invocations": f.invocations, "per_call": f.per_call,
+             "per_second": f.rate(report.calls_per_second), "mean_ms": f.mean_ms, "p95_ms": f.p95_ms,
+             "errors": f.errors}
+            for f in report.functions
+        ],
+        "capacity": None if needs is None else [
+            {"function": n.function, "invocations_per_second": n.invocations_per_second, "duration_ms": n.duration_ms,
+             "duration_source": "given" if n.function in durations else "measured in-process",
+             "concurrency": n.concurrency, "provisioned_needed": n.provisioned_needed, "within_max": n.within_max,
+             "windows": [{"window": w.window, "provisioned": w.provisioned, "enough": w.enough} for w in n.windows]}
+            for n in needs
+        ],
+        "short": short,
+    }  # fmt: skip
 
 
 def _flow_name(path: Path) -> str:
@@ -285,6 +326,44 @@ def _flow_name(path: Path) -> str:
         raise typer.Exit(2)
     meta = found[0].doc.get("Metadata") if isinstance(found[0].doc, dict) else None
     return str((meta.get("name") if isinstance(meta, dict) else None) or found[0].name or path.stem)
+
+
+def _known_or_exit(resources: Resources, entry: str, failures: dict[str, str], queue_full: list[str]) -> None:
+    """--queue-full must name a queue of the kit, and --fail an action of the flows: an unknown one would change
+    nothing, and the call would pass for a test of a failure that never happened."""
+    if unknown := sorted(set(queue_full) - set(resources.queues)):
+        err.print(f"error: --queue-full {', '.join(unknown)}: no such queue "
+                  f"(queues: {', '.join(sorted(resources.queues))})", markup=False)  # fmt: skip
+        raise typer.Exit(2)
+    if entry not in resources.flows:
+        return  # the engine names the unknown flow and the known ones
+    ids = {
+        flow: {str(a.get("Identifier")) for a in doc.get("Actions", []) if isinstance(a, dict)}
+        for flow, doc in resources.flows.items()
+        if isinstance(doc.get("Actions"), list)
+    }
+    every = set().union(*ids.values())
+    for key in failures:
+        flow, sep, action = key.rpartition(":")
+        if action in (ids.get(flow, set()) if sep else every):
+            continue
+        where = f"flow {flow!r}" if sep else "the flows"
+        err.print(f"error: --fail {key}: no action {action!r} in {where}; the actions of {entry}: "
+                  f"{', '.join(sorted(ids[entry]))} (FLOW:ACTION names one in another flow)", markup=False)  # fmt: skip
+        raise typer.Exit(2)
+
+
+def _note_namesakes(path: Path | None, name: str) -> None:
+    """Say which sibling files also name the flow ``name``: the call runs ``path``, the file given (if any)."""
+    from flowkit.language.lint import named_flows
+
+    if path is None:
+        return
+    others = [p for p in sorted(path.parent.glob("*.json"))
+              if p.resolve() != path.resolve() and any(n == name for n, _ in named_flows(p))]  # fmt: skip
+    if others:
+        err.print(f"note: {', '.join(map(str, others))} also named {name!r}; running {path}, the file given",
+                  markup=False)  # fmt: skip
 
 
 def _lint_first(doc: object, path: Path) -> None:

@@ -42,14 +42,9 @@ def stacks_of_test_cases(deployment: Deployment) -> list[str]:
 
 
 def _credentials_or_exit(what: str) -> None:
-    import boto3
+    from ivr.output import session_with_credentials
 
-    if boto3.Session().get_credentials() is None:
-        err.print(
-            f"error: no AWS credentials found (set AWS_PROFILE, run `aws sso login`, or export "
-            f"AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY); {what}"
-        )
-        raise typer.Exit(2)
+    session_with_credentials(consequence=what)
 
 
 def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_run: bool = False) -> None:
@@ -143,6 +138,14 @@ def _simulate_test_cases(
     from flowkit.testcase.interpret import TestCaseError, read_test_case
     from flowkit.testcase.kit import compile_with, offline_kit, run_offline
 
+    if not path.exists():
+        err.print(f"error: {path}: no such file or folder (a scenario *.yaml, a folder of them, or a test case *.json)",
+                  markup=False)  # fmt: skip
+        return 2
+    if save_to is not None and save_to.exists() and not save_to.is_dir():
+        err.print(f"error: --save-to {save_to}: is a file; it names the folder the test cases are written to",
+                  markup=False)  # fmt: skip
+        return 2
     runs: list[dict[str, Any]] = []
     with offline_kit(deployment, backend="moto") as kit:
         if path.suffix == ".json":
@@ -414,12 +417,12 @@ def _run(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]], 
 
 def _operations_for(deployment: Deployment) -> Any:
     """DrOperations for this deployment (with adaptive-retry clients), without re-reading the file."""
-    import boto3
     from botocore.config import Config
 
+    from ivr.output import aws_session
     from runbooks.failover import DrOperations
 
-    session = boto3.Session()
+    session = aws_session(consequence="no test was run")
     retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     clients: dict[tuple[str, str], Any] = {}
 

@@ -86,7 +86,18 @@ def load_drill(name_or_path: str) -> DrillSpec:
         known = ", ".join(sorted(p.stem for p in DRILLS_DIR.glob("*.yaml")))
         raise DrillError(f"no drill {name_or_path!r} (drills: {known})")
     try:
-        return DrillSpec.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))
+        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except UnicodeDecodeError as exc:
+        raise DrillError(f"{path}: not UTF-8 text (byte {exc.start}): a drill file is YAML") from None
+    except OSError as exc:
+        raise DrillError(f"{path}: cannot be read ({exc.strerror or exc})") from None
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" (line {mark.line + 1}, column {mark.column + 1})" if mark is not None else ""
+        problem = getattr(exc, "problem", None) or str(exc)
+        raise DrillError(f"{path}: not valid YAML{where}: {problem}") from None
+    try:
+        return DrillSpec.model_validate(data)
     except ValidationError as exc:
         problems = "; ".join(
             f"{'.'.join(map(str, e['loc']))}: {str(e['msg']).removeprefix('Value error, ')}" for e in exc.errors()

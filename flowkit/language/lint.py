@@ -720,3 +720,39 @@ def lint_path(path: Path, flow_type: str | None = None) -> list[Finding]:
             return [Finding(str(path), "", "json", "error", str(exc))]
         return lint_document(data, str(path), flow_type)
     return lint_text(text, str(path), flow_type)
+
+
+def named_flows(path: Path) -> list[tuple[str, dict[str, Any]]]:
+    """The flows of one JSON file by the name a call reaches them by (Metadata.name, a wrapper's Name, else the
+    file's name), each with a wrapper's Type kept in its Metadata. A file that is not a flow (not JSON, not UTF-8,
+    a list, a package.json) holds none."""
+    from flowkit.language.documents import DocumentError, unwrap
+
+    try:
+        found = unwrap(parse(path.read_text(encoding="utf-8")))
+    except (OSError, UnicodeDecodeError, ValueError, DocumentError):
+        return []
+    named = []
+    for item in found:
+        if not isinstance(item.doc, dict):
+            continue
+        doc = item.doc
+        meta: dict[str, Any] = doc["Metadata"] if isinstance(doc.get("Metadata"), dict) else {}
+        if item.type and not meta.get("type"):  # a wrapper's Type: keep it with the flow
+            doc = {**doc, "Metadata": {**meta, "type": item.type}}
+        named.append((str(meta.get("name") or item.name or path.stem), doc))
+    return named
+
+
+def duplicate_names(paths: Iterable[Path]) -> list[Finding]:
+    """A warning for each flow name that two files define: a call (and ``ivr simulate``) reaches only one of them."""
+    files: dict[str, list[Path]] = {}
+    for path in paths:
+        for name in dict.fromkeys(name for name, _ in named_flows(path)):
+            files.setdefault(name, []).append(path)
+    return [
+        Finding(str(where[-1]), "", "duplicate-name", "warning",
+                f"flow name {name!r} is also the name of {', '.join(map(str, where[:-1]))}: "
+                "a flow name must be unique in an instance, and a transfer reaches only one of them")
+        for name, where in files.items() if len(where) > 1
+    ]  # fmt: skip

@@ -18,32 +18,22 @@ from lex.model import BotModel
 from regions.config import Deployment, Role
 
 
-def flow_documents(*directories: Path) -> dict[str, dict[str, Any]]:
-    """Flow documents by name (Metadata.name, else the file name); later directories win.
+def flow_documents(*directories: Path, last: Path | None = None) -> dict[str, dict[str, Any]]:
+    """Flow documents by name (Metadata.name, else the file name); later directories win, and ``last`` (a file in
+    one of them) wins over every sibling that has its flow's name.
 
     A sibling file that is not a flow (not JSON, not UTF-8, a list, a package.json) is skipped: it cannot be
     called, and it must not stop a call to the flows next to it. Wrapped flows (DescribeContactFlow responses,
     pipeline files) are unwrapped.
     """
-    from flowkit.language.documents import DocumentError, unwrap
-    from flowkit.language.lint import parse
+    from flowkit.language.lint import named_flows
 
+    chosen = last.resolve() if last is not None else None
     flows: dict[str, dict[str, Any]] = {}
     for directory in directories:
-        for path in sorted(directory.glob("*.json")):
-            try:
-                found = unwrap(parse(path.read_text(encoding="utf-8")))
-            except (OSError, UnicodeDecodeError, ValueError, DocumentError):
-                continue
-            for item in found:
-                if not isinstance(item.doc, dict):
-                    continue
-                doc = item.doc
-                meta: dict[str, Any] = doc["Metadata"] if isinstance(doc.get("Metadata"), dict) else {}
-                if item.type and not meta.get("type"):  # a wrapper's Type: keep it with the flow
-                    doc = {**doc, "Metadata": {**meta, "type": item.type}}
-                name = meta.get("name") or item.name or path.stem
-                flows[str(name)] = doc
+        for path in sorted(directory.glob("*.json"), key=lambda p: (p.resolve() == chosen, p)):
+            for name, doc in named_flows(path):
+                flows[name] = doc
                 flows.setdefault(path.stem, doc)
     return flows
 
@@ -70,7 +60,7 @@ def _always(emulator: LexEmulator) -> Callable[[], LexEmulator]:
 
 def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: LocalClinic, *,
                   extra_flows: Path | None = None, lambdas: Mapping[str, str] | None = None,
-                  today: Callable[[], date]) -> Resources:  # fmt: skip
+                  today: Callable[[], date], entry_file: Path | None = None) -> Resources:  # fmt: skip
     """Resources of one region of a deployment, with the clinic functions running locally.
 
     In global-resiliency mode the flows run as the primary stack deploys them, the one set that Connect mirrors:
@@ -81,7 +71,7 @@ def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: Loc
     for key, spec in (lambdas or {}).items():
         handlers[key] = load_handler(spec)
     region = deployment.region(role).region
-    flows = flow_documents(*([FLOWS_DIR] + ([extra_flows] if extra_flows else [])))
+    flows = flow_documents(*([FLOWS_DIR] + ([extra_flows] if extra_flows else [])), last=entry_file)
     if deployment.dr_mode == "global-resiliency":
         arns = {key: gr_function_arn(deployment, key) for key in list(handlers) if not key.startswith("arn:")}
         flows = {name: _with_function_arns(doc, arns) for name, doc in flows.items()}

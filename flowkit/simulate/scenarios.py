@@ -104,6 +104,8 @@ class Coverage:
 
 
 def load_scenarios(directory: Path) -> list[tuple[Path, Scenario]]:
+    if not directory.is_dir():
+        raise ScenarioError(f"{directory}: no such folder of scenario files")
     files = sorted(directory.glob("*.yaml")) + sorted(directory.glob("*.yml"))
     if not files:
         raise ScenarioError(f"{directory}: no scenario files (*.yaml)")
@@ -113,6 +115,10 @@ def load_scenarios(directory: Path) -> list[tuple[Path, Scenario]]:
             scenarios.append((path, Scenario.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))))
         except yaml.YAMLError as exc:
             raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
+        except UnicodeDecodeError as exc:
+            raise ScenarioError(f"{path}: not UTF-8 text (byte {exc.start}): a scenario file is YAML") from None
+        except OSError as exc:
+            raise ScenarioError(f"{path}: cannot be read ({exc.strerror or exc})") from None
         except ValidationError as exc:
             problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors())
             raise ScenarioError(f"{path}: {problems}") from None

@@ -71,6 +71,8 @@ class TestRun:
 
 def read_test_case(data: Mapping[str, Any], source: str) -> tuple[str, str, dict[str, Any]]:
     """(name, entry flow, document) of a test-case file (``compile.CompiledTestCase.as_file``'s format)."""
+    if not isinstance(data, Mapping):
+        raise TestCaseError(f"{source}: expected a JSON object (a test-case file), not {type(data).__name__}")
     content = data.get("Content")
     if isinstance(content, str):
         try:
@@ -79,7 +81,9 @@ def read_test_case(data: Mapping[str, Any], source: str) -> tuple[str, str, dict
             raise TestCaseError(f"{source}: Content is not JSON: {exc}") from None
     if not isinstance(content, dict):
         raise TestCaseError(f"{source}: Content: expected the testing-language document")
-    flow_id = ((data.get("EntryPoint") or {}).get("VoiceCallEntryPointParameters") or {}).get("FlowId", "")
+    entry = data.get("EntryPoint")
+    voice = entry.get("VoiceCallEntryPointParameters") if isinstance(entry, Mapping) else None
+    flow_id = voice.get("FlowId", "") if isinstance(voice, Mapping) else ""
     match = PLACEHOLDER.fullmatch(str(flow_id))
     if not match or match.group(1) != "FlowId":
         raise TestCaseError(f"{source}: EntryPoint.VoiceCallEntryPointParameters.FlowId: expected %FlowId.<flow>%")

@@ -176,3 +176,39 @@ def test_flows_lint_with_a_deployment_names_a_misspelt_placeholder(tmp_path: Pat
     assert checked.exit_code == 1
     assert str(flow) in flat(checked.output) and f"did you mean %FunctionArn.{key}%?" in flat(checked.output)
     assert runner.invoke(app, ["flows", "lint", str(flow)]).exit_code == 0
+
+
+@pytest.mark.usefixtures("no_credentials")
+@pytest.mark.parametrize(("args", "consequence"), [
+    (["failover", "--to", "dr", "--dry-run"], "nothing was changed"),
+    (["drill", "standby-check"], "nothing was changed"),
+    (["test"], "no test was run"),
+    (["status"], ""),
+    (["diff"], ""),
+    (["bootstrap"], "nothing was bootstrapped"),
+    (["destroy", "--yes"], "nothing was destroyed"),
+    (["deploy", "primary"], "nothing was deployed"),
+    (["flows", "export", "--stack", "clinic-primary", "exported"], "nothing was done"),
+    (["flows", "load", "--stack", "clinic-primary"], "nothing was done"),
+    (["flows", "diff", "--stack", "clinic-primary"], "nothing was done"),
+])  # fmt: skip
+def test_a_profile_from_the_environment_that_does_not_exist_is_named_by_every_command(
+    args: list[str], consequence: str, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    # GIVEN AWS_PROFILE names a profile the AWS config does not hold
+    monkeypatch.setenv("AWS_PROFILE", "nope")
+    monkeypatch.chdir(tmp_path)
+    # WHEN a command that talks to AWS runs
+    result = runner.invoke(app, args)
+    # THEN it says which profile, where it came from and what did not happen, and exits 2 (no traceback)
+    assert result.exit_code == 2, result.output
+    assert result.exception is None or isinstance(result.exception, SystemExit)
+    assert "AWS profile 'nope' is not in your AWS config" in flat(result.output)
+    assert "AWS_PROFILE" in flat(result.output) and consequence in flat(result.output)
+
+
+@pytest.mark.usefixtures("no_credentials")
+def test_destroy_without_credentials_says_nothing_was_destroyed() -> None:
+    result = runner.invoke(app, ["destroy", "--yes"])
+    assert result.exit_code == 2
+    assert "no AWS credentials found" in flat(result.output) and "nothing was destroyed" in flat(result.output)

@@ -46,9 +46,12 @@ def test_a_failed_synth_marks_the_assembly_stale(gr_synth, tmp_path: Path) -> No
     # THEN the failure says why, the old templates stay, and the assembly is marked stale for parity
     assert not result.ok and "must differ" in result.output
     assert (out / FAILED_MARKER).exists() and (out / "manifest.json").exists()
-    parity = runner.invoke(app, ["dr", "parity", "--out", str(out), "--config", str(bad), "--no-synth"])
+    # (parity is asked with the good file: it refuses the bad one itself, naming it, before reading the assembly)
+    parity = runner.invoke(app, ["dr", "parity", "--out", str(out), "--config", str(CONFIG), "--no-synth"])
     assert parity.exit_code == 2
     assert "the last `ivr synth`" in parity.output and "failed" in parity.output
+    refused = runner.invoke(app, ["dr", "parity", "--out", str(out), "--config", str(bad), "--no-synth"])
+    assert refused.exit_code == 2 and "must differ" in refused.output
 
 
 def test_synth_json_summary(gr_synth, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
