@@ -48,6 +48,11 @@ def _at(text: str | None, zone: str) -> datetime:
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
 
 
+def _is_note(given: str) -> bool:
+    """The simulator's own remark in a step's input slot, e.g. "(injected failure)": not something the caller said."""
+    return given.startswith("(") and given.endswith(")")
+
+
 def transcript(result: CallResult) -> str:
     """A readable transcript: what the caller heard and said, and where each step went."""
     lines = []
@@ -58,11 +63,12 @@ def transcript(result: CallResult) -> str:
         else:
             if step.prompt:
                 lines += [f"  IVR    {prompt}" for prompt in step.prompt.split(" / ")]
-            if step.input:
+            if step.input and not _is_note(step.input):
                 lines.append(f"  CALLER {step.input}")
         matched = f" [intent {step.intent}]" if step.intent else ""
         reached = f" [{step.reached}]" if step.reached and step.reached.startswith("arn:") else ""
-        lines.append(f"         · {where} ({step.type}){reached}{matched} -> {step.branch}")
+        note = f" {step.input}" if step.input and _is_note(step.input) else ""
+        lines.append(f"         · {where} ({step.type}){reached}{matched}{note} -> {step.branch}")
     detail = ", ".join(f"{k}={v}" for k, v in result.outcome.detail.items())
     lines.append(f"Outcome: {result.outcome.kind}" + (f" ({detail})" if detail else ""))
     if result.attributes:

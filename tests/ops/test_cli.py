@@ -228,6 +228,18 @@ def test_simulate_prints_a_transcript() -> None:
     assert "Outcome: queued (queue=appointments)" in result.output
 
 
+def test_transcript_keeps_the_simulators_remarks_out_of_the_callers_mouth() -> None:
+    # GIVEN a call whose lookup function is forced to fail (a remark of the simulator, not caller input)
+    # WHEN it is simulated
+    result = runner.invoke(
+        app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--fail", "LookupCaller=NoMatchingError"]
+    )
+    # THEN the remark sits on the step's line, and no CALLER line is put in the mouth of a caller who said nothing
+    assert result.exit_code == 0, result.output
+    assert not [line for line in result.output.splitlines() if " CALLER " in line]
+    assert any("LookupCaller" in line and "(injected failure)" in line for line in result.output.splitlines())
+
+
 def test_simulate_json_has_the_documented_keys() -> None:
     result = runner.invoke(app, ["simulate", "inbound-menu", "--region", "dr", "--at", "2026-12-01T22:00", "--input", "2",
                                  "--json"])  # fmt: skip
