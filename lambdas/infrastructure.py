@@ -26,6 +26,7 @@ from regions.nag import (
     acknowledge_hipaa,
     partition_text,
 )
+from regions.retention import retention_days
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 RUNTIME = HANDLER_RUNTIME
@@ -300,22 +301,3 @@ class ClinicFunctions(Construct):
 def _cron(window: PeakWindow, *, at_start: bool) -> appscaling.Schedule:
     moment = window.start if at_start else window.end
     return appscaling.Schedule.cron(minute=str(moment.minute), hour=str(moment.hour), week_day=",".join(window.days))
-
-
-_RETENTION = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-}
-
-
-def retention_days(days: int) -> logs.RetentionDays:
-    """The CDK retention for a day count the config schema allows."""
-    return _RETENTION[days]

@@ -20,22 +20,7 @@ from regions.config import DataProtection
 from regions.custom_resource import HandlerProvider
 from regions.encryption import log_group_key
 from regions.nag import partition_text
-
-_RETENTION = {
-    1: logs.RetentionDays.ONE_DAY,
-    3: logs.RetentionDays.THREE_DAYS,
-    5: logs.RetentionDays.FIVE_DAYS,
-    7: logs.RetentionDays.ONE_WEEK,
-    14: logs.RetentionDays.TWO_WEEKS,
-    30: logs.RetentionDays.ONE_MONTH,
-    60: logs.RetentionDays.TWO_MONTHS,
-    90: logs.RetentionDays.THREE_MONTHS,
-    180: logs.RetentionDays.SIX_MONTHS,
-    365: logs.RetentionDays.ONE_YEAR,
-    731: logs.RetentionDays.TWO_YEARS,
-    1827: logs.RetentionDays.FIVE_YEARS,
-    3653: logs.RetentionDays.TEN_YEARS,
-}
+from regions.retention import retention_days
 
 
 def flow_log_group_name(instance_alias: str) -> str:
@@ -56,7 +41,7 @@ class FlowLogGroup(Construct):
             self,
             "Group",
             log_group_name=flow_log_group_name(instance_alias),
-            retention=_RETENTION[data.flow_log_retention_days],
+            retention=retention_days(data.flow_log_retention_days),
             encryption_key=self.key,
             # Flow logs are the contact center's audit trail: kept with the data unless the profile is dev.
             removal_policy=cdk.RemovalPolicy.RETAIN if keep else cdk.RemovalPolicy.DESTROY,

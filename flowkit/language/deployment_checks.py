@@ -24,7 +24,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowkit.language.lint import PLACEHOLDER, Finding
+from flowkit.language.lint import PLACEHOLDER, Finding, string_values
 
 if TYPE_CHECKING:
     from lex.model import BotModel
@@ -68,23 +68,12 @@ def _actions(doc: dict[str, Any]) -> list[dict[str, Any]]:
     return [a for a in actions if isinstance(a, dict)] if isinstance(actions, list) else []
 
 
-def _strings(value: Any) -> Iterable[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def check_placeholders(flow: FlowDoc, provided: set[str], deployment_file: str) -> list[Finding]:
     """Placeholders of one flow that the deployment's stacks do not fill."""
     findings = []
     for action in _actions(flow.doc):
         seen: set[str] = set()
-        for text in _strings(action):
+        for text in string_values(action):
             for match in PLACEHOLDER.finditer(text):
                 key = match.group(1) + (f".{match.group(2)}" if match.group(2) else "")
                 if key in provided or key in seen:

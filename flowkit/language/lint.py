@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, Literal
@@ -84,6 +84,19 @@ def _get(params: Any, dotted: str) -> Any:
             return None
         value = value[part]
     return value
+
+
+def string_values(value: Any) -> Iterator[str]:
+    """Every string value (not the keys) in a JSON value, depth first in document order, without recursion."""
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, str):
+            yield item
+        elif isinstance(item, Mapping):
+            stack.extend(reversed(list(item.values())))
+        elif isinstance(item, list):
+            stack.extend(reversed(item))
 
 
 def _strings(value: Any) -> Iterator[str]:

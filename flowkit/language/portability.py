@@ -20,10 +20,10 @@ deployments, beside the general linter.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterator, Mapping
+from collections.abc import Mapping
 from typing import Any
 
-from flowkit.language.lint import PLACEHOLDER, Finding
+from flowkit.language.lint import PLACEHOLDER, Finding, string_values
 
 #: The system attribute that Connect replaces by the Region running the flow (Connect admin guide, "Create a
 #: replica of your existing Amazon Connect instance": use ``$.AwsRegion`` or ``$['AwsRegion']``).
@@ -65,17 +65,6 @@ def in_region(value: str, region: str) -> str:
     return value
 
 
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, dict):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
-
-
 def check_portability(doc: Mapping[str, Any], file: str = "<flow>") -> list[Finding]:
     """Findings (rule ``gr-*``, all errors) for references that a replica Region could not resolve."""
     findings: list[Finding] = []
@@ -83,7 +72,7 @@ def check_portability(doc: Mapping[str, Any], file: str = "<flow>") -> list[Find
         if not isinstance(action, dict):
             continue
         ident = str(action.get("Identifier", ""))
-        for text in _strings(action.get("Parameters") or {}):
+        for text in string_values(action.get("Parameters") or {}):
             for match in PLACEHOLDER.finditer(text):
                 kind = match.group(1)
                 if kind not in PORTABLE_KINDS:

@@ -20,22 +20,11 @@ from pathlib import Path
 from typing import Any
 
 from flowkit.language.files import FlowFile
-from flowkit.language.lint import Finding
+from flowkit.language.lint import Finding, string_values
 
 #: Where a flow reads a field by name: contact attributes, a Lambda's answer, Lex session attributes.
 _REFERENCE = re.compile(r"\$\.(?:Attributes|External|Lex\.SessionAttributes)\.([A-Za-z0-9_]+)")
 _FUNCTION = re.compile(r"%FunctionArn\.([A-Za-z0-9]+)%")
-
-
-def _strings(value: Any) -> Iterator[str]:
-    if isinstance(value, str):
-        yield value
-    elif isinstance(value, Mapping):
-        for item in value.values():
-            yield from _strings(item)
-    elif isinstance(value, list):
-        for item in value:
-            yield from _strings(item)
 
 
 def touched_fields(action: Mapping[str, Any], answers: Mapping[str, Iterable[str]]) -> set[str]:
@@ -43,7 +32,7 @@ def touched_fields(action: Mapping[str, Any], answers: Mapping[str, Iterable[str
     params = action.get("Parameters") if isinstance(action.get("Parameters"), Mapping) else {}
     assert isinstance(params, Mapping)
     found: set[str] = set()
-    for text in _strings(params):
+    for text in string_values(params):
         found |= set(_REFERENCE.findall(text))
         for key in _FUNCTION.findall(text):
             found |= set(answers.get(key, ()))
