@@ -221,15 +221,10 @@ def load(
     ),
 ) -> None:
     """Load flows into an existing instance: create missing, update changed, leave unchanged ones alone."""
-    from flowkit.language.files import FlowError, load_flows
     from runbooks.flow_loader import FlowLoader
 
     _check_target(instance_id, stack, region)
-    try:
-        flows = load_flows(flows_dir)
-    except FlowError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1 if exc.findings else 2) from None
+    flows = _flows_or_exit(flows_dir)
     extra = _parse_values(value or [])
     with _aws_errors("nothing was loaded"):
         client, target = _connect_target(instance_id, region, stack, config, extra, need_values=True)
@@ -263,6 +258,17 @@ def _stack_region(stack: str, config: Path) -> str:
     err.print(f"note: {stack} is not a stack of {config}; using its primary region {deployment.primary_region}",
               markup=False)  # fmt: skip
     return deployment.primary_region
+
+
+def _flows_or_exit(flows_dir: Path) -> list[FlowFile]:
+    """The folder's flows, checked; on a finding or a bad file, its message and exit 1 (findings) or 2."""
+    from flowkit.language.files import FlowError, load_flows
+
+    try:
+        return load_flows(flows_dir)
+    except FlowError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(1 if exc.findings else 2) from None
 
 
 def _check_target(instance_id: str | None, stack: str | None, region: str | None) -> None:
@@ -419,15 +425,10 @@ def diff(
     ),
 ) -> None:
     """Compare a folder of flows with a live instance. Exit 0 when they agree, 1 when they differ. Writes nothing."""
-    from flowkit.language.files import FlowError, load_flows
     from runbooks.flow_loader import FlowLoader
 
     _check_target(instance_id, stack, region)
-    try:
-        flows = load_flows(flows_dir)
-    except FlowError as exc:
-        err.print(f"error: {exc}", markup=False)
-        raise typer.Exit(1 if exc.findings else 2) from None
+    flows = _flows_or_exit(flows_dir)
     with _aws_errors("nothing was written"):
         client, target = _connect_target(instance_id, region, stack, config, _parse_values(value or []),
                                          need_values=True)  # fmt: skip
