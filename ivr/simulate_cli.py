@@ -16,7 +16,7 @@ if TYPE_CHECKING:
     from flowkit.simulate.engine import CallResult, Resources
     from flowkit.simulate.functions import LocalClinic
     from flowkit.simulate.load import CapacityNeed, LoadReport
-    from flowkit.simulate.scenarios import ScenarioResult
+    from flowkit.simulate.scenarios import Scenario, ScenarioResult
     from lex.model import BotModel
     from regions.config import Deployment, Role
 
@@ -46,6 +46,17 @@ def _at(text: str | None, zone: str) -> datetime:
         err.print(f"error: --at {text!r} is not an ISO time such as 2026-12-01T10:00 or 2026-12-01T10:00-05:00")
         raise typer.Exit(2) from None
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(zone))
+
+
+def _scenarios_or_exit(directory: Path) -> list[tuple[Path, Scenario]]:
+    """The folder's scenario files, each with its path; on a bad one, its message (file and field) and exit 2."""
+    from flowkit.simulate.scenarios import ScenarioError, load_scenarios
+
+    try:
+        return load_scenarios(directory)
+    except ScenarioError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
 
 
 def _is_note(given: str) -> bool:
@@ -226,13 +237,8 @@ def _run_load(
     """Load mode: replay the scenarios as a call mix, report throughput, invocation rates and capacity."""
     from flowkit.simulate.kit import kit_resources
     from flowkit.simulate.load import capacity, replay
-    from flowkit.simulate.scenarios import ScenarioError, load_scenarios
 
-    try:
-        scenarios = load_scenarios(directory)
-    except ScenarioError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
+    scenarios = _scenarios_or_exit(directory)
     if unknown := sorted(set(durations) - set(clinic.invocations)):
         err.print(f"error: --duration-ms names no kit function: {', '.join(unknown)} "
                   f"(kit functions: {', '.join(sorted(clinic.invocations))})")  # fmt: skip
@@ -411,13 +417,9 @@ def _run_scenarios(
 ) -> None:
     from flowkit.simulate.engine import SimulationError
     from flowkit.simulate.kit import flow_documents, kit_resources
-    from flowkit.simulate.scenarios import ScenarioError, coverage, load_scenarios, run_scenarios
+    from flowkit.simulate.scenarios import coverage, run_scenarios
 
-    try:
-        scenarios = load_scenarios(directory)
-    except ScenarioError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
+    scenarios = _scenarios_or_exit(directory)
     today: list[datetime] = []
 
     def before(moment: datetime) -> None:
