@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from collections.abc import Mapping
 
 import aws_cdk as cdk
@@ -14,24 +15,24 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from connect.flow_logs.infrastructure import AdoptedFlowLogGroup, FlowLogGroup
-from flowkit.language.files import FlowError, FlowFile, fill
+from flowkit.language.files import FlowError, FlowFile, creation_order, fill, levels
 from flowkit.language.lint import has_errors
 from flowkit.language.portability import check_portability, region_bound_values
 from regions.config import CONNECT_DAY, RegionSettings
 from regions.nag import acknowledge, acknowledge_hipaa
 
 #: What the primary hands to the DR stack of a global-resiliency deployment: the ids that the replica shares with
-#: the primary (Connect keeps the instance id and mirrors flow ids; Lex bot replication keeps the bot and alias
-#: ids) and the traffic distribution group's ARN (UpdateTrafficDistribution takes only the ARN from the replica
-#: Region; Connect API reference). Hours, queues and numbers are not handed over: the DR stack has no flows and
-#: no numbers of its own in that mode.
-HANDOFF_ITEMS = ("instance-id", "tdg-arn", "bot-id", "bot-alias-id", "flow/<name>")
+#: the primary (Connect keeps the instance id; Lex bot replication keeps the bot and alias ids) and the traffic
+#: distribution group's ARN (UpdateTrafficDistribution takes only the ARN from the replica Region; Connect API
+#: reference). Flows, hours, queues and numbers are not handed over: the DR stack has no flows and no numbers of its
+#: own in that mode, and a value per flow would pass CloudFormation's 200 parameters a stack in a real contact center.
+HANDOFF_ITEMS = ("instance-id", "tdg-arn", "bot-id", "bot-alias-id")
 
 
 def handoff_parameter(deployment_name: str, item: str) -> str:
     """SSM parameter in the DR region through which the primary hands over the replica's ids.
 
-    ``item`` is one of ``HANDOFF_ITEMS`` (``flow/<name>`` with a flow's name).
+    ``item`` is one of ``HANDOFF_ITEMS``.
     """
     return f"/ivr/{deployment_name}/{item}"
 
@@ -299,7 +300,14 @@ class ContactCenter(Construct):
 
 
 class ContactFlows(Construct):
-    """The kit's flows, placeholders filled with this region's resources, created in dependency order.
+    """The kit's flows and flow modules, placeholders filled with this region's resources, in nested stacks.
+
+    A real contact center's flows do not fit one template (1 MB, 500 resources; CloudFormation quotas), so they
+    go into nested stacks (the CloudFormation user guide's way past a template's quotas): one per reference level
+    and group (``regions.config.FlowLayout``). A flow of level N references only flows and modules of lower
+    levels, so the nested stacks reference each other without a cycle and CloudFormation creates referenced flows
+    first (Connect refuses to publish a flow whose referenced flow or module does not exist yet). A flow's group
+    is a hash of its name and its logical id is its name: adding or removing a flow never replaces another.
 
     ``depends_on`` lists what every flow needs before Connect publishes it: the integration associations of the
     bot and of the functions the flows invoke (Connect refuses a flow that names a bot alias or a function the
@@ -316,34 +324,66 @@ class ContactFlows(Construct):
         instance_arn: str,
         flows: list[FlowFile],
         values: Mapping[str, str],
+        groups_per_level: int,
         depends_on: list[cdk.CfnResource] | None = None,
         portable: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        stack = cdk.Stack.of(self)
         if portable:
             _check_portable(flows, values)
         known = dict(values)
+        level_of = levels(flows)
         self.flows: dict[str, connect.CfnContactFlow] = {}
-        for flow in flows:  # creation order: referenced flows come first
+        self.modules: dict[str, connect.CfnContactFlowModule] = {}
+        self.stacks: dict[str, cdk.NestedStack] = {}
+        for flow in creation_order(flows):  # referenced flows first, so that their ARNs are known
+            stack = self._stack(f"L{level_of[flow.name]}G{flow_group(flow.name, groups_per_level)}", depends_on)
             try:
-                content = fill(flow.content(), known)
+                content = stack.to_json_string(fill(flow.content(), known))
             except FlowError as exc:
                 raise FlowError(f"{flow.path}: {exc}") from None
-            resource = connect.CfnContactFlow(
-                self,
-                flow.name,
-                instance_arn=instance_arn,
-                name=flow.name,
-                type=flow.type,
-                description=flow.description[:500] or None,
-                content=stack.to_json_string(content),
-            )
-            resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+            description = flow.description[:500] or None
+            if flow.is_module:
+                module = connect.CfnContactFlowModule(
+                    stack,
+                    flow.name,
+                    instance_arn=instance_arn,
+                    name=flow.name,
+                    description=description,
+                    content=content,
+                    settings=flow.module_settings,
+                )
+                module.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+                self.modules[flow.name] = module
+                known[f"ModuleArn.{flow.name}"] = module.attr_contact_flow_module_arn
+            else:
+                resource = connect.CfnContactFlow(
+                    stack,
+                    flow.name,
+                    instance_arn=instance_arn,
+                    name=flow.name,
+                    type=flow.type,
+                    description=description,
+                    content=content,
+                )
+                resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+                self.flows[flow.name] = resource
+                known[f"FlowArn.{flow.name}"] = resource.attr_contact_flow_arn
+
+    def _stack(self, group: str, depends_on: list[cdk.CfnResource] | None) -> cdk.NestedStack:
+        """The nested stack of one level and group, made on first use."""
+        if group not in self.stacks:
+            nested = cdk.NestedStack(self, group, removal_policy=cdk.RemovalPolicy.DESTROY)
             for dependency in depends_on or []:
-                resource.node.add_dependency(dependency)
-            self.flows[flow.name] = resource
-            known[f"FlowArn.{flow.name}"] = resource.attr_contact_flow_arn
+                nested.node.add_dependency(dependency)
+            self.stacks[group] = nested
+        return self.stacks[group]
+
+
+def flow_group(name: str, groups: int) -> int:
+    """A flow's group within its level: a stable hash of its name (CRC-32, unlike ``hash()`` the same in every
+    process), so that the same flow always lands in the same nested stack."""
+    return zlib.crc32(name.encode("utf-8")) % groups
 
 
 def _check_portable(flows: list[FlowFile], values: Mapping[str, str]) -> None:

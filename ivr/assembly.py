@@ -24,6 +24,8 @@ class StackTemplate:
     region: str
     path: Path
     template: dict[str, Any]
+    #: The templates of the stack's nested stacks (the flows), deployed with it.
+    nested: tuple[dict[str, Any], ...] = ()
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -37,6 +39,8 @@ class StackTemplate:
 
 def read_assembly(outdir: Path) -> list[StackTemplate]:
     """The stacks of a cloud assembly, in manifest order."""
+    from stacks.limits import nested_template_files
+
     manifest_path = outdir / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
@@ -48,7 +52,11 @@ def read_assembly(outdir: Path) -> list[StackTemplate]:
             continue
         template_file = outdir / artifact["properties"]["templateFile"]
         region = str(artifact.get("environment", "aws://unknown/unknown")).rsplit("/", 1)[-1]
-        stacks.append(StackTemplate(name, region, template_file, json.loads(template_file.read_text("utf-8"))))
+        nested = tuple(
+            json.loads(path.read_text("utf-8"))
+            for _, path in nested_template_files(outdir, manifest["artifacts"].get(f"{name}.assets")).values()
+        )
+        stacks.append(StackTemplate(name, region, template_file, json.loads(template_file.read_text("utf-8")), nested))
     if not stacks:
         raise AssemblyError(f"{outdir}: the assembly holds no stack")
     return stacks
@@ -93,6 +101,7 @@ SUMMARY_TYPES = {
     "Custom::ConnectInstanceReplica": "Instance replica (GR)",
     "AWS::Connect::TrafficDistributionGroup": "Traffic distribution group",
     "AWS::Connect::ContactFlow": "Contact flows",
+    "AWS::Connect::ContactFlowModule": "Flow modules",
     "AWS::Connect::Queue": "Queues",
     "AWS::Connect::HoursOfOperation": "Hours of operation",
     "AWS::Connect::PhoneNumber": "Phone numbers",
@@ -111,6 +120,8 @@ SUMMARY_TYPES = {
 
 
 def summarize(stack: StackTemplate) -> dict[str, int]:
-    """How many of each notable resource type a stack deploys."""
-    counts = Counter(v.get("Type") for v in stack.resources.values())
+    """How many of each notable resource type a stack deploys, its nested stacks' included."""
+    counts = Counter(
+        v.get("Type") for template in (stack.template, *stack.nested) for v in template.get("Resources", {}).values()
+    )
     return {label: counts[t] for t, label in SUMMARY_TYPES.items() if counts[t]}

@@ -40,6 +40,7 @@ def parity(
     """
     deployment = deployment_or_exit(config)
     _fresh_or_exit(out, config, synth=synth)
+    from stacks.limits import read_stacks, with_nested_resources
     from stacks.parity import compare_templates
 
     stacks = _assembly_or_exit(out)
@@ -62,7 +63,9 @@ def parity(
         err.print(f"error: {out}: expected a primary and a dr stack, found roles {sorted(by_role)}")
         raise typer.Exit(2)
     primary, dr = by_role["primary"], by_role["dr"]
-    drifts = compare_templates(primary.template, dr.template, (primary.region, dr.region))
+    # Whole templates: the flows are in each stack's nested stacks.
+    whole = {s.name: with_nested_resources(s).template for s in read_stacks(out)}
+    drifts = compare_templates(whole[primary.name], whole[dr.name], (primary.region, dr.region))
     if as_json:
         typer.echo(json.dumps([{"resource": d.resource, "detail": d.detail} for d in drifts], indent=2))
     else:

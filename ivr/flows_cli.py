@@ -157,7 +157,10 @@ def _deployment_findings(paths: list[Path], config: Path) -> list[Finding]:
             continue  # the linter has reported it
         if isinstance(doc, dict):
             docs.append(FlowDoc(str(path), flow_name(doc, path.stem), doc))
-    kit = [flow_name(json.loads(p.read_text(encoding="utf-8")), p.stem) for p in sorted(FLOWS_DIR.glob("*.json"))]
+    kit = []
+    for path in sorted(FLOWS_DIR.glob("*.json")):
+        doc = json.loads(path.read_text(encoding="utf-8"))
+        kit.append(FlowDoc(str(path), flow_name(doc, path.stem), doc))
     return check_flows(docs, deployment, bot, str(config), also_flows=kit)
 
 

@@ -390,6 +390,20 @@ class FlowTestSettings(_Strict):
     concurrency: int = Field(default=5, ge=1, le=5)
 
 
+class FlowLayout(_Strict):
+    """How the flows and modules are laid out in CloudFormation (``stacks/``, ``connect/infrastructure.py``).
+
+    One template holds at most 1 MB and 500 resources (CloudFormation quotas), and a real contact center's flow
+    content is many megabytes: the flows go into nested stacks, one per reference level (a flow's level is one
+    more than the deepest flow or module it references) and group. A flow's group is a hash of its name, so adding
+    or removing a flow never moves another; changing ``groups_per_level`` moves most flows between nested stacks,
+    which replaces them (and Connect refuses a new flow while the old one of the same name exists): set it once.
+    """
+
+    #: Nested stacks per level. 8 holds about 300 flows of 20-40 KB each (console exports) within 1 MB a template.
+    groups_per_level: int = Field(default=8, ge=1, le=64)
+
+
 class Deployment(_Strict):
     """A whole deployment: the primary region, its DR region and everything both deploy."""
 
@@ -413,6 +427,7 @@ class Deployment(_Strict):
     agents: Agents = Field(default_factory=Agents)
     chaos: Chaos = Field(default_factory=Chaos)
     test_cases: FlowTestSettings = Field(default_factory=FlowTestSettings)
+    flows: FlowLayout = Field(default_factory=FlowLayout)
     data: DataProtection = Field(default_factory=DataProtection)
     tags: dict[str, str] = Field(default_factory=dict)
 

@@ -30,11 +30,13 @@ _TOKEN_RE = re.compile("\u2063TOKEN(\\d+)\u2063")
 # -- the limits, each with its source --------------------------------------------------------------------------
 #: CloudFormation quotas (CloudFormation user guide, "Understand CloudFormation quotas"): a template staged in S3
 #: may be at most 1 MB (a template passed in the request at most 51,200 bytes, which is why the CDK CLI stages
-#: larger ones in the bootstrap bucket); at most 500 resources, 200 outputs and 200 parameters per template.
+#: larger ones in the bootstrap bucket); at most 500 resources, 200 outputs, 200 parameters and 200 mappings per
+#: template. A nested stack's template is a template of its own: each one is held to these.
 TEMPLATE_BYTES = 1_000_000
 RESOURCES = 500
 OUTPUTS = 200
 PARAMETERS = 200
+MAPPINGS = 200
 #: Systems Manager quotas ("Systems Manager service quotas", Documents): a document's content is at most 64 KB.
 SSM_DOCUMENT_BYTES = 64 * 1024
 #: Lambda quotas ("Lambda quotas", Function configuration): environment variables total at most 4 KB.
@@ -59,12 +61,17 @@ CONNECT_NAMES: dict[str, tuple[int, int]] = {
 }
 INSTANCE_ALIAS_CHARS = 45
 #: CloudWatch API model (botocore ``cloudwatch`` PutMetricAlarm): AlarmName 1-255, AlarmDescription at most 1024;
-#: CloudWatch quotas ("CloudWatch service quotas"): a metric-math alarm uses at most 10 metrics, a dashboard holds
-#: at most 500 widgets; PutDashboard's DashboardName at most 255 characters.
+#: a PutMetricAlarm ``Metrics`` array holds at most 20 MetricDataQuery structures, of them at most 10 with a
+#: MetricStat (the MetricDataQuery reference of the CloudFormation template reference and the API reference).
+#: CloudWatch quotas ("CloudWatch service quotas", Dashboards): at most 500 widgets a dashboard, 500 metrics a
+#: widget and 2,500 metrics a dashboard; PutDashboard's DashboardName at most 255 characters.
 ALARM_NAME_CHARS = 255
 ALARM_DESCRIPTION_CHARS = 1024
 ALARM_METRICS = 10
+ALARM_QUERIES = 20
 DASHBOARD_WIDGETS = 500
+DASHBOARD_WIDGET_METRICS = 500
+DASHBOARD_METRICS = 2500
 DASHBOARD_NAME_CHARS = 255
 #: AWS::Connect::TrafficDistributionGroup exists only in these regions (the Connect admin guide, "Set up Amazon
 #: Connect Global Resiliency"; the CloudFormation resource reference for the type).
@@ -103,6 +110,10 @@ class StackTemplate:
     #: The other stacks of the assembly: in global-resiliency mode the primary's flows call the DR region's
     #: functions too (same names, resolved with ``$.AwsRegion``).
     peers: list[StackTemplate] = field(default_factory=list, repr=False)
+    #: The templates of this stack's nested stacks (the flows' nested stacks), each a template of its own.
+    nested: list[StackTemplate] = field(default_factory=list, repr=False)
+    #: For a nested stack's template: the logical id of the AWS::CloudFormation::Stack resource in its parent.
+    parent_resource: str | None = None
 
     @property
     def resources(self) -> dict[str, dict[str, Any]]:
@@ -155,11 +166,17 @@ Finding = tuple[str, str]  # (where, message)
 
 @dataclass(frozen=True)
 class Rule:
-    """A service limit the kit depends on; ``check`` yields (where, message) for each breach in one stack."""
+    """A service limit the kit depends on; ``check`` yields (where, message) for each breach in one stack.
+
+    A rule of a template (``per_template``: size, counts) runs on the stack's own template and on each of its
+    nested stacks' templates; the others run once on the stack with its nested stacks' resources in it, so that
+    a flow in a nested stack is checked against the function it calls in the parent.
+    """
 
     name: str
     source: str
     check: Callable[[StackTemplate], Iterable[Finding]]
+    per_template: bool = False
 
 
 # -- the checks ---------------------------------------------------------------------------------------------------
@@ -169,7 +186,12 @@ def _template_size(stack: StackTemplate) -> Iterable[Finding]:
 
 
 def _counts(stack: StackTemplate) -> Iterable[Finding]:
-    for section, limit in (("Resources", RESOURCES), ("Outputs", OUTPUTS), ("Parameters", PARAMETERS)):
+    for section, limit in (
+        ("Resources", RESOURCES),
+        ("Outputs", OUTPUTS),
+        ("Parameters", PARAMETERS),
+        ("Mappings", MAPPINGS),
+    ):
         count = len(stack.template.get(section, {}))
         if count > limit:
             yield section, f"{count} {section.lower()}, over CloudFormation's {limit} per template"
@@ -235,15 +257,42 @@ def _alarms(stack: StackTemplate) -> Iterable[Finding]:
         where = f"{logical_id} (AWS::CloudWatch::Alarm)"
         yield from _length(stack, where, props, "AlarmName", ALARM_NAME_CHARS)
         yield from _length(stack, where, props, "AlarmDescription", ALARM_DESCRIPTION_CHARS)
-        metrics = [m for m in props.get("Metrics") or [] if "MetricStat" in m]
+        queries = list(props.get("Metrics") or [])
+        metrics = [m for m in queries if "MetricStat" in m]
         if len(metrics) > ALARM_METRICS:
-            yield f"{where} Metrics", f"{len(metrics)} metrics, over CloudWatch's {ALARM_METRICS} per alarm"
+            yield (
+                f"{where} Metrics",
+                f"{len(metrics)} metrics, over CloudWatch's {ALARM_METRICS} per alarm: alarm on one Metrics Insights "
+                "query over the dimension instead of listing metrics",
+            )
+        if len(queries) > ALARM_QUERIES:
+            yield f"{where} Metrics", f"{len(queries)} queries, over CloudWatch's {ALARM_QUERIES} per alarm"
     for logical_id, props in stack.of_type("AWS::CloudWatch::Dashboard"):
         where = f"{logical_id} (AWS::CloudWatch::Dashboard)"
         yield from _length(stack, where, props, "DashboardName", DASHBOARD_NAME_CHARS)
-        widgets = stack.text(props.get("DashboardBody", "")).count('{"type":')
-        if widgets > DASHBOARD_WIDGETS:
-            yield f"{where} DashboardBody", f"{widgets} widgets, over CloudWatch's {DASHBOARD_WIDGETS} per dashboard"
+        yield from _dashboard_body(where, stack.text(props.get("DashboardBody", "")))
+
+
+def _dashboard_body(where: str, body: str) -> Iterable[Finding]:
+    """Widgets, metrics a widget and metrics a dashboard; the body is JSON with intrinsics as markers."""
+    try:
+        widgets = json.loads(_TOKEN_RE.sub("0", body)).get("widgets", [])
+    except (ValueError, AttributeError):
+        widgets = []
+    if len(widgets) > DASHBOARD_WIDGETS:
+        yield f"{where} DashboardBody", f"{len(widgets)} widgets, over CloudWatch's {DASHBOARD_WIDGETS} per dashboard"
+    total = 0
+    for index, widget in enumerate(widgets):
+        metrics = len(((widget or {}).get("properties") or {}).get("metrics") or [])
+        total += metrics
+        if metrics > DASHBOARD_WIDGET_METRICS:
+            yield (
+                f"{where} DashboardBody widgets[{index}]",
+                f"{metrics} metrics, over CloudWatch's {DASHBOARD_WIDGET_METRICS} per widget: graph a Metrics "
+                "Insights query instead",
+            )
+    if total > DASHBOARD_METRICS:
+        yield f"{where} DashboardBody", f"{total} metrics, over CloudWatch's {DASHBOARD_METRICS} per dashboard"
 
 
 def _tdg_regions(stack: StackTemplate) -> Iterable[Finding]:
@@ -364,8 +413,13 @@ def _timeouts(stack: StackTemplate) -> Iterable[Finding]:
 
 
 RULES: tuple[Rule, ...] = (
-    Rule("template-size", "CloudFormation quotas: template body in S3 at most 1 MB", _template_size),
-    Rule("template-counts", "CloudFormation quotas: 500 resources, 200 outputs, 200 parameters", _counts),
+    Rule("template-size", "CloudFormation quotas: template body in S3 at most 1 MB", _template_size, per_template=True),
+    Rule(
+        "template-counts",
+        "CloudFormation quotas: 500 resources, 200 outputs, 200 parameters, 200 mappings",
+        _counts,
+        per_template=True,
+    ),
     Rule("ssm-document-size", "Systems Manager quotas: document content at most 64 KB", _ssm_documents),
     Rule("lambda-environment", "Lambda quotas: environment variables at most 4 KB", _lambda_environment),
     Rule("lambda-names", "Lambda CreateFunction: function name 64, description 256", _lambda_names),
@@ -379,30 +433,111 @@ RULES: tuple[Rule, ...] = (
 
 # -- running the rules ----------------------------------------------------------------------------------------------
 def check_stack(stack: StackTemplate, rules: Iterable[Rule] = RULES) -> list[Violation]:
-    """Every breach of ``rules`` in one stack."""
-    return [Violation(stack.name, where, message, rule.name) for rule in rules for where, message in rule.check(stack)]
+    """Every breach of ``rules`` in one stack and its nested stacks."""
+    rules = tuple(rules)
+    found = []
+    for template in (stack, *stack.nested):
+        for rule in (r for r in rules if r.per_template):
+            found += [Violation(template.name, where, message, rule.name) for where, message in rule.check(template)]
+    whole = with_nested_resources(stack) if stack.nested else stack
+    for rule in (r for r in rules if not r.per_template):
+        found += [Violation(stack.name, where, message, rule.name) for where, message in rule.check(whole)]
+    return found
+
+
+def with_nested_resources(stack: StackTemplate) -> StackTemplate:
+    """The stack with its nested stacks' resources in it, as ``<nested stack>/<logical id>`` (``Flows/L1G3/...``).
+
+    Each reference to a nested stack's parameter is replaced by the value the parent passes, so that a flow's
+    function ARN leads back to the parent's function; references within a nested stack follow its renamed ids.
+    """
+    resources = dict(stack.resources)
+    passed: dict[str, dict[str, Any]] = {}  # the parent's AWS::CloudFormation::Stack -> the parameters it passes
+    for logical_id, resource in stack.resources.items():
+        if resource.get("Type") == "AWS::CloudFormation::Stack":
+            passed[logical_id] = dict((resource.get("Properties") or {}).get("Parameters") or {})
+    for nested in stack.nested:
+        label = nested.name.removeprefix(f"{stack.name}/")
+        renamed = {logical_id: f"{label}/{logical_id}" for logical_id in nested.resources}
+        values = passed.get(nested.parent_resource or "", {})
+        for logical_id, resource in nested.resources.items():
+            resources[renamed[logical_id]] = _substitute(resource, values, renamed)
+    template = {**stack.template, "Resources": resources}
+    return StackTemplate(stack.name, stack.region, template, stack.size, peers=stack.peers)
+
+
+def _substitute(value: Any, parameters: dict[str, Any], renamed: dict[str, str]) -> Any:
+    if isinstance(value, dict):
+        if set(value) == {"Ref"} and value["Ref"] in parameters:
+            return parameters[value["Ref"]]
+        if set(value) == {"Ref"} and value["Ref"] in renamed:
+            return {"Ref": renamed[value["Ref"]]}
+        if set(value) == {"Fn::GetAtt"} and isinstance(value["Fn::GetAtt"], list) and value["Fn::GetAtt"][0] in renamed:
+            return {"Fn::GetAtt": [renamed[value["Fn::GetAtt"][0]], *value["Fn::GetAtt"][1:]]}
+        return {k: _substitute(v, parameters, renamed) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_substitute(v, parameters, renamed) for v in value]
+    return value
 
 
 def read_stacks(outdir: Path) -> list[StackTemplate]:
-    """The stacks of a cloud assembly directory (``cdk.out``), as the rules see them."""
+    """The stacks of a cloud assembly directory (``cdk.out``), each with its nested stacks, as the rules see them."""
     manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
+    artifacts = manifest.get("artifacts", {})
     stacks = []
-    for name, artifact in manifest.get("artifacts", {}).items():
+    for name, artifact in artifacts.items():
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         path = outdir / artifact["properties"]["templateFile"]
         raw = path.read_bytes()
         region = str(artifact.get("environment", "aws://unknown/unknown")).rsplit("/", 1)[-1]
-        stacks.append(StackTemplate(name, region, json.loads(raw), len(raw)))
+        stack = StackTemplate(name, region, json.loads(raw), len(raw))
+        stack.nested = _nested_templates(outdir, artifacts.get(f"{name}.assets"), stack)
+        stacks.append(stack)
     return stacks
+
+
+def nested_template_files(outdir: Path, asset_manifest: dict[str, Any] | None) -> dict[str, tuple[str, Path]]:
+    """A stack's nested-stack templates (CDK stages them as file assets): display name -> (asset hash, path)."""
+    if not asset_manifest:
+        return {}
+    listed = json.loads((outdir / asset_manifest["properties"]["file"]).read_text(encoding="utf-8"))
+    found = {}
+    for asset_hash, entry in (listed.get("files") or {}).items():
+        source = str((entry.get("source") or {}).get("path", ""))
+        if source.endswith(".nested.template.json"):
+            label = str(entry.get("displayName") or asset_hash).removesuffix(" Nested Stack Template")
+            found[label] = (asset_hash, outdir / source)
+    return found
+
+
+def _nested_templates(
+    outdir: Path, asset_manifest: dict[str, Any] | None, parent: StackTemplate
+) -> list[StackTemplate]:
+    # The parent's AWS::CloudFormation::Stack resource names its template by the asset's hash in TemplateURL.
+    by_hash = {}
+    for logical_id, resource in parent.resources.items():
+        if resource.get("Type") == "AWS::CloudFormation::Stack":
+            url = json.dumps((resource.get("Properties") or {}).get("TemplateURL", ""))
+            if found := re.search(r"/([0-9a-f]{64})\.json", url):
+                by_hash[found.group(1)] = logical_id
+    nested = []
+    for label, (digest, path) in sorted(nested_template_files(outdir, asset_manifest).items()):
+        raw = path.read_bytes()
+        template = StackTemplate(f"{parent.name}/{label}", parent.region, json.loads(raw), len(raw))
+        template.parent_resource = by_hash.get(digest)
+        nested.append(template)
+    return nested
 
 
 def check_assembly(outdir: Path, rules: Iterable[Rule] = RULES) -> list[Violation]:
     """Every breach of ``rules`` in every stack of a cloud assembly."""
     rules = tuple(rules)
     stacks = read_stacks(outdir)
+    # A peer is seen whole: the primary's flows, in its nested stacks, call the DR region's functions by name.
+    wholes = [with_nested_resources(stack) for stack in stacks]
     for stack in stacks:
-        stack.peers = [peer for peer in stacks if peer is not stack]
+        stack.peers = [whole for whole in wholes if whole.name != stack.name]
     return [violation for stack in stacks for violation in check_stack(stack, rules)]
 
 

@@ -32,7 +32,6 @@ class Monitoring(Construct):
         functions: Mapping[str, lambda_.Function],
         flow_invoked: set[str],
         instance_id: str,
-        flow_names: list[str],
         bot_id: str,
         bot_alias_id: str,
         locales: list[str],
@@ -121,19 +120,13 @@ class Monitoring(Construct):
             thresholds.concurrent_calls_percent,
             "Concurrent calls are close to the instance quota; beyond it callers get a busy tone",
         )
-        flow_errors = [
-            cw.Metric(
-                namespace="AWS/Connect",
-                metric_name="ContactFlowErrors",
-                dimensions_map={"InstanceId": instance_id, "MetricGroup": "ContactFlow", "ContactFlowName": name},
-                period=FIVE_MINUTES,
-                statistic="Sum",
-            )
-            for name in flow_names
-        ]
+        # One query over every flow of the instance, not a metric per flow: a metric-math alarm takes at most 10
+        # metrics (CloudWatch user guide, "Create a CloudWatch alarm based on a metric math expression"), and a
+        # Metrics Insights query alarm follows flows as they are added ("Create a CloudWatch alarm based on a
+        # Metrics Insights query": the alarm's scope adjusts as resources are added or removed).
         all_flow_errors = cw.MathExpression(
-            expression=" + ".join(f"FILL(e{i}, 0)" for i in range(len(flow_errors))),
-            using_metrics={f"e{i}": m for i, m in enumerate(flow_errors)},
+            expression=flow_errors_query(instance_id),
+            using_metrics={},
             label="Contact flow errors",
             period=FIVE_MINUTES,
         )
@@ -142,6 +135,12 @@ class Monitoring(Construct):
             all_flow_errors,
             thresholds.flow_errors,
             "Contact flows took error branches; see the flow logs of the instance",
+        )
+        worst_flows = cw.MathExpression(
+            expression=flow_errors_query(instance_id, by_flow=True),
+            using_metrics={},
+            label="Errors by flow (the 10 worst)",
+            period=FIVE_MINUTES,
         )
         missed = [
             cw.Metric(
@@ -173,7 +172,7 @@ class Monitoring(Construct):
         )
         widgets += [
             cw.GraphWidget(title="Concurrent calls (% of quota)", left=[concurrent], width=8),
-            cw.GraphWidget(title="Contact flow errors", left=flow_errors, width=8),
+            cw.GraphWidget(title="Contact flow errors", left=[worst_flows], width=8),
             cw.GraphWidget(title="Lex missed utterances", left=missed, width=8),
             cw.AlarmStatusWidget(title="Alarms", alarms=self.alarms, width=24),
         ]
@@ -181,3 +180,19 @@ class Monitoring(Construct):
             self, "Dashboard", dashboard_name=f"{settings.stack_name}-{settings.region}", widgets=[widgets]
         )
         self.dashboard.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+
+
+def flow_errors_query(instance_id: str, *, by_flow: bool = False) -> str:
+    """A CloudWatch Metrics Insights query for the ContactFlowErrors of every flow of one instance.
+
+    Connect publishes ContactFlowErrors with the dimensions InstanceId, MetricGroup (ContactFlow) and
+    ContactFlowName (Connect admin guide, "Monitoring your instance using CloudWatch"); SCHEMA names exactly that
+    set. An alarm's query must return one time series ("Create a CloudWatch alarm based on a Metrics Insights
+    query"), so the alarm sums them; ``by_flow`` gives the dashboard the ten worst flows instead.
+    """
+    # A CloudWatch query, not SQL sent to a database; the instance id is the stack's own (a token or an id).
+    select = (
+        'SELECT SUM(ContactFlowErrors) FROM SCHEMA("AWS/Connect", ContactFlowName, InstanceId, MetricGroup) '  # noqa: S608
+        f"WHERE InstanceId = '{instance_id}' AND MetricGroup = 'ContactFlow'"
+    )
+    return f"{select} GROUP BY ContactFlowName ORDER BY SUM() DESC LIMIT 10" if by_flow else select

@@ -10,7 +10,7 @@ from aws_cdk import aws_connect as connect
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from connect.infrastructure import ContactCenter, ContactFlows, connect_arn, connect_id, handoff_parameter
+from connect.infrastructure import ContactCenter, ContactFlows, handoff_parameter
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
 from connect.recordings_replication.infrastructure import RecordingsReplication
 from connect.replication.infrastructure import InstanceReplica
@@ -85,7 +85,7 @@ class IvrRegionalStack(cdk.Stack):
         if settings.owns_flows:
             ivr = self._flows_bot_and_numbers(settings, bot_model, flows, functions, center, lambda_associations)
         else:
-            ivr = self._replica_side(settings, functions, center, flows)
+            ivr = self._replica_side(settings, functions, center)
 
         monitoring = Monitoring(
             self,
@@ -94,7 +94,6 @@ class IvrRegionalStack(cdk.Stack):
             functions=functions.functions,
             flow_invoked=set(functions.flow_invoked),
             instance_id=center.instance_id,
-            flow_names=sorted(ivr.flow_ids),
             bot_id=ivr.bot_id,
             bot_alias_id=ivr.bot_alias_id,
             locales=list(deployment.lex.locales),
@@ -197,6 +196,7 @@ class IvrRegionalStack(cdk.Stack):
             instance_arn=center.instance_arn,
             flows=flows,
             values=values,
+            groups_per_level=deployment.flows.groups_per_level,
             depends_on=[bot_association, *lambda_associations],
             portable=gr,
         )
@@ -222,8 +222,6 @@ class IvrRegionalStack(cdk.Stack):
                 phone_number_arns=[n.attr_phone_number_arn for n in claimed],
             )
         return _Ivr(
-            flow_ids={n: connect_id(f.attr_contact_flow_arn) for n, f in contact_flows.flows.items()},
-            flow_arns={n: f.attr_contact_flow_arn for n, f in contact_flows.flows.items()},
             bot_id=bot.bot.attr_id,
             bot_alias_id=bot.alias.attr_bot_alias_id,
             bot_alias_arn=bot.alias.attr_arn,
@@ -245,8 +243,8 @@ class IvrRegionalStack(cdk.Stack):
             replica_alias=deployment.instance.replica_alias,
         )
         # Replicate once the instance is configured, so that the first copy carries hours, queues and flows.
-        for flow in flows.flows.values():
-            replica.node.add_dependency(flow)
+        for nested in flows.stacks.values():
+            replica.node.add_dependency(nested)
         tdg = connect.CfnTrafficDistributionGroup(
             self,
             "TrafficDistributionGroup",
@@ -261,10 +259,6 @@ class IvrRegionalStack(cdk.Stack):
             handoff_parameter(deployment.name, "tdg-arn"): tdg.attr_traffic_distribution_group_arn,
             handoff_parameter(deployment.name, "bot-id"): bot.bot.attr_id,
             handoff_parameter(deployment.name, "bot-alias-id"): bot.alias.attr_bot_alias_id,
-            **{
-                handoff_parameter(deployment.name, f"flow/{n}"): connect_id(f.attr_contact_flow_arn)
-                for n, f in flows.flows.items()
-            },
         }
         handoff = PeerHandoff(
             self, "Handoff", deployment_name=deployment.name, region=settings.peer_region, parameters=parameters
@@ -272,14 +266,13 @@ class IvrRegionalStack(cdk.Stack):
         handoff.node.add_dependency(replica)
         return replica, tdg
 
-    def _replica_side(
-        self, settings: RegionSettings, functions: ClinicFunctions, center: ContactCenter, flows: list[FlowFile]
-    ) -> _Ivr:
+    def _replica_side(self, settings: RegionSettings, functions: ClinicFunctions, center: ContactCenter) -> _Ivr:
         """DR region, global-resiliency mode: only what is region-local.
 
         Connect mirrors the primary's flows and their number associations to the replica, and Lex replicates the
         bot: this stack adds the bot replica's integration association on the replica instance and lets the
-        replica alias call this Region's code hook. Flow and bot ids are the primary's, handed over through SSM.
+        replica alias call this Region's code hook. Bot ids are the primary's, handed over through SSM; flows are
+        the primary's too (same ids), and tools find them by name in the instance.
         """
         name = settings.deployment.name
         bot_id = center.handed_over(name, "bot-id")
@@ -288,10 +281,7 @@ class IvrRegionalStack(cdk.Stack):
             self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.aliases["Appointments"]
         )
         center.integrate_bot(access.alias_arn)
-        flow_ids = {flow.name: center.handed_over(name, f"flow/{flow.name}") for flow in flows}
         return _Ivr(
-            flow_ids=flow_ids,
-            flow_arns={n: connect_arn(f"instance/{center.instance_id}/contact-flow/{i}") for n, i in flow_ids.items()},
             bot_id=bot_id,
             bot_alias_id=alias_id,
             bot_alias_arn=access.alias_arn,
@@ -313,9 +303,8 @@ class IvrRegionalStack(cdk.Stack):
         }
         if ivr.bot_version is not None:
             outputs["BotVersion"] = ivr.bot_version
-        # In the DR region of a global-resiliency deployment these are the flows Connect mirrored (same ids).
-        outputs |= {f"Flow{_pascal(n)}Id": i for n, i in ivr.flow_ids.items()}
-        outputs |= {f"Flow{_pascal(n)}Arn": a for n, a in ivr.flow_arns.items()}
+        # No output per flow: a contact center's hundreds of flows would pass CloudFormation's 200 outputs a stack.
+        # Tools find flows and modules by name in the instance (Connect's Search APIs), the source of truth.
         outputs |= {f"Function{k}Arn": a.function_arn for k, a in functions.aliases.items()}
         outputs |= {f"Queue{_pascal(n)}Arn": arn for n, arn in center.queue_arns.items()}
         outputs |= {f"Hours{_pascal(n)}Arn": arn for n, arn in center.hours_arns.items()}
@@ -344,8 +333,6 @@ def _keep_group_with_numbers(
 class _Ivr:
     """What the rest of the stack needs to know of the flows and the bot, wherever they come from."""
 
-    flow_ids: dict[str, str]
-    flow_arns: dict[str, str]
     bot_id: str
     bot_alias_id: str
     bot_alias_arn: str

@@ -61,15 +61,22 @@ def lambda_context() -> FakeLambdaContext:
 
 @dataclass(frozen=True)
 class Synth:
-    """The synthesized templates of one deployment file."""
+    """The synthesized templates of one deployment file (each region's stack and its nested stacks' templates)."""
 
     primary: dict[str, Any]
     dr: dict[str, Any]
     outdir: Path
+    nested: dict[str, list[dict[str, Any]]]
+    #: Each region's template with its nested stacks' resources in it (``stacks.limits.with_nested_resources``).
+    whole: dict[str, dict[str, Any]]
 
     def resources(self, which: str, resource_type: str) -> dict[str, dict[str, Any]]:
+        """A region's resources of one type, those of its nested stacks (the flows) included."""
         template = self.primary if which == "primary" else self.dr
-        return {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+        found = {k: v for k, v in template["Resources"].items() if v["Type"] == resource_type}
+        for nested in self.nested[which]:
+            found |= {k: v for k, v in nested["Resources"].items() if v["Type"] == resource_type}
+        return found
 
 
 #: What a synth reads (cdk.json's watch list): a change to any of them is a new cached assembly.
@@ -115,11 +122,16 @@ def _synth(config: Path, tmp_path_factory: pytest.TempPathFactory) -> Synth:
             import app as kit_app
 
             kit_app.build_app(config, str(outdir)).synth()
+    from stacks.limits import read_stacks, with_nested_resources
+
+    stacks = {s.name: s for s in read_stacks(outdir)}
     name = "clinic"
     return Synth(
-        primary=json.loads((outdir / f"{name}-primary.template.json").read_text()),
-        dr=json.loads((outdir / f"{name}-dr.template.json").read_text()),
+        primary=stacks[f"{name}-primary"].template,
+        dr=stacks[f"{name}-dr"].template,
         outdir=outdir,
+        nested={role: [n.template for n in stacks[f"{name}-{role}"].nested] for role in ("primary", "dr")},
+        whole={role: with_nested_resources(stacks[f"{name}-{role}"]).template for role in ("primary", "dr")},
     )
 
 

@@ -59,17 +59,24 @@ def _doc(name: str, flow_type: str, actions: list[dict[str, Any]], **extra: Any)
 
 def module_doc(name: str) -> dict[str, Any]:
     """A module that tags the contact and says a line, as shared greeting or consent modules do."""
-    return _doc(
+    doc = _doc(
         name,
         "contactFlowModule",
         [
             _step("Tag", "UpdateContactAttributes", {"Attributes": {"module": name}}, "Say", Errors=_errors("Back")),
-            _step("Say", "MessageParticipant", {"Text": f"This call may be recorded ({name})."}, "Back",
-                  Errors=_errors("Back")),  # fmt: skip
+            _step(
+                "Say",
+                "MessageParticipant",
+                {"Text": f"This call may be recorded ({name})."},
+                "Back",
+                Errors=_errors("Back"),
+            ),
             _step("Back", "EndFlowModuleExecution", {}, None),
         ],
-        Settings={"InputParameters": [], "OutputParameters": [], "Transitions": []},
     )
+    # The module's Settings (CreateContactFlowModule Settings), where `ivr flows export` writes them.
+    doc["Metadata"]["settings"] = {"InputParameters": [], "OutputParameters": [], "Transitions": []}
+    return doc
 
 
 def queue_flow_doc(name: str) -> dict[str, Any]:
@@ -78,54 +85,122 @@ def queue_flow_doc(name: str) -> dict[str, Any]:
         name,
         "customerQueue",
         [
-            _step("Hold", "MessageParticipantIteratively",
-                  {"Messages": [{"Text": f"Thank you for waiting ({name})."}, {"Text": "Your call matters to us."}]},
-                  "End", Errors=_errors("End")),  # fmt: skip
+            _step(
+                "Hold",
+                "MessageParticipantIteratively",
+                {"Messages": [{"Text": f"Thank you for waiting ({name})."}, {"Text": "Your call matters to us."}]},
+                "End",
+                Errors=_errors("End"),
+            ),
             _step("End", "EndFlowExecution", {}, None),
         ],
     )
 
 
-def menu_doc(name: str, *, module: str | None, queue: str, queue_flow: str, sub_flow: str | None, hours: str) -> dict[str, Any]:
+def menu_doc(
+    name: str, *, module: str | None, queue: str, queue_flow: str, sub_flow: str | None, hours: str
+) -> dict[str, Any]:
     """A menu: hours check, a function, a module, a keypress menu, a sub-menu transfer or a queue."""
     press_two = "ToSubMenu" if sub_flow else "SetQueue"
     actions = [
         _step("Logging", "UpdateFlowLoggingBehavior", {"FlowLoggingBehavior": "Disabled"}, "Hours"),
-        _step("Hours", "CheckHoursOfOperation", {"HoursOfOperationId": f"%HoursArn.{hours}%"}, None,
-              Conditions=[{"NextAction": "Lookup", "Condition": {"Operator": "Equals", "Operands": ["True"]}},
-                          {"NextAction": "Closed", "Condition": {"Operator": "Equals", "Operands": ["False"]}}],
-              Errors=_errors("Closed")),  # fmt: skip
-        _step("Lookup", "InvokeLambdaFunction",
-              {"LambdaFunctionARN": "%FunctionArn.CallerLookup%", "InvocationTimeLimitSeconds": "3",
-               "ResponseValidation": {"ResponseType": "STRING_MAP"}},
-              "Menu", Errors=_errors("Menu")),  # fmt: skip
-        _step("Menu", "GetParticipantInput",
-              {"Text": f"You reached {name}. For the front desk press 1. For more options press 2.",
-               "InputTimeLimitSeconds": "5"},
-              "SetQueue",
-              Conditions=[{"NextAction": "SetQueue", "Condition": {"Operator": "Equals", "Operands": ["1"]}},
-                          {"NextAction": press_two, "Condition": {"Operator": "Equals", "Operands": ["2"]}}],
-              Errors=_errors("SetQueue", "InputTimeLimitExceeded", "NoMatchingCondition")),  # fmt: skip
-        _step("SetQueue", "UpdateContactTargetQueue", {"QueueId": f"%QueueArn.{queue}%"}, "HookQueue",
-              Errors=_errors("Problem")),  # fmt: skip
-        _step("HookQueue", "UpdateContactEventHooks", {"EventHooks": {"CustomerQueue": f"%FlowArn.{queue_flow}%"}},
-              "Transfer", Errors=_errors("Transfer")),  # fmt: skip
+        _step(
+            "Hours",
+            "CheckHoursOfOperation",
+            {"HoursOfOperationId": f"%HoursArn.{hours}%"},
+            None,
+            Conditions=[
+                {"NextAction": "Lookup", "Condition": {"Operator": "Equals", "Operands": ["True"]}},
+                {"NextAction": "Closed", "Condition": {"Operator": "Equals", "Operands": ["False"]}},
+            ],
+            Errors=_errors("Closed"),
+        ),
+        _step(
+            "Lookup",
+            "InvokeLambdaFunction",
+            {
+                "LambdaFunctionARN": "%FunctionArn.CallerLookup%",
+                "InvocationTimeLimitSeconds": "3",
+                "ResponseValidation": {"ResponseType": "STRING_MAP"},
+            },
+            "Menu",
+            Errors=_errors("Menu"),
+        ),
+        _step(
+            "Menu",
+            "GetParticipantInput",
+            {
+                "Text": f"You reached {name}. For the front desk press 1. For more options press 2.",
+                "InputTimeLimitSeconds": "5",
+            },
+            "SetQueue",
+            Conditions=[
+                {"NextAction": "SetQueue", "Condition": {"Operator": "Equals", "Operands": ["1"]}},
+                {"NextAction": press_two, "Condition": {"Operator": "Equals", "Operands": ["2"]}},
+            ],
+            Errors=_errors("SetQueue", "InputTimeLimitExceeded", "NoMatchingCondition"),
+        ),
+        _step(
+            "SetQueue",
+            "UpdateContactTargetQueue",
+            {"QueueId": f"%QueueArn.{queue}%"},
+            "HookQueue",
+            Errors=_errors("Problem"),
+        ),
+        _step(
+            "HookQueue",
+            "UpdateContactEventHooks",
+            {"EventHooks": {"CustomerQueue": f"%FlowArn.{queue_flow}%"}},
+            "Transfer",
+            Errors=_errors("Transfer"),
+        ),
         _step("Transfer", "TransferContactToQueue", {}, "Problem", Errors=_errors("Busy", "QueueAtCapacity")),
-        _step("Busy", "MessageParticipant", {"Text": "Everyone is busy. Please call again later."}, "Bye",
-              Errors=_errors("Bye")),  # fmt: skip
-        _step("Closed", "MessageParticipant", {"Text": "We are closed. Please call again during opening hours."},
-              "Bye", Errors=_errors("Bye")),  # fmt: skip
-        _step("Problem", "MessageParticipant", {"Text": "Sorry, we are having technical problems."}, "Bye",
-              Errors=_errors("Bye")),  # fmt: skip
+        _step(
+            "Busy",
+            "MessageParticipant",
+            {"Text": "Everyone is busy. Please call again later."},
+            "Bye",
+            Errors=_errors("Bye"),
+        ),
+        _step(
+            "Closed",
+            "MessageParticipant",
+            {"Text": "We are closed. Please call again during opening hours."},
+            "Bye",
+            Errors=_errors("Bye"),
+        ),
+        _step(
+            "Problem",
+            "MessageParticipant",
+            {"Text": "Sorry, we are having technical problems."},
+            "Bye",
+            Errors=_errors("Bye"),
+        ),
         _step("Bye", "DisconnectParticipant", {}, None),
     ]
     if module:
         actions[2]["Transitions"] = {"NextAction": "Greeting", "Errors": _errors("Greeting")}
-        actions.insert(3, _step("Greeting", "InvokeFlowModule", {"FlowModuleId": f"%ModuleArn.{module}%"}, "Menu",
-                                Errors=_errors("Menu")))  # fmt: skip
+        actions.insert(
+            3,
+            _step(
+                "Greeting",
+                "InvokeFlowModule",
+                {"FlowModuleId": f"%ModuleArn.{module}%"},
+                "Menu",
+                Errors=_errors("Menu"),
+            ),
+        )
     if sub_flow:
-        actions.insert(-1, _step("ToSubMenu", "TransferToFlow", {"ContactFlowId": f"%FlowArn.{sub_flow}%"},
-                                 "Problem", Errors=_errors("Problem")))  # fmt: skip
+        actions.insert(
+            -1,
+            _step(
+                "ToSubMenu",
+                "TransferToFlow",
+                {"ContactFlowId": f"%FlowArn.{sub_flow}%"},
+                "Problem",
+                Errors=_errors("Problem"),
+            ),
+        )
     return _doc(name, "contactFlow", actions)
 
 
@@ -165,7 +240,9 @@ def write_deployment(root: Path, *, flows: int, modules: int, queues: int = 20) 
         )
     path = root / "scale.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-    return GeneratedDeployment(path, flows_dir, len(list(flows_dir.glob("*.json"))) - modules, modules, len(config["queues"]))
+    return GeneratedDeployment(
+        path, flows_dir, len(list(flows_dir.glob("*.json"))) - modules, modules, len(config["queues"])
+    )
 
 
 def _write(directory: Path, doc: dict[str, Any]) -> None:

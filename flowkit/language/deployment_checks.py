@@ -5,7 +5,8 @@ The linter (``lint.py``) checks each flow on its own. These checks need the depl
 - ``unknown-placeholder`` (error): a ``%Kind.Name%`` the stacks do not fill, with the nearest one they do
   (``%FlowArn.after-hour%`` -> ``%FlowArn.after-hours%``). The stacks fill ``%BotAliasArn%``, one
   ``%FunctionArn.KEY%`` per clinic function, ``%QueueArn.NAME%`` and ``%HoursArn.NAME%`` per queue and hours of
-  the deployment file, and ``%FlowArn.NAME%`` per flow file; nothing else.
+  the deployment file, ``%FlowArn.NAME%`` per flow file and ``%ModuleArn.NAME%`` per flow-module file; nothing
+  else.
 - ``lex-intent-unknown`` (warning): a Lex block of the kit's bot branches on an intent the bot does not have in
   a deployed locale; that branch can never be taken.
 - ``gr-*`` (errors, global-resiliency mode only): ``flowkit.language.portability``'s rules, so that lint and the
@@ -24,7 +25,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from flowkit.language.lint import PLACEHOLDER, Finding, string_values
+from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, string_values
 
 if TYPE_CHECKING:
     from lex.model import BotModel
@@ -44,8 +45,10 @@ class FlowDoc:
     doc: dict[str, Any]
 
 
-def provided_placeholders(deployment: Deployment, flow_names: Iterable[str]) -> set[str]:
-    """Every placeholder the stacks of ``deployment`` fill (see ``stacks/regional.py``)."""
+def provided_placeholders(
+    deployment: Deployment, flow_names: Iterable[str], module_names: Iterable[str] = ()
+) -> set[str]:
+    """Every placeholder the stacks of ``deployment`` fill (``stacks/regional.py``, ``connect/infrastructure.py``)."""
     from regions.config import FUNCTION_KEYS
 
     provided = {"BotAliasArn"}
@@ -53,6 +56,7 @@ def provided_placeholders(deployment: Deployment, flow_names: Iterable[str]) -> 
     provided |= {f"QueueArn.{queue.name}" for queue in deployment.queues}
     provided |= {f"HoursArn.{hours.name}" for hours in deployment.hours}
     provided |= {f"FlowArn.{name}" for name in flow_names}
+    provided |= {f"ModuleArn.{name}" for name in module_names}
     return provided
 
 
@@ -145,13 +149,15 @@ def check_flows(
     bot: BotModel | None,
     deployment_file: str,
     *,
-    also_flows: Iterable[str] = (),
+    also_flows: Iterable[FlowDoc] = (),
 ) -> list[Finding]:
-    """All deployment checks over a set of flows deployed together (``also_flows``: other flows deployed with
-    them, which they may reference)."""
+    """All deployment checks over a set of flows deployed together (``also_flows``: other flows and modules
+    deployed with them, which they may reference)."""
     from flowkit.language.portability import check_portability
 
-    provided = provided_placeholders(deployment, [f.name for f in flows] + list(also_flows))
+    together = [*flows, *also_flows]
+    modules = [f.name for f in together if flow_type_of(f.doc) == "MODULE"]
+    provided = provided_placeholders(deployment, [f.name for f in together if f.name not in modules], modules)
     findings: list[Finding] = []
     for flow in flows:
         if deployment.dr_mode == "global-resiliency":  # Connect mirrors these flows to the replica Region

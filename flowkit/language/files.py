@@ -19,6 +19,8 @@ from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, has_errors
 
 #: The kit's flows are data of the contact-center unit, ``connect/flows/``.
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "connect" / "flows"
+#: The API type of a flow module (modules are not a ContactFlowType; they have their own API and resource type).
+MODULE = "MODULE"
 PLACEHOLDER_KINDS = ("FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn")
 
 
@@ -48,6 +50,29 @@ class FlowFile:
     def flow_references(self) -> set[str]:
         """Names of the kit flows this flow transfers to or hooks."""
         return {p.split(".", 1)[1] for p in self.placeholders if p.startswith("FlowArn.")}
+
+    @property
+    def module_references(self) -> set[str]:
+        """Names of the kit's flow modules this flow invokes (``%ModuleArn.name%``)."""
+        return {p.split(".", 1)[1] for p in self.placeholders if p.startswith("ModuleArn.")}
+
+    @property
+    def references(self) -> set[str]:
+        """Every kit flow or module that must exist before this one is published."""
+        return self.flow_references | self.module_references
+
+    @property
+    def is_module(self) -> bool:
+        return self.type == MODULE
+
+    @property
+    def module_settings(self) -> str | None:
+        """A module's Settings (``FlowModuleSettings``, a JSON string in the connect model) from
+        ``Metadata.settings``, as ``ivr flows export`` writes it; None when the file has none."""
+        value = (self.doc.get("Metadata") or {}).get("settings")
+        if value is None:
+            return None
+        return value if isinstance(value, str) else json.dumps(value)
 
     def content(self) -> dict[str, Any]:
         """What Connect receives: the flow without the kit's Metadata."""
@@ -116,13 +141,19 @@ def load_flows(directory: Path = FLOWS_DIR) -> list[FlowFile]:
     duplicates = {n for n in names if names.count(n) > 1}
     if duplicates:
         raise FlowError(f"{directory}: flow names used twice: {', '.join(sorted(duplicates))}")
+    flow_names = {f.name for f in flows if not f.is_module}
+    module_names = {f.name for f in flows if f.is_module}
     for flow in flows:
-        unknown = flow.flow_references - set(names)
-        if unknown:
-            raise FlowError(
-                f"{flow.path}: references flow(s) {', '.join(sorted(unknown))}, which the kit does not have "
-                f"(flows: {', '.join(sorted(names))})"
-            )
+        for kind, wanted, known in (
+            ("flow", flow.flow_references, flow_names),
+            ("module", flow.module_references, module_names),
+        ):
+            unknown = wanted - known
+            if unknown:
+                raise FlowError(
+                    f"{flow.path}: references {kind}(s) {', '.join(sorted(unknown))}, which the kit does not have "
+                    f"({kind}s: {', '.join(sorted(known)) or 'none'})"
+                )
     return sorted(flows, key=lambda f: f.name)
 
 
@@ -130,10 +161,11 @@ def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
     """Referenced flows first. CloudFormation cannot create flows that reference each other in a cycle."""
     by_name = {f.name: f for f in flows}
     ordered: list[FlowFile] = []
+    done: set[str] = set()
     visiting: list[str] = []
 
     def visit(name: str) -> None:
-        if any(f.name == name for f in ordered):
+        if name in done:
             return
         if name in visiting:
             cycle = " -> ".join([*visiting[visiting.index(name) :], name])
@@ -142,11 +174,22 @@ def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
                 "or load them with `ivr flows load`, which creates first and fills after"
             )
         visiting.append(name)
-        for ref in sorted(by_name[name].flow_references):
+        for ref in sorted(by_name[name].references):
             visit(ref)
         visiting.pop()
         ordered.append(by_name[name])
+        done.add(name)
 
     for flow in sorted(flows, key=lambda f: f.name):
         visit(flow.name)
     return ordered
+
+
+def levels(flows: list[FlowFile]) -> dict[str, int]:
+    """Each flow's depth in the reference graph: 0 for a flow or module that references no kit flow, else one more
+    than the deepest flow or module it references. Flows of one level never reference each other, so stacks built
+    level by level never reference each other in a cycle. ``creation_order`` must have accepted the flows."""
+    found: dict[str, int] = {}
+    for flow in creation_order(flows):  # referenced flows first: their levels are known
+        found[flow.name] = 1 + max((found[r] for r in flow.references), default=-1)
+    return found

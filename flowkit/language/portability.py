@@ -3,7 +3,7 @@
 In global-resiliency mode one set of flows is owned by the primary stack and Connect mirrors it to the replica
 instance. The flow then runs in either Region, so every reference it holds must resolve in the Region running it:
 
-- Connect's own resources (flows, queues, hours of operation) are mirrored by Connect with the same ids
+- Connect's own resources (flows, flow modules, queues, hours of operation) are mirrored by Connect with the same ids
   (ListReplicationFindings reports CONTACT_FLOW, QUEUE and OPERATING_HOURS among its resource types; Connect
   API reference), so their placeholders are portable.
 - Lambda functions: the Connect guide asks for the same function name in both Regions and for ``$.AwsRegion``
@@ -12,7 +12,7 @@ instance. The flow then runs in either Region, so every reference it holds must 
 - The Lex bot: the same guide offers Lex Global Resiliency, which keeps the bot id (and the alias id) in the
   replica Region; the kit fills ``%BotAliasArn%`` with ``arn:<partition>:lex:$.AwsRegion:<account>:bot-alias/...``.
 
-Anything else (a literal ARN, account or Region, or a placeholder of another kind such as a prompt or a module,
+Anything else (a literal ARN, account or Region, or a placeholder of another kind such as a prompt,
 which the kit fills with this Region's ARN) is reported. ``ivr synth`` runs this check for global-resiliency
 deployments, beside the general linter.
 """
@@ -35,6 +35,9 @@ PORTABLE_KINDS: dict[str, str] = {
     "FlowArn": "flows are mirrored by Connect with the same ids",
     "QueueArn": "queues are mirrored by Connect with the same ids",
     "HoursArn": "hours of operation are mirrored by Connect with the same ids",
+    # The guide's list of resources mirrored to the replica ("Create a replica of your existing Amazon Connect
+    # instance") names flow modules beside flows; the kit deploys both in the primary only.
+    "ModuleArn": "flow modules are mirrored by Connect with the same ids, like flows",
     "FunctionArn": "filled with $.AwsRegion and a function name that both Regions share",
     "BotAliasArn": "filled with $.AwsRegion; Lex bot replication keeps the bot and alias ids",
 }

@@ -38,7 +38,7 @@ def test_the_kit_breaks_no_service_limit(fixture: str, request: pytest.FixtureRe
     assert limits.check_assembly(synth.outdir) == []
     # AND the rules did look at the kit's flows: the flow-invoked functions were matched to their blocks
     stacks = limits.read_stacks(synth.outdir)
-    assert any(limits.flow_lambda_limits(s) for s in stacks)
+    assert any(limits.flow_lambda_limits(limits.with_nested_resources(s)) for s in stacks)
 
 
 def _embed_script(template: dict[str, Any]) -> None:
@@ -104,6 +104,19 @@ def _crowded_dashboard(template: dict[str, Any]) -> None:
     )
 
 
+def _crowded_widget(template: dict[str, Any]) -> None:
+    metrics = ",".join(f'["AWS/Connect","ContactFlowErrors","ContactFlowName","f{i}"]' for i in range(501))
+    widget = '{"type":"metric","width":8,"height":6,"properties":{"metrics":[' + metrics + '],"region":"us-east-1"}}'
+    first(template, "AWS::CloudWatch::Dashboard")["DashboardBody"] = '{"widgets":[' + widget + "]}"
+
+
+def _listed_flow_metrics(template: dict[str, Any]) -> None:
+    """Yesterday's ContactFlowErrors alarm: one metric per flow in a math expression (the 11th flow broke synth)."""
+    alarm = first(template, "AWS::CloudWatch::Alarm")
+    stat = {"Metric": {"Namespace": "AWS/Connect", "MetricName": "ContactFlowErrors"}, "Period": 300, "Stat": "Sum"}
+    alarm["Metrics"] = [{"Id": f"e{i}", "MetricStat": stat, "ReturnData": False} for i in range(11)]
+
+
 def _slow_function(template: dict[str, Any]) -> None:
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Lambda::Function" and "CallerLookup" in str(
@@ -131,6 +144,8 @@ PLANTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("connect-names", _long_tdg_description, "(AWS::Connect::TrafficDistributionGroup) Description: 251"),
     ("cloudwatch", _long_alarm_name, "(AWS::CloudWatch::Alarm) AlarmName: 256 characters"),
     ("cloudwatch", _crowded_dashboard, "501 widgets, over CloudWatch's 500 per dashboard"),
+    ("cloudwatch", _crowded_widget, "501 metrics, over CloudWatch's 500 per widget"),
+    ("cloudwatch", _listed_flow_metrics, "11 metrics, over CloudWatch's 10 per alarm"),
     ("lambda-timeouts", _slow_function, "clinic-CallerLookup times out after 3 s, but flow block"),
     ("lambda-timeouts", _late_alarm, "fires at 2500 ms, not before clinic-CallerLookup fails (2000 ms"),
 ]
@@ -140,8 +155,9 @@ PLANTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
 def test_each_rule_catches_a_planted_breach(
     gr_synth: Synth, name: str, plant: Callable[[dict[str, Any]], None], message: str
 ) -> None:
-    # GIVEN the kit's primary template, which passes the rule
-    template = copy.deepcopy(gr_synth.primary)
+    # GIVEN the kit's primary template with its nested stacks' resources (the flows), which passes the rule
+    primary = next(s for s in limits.read_stacks(gr_synth.outdir) if s.name == "clinic-primary")
+    template = copy.deepcopy(limits.with_nested_resources(primary).template)
     assert limits.check_stack(stack_of(template), [rule(name)]) == []
     # WHEN a breach is planted in it
     plant(template)

@@ -16,15 +16,15 @@ from tests.conftest import Synth
 def test_dr_equals_primary_modulo_region_data(fixture: str, request: pytest.FixtureRequest) -> None:
     # GIVEN both templates of one deployment WHEN compared THEN nothing drifts
     synth: Synth = request.getfixturevalue(fixture)
-    regions = (synth.primary["Outputs"]["Region"]["Value"], synth.dr["Outputs"]["Region"]["Value"])
-    assert compare_templates(synth.primary, synth.dr, regions) == []
+    regions = (synth.whole["primary"]["Outputs"]["Region"]["Value"], synth.whole["dr"]["Outputs"]["Region"]["Value"])
+    assert compare_templates(synth.whole["primary"], synth.whole["dr"], regions) == []
 
 
 def test_parity_compares_the_ivr_pieces(standalone_synth: Synth) -> None:
     # GIVEN a standalone deployment WHEN parity runs THEN it actually looks at flows, bot, functions, scaling, alarms
     from stacks.parity import _kit_resources
 
-    types = {r["Type"] for r in _kit_resources(standalone_synth.dr).values()}
+    types = {r["Type"] for r in _kit_resources(standalone_synth.whole["dr"]).values()}
     assert {
         "AWS::Connect::ContactFlow",
         "AWS::Lex::Bot",
@@ -35,7 +35,7 @@ def test_parity_compares_the_ivr_pieces(standalone_synth: Synth) -> None:
 
 
 def _regions(synth: Synth) -> tuple[str, str]:
-    return (synth.primary["Outputs"]["Region"]["Value"], synth.dr["Outputs"]["Region"]["Value"])
+    return (synth.whole["primary"]["Outputs"]["Region"]["Value"], synth.whole["dr"]["Outputs"]["Region"]["Value"])
 
 
 def _plant(template: dict, resource_type: str, mutate) -> dict:  # type: ignore[no-untyped-def]
@@ -62,8 +62,8 @@ def _plant(template: dict, resource_type: str, mutate) -> dict:  # type: ignore[
 def test_planted_drift_is_reported(fixture: str, resource_type: str, mutate, request: pytest.FixtureRequest) -> None:  # type: ignore[no-untyped-def]
     # GIVEN a DR template with one planted change WHEN compared THEN exactly that resource drifts
     synth: Synth = request.getfixturevalue(fixture)
-    dr = _plant(synth.dr, resource_type, mutate)
-    drifts = compare_templates(synth.primary, dr, _regions(synth))
+    dr = _plant(synth.whole["dr"], resource_type, mutate)
+    drifts = compare_templates(synth.whole["primary"], dr, _regions(synth))
     assert len(drifts) == 1
     assert dr["Resources"][drifts[0].resource]["Type"] == resource_type
 
@@ -73,40 +73,41 @@ def test_global_resiliency_dr_deploying_mirrored_pieces_is_drift(
     gr_synth: Synth, standalone_synth: Synth, resource_type: str
 ) -> None:
     # GIVEN a GR DR template into which a flow, a bot or a number of its own was planted
-    dr = copy.deepcopy(gr_synth.dr)
-    donor = next(k for k, v in standalone_synth.dr["Resources"].items() if v["Type"] == resource_type)
-    dr["Resources"][donor] = standalone_synth.dr["Resources"][donor]
+    dr = copy.deepcopy(gr_synth.whole["dr"])
+    donor = next(k for k, v in standalone_synth.whole["dr"]["Resources"].items() if v["Type"] == resource_type)
+    dr["Resources"][donor] = standalone_synth.whole["dr"]["Resources"][donor]
     # WHEN compared THEN it drifts: Connect and Lex mirror these from the primary in that mode
-    drifts = compare_templates(gr_synth.primary, dr, ("us-east-1", "us-west-2"))
+    drifts = compare_templates(gr_synth.whole["primary"], dr, ("us-east-1", "us-west-2"))
     assert [d.resource for d in drifts] == [donor]
     assert "mirror" in drifts[0].detail
 
 
 def test_global_resiliency_bot_that_does_not_replicate_is_drift(gr_synth: Synth) -> None:
     # GIVEN a GR primary whose bot lost its replication into the DR region
-    primary = copy.deepcopy(gr_synth.primary)
+    primary = copy.deepcopy(gr_synth.whole["primary"])
     bot = next(v for v in primary["Resources"].values() if v["Type"] == "AWS::Lex::Bot")
     bot["Properties"].pop("Replication")
     # WHEN compared THEN the bot drifts (the replica's flows would reach no bot)
-    drifts = compare_templates(primary, gr_synth.dr, ("us-east-1", "us-west-2"))
+    drifts = compare_templates(primary, gr_synth.whole["dr"], ("us-east-1", "us-west-2"))
     assert len(drifts) == 1 and "replicate" in drifts[0].detail
 
 
 def test_the_mode_is_read_from_the_templates(gr_synth: Synth, standalone_synth: Synth) -> None:
     from stacks.parity import dr_mode_of
 
-    assert dr_mode_of(gr_synth.primary) == "global-resiliency"
-    assert dr_mode_of(standalone_synth.primary) == "standalone"
+    assert dr_mode_of(gr_synth.whole["primary"]) == "global-resiliency"
+    assert dr_mode_of(standalone_synth.whole["primary"]) == "standalone"
 
 
 def test_a_flow_that_calls_the_primary_region_is_drift(standalone_synth: Synth) -> None:
     # GIVEN a DR flow edited to say something else WHEN compared THEN the flow drifts
-    def edit(props: dict) -> None:
-        parts = props["Content"]["Fn::Join"][1]
-        index = next(i for i, p in enumerate(parts) if isinstance(p, str) and "Goodbye" in p)
-        parts[index] = parts[index].replace("Goodbye", "See you")
-
-    dr = _plant(standalone_synth.dr, "AWS::Connect::ContactFlow", edit)
-    drifts = compare_templates(standalone_synth.primary, dr, _regions(standalone_synth))
+    dr = copy.deepcopy(standalone_synth.whole["dr"])
+    flow = next(
+        r["Properties"]
+        for r in dr["Resources"].values()
+        if r["Type"] == "AWS::Connect::ContactFlow" and "Goodbye" in json.dumps(r["Properties"]["Content"])
+    )
+    flow["Content"] = json.loads(json.dumps(flow["Content"]).replace("Goodbye", "See you"))
+    drifts = compare_templates(standalone_synth.whole["primary"], dr, _regions(standalone_synth))
     assert [d.resource for d in drifts] and all("Flows" in d.resource for d in drifts)
     assert json.dumps(drifts[0].detail)

@@ -104,8 +104,16 @@ def test_flows_depend_on_every_integration_they_need(fixture: str, which: str, r
     synth: Synth = request.getfixturevalue(fixture)
     associations = set(synth.resources(which, "AWS::Connect::IntegrationAssociation"))
     assert associations
-    for logical_id, flow in synth.resources(which, "AWS::Connect::ContactFlow").items():
-        assert associations <= set(flow.get("DependsOn", [])), logical_id
+    # (the flows are in nested stacks: each nested stack waits for them, and every flow is in one)
+    root = synth.primary if which == "primary" else synth.dr
+    nested = {k: r for k, r in root["Resources"].items() if r["Type"] == "AWS::CloudFormation::Stack"}
+    assert nested
+    for logical_id, stack in nested.items():
+        assert associations <= set(stack.get("DependsOn", [])), logical_id
+    in_nested = sum(
+        1 for t in synth.nested[which] for r in t["Resources"].values() if r["Type"] == "AWS::Connect::ContactFlow"
+    )
+    assert in_nested == len(synth.resources(which, "AWS::Connect::ContactFlow")) > 0
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])
@@ -121,15 +129,18 @@ def test_flow_content_holds_no_literal_account_or_region(gr_synth: Synth, which:
 
 def test_standalone_dr_flows_reference_only_dr_region_resources(standalone_synth: Synth) -> None:
     # GIVEN the DR template WHEN the references inside its flows are listed
+    # (the flows' nested stacks seen whole: a nested parameter stands for the value the DR stack passes it)
+    whole = standalone_synth.whole["dr"]
     refs = [
         r
-        for flow in standalone_synth.resources("dr", "AWS::Connect::ContactFlow").values()
+        for flow in whole["Resources"].values()
+        if flow["Type"] == "AWS::Connect::ContactFlow"
         for r in flow_content_refs(flow)
     ]
     # THEN every one is a resource or parameter of the DR stack itself (nothing names the primary region)
     own = (
-        set(standalone_synth.dr["Resources"])
-        | set(standalone_synth.dr.get("Parameters", {}))
+        set(whole["Resources"])
+        | set(whole.get("Parameters", {}))
         | {"AWS::Region", "AWS::AccountId", "AWS::Partition"}
     )
     assert refs
@@ -308,6 +319,8 @@ def test_alarms_cover_functions_calls_flows_and_lex(gr_synth: Synth, which: str)
         for query in props.get("Metrics", []):
             if "MetricStat" in query:
                 metric_names.add(query["MetricStat"]["Metric"]["MetricName"])
+            if "Expression" in query:  # a Metrics Insights query: SELECT SUM(<metric>) FROM SCHEMA(...)
+                metric_names |= set(re.findall(r"SELECT \w+\((\w+)\)", json.dumps(query["Expression"])))
         assert props["AlarmActions"], "every alarm notifies the topic"
     assert {
         "Errors",
@@ -348,8 +361,7 @@ def test_global_resiliency_primary_replicates_and_hands_over(gr_synth: Synth) ->
     # THEN only what the DR stack needs is handed over: the ids the replica shares with the primary
     from connect.infrastructure import HANDOFF_ITEMS, handoff_parameter
 
-    expected = {handoff_parameter("clinic", i) for i in HANDOFF_ITEMS if i != "flow/<name>"}
-    expected |= {handoff_parameter("clinic", f"flow/{name}") for name in _kit_flows()}
+    expected = {handoff_parameter("clinic", i) for i in HANDOFF_ITEMS}
     assert expected >= {"/ivr/clinic/instance-id", "/ivr/clinic/tdg-arn", "/ivr/clinic/bot-alias-id"}
     assert set(handoff["Properties"]["Parameters"]) == expected
     # AND the DR stack reads exactly what was handed over, nothing more
@@ -399,8 +411,9 @@ def test_global_resiliency_teardown_order(gr_kept_numbers_synth: Synth) -> None:
     assert set(numbers) <= _depends(t, one("Custom::PhoneNumberFlowAssociation"))
     assert all(tdg in _depends(t, n) for n in numbers)
     assert replica in _depends(t, tdg) and replica in _depends(t, one("Custom::PeerRegionParameters"))
-    flows = set(gr_kept_numbers_synth.resources("primary", "AWS::Connect::ContactFlow"))
-    assert flows <= _depends(t, replica) and one("AWS::Connect::Instance") in _depends(t, replica)
+    flow_stacks = {k for k, r in t["Resources"].items() if r["Type"] == "AWS::CloudFormation::Stack"}
+    assert flow_stacks and gr_kept_numbers_synth.resources("primary", "AWS::Connect::ContactFlow")
+    assert flow_stacks <= _depends(t, replica) and one("AWS::Connect::Instance") in _depends(t, replica)
 
 
 def test_global_resiliency_teardown_releases_numbers_with_their_group(gr_synth: Synth) -> None:
@@ -447,17 +460,18 @@ def test_appointments_table_is_global_with_a_dr_replica(gr_synth: Synth) -> None
                 "InstanceId",
                 "InstanceArn",
                 "BotAliasArn",
-                "FlowInboundMenuId",
                 "FunctionCallerLookupArn",
                 "TrafficDistributionGroupArn",
             },
         ),
-        ("dr", {"InstanceId", "BotAliasArn", "FlowInboundMenuId", "TrafficDistributionGroupArn", "DrMode"}),
+        ("dr", {"InstanceId", "BotAliasArn", "TrafficDistributionGroupArn", "DrMode"}),
     ],
 )
 def test_outputs_that_operator_tooling_reads(gr_synth: Synth, which: str, expected: set[str]) -> None:
     template = gr_synth.primary if which == "primary" else gr_synth.dr
     assert expected <= set(template["Outputs"])
+    # AND no output per flow: hundreds of flows would pass CloudFormation's 200 outputs (tools search by name)
+    assert not [k for k in template["Outputs"] if k.startswith("Flow")]
 
 
 # Logical ids of stateful resources: a change would make CloudFormation replace (and so empty) them.

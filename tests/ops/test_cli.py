@@ -328,8 +328,14 @@ def test_dr_parity_passes_on_the_kit_and_fails_on_planted_drift(gr_synth, tmp_pa
     # mirrors the primary's flows to the replica in that mode
     dr_file = tmp_path / "out" / "clinic-dr.template.json"
     dr = json.loads(dr_file.read_text())
-    primary = json.loads((tmp_path / "out" / "clinic-primary.template.json").read_text())
-    flow_id, flow = next((k, v) for k, v in primary["Resources"].items() if v["Type"] == "AWS::Connect::ContactFlow")
+    # (the primary's flows are in its nested stacks' templates)
+    primary_flows = {
+        k: v
+        for path in (tmp_path / "out").glob("clinicprimary*.nested.template.json")
+        for k, v in json.loads(path.read_text())["Resources"].items()
+        if v["Type"] == "AWS::Connect::ContactFlow"
+    }
+    flow_id, flow = next(iter(primary_flows.items()))
     dr["Resources"][flow_id] = flow
     dr_file.write_text(json.dumps(dr))
     result = runner.invoke(app, ["dr", "parity", "--out", str(tmp_path / "out"), "--json"])

@@ -1,0 +1,139 @@
+"""A contact center's size: 300 flows and 100 flow modules in one deployment synthesize inside every limit.
+
+The deployment is generated (tests/generated_deployment.py) and synthesized once per session, both regions, cdk-nag
+on. Expectations are derived from the files written, never from the sample's content.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from flowkit.language.files import creation_order, levels, load_flows
+from ivr.assembly import lint_templates
+from stacks import limits
+from tests.generated_deployment import GeneratedDeployment, write_deployment
+
+FLOWS, MODULES = 300, 100
+
+
+@pytest.fixture(scope="session")
+def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[GeneratedDeployment, Path]:
+    """A generated 300-flow, 100-module deployment (global-resiliency, the sample's mode), synthesized once."""
+    import app as kit_app
+
+    root = tmp_path_factory.mktemp("large")
+    generated = write_deployment(root, flows=FLOWS, modules=MODULES)
+    kit_app.build_app(generated.config, str(root / "out"), flows_dir=generated.flows_dir).synth()
+    return generated, root / "out"
+
+
+def _of_type(stack: limits.StackTemplate, resource_type: str) -> dict[str, dict[str, Any]]:
+    whole = limits.with_nested_resources(stack)
+    return {k: v for k, v in whole.resources.items() if v["Type"] == resource_type}
+
+
+def test_a_large_deployment_synthesizes_inside_every_limit(large: tuple[GeneratedDeployment, Path]) -> None:
+    # GIVEN a generated deployment of 300 flows and 100 modules
+    generated, out = large
+    assert (generated.flows, generated.modules) == (FLOWS, MODULES)
+    # WHEN every service-limit rule runs over both regions' stacks and their nested stacks
+    violations = limits.check_assembly(out)
+    # THEN none is broken
+    assert violations == [], [str(v) for v in violations[:5]]
+    stacks = {s.name: s for s in limits.read_stacks(out)}
+    primary = stacks["scale-primary"]
+    # AND every flow and module is deployed once, as its own resource type, in the primary's nested stacks
+    files = load_flows(generated.flows_dir)
+    assert set(_of_type(primary, "AWS::Connect::ContactFlow")) == {
+        f"{n.name.removeprefix('scale-primary/')}/{k}"
+        for n in primary.nested
+        for k, v in n.resources.items()
+        if v["Type"] == "AWS::Connect::ContactFlow"
+    }
+    names = {v["Properties"]["Name"] for v in _of_type(primary, "AWS::Connect::ContactFlow").values()}
+    modules = {v["Properties"]["Name"] for v in _of_type(primary, "AWS::Connect::ContactFlowModule").values()}
+    assert names == {f.name for f in files if not f.is_module}
+    assert modules == {f.name for f in files if f.is_module}
+    # AND the primary keeps its outputs well under the limit: no output per flow
+    assert len(primary.template.get("Outputs", {})) < limits.OUTPUTS // 2
+    # AND the flow-error alarm is one Metrics Insights query over the instance, however many flows there are
+    flow_alarm = next(
+        a["Properties"]
+        for a in _of_type(primary, "AWS::CloudWatch::Alarm").values()
+        if "ContactFlowErrors" in json.dumps(a["Properties"].get("Metrics"))
+    )
+    assert len(flow_alarm["Metrics"]) == 1 and "FROM SCHEMA" in json.dumps(flow_alarm["Metrics"][0]["Expression"])
+    # AND the DR stack (global-resiliency: Connect mirrors the flows) deploys none of them
+    assert not _of_type(stacks["scale-dr"], "AWS::Connect::ContactFlow")
+
+
+def test_nested_flow_stacks_reference_only_lower_levels(large: tuple[GeneratedDeployment, Path]) -> None:
+    # GIVEN the large deployment's primary
+    generated, out = large
+    primary = next(s for s in limits.read_stacks(out) if s.name == "scale-primary")
+    level_of = levels(creation_order(load_flows(generated.flows_dir)))
+    by_resource = {n.parent_resource: n for n in primary.nested}
+    level_of_stack = {}
+    for logical_id, nested in by_resource.items():
+        found = {level_of[r["Properties"]["Name"]] for r in nested.resources.values() if "Name" in r["Properties"]}
+        assert len(found) == 1, f"{nested.name} mixes levels {found}"
+        level_of_stack[logical_id] = found.pop()
+    # WHEN the parameters each nested stack takes from another nested stack are read
+    for logical_id, resource in primary.resources.items():
+        if resource["Type"] != "AWS::CloudFormation::Stack":
+            continue
+        sources = {
+            value["Fn::GetAtt"][0]
+            for value in (resource["Properties"].get("Parameters") or {}).values()
+            if isinstance(value, dict) and "Fn::GetAtt" in value and value["Fn::GetAtt"][0] in level_of_stack
+        }
+        # THEN every one is of a lower level (so no two nested stacks wait for each other)
+        assert all(level_of_stack[s] < level_of_stack[logical_id] for s in sources), logical_id
+
+
+def test_adding_a_flow_moves_no_other_flow(tmp_path: Path) -> None:
+    # GIVEN a generated deployment's flows, laid out in nested stacks
+    from connect.infrastructure import flow_group
+
+    small = write_deployment(tmp_path / "a", flows=40, modules=10)
+    grown = write_deployment(tmp_path / "b", flows=60, modules=12)
+    groups = 8
+
+    def layout(directory: Path) -> dict[str, tuple[int, int]]:
+        flows = load_flows(directory)
+        level_of = levels(flows)
+        return {f.name: (level_of[f.name], flow_group(f.name, groups)) for f in flows}
+
+    # WHEN flows and modules are added
+    before, after = layout(small.flows_dir), layout(grown.flows_dir)
+    # THEN every flow that was there keeps its nested stack (level and group), so no deploy replaces it
+    assert before.items() <= after.items()
+
+
+def test_the_large_deployment_passes_cfn_lint(large: tuple[GeneratedDeployment, Path]) -> None:
+    # GIVEN the large deployment's templates: both regions' stacks, and the largest nested stack of each level
+    _, out = large
+    stacks = limits.read_stacks(out)
+    files = {s.name: out / f"{s.name}.template.json" for s in stacks}
+    largest: dict[str, tuple[int, str]] = {}
+    for stack in stacks:
+        for nested in stack.nested:
+            level = nested.name.split("/L", 1)[1].split("G", 1)[0]
+            largest[level] = max(largest.get(level, (0, "")), (nested.size, nested.name))
+    nested_files = {
+        name: path
+        for stack in stacks
+        for name, (_, path) in limits.nested_template_files(
+            out, json.loads((out / "manifest.json").read_text())["artifacts"].get(f"{stack.name}.assets")
+        ).items()
+    }
+    chosen = [files["scale-primary"], files["scale-dr"]]
+    chosen += [nested_files[name.split("/", 1)[1]] for _, name in largest.values()]
+    assert len(chosen) >= 4
+    # WHEN cfn-lint reads them THEN it finds no error
+    reports = lint_templates(chosen)
+    assert [r.errors for r in reports if r.errors] == []
