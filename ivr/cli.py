@@ -29,6 +29,7 @@ from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.output import console, deployment_or_exit, err
+from ivr.preflight_cli import preflight_command
 from ivr.progress import Stages
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
@@ -76,6 +77,7 @@ app.command("test")(ivr_test_command)
 app.command("status")(status_command)
 app.command("diff")(diff_command)
 app.command("bootstrap")(bootstrap_command)
+app.command("preflight")(preflight_command)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")]
@@ -237,6 +239,21 @@ def _credentials_or_exit(profile: str | None, what: str) -> None:
     session_with_credentials(profile, consequence=f"nothing was {what}", hint="Use --dry-run to see what would run.")
 
 
+def _preflight_before_deploy(deployment: Deployment, profile: str | None) -> None:
+    """Run `ivr preflight`; on a failed check or one that could not be made, print the table and exit with its code."""
+    from ivr.preflight_cli import aws_clients, print_preflight, run_checks
+
+    report = run_checks(deployment, aws_clients(profile, "nothing was deployed"))
+    if report.exit_code == 0:
+        console.print(f"preflight: ok ({len(report.checks)} checks; `ivr preflight` shows them)", markup=False)
+        return
+    print_preflight(report)
+    problem = "a check failed" if report.exit_code == 1 else "a check could not be made"
+    err.print(f"error: preflight: {problem}; nothing was deployed. Fix it (the table says how; docs/preflight.md), "
+              "or deploy anyway with --skip-preflight", markup=False)  # fmt: skip
+    raise typer.Exit(report.exit_code)
+
+
 Role = Literal["primary", "dr"]
 
 
@@ -250,8 +267,12 @@ def deploy(
     outputs_file: OutputsFileOption = None,
     context: ContextOption = None,
     as_json: JsonPlanOption = False,
+    skip_preflight: Annotated[
+        bool, typer.Option("--skip-preflight", help="Deploy without running `ivr preflight` first")
+    ] = False,
 ) -> None:
-    """Deploy one region's stack. Deploy the primary first: in global-resiliency mode the DR stack needs it."""
+    """Deploy one region's stack, after `ivr preflight` passes. Deploy the primary first: in global-resiliency
+    mode the DR stack needs it."""
     deployment = deployment_or_exit(config)
     settings = deployment.region(role)
     extra = passthrough(
@@ -285,6 +306,8 @@ def deploy(
     if dry_run:
         return
     _credentials_or_exit(profile, "deployed")
+    if not skip_preflight:
+        _preflight_before_deploy(deployment, profile)
     result = run_cdk(command)
     if result.returncode == 0:
         deploy_test_cases(deployment, role, config)  # its own stack: a failure there leaves the IVR deployed

@@ -13,7 +13,9 @@ from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
+
+from regions.quotas import QUOTAS_BY_NAME
 
 #: Region pairs that Amazon Connect Global Resiliency supports (source -> replica).
 #: Source: Connect admin guide, "Set up Amazon Connect Global Resiliency".
@@ -430,6 +432,19 @@ class Deployment(_Strict):
     flows: FlowLayout = Field(default_factory=FlowLayout)
     data: DataProtection = Field(default_factory=DataProtection)
     tags: dict[str, str] = Field(default_factory=dict)
+    #: Connect per-instance quotas this account has had raised, by name (regions/quotas.py lists them with their
+    #: defaults and Service Quotas codes): synth checks what the deployment declares against these.
+    quotas: dict[str, StrictInt] = Field(default_factory=dict)
+
+    @field_validator("quotas")
+    @classmethod
+    def _known_quotas(cls, value: dict[str, int]) -> dict[str, int]:
+        for name, allowed in value.items():
+            if name not in QUOTAS_BY_NAME:
+                raise ValueError(f"{name!r} is not a Connect quota the kit checks; known: {', '.join(QUOTAS_BY_NAME)}")
+            if allowed < 1:
+                raise ValueError(f"{name} is {allowed}: a quota is a positive number of resources per instance")
+        return value
 
     @model_validator(mode="after")
     def _consistent(self) -> Deployment:

@@ -13,6 +13,9 @@ The linter (``lint.py``) checks each flow on its own. These checks need the depl
   synth's first check say what the stack would refuse.
 - ``lex-intent-unhandled`` (warning): an intent of the bot that a Lex block of the kit's bot has no branch for;
   callers who say it take the block's NoMatchingCondition branch.
+- ``connect-quota`` (error, over the whole flow folder): the deployment declares more of something than a Connect
+  per-instance quota allows (``regions/quotas.py``: the default, or the deployment file's ``quotas:``). Connect
+  would refuse the resource past the quota half-way through a deploy; the check refuses the synth instead.
 
 Intent branches are read from the conditions of ``ConnectParticipantWithLexBot`` blocks, as Connect evaluates
 them: the condition operand is the intent name (Connect admin guide, "Get customer input" block, Lex intents).
@@ -30,6 +33,7 @@ from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, string_val
 if TYPE_CHECKING:
     from lex.model import BotModel
     from regions.config import Deployment
+    from regions.quotas import FlowLike
 
 #: The placeholder the kit's stacks fill with the region's own bot alias.
 KIT_BOT = "%BotAliasArn%"
@@ -174,9 +178,35 @@ def flow_name(doc: Any, fallback: str) -> str:
     return str(meta.get("name") or fallback) if isinstance(meta, dict) else fallback
 
 
+def check_quotas(deployment: Deployment, flows: Sequence[FlowLike], deployment_file: str) -> list[Finding]:
+    """What one instance of the deployment would hold, against Connect's per-instance quotas."""
+    from regions.quotas import CONNECT_QUOTAS, declared, limit
+
+    counts = declared(deployment, flows)
+    findings = []
+    for quota in CONNECT_QUOTAS:
+        count, allowed = counts[quota.name], limit(deployment, quota)
+        if count <= allowed:
+            continue
+        whose = "the deployment file's quotas." + quota.name if quota.name in deployment.quotas else "the default"
+        findings.append(
+            Finding(
+                deployment_file,
+                f"quotas.{quota.name}",
+                "connect-quota",
+                "error",
+                f"{count} {quota.noun} per instance ({quota.counted}), above Connect's quota {quota.title!r} of "
+                f"{allowed} ({whose}); raise it in both regions ({quota.where}), then set quotas.{quota.name}: {count} "
+                "or more in the deployment file",
+            )
+        )
+    return findings
+
+
 def deployment_findings(
     deployment: Deployment, flows: Sequence[Any], bot: BotModel | None, deployment_file: str
 ) -> list[Finding]:
-    """``check_flows`` over loaded flow files (anything with ``path``, ``name`` and ``doc``)."""
+    """``check_flows`` over loaded flow files (anything with ``path``, ``name``, ``type`` and ``doc``), and the
+    Connect quotas over the whole set."""
     docs = [FlowDoc(str(f.path), f.name, f.doc) for f in flows]
-    return check_flows(docs, deployment, bot, deployment_file)
+    return check_quotas(deployment, flows, deployment_file) + check_flows(docs, deployment, bot, deployment_file)
