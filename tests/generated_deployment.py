@@ -238,6 +238,15 @@ def write_deployment(root: Path, *, flows: int, modules: int, queues: int = 20) 
                 hours=hours,
             ),
         )
+    # A contact center this size has had its Connect quotas raised (regions/quotas.py holds the defaults).
+    from regions.quotas import QUOTAS_BY_NAME
+
+    total_flows = len(list(flows_dir.glob("*.json"))) - modules
+    config["quotas"] = {
+        name: needed
+        for name, needed in (("contact_flows", total_flows), ("flow_modules", modules))
+        if needed > QUOTAS_BY_NAME[name].default
+    }
     path = root / "scale.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return GeneratedDeployment(
