@@ -180,9 +180,19 @@ class Rule:
 
 
 # -- the checks ---------------------------------------------------------------------------------------------------
+def _fix(stack: StackTemplate) -> str:
+    """What to do about a template that is too big: a flows' nested stack is split by the deployment file."""
+    if stack.parent_resource is not None and "/Flows/" in f"/{stack.name.split('/', 1)[-1]}":
+        return "; raise flows.groups_per_level in the deployment file to spread the flows over more nested stacks"
+    return "; move resources into a nested stack or a stack of their own"
+
+
 def _template_size(stack: StackTemplate) -> Iterable[Finding]:
     if stack.size > TEMPLATE_BYTES:
-        yield "template", f"{stack.size:,} bytes, over CloudFormation's {TEMPLATE_BYTES:,}-byte template limit"
+        yield (
+            "template",
+            f"{stack.size:,} bytes, over CloudFormation's {TEMPLATE_BYTES:,}-byte template limit{_fix(stack)}",
+        )
 
 
 def _counts(stack: StackTemplate) -> Iterable[Finding]:
@@ -194,7 +204,7 @@ def _counts(stack: StackTemplate) -> Iterable[Finding]:
     ):
         count = len(stack.template.get(section, {}))
         if count > limit:
-            yield section, f"{count} {section.lower()}, over CloudFormation's {limit} per template"
+            yield section, f"{count} {section.lower()}, over CloudFormation's {limit} per template{_fix(stack)}"
 
 
 def _ssm_documents(stack: StackTemplate) -> Iterable[Finding]:

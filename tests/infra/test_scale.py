@@ -137,3 +137,17 @@ def test_the_large_deployment_passes_cfn_lint(large: tuple[GeneratedDeployment, 
     # WHEN cfn-lint reads them THEN it finds no error
     reports = lint_templates(chosen)
     assert [r.errors for r in reports if r.errors] == []
+
+
+def test_an_overfull_flow_stack_names_the_setting_that_spreads_it(large: tuple[GeneratedDeployment, Path]) -> None:
+    # GIVEN one of the large deployment's nested flow stacks, grown past CloudFormation's 1 MB
+    _, out = large
+    primary = next(s for s in limits.read_stacks(out) if s.name == "scale-primary")
+    nested = primary.nested[0]
+    grown = limits.StackTemplate(nested.name, nested.region, nested.template, limits.TEMPLATE_BYTES + 1)
+    grown.parent_resource = nested.parent_resource
+    # WHEN the template rules run on it
+    found = limits.check_stack(grown, [r for r in limits.RULES if r.name == "template-size"])
+    # THEN one line names the nested stack, the limit and the deployment setting that fixes it
+    assert [v.stack for v in found] == [nested.name]
+    assert "1,000,000-byte template limit" in str(found[0]) and "flows.groups_per_level" in str(found[0])
