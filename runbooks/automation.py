@@ -1,7 +1,9 @@
 """The YAML drills as SSM Automation documents, so that a drill can run inside AWS without a laptop.
 
 Each drill step becomes an ``aws:executeScript`` step (``aws:sleep`` for waits) that runs ``runbooks/aws_steps.py``,
-the same code the CLI runs; a verification becomes a following step that retries.
+the same code the CLI runs; a verification becomes a following step that polls its checks to a deadline inside the
+step's timeout (provisioned concurrency takes minutes to be READY; a traffic split applies asynchronously), and
+says in its output how long it waited.
 
 The script is the document's *attachment* (a zip named in the top-level ``files`` section with its SHA-256), never
 embedded as ``Script``: the SSM guide for ``aws:executeScript`` says JSON runbooks must provide script content
@@ -13,16 +15,19 @@ in a step that fails the execution.
 
 from __future__ import annotations
 
+import math
 import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from runbooks.aws_steps import SCRIPT_LIMIT_SECONDS, script_deadline
 from runbooks.drill import DrillSpec, StepSpec
 
 SCRIPT = Path(__file__).with_name("aws_steps.py")
 RUNTIME = "python3.11"
-VERIFY_ATTEMPTS = 5
+#: Checking actions: their step polls (``aws_steps.handler`` with a ``deadline``) instead of checking once.
+WAITING_ACTIONS = ("precheck", "check-alarms")
 #: ``filename.function`` of the attached script, as the executeScript guide asks for attachments.
 HANDLER = f"{SCRIPT.stem}.handler"
 
@@ -106,10 +111,19 @@ def _script_step(name: str, payload: dict[str, Any], source: str, timeout: int, 
     return {
         "name": name,
         "action": "aws:executeScript",
-        "timeoutSeconds": timeout,
+        "timeoutSeconds": min(timeout, SCRIPT_LIMIT_SECONDS),
         "inputs": {"Runtime": RUNTIME, "Handler": HANDLER, "Attachment": source, "InputPayload": payload},
         **extra,
     }
+
+
+def _waiting_step(name: str, payload: dict[str, Any], source: str, timeout: int, **extra: Any) -> dict[str, Any]:
+    """A step that polls its checks for the drill step's whole timeout: one aws:executeScript run lasts at most
+    600 s, so a longer timeout becomes further attempts (``maxAttempts``), each polling to its own deadline."""
+    attempt = min(timeout, SCRIPT_LIMIT_SECONDS)
+    attempts = math.ceil(timeout / attempt)
+    waiting = dict(payload, deadline=script_deadline(attempt))
+    return _script_step(name, waiting, source, attempt, **extra, **({"maxAttempts": attempts} if attempts > 1 else {}))
 
 
 def automation_document(drill: DrillSpec, values: DrillValues, attachment: ScriptAttachment) -> dict[str, Any]:
@@ -139,19 +153,11 @@ def automation_document(drill: DrillSpec, values: DrillValues, attachment: Scrip
             )
             continue
         payload = _payload(step.action, step.args, values)
-        main.append(_script_step(name, payload, source, step.timeout, onFailure=on_failure(index)))
+        make = _waiting_step if step.action in WAITING_ACTIONS else _script_step
+        main.append(make(name, payload, source, step.timeout, onFailure=on_failure(index)))
         if step.verify is not None:
             verify = _verification(step, payload, values)
-            main.append(
-                _script_step(
-                    f"{name}_verify",
-                    verify,
-                    source,
-                    step.timeout,
-                    onFailure=on_failure(index),
-                    maxAttempts=VERIFY_ATTEMPTS,
-                )
-            )
+            main.append(_waiting_step(f"{name}_verify", verify, source, step.timeout, onFailure=on_failure(index)))
     main[-1]["isEnd"] = True
     failed = _script_step(
         "drill_failed",

@@ -261,6 +261,64 @@ def verify_split(connect: Any, tdg_arn: str, desired: dict[str, int]) -> list[Ch
     ]
 
 
+# -- waiting for what AWS does asynchronously ----------------------------------------------------------------------
+#: SSM user guide, "aws:executeScript - Run a script": each aws:executeScript action runs at most 600 seconds.
+SCRIPT_LIMIT_SECONDS = 600
+#: What a waiting script keeps of its step's timeout after its deadline: the runtime's start, the last probe (a
+#: few API calls with botocore's retries) and the answer to SSM.
+SCRIPT_MARGIN_SECONDS = 30
+#: Between two probes. Provisioned concurrency takes minutes to allocate, a traffic split applies in seconds to
+#: minutes (UpdateTrafficDistribution is asynchronous): a probe every 15 s costs a few reads per minute.
+POLL_SECONDS = 15.0
+#: The script's sleep and clock when its caller gives none (SSM runs ``handler``); tests replace them.
+script_sleep: Callable[[float], None] = time.sleep
+script_clock: Callable[[], float] = time.monotonic
+
+
+@dataclass
+class Wait:
+    """What polling found: the last checks, the seconds waited and the deadline it had (both for the evidence)."""
+
+    checks: list[Check]
+    waited: float
+    deadline: float
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def text(self) -> str:
+        return f"waited {self.waited:g} s of a {self.deadline:g} s deadline"
+
+
+def wait_until(
+    probe: Callable[[], list[Check]],
+    deadline: float,
+    *,
+    poll: float = POLL_SECONDS,
+    sleep: Callable[[float], None] | None = None,
+    clock: Callable[[], float] | None = None,
+) -> Wait:
+    """Probe until every check passes, or until the next probe would start past ``deadline`` seconds from now.
+
+    A deadline of 0 probes once. The last probe's checks are returned either way, with the time waited.
+    """
+    sleep = sleep or script_sleep
+    clock = clock or script_clock
+    started = clock()
+    while True:
+        checks = probe()
+        waited = round(clock() - started, 1)
+        if all(c.ok for c in checks) or waited + poll > deadline:
+            return Wait(checks, waited, float(deadline))
+        sleep(poll)
+
+
+def script_deadline(timeout: int) -> int:
+    """The deadline a waiting aws:executeScript step polls to, inside its ``timeoutSeconds`` (at most 600)."""
+    return max(min(timeout, SCRIPT_LIMIT_SECONDS) - SCRIPT_MARGIN_SECONDS, 0)
+
+
 # -- agents -----------------------------------------------------------------------------------------------------
 def region_of(arn: str) -> str:
     """The region field of an ARN (``arn:partition:service:region:account:...``)."""
@@ -425,6 +483,30 @@ def _agents_first(event: dict[str, Any], client: Callable[[str], Any]) -> None:
             print(f"{check.name}: {check.detail}")
 
 
+def _probe(event: dict[str, Any], client: Callable[[str], Any]) -> Callable[[], list[Check]] | None:
+    """The checks a checking action makes, as a probe to poll; None for an action that changes something."""
+    action, functions = event["action"], list(event.get("functions") or [])
+    if action == "precheck":
+        return lambda: precheck(client, stack_outputs(client("cloudformation"), event["stack"]), functions)
+    if action == "verify-capacity":
+        level = int(event["level"])
+
+        def capacity() -> list[Check]:
+            checks = verify_capacity(client("application-autoscaling"), functions, level)
+            if event.get("ready") and all(c.ok for c in checks):
+                # Requested is not allocated: READY environments are what calls need.
+                checks += provisioned_ready(client("lambda"), functions, level)
+            return checks
+
+        return capacity
+    if action == "verify-traffic":
+        desired = {k: int(v) for k, v in event["desired"].items()}
+        return lambda: verify_split(client("connect"), event["tdgArn"], desired)
+    if action == "check-alarms":
+        return lambda: firing_alarms(client("cloudwatch"), event["prefix"])
+    return None
+
+
 def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     """Run one drill step inside SSM Automation (``aws:executeScript``); raise to fail the step.
 
@@ -432,7 +514,8 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     verify-traffic, check-alarms, fail), ``region`` (where to act), and what the action needs: ``stack``, ``functions``,
     ``level``, ``hold``, ``ready`` (verify-capacity: also wait for allocated, READY provisioned concurrency),
     ``tdgArn``, ``desired``, ``agents`` (shift-traffic: who must follow the calls, see ``ensure_agents``; with
-    ``stack``, the target's stack), ``prefix``, ``message``.
+    ``stack``, the target's stack), ``prefix``, ``message``. A checking action polls until its checks pass or
+    ``deadline`` seconds have gone (0 or absent: it checks once); the output says how long it waited.
     """
     import boto3
 
@@ -441,30 +524,24 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
     def client(service: str) -> Any:
         return boto3.client(service, region_name=region)  # type: ignore[call-overload]
 
-    checks: list[Check] = []
+    probe = _probe(event, client)
+    if probe is not None:
+        wait = wait_until(probe, float(event.get("deadline") or 0))
+        failed = [c for c in wait.checks if not c.ok]
+        if failed:
+            raise StepError("; ".join(f"{c.name}: {c.detail}" for c in failed) + f" ({wait.text()})")
+        return {"checks": [asdict(c) for c in wait.checks], "result": None, "waited": wait.waited,
+                "deadline": wait.deadline}  # fmt: skip
     result: Any = None
-    if action == "precheck":
-        checks = precheck(client, stack_outputs(client("cloudformation"), event["stack"]), list(event["functions"]))
-    elif action in ("raise-capacity", "restore-capacity"):
+    if action in ("raise-capacity", "restore-capacity"):
         result = set_capacity(client("application-autoscaling"), list(event["functions"]), int(event["level"]),
                               bool(event["hold"]))  # fmt: skip
-    elif action == "verify-capacity":
-        checks = verify_capacity(client("application-autoscaling"), list(event["functions"]), int(event["level"]))
-        if event.get("ready"):
-            checks += provisioned_ready(client("lambda"), list(event["functions"]), int(event["level"]))
     elif action == "shift-traffic":
         if event.get("agents") is not None:
             _agents_first(event, client)
         result = shift(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})
-    elif action == "verify-traffic":
-        checks = verify_split(client("connect"), event["tdgArn"], {k: int(v) for k, v in event["desired"].items()})
-    elif action == "check-alarms":
-        checks = firing_alarms(client("cloudwatch"), event["prefix"])
     elif action == "fail":
         raise StepError(event.get("message", "the drill failed"))
     else:
         raise StepError(f"unknown action {action!r}")
-    failed = [c for c in checks if not c.ok]
-    if failed:
-        raise StepError("; ".join(f"{c.name}: {c.detail}" for c in failed))
-    return {"checks": [asdict(c) for c in checks], "result": result}
+    return {"checks": [], "result": result}

@@ -22,7 +22,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from runbooks.aws_steps import Check, api_error, split_text
+from runbooks.aws_steps import Check, Wait, api_error, split_text, wait_until
 from runbooks.failover import DrOperations, FailoverError
 
 DRILLS_DIR = Path(__file__).parent / "drills"
@@ -119,6 +119,9 @@ class StepRecord:
     seconds: float
     detail: str = ""
     checks: list[dict[str, Any]] = field(default_factory=list)
+    #: A step that polled (its checks or its verification): the seconds it waited and the deadline it had.
+    waited: float | None = None
+    deadline: float | None = None
 
 
 @dataclass
@@ -272,13 +275,17 @@ class DrillRunner:
                 f", then verify {step.verify} for up to {step.timeout} s" if step.verify else ""
             )
             return StepRecord(step.name, step.action, "planned", started, _now(), 0.0, what)
+        wait: Wait | None = None
         try:
-            status, detail, checks = self._act(step.action, step.args, step.timeout)
+            status, detail, checks, wait = self._act(step.action, step.args, step.timeout)
             if status != "failed" and step.verify:
-                checks = self._poll(lambda: self._verify(step), step.timeout)
-                status = "failed" if any(not c.ok for c in checks) else status
+                wait = self._poll(lambda: self._verify(step), step.timeout)
+                checks = wait.checks
+                status = "ok" if wait.ok else "failed"
         except (FailoverError, ClientError, BotoCoreError) as exc:
             status, detail, checks = "failed", api_error(exc), []
+        if wait is not None:  # the evidence says how long the step waited, and for how long it would have
+            detail = f"{detail}; {wait.text()}" if detail else wait.text()
         return StepRecord(
             step.name,
             step.action,
@@ -288,34 +295,35 @@ class DrillRunner:
             round(self.clock() - began, 1),
             detail,
             [asdict(c) for c in checks],
+            wait.waited if wait is not None else None,
+            wait.deadline if wait is not None else None,
         )
 
     def _act(
         self, action: str, args: dict[str, Any], timeout: int, *, rolling_back: bool = False
-    ) -> tuple[str, str, list[Check]]:
+    ) -> tuple[str, str, list[Check], Wait | None]:
+        """Run an action: (status, detail, checks, and how a checking action waited)."""
         ops = self.ops
-        if action == "precheck":
-            checks = self._poll(lambda: ops.precheck(args["region"]), timeout)
-            return ("failed" if any(not c.ok for c in checks) else "ok"), "", checks
-        if action == "check-alarms":
-            checks = self._poll(lambda: ops.alarms(args["region"]), timeout)
-            return ("failed" if any(not c.ok for c in checks) else "ok"), "", checks
+        if action in ("precheck", "check-alarms"):
+            probe = ops.precheck if action == "precheck" else ops.alarms
+            wait = self._poll(lambda: probe(args["region"]), timeout)
+            return ("ok" if wait.ok else "failed"), "", wait.checks, wait
         if action == "wait":
             self.sleep(float(args["seconds"]))
-            return "ok", f"waited {args['seconds']} s", []
+            return "ok", f"waited {args['seconds']} s", [], None
         if action in ("raise-capacity", "restore-capacity"):
             level = capacity_level(ops, action, args)
             changed = ops.set_capacity(args["region"], level, hold=action == "raise-capacity")
-            return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", []
+            return ("ok" if changed else "skipped"), f"{len(changed)} target(s) changed", [], None
         # Agents first (Connect moves only those in the traffic distribution group): no calls where no agent is.
         # A rollback returns calls to where they were, with their agents: it never waits on this.
         if not rolling_back:
             agents_status, agents_detail, agent_checks = ops.distribute_agents(args["to"], dry_run=False)
             if agents_status == "failed" or any(not c.ok for c in agent_checks):
-                return "failed", agents_detail, agent_checks
+                return "failed", agents_detail, agent_checks, None
         changed_traffic = ops.shift_traffic(args["to"], int(args["percent"]))
         desired = split_text(ops.desired(args["to"], int(args["percent"])))
-        return ("ok" if changed_traffic else "skipped"), desired, []
+        return ("ok" if changed_traffic else "skipped"), desired, [], None
 
     def _test_cases(self, step: StepSpec, dry_run: bool) -> StepRecord | None:
         """After a traffic shift, the receiving region's Connect test cases (``test_cases.after_failover``)."""
@@ -350,13 +358,9 @@ class DrillRunner:
             checks += ops.capacity_ready(step.args["region"], level)
         return checks
 
-    def _poll(self, probe: Callable[[], list[Check]], timeout: int) -> list[Check]:
-        deadline = self.clock() + timeout
-        while True:
-            checks = probe()
-            if all(c.ok for c in checks) or self.clock() + self.poll > deadline:
-                return checks
-            self.sleep(self.poll)
+    def _poll(self, probe: Callable[[], list[Check]], timeout: int) -> Wait:
+        """Poll until the checks pass or the step's timeout is spent (the same wait the SSM documents make)."""
+        return wait_until(probe, timeout, poll=self.poll, sleep=self.sleep, clock=self.clock)
 
     def _roll_back(self, done: list[StepSpec], report: DrillReport) -> None:
         for step in reversed(done):
@@ -364,7 +368,9 @@ class DrillRunner:
                 continue
             started, began = _now(), self.clock()
             try:
-                status, detail, _ = self._act(step.rollback.action, step.rollback.args, step.timeout, rolling_back=True)
+                status, detail, _, _ = self._act(
+                    step.rollback.action, step.rollback.args, step.timeout, rolling_back=True
+                )
                 status = "rolled-back" if status != "failed" else "rollback-failed"
             except Exception as exc:  # a rollback failure is recorded, and the next rollback still runs
                 status, detail = "rollback-failed", str(exc)

@@ -19,7 +19,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from regions.config import DAYS, Deployment, Role
 from runbooks import aws_steps
-from runbooks.aws_steps import Check, StepError, api_error
+from runbooks.aws_steps import Check, StepError, Wait, api_error, wait_until
 
 #: Failover's error is the steps' error: one message style whichever caller runs the step.
 FailoverError = StepError
@@ -38,6 +38,9 @@ class StepResult:
     seconds: float = 0.0
     detail: str = ""
     checks: list[Check] = field(default_factory=list)
+    #: A step that polled an asynchronous state: the seconds it waited and the deadline it had.
+    waited: float | None = None
+    deadline: float | None = None
 
 
 @dataclass
@@ -186,13 +189,17 @@ Outcome = tuple[str, str, list[Check]]
 
 @dataclass(frozen=True)
 class Readiness:
-    """How failover waits for provisioned concurrency to be allocated (Lambda takes minutes), and what time it is.
+    """How failover waits for what AWS does asynchronously, and what time it is.
 
-    ``now`` places failback within the primary's peak windows.
+    ``timeout``: for raised provisioned concurrency to be allocated and READY (Lambda takes minutes);
+    ``traffic_timeout``: for GetTrafficDistribution to report the split just asked for (UpdateTrafficDistribution
+    applies it asynchronously); ``poll`` between two reads. ``now`` places failback within the primary's peak
+    windows.
     """
 
     timeout: float = 900.0
     poll: float = 15.0
+    traffic_timeout: float = 300.0
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -224,9 +231,12 @@ class _Procedure:
         self.report = FailoverReport(to, percent, ops.deployment.dr_mode)
         self.done: list[str] = []
         self.current = ""
+        #: How the current step waited, if it polled (recorded with the step).
+        self.wait: Wait | None = None
 
     def step(self, name: str, action: Callable[[], Outcome]) -> bool:
         self.current = name
+        self.wait = None
         started = self.clock()
         try:
             status, detail, checks = action()
@@ -235,7 +245,10 @@ class _Procedure:
         if any(not c.ok and c.blocking for c in checks) and status != "planned":
             status = "failed"
         seconds = round(self.clock() - started, 3)
-        self._add(StepResult(name, status, seconds, detail, checks))  # type: ignore[arg-type]
+        result = StepResult(name, status, seconds, detail, checks)  # type: ignore[arg-type]
+        if self.wait is not None:
+            result.waited, result.deadline = self.wait.waited, self.wait.deadline
+        self._add(result)
         if status == "failed":
             self.report.rollback = rollback_advice(self.to, self.done)
             return False
@@ -276,8 +289,7 @@ class _Procedure:
             return self.report
         if not self.step(f"shift traffic to {to}", self.shift):
             return self.report
-        verify = lambda: ("ok", "", ops.verify_traffic(to, self.percent))  # noqa: E731
-        if not self.dry_run and not self.step("verify traffic", verify):
+        if not self.dry_run and not self.step("verify traffic", self.verify_traffic):
             return self.report
         if self.dry_run and ops.deployment.test_cases.after_failover:
             self._add(StepResult(f"test cases in {to}", "planned", 0.0, PLANNED_TESTS))
@@ -319,14 +331,19 @@ class _Procedure:
         level = self.target_level()
         if self.dry_run:
             return "planned", f"would wait until {level} provisioned environments per function are READY", []
-        deadline = self.clock() + self.readiness.timeout
-        while True:
-            checks = self.ops.capacity_ready(self.to, level)
-            if all(c.ok for c in checks):
-                return "ok", f"{level} per function allocated and READY", checks
-            if self.clock() + self.readiness.poll > deadline:
-                return "failed", f"not READY after {self.readiness.timeout:g} s; calls were not moved", checks
-            self.readiness.sleep(self.readiness.poll)
+        wait = self._poll(lambda: self.ops.capacity_ready(self.to, level), self.readiness.timeout)
+        if wait.ok:
+            return "ok", f"{level} per function allocated and READY ({wait.text()})", wait.checks
+        return "failed", f"not READY ({wait.text()}); calls were not moved", wait.checks
+
+    def verify_traffic(self) -> Outcome:
+        """Poll until Connect reports the split asked for (UpdateTrafficDistribution applies it asynchronously)."""
+        wait = self._poll(lambda: self.ops.verify_traffic(self.to, self.percent), self.readiness.traffic_timeout)
+        return ("ok" if wait.ok else "failed"), wait.text(), wait.checks
+
+    def _poll(self, probe: Callable[[], list[Check]], deadline: float) -> Wait:
+        self.wait = wait_until(probe, deadline, poll=self.readiness.poll, sleep=self.readiness.sleep, clock=self.clock)
+        return self.wait
 
     def shift(self) -> Outcome:
         desired = self.ops.desired(self.to, self.percent)

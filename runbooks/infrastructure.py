@@ -103,6 +103,10 @@ class DrillDocuments(Construct):
                     "connect:UpdateTrafficDistribution",
                     # Agents follow the calls: read users and routing profiles, add them to the group.
                     "connect:SearchUsers",
+                    # Service Authorization Reference, Amazon Connect: dependent actions of SearchUsers and
+                    # AssociateTrafficDistributionGroupUser (the user ARNs sit under instance/*).
+                    "connect:DescribeUser",
+                    "connect:ListUserProficiencies",
                     "connect:ListRoutingProfiles",
                     "connect:ListTrafficDistributionGroupUsers",
                     "connect:AssociateTrafficDistributionGroupUser",
@@ -135,8 +139,35 @@ class DrillDocuments(Construct):
                 },
             )
         )
+        # Application Auto Scaling User Guide, identity-based policy examples, "Permissions required for API actions
+        # on target services": registering Lambda provisioned concurrency needs the Lambda actions on the alias,
+        # and the first registration creates the service-linked role (its "Service-linked roles" page).
         self.role.add_to_policy(
-            iam.PolicyStatement(actions=["application-autoscaling:DescribeScalableTargets"], resources=["*"])
+            iam.PolicyStatement(
+                actions=["lambda:PutProvisionedConcurrencyConfig", "lambda:DeleteProvisionedConcurrencyConfig"],
+                resources=[
+                    f"arn:{partition}:lambda:{r}:{account}:function:{f}:live" for r in regions for f in values.functions
+                ],
+            )
+        )
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["iam:CreateServiceLinkedRole"],
+                resources=["*"],
+                conditions={"StringEquals": {"iam:AWSServiceName": "lambda.application-autoscaling.amazonaws.com"}},
+            )
+        )
+        # List actions without a resource type (Service Authorization Reference): DescribeScalableTargets; ListStacks
+        # and DescribeDirectories, dependent actions of DescribeStacks and connect:DescribeInstance.
+        self.role.add_to_policy(
+            iam.PolicyStatement(
+                actions=[
+                    "application-autoscaling:DescribeScalableTargets",
+                    "cloudformation:ListStacks",
+                    "ds:DescribeDirectories",
+                ],
+                resources=["*"],
+            )
         )
         # Service Authorization Reference, CloudWatch: DescribeAlarms takes the alarm resource type. A call with
         # AlarmNamePrefix is authorized against the region's alarms, so the scope is this account's alarms there.
@@ -181,8 +212,9 @@ def _role_wildcards(partition: str, account: str, values: DrillValues) -> list[t
     found = [
         (
             "*",
-            "application-autoscaling:DescribeScalableTargets is a List action without a resource type "
-            "(Service Authorization Reference); it reads targets, it changes none.",
+            "application-autoscaling:DescribeScalableTargets, cloudformation:ListStacks and ds:DescribeDirectories "
+            "are List actions without a resource type (Service Authorization Reference); they read, they change "
+            "nothing. iam:CreateServiceLinkedRole is limited to Application Auto Scaling's Lambda role.",
         )
     ]
     for role, region in sorted(values.regions.items()):

@@ -102,9 +102,10 @@ class RecordingsReplication(Construct):
             runtime_dir=Path(__file__).parent / "runtime",
             description="Replicates the primary's recordings into the DR region",
             statements=[
+                # S3 API Reference: PutBucketReplication and DeleteBucketReplication both need
+                # s3:PutReplicationConfiguration (and the first iam:PassRole); the handler reads nothing.
                 iam.PolicyStatement(
-                    actions=["s3:PutReplicationConfiguration", "s3:GetReplicationConfiguration"],
-                    resources=[source_arn, destination.bucket_arn],
+                    actions=["s3:PutReplicationConfiguration"], resources=[source_arn, destination.bucket_arn]
                 ),
                 iam.PolicyStatement(actions=["iam:PassRole"], resources=[role.role_arn]),
             ],

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from regions.custom_resource import HandlerProvider
+from regions.nag import partition_text
 
 #: CloudFormation waits at most one hour for a custom resource's answer (the CloudFormation user guide, custom
 #: resources: a response must arrive within one hour; ``ServiceTimeout`` is at most 3600 s). The Provider
@@ -19,26 +20,51 @@ REPLICATION_WAIT = cdk.Duration.minutes(50)
 POLL_INTERVAL = cdk.Duration.seconds(30)
 
 
-#: Connect keeps a Directory Service directory behind CONNECT_MANAGED and SAML instances (Service Authorization
-#: Reference, Amazon Connect: CreateInstance / ReplicateInstance list ds: dependent actions). Making a replica
-#: creates its directory; deleting it (DeleteInstance) removes the directory. Their ids are not known beforehand.
-REPLICATE_DIRECTORY_ACTIONS = (
+#: Connect keeps a Directory Service directory behind CONNECT_MANAGED and SAML instances. The Service Authorization
+#: Reference, Amazon Connect, lists these as dependent actions of ReplicateInstance (all of them), DeleteInstance
+#: (DeleteDirectory, DescribeDirectories, UnauthorizeApplication) and DescribeInstance (DescribeDirectories).
+#: Making a replica creates its directory; deleting it removes the directory. Their ids are not known beforehand.
+DIRECTORY_ACTIONS = (
     "ds:CheckAlias",
     "ds:CreateAlias",
     "ds:CreateDirectory",
     "ds:CreateIdentityPoolDirectory",
     "ds:AuthorizeApplication",
     "ds:DescribeDirectories",
+    "ds:UnauthorizeApplication",
+    "ds:DeleteDirectory",
 )
-DELETE_DIRECTORY_ACTIONS = ("ds:UnauthorizeApplication", "ds:DeleteDirectory")
 
 
-def _connect_service_linked_role() -> iam.PolicyStatement:
-    """ReplicateInstance may create Connect's service-linked role; nothing else may be created."""
-    return iam.PolicyStatement(
-        actions=["iam:CreateServiceLinkedRole"],
-        resources=["*"],
-        conditions={"StringEquals": {"iam:AWSServiceName": "connect.amazonaws.com"}},
+#: Service Authorization Reference, Amazon Connect, ReplicateInstance: dependent actions iam:AttachRolePolicy and
+#: iam:PutRolePolicy (Connect adds the replica's permissions to its service-linked role). The Connect
+#: administrator guide ("AWS managed policies for Amazon Connect", the custom policy beside
+#: AmazonConnect_FullAccess) scopes them to Connect's service-linked role, as here.
+SERVICE_LINKED_ROLE_POLICY_ACTIONS = ("iam:AttachRolePolicy", "iam:PutRolePolicy")
+SERVICE_LINKED_ROLE_PATH = "role/aws-service-role/connect.amazonaws.com/AWSServiceRoleForAmazonConnect*"
+
+
+def _connect_service_linked_role(stack: cdk.Stack) -> list[iam.PolicyStatement]:
+    """ReplicateInstance may create Connect's service-linked role and add policies to it; nothing else."""
+    return [
+        iam.PolicyStatement(
+            actions=["iam:CreateServiceLinkedRole"],
+            resources=["*"],
+            conditions={"StringEquals": {"iam:AWSServiceName": "connect.amazonaws.com"}},
+        ),
+        iam.PolicyStatement(
+            actions=list(SERVICE_LINKED_ROLE_POLICY_ACTIONS),
+            resources=[f"arn:{stack.partition}:iam::{stack.account}:{SERVICE_LINKED_ROLE_PATH}"],
+        ),
+    ]
+
+
+def _service_linked_role_acknowledgment(scope: Construct) -> tuple[str, str]:
+    stack = cdk.Stack.of(scope)
+    return (
+        f"IAM5[Resource::arn:{partition_text(scope)}:iam::{stack.account}:{SERVICE_LINKED_ROLE_PATH}]",
+        "Connect's service-linked role is named AWSServiceRoleForAmazonConnect_<id>, the id chosen by Connect; "
+        "ReplicateInstance adds the replica's permissions to it (Service Authorization Reference).",
     )
 
 
@@ -80,8 +106,8 @@ class InstanceReplica(Construct):
                 ),
                 # Connect keeps a Directory Service directory behind CONNECT_MANAGED and SAML instances; creating
                 # and deleting a replica creates and removes its directory. Their ids are not known beforehand.
-                iam.PolicyStatement(actions=[*REPLICATE_DIRECTORY_ACTIONS, *DELETE_DIRECTORY_ACTIONS], resources=["*"]),
-                _connect_service_linked_role(),
+                iam.PolicyStatement(actions=list(DIRECTORY_ACTIONS), resources=["*"]),
+                *_connect_service_linked_role(stack),
             ],
             acknowledgments=[
                 (
@@ -89,25 +115,28 @@ class InstanceReplica(Construct):
                     "Directory Service actions that Connect performs when it creates (ReplicateInstance) or "
                     "removes (DeleteInstance) the replica's directory have no resource id known before the call; "
                     "iam:CreateServiceLinkedRole is limited to Connect's role.",
-                )
+                ),
+                _service_linked_role_acknowledgment(self),
             ],
             # is_complete reads the replica's status (DescribeInstance in the replica region) and, when Connect
             # does not list the replica (just after ReplicateInstance, or once an earlier replica finished
-            # deleting), asks again with the same token (ReplicateInstance on the source instance, which needs
-            # the directory and service-linked-role actions Connect performs for a new replica). It never deletes.
+            # deleting), asks again with the same token: ReplicateInstance on the source instance, which needs
+            # every Directory Service and service-linked-role action the Service Authorization Reference lists
+            # for it (Connect removes the directory of a replica it could not finish). It calls no DeleteInstance.
             is_complete_statements=[
                 iam.PolicyStatement(actions=["connect:ReplicateInstance"], resources=[instance_arn]),
                 iam.PolicyStatement(actions=["connect:DescribeInstance"], resources=[replica_arn]),
-                iam.PolicyStatement(actions=list(REPLICATE_DIRECTORY_ACTIONS), resources=["*"]),
-                _connect_service_linked_role(),
+                iam.PolicyStatement(actions=list(DIRECTORY_ACTIONS), resources=["*"]),
+                *_connect_service_linked_role(stack),
             ],
             is_complete_acknowledgments=[
                 (
                     "IAM5[Resource::*]",
                     "The poller may ask for the replica again (ReplicateInstance): the Directory Service actions "
-                    "Connect performs for a new replica have no resource id known before the replica exists; "
-                    "iam:CreateServiceLinkedRole is limited to Connect's role. No delete action is granted.",
-                )
+                    "Connect performs for a replica have no resource id known before the replica exists; "
+                    "iam:CreateServiceLinkedRole is limited to Connect's role. DeleteInstance is not granted.",
+                ),
+                _service_linked_role_acknowledgment(self),
             ],
         )
         self.resource = cdk.CustomResource(

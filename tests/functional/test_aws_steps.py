@@ -46,6 +46,103 @@ def test_capacity_above_the_maximum_is_refused() -> None:
                            "hold": True}, None)  # fmt: skip
 
 
+class FakeClock:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
+@pytest.fixture
+def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
+    """The script's clock and sleep, as SSM's run of ``handler`` uses them, made fake."""
+    clock = FakeClock()
+    monkeypatch.setattr(aws_steps, "script_clock", clock)
+    monkeypatch.setattr(aws_steps, "script_sleep", clock.sleep)
+    return clock
+
+
+def test_wait_until_polls_to_its_deadline_and_never_past_it(fake_clock: FakeClock) -> None:
+    # GIVEN a state that never arrives WHEN polled every 15 s to a 100 s deadline
+    wait = aws_steps.wait_until(lambda: [aws_steps.Check("ready", False, "not yet")], 100)
+    # THEN it read at 0, 15, ..., 90 s (one more read would start past 100 s) and says how long it waited
+    assert fake_clock.slept == [15.0] * 6
+    assert (wait.ok, wait.waited, wait.deadline) == (False, 90.0, 100.0)
+    assert wait.text() == "waited 90 s of a 100 s deadline"
+
+
+def test_wait_until_with_no_deadline_checks_once(fake_clock: FakeClock) -> None:
+    wait = aws_steps.wait_until(lambda: [aws_steps.Check("ready", False, "not yet")], 0)
+    assert fake_clock.slept == [] and wait.waited == 0.0
+
+
+@pytest.mark.usefixtures("scaling")
+def test_verify_capacity_waits_for_ready_environments_and_reports_the_wait(
+    fake_clock: FakeClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a raised minimum, and Lambda that reports the environments READY only at the fifth read (60 s)
+    base = {"region": "us-west-2", "functions": FUNCTIONS}
+    aws_steps.handler({**base, "action": "raise-capacity", "level": 10, "hold": True}, None)
+    reads = iter(["IN_PROGRESS"] * 4 + ["READY"])
+
+    def ready(_lam: object, names: list[str], level: int) -> list[aws_steps.Check]:
+        status = next(reads)
+        return [aws_steps.Check(f"{n}:live provisioned concurrency", status == "READY", status) for n in names]
+
+    monkeypatch.setattr(aws_steps, "provisioned_ready", ready)
+    # WHEN the verification step runs as the document runs it, with its deadline
+    result = aws_steps.handler({**base, "action": "verify-capacity", "level": 10, "ready": True, "deadline": 270}, None)
+    # THEN it waited for READY instead of failing at the first look, and its output says how long
+    assert [c["ok"] for c in result["checks"]] == [True] * 6
+    assert (result["waited"], result["deadline"]) == (60.0, 270.0)
+
+
+@pytest.mark.usefixtures("scaling")
+def test_verify_capacity_that_never_gets_ready_fails_naming_the_wait(fake_clock: FakeClock) -> None:
+    # GIVEN a minimum that was never raised WHEN verified with a 60 s deadline
+    base = {"region": "us-west-2", "functions": FUNCTIONS}
+    # THEN the step fails after polling to its deadline, and says so
+    with pytest.raises(StepError, match=r"minimum: 1 \(want 10\).*\(waited 60 s of a 60 s deadline\)"):
+        aws_steps.handler({**base, "action": "verify-capacity", "level": 10, "deadline": 60}, None)
+    assert sum(fake_clock.slept) == 60
+
+
+def test_waiting_steps_poll_to_a_deadline_inside_their_timeout() -> None:
+    # GIVEN the failover drill, and a copy whose capacity step may take 25 minutes
+    from runbooks.automation import DrillValues, ScriptAttachment, automation_document
+    from runbooks.drill import load_drill
+
+    values = DrillValues({"primary": "us-east-1", "dr": "us-west-2"}, {"primary": "p", "dr": "d"}, FUNCTIONS, 10,
+                         {"primary": 1, "dr": 1}, "arn:tdg")  # fmt: skip
+    drill = load_drill("failover-drill")
+    slow = drill.model_copy(
+        update={"steps": [s.model_copy(update={"timeout": 1500}) if s.verify else s for s in drill.steps]}
+    )
+    for spec in (drill, slow):
+        # WHEN their documents are built
+        document = automation_document(spec, values, ScriptAttachment("aws_steps.zip", "0" * 64))
+        waiting = [s for s in document["mainSteps"] if "deadline" in s["inputs"].get("InputPayload", {})]
+        verifies = [s for s in document["mainSteps"] if s["name"].endswith("_verify")]
+        # THEN every verification and check polls, each run's deadline fits inside its timeoutSeconds, no run is
+        # longer than aws:executeScript allows, and the attempts together cover the drill step's timeout
+        assert verifies and all(v in waiting for v in verifies)
+        for step in waiting:
+            payload, timeout = step["inputs"]["InputPayload"], step["timeoutSeconds"]
+            assert 0 < payload["deadline"] + aws_steps.SCRIPT_MARGIN_SECONDS <= timeout
+            assert timeout <= aws_steps.SCRIPT_LIMIT_SECONDS
+        for step, verify in zip([s for s in spec.steps if s.verify], verifies, strict=True):
+            assert verify["timeoutSeconds"] * verify.get("maxAttempts", 1) >= step.timeout
+    assert max(v.get("maxAttempts", 1) for v in verifies) == 3  # 1500 s: three runs of at most 600 s
+
+
 def test_fail_and_unknown_actions_raise() -> None:
     with pytest.raises(StepError, match="rolled back"):
         aws_steps.handler({"action": "fail", "message": "drill failed and was rolled back"}, None)

@@ -196,6 +196,32 @@ def test_raised_capacity_that_is_not_allocated_fails_the_drill_before_calls_move
         ("rollback: raise DR capacity to the peak level", "rolled-back"),
     ]
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
+    # AND the evidence says it waited out the step's whole timeout, not a few quick looks
+    raised = report.steps[1]
+    assert (raised.waited, raised.deadline) == (300.0, 300.0)
+    assert raised.detail.endswith("waited 300 s of a 300 s deadline")
+
+
+def test_capacity_allocated_after_minutes_is_waited_for_and_the_wait_is_in_the_report(
+    aws: FakeAws, deployment: Deployment, tmp_path: Path
+) -> None:
+    # GIVEN Lambda that allocates the raised DR capacity after 90 s (nine reads still IN_PROGRESS, then READY)
+    clock = Clock()
+    aws.stack("dr")
+    aws.healthy("dr")
+    for allocated in range(1, 10):
+        aws.ready("dr", 10, status="IN_PROGRESS", allocated=allocated)
+    aws.ready("dr", 10)
+    drill = load_drill("failover-drill").model_copy(update={"steps": load_drill("failover-drill").steps[:2]})
+    # WHEN the drill's first two steps run (pre-check, raise capacity)
+    report = runner(aws, deployment, clock).run(drill)
+    # THEN the capacity step passed after waiting, and both the JSON and the Markdown evidence say how long
+    assert report.outcome == "passed", [(s.name, s.status, s.detail) for s in report.steps]
+    raised = report.steps[1]
+    assert (raised.waited, raised.deadline) == (90.0, float(drill.steps[1].timeout))
+    markdown, data = write_report(report, tmp_path)
+    assert json.loads(data.read_text())["steps"][1]["waited"] == 90.0
+    assert f"waited 90 s of a {drill.steps[1].timeout} s deadline" in markdown.read_text()
 
 
 def test_a_drill_with_no_agent_to_take_the_calls_moves_nothing(aws: FakeAws, deployment: Deployment) -> None:

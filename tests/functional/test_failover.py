@@ -114,18 +114,64 @@ def test_throttling_that_outlasts_retries_stops_the_failover(aws: FakeAws, deplo
     assert "ThrottlingException" in report.steps[-1].detail
 
 
+class FakeClock:
+    """A clock that moves only when the code under test sleeps."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds
+
+
 def test_failed_verification_stops_with_rollback_advice(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN calls that move but agents that never do, and 60 s to see the split applied
     aws.stack("dr")
     aws.healthy("dr")
     aws.ready("dr", 10)
     aws.agents("dr", AGENTS, associated=set())
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
-    aws.traffic("dr", {DR: 100, PRIMARY: 0}, agents={PRIMARY: 100, DR: 0})  # agents did not move
-    report = failover(DrOperations(deployment, aws), "dr")
+    for _ in range(4):  # read at 0, 20, 40 and 60 s
+        aws.traffic("dr", {DR: 100, PRIMARY: 0}, agents={PRIMARY: 100, DR: 0})
+    clock = FakeClock()
+    readiness = Readiness(poll=20, traffic_timeout=60, sleep=clock.sleep, now=lambda: QUIET_HOUR)
+    # WHEN failing over
+    report = failover(DrOperations(deployment, aws), "dr", readiness=readiness, clock=clock)
+    # THEN it kept reading the split to its deadline, then stopped with what it saw and how long it waited
     assert statuses(report)[-1] == ("verify traffic", "failed")
     assert [c.name for c in report.steps[-1].checks if not c.ok] == ["agent split"]
+    assert (report.steps[-1].waited, report.steps[-1].deadline) == (60.0, 60.0)
+    assert report.steps[-1].detail == "waited 60 s of a 60 s deadline"
     assert report.rollback[0] == "traffic moved to dr: move it back with `ivr failover --to primary`"
+
+
+def test_verification_waits_until_connect_reports_the_new_split(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN Connect that still reports the old split twice after the update, then the new one
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.ready("dr", 10)
+    aws.agents("dr", AGENTS, associated=set())
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.update("dr", {DR: 100, PRIMARY: 0})
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.traffic("dr", {DR: 100, PRIMARY: 0})
+    clock = FakeClock()
+    readiness = Readiness(poll=15, sleep=clock.sleep, now=lambda: QUIET_HOUR)
+    # WHEN failing over
+    report = failover(DrOperations(deployment, aws), "dr", readiness=readiness, clock=clock)
+    # THEN the verification passed once the split was applied, and the report says it waited 30 s of its deadline
+    assert report.ok
+    verify = report.steps[-1]
+    assert verify.name == "verify traffic" and clock.slept == [15, 15]
+    assert (verify.waited, verify.deadline) == (30.0, readiness.traffic_timeout)
+    assert report.as_dict()["steps"][-1]["deadline"] == readiness.traffic_timeout
 
 
 def test_dry_run_prechecks_and_plans_only(aws: FakeAws, deployment: Deployment) -> None:
@@ -203,6 +249,8 @@ def test_calls_move_only_once_capacity_is_allocated(aws: FakeAws, deployment: De
     report = failover(DrOperations(deployment, aws), "dr", readiness=readiness)
     # THEN it polled until every function had 10 environments allocated and READY, and only then moved calls
     assert waits == [15, 15]
+    ready = next(s for s in report.steps if s.name == "capacity ready in dr")
+    assert ready.deadline == 300 and "of a 300 s deadline" in ready.detail
     assert statuses(report)[2:5] == [("capacity ready in dr", "ok"), ("agents follow the calls to dr", "ok"),
                                      ("shift traffic to dr", "ok")]  # fmt: skip
 
