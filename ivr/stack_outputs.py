@@ -9,6 +9,8 @@ from typing import Any
 
 from botocore.exceptions import ClientError
 
+from flowkit.language.portability import region_resolved
+
 
 class StackOutputsError(RuntimeError):
     """The stack cannot be read; the message names it and says why."""
@@ -56,16 +58,8 @@ def target_from_outputs(outputs: Mapping[str, str], names: Mapping[str, list[str
         # The flows loaded into the primary are mirrored to the replica: functions and the bot are named with
         # $.AwsRegion so that each Region reaches its own (flowkit.language.portability).
         for key in [k for k in values if k == "BotAliasArn" or k.startswith("FunctionArn.")]:
-            values[key] = _region_resolved(values[key])
+            values[key] = region_resolved(values[key])
     return FlowTarget(outputs["InstanceId"], values, outputs.get("FlowNameSuffix", ""))
-
-
-def _region_resolved(arn: str) -> str:
-    parts = arn.split(":")
-    if len(parts) < 6 or parts[0] != "arn":
-        return arn
-    parts[3] = "$.AwsRegion"
-    return ":".join(parts)
 
 
 def target_from_instance(connect: Any, instance_id: str, extra: Mapping[str, str]) -> FlowTarget:

@@ -1,7 +1,8 @@
 """``ivr status [--json]``: both regions at a glance, read-only.
 
 Per region: the stack's status, the instance (the replica in the DR region of a global-resiliency deployment),
-the traffic split of telephony and agents, each kit flow (published, and whether its content equals the repo's),
+the traffic split of telephony and agents, each kit flow and module, found by name in the instance (published,
+and whether its content equals the repo's),
 the bot alias, each function's provisioned concurrency allocated against what the schedule asks for now, the
 alarms in ALARM, and the last drill whose evidence report is on this machine. Every read stands alone: a call the
 credentials may not make is listed under "could not read" with the reason, and the rest is still shown.
@@ -171,57 +172,50 @@ class _Reader:
             self.status.add(f"{kind.lower()} split", text)
 
     def flows(self) -> None:
-        from flowkit.language.files import FlowError, FlowFile, fill, load_flows
+        from flowkit.language.files import FlowError, fill, load_flows
         from ivr.stack_outputs import target_from_outputs
-        from runbooks.flow_loader import canonical
+        from runbooks.aws_steps import active_by_name, calls_of
+        from runbooks.flow_loader import MODULE, canonical
 
-        flow_ids = {k[4:-2]: v for k, v in self.outputs.items() if k.startswith("Flow") and k.endswith("Id")}
-        if not flow_ids:
-            self.status.add("flows", "none in this stack's outputs")
+        try:
+            kit = sorted(load_flows(), key=lambda f: f.name)
+        except FlowError as exc:
+            self.status.unread.append(Item("flows in the repository", str(exc)))
             return
-        names = {"QueueArn": [q.name for q in self.deployment.queues],
-                 "HoursArn": [h.name for h in self.deployment.hours]}  # fmt: skip
+        # The kit's flows and modules are found by name in the instance (the replica holds the primary's under the
+        # same names), a hundred a request with their status and content: no stack output per flow.
+        call, instance = calls_of(self.client("connect")), self.outputs["InstanceId"]
+        flows = active_by_name(call, instance, "flows")
+        modules = active_by_name(call, instance, "modules") if any(f.type == MODULE for f in kit) else {}
         # In global-resiliency mode the replica runs what Connect mirrored from the primary: its content is
         # compared in the primary region; here only its state is read.
         mirrored = not self.settings.owns_flows
+        names = {"QueueArn": [q.name for q in self.deployment.queues],
+                 "HoursArn": [h.name for h in self.deployment.hours]}  # fmt: skip
         values = {} if mirrored else target_from_outputs(self.outputs, names).values
-        try:
-            kit: dict[str, FlowFile] = {_pascal(f.name): f for f in load_flows()}
-        except FlowError as exc:
-            kit = {}
-            self.status.unread.append(Item("flows in the repository", str(exc)))
-        # Flow outputs are keyed by the PascalCase name; placeholders by the file's name.
-        values |= {f"FlowArn.{f.name}": self.outputs[f"Flow{key}Arn"] for key, f in kit.items()
-                   if f"Flow{key}Arn" in self.outputs}  # fmt: skip
-        connect = self.client("connect")
-        for key, flow_id in sorted(flow_ids.items()):
-            flow = kit.get(key)
-            label = f"flow {flow.name if flow else key}"
-            try:
-                found = connect.describe_contact_flow(InstanceId=self.outputs["InstanceId"], ContactFlowId=flow_id)
-            except Exception as exc:  # recorded per flow; the other flows are still read
-                if _code(exc) == "ContactFlowNotPublishedException":
-                    # In DescribeContactFlow's error list (botocore connect model): the flow exists, only saved.
-                    self.status.add(label, "SAVED, never published", False)
-                else:
-                    self.status.unread.append(Item(label, _error(exc)))
+        values |= {f"FlowArn.{name}": item["Arn"] for name, item in flows.items()}
+        values |= {f"ModuleArn.{name}": item["Arn"] for name, item in modules.items()}
+        for flow in kit:
+            kind = "module" if flow.type == MODULE else "flow"
+            label = f"{kind} {flow.name}"
+            found = (modules if flow.type == MODULE else flows).get(flow.name)
+            if found is None:
+                self.status.add(label, f"no active {kind} of this name in the instance", False)
                 continue
-            details = found["ContactFlow"]
-            published = details.get("Status") == "PUBLISHED" and details.get("State", "ACTIVE") == "ACTIVE"
-            state = f"{details.get('Status')}, {details.get('State', 'ACTIVE')}"
-            if flow is None:
-                self.status.add(label, f"{state}; not in the repository", None if published else False)
+            state = f"{found.get('Status')}, {found.get('State')}"
+            if found.get("Status") != "PUBLISHED":
+                self.status.add(label, f"{state}; its content is not published", False)
                 continue
             if mirrored:
-                self.status.add(label, f"{state}; mirrored from the primary (content compared there)", published)
+                self.status.add(label, f"{state}; mirrored from the primary (content compared there)", True)
                 continue
             try:
-                same = canonical(details.get("Content") or "{}") == canonical(fill(flow.content(), values))
+                same = canonical(found.get("Content") or "{}") == canonical(fill(flow.content(), values))
             except FlowError as exc:
-                self.status.add(label, f"{state}; content not compared: {exc}", None if published else False)
+                self.status.add(label, f"{state}; content not compared: {exc}", None)
                 continue
             content = "content equals the repository's" if same else "content differs from the repository's"
-            self.status.add(label, f"{state}; {content}", published and same)
+            self.status.add(label, f"{state}; {content}", same)
 
     def bot(self) -> None:
         bot_id, alias_id = self.outputs["BotAliasArn"].rsplit("/", 2)[-2:]
@@ -256,10 +250,6 @@ class _Reader:
         )
         firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", [])]
         self.status.add("alarms firing", ", ".join(firing) or "none", not firing)
-
-
-def _pascal(name: str) -> str:
-    return "".join(part.capitalize() for part in name.replace("_", "-").split("-"))
 
 
 def last_drill(reports: Path) -> Item | None:

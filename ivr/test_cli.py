@@ -48,7 +48,8 @@ def _credentials_or_exit(what: str) -> None:
 
 
 def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_run: bool = False) -> None:
-    """Deploy a region's test-case stack with the regional stack's outputs as its parameters.
+    """Deploy a region's test-case stack with its parameters filled from the regional stack's outputs and, for the
+    flows, from the instance (found by name).
 
     It runs after the IVR's own deploy succeeded; its failure (Connect rejecting a PUBLISHED test case, say)
     is reported and leaves the IVR as deployed.
@@ -67,23 +68,38 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     if dry_run:
         console.print(
             f"would then deploy {stack} (the test cases), its parameters read from {settings.stack_name}'s "
-            "outputs; a failure there leaves the IVR deployed",
+            "outputs and the instance's flows; a failure there leaves the IVR deployed",
             markup=False,
         )
         return
     import boto3
+    from botocore.exceptions import BotoCoreError, ClientError
 
     from flowkit.language.files import placeholders_in
     from flowkit.testcase.kit import cases_as_files, compile_kit
     from ivr.stack_outputs import StackOutputsError, read_outputs
-    from runbooks.test_cases import placeholder_values
+    from runbooks.aws_steps import api_error
+    from runbooks.flow_loader import CONNECT_RETRIES
+    from runbooks.test_cases import instance_flows, placeholder_values
 
     try:
         outputs = read_outputs(boto3.client("cloudformation", region_name=settings.region), settings.stack_name)
     except StackOutputsError as exc:
         err.print(f"warning: test cases not deployed: {exc}")
         return
-    values = placeholder_values(outputs, None, settings.region)
+    if "InstanceId" not in outputs:
+        err.print(f"warning: test cases not deployed: {settings.stack_name} has no InstanceId output")
+        return
+    # Flow ids come from the instance, by the flows' names; in global-resiliency mode (only the primary gets here)
+    # the values hold in both regions, since Connect mirrors these test cases to the replica.
+    try:
+        connect = boto3.client("connect", region_name=settings.region, config=CONNECT_RETRIES)
+        flows = instance_flows(connect, outputs["InstanceId"])
+    except (ClientError, BotoCoreError) as exc:
+        err.print(f"warning: test cases not deployed: the flows of {settings.stack_name}'s instance cannot be read: "
+                  f"{api_error(exc)}", markup=False)  # fmt: skip
+        return
+    values = placeholder_values(outputs, flows, settings.region, portable=deployment.dr_mode == "global-resiliency")
     try:
         cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
     except (ScenarioError, SimulationError, ValueError, ImportError) as exc:
@@ -93,7 +109,11 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     needed = sorted(({"InstanceArn"} | used) - REGIONAL)
     missing = [p for p in needed if p not in values]
     if missing:
-        err.print(f"warning: test cases not deployed: {settings.stack_name} has no output for {', '.join(missing)}")
+        err.print(
+            f"warning: test cases not deployed: no value for {', '.join(missing)} (flows are looked up by name in "
+            f"the instance, the rest in {settings.stack_name}'s outputs)",
+            markup=False,
+        )
         return
     parameters = [item for p in needed for item in ("--parameters", f"{stack}:{parameter_name(p)}={values[p]}")]
     command = cdk_command(

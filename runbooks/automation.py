@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import math
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -52,6 +52,8 @@ class DrillValues:
     tdg_arn: str | None
     #: Who follows the calls (``ensure_agents`` in aws_steps): routingProfiles, users, required.
     agents: dict[str, Any] | None = None
+    #: The kit's flows by name, which the pre-check finds in the instance (no stack output per flow).
+    flows: list[str] = field(default_factory=list)
 
 
 def _slug(text: str) -> str:
@@ -80,7 +82,7 @@ def _payload(action: str, args: dict[str, Any], values: DrillValues, *, rollback
     region = args["region"]
     payload: dict[str, Any] = {"action": action, "region": values.regions[region]}
     if action == "precheck":
-        payload |= {"stack": values.stacks[region], "functions": values.functions}
+        payload |= {"stack": values.stacks[region], "functions": values.functions, "flows": values.flows}
     elif action == "raise-capacity":
         payload |= {"functions": values.functions, "level": int(args.get("level", values.peak)), "hold": True}
     elif action == "restore-capacity":

@@ -9,9 +9,9 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
-from typing import Any
+from typing import Any, Literal
 
 HEALTHY_STACK = {"CREATE_COMPLETE", "UPDATE_COMPLETE", "UPDATE_ROLLBACK_COMPLETE"}
 LAMBDA_NAMESPACE = "lambda"
@@ -80,6 +80,54 @@ def _with_backoff(call: Callable[[], Any], retry_on: str, delays: tuple[float, .
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+# -- flows and modules, found by name in Connect -------------------------------------------------------------------
+#: One page of SearchContactFlows / SearchContactFlowModules: MaxResults is 1-100 (botocore connect model, shape
+#: MaxResult100).
+SEARCH_PAGE = 100
+#: The Search call of each kind and the key its answer lists items under (botocore connect model).
+SEARCHES = {
+    "flows": ("search_contact_flows", "ContactFlows"),
+    "modules": ("search_contact_flow_modules", "ContactFlowModules"),
+}
+
+#: ``call(operation, **request)``: one AWS call by its boto3 name (a client's method, or a paced and counted one).
+Call = Callable[..., Any]
+
+
+def calls_of(client: Any) -> Call:
+    """A ``Call`` that sends each request straight to ``client``."""
+    return lambda operation, **request: getattr(client, operation)(**request)
+
+
+def paged(call: Call, operation: str, key: str, **request: Any) -> list[dict[str, Any]]:
+    """Every item of a call that pages with ``NextToken``, in the order Connect answered them."""
+    items: list[dict[str, Any]] = []
+    token: str | None = None
+    while True:
+        page = call(operation, **request, **({"NextToken": token} if token else {}))
+        items += page.get(key, [])
+        token = page.get("NextToken")
+        if not token:
+            return items
+
+
+def active_by_name(
+    call: Call, instance_id: str, kind: Literal["flows", "modules"] = "flows"
+) -> dict[str, dict[str, Any]]:
+    """The instance's ACTIVE flows (or modules) by name, 100 a request: each with Id, Arn, Status (PUBLISHED or
+    SAVED), State, Content and its SHA-256 (SearchContactFlows / SearchContactFlowModules answers).
+
+    This is how tooling finds the kit's flows: by the name the stack gave them, in the instance itself (a replica
+    holds the source's flows under the same names), not through one stack output per flow. The StateCondition
+    leaves archived ones out (ContactFlowState / ContactFlowModuleState: ACTIVE | ARCHIVED), which would otherwise
+    shadow the active one of the same name.
+    """
+    operation, key = SEARCHES[kind]
+    items = paged(call, operation, key, InstanceId=instance_id, MaxResults=SEARCH_PAGE,
+                  SearchCriteria={"StateCondition": "ACTIVE"})  # fmt: skip
+    return {item["Name"]: item for item in items}
+
+
 # -- stacks and pre-checks ----------------------------------------------------------------------------------------
 def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     """The stack's outputs; raises StepError unless the stack is complete."""
@@ -92,8 +140,11 @@ def stack_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
     return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
 
-def precheck(client: Callable[[str], Any], outputs: dict[str, str], function_names: list[str]) -> list[Check]:
-    """Can the region take calls: instance, bot alias, published flows, functions with provisioned concurrency."""
+def precheck(
+    client: Callable[[str], Any], outputs: dict[str, str], function_names: list[str], flow_names: Sequence[str]
+) -> list[Check]:
+    """Can the region take calls: instance, bot alias, the kit's flows published, functions with provisioned
+    concurrency. ``flow_names`` are the kit's flows (file names), found by name in the instance."""
     checks: list[Check] = []
 
     def check(name: str, probe: Callable[[], tuple[bool, str]]) -> None:
@@ -116,12 +167,6 @@ def precheck(client: Callable[[str], Any], outputs: dict[str, str], function_nam
         status = client("lexv2-models").describe_bot_alias(botId=bot_id, botAliasId=alias_id)["botAliasStatus"]
         return status == "Available", f"bot alias {alias_id} is {status}"
 
-    def flow(key: str) -> tuple[bool, str]:
-        found = connect.describe_contact_flow(InstanceId=outputs["InstanceId"], ContactFlowId=outputs[key])
-        details = found["ContactFlow"]
-        state = details.get("State", "ACTIVE")
-        return details.get("Status") == "PUBLISHED" and state == "ACTIVE", f"{details.get('Status')}, {state}"
-
     def function(name: str) -> tuple[bool, str]:
         lam = client("lambda")
         config = lam.get_function(FunctionName=name, Qualifier="live")["Configuration"]
@@ -132,10 +177,30 @@ def precheck(client: Callable[[str], Any], outputs: dict[str, str], function_nam
 
     check("instance active", instance)
     check("bot alias available", bot)
-    for key in sorted(k for k in outputs if k.startswith("Flow") and k.endswith("Id")):
-        check(f"flow {key[4:-2]} published", functools.partial(flow, key))
+    checks += flows_published(connect, outputs, flow_names)
     for name in function_names:
         check(f"function {name.rsplit('-', 1)[-1]} ready", functools.partial(function, name))
+    return checks
+
+
+def flows_published(connect: Any, outputs: dict[str, str], flow_names: Sequence[str]) -> list[Check]:
+    """One check per kit flow: in the instance, PUBLISHED and ACTIVE. One search reads 100 flows (their Status and
+    State come with it), so 300 flows cost 3 requests, not 300 DescribeContactFlow calls."""
+    try:
+        found = active_by_name(calls_of(connect), outputs["InstanceId"])
+    except KeyError as missing:
+        return [Check("flows published", False, f"missing stack output {missing}")]
+    except _aws_errors() as exc:
+        return [Check("flows published", False, api_error(exc))]
+    checks = []
+    for name in sorted(flow_names):
+        flow = found.get(name)
+        if flow is None:
+            checks.append(Check(f"flow {name} published", False, f"no active flow named {name} in the instance"))
+            continue
+        # Active by the search's StateCondition; Status is PUBLISHED or SAVED (ContactFlowStatus, connect model).
+        status = flow.get("Status")
+        checks.append(Check(f"flow {name} published", status == "PUBLISHED", f"{status}, {flow.get('State')}"))
     return checks
 
 
@@ -487,7 +552,8 @@ def _probe(event: dict[str, Any], client: Callable[[str], Any]) -> Callable[[], 
     """The checks a checking action makes, as a probe to poll; None for an action that changes something."""
     action, functions = event["action"], list(event.get("functions") or [])
     if action == "precheck":
-        return lambda: precheck(client, stack_outputs(client("cloudformation"), event["stack"]), functions)
+        flows = list(event["flows"])
+        return lambda: precheck(client, stack_outputs(client("cloudformation"), event["stack"]), functions, flows)
     if action == "verify-capacity":
         level = int(event["level"])
 
@@ -512,6 +578,7 @@ def handler(event: dict[str, Any], _context: Any) -> dict[str, Any]:
 
     ``event``: ``action`` (precheck, raise-capacity, restore-capacity, verify-capacity, shift-traffic,
     verify-traffic, check-alarms, fail), ``region`` (where to act), and what the action needs: ``stack``, ``functions``,
+    ``flows`` (precheck: the kit's flow names),
     ``level``, ``hold``, ``ready`` (verify-capacity: also wait for allocated, READY provisioned concurrency),
     ``tdgArn``, ``desired``, ``agents`` (shift-traffic: who must follow the calls, see ``ensure_agents``; with
     ``stack``, the target's stack), ``prefix``, ``message``. A checking action polls until its checks pass or

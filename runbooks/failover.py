@@ -17,6 +17,7 @@ from zoneinfo import ZoneInfo
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from flowkit.language.files import FlowError
 from regions.config import DAYS, Deployment, Role
 from runbooks import aws_steps
 from runbooks.aws_steps import Check, StepError, Wait, api_error, wait_until
@@ -95,6 +96,14 @@ class DrOperations:
     def function_names(self) -> list[str]:
         return self.deployment.function_names
 
+    @property
+    def flow_names(self) -> list[str]:
+        """The kit's flows (not modules) by the names the stack gives them in Connect: their file names."""
+        from flowkit.language.files import load_flows
+        from runbooks.flow_loader import MODULE
+
+        return sorted(f.name for f in load_flows() if f.type != MODULE)
+
     # -- reading --------------------------------------------------------------------------------------------------
     def outputs(self, role: Role) -> dict[str, str]:
         """The stack's outputs; raises FailoverError unless the stack is complete."""
@@ -114,7 +123,12 @@ class DrOperations:
         except FailoverError as exc:
             return [Check("stack complete", False, str(exc))]
         checks = [Check("stack complete", True, stack)]
-        return checks + aws_steps.precheck(lambda service: self.client(service, role), outputs, self.function_names)
+        try:
+            flows, unnamed = self.flow_names, []
+        except FlowError as exc:  # a broken flow file: say which, and check the rest of the region
+            flows, unnamed = [], [Check("flows published", False, f"the kit's flow files cannot be read: {exc}")]
+        client = lambda service: self.client(service, role)  # noqa: E731
+        return checks + unnamed + aws_steps.precheck(client, outputs, self.function_names, flows)
 
     # -- capacity -------------------------------------------------------------------------------------------------
     def set_capacity(self, role: Role, level: int, *, hold: bool) -> list[str]:

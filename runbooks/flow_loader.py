@@ -26,11 +26,10 @@ from botocore.exceptions import ClientError
 
 from flowkit.language.files import FlowError, FlowFile, fill
 from flowkit.language.importer import import_document
+from runbooks.aws_steps import active_by_name, paged
 
 Status = Literal["created", "updated", "unchanged", "failed", "skipped", "would-create", "would-update"]
 CONNECT_RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
-#: SearchContactFlows MaxResults is 1-100 (botocore connect model, shape MaxResult100).
-SEARCH_PAGE = 100
 #: Modules are not a ContactFlowType (botocore connect model): they load through the module API.
 MODULE = "MODULE"
 #: Saved (unpublished) content that Connect accepts for any flow type; replaced right after.
@@ -124,32 +123,12 @@ class FlowLoader:
         return getattr(self.client, operation)(**kwargs)
 
     def existing(self) -> dict[str, dict[str, Any]]:
-        """Flows of the instance by name, with their content and its hash (100 a request)."""
-        return self._search("search_contact_flows", "ContactFlows")
+        """Active flows of the instance by name, with their content and its hash (100 a request)."""
+        return active_by_name(self._call, self.instance_id, "flows")
 
     def existing_modules(self) -> dict[str, dict[str, Any]]:
-        """Flow modules of the instance by name, with their content (SearchContactFlowModules, 100 a request)."""
-        return self._search("search_contact_flow_modules", "ContactFlowModules")
-
-    def _search(self, operation: str, key: str) -> dict[str, dict[str, Any]]:
-        """Every page of a Search* call, by Name."""
-        found: dict[str, dict[str, Any]] = {}
-        token: str | None = None
-        while True:
-            kwargs: dict[str, Any] = {"InstanceId": self.instance_id, "MaxResults": SEARCH_PAGE}
-            if token:
-                kwargs["NextToken"] = token
-            page = self._call(operation, **kwargs)
-            for item in page.get(key, []):
-                # Without a StateCondition, Search* also returns ARCHIVED flows and modules (State: ACTIVE |
-                # ARCHIVED in the connect model); one would shadow the ACTIVE one of the same name. Skipped here
-                # rather than filtered in SearchCriteria so the request stays the one every caller stubs.
-                if item.get("State") == "ARCHIVED":
-                    continue
-                found[item["Name"]] = item
-            token = page.get("NextToken")
-            if not token:
-                return found
+        """Active flow modules of the instance by name, with their content (100 a request)."""
+        return active_by_name(self._call, self.instance_id, "modules")
 
     def _on_instance(self, flow: FlowFile) -> dict[str, Any] | None:
         pool = self._modules if flow.type == MODULE else self._current
@@ -383,17 +362,6 @@ def _file_name(name: str) -> str:
     return re.sub(r"[^A-Za-z0-9_.-]+", "-", name).strip("-.") or "flow"
 
 
-def _paged(call: Callable[..., Any], operation: str, key: str, **kwargs: Any) -> list[dict[str, Any]]:
-    items: list[dict[str, Any]] = []
-    token: str | None = None
-    while True:
-        page = call(operation, **kwargs, **({"NextToken": token} if token else {}))
-        items += page.get(key, [])
-        token = page.get("NextToken")
-        if not token:
-            return items
-
-
 def export_instance(client: Any, instance_id: str, out_dir: Path, *, pacer: Pacer | None = None) -> ExportReport:
     """Save every flow and module of an instance as kit flow files, in one folder that loads back as it is.
 
@@ -404,13 +372,12 @@ def export_instance(client: Any, instance_id: str, out_dir: Path, *, pacer: Pace
     loader = FlowLoader(client, instance_id, pacer=pacer)
     call = loader._call
     report = ExportReport(calls=loader.report.calls)
-    flows = _paged(call, "search_contact_flows", "ContactFlows", InstanceId=instance_id, MaxResults=SEARCH_PAGE)
-    modules = _paged(call, "search_contact_flow_modules", "ContactFlowModules", InstanceId=instance_id,
-                     MaxResults=SEARCH_PAGE)  # fmt: skip
+    flows = list(active_by_name(call, instance_id, "flows").values())
+    modules = list(active_by_name(call, instance_id, "modules").values())
     names: dict[str, str] = {}
     for operation, key in (("list_queues", "QueueSummaryList"), ("list_hours_of_operations",
                                                                   "HoursOfOperationSummaryList")):  # fmt: skip
-        for item in _paged(call, operation, key, InstanceId=instance_id, MaxResults=1000):
+        for item in paged(call, operation, key, InstanceId=instance_id, MaxResults=1000):
             if item.get("Name") and item.get("Arn"):
                 names[item["Arn"]] = item["Name"]
                 names[str(item.get("Id", ""))] = item["Name"]
@@ -421,7 +388,7 @@ def export_instance(client: Any, instance_id: str, out_dir: Path, *, pacer: Pace
     flow_names = {_file_name(f["Name"]) for f in flows}
     for wrapper, items in (("ContactFlow", flows), ("ContactFlowModule", modules)):
         for item in items:
-            if item.get("State") == "ARCHIVED" or not item.get("Content"):
+            if not item.get("Content"):
                 continue
             try:
                 results = import_document({wrapper: item}, known_names=names)

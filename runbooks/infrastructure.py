@@ -5,6 +5,7 @@ from __future__ import annotations
 import hashlib
 import tempfile
 import zipfile
+from collections.abc import Sequence
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -16,10 +17,12 @@ from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from flowkit.language.files import FlowFile
 from regions.config import RegionSettings
 from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
 from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automation_document
 from runbooks.drill import all_drills
+from runbooks.flow_loader import MODULE
 
 ATTACHMENT = "aws_steps.zip"
 FIS_PREFIX = "FisConfigs"
@@ -36,7 +39,8 @@ def script_archive() -> tuple[Path, str]:
     return target, hashlib.sha256(target.read_bytes()).hexdigest()
 
 
-def drill_values(settings: RegionSettings, tdg_arn: str | None) -> DrillValues:
+def drill_values(settings: RegionSettings, tdg_arn: str | None, flows: Sequence[FlowFile]) -> DrillValues:
+    """What the drill documents act on; ``flows`` are the kit's flow files, whose names the pre-check looks up."""
     deployment = settings.deployment
     return DrillValues(
         regions={"primary": deployment.primary_region, "dr": deployment.dr_region},
@@ -53,17 +57,19 @@ def drill_values(settings: RegionSettings, tdg_arn: str | None) -> DrillValues:
             "users": deployment.agents.users,
             "required": deployment.agents.required,
         },
+        flows=sorted(f.name for f in flows if f.type != MODULE),
     )
 
 
 class DrillDocuments(Construct):
     """One SSM Automation document per drill that the deployment's DR mode allows, and the role they run as."""
 
-    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings, tdg_arn: str | None) -> None:
+    def __init__(self, scope: Construct, construct_id: str, *, settings: RegionSettings, tdg_arn: str | None,
+                 flows: Sequence[FlowFile]) -> None:  # fmt: skip
         super().__init__(scope, construct_id)
         stack = cdk.Stack.of(self)
         deployment = settings.deployment
-        values = drill_values(settings, tdg_arn)
+        values = drill_values(settings, tdg_arn, flows)
         archive, sha256 = script_archive()
         asset = assets.Asset(self, "Script", path=str(archive))
         self.role = iam.Role(
@@ -98,6 +104,9 @@ class DrillDocuments(Construct):
             iam.PolicyStatement(
                 actions=[
                     "connect:DescribeInstance",
+                    # The pre-check finds the kit's flows by name: aws_steps.active_by_name calls SearchContactFlows,
+                    # whose dependent action is DescribeContactFlow (Service Authorization Reference, Amazon Connect).
+                    "connect:SearchContactFlows",
                     "connect:DescribeContactFlow",
                     "connect:GetTrafficDistribution",
                     "connect:UpdateTrafficDistribution",

@@ -5,12 +5,18 @@ execution id and a status of INITIATED, IN_PROGRESS, PASSED, FAILED or STOPPED; 
 GetTestCaseExecutionSummary is polled; ListTestCaseExecutionRecords has no paginator (NextToken is looped); a
 run lasts at most 5 minutes; at most 5 run at once per instance and up to 100 queue (more are rejected), so
 this runner keeps at most ``concurrency`` running and queues the rest itself. Throttling is retried on the
-next poll. Test cases are found by name (ListTestCases); in a region where they were not deployed (no
-``AWS::Connect::TestCase`` there, deployment switched off, or the Global Resiliency replica) they are created
-through the API, in a replica with the primary's TestCaseId (CreateTestCase's header for that purpose).
-A test case created through the API is kept current the same way: DescribeTestCase (its ``status`` query
-picks the SAVED or PUBLISHED version) is compared with the compiled Content, EntryPoint and Status, and
-UpdateTestCase (Content, EntryPoint, Status in its body) brings a changed scenario or flow in before it runs.
+next poll. Test cases are found by name (ListTestCases); in a region that owns its test cases but has no
+test-case stack (no ``AWS::Connect::TestCase`` there, or deployment switched off) they are created through the
+API and kept current the same way: DescribeTestCase (its ``status`` query picks the SAVED or PUBLISHED version)
+is compared with the compiled Content, EntryPoint and Status, and UpdateTestCase brings a changed scenario or
+flow in before it runs.
+
+A Global Resiliency replica owns no test case. Connect mirrors test cases between the source instance and its
+replica as it mirrors flows, so a write in the replica would come back to the source (Admin Guide, "Create a
+replica of your existing Amazon Connect instance": the replica is a mirror of what the source owns). Test cases
+are therefore written in the source region only, with values that hold in both regions (``placeholder_values``
+with ``portable``), and the replica only runs the mirrored copies (``run_mirrored``): it never calls
+CreateTestCase, UpdateTestCase or DeleteTestCase. Standalone regions own their test cases, one set per region.
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ from typing import Any, cast
 from botocore.exceptions import BotoCoreError, ClientError
 
 from flowkit.language.files import FlowError, fill
+from flowkit.language.portability import AWS_REGION, region_resolved
 from regions.config import Deployment, RegionSettings, Role
-from runbooks.aws_steps import api_error
+from runbooks.aws_steps import active_by_name, api_error, calls_of
 
 #: Statuses after which an execution does not change (botocore TestCaseExecutionStatus enum).
 TERMINAL = {"PASSED", "FAILED", "STOPPED"}
@@ -77,9 +84,11 @@ def plan_of_test_cases(deployment: Deployment, role: Role) -> str | None:
         return "test_cases.deploy is off"
     if settings.region not in CFN_REGIONS:
         return f"AWS::Connect::TestCase is not available in {settings.region}; `ivr test` creates them through the API"
-    if role == "dr" and deployment.dr_mode == "global-resiliency":
-        # CloudFormation cannot pin the TestCaseId a replica should reuse; `ivr test` creates them with it.
-        return "the DR region is a Global Resiliency replica; `ivr test` creates its test cases with the primary's ids"
+    if not settings.owns_flows:
+        return (
+            "the DR region is a Global Resiliency replica: Connect mirrors the primary's test cases there, "
+            "and `ivr test --role dr` runs them"
+        )
     return None
 
 
@@ -114,33 +123,38 @@ class TestResult:
 Progress = Callable[[str, str, float], None]
 
 
-def placeholder_values(outputs: Mapping[str, str], peer: Mapping[str, str] | None, region: str) -> dict[str, str]:
-    """Values for a test case's placeholders from a regional stack's outputs.
+def placeholder_values(
+    outputs: Mapping[str, str], flows: Mapping[str, Mapping[str, Any]], region: str, *, portable: bool = False
+) -> dict[str, str]:
+    """Values for a test case's placeholders: the region's resources from its stack's outputs (instance, bot alias,
+    functions, queues, hours) and its flows from the instance itself, by name (``flows``: what
+    ``runbooks.aws_steps.active_by_name`` answers). No stack output per flow is read.
 
-    In a Global Resiliency replica the flows are the primary's, mirrored with the same ids: what the region's
-    own stack does not output is taken from the primary's outputs, with the region swapped in the ARNs.
+    ``portable``: the values of a Global Resiliency source region, whose test cases Connect mirrors to the replica,
+    so they must hold in both regions. The Region is ``$.AwsRegion``, and functions and the bot alias are named
+    with it, exactly as the mirrored flows name them (``flowkit.language.portability``); queues, hours and flows
+    keep the ids Connect mirrors them with.
     """
-    values: dict[str, str] = {"AwsRegion": region}
-    for source in (peer or {}, outputs):
-        peer_region = source.get("Region", region)
-        for key, given in source.items():
-            value = given.replace(f":{peer_region}:", f":{region}:")
-            if key == "InstanceArn":
-                values["InstanceArn"] = value
-            elif key == "BotAliasArn":
-                values["BotAliasArn"] = value
-            elif match := re.fullmatch(r"Function(\w+)Arn", key):
-                values[f"FunctionArn.{match.group(1)}"] = value
-            elif match := re.fullmatch(r"(Flow|Queue|Hours)(\w+)(Id|Arn)", key):
-                kind = {
-                    "Flow": "FlowId" if match.group(3) == "Id" else "FlowArn",
-                    "Queue": "QueueArn",
-                    "Hours": "HoursArn",
-                }[match.group(1)]
-                if kind in ("QueueArn", "HoursArn") and match.group(3) != "Arn":
-                    continue
-                values[f"{kind}.{_kebab(match.group(2))}"] = value
+    values: dict[str, str] = {"AwsRegion": AWS_REGION if portable else region}
+    for key, value in outputs.items():
+        if key in ("InstanceArn", "BotAliasArn"):
+            values[key] = value
+        elif match := re.fullmatch(r"Function(\w+)Arn", key):
+            values[f"FunctionArn.{match.group(1)}"] = value
+        elif match := re.fullmatch(r"(Queue|Hours)(\w+)Arn", key):
+            values[f"{match.group(1)}Arn.{_kebab(match.group(2))}"] = value
+    for name, flow in flows.items():
+        values[f"FlowId.{name}"] = str(flow["Id"])
+        values[f"FlowArn.{name}"] = str(flow["Arn"])
+    if portable:
+        for key in [k for k in values if k == "BotAliasArn" or k.startswith("FunctionArn.")]:
+            values[key] = region_resolved(values[key])
     return values
+
+
+def instance_flows(connect: Any, instance_id: str) -> dict[str, dict[str, Any]]:
+    """The instance's active flows by name (``placeholder_values``'s ``flows``)."""
+    return active_by_name(calls_of(connect), instance_id, "flows")
 
 
 def _kebab(pascal: str) -> str:
@@ -191,9 +205,7 @@ class TestCaseRunner:
                     found[name] = (item["Id"], status)
         return {name: ident for name, (ident, _status) in found.items()}
 
-    def create(
-        self, name: str, case_file: Mapping[str, Any], values: Mapping[str, str], test_case_id: str | None = None
-    ) -> str:
+    def create(self, name: str, case_file: Mapping[str, Any], values: Mapping[str, str]) -> str:
         """Create one test case through the API (where CloudFormation did not); returns its id."""
         content, entry = filled(case_file, values)
         request: dict[str, Any] = {
@@ -205,8 +217,6 @@ class TestCaseRunner:
         }
         if case_file.get("Description"):
             request["Description"] = case_file["Description"]
-        if test_case_id:
-            request["TestCaseId"] = test_case_id  # keep the primary's id in a Global Resiliency replica
         return str(self.connect.create_test_case(**request)["TestCaseId"])
 
     def sync(self, test_case_id: str, case_file: Mapping[str, Any], values: Mapping[str, str]) -> bool:
@@ -383,7 +393,6 @@ def run_region(
     values: Mapping[str, str],
     *,
     region: str,
-    peer_ids: Mapping[str, str] | None = None,
     deployed_by: Callable[[str], str] | None = None,
 ) -> RegionRun:
     """Find (or create through the API) each compiled test case in the instance, then run them all.
@@ -420,12 +429,39 @@ def run_region(
             outcome.results.append(TestResult(name, "ERROR", reason=deployed_by(name)))
             continue
         try:
-            ids[name] = runner.create(name, case_file, values, (peer_ids or {}).get(name))
+            ids[name] = runner.create(name, case_file, values)
             outcome.notes.append(f"{name}: created through the API in {region} (it was not deployed there)")
         except FlowError as exc:
             outcome.results.append(TestResult(name, "ERROR", reason=f"cannot fill the test case for {region}: {exc}"))
         except (ClientError, BotoCoreError) as exc:
             outcome.results.append(TestResult(name, "ERROR", reason=f"Connect rejected the test case: {_why(exc)}"))
+    outcome.results += runner.run(ids)
+    outcome.results.sort(key=lambda r: r.name)
+    return outcome
+
+
+def run_mirrored(runner: TestCaseRunner, cases: Mapping[str, Any], *, region: str, source: str) -> RegionRun:
+    """Run, in a Global Resiliency replica, the test cases Connect mirrored from the source region ``source``.
+
+    Read and run only: ListTestCases, then StartTestCaseExecution and its polls. A test case missing here is
+    reported, never created: the source region creates and updates them, and Connect mirrors them.
+    """
+    outcome = RegionRun(region)
+    try:
+        existing = runner.existing()
+    except (ClientError, BotoCoreError) as exc:
+        outcome.notes.append(f"cannot list the test cases in {region}: {api_error(exc)}")
+        return outcome
+    ids = {name: existing[name] for name in cases if name in existing}
+    for name in sorted(set(cases) - set(ids)):
+        outcome.results.append(
+            TestResult(
+                name,
+                "ERROR",
+                reason=f"not mirrored to {region}: test cases are written in {source} only (`ivr deploy`, or "
+                f"`ivr test --role primary`), and Connect mirrors them to the replica",
+            )
+        )
     outcome.results += runner.run(ids)
     outcome.results.sort(key=lambda r: r.name)
     return outcome
@@ -520,16 +556,6 @@ def run_in(
     settings = deployment.test_cases
     region = ops.region(role)
     outputs = ops.outputs(role)
-    peer: dict[str, str] | None = None
-    peer_ids: dict[str, str] | None = None
-    notes: list[str] = []
-    if role == "dr" and deployment.dr_mode == "global-resiliency":
-        # The replica runs the primary's mirrored flows; reuse the primary's test case ids when it answers.
-        try:
-            peer = ops.outputs("primary")
-            peer_ids = TestCaseRunner(ops.client("connect", "primary"), peer["InstanceId"]).existing()
-        except Exception as exc:  # the primary may be the region that is down: go on with the replica's own values
-            notes.append(f"the primary's test cases could not be read ({exc}); ids are not reused")
     runner = TestCaseRunner(
         ops.client("connect", role),
         outputs["InstanceId"],
@@ -540,12 +566,16 @@ def run_in(
         clock=clock,
         progress=progress,
     )
-    owner = None
+    if not deployment.region(cast("Role", role)).owns_flows:
+        return run_mirrored(runner, cases, region=region, source=deployment.primary_region)
     if plan_of_test_cases(deployment, cast("Role", role)) is None:
+        # The region's test-case stack owns them: nothing is filled or written here.
         stack = stack_of_test_cases(deployment.region(cast("Role", role)))
         owner = lambda name: why_missing(ops.client("cloudformation", role), stack, name)  # noqa: E731
-    run = run_region(
-        runner, cases, placeholder_values(outputs, peer, region), region=region, peer_ids=peer_ids, deployed_by=owner
-    )
-    run.notes = notes + run.notes
-    return run
+        return run_region(runner, cases, {}, region=region, deployed_by=owner)
+    try:
+        flows = instance_flows(ops.client("connect", role), outputs["InstanceId"])
+    except (ClientError, BotoCoreError) as exc:
+        return RegionRun(region, notes=[f"cannot read the flows of the instance in {region}: {api_error(exc)}"])
+    portable = deployment.dr_mode == "global-resiliency"  # this is the source region: Connect mirrors its writes
+    return run_region(runner, cases, placeholder_values(outputs, flows, region, portable=portable), region=region)

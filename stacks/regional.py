@@ -100,7 +100,7 @@ class IvrRegionalStack(cdk.Stack):
         )
 
         group_arn = ivr.tdg_arn
-        drills = DrillDocuments(self, "Drills", settings=settings, tdg_arn=group_arn)
+        drills = DrillDocuments(self, "Drills", settings=settings, tdg_arn=group_arn, flows=flows)
         if deployment.chaos.enabled:
             ChaosExperiment(
                 self,

@@ -3,7 +3,12 @@
 A PUBLISHED test case whose content Connect rejects fails its CloudFormation resource; in a stack of its own
 that failure never blocks deploying or failing over the IVR. The stack takes the region's values (instance,
 flow ids, function, queue and hours ARNs, bot alias) as CloudFormation parameters, which ``ivr deploy`` fills
-from the regional stack's outputs; it does not import them, so the IVR's outputs stay free to change.
+from the regional stack's outputs and the flows it finds by name in the instance; it imports nothing, so the
+IVR's outputs stay free to change.
+
+In global-resiliency mode only the primary has this stack: Connect mirrors its test cases to the replica, so
+their content must hold in both regions. The Region is then ``$.AwsRegion`` (as the mirrored flows name it), and
+``ivr deploy`` fills functions and the bot alias in the same region-resolved form (runbooks/test_cases.py).
 """
 
 from __future__ import annotations
@@ -16,6 +21,7 @@ from aws_cdk import aws_connect as connect
 from constructs import Construct
 
 from flowkit.language.files import fill, placeholders_in
+from flowkit.language.portability import AWS_REGION
 from regions.config import RegionSettings
 from runbooks.test_cases import REGIONAL, parameter_name
 
@@ -53,7 +59,8 @@ class IvrTestCaseStack(cdk.Stack):
             for p in needed
             if p not in REGIONAL
         }
-        values["AwsRegion"] = self.region
+        mirrored = deployment.dr_mode == "global-resiliency"  # Connect mirrors these to the replica
+        values["AwsRegion"] = AWS_REGION if mirrored else self.region
         for name, case in sorted(cases.items()):
             entry = fill(case["EntryPoint"], values)
             resource = connect.CfnTestCase(

@@ -61,6 +61,16 @@ def bot_alias_arn(partition: str, account: str, bot_id: str, alias_id: str) -> s
     return f"arn:{partition}:lex:{AWS_REGION}:{account}:bot-alias/{bot_id}/{alias_id}"
 
 
+def region_resolved(arn: str) -> str:
+    """An ARN with its Region written as ``$.AwsRegion``, so that Connect resolves it in the Region running the flow
+    (``function_arn`` and ``bot_alias_arn`` for an ARN at hand); anything that is not an ARN is returned as is."""
+    parts = arn.split(":")
+    if len(parts) < 6 or parts[0] != "arn":
+        return arn
+    parts[3] = AWS_REGION
+    return ":".join(parts)
+
+
 def in_region(value: str, region: str) -> str:
     """A flow value as Connect resolves it when the flow runs in ``region``."""
     for form in _AWS_REGION_FORMS:

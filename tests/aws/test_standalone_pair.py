@@ -35,6 +35,7 @@ from typing import Any
 import pytest
 
 from regions.config import Deployment, load_deployment
+from stacks.regional import INBOUND_FLOW
 from tests.conftest import ROOT
 
 CONFIG_ENV = "IVR_AWS_TEST_CONFIG"
@@ -93,12 +94,23 @@ def _outputs(deployment: Deployment, role: str) -> dict[str, str]:
     return stack_outputs(_client("cloudformation", settings.region), settings.stack_name)
 
 
+def _kit_flows(deployment: Deployment, role: str) -> dict[str, dict[str, Any]]:
+    """The kit's flows (connect/flows) as the region's instance holds them, found by name."""
+    from flowkit.language.files import load_flows
+    from runbooks.aws_steps import active_by_name, calls_of
+
+    region = deployment.region(role).region  # type: ignore[arg-type]
+    found = active_by_name(calls_of(_client("connect", region)), _outputs(deployment, role)["InstanceId"])
+    return {f.name: found[f.name] for f in load_flows() if f.type != "MODULE"}
+
+
 @pytest.mark.parametrize("role", ["primary", "dr"])
 def test_each_region_can_take_calls(deployed: Deployment, role: str) -> None:
     from runbooks.aws_steps import precheck
 
     region = deployed.region(role).region  # type: ignore[arg-type]
-    checks = precheck(lambda s: _client(s, region), _outputs(deployed, role), deployed.function_names)
+    flows = sorted(_kit_flows(deployed, role))
+    checks = precheck(lambda s: _client(s, region), _outputs(deployed, role), deployed.function_names, flows)
     assert [str(c) for c in checks if not c.ok] == []
 
 
@@ -107,12 +119,11 @@ def test_flows_reach_only_their_own_region(deployed: Deployment, role: str) -> N
     region = deployed.region(role).region  # type: ignore[arg-type]
     outputs = _outputs(deployed, role)
     connect = _client("connect", region)
-    for key in (k for k in outputs if k.startswith("Flow") and k.endswith("Id")):
-        flow = connect.describe_contact_flow(InstanceId=outputs["InstanceId"], ContactFlowId=outputs[key])
-        content = flow["ContactFlow"]["Content"]
-        regions = set(re.findall(r"arn:aws[a-z-]*:(?:lambda|lex):([a-z0-9-]+):", content))
-        assert regions <= {region}, (key, regions)
-    inbound = {outputs["FlowInboundMenuArn"], outputs["FlowInboundMenuId"]}  # FlowId: the id or the ARN
+    flows = _kit_flows(deployed, role)
+    for name, flow in flows.items():
+        regions = set(re.findall(r"arn:aws[a-z-]*:(?:lambda|lex):([a-z0-9-]+):", flow["Content"]))
+        assert regions <= {region}, (name, regions)
+    inbound = {flows[INBOUND_FLOW]["Arn"], flows[INBOUND_FLOW]["Id"]}  # FlowId: the id or the ARN
     numbers = connect.list_phone_numbers_v2(InstanceId=outputs["InstanceId"])["ListPhoneNumbersSummaryList"]
     pages = connect.get_paginator("list_flow_associations").paginate(
         InstanceId=outputs["InstanceId"], ResourceType="VOICE_PHONE_NUMBER"
@@ -135,14 +146,9 @@ def test_drill_documents_were_accepted(deployed: Deployment, role: str) -> None:
 @pytest.mark.parametrize("role", ["primary", "dr"])
 def test_functions_give_up_before_the_flow_does(deployed: Deployment, role: str) -> None:
     region = deployed.region(role).region  # type: ignore[arg-type]
-    outputs = _outputs(deployed, role)
-    connect, lam = _client("connect", region), _client("lambda", region)
-    for key in (k for k in outputs if k.startswith("Flow") and k.endswith("Id")):
-        content = json.loads(
-            connect.describe_contact_flow(InstanceId=outputs["InstanceId"], ContactFlowId=outputs[key])["ContactFlow"][
-                "Content"
-            ]
-        )
+    lam = _client("lambda", region)
+    for flow in _kit_flows(deployed, role).values():
+        content = json.loads(flow["Content"])
         for action in content["Actions"]:
             if action["Type"] == "InvokeLambdaFunction":
                 params = action["Parameters"]

@@ -7,12 +7,28 @@ from typing import Any
 import boto3
 from botocore.stub import ANY, Stubber
 
+from flowkit.language.files import load_flows
 from regions.config import Deployment
 
 STUBBED = {"cloudformation", "connect", "lexv2-models", "lambda"}
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 TDG = "arn:aws:connect:us-east-1:111111111111:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
-FLOWS = {"FlowAfterHoursId": "f1", "FlowCustomerQueueId": "f2", "FlowInboundMenuId": "f3"}
+
+
+def kit_flows() -> list[str]:
+    """The kit's flows (not modules) by name, as the pre-check looks them up in the instance."""
+    return sorted(f.name for f in load_flows() if f.type != "MODULE")
+
+
+def flows_in_instance(region: str) -> list[dict[str, str]]:
+    """The kit's flows as SearchContactFlows lists them in an instance of ``region``."""
+    arn = f"arn:aws:connect:{region}:111111111111:instance/{INSTANCE}/contact-flow"
+    return [{"Id": f"f{i}", "Arn": f"{arn}/f{i}", "Name": name, "Status": "PUBLISHED", "State": "ACTIVE"}
+            for i, name in enumerate(kit_flows())]  # fmt: skip
+
+
+#: SearchContactFlows as the kit's tools ask it (runbooks.aws_steps.active_by_name): 100 a page, active ones.
+SEARCH = {"InstanceId": INSTANCE, "MaxResults": 100, "SearchCriteria": {"StateCondition": "ACTIVE"}}
 
 
 def regional_arns(region: str) -> dict[str, str]:
@@ -52,7 +68,9 @@ class FakeAws:
     def stack(self, role: str, status: str = "UPDATE_COMPLETE") -> None:
         settings = self.deployment.region(role)  # type: ignore[arg-type]
         outputs = {"InstanceId": INSTANCE, "BotAliasArn": f"arn:aws:lex:{settings.region}:111111111111:bot-alias/BOTID12345/ALIAS12345",
-                   "TrafficDistributionGroupArn": TDG, **FLOWS, **regional_arns(settings.region)}  # fmt: skip
+                   "TrafficDistributionGroupArn": TDG, "Region": settings.region,
+                   "InstanceArn": f"arn:aws:connect:{settings.region}:111111111111:instance/{INSTANCE}",
+                   **regional_arns(settings.region)}  # fmt: skip
         self.stub("cloudformation", role).add_response(
             "describe_stacks",
             {"Stacks": [{"StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z", "StackStatus": status,
@@ -69,11 +87,10 @@ class FakeAws:
         self.stub("lexv2-models", role).add_response(
             "describe_bot_alias", {"botAliasId": "ALIAS12345", "botId": "BOTID12345", "botAliasStatus": alias},
             {"botId": "BOTID12345", "botAliasId": "ALIAS12345"})  # fmt: skip
-        for name, flow_id in sorted(FLOWS.items()):
-            status = flow_status if name == "FlowInboundMenuId" else "PUBLISHED"
-            connect.add_response("describe_contact_flow",
-                                 {"ContactFlow": {"Id": flow_id, "Name": name, "Status": status, "State": "ACTIVE"}},
-                                 {"InstanceId": INSTANCE, "ContactFlowId": flow_id})  # fmt: skip
+        # one search finds the kit's flows by name; ``flow_status`` is the first one's
+        found = flows_in_instance(self.deployment.region(role).region)  # type: ignore[arg-type]
+        found[0]["Status"] = flow_status
+        connect.add_response("search_contact_flows", {"ContactFlows": found}, SEARCH)
         lam = self.stub("lambda", role)
         for key in ("CallerLookup", "Appointments", "Callback"):
             name = f"{self.deployment.name}-{key}"
@@ -161,4 +178,14 @@ def minimums(deployment: Deployment, role: str) -> dict[str, tuple[int, bool]]:
             for t in targets}  # fmt: skip
 
 
-__all__ = ["ANY", "FLOWS", "INSTANCE", "TDG", "FakeAws", "minimums", "register_targets"]
+__all__ = [
+    "ANY",
+    "INSTANCE",
+    "SEARCH",
+    "TDG",
+    "FakeAws",
+    "flows_in_instance",
+    "kit_flows",
+    "minimums",
+    "register_targets",
+]

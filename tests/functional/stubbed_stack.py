@@ -1,5 +1,6 @@
 """A deployed stack of the kit as botocore's Stubber serves it: clients per service and region, the stack's
-outputs derived from the deployment file and the flow files, and the flows' content as the stack deployed it."""
+outputs derived from the deployment file, the flows as SearchContactFlows finds them in the instance (derived from
+the flow files), and the flows' content as the stack deployed it."""
 
 from __future__ import annotations
 
@@ -47,15 +48,13 @@ class Aws:
             stub.assert_no_pending_responses()
 
 
-def outputs_for(deployment: Deployment, role: str, flows: list[FlowFile]) -> dict[str, str]:
-    """The outputs the kit's stack has, derived from the deployment and the flow files."""
+def outputs_for(deployment: Deployment, role: str) -> dict[str, str]:
+    """The outputs the kit's stack has, derived from the deployment: no output per flow (tools find flows by name)."""
     region = deployment.region(role).region  # type: ignore[arg-type]
     arn = f"arn:aws:connect:{region}:111111111111:instance/{INSTANCE}"
-    outputs = {"InstanceId": INSTANCE, "TrafficDistributionGroupArn": TDG, "Role": role, "DrMode": deployment.dr_mode,
+    outputs = {"InstanceId": INSTANCE, "InstanceArn": arn, "TrafficDistributionGroupArn": TDG, "Role": role,
+               "DrMode": deployment.dr_mode, "Region": region,
                "BotAliasArn": f"arn:aws:lex:{region}:111111111111:bot-alias/BOTID12345/ALIAS12345"}  # fmt: skip
-    for index, flow in enumerate(flows):
-        outputs[f"Flow{pascal(flow.name)}Id"] = f"flow-{index}"
-        outputs[f"Flow{pascal(flow.name)}Arn"] = f"{arn}/contact-flow/flow-{index}"
     for key in FUNCTION_KEYS:
         outputs[f"Function{key}Arn"] = (
             f"arn:aws:lambda:{region}:111111111111:function:{deployment.function_name(key)}:live"
@@ -67,13 +66,26 @@ def outputs_for(deployment: Deployment, role: str, flows: list[FlowFile]) -> dic
     return outputs
 
 
-def deployed_content(deployment: Deployment, flow: FlowFile, outputs: dict[str, str], flows: list[FlowFile]) -> str:
+def in_instance(deployment: Deployment, role: str, flows: list[FlowFile]) -> dict[str, dict[str, str]]:
+    """Each flow file as the instance holds it, by name: the Id and Arn SearchContactFlows answers with."""
+    region = deployment.region(role).region  # type: ignore[arg-type]
+    arn = f"arn:aws:connect:{region}:111111111111:instance/{INSTANCE}"
+    return {f.name: {"Id": f"flow-{i}", "Arn": f"{arn}/contact-flow/flow-{i}"} for i, f in enumerate(flows)}
+
+
+def search_request() -> dict[str, object]:
+    """The request of one SearchContactFlows page as the kit's tools send it (runbooks.aws_steps.active_by_name)."""
+    return {"InstanceId": INSTANCE, "MaxResults": 100, "SearchCriteria": {"StateCondition": "ACTIVE"}}
+
+
+def deployed_content(deployment: Deployment, role: str, flow: FlowFile, flows: list[FlowFile]) -> str:
     """The flow as the stack deployed it: placeholders filled with the stack's resources."""
+    outputs = outputs_for(deployment, role)
     values = {"BotAliasArn": outputs["BotAliasArn"]}
     values |= {f"FunctionArn.{k}": outputs[f"Function{k}Arn"] for k in FUNCTION_KEYS}
     values |= {f"QueueArn.{q.name}": outputs[f"Queue{pascal(q.name)}Arn"] for q in deployment.queues}
     values |= {f"HoursArn.{h.name}": outputs[f"Hours{pascal(h.name)}Arn"] for h in deployment.hours}
-    values |= {f"FlowArn.{f.name}": outputs[f"Flow{pascal(f.name)}Arn"] for f in flows}
+    values |= {f"FlowArn.{name}": item["Arn"] for name, item in in_instance(deployment, role, flows).items()}
     if deployment.dr_mode == "global-resiliency":
         # The one set of flows Connect mirrors names the bot and the functions in the Region that runs the call.
         for key in [k for k in values if k == "BotAliasArn" or k.startswith("FunctionArn.")]:

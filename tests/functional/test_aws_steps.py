@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import boto3
 import pytest
@@ -13,6 +14,7 @@ from runbooks import aws_steps
 from runbooks.aws_steps import StepError
 
 FUNCTIONS = ["clinic-CallerLookup", "clinic-Appointments", "clinic-Callback"]
+INSTANCE = "11111111-2222-3333-4444-555555555555"
 
 
 @pytest.fixture
@@ -210,3 +212,97 @@ def test_drill_documents_put_agents_in_the_group_before_moving_calls_forward() -
     forward = {n: p for n, p in shifts.items() if not n.startswith("rollback_")}
     assert forward and all(p["agents"] == agents and p["stack"] in ("p", "d") for p in forward.values())
     assert all("agents" not in p for n, p in shifts.items() if n.startswith("rollback_"))
+
+
+# -- flows found by name in Connect ----------------------------------------------------------------------------------
+def connect_stub() -> tuple[Any, Any]:
+    from botocore.stub import Stubber
+
+    client = boto3.client("connect", region_name="us-west-2", aws_access_key_id="x", aws_secret_access_key="x")
+    return client, Stubber(client)
+
+
+def instance_flows(count: int) -> list[dict[str, str]]:
+    """``count`` active flows as SearchContactFlows lists them, named flow-000, flow-001 ..."""
+    arn = f"arn:aws:connect:us-west-2:111111111111:instance/{INSTANCE}/contact-flow"
+    return [{"Id": f"id-{i:03d}", "Arn": f"{arn}/id-{i:03d}", "Name": f"flow-{i:03d}", "Status": "PUBLISHED",
+             "State": "ACTIVE"} for i in range(count)]  # fmt: skip
+
+
+def queue_search(stub: Any, flows: list[dict[str, str]], operation: str = "search_contact_flows",
+                 key: str = "ContactFlows") -> int:  # fmt: skip
+    """Queue the pages of a search (100 a page, as Connect answers); returns how many pages."""
+    pages = [flows[i : i + aws_steps.SEARCH_PAGE] for i in range(0, len(flows), aws_steps.SEARCH_PAGE)] or [[]]
+    for index, page in enumerate(pages):
+        answer: dict[str, Any] = {key: page}
+        if index + 1 < len(pages):
+            answer["NextToken"] = f"t{index + 1}"
+        request = {"InstanceId": INSTANCE, "MaxResults": 100, "SearchCriteria": {"StateCondition": "ACTIVE"}}
+        stub.add_response(operation, answer, request | ({"NextToken": f"t{index}"} if index else {}))
+    return len(pages)
+
+
+@pytest.mark.parametrize(("kind", "operation", "key"), [("flows", "search_contact_flows", "ContactFlows"),
+                                                        ("modules", "search_contact_flow_modules", "ContactFlowModules")])  # fmt: skip
+def test_flows_and_modules_are_found_by_name_a_hundred_active_ones_a_page(kind: str, operation: str, key: str) -> None:
+    # GIVEN an instance of 250 active flows (or modules), which Connect answers in pages of 100
+    client, stub = connect_stub()
+    items = instance_flows(250)
+    with stub:
+        pages = queue_search(stub, items, operation, key)
+        # WHEN they are looked up (the Stubber checks each request: 100 a page, ACTIVE only, the next token)
+        found = aws_steps.active_by_name(aws_steps.calls_of(client), INSTANCE, kind)  # type: ignore[arg-type]
+        stub.assert_no_pending_responses()
+    # THEN every page was read and each item is found by its name
+    assert pages == 3
+    assert found == {item["Name"]: item for item in items}
+
+
+def test_the_precheck_reads_each_flow_state_from_the_search_not_one_call_per_flow() -> None:
+    # GIVEN 300 kit flows; the instance lacks one and holds another only SAVED
+    client, stub = connect_stub()
+    items = instance_flows(300)
+    missing, saved = items.pop(17)["Name"], items[42]
+    saved["Status"] = "SAVED"
+    names = [f"flow-{i:03d}" for i in range(300)]
+    with stub:
+        pages = queue_search(stub, items)
+        # WHEN checked (the Stubber refuses any other call: no DescribeContactFlow per flow)
+        checks = aws_steps.flows_published(client, {"InstanceId": INSTANCE}, names)
+        stub.assert_no_pending_responses()
+    # THEN three requests gave one check per kit flow; only the missing and the saved one fail, saying why
+    assert pages == 3 and [c.name for c in checks] == [f"flow {n} published" for n in sorted(names)]
+    failed = {c.name: c.detail for c in checks if not c.ok}
+    assert failed == {f"flow {missing} published": f"no active flow named {missing} in the instance",
+                      f"flow {saved['Name']} published": "SAVED, ACTIVE"}  # fmt: skip
+
+
+def test_a_precheck_that_cannot_search_fails_its_flow_check_with_the_reason() -> None:
+    client, stub = connect_stub()
+    with stub:
+        stub.add_client_error("search_contact_flows", "AccessDeniedException", "not allowed", 403)
+        checks = aws_steps.flows_published(client, {"InstanceId": INSTANCE}, ["inbound-menu"])
+    assert [(c.name, c.ok, c.detail) for c in checks] == [
+        ("flows published", False, "AccessDeniedException: not allowed")
+    ]
+
+
+def test_drill_documents_precheck_the_kits_flows_by_name() -> None:
+    # GIVEN drill values built from the kit's flow files
+    from flowkit.language.files import load_flows
+    from regions.config import load_deployment
+    from runbooks.automation import ScriptAttachment, automation_document
+    from runbooks.drill import all_drills
+    from runbooks.flow_loader import MODULE
+    from runbooks.infrastructure import drill_values
+    from tests.conftest import ROOT
+
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    flows = load_flows()
+    values = drill_values(deployment.region("dr"), "arn:tdg", flows)
+    # WHEN each drill's document is built THEN every pre-check step names exactly the kit's flows (not modules)
+    prechecks = [s["inputs"]["InputPayload"] for drill in all_drills()
+                 for s in automation_document(drill, values, ScriptAttachment("a.zip", "0" * 64))["mainSteps"]
+                 if s.get("inputs", {}).get("InputPayload", {}).get("action") == "precheck"]  # fmt: skip
+    assert prechecks
+    assert all(p["flows"] == sorted(f.name for f in flows if f.type != MODULE) for p in prechecks)

@@ -12,7 +12,7 @@ from ivr.diff_cli import DeployedFlowsError, deployed_flow_report
 from regions.config import Deployment, load_deployment
 from runbooks.flow_loader import Pacer
 from tests.conftest import ROOT
-from tests.functional.stubbed_stack import INSTANCE, Aws, deployed_content, outputs_for, pascal
+from tests.functional.stubbed_stack import Aws, deployed_content, in_instance, outputs_for, search_request
 
 
 @pytest.fixture
@@ -57,20 +57,20 @@ def queue_stack(aws: Aws, deployment: Deployment, role: str, outputs: dict[str, 
 def test_each_flow_is_compared_with_the_instance(aws: Aws, deployment: Deployment) -> None:
     # GIVEN a deployed stack whose instance runs every kit flow, one of them edited in the console
     flows = load_flows()
-    outputs = outputs_for(deployment, "primary", flows)
+    outputs = outputs_for(deployment, "primary")
     region = deployment.primary_region
     queue_stack(aws, deployment, "primary", outputs)
     connect = aws.stub("connect", region)
     edited = flows[-1].name
     found = []
     for flow in flows:
-        content = deployed_content(deployment, flow, outputs, flows)
+        content = deployed_content(deployment, "primary", flow, flows)
         if flow.name == edited:
             content = json.dumps({**json.loads(content), "StartAction": "edited-in-the-console"})
-        found.append({"Id": outputs[f"Flow{pascal(flow.name)}Id"], "Arn": outputs[f"Flow{pascal(flow.name)}Arn"],
-                      "Name": flow.name, "Type": flow.type, "Content": content})  # fmt: skip
+        found.append({**in_instance(deployment, "primary", flows)[flow.name], "Name": flow.name, "Type": flow.type,
+                      "Content": content})  # fmt: skip
     # one SearchContactFlows page returns every flow with its content
-    connect.add_response("search_contact_flows", {"ContactFlows": found}, {"InstanceId": INSTANCE, "MaxResults": 100})
+    connect.add_response("search_contact_flows", {"ContactFlows": found}, search_request())
     # WHEN the flows are compared
     report = deployed_flow_report(Session(aws), deployment, "primary", pacer=no_wait())
     # THEN only the edited flow differs, with a diff that shows the change; nothing was written

@@ -10,7 +10,7 @@ import pytest
 from regions.config import Deployment, load_deployment
 from runbooks.failover import DrOperations, Readiness, failover
 from tests.conftest import ROOT
-from tests.functional.aws_fakes import INSTANCE, FakeAws, minimums, register_targets
+from tests.functional.aws_fakes import INSTANCE, FakeAws, kit_flows, minimums, register_targets
 from tests.functional.conftest import QUIET_HOUR
 
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -65,7 +65,7 @@ def test_failover_again_changes_nothing(aws: FakeAws, deployment: Deployment) ->
 
 @pytest.mark.parametrize(("problem", "failed_check"), [
     ({"instance": "CREATION_IN_PROGRESS"}, "instance active"),
-    ({"flow_status": "SAVED"}, "flow InboundMenu published"),
+    ({"flow_status": "SAVED"}, f"flow {kit_flows()[0]} published"),
     ({"alias": "Creating"}, "bot alias available"),
     ({"pc_status": "IN_PROGRESS"}, "function CallerLookup ready"),
 ])  # fmt: skip

@@ -50,14 +50,13 @@ def test_export_saves_every_flow_and_module_as_kit_files_that_load(
     ])  # fmt: skip
     other = live_flow("b", "CONTACT_FLOW", [
         {"Identifier": "Bye", "Type": "DisconnectParticipant", "Parameters": {}, "Transitions": {}}])  # fmt: skip
-    archived = {**live_flow("b", "CONTACT_FLOW", [{"Identifier": "X", "Type": "DisconnectParticipant"}], "ARCHIVED"),
-                "Name": "old", "Id": "3" * 8, "Arn": f"{BASE}/contact-flow/old"}  # fmt: skip
     module_content = {"Version": "2019-10-30", "StartAction": "Back", "Actions": [
         {"Identifier": "Back", "Type": "EndFlowModuleExecution", "Parameters": {}, "Transitions": {}}]}  # fmt: skip
     module = {"Id": MODULE_ID, "Arn": f"{BASE}/flow-module/{MODULE_ID}", "Name": "greeting", "State": "ACTIVE",
               "Content": json.dumps(module_content), "Settings": "{}"}  # fmt: skip
-    search = {"InstanceId": INSTANCE, "MaxResults": 100}
-    stub.add_response("search_contact_flows", {"ContactFlows": [inbound, other, archived]}, search)
+    # (only active flows and modules are asked for: the request's StateCondition, checked by the Stubber)
+    search = {"InstanceId": INSTANCE, "MaxResults": 100, "SearchCriteria": {"StateCondition": "ACTIVE"}}
+    stub.add_response("search_contact_flows", {"ContactFlows": [inbound, other]}, search)
     stub.add_response("search_contact_flow_modules", {"ContactFlowModules": [module]}, search)
     stub.add_response("list_queues", {"QueueSummaryList": [{"Id": QUEUE.rsplit("/", 1)[1], "Arn": QUEUE,
                                                            "Name": "support"}]},
@@ -124,9 +123,8 @@ def test_modules_load_through_the_module_api_before_the_flows_that_invoke_them(
     flows = _module_folder(tmp_path)
     module_arn = f"{BASE}/flow-module/{MODULE_ID}"
     stub.add_response("search_contact_flows", {"ContactFlows": []})
-    stub.add_response(
-        "search_contact_flow_modules", {"ContactFlowModules": []}, {"InstanceId": INSTANCE, "MaxResults": 100}
-    )
+    stub.add_response("search_contact_flow_modules", {"ContactFlowModules": []},
+                      {"InstanceId": INSTANCE, "MaxResults": 100, "SearchCriteria": {"StateCondition": "ACTIVE"}})  # fmt: skip
     stub.add_response("create_contact_flow_module", {"Id": MODULE_ID, "Arn": module_arn},
                       {"InstanceId": INSTANCE, "Name": "greeting", "Content": ANY})  # fmt: skip
     # the flow that invokes the module is created after it, with the module's ARN in its content
@@ -219,14 +217,13 @@ def test_a_module_with_the_same_settings_is_not_written(connect: tuple[Any, Stub
     assert {r.status for r in report.results} == {"unchanged"} and report.writes == 0
 
 
-def test_an_archived_flow_does_not_shadow_the_active_one_of_the_same_name(connect: tuple[Any, Stubber]) -> None:
+def test_archived_flows_are_left_out_by_the_search_itself(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
-    # GIVEN a search that returns each kit flow and, after it, an ARCHIVED flow of the same name
+    # GIVEN an instance that holds the kit's flows (an archived flow of the same name would shadow the active one)
     page = summaries(["after-hours", "customer-queue", "inbound-menu"])
-    archived = [{**item, "Id": "archived-" + item["Id"][:20], "Arn": item["Arn"] + "-old", "State": "ARCHIVED",
-                 "Content": json.dumps({"old": True})} for item in page["ContactFlows"]]  # fmt: skip
-    stub.add_response("search_contact_flows", {"ContactFlows": page["ContactFlows"] + archived})
-    # WHEN loaded THEN the active flows are the ones compared: all unchanged, nothing written
+    active_only = {"InstanceId": INSTANCE, "MaxResults": 100, "SearchCriteria": {"StateCondition": "ACTIVE"}}
+    stub.add_response("search_contact_flows", page, active_only)
+    # WHEN loaded THEN the search asked Connect for ACTIVE flows only (the Stubber checks the request), and the
+    # flows found are the ones compared: all unchanged, nothing written
     report = FlowLoader(client, INSTANCE, pacer=NoWait()).load(loader_flows(), VALUES)
     assert {r.status for r in report.results} == {"unchanged"} and report.writes == 0
-    assert all(not r.flow_id.startswith("archived-") for r in report.results)

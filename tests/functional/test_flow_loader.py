@@ -75,7 +75,7 @@ def summaries(names: list[str], contents: dict[str, str | None] | None = None) -
     return {"ContactFlows": flows}
 
 
-SEARCH = {"InstanceId": INSTANCE, "MaxResults": 100}
+SEARCH = {"InstanceId": INSTANCE, "MaxResults": 100, "SearchCriteria": {"StateCondition": "ACTIVE"}}
 
 
 def deployed(name: str) -> str:

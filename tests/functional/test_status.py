@@ -10,11 +10,20 @@ from typing import Any
 
 import pytest
 
+import flowkit.language.files as files
 from flowkit.language.files import load_flows
 from ivr.status_cli import Status, last_drill, read_status, scheduled_level
 from regions.config import Deployment, load_deployment
 from tests.conftest import ROOT
-from tests.functional.stubbed_stack import INSTANCE, TDG, Aws, deployed_content, outputs_for, pascal
+from tests.functional.stubbed_stack import (
+    INSTANCE,
+    TDG,
+    Aws,
+    deployed_content,
+    in_instance,
+    outputs_for,
+    search_request,
+)
 
 #: A Tuesday at 03:00 in New York: outside every peak window of the sample (checked in the test that uses it).
 QUIET = datetime(2026, 12, 1, 8, 0, tzinfo=UTC)
@@ -36,12 +45,13 @@ def deployment() -> Deployment:
 
 def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: bool = False,
                  changed_flow: str | None = None, allocated: int = 1, firing: list[str] | None = None,
-                 unpublished_flow: str | None = None, unconfigured: bool = False) -> None:  # fmt: skip
+                 unpublished_flow: str | None = None, unconfigured: bool = False, missing_flow: str | None = None,
+                 pages: int = 1) -> None:  # fmt: skip
     """Queue the answers `ivr status` reads in one region, in the order it reads them."""
     settings = deployment.region(role)  # type: ignore[arg-type]
     region = settings.region
-    flows = load_flows()
-    outputs = outputs_for(deployment, role, flows)
+    flows = files.load_flows()  # as `ivr status` reads them (a test may point it at another folder)
+    outputs = outputs_for(deployment, role)
     aws.stub("cloudformation", region).add_response(
         "describe_stacks",
         {"Stacks": [{"StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z",
@@ -60,22 +70,31 @@ def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: 
     config = {"Distributions": [{"Region": r, "Percentage": p} for r, p in split.items()]}
     connect.add_response("get_traffic_distribution", {"Arn": TDG, "TelephonyConfig": config, "AgentConfig": config},
                          {"Id": TDG})  # fmt: skip
-    for flow in sorted(flows, key=lambda f: pascal(f.name)):  # status reads them by output key
-        content = deployed_content(deployment, flow, outputs, flows)
+    # the kit's flows, found by name with their status and content, in ``pages`` SearchContactFlows pages; its
+    # modules (if any) in one SearchContactFlowModules page
+    found, modules = [], []
+    for flow in flows:
+        if flow.name == missing_flow:
+            continue
+        content = deployed_content(deployment, role, flow, flows)
         if flow.name == changed_flow:
             content = json.dumps({**json.loads(content), "StartAction": "changed-in-the-console"})
-        flow_id = outputs[f"Flow{pascal(flow.name)}Id"]
-        if flow.name == unpublished_flow:
-            connect.add_client_error("describe_contact_flow", "ContactFlowNotPublishedException",
-                                     "The contact flow has not been published", 400,
-                                     expected_params={"InstanceId": INSTANCE, "ContactFlowId": flow_id})  # fmt: skip
-            continue
-        connect.add_response(
-            "describe_contact_flow",
-            {"ContactFlow": {"Id": flow_id, "Name": flow.name, "Status": "PUBLISHED", "State": "ACTIVE",
-                             "Content": content}},
-            {"InstanceId": INSTANCE, "ContactFlowId": flow_id},
-        )  # fmt: skip
+        status = "SAVED" if flow.name == unpublished_flow else "PUBLISHED"
+        item = {**in_instance(deployment, role, flows)[flow.name], "Name": flow.name, "Status": status,
+                "State": "ACTIVE", "Content": content}  # fmt: skip
+        if flow.type == "MODULE":
+            modules.append(item)
+        else:
+            found.append({**item, "Type": flow.type})
+    size = -(-len(found) // pages)
+    for page in range(pages):
+        answer: dict[str, Any] = {"ContactFlows": found[page * size : (page + 1) * size]}
+        if page + 1 < pages:
+            answer["NextToken"] = f"page-{page + 2}"
+        connect.add_response("search_contact_flows", answer,
+                             {**search_request(), **({"NextToken": f"page-{page + 1}"} if page else {})})  # fmt: skip
+    if any(f.type == "MODULE" for f in flows):
+        connect.add_response("search_contact_flow_modules", {"ContactFlowModules": modules}, search_request())
     aws.stub("lexv2-models", region).add_response(
         "describe_bot_alias",
         {"botAliasId": "ALIAS12345", "botAliasName": "live", "botId": "BOTID12345", "botVersion": "3",
@@ -162,7 +181,7 @@ def test_partial_permissions_and_drift_are_shown_not_fatal(aws: Aws, deployment:
 def test_a_never_published_flow_and_no_provisioned_concurrency_are_faults_not_unread(
     aws: Aws, deployment: Deployment, tmp_path: Path
 ) -> None:
-    # GIVEN a primary flow only saved (DescribeContactFlow: ContactFlowNotPublishedException) and a DR region whose
+    # GIVEN a primary flow only saved (Status SAVED in the search) and a DR region whose
     # aliases have no provisioned concurrency configured (ProvisionedConcurrencyConfigNotFoundException)
     unpublished = load_flows()[0].name
     queue_region(aws, deployment, "primary", unpublished_flow=unpublished,
@@ -172,13 +191,46 @@ def test_a_never_published_flow_and_no_provisioned_concurrency_are_faults_not_un
     status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
     # THEN neither is "could not read": the flow is a FAIL saying it was never published ...
     assert all(not r.unread for r in status.regions), [r.unread for r in status.regions]
-    assert items(status, "primary")[f"flow {unpublished}"] == ("SAVED, never published", False)
+    assert items(status, "primary")[f"flow {unpublished}"] == ("SAVED, ACTIVE; its content is not published", False)
     # ... and each function has 0 allocated, a FAIL against a non-zero schedule
     dr = items(status, "dr")
     want = deployment.region("dr").baseline_concurrency
     for name in deployment.function_names:
         value, ok = dr[f"concurrency {name.removeprefix(deployment.name + '-')}"]
         assert value.startswith("0 allocated, 0 requested") and ok is (want == 0)
+    assert not status.healthy
+
+
+def test_flows_and_modules_are_found_by_name_in_pages_and_a_missing_one_is_a_fault(
+    aws: Aws, deployment: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from tests.generated_deployment import module_doc
+
+    # GIVEN the kit's flows plus a module, an instance that lacks one flow and answers the search in two pages
+    folder = tmp_path / "flows"
+    folder.mkdir()
+    for path in (ROOT / "connect" / "flows").glob("*.json"):
+        (folder / path.name).write_text(path.read_text())
+    (folder / "greeting.json").write_text(json.dumps(module_doc("greeting")))
+    monkeypatch.setattr(files, "load_flows", lambda directory=folder: load_flows(directory))
+    kit = files.load_flows()
+    # (one no other flow transfers to: the others' content is then still compared)
+    missing = next(f.name for f in kit if f.type != "MODULE" and not any(f.name in g.flow_references for g in kit))
+    for role in ("primary", "dr"):
+        queue_region(aws, deployment, role, missing_flow=missing, pages=2,
+                     allocated=deployment.region(role).baseline_concurrency)  # type: ignore[arg-type]  # fmt: skip
+    # WHEN status is read (no stack output names a flow; the Stubber refuses any DescribeContactFlow)
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    # THEN every flow and module of the folder has its line, read from the search results
+    for role in ("primary", "dr"):
+        lines = items(status, role)
+        assert lines[f"flow {missing}"] == ("no active flow of this name in the instance", False)
+        for flow in kit:
+            if flow.name == missing:
+                continue
+            kind = "module" if flow.type == "MODULE" else "flow"
+            value, ok = lines[f"{kind} {flow.name}"]
+            assert ok is True and value.startswith("PUBLISHED, ACTIVE; ")
     assert not status.healthy
 
 

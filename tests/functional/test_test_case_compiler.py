@@ -303,7 +303,7 @@ def test_a_region_resolved_function_is_overridden_in_every_region(sample: Deploy
                    at=scenario.at, caller=None)  # fmt: skip
     assert dr.passed, dr.reason
     # AND filled for the DR region, the ARN is the DR region's
-    content, _entry = filled(case.as_file(), placeholder_values({"Region": "us-west-2"}, None, "us-west-2")
+    content, _entry = filled(case.as_file(), placeholder_values({"Region": "us-west-2"}, {}, "us-west-2")
                              | {"FlowId.regional": "f-1"})  # fmt: skip
     assert "arn:aws:lambda:us-west-2:111111111111:function:clinic-CallerLookup" in content
 

