@@ -185,8 +185,10 @@ class _Reader:
         # The kit's flows and modules are found by name in the instance (the replica holds the primary's under the
         # same names), a hundred a request with their status and content: no stack output per flow.
         call, instance = calls_of(self.client("connect")), self.outputs["InstanceId"]
-        flows = active_by_name(call, instance, "flows")
-        modules = active_by_name(call, instance, "modules") if any(f.type == MODULE for f in kit) else {}
+        flows = active_by_name(call, instance, "search_contact_flows")
+        modules = (
+            active_by_name(call, instance, "search_contact_flow_modules") if any(f.type == MODULE for f in kit) else {}
+        )
         # In global-resiliency mode the replica runs what Connect mirrored from the primary: its content is
         # compared in the primary region; here only its state is read.
         mirrored = not self.settings.owns_flows

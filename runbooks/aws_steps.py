@@ -84,11 +84,10 @@ def _with_backoff(call: Callable[[], Any], retry_on: str, delays: tuple[float, .
 #: One page of SearchContactFlows / SearchContactFlowModules: MaxResults is 1-100 (botocore connect model, shape
 #: MaxResult100).
 SEARCH_PAGE = 100
-#: The Search call of each kind and the key its answer lists items under (botocore connect model).
-SEARCHES = {
-    "flows": ("search_contact_flows", "ContactFlows"),
-    "modules": ("search_contact_flow_modules", "ContactFlowModules"),
-}
+#: The Search call of flows and of modules, and the key its answer lists items under (botocore connect model).
+#: Callers name the operation as a literal, so that the IAM test reads which one a role's code makes.
+SEARCHES = {"search_contact_flows": "ContactFlows", "search_contact_flow_modules": "ContactFlowModules"}
+Search = Literal["search_contact_flows", "search_contact_flow_modules"]
 
 #: ``call(operation, **request)``: one AWS call by its boto3 name (a client's method, or a paced and counted one).
 Call = Callable[..., Any]
@@ -111,9 +110,7 @@ def paged(call: Call, operation: str, key: str, **request: Any) -> list[dict[str
             return items
 
 
-def active_by_name(
-    call: Call, instance_id: str, kind: Literal["flows", "modules"] = "flows"
-) -> dict[str, dict[str, Any]]:
+def active_by_name(call: Call, instance_id: str, operation: Search) -> dict[str, dict[str, Any]]:
     """The instance's ACTIVE flows (or modules) by name, 100 a request: each with Id, Arn, Status (PUBLISHED or
     SAVED), State, Content and its SHA-256 (SearchContactFlows / SearchContactFlowModules answers).
 
@@ -122,8 +119,7 @@ def active_by_name(
     leaves archived ones out (ContactFlowState / ContactFlowModuleState: ACTIVE | ARCHIVED), which would otherwise
     shadow the active one of the same name.
     """
-    operation, key = SEARCHES[kind]
-    items = paged(call, operation, key, InstanceId=instance_id, MaxResults=SEARCH_PAGE,
+    items = paged(call, operation, SEARCHES[operation], InstanceId=instance_id, MaxResults=SEARCH_PAGE,
                   SearchCriteria={"StateCondition": "ACTIVE"})  # fmt: skip
     return {item["Name"]: item for item in items}
 
@@ -187,7 +183,7 @@ def flows_published(connect: Any, outputs: dict[str, str], flow_names: Sequence[
     """One check per kit flow: in the instance, PUBLISHED and ACTIVE. One search reads 100 flows (their Status and
     State come with it), so 300 flows cost 3 requests, not 300 DescribeContactFlow calls."""
     try:
-        found = active_by_name(calls_of(connect), outputs["InstanceId"])
+        found = active_by_name(calls_of(connect), outputs["InstanceId"], "search_contact_flows")
     except KeyError as missing:
         return [Check("flows published", False, f"missing stack output {missing}")]
     except _aws_errors() as exc:

@@ -124,11 +124,11 @@ class FlowLoader:
 
     def existing(self) -> dict[str, dict[str, Any]]:
         """Active flows of the instance by name, with their content and its hash (100 a request)."""
-        return active_by_name(self._call, self.instance_id, "flows")
+        return active_by_name(self._call, self.instance_id, "search_contact_flows")
 
     def existing_modules(self) -> dict[str, dict[str, Any]]:
         """Active flow modules of the instance by name, with their content (100 a request)."""
-        return active_by_name(self._call, self.instance_id, "modules")
+        return active_by_name(self._call, self.instance_id, "search_contact_flow_modules")
 
     def _on_instance(self, flow: FlowFile) -> dict[str, Any] | None:
         pool = self._modules if flow.type == MODULE else self._current
@@ -372,8 +372,8 @@ def export_instance(client: Any, instance_id: str, out_dir: Path, *, pacer: Pace
     loader = FlowLoader(client, instance_id, pacer=pacer)
     call = loader._call
     report = ExportReport(calls=loader.report.calls)
-    flows = list(active_by_name(call, instance_id, "flows").values())
-    modules = list(active_by_name(call, instance_id, "modules").values())
+    flows = list(active_by_name(call, instance_id, "search_contact_flows").values())
+    modules = list(active_by_name(call, instance_id, "search_contact_flow_modules").values())
     names: dict[str, str] = {}
     for operation, key in (("list_queues", "QueueSummaryList"), ("list_hours_of_operations",
                                                                   "HoursOfOperationSummaryList")):  # fmt: skip

@@ -154,7 +154,7 @@ def placeholder_values(
 
 def instance_flows(connect: Any, instance_id: str) -> dict[str, dict[str, Any]]:
     """The instance's active flows by name (``placeholder_values``'s ``flows``)."""
-    return active_by_name(calls_of(connect), instance_id, "flows")
+    return active_by_name(calls_of(connect), instance_id, "search_contact_flows")
 
 
 def _kebab(pascal: str) -> str:

@@ -204,9 +204,12 @@ def menu_doc(
     return _doc(name, "contactFlow", actions)
 
 
-def write_deployment(root: Path, *, flows: int, modules: int, queues: int = 20) -> GeneratedDeployment:
+def write_deployment(
+    root: Path, *, flows: int, modules: int, queues: int = 20, raise_quotas: bool = True
+) -> GeneratedDeployment:
     """Write a deployment file and a flow folder under ``root``: ``flows`` flows (the sample's among them) and
-    ``modules`` modules, menus spread over ``queues`` queues; the rest of the file is the sample's."""
+    ``modules`` modules, menus spread over ``queues`` queues; the rest of the file is the sample's. With
+    ``raise_quotas`` the file declares the Connect quotas raised to what it needs, as an account of that size has."""
     flows_dir = root / "flows"
     flows_dir.mkdir(parents=True, exist_ok=True)
     for sample in SAMPLE_FLOWS.glob("*.json"):
@@ -242,11 +245,12 @@ def write_deployment(root: Path, *, flows: int, modules: int, queues: int = 20) 
     from regions.quotas import QUOTAS_BY_NAME
 
     total_flows = len(list(flows_dir.glob("*.json"))) - modules
-    config["quotas"] = {
-        name: needed
-        for name, needed in (("contact_flows", total_flows), ("flow_modules", modules))
-        if needed > QUOTAS_BY_NAME[name].default
-    }
+    if raise_quotas:
+        config["quotas"] = {
+            name: needed
+            for name, needed in (("contact_flows", total_flows), ("flow_modules", modules))
+            if needed > QUOTAS_BY_NAME[name].default
+        }
     path = root / "scale.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return GeneratedDeployment(

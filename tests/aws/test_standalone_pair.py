@@ -100,7 +100,9 @@ def _kit_flows(deployment: Deployment, role: str) -> dict[str, dict[str, Any]]:
     from runbooks.aws_steps import active_by_name, calls_of
 
     region = deployment.region(role).region  # type: ignore[arg-type]
-    found = active_by_name(calls_of(_client("connect", region)), _outputs(deployment, role)["InstanceId"])
+    found = active_by_name(
+        calls_of(_client("connect", region)), _outputs(deployment, role)["InstanceId"], "search_contact_flows"
+    )
     return {f.name: found[f.name] for f in load_flows() if f.type != "MODULE"}
 
 

@@ -251,7 +251,7 @@ def test_flows_and_modules_are_found_by_name_a_hundred_active_ones_a_page(kind: 
     with stub:
         pages = queue_search(stub, items, operation, key)
         # WHEN they are looked up (the Stubber checks each request: 100 a page, ACTIVE only, the next token)
-        found = aws_steps.active_by_name(aws_steps.calls_of(client), INSTANCE, kind)  # type: ignore[arg-type]
+        found = aws_steps.active_by_name(aws_steps.calls_of(client), INSTANCE, operation)  # type: ignore[arg-type]
         stub.assert_no_pending_responses()
     # THEN every page was read and each item is found by its name
     assert pages == 3

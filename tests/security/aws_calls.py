@@ -3,7 +3,8 @@
 Used by ``test_iam_granted_called.py``: from an entry point (``handler.on_event`` of a custom resource, a clinic
 function's handler, the drills' ``aws_steps.handler``) it follows the functions the entry point can reach and
 collects every call of a boto3 client or resource method: ``client("svc").op(...)``, ``x = boto3.client("svc")``
-then ``x.op(...)``, a client passed on as an argument, ``get_paginator("op")`` and ``get_waiter("name")``.
+then ``x.op(...)``, a client passed on as an argument, ``get_paginator("op")`` and ``get_waiter("name")``, and an
+operation named by a string literal passed to a function (the kit's ``Call`` convention, ``runbooks.aws_steps``).
 
 A method name is an AWS operation when it is an operation of a service the code makes a client or resource for
 (a string literal given to ``client(...)`` / ``resource(...)``); botocore's service models say which names those
@@ -258,6 +259,7 @@ def calls(sources: Sources, module: str, entry: str) -> list[Call]:
     for where, function in reachable(sources, module, entry):
         bound = _bindings(function, returns)
         for node in ast.walk(function):
+            found += _operations_named(node, services, f"{sources.files[where]}:{getattr(node, 'lineno', 0)}")
             attribute = _method(node)
             if attribute is None:
                 continue
@@ -288,6 +290,23 @@ def calls(sources: Sources, module: str, entry: str) -> list[Call]:
             keywords = frozenset(k.arg for k in node.keywords if k.arg)
             found.append(Call(service, operation, keywords, f"{sources.files[where]}:{node.lineno}", items))
     return found
+
+
+def _operations_named(node: ast.AST, services: set[str], where: str) -> list[Call]:
+    """The kit's ``Call`` convention (``runbooks.aws_steps``): an operation named by a string literal passed to a
+    function (``active_by_name(call, id, "search_contact_flows")``, ``call("describe_stacks", ...)``) is called."""
+    if not isinstance(node, ast.Call):
+        return []
+    named = []
+    for argument in node.args:
+        method = _literal(argument)
+        if method is None:
+            continue
+        candidates = {s: operations(s)[method] for s in sorted(services) if method in operations(s)}
+        if len(candidates) > 1:
+            raise AnalysisError(f"{where}: {method} is an operation of {sorted(candidates)}; name its client")
+        named += [Call(service, operation, frozenset(), where) for service, operation in candidates.items()]
+    return named
 
 
 def document_calls(content: dict[str, object]) -> Iterator[tuple[str, str]]:
