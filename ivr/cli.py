@@ -181,7 +181,7 @@ def teardown_summary(deployment: Deployment) -> list[str]:
             )
     if deployment.data.keeps_data:
         kept.append(
-            f"kept: the {deployment.name}-appointments table (deletion protection on), its backup vault, the "
+            f"kept: the {deployment.table_name} table (deletion protection on), its backup vault, the "
             "recordings buckets and the flow-log groups with their keys (data.profile: production; see SECURITY.md)"
         )
     released = len(deployment.phone_numbers) - len(numbers)

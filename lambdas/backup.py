@@ -37,6 +37,7 @@ class TableBackup(Construct):
         self.vault = backup.BackupVault(
             self,
             "Vault",
+            backup_vault_name=settings.deployment.backup_vault_name,  # a later generation beside a kept vault
             encryption_key=key,
             removal_policy=cdk.RemovalPolicy.RETAIN,  # recovery points outlive the stack, by design
         )

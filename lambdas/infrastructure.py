@@ -91,7 +91,7 @@ ANSWERS: dict[str, tuple[str, ...]] = {
 
 def table_name(settings: RegionSettings) -> str:
     """The same name in both regions: the DR stack finds the global table's replica by it."""
-    return f"{settings.deployment.name}-appointments"
+    return settings.deployment.table_name
 
 
 class ClinicFunctions(Construct):

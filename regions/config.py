@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
+from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from regions.quotas import QUOTAS_BY_NAME
 
@@ -153,7 +154,12 @@ class PhoneNumber(_Strict):
 
 
 class Instance(_Strict):
-    """The Connect instance of the primary region; the DR instance alias defaults to ``<alias>-dr``."""
+    """The Connect instance of the primary region; the DR instance alias defaults to ``<alias>-dr``.
+
+    ``identity_management`` is fixed when the instance is created (Connect admin guide, "Plan your identity
+    management in Amazon Connect": it cannot be changed afterwards; CloudFormation replaces the instance).
+    ``dr_mode: global-resiliency`` needs ``SAML`` (``Deployment``; docs/identity-provider.md).
+    """
 
     alias: str = Field(min_length=1, max_length=42, pattern=_INSTANCE_ALIAS.pattern)
     identity_management: Literal["CONNECT_MANAGED", "SAML"] = "CONNECT_MANAGED"
@@ -348,6 +354,12 @@ class DataProtection(_Strict):
 
     profile: Literal["production", "dev"] = "production"
     sensitive_fields: list[str] = Field(default_factory=lambda: ["patientId", "firstName"])
+    #: Which incarnation of the deployment's named stores this is. A production teardown keeps the appointments
+    #: table, the recordings buckets and the backup vault under their names, so deploying the same ``name``
+    #: again would collide with them; generation 2 and above gives the new stores names of their own
+    #: (``-g<n>``) and leaves the kept ones as they are (docs/teardown.md). Generation 1 is the names as they
+    #: always were: changing it on a live deployment replaces its stores.
+    generation: int = Field(default=1, ge=1, le=99)
     backup_retention_days: int = Field(default=35, ge=7, le=3650)
     flow_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 90
 
@@ -363,6 +375,11 @@ class DataProtection(_Strict):
     def keeps_data(self) -> bool:
         """Whether stores of patient data and audit outlive ``cdk destroy``."""
         return self.profile == "production"
+
+    @property
+    def store_suffix(self) -> str:
+        """What the named stores of this generation carry after their base name: nothing for generation 1."""
+        return "" if self.generation == 1 else f"-g{self.generation}"
 
 
 class FlowTestSettings(_Strict):
@@ -450,30 +467,6 @@ class Deployment(_Strict):
     def _consistent(self) -> Deployment:
         if self.primary_region == self.dr_region:
             raise ValueError("dr_region must differ from primary_region")
-        if self.dr_mode == "global-resiliency" and (self.primary_region, self.dr_region) not in (
-            GLOBAL_RESILIENCY_PAIRS
-        ):
-            pairs = ", ".join(f"{a} -> {b}" for a, b in GLOBAL_RESILIENCY_PAIRS)
-            raise ValueError(
-                f"dr_mode global-resiliency does not support {self.primary_region} -> {self.dr_region}; "
-                f"supported pairs: {pairs}. Use dr_mode: standalone for any other pair."
-            )
-        if self.dr_mode == "global-resiliency":
-            if frozenset({self.primary_region, self.dr_region}) not in LEX_REPLICATION_PAIRS:
-                raise ValueError(
-                    f"dr_mode global-resiliency needs Lex bot replication between {self.primary_region} and "
-                    f"{self.dr_region}, which Lex Global Resiliency does not offer (it pairs us-east-1/us-west-2 "
-                    "and eu-west-2/eu-central-1). Use dr_mode: standalone for this pair."
-                )
-            kept = {n.keep_on_destroy for n in self.phone_numbers}
-            if len(kept) > 1:
-                # Source: DeleteTrafficDistributionGroup fails with ResourceInUseException while numbers are
-                # claimed to the group; all numbers share the one group, so they are kept or released together.
-                raise ValueError(
-                    "phone_numbers: in global-resiliency mode every number is claimed to the one traffic "
-                    "distribution group, which cannot be deleted while it holds numbers; set keep_on_destroy "
-                    "the same (true or false) on every number"
-                )
         hour_names = [h.name for h in self.hours]
         if len(set(hour_names)) != len(hour_names):
             raise ValueError("hours: names must be unique")
@@ -490,6 +483,46 @@ class Deployment(_Strict):
             )
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
+        return self
+
+    @model_validator(mode="after")
+    def _global_resiliency_prerequisites(self) -> Deployment:
+        """What Connect Global Resiliency asks before ReplicateInstance: a supported pair (with Lex bot
+        replication), a SAML instance, and numbers that leave the one traffic distribution group together."""
+        if self.dr_mode != "global-resiliency":
+            return self
+        if (self.primary_region, self.dr_region) not in GLOBAL_RESILIENCY_PAIRS:
+            pairs = ", ".join(f"{a} -> {b}" for a, b in GLOBAL_RESILIENCY_PAIRS)
+            raise ValueError(
+                f"dr_mode global-resiliency does not support {self.primary_region} -> {self.dr_region}; "
+                f"supported pairs: {pairs}. Use dr_mode: standalone for any other pair."
+            )
+        if self.instance.identity_management != "SAML":
+            _refuse_field(
+                ("instance", "identity_management"),
+                self.instance.identity_management,
+                f"dr_mode global-resiliency needs identity_management: SAML, not "
+                f"{self.instance.identity_management}: Amazon Connect refuses ReplicateInstance for an instance "
+                "that does not have SAML enabled (Connect admin guide, 'Create a replica of your existing "
+                "instance', 'Why a ReplicateInstance call fails'), and the identity management of an instance "
+                "cannot change once it exists. Set identity_management: SAML and wire your identity provider "
+                "(docs/identity-provider.md), or use dr_mode: standalone",
+            )
+        if frozenset({self.primary_region, self.dr_region}) not in LEX_REPLICATION_PAIRS:
+            raise ValueError(
+                f"dr_mode global-resiliency needs Lex bot replication between {self.primary_region} and "
+                f"{self.dr_region}, which Lex Global Resiliency does not offer (it pairs us-east-1/us-west-2 "
+                "and eu-west-2/eu-central-1). Use dr_mode: standalone for this pair."
+            )
+        kept = {n.keep_on_destroy for n in self.phone_numbers}
+        if len(kept) > 1:
+            # Source: DeleteTrafficDistributionGroup fails with ResourceInUseException while numbers are
+            # claimed to the group; all numbers share the one group, so they are kept or released together.
+            raise ValueError(
+                "phone_numbers: in global-resiliency mode every number is claimed to the one traffic "
+                "distribution group, which cannot be deleted while it holds numbers; set keep_on_destroy "
+                "the same (true or false) on every number"
+            )
         return self
 
     @model_validator(mode="after")
@@ -510,8 +543,22 @@ class Deployment(_Strict):
 
     def recordings_bucket(self, region: str) -> str:
         """The recordings bucket's name in a region: fixed, because the DR stack names the primary's bucket as
-        its replication source (S3 bucket names: 3-63 lowercase letters, digits, hyphens)."""
-        return f"{self.name}-rec-{self.account}-{region}"
+        its replication source (S3 bucket names: 3-63 lowercase letters, digits, hyphens). A later generation of
+        the stores (``data.generation``) has its own name, so that it does not collide with a kept bucket."""
+        return f"{self.name}-rec{self.data.store_suffix}-{self.account}-{region}"
+
+    @property
+    def table_name(self) -> str:
+        """The appointments table, the same name in both regions (the DR stack finds the global table's replica
+        by it); a later generation of the stores has its own name beside a kept table."""
+        return f"{self.name}-appointments{self.data.store_suffix}"
+
+    @property
+    def backup_vault_name(self) -> str | None:
+        """The table's AWS Backup vault name: None (CDK's generated name, as generation 1 always had) or, for a
+        later generation, a name of its own (a kept vault keeps the generated one; AWS Backup vault names: 2-50
+        letters, digits, hyphens, underscores)."""
+        return None if self.data.generation == 1 else f"{self.name}-appointments{self.data.store_suffix}"
 
     @property
     def recordings_key_alias(self) -> str:
@@ -591,6 +638,12 @@ class RegionSettings(BaseModel):
         if self.is_primary:
             return window.provisioned_concurrency
         return self.deployment.dr_standby.provisioned_concurrency
+
+
+def _refuse_field(loc: tuple[str, ...], value: Any, message: str) -> None:
+    """Fail a model-level rule at the field it is about, so that the error names that field, not the top level."""
+    error = InitErrorDetails(type=PydanticCustomError("deployment_rule", message), loc=loc, input=value)
+    raise ValidationError.from_exception_data("Deployment", [error])
 
 
 def _format_location(loc: tuple[int | str, ...]) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 import yaml
@@ -174,3 +175,87 @@ def test_global_resiliency_numbers_are_kept_or_released_together(tmp_path: Path)
 def test_standalone_owns_flows_in_both_regions(tmp_path: Path) -> None:
     deployment = load_deployment(write(tmp_path, lambda d: d.update(dr_region="eu-west-1", dr_mode="standalone")))
     assert deployment.region("primary").owns_flows and deployment.region("dr").owns_flows
+
+
+# -- SAML for Global Resiliency ----------------------------------------------------------------------------------
+@pytest.mark.parametrize(
+    "edit",
+    [
+        lambda d: d["instance"].update(identity_management="CONNECT_MANAGED"),
+        lambda d: d["instance"].pop("identity_management"),  # the field's default, CONNECT_MANAGED
+    ],
+    ids=["connect-managed", "left-to-the-default"],
+)
+def test_global_resiliency_refuses_an_instance_without_saml(tmp_path: Path, edit) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN a global-resiliency deployment whose instance is not SAML WHEN loaded
+    path = write(tmp_path, lambda d: (d.update(dr_mode="global-resiliency"), edit(d)))
+    with pytest.raises(ConfigError) as error:
+        load_deployment(path)
+    # THEN one error names the file, the field, SAML and the guide section that says why
+    lines = str(error.value).splitlines()
+    assert len(lines) == 1
+    assert lines[0].startswith(f"{path}: instance.identity_management: ")
+    assert "SAML" in lines[0] and "Why a ReplicateInstance call fails" in lines[0]
+    assert "docs/identity-provider.md" in lines[0] and "dr_mode: standalone" in lines[0]
+
+
+def test_standalone_keeps_connect_managed(tmp_path: Path) -> None:
+    # GIVEN standalone mode (each region its own instance, nothing replicated) WHEN CONNECT_MANAGED THEN it loads
+    path = write(
+        tmp_path,
+        lambda d: (d.update(dr_region="eu-west-1", dr_mode="standalone"),
+                   d["instance"].update(identity_management="CONNECT_MANAGED")),
+    )  # fmt: skip
+    assert load_deployment(path).instance.identity_management == "CONNECT_MANAGED"
+
+
+DEPLOYMENT_FILES = sorted([*(ROOT / "regions").glob("*.yaml"), *(ROOT / "tests" / "configs").glob("*.yaml")])
+
+
+@pytest.mark.parametrize("path", DEPLOYMENT_FILES, ids=lambda p: p.name)
+def test_every_shipped_deployment_file_loads(path: Path) -> None:
+    # GIVEN each deployment file the kit ships or tests with WHEN loaded THEN it is valid (a GR one is SAML)
+    deployment = load_deployment(path)
+    if deployment.dr_mode == "global-resiliency":
+        assert deployment.instance.identity_management == "SAML"
+
+
+# -- a later generation of the named stores ----------------------------------------------------------------------
+def test_generation_one_keeps_the_names_stores_always_had() -> None:
+    # GIVEN the default generation: changing a kept store's name would replace (or orphan) it on a live deployment
+    deployment = load_deployment(SAMPLE)
+    assert deployment.data.generation == 1
+    # THEN the stores keep the names deployed before generations existed
+    assert deployment.table_name == f"{deployment.name}-appointments"
+    for region in (deployment.primary_region, deployment.dr_region):
+        assert deployment.recordings_bucket(region) == f"{deployment.name}-rec-{deployment.account}-{region}"
+    assert deployment.backup_vault_name is None  # CDK's generated name, as before
+
+
+def test_a_later_generation_names_every_kept_store_afresh(tmp_path: Path) -> None:
+    # GIVEN a production teardown kept the stores of generation 1 WHEN the deployment file says generation 2
+    first = load_deployment(SAMPLE)
+    second = load_deployment(write(tmp_path, lambda d: d["data"].update(generation=2)))
+    # THEN no store the teardown kept has the name of one the new deployment creates
+    assert second.table_name != first.table_name
+    assert second.backup_vault_name not in (None, first.backup_vault_name)
+    for region in (first.primary_region, first.dr_region):
+        assert second.recordings_bucket(region) != first.recordings_bucket(region)
+    # AND the stack names stay (it is the same deployment)
+    assert second.region("primary").stack_name == first.region("primary").stack_name
+
+
+def test_a_generation_that_makes_a_bucket_name_too_long_is_refused(tmp_path: Path) -> None:
+    # GIVEN the pair with the longest region names, and the longest name that fits S3's 63 characters there
+    primary, dr = max(GLOBAL_RESILIENCY_PAIRS, key=lambda pair: min(len(pair[0]), len(pair[1])))
+
+    def edit(d: dict[str, Any], generation: int) -> None:
+        longest = max(primary, dr, key=len)
+        d.update(primary_region=primary, dr_region=dr, dr_mode="standalone")
+        d.update(name="c" * (63 - len(f"-rec-{d['account']}-{longest}")))
+        d["data"]["generation"] = generation
+
+    assert load_deployment(write(tmp_path, lambda d: edit(d, 1)))
+    # WHEN a later generation adds its suffix THEN the file is refused before any bucket is named
+    with pytest.raises(ConfigError, match="63 characters"):
+        load_deployment(write(tmp_path, lambda d: edit(d, 99)))
