@@ -14,6 +14,34 @@ from regions.custom_resource import HandlerProvider
 from regions.nag import partition_text
 
 
+def replicate_statements(key_arn: str, replica_region: str) -> list[iam.PolicyStatement]:
+    """What ReplicateKey of ``key_arn`` into ``replica_region`` needs, and nothing that reaches another region.
+
+    KMS developer guide, "Controlling access to multi-Region keys", "Replicating keys": the caller needs
+    ``kms:ReplicateKey`` on the primary key and ``kms:CreateKey`` in an IAM policy effective in the replica's
+    Region; "To restrict the AWS Regions in which a multi-Region key can be replicated, use the
+    kms:ReplicaRegion condition key. It limits only the kms:ReplicateKey permission." So the region is bound on
+    ReplicateKey with ``kms:ReplicaRegion``. ``aws:RequestedRegion`` is not used: for the CreateKey that KMS
+    authorizes in the replica's Region on behalf of a ReplicateKey sent to the primary's Region, the guide does
+    not say which Region that key holds, so a condition on it could refuse the replication it means to allow.
+    CreateKey is bound instead to replica keys (``kms:MultiRegionKeyType`` REPLICA, a condition key of CreateKey:
+    KMS developer guide, "AWS KMS condition keys", kms:MultiRegionKeyType).
+    """
+    return [
+        iam.PolicyStatement(
+            actions=["kms:ReplicateKey"],
+            resources=[key_arn],
+            conditions={"StringEquals": {"kms:ReplicaRegion": replica_region}},
+        ),
+        iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[key_arn]),
+        iam.PolicyStatement(
+            actions=["kms:CreateKey"],
+            resources=["*"],
+            conditions={"StringEquals": {"kms:MultiRegionKeyType": "REPLICA"}},
+        ),
+    ]
+
+
 class TableKey(Construct):
     """A rotating multi-Region key for the table, replicated into the DR region before the table is created.
 
@@ -48,14 +76,7 @@ class TableKey(Construct):
             query_interval=cdk.Duration.seconds(10),
             total_timeout=cdk.Duration.minutes(15),
             statements=[
-                # KMS developer guide, "Creating multi-Region replica keys": ReplicateKey on the primary key, and
-                # CreateKey (no resource type) in the replica's region.
-                iam.PolicyStatement(actions=["kms:ReplicateKey", "kms:DescribeKey"], resources=[self.key.key_arn]),
-                iam.PolicyStatement(
-                    actions=["kms:CreateKey"],
-                    resources=["*"],
-                    conditions={"StringEquals": {"aws:RequestedRegion": replica_region}},
-                ),
+                *replicate_statements(self.key.key_arn, replica_region),
                 iam.PolicyStatement(
                     actions=[
                         "kms:DescribeKey",
@@ -70,7 +91,9 @@ class TableKey(Construct):
                 (
                     "IAM5[Resource::*]",
                     "kms:CreateKey has no resource type (Service Authorization Reference); ReplicateKey needs it "
-                    "in the replica's region, and the statement allows only that region.",
+                    "in the replica's region. The statement allows only replica keys (kms:MultiRegionKeyType "
+                    "REPLICA), which only ReplicateKey makes, and ReplicateKey is allowed only on this key and "
+                    "only into the DR region (kms:ReplicaRegion).",
                 ),
                 (
                     f"IAM5[Resource::arn:{partition_text(self)}:kms:{replica_region}:{stack.account}:key/*]",

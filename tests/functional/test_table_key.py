@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterator
 from typing import Any
 
@@ -79,3 +80,31 @@ def test_a_missing_primary_key_is_named(key_id: str) -> None:
 def test_the_replica_arn_is_the_primary_arn_in_the_other_region() -> None:
     arn = "arn:aws:kms:us-east-1:111111111111:key/mrk-1234"
     assert handler.replica_arn(arn, DR) == "arn:aws:kms:us-west-2:111111111111:key/mrk-1234"
+
+
+def _statements(gr_synth: Any, role_prefix: str) -> list[dict[str, Any]]:
+    policies = gr_synth.resources("primary", "AWS::IAM::Policy")
+    return [
+        statement
+        for name, policy in policies.items()
+        if name.startswith(role_prefix)
+        for statement in policy["Properties"]["PolicyDocument"]["Statement"]
+    ]
+
+
+def test_replicate_key_is_bound_to_the_dr_region_with_kms_replica_region(gr_synth: Any) -> None:
+    # GIVEN the sample's primary stack WHEN the key replicator's policy is read
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
+
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    statements = _statements(gr_synth, "TableKeyReplicatorOnEventRole")
+    replicate = [s for s in statements if s["Action"] == "kms:ReplicateKey"]
+    # THEN ReplicateKey is allowed only into the DR region, by the condition key KMS documents for it
+    # (KMS developer guide, "Controlling access to multi-Region keys", "Replicating keys": kms:ReplicaRegion)
+    assert [s["Condition"] for s in replicate] == [{"StringEquals": {"kms:ReplicaRegion": deployment.dr_region}}]
+    # AND CreateKey, which has no resource, makes replica keys only
+    create = [s for s in statements if s["Action"] == "kms:CreateKey"]
+    assert [s["Condition"] for s in create] == [{"StringEquals": {"kms:MultiRegionKeyType": "REPLICA"}}]
+    # AND no statement leans on aws:RequestedRegion, whose value for KMS's replica-side check is not documented
+    assert "aws:RequestedRegion" not in json.dumps(_statements(gr_synth, "TableKeyReplicator"))
