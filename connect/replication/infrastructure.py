@@ -18,6 +18,13 @@ from regions.nag import partition_text
 CLOUDFORMATION_CUSTOM_RESOURCE_LIMIT = cdk.Duration.hours(1)
 REPLICATION_WAIT = cdk.Duration.minutes(50)
 POLL_INTERVAL = cdk.Duration.seconds(30)
+#: Connect documents no duration for ReplicateInstance (admin guide, "Create a replica of your existing
+#: instance": the initial copy of the configuration, then continuous sync), so one resource's hour may not be
+#: enough. The wait is chained over several resources of one hour each: a window still waiting at HAND_OVER_AFTER
+#: (before its waiter gives up at REPLICATION_WAIT) hands over to the next, and only the last one fails. Four
+#: windows let Connect copy for about three hours before the deploy gives up.
+REPLICATION_WINDOWS = 4
+HAND_OVER_AFTER = cdk.Duration.minutes(45)
 
 
 #: Connect keeps a Directory Service directory behind CONNECT_MANAGED and SAML instances. The Service Authorization
@@ -73,6 +80,10 @@ class InstanceReplica(Construct):
 
     A change of instance or region replaces the replica (a new physical id); a change of alias, which Connect
     cannot apply to an existing replica, fails the update with a message and rolls back cleanly.
+
+    ``resource`` asks for the replica and waits one window; ``waits`` are the further windows
+    (``REPLICATION_WINDOWS`` in all), each a resource that only watches the replica, so that the stack can wait
+    longer than CloudFormation's hour per custom resource. What depends on this construct waits for all of them.
 
     Deleting it deletes the replica (DeleteInstance in the replica region) and waits until it is gone, so that
     CloudFormation can then delete the primary instance.
@@ -139,6 +150,7 @@ class InstanceReplica(Construct):
                 _service_linked_role_acknowledgment(self),
             ],
         )
+        windows = {"Windows": str(REPLICATION_WINDOWS), "HandOverAfterSeconds": str(int(HAND_OVER_AFTER.to_seconds()))}
         self.resource = cdk.CustomResource(
             self,
             "Replica",
@@ -149,7 +161,27 @@ class InstanceReplica(Construct):
                 "SourceRegion": stack.region,
                 "ReplicaRegion": replica_region,
                 "ReplicaAlias": replica_alias,
+                **windows,
             },
             removal_policy=cdk.RemovalPolicy.DESTROY,
         )
+        self.waits: list[cdk.CustomResource] = []
+        previous: cdk.CustomResource = self.resource
+        for window in range(2, REPLICATION_WINDOWS + 1):
+            wait = cdk.CustomResource(
+                self,
+                f"Wait{window}",
+                service_token=handler.service_token,
+                resource_type="Custom::ConnectInstanceReplicaWait",
+                properties={
+                    "InstanceId": instance_id,
+                    "ReplicaRegion": replica_region,
+                    "Window": str(window),
+                    **windows,
+                },
+                removal_policy=cdk.RemovalPolicy.DESTROY,
+            )
+            wait.node.add_dependency(previous)
+            self.waits.append(wait)
+            previous = wait
         self.replica_arn = self.resource.get_att_string("ReplicaArn")

@@ -155,7 +155,7 @@ def test_create_asks_for_a_replica(connect_clients: Clients, lambda_context: Fak
     _not_found(connect_clients.stub("us-west-2"))
     event = cfn_event("Create", REPLICA_PROPS)
     _replicate(connect_clients, event)
-    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
 
 
 def test_retried_create_does_not_replicate_twice(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
@@ -222,7 +222,7 @@ def test_create_while_the_old_replica_is_deleting_waits_then_replicates(
     stub.add_response("describe_instance", deleting, {"InstanceId": INSTANCE})
     event = cfn_event("Create", REPLICA_PROPS)
     # WHEN Create arrives THEN it does not ask for a replica yet
-    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
     # AND while the deletion goes on, polling waits
     stub.add_response("describe_instance", deleting, {"InstanceId": INSTANCE})
     assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
@@ -264,7 +264,7 @@ def test_update_to_another_region_replaces_the_replica(
     _not_found(connect_clients.stub("eu-west-2"))
     _replicate(connect_clients, event, moved)
     # THEN the new replica is asked for under a new physical id (CloudFormation deletes the old one in clean-up)
-    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@eu-west-2"}
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@eu-west-2"
 
 
 def test_rollback_of_a_region_change_succeeds_and_cleans_up_the_new_replica(
@@ -278,7 +278,7 @@ def test_rollback_of_a_region_change_succeeds_and_cleans_up_the_new_replica(
         "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE"), {"InstanceId": INSTANCE}
     )
     # THEN it succeeds at once with the old replica's id: the old replica was never deleted
-    assert replication.on_event(rollback, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(rollback, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
     connect_clients.stub("us-west-2").add_response(
         "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE"), {"InstanceId": INSTANCE}
     )
@@ -290,7 +290,7 @@ def test_rollback_of_a_region_change_succeeds_and_cleans_up_the_new_replica(
     eu.add_response("describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_IN_PROGRESS"),
                     {"InstanceId": INSTANCE})  # fmt: skip
     eu.add_response("delete_instance", {}, {"InstanceId": INSTANCE})
-    assert replication.on_event(cleanup, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@eu-west-2"}
+    assert replication.on_event(cleanup, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@eu-west-2"
 
 
 def test_alias_change_fails_the_update_but_its_rollback_succeeds(
@@ -308,7 +308,7 @@ def test_alias_change_fails_the_update_but_its_rollback_succeeds(
     # AND CloudFormation's rollback (the old alias again, old and new swapped) succeeds without touching Connect
     stub.add_response("describe_instance", ready, {"InstanceId": INSTANCE})
     rollback = cfn_event("Update", REPLICA_PROPS, old=renamed, physical=f"{INSTANCE}@us-west-2")
-    assert replication.on_event(rollback, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(rollback, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
 
 
 def test_update_without_change_keeps_the_replica(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
@@ -316,7 +316,7 @@ def test_update_without_change_keeps_the_replica(connect_clients: Clients, lambd
         "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE"), {"InstanceId": INSTANCE}
     )
     event = cfn_event("Update", REPLICA_PROPS, old=REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
-    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
 
 
 def test_delete_removes_the_replica_and_waits(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
@@ -324,7 +324,7 @@ def test_delete_removes_the_replica_and_waits(connect_clients: Clients, lambda_c
     stub.add_response("describe_instance", _instance("ACTIVE"), {"InstanceId": INSTANCE})
     stub.add_response("delete_instance", {}, {"InstanceId": INSTANCE})
     event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
-    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
     deleting = _instance("ACTIVE", replication="INSTANCE_REPLICA_DELETING")
     stub.add_response("describe_instance", deleting, {"InstanceId": INSTANCE})
     assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
@@ -340,7 +340,7 @@ def test_delete_while_already_deleting_does_not_ask_twice(
         "describe_instance", _instance("ACTIVE", replication="INSTANCE_REPLICA_DELETING"), {"InstanceId": INSTANCE}
     )
     event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
-    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
 
 
 def test_delete_of_a_missing_replica_succeeds(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
@@ -368,6 +368,147 @@ def test_replication_wait_leaves_margin_under_cloudformations_hour() -> None:
     # THEN it does so with at least five minutes to spare, so CloudFormation gets FAILED, not a timeout
     assert limit == 3600
     assert wait <= limit - 300
+
+
+def test_each_window_hands_over_before_its_waiter_gives_up() -> None:
+    # GIVEN the chained windows of the replica's wait (CloudFormation: one hour per custom resource)
+    from connect.replication import infrastructure as infra
+
+    hand_over = infra.HAND_OVER_AFTER.to_seconds()
+    # THEN a window hands over at least two polls before its Provider waiter gives up, so the answer is its own
+    assert hand_over + 2 * infra.POLL_INTERVAL.to_seconds() <= infra.REPLICATION_WAIT.to_seconds()
+    # AND the chain waits longer than any single resource could
+    assert infra.REPLICATION_WINDOWS * hand_over > infra.CLOUDFORMATION_CUSTOM_RESOURCE_LIMIT.to_seconds()
+
+
+def _windowed(window: int = 1) -> dict[str, Any]:
+    """The properties the construct gives window ``window`` (1 is the replica resource itself)."""
+    from connect.replication import infrastructure as infra
+
+    timing = {
+        "Windows": str(infra.REPLICATION_WINDOWS),
+        "HandOverAfterSeconds": str(int(infra.HAND_OVER_AFTER.to_seconds())),
+    }
+    if window == 1:
+        return {**REPLICA_PROPS, **timing}
+    return {"InstanceId": INSTANCE, "ReplicaRegion": "us-west-2", "Window": str(window), **timing}
+
+
+def _waited(event: dict[str, Any], started: float) -> dict[str, Any]:
+    """is_complete's event as the Provider framework builds it: the request plus on_event's answer."""
+    return {**event, "PhysicalResourceId": f"{INSTANCE}@us-west-2", "Data": {"WaitStartedAt": f"{started:.0f}"}}
+
+
+def test_rerun_adopts_a_replica_still_copying(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN an earlier deploy asked for the replica and gave up while Connect was still copying
+    copying = _instance("ACTIVE", replication="INSTANCE_REPLICATION_IN_PROGRESS")
+    stub = connect_clients.stub("us-west-2")
+    stub.add_response("describe_instance", copying, {"InstanceId": INSTANCE})
+    # WHEN the re-run's Create arrives (a new request id) THEN it adopts the replica: no ReplicateInstance is queued,
+    # so the Stubber would fail any call to it
+    event = cfn_event("Create", _windowed())
+    event["RequestId"] = "a-later-request"
+    answer = replication.on_event(event, lambda_context)
+    assert answer["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
+    # AND is_complete resumes waiting on it
+    stub.add_response("describe_instance", copying, {"InstanceId": INSTANCE})
+    assert replication.is_complete({**event, **answer}, lambda_context) == {"IsComplete": False}
+
+
+def test_rerun_adopts_a_complete_replica_at_once(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN Connect finished the replica after an earlier deploy gave up
+    done = _instance("ACTIVE", replication="INSTANCE_REPLICATION_COMPLETE")
+    stub = connect_clients.stub("us-west-2")
+    stub.add_response("describe_instance", done, {"InstanceId": INSTANCE})
+    event = cfn_event("Create", _windowed())
+    # WHEN the re-run creates the resource THEN it asks for nothing and is complete on the first poll
+    answer = replication.on_event(event, lambda_context)
+    stub.add_response("describe_instance", done, {"InstanceId": INSTANCE})
+    assert replication.is_complete({**event, **answer}, lambda_context) == {
+        "IsComplete": True,
+        "Data": {"ReplicaArn": REPLICA_ARN},
+    }
+
+
+@pytest.mark.parametrize("window", [1, 2])
+def test_a_window_hands_over_when_its_hour_is_nearly_up(
+    connect_clients: Clients, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch, window: int
+) -> None:
+    # GIVEN a window (the replica resource, or a later wait) that began waiting at t0, Connect still copying
+    props = _windowed(window)
+    hand_over = float(props["HandOverAfterSeconds"])
+    t0 = 1_000_000.0
+    event = _waited(cfn_event("Create", props), t0)
+    copying = _instance("ACTIVE", replication="INSTANCE_REPLICATION_IN_PROGRESS")
+    stub = connect_clients.stub("us-west-2")
+    # WHEN polled just before its hand-over time THEN it keeps waiting
+    monkeypatch.setattr(replication, "now", lambda: t0 + hand_over - 1)
+    stub.add_response("describe_instance", copying, {"InstanceId": INSTANCE})
+    assert replication.is_complete(event, lambda_context) == {"IsComplete": False}
+    # WHEN polled at its hand-over time THEN it completes and says the next window goes on watching
+    monkeypatch.setattr(replication, "now", lambda: t0 + hand_over)
+    stub.add_response("describe_instance", copying, {"InstanceId": INSTANCE})
+    answer = replication.is_complete(event, lambda_context)
+    assert answer["IsComplete"] is True
+    assert answer["Data"] == {"ReplicaArn": REPLICA_ARN, "HandedOver": "INSTANCE_REPLICATION_IN_PROGRESS"}
+
+
+def test_the_last_window_fails_with_the_way_to_resume(
+    connect_clients: Clients, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the last window, Connect still copying when its hour is nearly up
+    from connect.replication import infrastructure as infra
+
+    props = _windowed(infra.REPLICATION_WINDOWS)
+    t0 = 2_000_000.0
+    monkeypatch.setattr(replication, "now", lambda: t0 + float(props["HandOverAfterSeconds"]))
+    connect_clients.stub("us-west-2").add_response(
+        "describe_instance",
+        _instance("ACTIVE", replication="INSTANCE_REPLICATION_IN_PROGRESS"),
+        {"InstanceId": INSTANCE},
+    )
+    # WHEN polled THEN it fails, saying Connect goes on and how a re-run resumes
+    with pytest.raises(replication.ReplicationError) as failed:
+        replication.is_complete(_waited(cfn_event("Create", props), t0), lambda_context)
+    message = str(failed.value)
+    assert "still replicating" in message and "--no-rollback" in message and "deploy again" in message
+
+
+def test_a_wait_owns_nothing(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN a later window WHEN created THEN it calls nothing and stamps the start of its wait
+    created = replication.on_event(cfn_event("Create", _windowed(2)), lambda_context)
+    assert created["PhysicalResourceId"] != f"{INSTANCE}@us-west-2"
+    assert float(created["Data"]["WaitStartedAt"]) > 0
+    # WHEN deleted THEN neither handler touches Connect (no response is queued) and the Delete is done
+    delete = cfn_event("Delete", _windowed(2), physical=created["PhysicalResourceId"])
+    assert replication.on_event(delete, lambda_context)["PhysicalResourceId"] == created["PhysicalResourceId"]
+    assert replication.is_complete(delete, lambda_context) == {"IsComplete": True}
+
+
+def test_a_wait_fails_if_the_replica_is_gone(connect_clients: Clients, lambda_context: FakeLambdaContext) -> None:
+    # GIVEN a later window WHEN Connect no longer lists the replica THEN it fails instead of asking for one
+    _not_found(connect_clients.stub("us-west-2"))
+    with pytest.raises(replication.ReplicationError, match="gone or being deleted"):
+        replication.is_complete(_waited(cfn_event("Create", _windowed(3)), 0), lambda_context)
+
+
+def test_the_chain_is_in_the_primary_template(gr_synth: Any) -> None:
+    # GIVEN the sample (global-resiliency) WHEN synthesized
+    from connect.replication import infrastructure as infra
+
+    waits = gr_synth.resources("primary", "Custom::ConnectInstanceReplicaWait")
+    replica = next(iter(gr_synth.resources("primary", "Custom::ConnectInstanceReplica")))
+    # THEN the replica resource is followed by a wait per further window, each after the one before
+    assert sorted(int(w["Properties"]["Window"]) for w in waits.values()) == list(
+        range(2, infra.REPLICATION_WINDOWS + 1)
+    )
+    by_window = {int(w["Properties"]["Window"]): name for name, w in waits.items()}
+    previous = {2: replica, **{n: by_window[n - 1] for n in by_window if n > 2}}
+    for window, name in by_window.items():
+        assert previous[window] in waits[name]["DependsOn"]
+    # AND the traffic distribution group waits for the last window
+    tdg = next(iter(gr_synth.resources("primary", "AWS::Connect::TrafficDistributionGroup").values()))
+    assert by_window[infra.REPLICATION_WINDOWS] in tdg["DependsOn"]
 
 
 # -- phone number association ------------------------------------------------------------------------------------
@@ -496,7 +637,7 @@ def test_delete_of_a_replica_that_vanished_is_already_done(
                           expected_params={"InstanceId": INSTANCE})  # fmt: skip
     event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
     # WHEN CloudFormation deletes it THEN the Delete succeeds (already deleted)
-    assert replication.on_event(event, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}@us-west-2"}
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
     # AND the poller sees it gone
     _not_found(stub)
     assert replication.is_complete(event, lambda_context) == {"IsComplete": True}

@@ -23,10 +23,22 @@ Changes CloudFormation can send, and why none can wedge the stack:
   cannot apply in place (a new alias for an existing replica) fails with a message, while CloudFormation's
   rollback of it, which asks for the replica as it already is, succeeds.
 - A Create that finds the previous replica still being deleted waits for that deletion and then replicates.
+
+How long it may take, and how a deploy resumes:
+
+- CloudFormation gives a custom resource one hour, so one resource cannot wait for a long replication. The
+  replica resource is window 1 of ``Windows``; each further window is a ``Custom::ConnectInstanceReplicaWait``
+  resource that only watches the same replica. A window whose time is nearly up (``HandOverAfterSeconds`` after
+  its on_event) while Connect is still copying normally hands over: it reports complete, and the next window
+  goes on watching. Only the last window fails, with what to do.
+- A Create (a re-run, for instance after a deploy with rollback disabled) that finds the replica already made,
+  still copying or complete, adopts it: it asks for nothing and waits, or completes at once. A re-run of a
+  failed wait watches the replica for one more window.
 """
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import boto3
@@ -48,6 +60,29 @@ REPLICATION_WAITING = frozenset({"INSTANCE_REPLICATION_IN_PROGRESS", "RESOURCE_R
 
 class ReplicationError(RuntimeError):
     """The replica cannot be made or removed; the message says why and what to do."""
+
+
+def now() -> float:
+    """Seconds since the epoch (a function, so that tests can move the clock)."""
+    return time.time()
+
+
+def _windows(properties: dict[str, Any]) -> tuple[int, int, float]:
+    """(this window, how many there are, seconds after which a window hands over); 0 s means never."""
+    window = int(properties.get("Window", 1))
+    return window, max(window, int(properties.get("Windows", 1))), float(properties.get("HandOverAfterSeconds", 0))
+
+
+def _started(event: CloudFormationCustomResourceEvent) -> float | None:
+    """When this window began waiting: on_event's ``WaitStartedAt``, which the Provider framework hands to
+    is_complete with the rest of on_event's answer."""
+    value = (event.raw_event.get("Data") or {}).get("WaitStartedAt")
+    return float(value) if value is not None else None
+
+
+def _timed(answer: dict[str, Any]) -> dict[str, Any]:
+    """on_event's answer, stamped with the start of this window's wait."""
+    return {**answer, "Data": {**answer.get("Data", {}), "WaitStartedAt": f"{now():.0f}"}}
 
 
 def connect_client(region: str) -> Any:
@@ -90,9 +125,14 @@ def physical_id(instance_id: str, replica_region: str) -> str:
 
 
 def parse_physical_id(value: str | None) -> tuple[str, str] | None:
-    """(instance, region) of a physical id this handler made; None for any other (a Create that failed early)."""
+    """(instance, region) of a physical id this handler made for a replica; None for any other (a Create that
+    failed early, or a wait's id, which owns nothing)."""
     instance_id, at, region = (value or "").partition("@")
-    return (instance_id, region) if at and instance_id and region else None
+    return (instance_id, region) if at and instance_id and region and "/" not in region else None
+
+
+def wait_physical_id(instance_id: str, replica_region: str, window: int) -> str:
+    return f"{physical_id(instance_id, replica_region)}/window-{window}"
 
 
 def _replicate(
@@ -128,6 +168,13 @@ def _same_alias(existing: dict[str, Any], alias: str, instance_id: str, region: 
 @event_source(data_class=CloudFormationCustomResourceEvent)
 def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
     logger.info("replication event", extra={"request": event.request_type})
+    window, _, _ = _windows(event.resource_properties)
+    if window > 1:
+        # A later window owns nothing: it only watches the replica (is_complete), and deleting it changes nothing.
+        if event.request_type == "Delete":
+            return {"PhysicalResourceId": event.physical_resource_id}
+        instance_id, region = _watched(event.resource_properties)
+        return _timed({"PhysicalResourceId": wait_physical_id(instance_id, region, window)})
     if event.request_type == "Delete":
         return _delete(event)
     instance_id, source, region, alias = _props(event.resource_properties)
@@ -138,10 +185,18 @@ def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[st
         existing = describe_replica(connect_client(region), instance_id)
         if existing is not None:
             _same_alias(existing, alias, instance_id, region)
-        return {"PhysicalResourceId": event.physical_resource_id}
-    # Create, or an Update to another instance or region: a replacement under a new physical id.
+        return _timed({"PhysicalResourceId": event.physical_resource_id})
+    # Create, or an Update to another instance or region: a replacement under a new physical id. A replica that
+    # is already there (a re-run) is adopted, not asked for again.
     _replicate(event, instance_id, source, region, alias)
-    return {"PhysicalResourceId": wanted}
+    return _timed({"PhysicalResourceId": wanted})
+
+
+def _watched(properties: dict[str, Any]) -> tuple[str, str]:
+    try:
+        return properties["InstanceId"], properties["ReplicaRegion"]
+    except KeyError as missing:
+        raise ReplicationError(f"resource property {missing} is required") from None
 
 
 def _delete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
@@ -168,23 +223,45 @@ def _delete(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
 @event_source(data_class=CloudFormationCustomResourceEvent)
 def is_complete(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[str, Any]:
     if event.request_type == "Delete":
-        target = parse_physical_id(event.physical_resource_id)
-        if target is None:
-            return {"IsComplete": True}
-        replica = describe_replica(connect_client(target[1]), target[0])
-        if replica is not None and replication_status(replica, target[1])[0] == REPLICA_DELETION_FAILED:
+        return _deleted(event)
+    window, _, _ = _windows(event.resource_properties)
+    if window > 1:
+        instance_id, region = _watched(event.resource_properties)
+        replica = describe_replica(connect_client(region), instance_id)
+        if replica is None or replication_status(replica, region)[0] == REPLICA_DELETING:
             raise ReplicationError(
-                f"Connect could not delete the replica of {target[0]} in {target[1]}: "
-                f"{replication_status(replica, target[1])[1]}"
+                f"the replica of {instance_id} in {region} that window {window} watches is gone or being deleted"
             )
-        return {"IsComplete": replica is None}
-    instance_id, source, region, alias = _props(event.resource_properties)
-    replica = describe_replica(connect_client(region), instance_id)
-    if replica is None:
-        # The previous replica finished deleting (or Connect does not list the new one yet): ask (again); the
-        # same request id makes a repeated ask harmless.
-        _ask(event, instance_id, source, region, alias)
-        return {"IsComplete": False}
+    else:
+        instance_id, source, region, alias = _props(event.resource_properties)
+        replica = describe_replica(connect_client(region), instance_id)
+        if replica is None:
+            # The previous replica finished deleting (or Connect does not list the new one yet): ask (again);
+            # the same request id makes a repeated ask harmless.
+            _ask(event, instance_id, source, region, alias)
+            return {"IsComplete": False}
+    return _progress(event, replica, instance_id, region)
+
+
+def _deleted(event: CloudFormationCustomResourceEvent) -> dict[str, Any]:
+    """Whether the replica a Delete removes is gone (a wait's Delete, or an early failure's, removes nothing)."""
+    target = parse_physical_id(event.physical_resource_id)
+    if target is None:
+        return {"IsComplete": True}
+    replica = describe_replica(connect_client(target[1]), target[0])
+    if replica is not None and replication_status(replica, target[1])[0] == REPLICA_DELETION_FAILED:
+        raise ReplicationError(
+            f"Connect could not delete the replica of {target[0]} in {target[1]}: "
+            f"{replication_status(replica, target[1])[1]}"
+        )
+    return {"IsComplete": replica is None}
+
+
+def _progress(
+    event: CloudFormationCustomResourceEvent, replica: dict[str, Any], instance_id: str, region: str
+) -> dict[str, Any]:
+    """is_complete's answer for a replica Connect lists: ready, still copying, handed over, or failed."""
+    window, windows, hand_over = _windows(event.resource_properties)
     instance = replica.get("Instance") or {}
     if instance.get("InstanceStatus") == "CREATION_FAILED":
         reason = (instance.get("StatusReason") or {}).get("Message", "no reason given")
@@ -195,7 +272,30 @@ def is_complete(event: CloudFormationCustomResourceEvent, _context: Any) -> dict
     if status == REPLICA_DELETING:
         logger.info("an earlier replica is still being deleted; waiting to replicate again")
         return {"IsComplete": False}
-    if instance.get("InstanceStatus") != "ACTIVE" or status != REPLICATION_COMPLETE:
-        logger.info("replica not ready", extra={"instance_status": instance.get("InstanceStatus"), "status": status})
+    if instance.get("InstanceStatus") == "ACTIVE" and status == REPLICATION_COMPLETE:
+        return {"IsComplete": True, "Data": {"ReplicaArn": instance["Arn"]}}
+    logger.info("replica not ready", extra={"instance_status": instance.get("InstanceStatus"), "status": status})
+    started = _started(event)
+    if hand_over <= 0 or started is None or now() - started < hand_over:
         return {"IsComplete": False}
-    return {"IsComplete": True, "Data": {"ReplicaArn": instance["Arn"]}}
+    # This window's hour is nearly up and Connect is still copying, which is no failure.
+    minutes = round((now() - started) / 60)
+    if window < windows:
+        logger.info("handing the wait over to the next window", extra={"window": window, "status": status})
+        arn = instance.get("Arn") or replica_arn_of(event, instance_id, region)
+        return {"IsComplete": True, "Data": {"ReplicaArn": arn, "HandedOver": status or "not reported"}}
+    raise ReplicationError(
+        f"Connect is still replicating {instance_id} into {region} ({status or 'no status yet'}: {reason}) after "
+        f"{windows} windows of waiting (this one {minutes} minutes); CloudFormation gives a custom resource one "
+        "hour each. Connect goes on replicating. If this deploy runs with rollback disabled (cdk deploy "
+        "--no-rollback), deploy again: the wait resumes for another window on the same replica. Otherwise the "
+        "rollback deletes the replica; deploy again once Connect is less busy (DescribeInstance in "
+        f"{region} shows the replication status)"
+    )
+
+
+def replica_arn_of(event: CloudFormationCustomResourceEvent, instance_id: str, region: str) -> str:
+    """The replica's ARN when DescribeInstance did not give it: the source's, with the replica's Region (the
+    replica keeps the instance id)."""
+    partition, account = event.stack_id.split(":")[1], event.stack_id.split(":")[4]
+    return f"arn:{partition}:connect:{region}:{account}:instance/{instance_id}"
