@@ -11,6 +11,7 @@ from aws_cdk import aws_lex as lex
 from constructs import Construct
 
 from lex.model import FALLBACK_INTENT, BotModel, Intent, Locale
+from lex.replica_alias.infrastructure import ReplicaAliasCheck
 from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
 
 _SLOT_REF = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
@@ -207,8 +208,11 @@ class ReplicatedBotAccess(Construct):
     Lex bot replication keeps the bot id and the alias id (Lex V2 developer guide, "Use Global Resiliency to deploy
     bots to other Regions"). The kit relies on the replica alias calling the code-hook function of the same name
     in its own Region, as the Connect guide asks of flow functions; the Lex guide text available offline does not
-    spell out the alias code hook, so a real deployment must confirm it (``runbooks/deploy-dr.md``). The function
-    here gets a resource policy for ``lexv2.amazonaws.com`` scoped to the replica alias.
+    spell out the alias code hook, so the deploy proves it: ``check`` waits until the alias replica is Available
+    and fails, naming the ARN it found, unless every locale calls ``code_hook`` of this Region
+    (``lex/replica_alias``). The integration association of the alias with the replica instance must wait for
+    ``check`` (Connect is told only of an alias that exists). The function here gets a resource policy for
+    ``lexv2.amazonaws.com`` scoped to the replica alias.
     """
 
     def __init__(
@@ -219,6 +223,9 @@ class ReplicatedBotAccess(Construct):
         self.alias_arn = f"arn:{stack.partition}:lex:{stack.region}:{stack.account}:bot-alias/{bot_id}/{alias_id}"
         self.bot_id = bot_id
         self.alias_id = alias_id
+        self.check = ReplicaAliasCheck(
+            self, "AliasReplica", bot_id=bot_id, alias_id=alias_id, code_hook_arn=code_hook.function_arn
+        )
         code_hook.add_permission(
             "InvokedByReplicaBotAlias",
             principal=iam.ServicePrincipal("lexv2.amazonaws.com"),

@@ -280,7 +280,8 @@ class IvrRegionalStack(cdk.Stack):
         access = ReplicatedBotAccess(
             self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.aliases["Appointments"]
         )
-        center.integrate_bot(access.alias_arn)
+        # Connect is told of the alias replica only once Lex has made it (and it calls this Region's code hook).
+        center.integrate_bot(access.alias_arn).node.add_dependency(access.check)
         return _Ivr(
             bot_id=bot_id,
             bot_alias_id=alias_id,
