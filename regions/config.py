@@ -497,6 +497,10 @@ class Deployment(_Strict):
                 f"dr_mode global-resiliency does not support {self.primary_region} -> {self.dr_region}; "
                 f"supported pairs: {pairs}. Use dr_mode: standalone for any other pair."
             )
+        # Connect admin guide, "Create a replica of your existing instance", "Why a ReplicateInstance call fails":
+        # "A ReplicateInstance API call fails with an InvalidRequestException in the following cases: [...] The
+        # instance does not have SAML enabled." And "Plan your identity management": "You cannot change the
+        # option you select for identity management after you create an instance."
         if self.instance.identity_management != "SAML":
             _refuse_field(
                 ("instance", "identity_management"),
