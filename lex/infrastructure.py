@@ -223,8 +223,10 @@ class ReplicatedBotAccess(Construct):
         self.alias_arn = f"arn:{stack.partition}:lex:{stack.region}:{stack.account}:bot-alias/{bot_id}/{alias_id}"
         self.bot_id = bot_id
         self.alias_id = alias_id
+        # Plumbing, like the other custom-resource handlers: a sibling of this construct, not one of the IVR's
+        # pieces that the parity check compares between the regions (stacks/parity.py).
         self.check = ReplicaAliasCheck(
-            self, "AliasReplica", bot_id=bot_id, alias_id=alias_id, code_hook_arn=code_hook.function_arn
+            stack, "ReplicaAliasCheck", bot_id=bot_id, alias_id=alias_id, code_hook_arn=code_hook.function_arn
         )
         code_hook.add_permission(
             "InvokedByReplicaBotAlias",

@@ -138,7 +138,7 @@ def test_the_dr_stack_associates_the_alias_only_after_the_check(gr_synth: Any) -
     polling = [
         s
         for name, p in gr_synth.resources("dr", "AWS::IAM::Policy").items()
-        if name.startswith("BotReplicaAliasReplicaHandlerIsComplete")
+        if name.startswith("ReplicaAliasCheckHandlerIsComplete")
         for s in p["Properties"]["PolicyDocument"]["Statement"]
         if s["Action"] != ["logs:CreateLogStream", "logs:PutLogEvents"]
     ]
