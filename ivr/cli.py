@@ -270,6 +270,14 @@ def deploy(
     skip_preflight: Annotated[
         bool, typer.Option("--skip-preflight", help="Deploy without running `ivr preflight` first")
     ] = False,
+    no_rollback: Annotated[
+        bool,
+        typer.Option(
+            "--no-rollback",
+            help="Keep what a failed deploy created (CDK's --no-rollback), so that a re-run resumes: a first "
+            "Global Resiliency deploy whose replication outlasts its window then adopts the replica",
+        ),
+    ] = False,
 ) -> None:
     """Deploy one region's stack, after `ivr preflight` passes. Deploy the primary first: in global-resiliency
     mode the DR stack needs it."""
@@ -277,7 +285,7 @@ def deploy(
     settings = deployment.region(role)
     extra = passthrough(
         profile=profile, require_approval=require_approval, outputs_file=outputs_file, context=check_context(context)
-    )
+    ) + (["--no-rollback"] if no_rollback else [])
     command = cdk_command("deploy", settings.stack_name, config=config.resolve(), extra=extra)
     note = ""
     if role == "dr" and deployment.dr_mode == "global-resiliency":

@@ -95,6 +95,18 @@ def test_deploy_dry_run_prints_the_cdk_command() -> None:
     assert "needs the primary stack deployed first" in result.output.replace("\n", " ")
 
 
+def test_deploy_no_rollback_reaches_the_cdk_cli_so_that_a_rerun_resumes() -> None:
+    # GIVEN a first GR deploy whose replication may outlast the replica's window WHEN deployed with --no-rollback
+    result = runner.invoke(app, ["deploy", "primary", "--dry-run", "--json", "--no-rollback"])
+    # THEN the CDK CLI is asked to keep what it made, so that a re-run adopts the replica (connect/replication)
+    assert result.exit_code == 0, result.output
+    assert "--no-rollback" in json.loads(result.stdout)["command"]
+    assert (
+        "--no-rollback"
+        not in json.loads(runner.invoke(app, ["deploy", "primary", "--dry-run", "--json"]).stdout)["command"]
+    )
+
+
 @pytest.mark.usefixtures("no_credentials")
 def test_deploy_without_credentials_says_so_and_deploys_nothing() -> None:
     result = runner.invoke(app, ["deploy", "primary"])

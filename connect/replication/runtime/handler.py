@@ -287,9 +287,9 @@ def _progress(
     raise ReplicationError(
         f"Connect is still replicating {instance_id} into {region} ({status or 'no status yet'}: {reason}) after "
         f"{windows} windows of waiting (this one {minutes} minutes); CloudFormation gives a custom resource one "
-        "hour each. Connect goes on replicating. If this deploy runs with rollback disabled (cdk deploy "
-        "--no-rollback), deploy again: the wait resumes for another window on the same replica. Otherwise the "
-        "rollback deletes the replica; deploy again once Connect is less busy (DescribeInstance in "
+        "hour each. Connect goes on replicating. If this deploy runs with rollback disabled (ivr deploy primary "
+        "--no-rollback, or cdk deploy --no-rollback), deploy again: the wait resumes for another window on the "
+        "same replica. Otherwise the rollback deletes the replica; deploy again once Connect is less busy (DescribeInstance in "
         f"{region} shows the replication status)"
     )
 
