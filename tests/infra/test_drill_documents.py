@@ -141,8 +141,8 @@ def test_the_drill_role_may_find_flows_by_name(gr_synth: Synth) -> None:
 
     from runbooks.aws_steps import SEARCHES
 
-    assert "search_contact_flows" in SEARCHES
-    operation = "".join(part.capitalize() for part in "search_contact_flows".split("_"))
+    operation = "SearchContactFlows"
+    assert "search_contact_flows" in SEARCHES  # the drill's pre-check names it so (runbooks/aws_steps.py)
     entries = get_action_data("connect", operation)["connect"]
     needed = {f"connect:{operation}"} | {a for e in entries for a in e["dependent_actions"]}
     # WHEN the drill role's policies are read

@@ -289,8 +289,8 @@ def _progress(
         f"{windows} windows of waiting (this one {minutes} minutes); CloudFormation gives a custom resource one "
         "hour each. Connect goes on replicating. If this deploy runs with rollback disabled (ivr deploy primary "
         "--no-rollback, or cdk deploy --no-rollback), deploy again: the wait resumes for another window on the "
-        "same replica. Otherwise the rollback deletes the replica; deploy again once Connect is less busy (DescribeInstance in "
-        f"{region} shows the replication status)"
+        "same replica. Otherwise the rollback deletes the replica; deploy again once Connect is less busy "
+        f"(DescribeInstance in {region} shows the replication status)"
     )
 
 
