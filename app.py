@@ -2,7 +2,9 @@
 """The CDK app: the primary and the DR stack of one deployment, from one file in ``regions/``.
 
 This is the only place that reads the environment: ``-c config=regions/other.yaml`` (or ``IVR_CONFIG``) picks
-the deployment file; the default is the shipped sample ``regions/clinic.yaml``.
+the deployment file; the default is the shipped sample ``regions/clinic.yaml``. ``IVR_FLOWS_DIR`` picks another
+folder of flows than ``connect/flows`` (the synth benchmark's generated deployments use it), and ``IVR_CACHE_DIR``
+another cache folder than ``.ivr-cache/`` (where the compiled test cases are kept between synths).
 """
 
 from __future__ import annotations
@@ -16,10 +18,11 @@ from pathlib import Path
 import aws_cdk as cdk
 import cdk_nag
 
+from flowkit.content_cache import DEFAULT_CACHE_DIR
 from flowkit.language.deployment_checks import deployment_findings
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
 from flowkit.language.privacy import flow_log_findings, trace_findings
-from flowkit.testcase.kit import cases_as_files, compile_kit
+from flowkit.testcase.cache import compiled_case_files
 from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
 from lex.model import BotModelError, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
@@ -39,8 +42,12 @@ def build_app(
     nag: bool = True,
     flows_dir: Path = FLOWS_DIR,
     on_warning: Callable[[str], None] | None = None,
+    cache: Path | None = DEFAULT_CACHE_DIR,
 ) -> cdk.App:
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
+
+    The test cases compiled from the call scenarios are kept in ``cache`` by a hash of their inputs (None: always
+    compile).
 
     Raises ConfigError, BotModelError or FlowError (with the linter's findings, a placeholder the stacks do not
     fill, or the places where a field marked sensitive would be logged or traced) before any construct is built;
@@ -73,16 +80,17 @@ def build_app(
     for role in ("primary", "dr"):
         settings = deployment.region(role)
         IvrRegionalStack(app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows)
-    add_test_case_stacks(app, deployment)
+    add_test_case_stacks(app, deployment, cache=cache)
     return app
 
 
-def add_test_case_stacks(app: cdk.App, deployment: Deployment) -> None:
-    """Each region's Connect test cases, compiled from the call scenarios, in a stack of their own."""
+def add_test_case_stacks(app: cdk.App, deployment: Deployment, *, cache: Path | None = None) -> None:
+    """Each region's Connect test cases, compiled from the call scenarios (or read from ``cache``), in a stack of
+    their own."""
     roles: list[Role] = [r for r in ("primary", "dr") if plan_of_test_cases(deployment, r) is None]
     if not roles:
         return
-    cases = cases_as_files(compile_kit(deployment), deployment.test_cases)
+    cases = compiled_case_files(deployment, cache=cache)
     for role in roles:
         settings = deployment.region(role)
         IvrTestCaseStack(app, stack_of_test_cases(settings), settings=settings, cases=cases)
@@ -91,8 +99,15 @@ def add_test_case_stacks(app: cdk.App, deployment: Deployment) -> None:
 def main() -> None:
     probe = cdk.App()
     config = probe.node.try_get_context("config") or os.environ.get("IVR_CONFIG") or DEFAULT_CONFIG
+    flows_dir = Path(os.environ.get("IVR_FLOWS_DIR") or FLOWS_DIR)
+    cache = Path(os.environ.get("IVR_CACHE_DIR") or DEFAULT_CACHE_DIR)
     try:
-        app = build_app(config, on_warning=lambda line: print(f"warning: {line}", file=sys.stderr))
+        app = build_app(
+            config,
+            flows_dir=flows_dir,
+            cache=cache,
+            on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
+        )
     except (ConfigError, BotModelError, FlowError) as exc:
         print(f"error: {exc}", file=sys.stderr)
         raise SystemExit(2) from None

@@ -10,18 +10,16 @@ from datetime import date, datetime
 from pathlib import Path
 from typing import Any, cast
 
-from flowkit.language.files import FLOWS_DIR
 from flowkit.simulate.engine import Resources
 from flowkit.simulate.functions import LocalClinic, local_clinic
 from flowkit.simulate.kit import kit_resources
 from flowkit.simulate.scenarios import Scenario, load_scenarios
+from flowkit.testcase.cache import SCENARIOS_DIR
 from flowkit.testcase.compile import CompiledTestCase, compile_scenario
 from flowkit.testcase.interpret import TestRun, interpret
 from flowkit.testcase.trace import record
 from lex.model import load_bot_model
 from regions.config import Deployment, FlowTestSettings, Role
-
-SCENARIOS_DIR = FLOWS_DIR.parent / "call_scenarios"
 
 
 @dataclass

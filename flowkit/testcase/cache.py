@@ -1,0 +1,77 @@
+"""The kit's compiled test cases, kept between synths by a hash of everything the compilation reads.
+
+Compiling runs every call scenario through the simulator (the flows, the bot emulation, the real clinic functions
+against an in-memory table): most of a second on each ``python app.py``, for a result that only changes when one
+of its inputs does. Those inputs are the scenario files, the flow files, the deployment's settings, the bot model,
+the clinic's functions and sample data, and the compiler's and simulator's own source (with the versions of the
+libraries the functions run on). A scenario whose ``lambdas`` names a module outside the kit is not followed:
+clear ``.ivr-cache/`` after changing such a module.
+
+On a hit nothing of the simulator is imported.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Any
+
+from flowkit.content_cache import ContentCache, Fingerprint
+from flowkit.language.files import FLOWS_DIR
+from regions.config import Deployment
+
+#: The kit's call scenarios (``flowkit.testcase.kit`` compiles them).
+SCENARIOS_DIR = FLOWS_DIR.parent / "call_scenarios"
+_ROOT = Path(__file__).resolve().parents[2]
+#: The code and data a compilation runs besides the scenarios and the flows, as (folder, file patterns).
+COMPILER_INPUTS: tuple[tuple[Path, tuple[str, ...]], ...] = (
+    (_ROOT / "flowkit", ("*.py",)),
+    (_ROOT / "lex", ("*.py", "*.yaml", "*.yml")),
+    (_ROOT / "regions", ("*.py",)),
+    (_ROOT / "lambdas" / "runtime", ("*.py",)),
+)
+#: The clinic's sample data, which the simulator seeds the table with before each scenario.
+SAMPLE_DATA = _ROOT / "lambdas" / "sample_data.yaml"
+#: What the clinic functions and the compiler run on.
+LIBRARIES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "PyYAML")
+#: Bump to drop every entry when the cached format changes.
+FORMAT = "test-case-files/1"
+
+
+def case_inputs_fingerprint(
+    deployment: Deployment,
+    scenarios: Path = SCENARIOS_DIR,
+    *,
+    flows: Path = FLOWS_DIR,
+    compiler: tuple[tuple[Path, tuple[str, ...]], ...] = COMPILER_INPUTS,
+    backend: str = "memory",
+) -> str:
+    """The hash of every input of the compiled test cases of ``deployment`` (see the module's docstring)."""
+    mark = Fingerprint(FORMAT).text("python", sys.version).packages(*LIBRARIES).text("backend", backend)
+    mark.text("deployment", deployment.model_dump_json())
+    mark.folder(scenarios, ("*.yaml", "*.yml")).folder(flows, ("*.json",))
+    for folder, patterns in compiler:
+        mark.folder(folder, patterns)
+    return mark.file(SAMPLE_DATA, "sample_data.yaml").hexdigest()
+
+
+def compiled_case_files(
+    deployment: Deployment, scenarios: Path = SCENARIOS_DIR, *, cache: Path | None, backend: str = "memory"
+) -> dict[str, dict[str, Any]]:
+    """The compiled test cases of ``deployment`` by name, in the file format (``cases_as_files(compile_kit(...))``).
+
+    With ``cache`` (a folder), a result compiled from the same inputs before is read from it, and a new one is
+    stored there; without it, every call compiles.
+    """
+    store = ContentCache(cache / "test-cases") if cache is not None else None
+    key = case_inputs_fingerprint(deployment, scenarios, backend=backend) if store is not None else ""
+    if store is not None:
+        found = store.get(key)
+        if isinstance(found, dict):
+            return found
+    from flowkit.testcase.kit import cases_as_files, compile_kit
+
+    files = cases_as_files(compile_kit(deployment, scenarios, backend=backend), deployment.test_cases)
+    if store is not None:
+        store.put(key, files)
+    return files
