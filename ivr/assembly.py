@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from flowkit.content_cache import DEFAULT_CACHE_DIR
+
 
 class AssemblyError(RuntimeError):
     """The cloud assembly is missing or unreadable; the message names the path."""
@@ -69,6 +71,16 @@ class LintReport:
     errors: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
 
+    def merged(self, *others: LintReport) -> LintReport:
+        """One report of this template's findings and those of ``others`` (a stack and its nested stacks)."""
+        return LintReport(
+            self.errors + [e for o in others for e in o.errors], self.warnings + [w for o in others for w in o.warnings]
+        )
+
+
+#: Bump to drop every cached cfn-lint report when the report's format changes.
+LINT_CACHE_FORMAT = "cfn-lint-report/1"
+
 
 def cfn_lint(template: Path) -> LintReport:
     """Run cfn-lint on one template (in-process, with the regions the template names)."""
@@ -84,16 +96,88 @@ def cfn_lint(template: Path) -> LintReport:
     return report
 
 
-def lint_templates(templates: list[Path]) -> list[LintReport]:
-    """cfn-lint on each template once, the templates in parallel (one process each, up to the machine's cores)."""
+def lint_key(template: Path) -> str:
+    """What a cfn-lint report depends on: the template's bytes, its file name (the report quotes it) and the
+    version of cfn-lint (its rules and resource specifications)."""
+    from flowkit.content_cache import Fingerprint
+
+    return Fingerprint(LINT_CACHE_FORMAT).packages("cfn-lint").file(template, template.name).hexdigest()
+
+
+def lint_templates(templates: list[Path], cache: Path | None = DEFAULT_CACHE_DIR) -> list[LintReport]:
+    """cfn-lint on each template once, the templates in parallel (one process each, up to the machine's cores).
+
+    With ``cache`` (a folder; None to lint every time), a template linted before with the same bytes, name and
+    cfn-lint version is not linted again: its report is read from the cache.
+    """
     import os
     from concurrent.futures import ProcessPoolExecutor
 
-    workers = min(len(templates), os.cpu_count() or 1)
+    from flowkit.content_cache import ContentCache
+
+    store = ContentCache(cache / "cfn-lint", keep=256) if cache is not None else None
+    known: dict[str, LintReport] = {}
+    if store is None:
+        keys = [str(index) for index in range(len(templates))]
+    else:
+        keys = [lint_key(t) for t in templates]
+        for key in dict.fromkeys(keys):
+            found = store.get(key)
+            if isinstance(found, dict):
+                known[key] = LintReport(list(found.get("errors", [])), list(found.get("warnings", [])))
+    todo = {key: template for key, template in zip(keys, templates, strict=True) if key not in known}
+    workers = min(len(todo), os.cpu_count() or 1)
     if workers <= 1:
-        return [cfn_lint(t) for t in templates]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
-        return list(pool.map(cfn_lint, templates))
+        fresh = [cfn_lint(t) for t in todo.values()]
+    else:
+        with ProcessPoolExecutor(max_workers=workers) as pool:
+            fresh = list(pool.map(cfn_lint, todo.values()))
+    for key, report in zip(todo, fresh, strict=True):
+        known[key] = report
+        if store is not None:
+            store.put(key, {"errors": report.errors, "warnings": report.warnings})
+    return [known[key] for key in keys]
+
+
+def nested_templates(outdir: Path) -> dict[str, list[Path]]:
+    """The nested-stack templates (``*.nested.template.json``) of a cloud assembly, by the name of the stack that
+    deploys them (at any depth).
+
+    The assembly's manifest names each stack's asset manifest, which lists the stack's nested templates; a nested
+    template that no asset manifest lists is given to the stack whose name (letters and digits) begins its file
+    name, as the CDK names them, or else listed under its own file name, so that every one of them is linted.
+    """
+    try:
+        manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    artifacts: dict[str, Any] = manifest.get("artifacts", {})
+    found: dict[str, list[Path]] = {}
+    claimed: set[str] = set()
+    for name, artifact in artifacts.items():
+        if artifact.get("type") != "aws:cloudformation:stack":
+            continue
+        found[name] = []
+        for dependency in artifact.get("dependencies", []):
+            asset_manifest = artifacts.get(dependency, {})
+            if asset_manifest.get("type") != "cdk:asset-manifest":
+                continue
+            try:
+                assets = json.loads((outdir / asset_manifest["properties"]["file"]).read_text(encoding="utf-8"))
+            except (OSError, ValueError, KeyError):
+                continue
+            for asset in assets.get("files", {}).values():
+                file = str(asset.get("source", {}).get("path", ""))
+                if file.endswith(".nested.template.json") and file not in claimed and (outdir / file).is_file():
+                    claimed.add(file)
+                    found[name].append(outdir / file)
+    for path in sorted(outdir.glob("*.nested.template.json")):
+        if path.name in claimed:
+            continue
+        owners = [n for n in found if path.name.startswith("".join(c for c in n if c.isalnum()))]
+        owner = max(owners, key=len) if owners else path.name
+        found.setdefault(owner, []).append(path)
+    return {name: paths for name, paths in found.items() if paths}
 
 
 SUMMARY_TYPES = {

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
-from ivr.assembly import AssemblyError, lint_templates, read_assembly, summarize
+from ivr.assembly import AssemblyError, LintReport, lint_templates, nested_templates, read_assembly, summarize
 from ivr.bootstrap_cli import bootstrap_command
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
 from ivr.cdk_options import (
@@ -37,7 +37,7 @@ from ivr.test_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cas
 
 if TYPE_CHECKING:
     from flowkit.language.lint import Finding
-    from ivr.assembly import LintReport, StackTemplate
+    from ivr.assembly import StackTemplate
     from regions.config import Deployment
 
 app = typer.Typer(
@@ -122,8 +122,12 @@ def synth(
     except AssemblyError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    stage.start(f"cfn-lint {', '.join(s.name for s in stacks)} (in parallel)")
-    reports = dict(zip((s.name for s in stacks), lint_templates([s.path for s in stacks]), strict=True))
+    templates = _templates_by_stack(out, stacks)
+    nested = sum(len(paths) for paths in templates.values()) - len(stacks)
+    stage.start(f"cfn-lint {', '.join(s.name for s in stacks)}{f' and {nested} nested template(s)' if nested else ''}"
+                " (in parallel; unchanged ones from the cache)")  # fmt: skip
+    linted = iter(lint_templates([path for paths in templates.values() for path in paths]))
+    reports = {owner: LintReport().merged(*(next(linted) for _ in paths)) for owner, paths in templates.items()}
     stage.done(", ".join(f"{name}: {len(r.errors)} errors, {len(r.warnings)} warnings" for name, r in reports.items()))
     failed = any(r.errors for r in reports.values())
     for report in reports.values():
@@ -157,6 +161,14 @@ def synth(
     if violations:
         err.print("error: the templates break service limits the kit depends on (stacks/limits.py)")
         raise typer.Exit(1)
+
+
+def _templates_by_stack(out: Path, stacks: list[StackTemplate]) -> dict[str, list[Path]]:
+    """Each stack's template, then those of its nested stacks (cfn-lint reads them all; one report per stack)."""
+    templates = {s.name: [s.path] for s in stacks}
+    for owner, paths in nested_templates(out).items():
+        templates.setdefault(owner, []).extend(paths)
+    return templates
 
 
 def _standalone_notice(deployment: Deployment) -> None:

@@ -8,7 +8,7 @@ import aws_cdk as cdk
 import pytest
 from aws_cdk import aws_s3 as s3
 
-from ivr.assembly import cfn_lint, read_assembly
+from ivr.assembly import cfn_lint, nested_templates, read_assembly
 from tests.conftest import ROOT, Synth
 
 
@@ -19,15 +19,17 @@ def test_cfn_lint_finds_no_error(fixture: str, role: str, request: pytest.Fixtur
     synth: Synth = request.getfixturevalue(fixture)
     stacks = read_assembly(synth.outdir)
     assert sorted(s.role for s in stacks if s.role in ("primary", "dr")) == ["dr", "primary"]
-    # WHEN cfn-lint reads the region's stack, or every other stack of the assembly (the test-case stacks)
+    # WHEN cfn-lint reads the region's stack, or every other template of the assembly (the test-case stacks, the
+    # nested stacks' templates)
     chosen = (
-        [s for s in stacks if s.role == role]
+        [s.path for s in stacks if s.role == role]
         if role != "other"
-        else [s for s in stacks if s.role not in ("primary", "dr")]
+        else [s.path for s in stacks if s.role not in ("primary", "dr")]
+        + [path for paths in nested_templates(synth.outdir).values() for path in paths]
     )
     # THEN it finds no error
-    for stack in chosen:
-        assert cfn_lint(stack.path).errors == [], stack.name
+    for template in chosen:
+        assert cfn_lint(template).errors == [], template.name
 
 
 def test_cfn_lint_reports_a_broken_template(tmp_path: Path) -> None:
@@ -95,7 +97,7 @@ def test_templates_are_linted_in_parallel_each_report_in_its_place(tmp_path: Pat
     good, bad = tmp_path / "good.template.json", tmp_path / "bad.template.json"
     good.write_text('{"Resources": {"B": {"Type": "AWS::SNS::Topic", "Properties": {}}}}')
     bad.write_text('{"Resources": {"B": {"Type": "AWS::S3::Bucket", "Properties": {"NoSuchProperty": 1}}}}')
-    # WHEN both are linted at once THEN each report belongs to its template
-    reports = lint_templates([good, bad, good])
+    # WHEN both are linted at once (none from the cache) THEN each report belongs to its template
+    reports = lint_templates([good, bad, good], cache=None)
     assert [bool(r.errors) for r in reports] == [False, True, False]
     assert "bad.template.json" in reports[1].errors[0]
