@@ -55,6 +55,34 @@ def _run(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path = 
     return elapsed
 
 
+class CommandFailedError(RuntimeError):
+    """A measured command exited non-zero; the message is the first line of its error."""
+
+
+def first_error_line(output: str) -> str:
+    """The line of a failed run's output that says what went wrong: the exception's message of a traceback, else
+    the first ``error:`` line (with the line after it when it ends in a colon), else the last line."""
+    lines = [line.strip() for line in output.splitlines() if line.strip()]
+    raised = [line for line in lines if re.match(r"^[A-Za-z_.]*(Error|Exception): ", line)]
+    if raised:
+        return raised[-1]
+    for index, line in enumerate(lines):
+        if line.lower().startswith("error:"):
+            return f"{line} {lines[index + 1]}" if line.endswith(":") and index + 1 < len(lines) else line
+    return lines[-1] if lines else "no output"
+
+
+def cpu_seconds(command: Sequence[str], env: dict[str, str] | None = None, cwd: Path = ROOT) -> float:
+    """CPU seconds (user + system) of one run of ``command`` and the children it waits for (for a CDK app, the jsii
+    node process); raises CommandFailedError when it exits non-zero."""
+    before = resource.getrusage(resource.RUSAGE_CHILDREN)
+    done = subprocess.run(command, cwd=cwd, env=env, capture_output=True, text=True, check=False)
+    after = resource.getrusage(resource.RUSAGE_CHILDREN)
+    if done.returncode != 0:
+        raise CommandFailedError(first_error_line(done.stderr + "\n" + done.stdout))
+    return (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+
+
 def paired(subject: Sequence[str], baseline: Sequence[str], runs: int, **kw: object) -> tuple[float, float, float]:
     """Median subject seconds, median baseline seconds, median of the per-pair ratios (one warm-up pair first)."""
     _run(subject, **kw)  # type: ignore[arg-type]
