@@ -71,6 +71,9 @@ def build_app(
         raise FlowError("patient data would be logged or traced:\n" + "\n".join(f"  {f}" for f in leaks), leaks)
     # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
     flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
+    # No stack trace recorded with each construct's metadata, as the CDK CLI sets it unless run with --debug (its
+    # context wins over this default): capturing them is about a twentieth of a synth, and no template holds them.
+    flags.setdefault("aws:cdk:disable-stack-trace", True)
     # One template checker, not two: the kit runs cfn-lint on every template (`ivr synth`, the tests), so
     # aws-cdk-lib's built-in CloudFormation validator (a WASM engine, about half of a synth's time) is switched off
     # with its documented AppProps switch. cdk-nag still runs as a validation plugin.
