@@ -8,10 +8,10 @@ A flow file is flow-language JSON whose ``Metadata`` carries ``name``, ``type`` 
 
 from __future__ import annotations
 
-import copy
 import json
 from collections.abc import Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -42,8 +42,9 @@ class FlowFile:
     path: Path
     doc: dict[str, Any]
 
-    @property
+    @cached_property
     def placeholders(self) -> set[str]:
+        """Every placeholder of the flow, read once: ordering, levels and checks ask for them many times."""
         return placeholders_in(self.doc)
 
     @property
@@ -103,7 +104,7 @@ def fill(value: Any, values: Mapping[str, str]) -> Any:
             return [walk(v) for v in item]
         return item
 
-    return walk(copy.deepcopy(value))
+    return walk(value)  # a new document: walk rebuilds every dict and list, and the rest is immutable
 
 
 def load_flow(path: Path) -> FlowFile:
