@@ -670,6 +670,12 @@ def load_deployment(path: str | Path) -> Deployment:
         raw = yaml.safe_load(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{file}: deployment file not found") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{file}: is a folder; give the deployment file (for example regions/clinic.yaml)") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{file}: not UTF-8 text (byte {exc.start}); save the deployment file as UTF-8") from None
+    except OSError as exc:
+        raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):

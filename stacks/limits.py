@@ -69,6 +69,12 @@ ALARM_NAME_CHARS = 255
 ALARM_DESCRIPTION_CHARS = 1024
 ALARM_METRICS = 10
 ALARM_QUERIES = 20
+#: ... of them at most 10 with an Expression, and an Expression of at most 2,048 characters (the CloudFormation
+#: template reference, AWS::CloudWatch::Alarm MetricDataQuery).
+ALARM_EXPRESSIONS = 10
+ALARM_EXPRESSION_CHARS = 2048
+#: CloudFormation quotas: one stack operation, nested stacks included, handles at most 2,500 resources.
+STACK_OPERATION_RESOURCES = 2500
 DASHBOARD_WIDGETS = 500
 DASHBOARD_WIDGET_METRICS = 500
 DASHBOARD_METRICS = 2500
@@ -207,6 +213,17 @@ def _counts(stack: StackTemplate) -> Iterable[Finding]:
             yield section, f"{count} {section.lower()}, over CloudFormation's {limit} per template{_fix(stack)}"
 
 
+def _stack_operation(stack: StackTemplate) -> Iterable[Finding]:
+    """Runs on the stack seen whole: its own resources and its nested stacks'."""
+    count = len(stack.resources)
+    if count > STACK_OPERATION_RESOURCES:
+        yield (
+            "resources with nested stacks",
+            f"{count:,}, over CloudFormation's {STACK_OPERATION_RESOURCES:,} per stack operation: split the "
+            "deployment's flows or pieces into stacks deployed apart",
+        )
+
+
 def _ssm_documents(stack: StackTemplate) -> Iterable[Finding]:
     for logical_id, props in stack.of_type("AWS::SSM::Document"):
         size = stack.size_of(props.get("Content", ""))
@@ -277,6 +294,16 @@ def _alarms(stack: StackTemplate) -> Iterable[Finding]:
             )
         if len(queries) > ALARM_QUERIES:
             yield f"{where} Metrics", f"{len(queries)} queries, over CloudWatch's {ALARM_QUERIES} per alarm"
+        expressions = [q for q in queries if "Expression" in q]
+        if len(expressions) > ALARM_EXPRESSIONS:
+            yield f"{where} Metrics", f"{len(expressions)} expressions, over CloudWatch's {ALARM_EXPRESSIONS} per alarm"
+        for query in expressions:
+            length = stack.size_of(query["Expression"], NAME_TOKEN_CHARS)
+            if length > ALARM_EXPRESSION_CHARS:
+                yield (
+                    f"{where} Metrics[{query.get('Id')}].Expression",
+                    f"{length:,} characters, over CloudWatch's {ALARM_EXPRESSION_CHARS:,}",
+                )
     for logical_id, props in stack.of_type("AWS::CloudWatch::Dashboard"):
         where = f"{logical_id} (AWS::CloudWatch::Dashboard)"
         yield from _length(stack, where, props, "DashboardName", DASHBOARD_NAME_CHARS)
@@ -429,6 +456,11 @@ RULES: tuple[Rule, ...] = (
         "CloudFormation quotas: 500 resources, 200 outputs, 200 parameters, 200 mappings",
         _counts,
         per_template=True,
+    ),
+    Rule(
+        "stack-operation",
+        "CloudFormation quotas: 2,500 resources in one stack operation, nested stacks included",
+        _stack_operation,
     ),
     Rule("ssm-document-size", "Systems Manager quotas: document content at most 64 KB", _ssm_documents),
     Rule("lambda-environment", "Lambda quotas: environment variables at most 4 KB", _lambda_environment),

@@ -139,7 +139,8 @@ class Monitoring(Construct):
         worst_flows = cw.MathExpression(
             expression=flow_errors_query(instance_id, by_flow=True),
             using_metrics={},
-            label="Errors by flow (the 10 worst)",
+            # No label: one label would name all ten series alike (CloudWatch "Use dynamic labels"); CloudWatch
+            # names each by its ContactFlowName.
             period=FIVE_MINUTES,
         )
         missed = [

@@ -74,8 +74,7 @@ def module_doc(name: str) -> dict[str, Any]:
             _step("Back", "EndFlowModuleExecution", {}, None),
         ],
     )
-    # The module's Settings (CreateContactFlowModule Settings), where `ivr flows export` writes them.
-    doc["Metadata"]["settings"] = {"InputParameters": [], "OutputParameters": [], "Transitions": []}
+    # No Settings: a module without inputs or outputs sends none (their shape is Connect's JSON schema).
     return doc
 
 

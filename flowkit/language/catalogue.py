@@ -231,7 +231,10 @@ SPECS: dict[str, ActionSpec] = {
     "TransferToFlow": ActionSpec(
         flows=IN | XFER | MOD, ends_flow=True, required=("ContactFlowId",), single_path=("ContactFlowId",)
     ),
-    "InvokeFlowModule": ActionSpec(flows=IN | MOD | XFER | CQ, required=("FlowModuleId",)),
+    # Only inbound flows invoke modules: the flow-language reference (InvokeFlowModule "only supports Inbound flow
+    # types") and the admin guide ("Flow modules": customer queue, transfer to agent and transfer to queue flows do
+    # not support modules; a module does not invoke a module). CloudFormation publishes, so Connect would refuse.
+    "InvokeFlowModule": ActionSpec(flows=IN, required=("FlowModuleId",)),
     "UpdateContactAttributes": ActionSpec(
         required=("Attributes",), enums={"TargetContact": frozenset({"Current", "Related"})}
     ),

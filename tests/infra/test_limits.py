@@ -63,6 +63,19 @@ def _many_resources(template: dict[str, Any]) -> None:
         template["Resources"][f"Topic{index}"] = {"Type": "AWS::SNS::Topic"}
 
 
+def _huge_operation(template: dict[str, Any]) -> None:
+    for index in range(limits.STACK_OPERATION_RESOURCES + 1 - len(template["Resources"])):
+        template["Resources"][f"Topic{index}"] = {"Type": "AWS::SNS::Topic"}
+
+
+def _long_query(template: dict[str, Any]) -> None:
+    alarm = next(r["Properties"] for r in template["Resources"].values() if "Metrics" in r.get("Properties", {}))
+    query = next(q for q in alarm["Metrics"] if "Expression" in q)
+    query["Expression"] = "SELECT SUM(ContactFlowErrors) FROM SCHEMA(\"AWS/Connect\") WHERE " + " OR ".join(
+        f"ContactFlowName = 'flow-{i}'" for i in range(120)
+    )
+
+
 def _many_outputs(template: dict[str, Any]) -> None:
     template["Outputs"] = {f"Out{i}": {"Value": "x"} for i in range(limits.OUTPUTS + 1)}
 
@@ -135,6 +148,8 @@ PLANTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("ssm-document-size", _embed_script, "over SSM's 64 KB document limit"),
     ("template-size", _pad, "over CloudFormation's 1,000,000-byte template limit"),
     ("template-counts", _many_resources, "over CloudFormation's 500 per template"),
+    ("stack-operation", _huge_operation, "over CloudFormation's 2,500 per stack operation"),
+    ("cloudwatch", _long_query, "over CloudWatch's 2,048"),
     ("template-counts", _many_outputs, "201 outputs, over CloudFormation's 200"),
     ("lambda-environment", _big_environment, "over Lambda's 4,096-byte limit"),
     ("lambda-names", _long_function_name, "(AWS::Lambda::Function) FunctionName: 67 characters, over the limit of 64"),

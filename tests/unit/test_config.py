@@ -259,3 +259,17 @@ def test_a_generation_that_makes_a_bucket_name_too_long_is_refused(tmp_path: Pat
     # WHEN a later generation adds its suffix THEN the file is refused before any bucket is named
     with pytest.raises(ConfigError, match="63 characters"):
         load_deployment(write(tmp_path, lambda d: edit(d, 99)))
+
+
+@pytest.mark.parametrize("kind", ["folder", "latin-1"])
+def test_a_deployment_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path: Path, kind: str) -> None:
+    # GIVEN a folder, or a file that is not UTF-8, given as the deployment file
+    path = tmp_path / "regions"
+    if kind == "folder":
+        path.mkdir()
+    else:
+        path.write_bytes(b"name: caf\xe9\n")
+    # WHEN loaded THEN one ConfigError names the file and what to do
+    with pytest.raises(ConfigError, match=r"regions: (is a folder|not UTF-8)") as refused:
+        load_deployment(path)
+    assert str(path) in str(refused.value)
