@@ -21,6 +21,7 @@ import cdk_nag
 from flowkit.content_cache import DEFAULT_CACHE_DIR
 from flowkit.language.deployment_checks import deployment_findings
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
+from flowkit.language.layout import LAYOUT_FILE, place, read_layout, record
 from flowkit.language.privacy import flow_log_findings, trace_findings
 from flowkit.testcase.cache import compiled_case_files
 from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
@@ -69,6 +70,11 @@ def build_app(
     )
     if leaks:
         raise FlowError("patient data would be logged or traced:\n" + "\n".join(f"  {f}" for f in leaks), leaks)
+    # Each flow's nested stack, as recorded (a recorded flow never moves); new flows are recorded for commit.
+    layout = flows_dir / LAYOUT_FILE
+    placements = place(flows, deployment.flows.groups_per_level, read_layout(flows_dir), str(layout))
+    if record(flows_dir, placements) and on_warning is not None:
+        on_warning(f"{layout}: recorded the nested stack of new or removed flows; commit it with the flows")
     # The feature flags of cdk.json, so that an in-process build (tests, `ivr`) equals the CLI's synth.
     flags = json.loads((ROOT / "cdk.json").read_text(encoding="utf-8")).get("context", {})
     # No stack trace recorded with each construct's metadata, as the CDK CLI sets it unless run with --debug (its
@@ -82,7 +88,9 @@ def build_app(
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(), cdk_nag.HIPAASecurityChecks())
     for role in ("primary", "dr"):
         settings = deployment.region(role)
-        IvrRegionalStack(app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows)
+        IvrRegionalStack(
+            app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows, placements=placements
+        )
     add_test_case_stacks(app, deployment, cache=cache)
     return app
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import zlib
 from collections.abc import Mapping
 
 import aws_cdk as cdk
@@ -15,7 +14,8 @@ from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
 from connect.flow_logs.infrastructure import AdoptedFlowLogGroup, FlowLogGroup
-from flowkit.language.files import FlowError, FlowFile, creation_order, fill, levels
+from flowkit.language.files import FlowError, FlowFile, creation_order, fill
+from flowkit.language.layout import Placement
 from flowkit.language.lint import has_errors
 from flowkit.language.portability import check_portability, region_bound_values
 from regions.config import CONNECT_DAY, RegionSettings
@@ -306,8 +306,9 @@ class ContactFlows(Construct):
     go into nested stacks (the CloudFormation user guide's way past a template's quotas): one per reference level
     and group (``regions.config.FlowLayout``). A flow of level N references only flows and modules of lower
     levels, so the nested stacks reference each other without a cycle and CloudFormation creates referenced flows
-    first (Connect refuses to publish a flow whose referenced flow or module does not exist yet). A flow's group
-    is a hash of its name and its logical id is its name: adding or removing a flow never replaces another.
+    first (Connect refuses to publish a flow whose referenced flow or module does not exist yet). ``placements``
+    (``flowkit.language.layout``) are recorded once per flow and a flow's logical id is its name: adding, removing
+    or editing a flow never moves or replaces another.
 
     ``depends_on`` lists what every flow needs before Connect publishes it: the integration associations of the
     bot and of the functions the flows invoke (Connect refuses a flow that names a bot alias or a function the
@@ -324,7 +325,7 @@ class ContactFlows(Construct):
         instance_arn: str,
         flows: list[FlowFile],
         values: Mapping[str, str],
-        groups_per_level: int,
+        placements: Mapping[str, Placement],
         depends_on: list[cdk.CfnResource] | None = None,
         portable: bool = False,
     ) -> None:
@@ -332,12 +333,11 @@ class ContactFlows(Construct):
         if portable:
             _check_portable(flows, values)
         known = dict(values)
-        level_of = levels(flows)
         self.flows: dict[str, connect.CfnContactFlow] = {}
         self.modules: dict[str, connect.CfnContactFlowModule] = {}
         self.stacks: dict[str, cdk.NestedStack] = {}
         for flow in creation_order(flows):  # referenced flows first, so that their ARNs are known
-            stack = self._stack(f"L{level_of[flow.name]}G{flow_group(flow.name, groups_per_level)}", depends_on)
+            stack = self._stack(placements[flow.name].stack_id, depends_on)
             try:
                 content = stack.to_json_string(fill(flow.content(), known))
             except FlowError as exc:
@@ -378,12 +378,6 @@ class ContactFlows(Construct):
                 nested.node.add_dependency(dependency)
             self.stacks[group] = nested
         return self.stacks[group]
-
-
-def flow_group(name: str, groups: int) -> int:
-    """A flow's group within its level: a stable hash of its name (CRC-32, unlike ``hash()`` the same in every
-    process), so that the same flow always lands in the same nested stack."""
-    return zlib.crc32(name.encode("utf-8")) % groups
 
 
 def _check_portable(flows: list[FlowFile], values: Mapping[str, str]) -> None:

@@ -410,16 +410,16 @@ class FlowTestSettings(_Strict):
 
 
 class FlowLayout(_Strict):
-    """How the flows and modules are laid out in CloudFormation (``stacks/``, ``connect/infrastructure.py``).
+    """How the flows and modules are laid out in CloudFormation (``flowkit/language/layout.py``).
 
     One template holds at most 1 MB and 500 resources (CloudFormation quotas), and a real contact center's flow
-    content is many megabytes: the flows go into nested stacks, one per reference level (a flow's level is one
-    more than the deepest flow or module it references) and group. A flow's group is a hash of its name, so adding
-    or removing a flow never moves another; changing ``groups_per_level`` moves most flows between nested stacks,
-    which replaces them (and Connect refuses a new flow while the old one of the same name exists): set it once.
+    content is many megabytes: the flows go into nested stacks, one per reference level (a flow's level is above
+    every flow or module it references) and group (a hash of the name). Each flow's nested stack is recorded in
+    ``connect/flows/LAYOUT.yaml`` and never changes, so this setting only spreads flows not yet recorded.
     """
 
-    #: Nested stacks per level. 8 holds about 300 flows of 20-40 KB each (console exports) within 1 MB a template.
+    #: Nested stacks per level for new flows. 8 holds about 300 flows of 20-40 KB each (console exports) within 1 MB
+    #: a template; raise it when synth says a nested stack is full (recorded flows stay where they are).
     groups_per_level: int = Field(default=8, ge=1, le=64)
 
 

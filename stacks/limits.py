@@ -189,7 +189,10 @@ class Rule:
 def _fix(stack: StackTemplate) -> str:
     """What to do about a template that is too big: a flows' nested stack is split by the deployment file."""
     if stack.parent_resource is not None and "/Flows/" in f"/{stack.name.split('/', 1)[-1]}":
-        return "; raise flows.groups_per_level in the deployment file to spread the flows over more nested stacks"
+        return (
+            "; raise flows.groups_per_level in the deployment file so that new flows spread over more nested stacks "
+            "(recorded flows stay: move one only by deploying without it, then with it, its LAYOUT.yaml entry gone)"
+        )
     return "; move resources into a nested stack or a stack of their own"
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -16,6 +17,7 @@ from connect.recordings_replication.infrastructure import RecordingsReplication
 from connect.replication.infrastructure import InstanceReplica
 from flowkit.language import portability
 from flowkit.language.files import FlowFile
+from flowkit.language.layout import Placement
 from lambdas.backup import TableBackup
 from lambdas.infrastructure import ClinicFunctions
 from lambdas.table_key.infrastructure import TableKey
@@ -45,6 +47,7 @@ class IvrRegionalStack(cdk.Stack):
         settings: RegionSettings,
         bot_model: BotModel,
         flows: list[FlowFile],
+        placements: Mapping[str, Placement],
         **kwargs: Any,
     ) -> None:
         deployment = settings.deployment
@@ -83,7 +86,9 @@ class IvrRegionalStack(cdk.Stack):
         lambda_associations = [center.integrate_lambda(k, alias) for k, alias in functions.flow_invoked.items()]
 
         if settings.owns_flows:
-            ivr = self._flows_bot_and_numbers(settings, bot_model, flows, functions, center, lambda_associations)
+            ivr = self._flows_bot_and_numbers(
+                settings, bot_model, flows, placements, functions, center, lambda_associations
+            )
         else:
             ivr = self._replica_side(settings, functions, center)
 
@@ -150,6 +155,7 @@ class IvrRegionalStack(cdk.Stack):
         settings: RegionSettings,
         bot_model: BotModel,
         flows: list[FlowFile],
+        placements: Mapping[str, Placement],
         functions: ClinicFunctions,
         center: ContactCenter,
         lambda_associations: list[connect.CfnIntegrationAssociation],
@@ -196,7 +202,7 @@ class IvrRegionalStack(cdk.Stack):
             instance_arn=center.instance_arn,
             flows=flows,
             values=values,
-            groups_per_level=deployment.flows.groups_per_level,
+            placements=placements,
             depends_on=[bot_association, *lambda_associations],
             portable=gr,
         )

@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from flowkit.language.files import creation_order, levels, load_flows
+from flowkit.language.layout import place
 from ivr.assembly import lint_templates
 from stacks import limits
 from tests.generated_deployment import GeneratedDeployment, write_deployment
@@ -96,22 +97,14 @@ def test_nested_flow_stacks_reference_only_lower_levels(large: tuple[GeneratedDe
 
 
 def test_adding_a_flow_moves_no_other_flow(tmp_path: Path) -> None:
-    # GIVEN a generated deployment's flows, laid out in nested stacks
-    from connect.infrastructure import flow_group
-
+    # GIVEN a generated deployment's flows, placed in nested stacks and recorded
     small = write_deployment(tmp_path / "a", flows=40, modules=10)
     grown = write_deployment(tmp_path / "b", flows=60, modules=12)
-    groups = 8
-
-    def layout(directory: Path) -> dict[str, tuple[int, int]]:
-        flows = load_flows(directory)
-        level_of = levels(flows)
-        return {f.name: (level_of[f.name], flow_group(f.name, groups)) for f in flows}
-
-    # WHEN flows and modules are added
-    before, after = layout(small.flows_dir), layout(grown.flows_dir)
-    # THEN every flow that was there keeps its nested stack (level and group), so no deploy replaces it
-    assert before.items() <= after.items()
+    before = place(load_flows(small.flows_dir), 8, {}, "layout")
+    # WHEN flows and modules are added (placed against what was recorded)
+    after = place(load_flows(grown.flows_dir), 8, before, "layout")
+    # THEN every flow that was there keeps its nested stack, so no deploy replaces it
+    assert before.items() <= after.items() and len(after) > len(before)
 
 
 def test_the_large_deployment_passes_cfn_lint(large: tuple[GeneratedDeployment, Path]) -> None:
