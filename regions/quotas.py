@@ -84,6 +84,14 @@ CONNECT_QUOTAS: tuple[ConnectQuota, ...] = (
 )  # fmt: skip
 QUOTAS_BY_NAME: Mapping[str, ConnectQuota] = {quota.name: quota for quota in CONNECT_QUOTAS}
 
+#: What every new instance holds before the kit adds anything, counted against the same quotas. The admin guide
+#: names one queue (BasicQueue), one hours of operation (Basic Hours) and one routing profile (Basic Routing
+#: Profile), the default flows ("Default flows": Default agent hold, agent transfer, agent whisper, customer hold,
+#: customer queue, customer whisper, outbound, queue transfer) and the sample flows ("Sample flows in Amazon
+#: Connect"), whose number the guide does not state and changes between releases: 30 flows are reserved for those
+#: as a margin, not a count. ``ivr preflight`` reads an existing instance's real usage.
+INSTANCE_OWN: Mapping[str, int] = {"contact_flows": 30, "queues": 1, "hours_of_operation": 1, "routing_profiles": 1}
+
 
 class FlowLike(Protocol):
     """What a count needs of a flow file (``flowkit.language.files.FlowFile``)."""

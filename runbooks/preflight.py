@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
 from regions.config import FUNCTION_KEYS, GLOBAL_RESILIENCY_PAIRS, LEX_REPLICATION_PAIRS
-from regions.quotas import CONNECT_QUOTAS, CONNECT_SERVICE_CODE, ConnectQuota, declared
+from regions.quotas import CONNECT_QUOTAS, CONNECT_SERVICE_CODE, INSTANCE_OWN, ConnectQuota, declared
 
 if TYPE_CHECKING:
     from regions.config import Deployment
@@ -550,7 +550,8 @@ def run_preflight(deployment: Deployment, flows: Iterable[FlowLike], clients: Cl
             for name in ("cdk-bootstrap", "lambda-concurrency", "connect-quota", "traffic-distribution-group")
         ]
         return Preflight(deployment.name, deployment.account, checks)
-    counts = declared(deployment, flows)
+    # What the kit declares plus what every new instance comes with (its default flows, BasicQueue, ...).
+    counts = {name: count + INSTANCE_OWN.get(name, 0) for name, count in declared(deployment, flows).items()}
     parameter = bootstrap_parameter()
     for region in regions:
         checks.append(check_bootstrap(region, clients, parameter))

@@ -241,14 +241,14 @@ def write_deployment(
             ),
         )
     # A contact center this size has had its Connect quotas raised (regions/quotas.py holds the defaults).
-    from regions.quotas import QUOTAS_BY_NAME
+    from regions.quotas import INSTANCE_OWN, QUOTAS_BY_NAME
 
     total_flows = len(list(flows_dir.glob("*.json"))) - modules
     if raise_quotas:
         config["quotas"] = {
-            name: needed
+            name: needed + INSTANCE_OWN.get(name, 0)
             for name, needed in (("contact_flows", total_flows), ("flow_modules", modules))
-            if needed > QUOTAS_BY_NAME[name].default
+            if needed + INSTANCE_OWN.get(name, 0) > QUOTAS_BY_NAME[name].default
         }
     path = root / "scale.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")

@@ -180,12 +180,14 @@ def flow_name(doc: Any, fallback: str) -> str:
 
 def check_quotas(deployment: Deployment, flows: Sequence[FlowLike], deployment_file: str) -> list[Finding]:
     """What one instance of the deployment would hold, against Connect's per-instance quotas."""
-    from regions.quotas import CONNECT_QUOTAS, declared, limit
+    from regions.quotas import CONNECT_QUOTAS, INSTANCE_OWN, declared, limit
 
     counts = declared(deployment, flows)
     findings = []
     for quota in CONNECT_QUOTAS:
-        count, allowed = counts[quota.name], limit(deployment, quota)
+        own = INSTANCE_OWN.get(quota.name, 0)
+        kit, allowed = counts[quota.name], limit(deployment, quota)
+        count = kit + own
         if count <= allowed:
             continue
         whose = "the deployment file's quotas." + quota.name if quota.name in deployment.quotas else "the default"
@@ -195,7 +197,9 @@ def check_quotas(deployment: Deployment, flows: Sequence[FlowLike], deployment_f
                 f"quotas.{quota.name}",
                 "connect-quota",
                 "error",
-                f"{count} {quota.noun} per instance ({quota.counted}), above Connect's quota {quota.title!r} of "
+                f"{count} {quota.noun} per instance ({kit} {quota.counted}"
+                + (f", {own} the instance comes with" if own else "")
+                + f"), above Connect's quota {quota.title!r} of "
                 f"{allowed} ({whose}); raise it in both regions ({quota.where}), then set quotas.{quota.name}: {count} "
                 "or more in the deployment file",
             )

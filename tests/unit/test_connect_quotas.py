@@ -15,7 +15,7 @@ from app import build_app
 from flowkit.language.deployment_checks import check_quotas, deployment_findings
 from flowkit.language.files import FlowError, FlowFile, load_flows
 from regions.config import FUNCTION_KEYS, ConfigError, PhoneNumber, load_deployment
-from regions.quotas import CONNECT_QUOTAS, MODULE, QUOTAS_BY_NAME, declared, limit
+from regions.quotas import CONNECT_QUOTAS, INSTANCE_OWN, MODULE, QUOTAS_BY_NAME, declared, limit
 from tests.conftest import ROOT
 from tests.generated_deployment import GeneratedDeployment, write_deployment
 
@@ -97,31 +97,38 @@ def test_150_flows_against_the_default_quota_is_an_error_naming_the_fix(tmp_path
     assert len(found) == 1, found
     message = found[0]
     assert f"[quotas.{quota.name}] error connect-quota" in message
-    assert f"{generated.flows} contact flows per instance" in message
+    # (what the instance comes with counts too: its default and sample flows, regions/quotas.py INSTANCE_OWN)
+    total = generated.flows + INSTANCE_OWN[quota.name]
+    assert f"{total} contact flows per instance ({generated.flows} flow files" in message
+    assert f"{INSTANCE_OWN[quota.name]} the instance comes with" in message
     assert f"{quota.title!r} of {quota.default} (the default)" in message
     assert str(quota.code) in message and "Service Quotas" in message
-    assert f"set quotas.{quota.name}: {generated.flows} or more" in message
+    assert f"set quotas.{quota.name}: {total} or more" in message
     # AND with the quota raised in the deployment file there is none
-    raised = _with_quotas(generated, {quota.name: generated.flows})
+    raised = _with_quotas(generated, {quota.name: total})
     assert _quota_findings(raised, generated.flows_dir) == []
 
 
 def test_the_app_refuses_to_build_past_a_quota_with_the_finding(small: GeneratedDeployment) -> None:
     # GIVEN a deployment file whose flows quota is one below what it declares
-    config = _with_quotas(small, {"contact_flows": small.flows - 1})
+    total = small.flows + INSTANCE_OWN["contact_flows"]
+    config = _with_quotas(small, {"contact_flows": total - 1})
     # WHEN the app is built THEN it stops before any construct, with the finding naming the file's own quota
     with pytest.raises(FlowError) as raised:
         build_app(config, flows_dir=small.flows_dir, nag=False)
-    assert f"{small.flows} contact flows per instance" in str(raised.value)
+    assert f"{total} contact flows per instance" in str(raised.value)
     assert "(the deployment file's quotas.contact_flows)" in str(raised.value)
 
 
 def test_a_count_equal_to_the_quota_fits(small: GeneratedDeployment) -> None:
-    # GIVEN quotas set exactly to what the deployment declares
+    # GIVEN quotas set exactly to what the deployment declares plus what every instance comes with
     counts = declared(load_deployment(small.config), load_flows(small.flows_dir))
-    config = _with_quotas(small, {name: max(1, count) for name, count in counts.items()})
+    exact = {name: max(1, count + INSTANCE_OWN.get(name, 0)) for name, count in counts.items()}
+    config = _with_quotas(small, exact)
     # THEN nothing is over
     assert _quota_findings(config, small.flows_dir) == []
+    # AND one less than that is over, for a quota the instance's own resources use
+    assert _quota_findings(_with_quotas(small, {**exact, "queues": exact["queues"] - 1}), small.flows_dir)
 
 
 def test_modules_and_numbers_are_checked_against_their_own_quotas(small: GeneratedDeployment) -> None:
