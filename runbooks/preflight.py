@@ -531,7 +531,8 @@ def check_traffic_distribution(deployment: Deployment, region: str, clients: Cli
         "traffic-distribution-group",
         region,
         "ok",
-        f"the traffic distribution group API answers in {region} ({count}{more} group(s) today)",
+        f"the traffic distribution group API answers in {region} ({count}{more} group(s) today); that AWS enabled "
+        "Global Resiliency for the account shows only when ReplicateInstance runs: no read-only call proves it",
         source=GR_GUIDE,
     )
 
