@@ -232,7 +232,7 @@ class FlowLoader:
                                   "Content": json.dumps(content)}  # fmt: skip
         if flow.description:
             kwargs["Description"] = flow.description[:500]
-        settings = module_settings(flow)
+        settings = flow.module_settings
         if settings is not None:
             kwargs["Settings"] = settings  # CreateContactFlowModule takes Settings (FlowModuleSettings, a string)
         try:
@@ -258,7 +258,7 @@ class FlowLoader:
         except FlowError as exc:
             result.status, result.message = "failed", str(exc)
             return
-        settings = module_settings(flow) if flow.type == MODULE else None
+        settings = flow.module_settings if flow.type == MODULE else None
         held = (self._on_instance(flow) or {}).get("Settings")
         settings_differ = settings is not None and not created and not _same_settings(held, settings)
         current_text = self._instance_content(flow, desired, result, created=created)
@@ -337,15 +337,6 @@ class ExportReport:
     placeholders: dict[str, str] = field(default_factory=dict)  # placeholder -> the value it replaced
     left_to_fix: list[str] = field(default_factory=list)
     calls: dict[str, int] = field(default_factory=dict)
-
-
-def module_settings(flow: FlowFile) -> str | None:
-    """A module's Settings (FlowModuleSettings, a string in the connect model) from Metadata.settings, as
-    ``ivr flows export`` writes it; None when the file has none."""
-    value = (flow.doc.get("Metadata") or {}).get("settings")
-    if value is None:
-        return None
-    return value if isinstance(value, str) else json.dumps(value)
 
 
 def _same_settings(held: Any, wanted: str) -> bool:

@@ -185,12 +185,3 @@ def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
         visit(flow.name)
     return ordered
 
-
-def levels(flows: list[FlowFile]) -> dict[str, int]:
-    """Each flow's depth in the reference graph: 0 for a flow or module that references no kit flow, else one more
-    than the deepest flow or module it references. Flows of one level never reference each other, so stacks built
-    level by level never reference each other in a cycle. ``creation_order`` must have accepted the flows."""
-    found: dict[str, int] = {}
-    for flow in creation_order(flows):  # referenced flows first: their levels are known
-        found[flow.name] = 1 + max((found[r] for r in flow.references), default=-1)
-    return found

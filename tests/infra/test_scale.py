@@ -12,8 +12,8 @@ from typing import Any
 
 import pytest
 
-from flowkit.language.files import creation_order, levels, load_flows
-from flowkit.language.layout import place
+from flowkit.language.files import load_flows
+from flowkit.language.layout import place, read_layout
 from ivr.assembly import lint_templates
 from stacks import limits
 from tests.generated_deployment import GeneratedDeployment, write_deployment
@@ -76,7 +76,10 @@ def test_nested_flow_stacks_reference_only_lower_levels(large: tuple[GeneratedDe
     # GIVEN the large deployment's primary
     generated, out = large
     primary = next(s for s in limits.read_stacks(out) if s.name == "scale-primary")
-    level_of = levels(creation_order(load_flows(generated.flows_dir)))
+    # (the synth recorded every flow's nested stack beside the flows)
+    recorded = read_layout(generated.flows_dir)
+    assert set(recorded) == {f.name for f in load_flows(generated.flows_dir)}
+    level_of = {name: placement.level for name, placement in recorded.items()}
     by_resource = {n.parent_resource: n for n in primary.nested}
     level_of_stack = {}
     for logical_id, nested in by_resource.items():
