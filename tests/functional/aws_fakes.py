@@ -189,3 +189,18 @@ __all__ = [
     "minimums",
     "register_targets",
 ]
+
+
+class FakeClock:
+    """A clock that moves only when the code under test sleeps, so waits and recovery times are exact."""
+
+    def __init__(self) -> None:
+        self.now = 0.0
+        self.slept: list[float] = []
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.slept.append(seconds)
+        self.now += seconds

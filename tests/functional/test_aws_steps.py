@@ -12,6 +12,7 @@ from moto import mock_aws
 
 from runbooks import aws_steps
 from runbooks.aws_steps import StepError
+from tests.functional.aws_fakes import FakeClock
 
 FUNCTIONS = ["clinic-CallerLookup", "clinic-Appointments", "clinic-Callback"]
 INSTANCE = "11111111-2222-3333-4444-555555555555"
@@ -48,19 +49,6 @@ def test_capacity_above_the_maximum_is_refused() -> None:
                            "hold": True}, None)  # fmt: skip
 
 
-class FakeClock:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture

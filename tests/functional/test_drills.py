@@ -11,26 +11,13 @@ from regions.config import Deployment, load_deployment
 from runbooks.drill import DrillError, DrillRunner, all_drills, load_drill, write_report
 from runbooks.failover import DrOperations
 from tests.conftest import ROOT
-from tests.functional.aws_fakes import FakeAws, minimums
+from tests.functional.aws_fakes import FakeAws, FakeClock, minimums
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 #: Users by routing profile: U1 and U2 are in the configured front-desk profile (RP1).
 AGENTS = {"U1": "RP1", "U2": "RP1", "U3": "RP-OTHER"}
 
 
-class Clock:
-    """A clock that only moves when the drill waits, so recovery time is exact."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture(autouse=True)
@@ -52,7 +39,7 @@ def dr_alarm(aws: FakeAws) -> None:
     cloudwatch.set_alarm_state(AlarmName="clinic-dr-MonitoringContactFlowErrors", StateValue="OK", StateReason="t")
 
 
-def runner(aws: FakeAws, deployment: Deployment, clock: Clock, **kw: object) -> DrillRunner:
+def runner(aws: FakeAws, deployment: Deployment, clock: FakeClock, **kw: object) -> DrillRunner:
     return DrillRunner(DrOperations(deployment, aws), who="drill-tester", sleep=clock.sleep, clock=clock,
                        poll_seconds=10, **kw)  # type: ignore[arg-type]  # fmt: skip
 
@@ -73,7 +60,7 @@ def test_the_drill_files_are_valid() -> None:
 
 def test_failover_drill_passes_and_leaves_evidence(aws: FakeAws, deployment: Deployment, tmp_path: Path) -> None:
     # GIVEN a healthy deployment
-    clock = Clock()
+    clock = FakeClock()
     healthy_dr_and_traffic(aws)
     aws.stack("primary")
     aws.agents("primary", AGENTS, associated={"U1", "U2"})
@@ -98,7 +85,7 @@ def test_failover_drill_passes_and_leaves_evidence(aws: FakeAws, deployment: Dep
 
 
 def test_failed_verification_rolls_back_what_was_done(aws: FakeAws, deployment: Deployment) -> None:
-    clock = Clock()
+    clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
     aws.ready("dr", 10)
@@ -121,7 +108,7 @@ def test_failed_verification_rolls_back_what_was_done(aws: FakeAws, deployment: 
 
 
 def test_interrupted_drill_rolls_back_and_says_so(aws: FakeAws, deployment: Deployment) -> None:
-    clock = Clock()
+    clock = FakeClock()
 
     def interrupt(_seconds: float) -> None:
         raise KeyboardInterrupt
@@ -141,14 +128,14 @@ def test_interrupted_drill_rolls_back_and_says_so(aws: FakeAws, deployment: Depl
 def test_declining_stops_before_changing_production(aws: FakeAws, deployment: Deployment) -> None:
     aws.stack("dr")
     aws.healthy("dr")
-    report = runner(aws, deployment, Clock(), confirm=lambda _q: False).run(load_drill("failover-drill"))
+    report = runner(aws, deployment, FakeClock(), confirm=lambda _q: False).run(load_drill("failover-drill"))
     assert report.outcome == "declined"
     assert [s.status for s in report.steps] == ["ok", "declined"]
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
 
 
 def test_dry_run_plans_every_step_and_calls_nothing(aws: FakeAws, deployment: Deployment) -> None:
-    report = runner(aws, deployment, Clock()).run(load_drill("failover-drill"), dry_run=True)
+    report = runner(aws, deployment, FakeClock()).run(load_drill("failover-drill"), dry_run=True)
     assert report.outcome == "planned"
     assert {s.status for s in report.steps} == {"planned"}
 
@@ -161,7 +148,7 @@ def test_a_firing_alarm_fails_the_standby_check(aws: FakeAws, deployment: Deploy
     )
     aws.stack("dr")
     aws.healthy("dr")
-    clock = Clock()
+    clock = FakeClock()
     report = runner(aws, deployment, clock).run(load_drill("standby-check"))
     assert report.outcome == "failed"
     assert report.steps[-1].checks[0]["detail"] == "clinic-dr-MonitoringContactFlowErrors"
@@ -184,7 +171,7 @@ def test_raised_capacity_that_is_not_allocated_fails_the_drill_before_calls_move
     aws: FakeAws, deployment: Deployment
 ) -> None:
     # GIVEN the DR minimum is raised but Lambda never reports the environments READY within the step's timeout
-    clock = Clock()
+    clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
     for _ in range(31):  # polled every 10 s over the step's 300 s
@@ -206,7 +193,7 @@ def test_capacity_allocated_after_minutes_is_waited_for_and_the_wait_is_in_the_r
     aws: FakeAws, deployment: Deployment, tmp_path: Path
 ) -> None:
     # GIVEN Lambda that allocates the raised DR capacity after 90 s (nine reads still IN_PROGRESS, then READY)
-    clock = Clock()
+    clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
     for allocated in range(1, 10):
@@ -226,7 +213,7 @@ def test_capacity_allocated_after_minutes_is_waited_for_and_the_wait_is_in_the_r
 
 def test_a_drill_with_no_agent_to_take_the_calls_moves_nothing(aws: FakeAws, deployment: Deployment) -> None:
     # GIVEN a DR region ready for calls, but no user in the front-desk routing profile
-    clock = Clock()
+    clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
     aws.ready("dr", 10)

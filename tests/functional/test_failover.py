@@ -10,7 +10,7 @@ import pytest
 from regions.config import Deployment, load_deployment
 from runbooks.failover import DrOperations, Readiness, failover
 from tests.conftest import ROOT
-from tests.functional.aws_fakes import INSTANCE, FakeAws, kit_flows, minimums, register_targets
+from tests.functional.aws_fakes import INSTANCE, FakeAws, FakeClock, kit_flows, minimums, register_targets
 from tests.functional.conftest import QUIET_HOUR
 
 PRIMARY, DR = "us-east-1", "us-west-2"
@@ -114,19 +114,6 @@ def test_throttling_that_outlasts_retries_stops_the_failover(aws: FakeAws, deplo
     assert "ThrottlingException" in report.steps[-1].detail
 
 
-class FakeClock:
-    """A clock that moves only when the code under test sleeps."""
-
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 def test_failed_verification_stops_with_rollback_advice(aws: FakeAws, deployment: Deployment) -> None:

@@ -20,23 +20,12 @@ from runbooks.drill import DrillRunner, load_drill
 from runbooks.failover import DrOperations, failover
 from runbooks.test_cases import TestCaseRunner, placeholder_values, run_region
 from tests.conftest import CONFIGS, ROOT
-from tests.functional.aws_fakes import INSTANCE, SEARCH, FakeAws, flows_in_instance
+from tests.functional.aws_fakes import INSTANCE, SEARCH, FakeAws, FakeClock, flows_in_instance
 from tests.functional.stubbed_stack import outputs_for
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 0.0
-        self.slept: list[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
 
 
 @pytest.fixture
@@ -74,7 +63,7 @@ def records(stub: Stubber, case: str, execution: str, items: list[tuple[str, str
                       {**ids(case, execution), **({"NextToken": token} if token else {})})  # fmt: skip
 
 
-def runner(client: Any, clock: Clock, progress: list[tuple[str, str]] | None = None, **kw: Any) -> TestCaseRunner:
+def runner(client: Any, clock: FakeClock, progress: list[tuple[str, str]] | None = None, **kw: Any) -> TestCaseRunner:
     seen = progress if progress is not None else []
     return TestCaseRunner(client, INSTANCE, sleep=clock.sleep, clock=clock, poll=10,
                           progress=lambda n, s, _t: seen.append((n, s)), **kw)  # fmt: skip
@@ -89,7 +78,7 @@ def test_a_run_is_started_polled_and_its_records_read(connect: tuple[Any, Stubbe
     records(stub, "tc-1", "ex-1", [("start", "PASSED", "{}"), ("outcome", "PASSED", "{}")])
     progress: list[tuple[str, str]] = []
     # WHEN run
-    [result] = runner(client, Clock(), progress).run({"front-desk": "tc-1"})
+    [result] = runner(client, FakeClock(), progress).run({"front-desk": "tc-1"})
     # THEN it passed with the summary's counts and each observation's record, and progress was shown per change
     assert (result.status, result.passed, result.total, result.execution_id) == ("PASSED", 3, 3, "ex-1")
     assert [r["observation"] for r in result.records] == ["start", "outcome"]
@@ -112,7 +101,7 @@ def test_at_most_five_run_at_once_and_the_rest_queue(connect: tuple[Any, Stubber
         summary(stub, f"tc-{i}", f"ex-{i}", "PASSED")
         records(stub, f"tc-{i}", f"ex-{i}", [("start", "PASSED", "")])
     # WHEN run with the default concurrency
-    results = runner(client, Clock()).run(names)
+    results = runner(client, FakeClock()).run(names)
     assert [r.status for r in results] == ["PASSED"] * 7
 
 
@@ -124,7 +113,7 @@ def test_throttling_is_retried_on_the_next_poll(connect: tuple[Any, Stubber]) ->
     stub.add_client_error("get_test_case_execution_summary", "ThrottlingException", "Rate exceeded", 429)
     summary(stub, "tc-1", "ex-1", "PASSED")
     records(stub, "tc-1", "ex-1", [("start", "PASSED", "")])
-    clock = Clock()
+    clock = FakeClock()
     # WHEN run THEN it still passes, after waiting a poll interval each time
     [result] = runner(client, clock).run({"front-desk": "tc-1"})
     assert result.status == "PASSED" and clock.slept == [10, 10, 10]
@@ -139,7 +128,7 @@ def test_a_run_that_never_finishes_is_stopped_at_the_timeout(connect: tuple[Any,
     stub.add_response("stop_test_case_execution", {}, ids("tc-1", "ex-1"))
     records(stub, "tc-1", "ex-1", [("start", "PASSED", ""), ("prompt-3", "IN_PROGRESS", "")])
     # WHEN run with a 30 s timeout THEN it is stopped and reported as timed out, not passed
-    [result] = runner(client, Clock(), timeout=30).run({"front-desk": "tc-1"})
+    [result] = runner(client, FakeClock(), timeout=30).run({"front-desk": "tc-1"})
     assert result.status == "TIMED_OUT" and not result.ok
     assert "after 30 s" in result.reason
 
@@ -153,7 +142,7 @@ def test_a_failed_observation_is_named_with_its_reason(connect: tuple[Any, Stubb
     records(stub, "tc-1", "ex-1", [("prompt-3", "FAILED", json.dumps({"FailureReason": "Message not received"}))],
             token="page-2")  # fmt: skip
     # WHEN run THEN the failed observation and Connect's reason are reported
-    [result] = runner(client, Clock()).run({"front-desk": "tc-1"})
+    [result] = runner(client, FakeClock()).run({"front-desk": "tc-1"})
     assert (result.status, result.passed, result.total) == ("FAILED", 1, 2)
     assert result.failed_observation == "prompt-3: Message not received"
 
@@ -161,7 +150,7 @@ def test_a_failed_observation_is_named_with_its_reason(connect: tuple[Any, Stubb
 def test_a_start_that_connect_refuses_is_an_error(connect: tuple[Any, Stubber]) -> None:
     client, stub = connect
     stub.add_client_error("start_test_case_execution", "ResourceNotFoundException", "No such test case", 404)
-    [result] = runner(client, Clock()).run({"front-desk": "tc-1"})
+    [result] = runner(client, FakeClock()).run({"front-desk": "tc-1"})
     assert result.status == "ERROR" and "ResourceNotFoundException: No such test case" in result.reason
 
 
@@ -252,7 +241,7 @@ def test_missing_test_cases_are_created_through_the_api(connect: tuple[Any, Stub
     client.meta.events.register("provide-client-params.connect.CreateTestCase", lambda params, **_: created.update(params)
                                 if not created else None)  # fmt: skip
     # WHEN the region's test cases run
-    run = run_region(runner(client, Clock()), {n: kit_cases[n] for n in (first, second, third)}, values,
+    run = run_region(runner(client, FakeClock()), {n: kit_cases[n] for n in (first, second, third)}, values,
                      region=PRIMARY)  # fmt: skip
     # THEN the missing one was created with filled content and a new id, the rejected one reports why
     assert created["Name"] == second and "TestCaseId" not in created
@@ -302,7 +291,7 @@ def test_an_api_made_test_case_that_differs_is_updated_before_it_runs(
     summary(stub, "tc-1", "ex-1", "PASSED")
     records(stub, "tc-1", "ex-1", [("start", "PASSED", "")])
     # WHEN the region's test cases run
-    run = run_region(runner(client, Clock()), {name: kit_cases[name]}, values, region=PRIMARY)
+    run = run_region(runner(client, FakeClock()), {name: kit_cases[name]}, values, region=PRIMARY)
     # THEN the test case was updated to the compiled one before it started, and the run says so
     assert [r.status for r in run.results] == ["PASSED"]
     assert any(name in note and "updated" in note for note in run.notes)
@@ -319,7 +308,7 @@ def test_a_stack_owned_test_case_is_not_described_or_updated(connect: tuple[Any,
     summary(stub, "tc-1", "ex-1", "PASSED")
     records(stub, "tc-1", "ex-1", [])
     # WHEN it runs THEN only list/start/summary/records are called (the Stubber refuses any other call)
-    run = run_region(runner(client, Clock()), {name: kit_cases[name]}, {}, region=PRIMARY,
+    run = run_region(runner(client, FakeClock()), {name: kit_cases[name]}, {}, region=PRIMARY,
                      deployed_by=lambda n: "n/a")  # fmt: skip
     assert [r.status for r in run.results] == ["PASSED"]
 
@@ -349,7 +338,7 @@ def test_a_lost_connection_errs_that_test_only(connect: tuple[Any, Stubber], mon
     summary(stub, "tc-c", "ex-c", "PASSED")
     records(stub, "tc-c", "ex-c", [])
     # WHEN they run
-    results = runner(client, Clock()).run({"a": "tc-a", "b": "tc-b", "c": "tc-c"})
+    results = runner(client, FakeClock()).run({"a": "tc-a", "b": "tc-b", "c": "tc-c"})
     # THEN the two without an answer are ERROR with the reason, and the third still ran and passed
     assert [(r.name, r.status) for r in results] == [("a", "ERROR"), ("b", "ERROR"), ("c", "PASSED")]
     assert all("Could not connect" in r.reason for r in results[:2])
@@ -418,7 +407,7 @@ def test_a_failed_test_case_rolls_the_drill_back(aws: FakeAws, verified: Deploym
     aws.stack("primary")  # rollback of the shift: move the calls back, in the primary's group
     aws.traffic("primary", {DR: 100, PRIMARY: 0})
     aws.update("primary", {PRIMARY: 100, DR: 0})
-    clock = Clock()
+    clock = FakeClock()
     # WHEN the drill runs
     report = DrillRunner(DrOperations(verified, aws), who="t", sleep=clock.sleep, clock=clock, poll_seconds=10).run(
         load_drill("failover-drill"))  # fmt: skip
@@ -531,7 +520,7 @@ def test_a_start_throttled_past_the_timeout_is_an_error_not_a_hang(connect: tupl
     for _ in range(5):  # at 0, 10, 20, 30 s it waits; at 40 s it gives up (timeout 30 s)
         stub.add_client_error("start_test_case_execution", "ServiceQuotaExceededException", "Too many", 402)
     # WHEN run THEN the test case is reported as an error with Connect's reason, after the timeout
-    [result] = runner(client, Clock(), timeout=30).run({"front-desk": "tc-1"})
+    [result] = runner(client, FakeClock(), timeout=30).run({"front-desk": "tc-1"})
     assert result.status == "ERROR" and "ServiceQuotaExceededException" in result.reason
 
 
