@@ -15,6 +15,8 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from regions.yaml_files import load_yaml
+
 #: Built-in slot types the kit understands (and the simulator emulates).
 BUILTIN_SLOT_TYPES = frozenset({"AMAZON.Number", "AMAZON.Date", "AMAZON.Time", "AMAZON.PhoneNumber"})
 FALLBACK_INTENT = "FallbackIntent"
@@ -126,7 +128,7 @@ def load_bot_model(path: str | Path = DEFAULT_MODEL_PATH) -> BotModel:
     """Read and validate the bot model file."""
     file = Path(path)
     try:
-        raw: Any = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw: Any = load_yaml(file.read_text(encoding="utf-8"))
         return BotModel.model_validate(raw)
     except FileNotFoundError:
         raise BotModelError(f"{file}: bot model not found") from None

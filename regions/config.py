@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from regions.quotas import QUOTAS_BY_NAME
+from regions.yaml_files import load_yaml
 
 #: Region pairs that Amazon Connect Global Resiliency supports (source -> replica).
 #: Source: Connect admin guide, "Set up Amazon Connect Global Resiliency".
@@ -667,7 +668,7 @@ def load_deployment(path: str | Path) -> Deployment:
     """
     file = Path(path)
     try:
-        raw = yaml.safe_load(file.read_text(encoding="utf-8"))
+        raw = load_yaml(file.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise ConfigError(f"{file}: deployment file not found") from None
     except IsADirectoryError:

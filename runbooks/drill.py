@@ -22,6 +22,7 @@ import yaml
 from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
+from regions.yaml_files import load_yaml
 from runbooks.aws_steps import Check, Wait, api_error, split_text, wait_until
 from runbooks.failover import DrOperations, FailoverError
 
@@ -86,7 +87,7 @@ def load_drill(name_or_path: str) -> DrillSpec:
         known = ", ".join(sorted(p.stem for p in DRILLS_DIR.glob("*.yaml")))
         raise DrillError(f"no drill {name_or_path!r} (drills: {known})")
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except UnicodeDecodeError as exc:
         raise DrillError(f"{path}: not UTF-8 text (byte {exc.start}): a drill file is YAML") from None
     except OSError as exc:

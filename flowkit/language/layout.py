@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 
 from flowkit.language.files import FlowError, FlowFile, creation_order
+from regions.yaml_files import load_yaml
 
 LAYOUT_FILE = "LAYOUT.yaml"
 _STACK_ID = re.compile(r"^L(\d+)G(\d+)$")
@@ -57,7 +58,7 @@ def read_layout(flows_dir: Path) -> dict[str, Placement]:
     if not path.exists():
         return {}
     try:
-        raw = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        raw = load_yaml(path.read_text(encoding="utf-8")) or {}
     except (OSError, UnicodeDecodeError, yaml.YAMLError) as exc:
         raise FlowError(f"{path}: cannot read the flow layout: {exc}") from None
     if not isinstance(raw, dict):

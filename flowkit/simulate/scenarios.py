@@ -33,6 +33,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from flowkit.simulate.engine import CallResult, Resources, simulate, transitions_of
+from regions.yaml_files import load_yaml
 
 OutcomeKind = Literal["disconnected", "queued", "transferred", "ended", "stuck"]
 
@@ -112,7 +113,7 @@ def load_scenarios(directory: Path) -> list[tuple[Path, Scenario]]:
     scenarios = []
     for path in files:
         try:
-            scenarios.append((path, Scenario.model_validate(yaml.safe_load(path.read_text(encoding="utf-8")))))
+            scenarios.append((path, Scenario.model_validate(load_yaml(path.read_text(encoding="utf-8")))))
         except yaml.YAMLError as exc:
             raise ScenarioError(f"{path}: not valid YAML: {exc}") from None
         except UnicodeDecodeError as exc:

@@ -273,3 +273,23 @@ def test_a_deployment_file_that_cannot_be_read_is_named_not_a_traceback(tmp_path
     with pytest.raises(ConfigError, match=r"regions: (is a folder|not UTF-8)") as refused:
         load_deployment(path)
     assert str(path) in str(refused.value)
+
+
+def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
+    # GIVEN the sample with a second `name:` further down (PyYAML alone would keep the last, switching deployments)
+    text = (ROOT / "regions" / "clinic.yaml").read_text(encoding="utf-8") + "\nname: prod-clinic\n"
+    path = tmp_path / "twice.yaml"
+    path.write_text(text, encoding="utf-8")
+    first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("name:"))
+    last = len(text.splitlines())
+    # WHEN loaded THEN it is refused, naming the file, the key and both lines
+    with pytest.raises(ConfigError, match=rf"twice.yaml: not valid YAML: .*'name' is given twice: first on line {first}, again on line {last}"):
+        load_deployment(path)
+
+
+def test_a_nested_key_given_twice_is_refused_and_distinct_keys_still_load() -> None:
+    from regions.yaml_files import DuplicateKeyError, load_yaml
+
+    with pytest.raises(DuplicateKeyError, match="'profile' is given twice"):
+        load_yaml("data:\n  profile: dev\n  profile: production\n")
+    assert load_yaml("a: {b: 1, c: 2}\nlist: [{b: 1}, {b: 2}]\n") == {"a": {"b": 1, "c": 2}, "list": [{"b": 1}, {"b": 2}]}
