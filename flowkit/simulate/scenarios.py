@@ -72,6 +72,14 @@ class Scenario(BaseModel):
     def _strings(cls, value: Any) -> Any:
         return [str(v) for v in value] if isinstance(value, list) else value
 
+    @field_validator("at", mode="before")
+    @classmethod
+    def _a_written_time(cls, value: Any) -> Any:
+        # pydantic would read a number as seconds since 1970: `at: 12` would run the call on 1970-01-01 unseen.
+        if isinstance(value, (int, float)) and not isinstance(value, bool):
+            raise ValueError(f"{value!r} is a number, not a time; write it as 2026-12-01T10:00:00-05:00")
+        return value
+
     @field_validator("at")
     @classmethod
     def _aware(cls, value: datetime) -> datetime:

@@ -41,6 +41,20 @@ def test_a_binary_scenario_file_is_named(tmp_path: Path) -> None:
         load_scenarios(tmp_path)
 
 
+@pytest.mark.parametrize(("edit", "message"), [
+    (lambda text: re.sub(r"(?m)^at: .*$", "at: 12", text), "at: Value error, 12 is a number, not a time"),
+    (lambda text: text + "\nname: again\n", "the key 'name' is given twice"),
+])  # fmt: skip
+def test_a_scenario_with_a_number_for_a_time_or_a_key_twice_is_refused(tmp_path: Path, edit, message: str) -> None:  # type: ignore[no-untyped-def]
+    # GIVEN a kit scenario whose `at:` is a number (pydantic alone reads it as seconds since 1970), or a key twice
+    source = next(iter(sorted((Path(__file__).resolve().parents[2] / "connect" / "call_scenarios").glob("*.yaml"))))
+    (tmp_path / source.name).write_text(edit(source.read_text(encoding="utf-8")), encoding="utf-8")
+    # WHEN loaded THEN it is refused, naming the file and the field
+    with pytest.raises(ScenarioError, match=re.escape(str(tmp_path / source.name))) as refused:
+        load_scenarios(tmp_path)
+    assert message in str(refused.value)
+
+
 @pytest.mark.parametrize("data", [[1, 2], "text", 3, None, {"Content": {}, "EntryPoint": [1]}])
 def test_a_test_case_that_is_not_an_object_is_refused(data: object) -> None:
     with pytest.raises(TestCaseError, match=r"case\.json"):
