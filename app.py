@@ -22,7 +22,7 @@ from flowkit.content_cache import DEFAULT_CACHE_DIR
 from flowkit.language.deployment_checks import deployment_findings
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
 from flowkit.language.layout import LAYOUT_FILE, place, read_layout, record
-from flowkit.language.privacy import flow_log_findings, trace_findings
+from flowkit.language.privacy import flow_log_findings, trace_findings, unknown_sensitive_fields
 from flowkit.testcase.cache import compiled_case_files
 from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
 from lex.model import BotModelError, load_bot_model
@@ -70,6 +70,10 @@ def build_app(
     )
     if leaks:
         raise FlowError("patient data would be logged or traced:\n" + "\n".join(f"  {f}" for f in leaks), leaks)
+    slots = [slot.name for locale in bot_model.locales.values() for intent in locale.intents for slot in intent.slots]
+    unknown = unknown_sensitive_fields(sensitive, flows, ANSWERS, slots)
+    if unknown:
+        raise FlowError(f"{config}: " + f"\n{config}: ".join(unknown))
     # Each flow's nested stack, as recorded (a recorded flow never moves); new flows are recorded for commit.
     layout = flows_dir / LAYOUT_FILE
     placements = place(flows, deployment.flows.groups_per_level, read_layout(flows_dir), str(layout))

@@ -372,6 +372,17 @@ class DataProtection(_Strict):
                 raise ValueError(f"{name!r} is not an attribute name (letters, digits, '_')")
         return value
 
+    @model_validator(mode="after")
+    def _something_protected(self) -> DataProtection:
+        # An empty list checks nothing: flows could log patient data and functions trace it unseen.
+        if self.profile == "production" and not self.sensitive_fields:
+            raise ValueError(
+                "sensitive_fields is empty, so no flow log or trace is checked for patient data; name the fields "
+                "your flows and functions carry (for example [patientId, firstName]), or use profile: dev for a "
+                "deployment that holds none"
+            )
+        return self
+
     @property
     def keeps_data(self) -> bool:
         """Whether stores of patient data and audit outlive ``cdk destroy``."""

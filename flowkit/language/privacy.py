@@ -160,3 +160,29 @@ def trace_findings(
                         )
                     )
     return findings
+
+
+def unknown_sensitive_fields(
+    fields: Iterable[str], flows: Iterable[FlowFile], answers: Mapping[str, Iterable[str]], also: Iterable[str] = ()
+) -> list[str]:
+    """Each sensitive field named nowhere: in no flow, no function answer and none of ``also`` (the bot's slots).
+
+    A misspelt field (``patientID`` for ``patientId``) protects nothing while the real one goes unchecked, so each
+    is reported with the nearest name the deployment does use.
+    """
+    import difflib
+
+    known = {name for answer in answers.values() for name in answer} | set(also)
+    for flow in flows:
+        known |= set(re.findall(r"[A-Za-z][A-Za-z0-9_]*", " ".join(string_values(flow.doc))))
+    problems = []
+    for field in fields:
+        if field in known:
+            continue
+        near = difflib.get_close_matches(field, sorted(known), n=1, cutoff=0.6)
+        hint = f"; did you mean {near[0]!r}?" if near else ""
+        problems.append(
+            f"data.sensitive_fields: {field!r} appears in no flow, function answer or bot slot, so it protects "
+            f"nothing and a misspelt field leaves the real one unchecked{hint}"
+        )
+    return problems

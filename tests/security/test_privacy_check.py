@@ -124,3 +124,16 @@ def test_answers_are_what_the_handlers_answer() -> None:
             assert tuple(answer) == ANSWERS[key]
         answer = clinic.handlers["Appointments"](load_event("lexV2CodeHookEvent"), LocalContext("Appointments"))
         assert tuple(answer["sessionState"]["sessionAttributes"]) == ANSWERS["Appointments"]
+
+
+def test_a_misspelt_sensitive_field_is_refused_with_the_nearest_real_one() -> None:
+    # GIVEN the kit's flows and function answers, and a sensitive field with a typo beside a correct one
+    from flowkit.language.files import load_flows
+    from flowkit.language.privacy import unknown_sensitive_fields
+    from lambdas.infrastructure import ANSWERS
+
+    flows = load_flows()
+    # WHEN the fields are checked THEN only the misspelt one is reported, with the name the kit uses
+    found = unknown_sensitive_fields(["patientID", "firstName"], flows, ANSWERS)
+    assert len(found) == 1 and "'patientID'" in found[0] and "did you mean 'patientId'?" in found[0]
+    assert unknown_sensitive_fields(["patientId", "firstName"], flows, ANSWERS) == []

@@ -293,3 +293,17 @@ def test_a_nested_key_given_twice_is_refused_and_distinct_keys_still_load() -> N
     with pytest.raises(DuplicateKeyError, match="'profile' is given twice"):
         load_yaml("data:\n  profile: dev\n  profile: production\n")
     assert load_yaml("a: {b: 1, c: 2}\nlist: [{b: 1}, {b: 2}]\n") == {"a": {"b": 1, "c": 2}, "list": [{"b": 1}, {"b": 2}]}
+
+
+def test_production_with_no_sensitive_field_is_refused(tmp_path: Path) -> None:
+    # GIVEN the sample with sensitive_fields emptied (nothing would be checked for patient data)
+    raw = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text(encoding="utf-8"))
+    raw["data"]["sensitive_fields"] = []
+    path = tmp_path / "empty.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    # WHEN loaded THEN it is refused naming the field; the dev profile may hold none
+    with pytest.raises(ConfigError, match=r"empty.yaml: data: .*sensitive_fields is empty"):
+        load_deployment(path)
+    raw["data"]["profile"] = "dev"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    assert load_deployment(path).data.sensitive_fields == []
