@@ -311,7 +311,7 @@ def ivr_test_command(
         list[str] | None, typer.Option("--scenario", help="A scenario's file stem or name (repeat)")
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
-    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here")] = None,
+    junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here", dir_okay=False)] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compile and say what would run where; call nothing")

@@ -88,3 +88,12 @@ def test_simulate_save_to_an_existing_file_is_refused(tmp_path: Path) -> None:
     assert result.exception is None or isinstance(result.exception, SystemExit)
     assert f"--save-to {target}: is a file" in flat(result.output)
     assert target.read_text() == "keep me"
+
+
+@pytest.mark.parametrize("command", [["simulate", "--scenarios", "connect/call_scenarios"], ["test", "--role", "primary"]])
+def test_a_folder_given_as_the_junit_file_is_refused_before_anything_runs(tmp_path: Path, command: list[str]) -> None:
+    # GIVEN a folder where a JUnit file is asked for WHEN the command runs THEN it stops at once, naming the option
+    result = runner.invoke(app, [*command, "--junit", str(tmp_path)])
+    assert result.exit_code == 2
+    assert "Invalid value for '--junit'" in flat(result.output) and "is a directory" in flat(result.output)
+    assert "Traceback" not in result.output
