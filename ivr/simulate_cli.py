@@ -106,7 +106,9 @@ def simulate_command(
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print the call as JSON")] = False,
     scenarios: Annotated[Path | None, typer.Option("--scenarios", help="Run the scenario files of a dir")] = None,
-    junit: Annotated[Path | None, typer.Option("--junit", help="With --scenarios: write JUnit XML here", dir_okay=False)] = None,
+    junit: Annotated[
+        Path | None, typer.Option("--junit", help="With --scenarios: write JUnit XML here", dir_okay=False)
+    ] = None,
     test_case: Annotated[
         Path | None,
         typer.Option(

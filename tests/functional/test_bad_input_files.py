@@ -90,7 +90,9 @@ def test_simulate_save_to_an_existing_file_is_refused(tmp_path: Path) -> None:
     assert target.read_text() == "keep me"
 
 
-@pytest.mark.parametrize("command", [["simulate", "--scenarios", "connect/call_scenarios"], ["test", "--role", "primary"]])
+@pytest.mark.parametrize(
+    "command", [["simulate", "--scenarios", "connect/call_scenarios"], ["test", "--role", "primary"]]
+)
 def test_a_folder_given_as_the_junit_file_is_refused_before_anything_runs(tmp_path: Path, command: list[str]) -> None:
     # GIVEN a folder where a JUnit file is asked for WHEN the command runs THEN it stops at once, naming the option
     result = runner.invoke(app, [*command, "--junit", str(tmp_path)])
