@@ -15,8 +15,16 @@ import sys
 from collections.abc import Callable
 from pathlib import Path
 
-import aws_cdk as cdk
-import cdk_nag
+try:
+    import aws_cdk as cdk
+    import cdk_nag
+except ModuleNotFoundError as missing:  # run by a Python without the kit's packages (not .venv/bin/python)
+    print(
+        f"error: {sys.executable} has no {missing.name}: run `make setup`, then `.venv/bin/python app.py` "
+        "(or `make demo`); cdk.json runs the app that way",
+        file=sys.stderr,
+    )
+    raise SystemExit(2) from None
 
 from flowkit.content_cache import DEFAULT_CACHE_DIR
 from flowkit.language.deployment_checks import deployment_findings

@@ -74,3 +74,17 @@ def test_synth_json_summary(gr_synth, tmp_path: Path, monkeypatch) -> None:  # t
     assert {s["name"]: s["resources"] for s in summary["stacks"]} == {
         stack.name: summarize(stack) for stack in read_assembly(gr_synth.outdir)
     }
+
+
+def test_app_py_run_by_a_python_without_the_kit_says_what_to_run(tmp_path: Path) -> None:
+    # GIVEN a Python that cannot import the CDK (isolated mode, no site-packages) WHEN it runs app.py
+    import subprocess
+    import sys
+
+    result = subprocess.run(
+        [sys.executable, "-I", "-S", str(ROOT / "app.py")], capture_output=True, text=True, cwd=tmp_path
+    )
+    # THEN one line says which Python lacks what and what to run; exit 2, no traceback
+    assert result.returncode == 2
+    assert "has no aws_cdk" in result.stderr and "make setup" in result.stderr
+    assert "Traceback" not in result.stderr
