@@ -82,7 +82,7 @@ def test_app_py_run_by_a_python_without_the_kit_says_what_to_run(tmp_path: Path)
     import sys
 
     result = subprocess.run(
-        [sys.executable, "-I", "-S", str(ROOT / "app.py")], capture_output=True, text=True, cwd=tmp_path
+        [sys.executable, "-I", "-S", str(ROOT / "app.py")], check=False, capture_output=True, text=True, cwd=tmp_path
     )
     # THEN one line says which Python lacks what and what to run; exit 2, no traceback
     assert result.returncode == 2
