@@ -33,7 +33,7 @@ from flowkit.language.layout import LAYOUT_FILE, place, read_layout, record
 from flowkit.language.privacy import flow_log_findings, trace_findings, unknown_sensitive_fields
 from flowkit.testcase.cache import compiled_case_files
 from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
-from lex.model import BotModelError, load_bot_model
+from lex.model import BotModelError, check_locales, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
 from stacks.limits import LimitViolationError, enforce
@@ -64,6 +64,7 @@ def build_app(
     """
     deployment = load_deployment(config)
     bot_model = load_bot_model()
+    check_locales(bot_model, deployment.lex.locales, str(config))
     flows = creation_order(load_flows(flows_dir))
     findings = deployment_findings(deployment, flows, bot_model, str(config))
     errors = [f for f in findings if f.severity == "error"]

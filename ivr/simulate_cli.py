@@ -87,6 +87,19 @@ def transcript(result: CallResult) -> str:
     return "\n".join(lines)
 
 
+def _bot_model_or_exit(deployment: Any, config: Path) -> Any:
+    """The bot model, holding every locale the deployment file deploys; else one line and exit 2."""
+    from lex.model import BotModelError, check_locales, load_bot_model
+
+    try:
+        bot_model = load_bot_model()
+        check_locales(bot_model, deployment.lex.locales, str(config))
+    except BotModelError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    return bot_model
+
+
 def simulate_command(
     flow: Annotated[str | None, typer.Argument(help="A kit flow name or a flow file")] = None,
     role: Annotated[Literal["primary", "dr"] | None, typer.Option("--role", help="Which region's resources")] = None,
@@ -135,8 +148,6 @@ def simulate_command(
     concurrency a peak arrival rate (--rate) needs, against the deployment file's scaling."""
     from flowkit.simulate.engine import SimulationError, simulate
     from flowkit.simulate.functions import local_clinic
-    from lex.model import load_bot_model
-
     region = role_or_exit(role, region, "simulate")
     if test_case is not None:
         from ivr.test_cli import OfflineCall, simulate_test_cases
@@ -154,7 +165,7 @@ def simulate_command(
     failures = _pairs(fail or [], "--fail")
     metrics = _metrics(metric or [])
     bots = _pairs(bot or [], "--bot")
-    bot_model = load_bot_model()
+    bot_model = _bot_model_or_exit(deployment, config)
     with local_clinic(zone) as clinic:
         from flowkit.simulate.kit import kit_resources
 

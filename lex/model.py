@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import re
+from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
@@ -141,3 +142,13 @@ def load_bot_model(path: str | Path = DEFAULT_MODEL_PATH) -> BotModel:
             for err in exc.errors()
         ]
         raise BotModelError("\n".join(lines)) from None
+
+
+def check_locales(model: BotModel, locales: Iterable[str], deployment_file: str) -> None:
+    """Raise BotModelError unless the bot model defines every locale the deployment file deploys."""
+    missing = [locale for locale in locales if locale not in model.locales]
+    if missing:
+        raise BotModelError(
+            f"{deployment_file}: lex.locales: {', '.join(missing)} not in the bot model (lex/bot.yaml defines "
+            f"{', '.join(sorted(model.locales))}); add the locale to the bot model or remove it from the file"
+        )

@@ -153,6 +153,19 @@ class PhoneNumber(_Strict):
     prefix: str | None = Field(default=None, pattern=r"^\+[0-9]{1,14}$")
     keep_on_destroy: bool = True
 
+    @field_validator("country")
+    @classmethod
+    def _a_country_connect_has(cls, value: str) -> str:
+        # The countries Connect has numbers in: the PhoneNumberCountryCode enum of the Connect API model (botocore),
+        # read only when a number is declared.
+        import botocore.session
+
+        shape = botocore.session.get_session().get_service_model("connect").shape_for("PhoneNumberCountryCode")
+        known: list[str] = getattr(shape, "enum", [])
+        if value not in known:
+            raise ValueError(f"{value!r} is not a country Connect has numbers in (ISO 3166 codes such as US, GB, DE)")
+        return value
+
 
 class Instance(_Strict):
     """The Connect instance of the primary region; the DR instance alias defaults to ``<alias>-dr``.

@@ -307,3 +307,27 @@ def test_production_with_no_sensitive_field_is_refused(tmp_path: Path) -> None:
     raw["data"]["profile"] = "dev"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     assert load_deployment(path).data.sensitive_fields == []
+
+
+@pytest.mark.parametrize(("country", "accepted"), [("US", True), ("GB", True), ("XX", False)])
+def test_a_number_country_is_one_connect_has(tmp_path: Path, country: str, accepted: bool) -> None:
+    # GIVEN the sample claiming one number in a country (XX is no country; Connect's API model lists those it has)
+    raw = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text(encoding="utf-8"))
+    raw["phone_numbers"] = [{"country": country}]
+    path = tmp_path / "numbers.yaml"
+    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
+    # WHEN loaded THEN a real country loads and XX is refused naming the field
+    if accepted:
+        assert load_deployment(path).phone_numbers[0].country == country
+    else:
+        with pytest.raises(ConfigError, match=r"numbers.yaml: phone_numbers\[0\]\.country: .*'XX' is not a country"):
+            load_deployment(path)
+
+
+def test_a_locale_the_bot_model_lacks_is_refused_naming_the_file() -> None:
+    from lex.model import BotModelError, check_locales, load_bot_model
+
+    model = load_bot_model()
+    check_locales(model, list(model.locales), "deploy.yaml")
+    with pytest.raises(BotModelError, match=r"deploy.yaml: lex.locales: xx_XX not in the bot model"):
+        check_locales(model, ["xx_XX"], "deploy.yaml")
