@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 import os
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 try:
@@ -99,25 +99,37 @@ def build_app(
     app = cdk.App(outdir=outdir, context=flags, builtin_cloud_formation_validation=False)
     if nag:
         cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(), cdk_nag.HIPAASecurityChecks())
-    for role in ("primary", "dr"):
-        settings = deployment.region(role)
-        IvrRegionalStack(
-            app, settings.stack_name, settings=settings, bot_model=bot_model, flows=flows, placements=placements
+    regional = {
+        role: IvrRegionalStack(
+            app,
+            deployment.region(role).stack_name,
+            settings=deployment.region(role),
+            bot_model=bot_model,
+            flows=flows,
+            placements=placements,
         )
-    add_test_case_stacks(app, deployment, cache=cache)
+        for role in ("primary", "dr")
+    }
+    # The DR stack needs the primary's first (GR: the replica, the handoff) and goes first on teardown: the CDK CLI
+    # orders `deploy --all` and `destroy --all` by these dependencies.
+    regional["dr"].add_dependency(regional["primary"])
+    add_test_case_stacks(app, deployment, regional, cache=cache)
     return app
 
 
-def add_test_case_stacks(app: cdk.App, deployment: Deployment, *, cache: Path | None = None) -> None:
+def add_test_case_stacks(
+    app: cdk.App, deployment: Deployment, regional: Mapping[str, cdk.Stack], *, cache: Path | None = None
+) -> None:
     """Each region's Connect test cases, compiled from the call scenarios (or read from ``cache``), in a stack of
-    their own."""
+    their own, after its region's stack (and so destroyed before it)."""
     roles: list[Role] = [r for r in ("primary", "dr") if plan_of_test_cases(deployment, r) is None]
     if not roles:
         return
     cases = compiled_case_files(deployment, cache=cache)
     for role in roles:
         settings = deployment.region(role)
-        IvrTestCaseStack(app, stack_of_test_cases(settings), settings=settings, cases=cases)
+        tests = IvrTestCaseStack(app, stack_of_test_cases(settings), settings=settings, cases=cases)
+        tests.add_dependency(regional[role])
 
 
 def main() -> None:

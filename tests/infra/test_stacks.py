@@ -139,9 +139,7 @@ def test_standalone_dr_flows_reference_only_dr_region_resources(standalone_synth
     ]
     # THEN every one is a resource or parameter of the DR stack itself (nothing names the primary region)
     own = (
-        set(whole["Resources"])
-        | set(whole.get("Parameters", {}))
-        | {"AWS::Region", "AWS::AccountId", "AWS::Partition"}
+        set(whole["Resources"]) | set(whole.get("Parameters", {})) | {"AWS::Region", "AWS::AccountId", "AWS::Partition"}
     )
     assert refs
     for ref in refs:
@@ -519,3 +517,22 @@ def test_provisioned_concurrency_has_one_owner(gr_synth: Synth, which: str) -> N
         assert any(d in aliases for d in resource.get("DependsOn", []))
     policies = gr_synth.resources(which, "AWS::ApplicationAutoScaling::ScalingPolicy")
     assert sorted(p["Properties"]["ResourceId"] for p in policies.values()) == targets
+
+
+@pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
+def test_the_cdk_cli_deploys_the_primary_first_and_destroys_it_last(
+    fixture: str, request: pytest.FixtureRequest
+) -> None:
+    # GIVEN a synthesized assembly WHEN its manifest's stack dependencies are read
+    synth: Synth = request.getfixturevalue(fixture)
+    artifacts = json.loads((synth.outdir / "manifest.json").read_text())["artifacts"]
+    depends = {
+        name: set(a.get("dependencies", []))
+        for name, a in artifacts.items()
+        if a.get("type") == "aws:cloudformation:stack"
+    }
+    # THEN the DR stack depends on the primary (so `cdk deploy --all` makes the primary first and `cdk destroy --all`
+    # removes it last), and each test-case stack on its region's stack
+    assert "clinic-primary" in depends["clinic-dr"]
+    for name in (n for n in depends if n.endswith("-tests")):
+        assert name.removesuffix("-tests") in depends[name]
