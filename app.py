@@ -35,10 +35,10 @@ from flowkit.testcase.cache import compiled_case_files
 from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
 from lex.model import BotModelError, check_locales, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
-from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
+from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
 from stacks.limits import LimitViolationError, enforce
+from stacks.native_tests import IvrTestCaseStack
 from stacks.regional import IvrRegionalStack
-from stacks.test_cases import IvrTestCaseStack
 
 ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"

@@ -28,12 +28,12 @@ from ivr.diff_cli import diff_command
 from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
+from ivr.native_tests_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
 from ivr.output import console, deployment_or_exit, err
 from ivr.preflight_cli import preflight_command
 from ivr.progress import Stages
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
-from ivr.test_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
 
 if TYPE_CHECKING:
     from flowkit.language.lint import Finding

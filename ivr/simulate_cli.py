@@ -150,7 +150,7 @@ def simulate_command(
     from flowkit.simulate.functions import local_clinic
     region = role_or_exit(role, region, "simulate")
     if test_case is not None:
-        from ivr.test_cli import OfflineCall, simulate_test_cases
+        from ivr.native_tests_cli import OfflineCall, simulate_test_cases
 
         chosen = deployment_or_exit(config)
         call = OfflineCall(flow, _at(at, chosen.hours[0].time_zone) if at else None, caller if at or flow else None)

@@ -334,7 +334,7 @@ class DrillRunner:
             or not (self.ops.deployment.test_cases.after_failover)
         ):
             return None
-        from runbooks.test_cases import verify_region
+        from runbooks.native_tests import verify_region
 
         started, began = _now(), self.clock()
         name = f"test cases in {step.args['to']}"

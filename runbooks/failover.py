@@ -368,7 +368,7 @@ class _Procedure:
 
     def test_cases(self) -> Outcome:
         """The final verification: the target region's Connect test cases (``test_cases.after_failover``)."""
-        from runbooks.test_cases import verify_region
+        from runbooks.native_tests import verify_region
 
         return verify_region(self.ops, self.to)
 

@@ -27,8 +27,8 @@ pytestmark = [
 
 
 def test_one_compiled_test_case_runs_in_the_deployed_region() -> None:
-    from ivr.test_cli import _operations_for
-    from runbooks.test_cases import compiled_cases, run_in
+    from ivr.native_tests_cli import _operations_for
+    from runbooks.native_tests import compiled_cases, run_in
 
     # GIVEN the deployed kit and one scenario compiled into a test case
     deployment = load_deployment(os.environ[CONFIG_ENV])

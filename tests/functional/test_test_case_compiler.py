@@ -286,7 +286,7 @@ def regional_resources(region: str, name: str) -> Any:
 def test_a_region_resolved_function_is_overridden_in_every_region(sample: Deployment) -> None:
     from flowkit.testcase.compile import compile_scenario
     from flowkit.testcase.interpret import interpret
-    from runbooks.test_cases import filled, placeholder_values
+    from runbooks.native_tests import filled, placeholder_values
 
     # GIVEN a flow that names its function with $.AwsRegion, and a scenario recorded in the primary region
     scenario = Scenario.model_validate({"name": "regional", "flow": "regional", "at": "2026-12-01T10:00:00-05:00",

@@ -15,10 +15,10 @@ from botocore.stub import Stubber
 
 from flowkit.testcase.kit import cases_as_files, compile_kit
 from regions.config import Deployment, load_deployment
-from runbooks import test_cases as module
+from runbooks import native_tests as module
 from runbooks.drill import DrillRunner, load_drill
 from runbooks.failover import DrOperations, failover
-from runbooks.test_cases import TestCaseRunner, placeholder_values, run_region
+from runbooks.native_tests import TestCaseRunner, placeholder_values, run_region
 from tests.conftest import CONFIGS, ROOT
 from tests.functional.aws_fakes import INSTANCE, SEARCH, FakeAws, FakeClock, flows_in_instance
 from tests.functional.stubbed_stack import outputs_for
@@ -256,7 +256,7 @@ def test_missing_test_cases_are_created_through_the_api(connect: tuple[Any, Stub
 def stored(stub: Stubber, case: str, case_file: dict[str, Any], values: dict[str, str],
            change: Any = None) -> dict[str, Any]:  # fmt: skip
     """Queue DescribeTestCase's answer: the test case as Connect holds it (``change`` edits it)."""
-    from runbooks.test_cases import filled
+    from runbooks.native_tests import filled
 
     content, entry = filled(case_file, values)
     case = {"Id": case, "Name": "x", "Content": json.dumps(json.loads(content), indent=1), "EntryPoint": entry,
@@ -579,7 +579,7 @@ def test_ivr_test_prints_a_table_writes_junit_and_exits_1_on_a_failure(
     from typer.testing import CliRunner
 
     import flowkit.testcase.kit as kit_module
-    import ivr.test_cli as cli_module
+    import ivr.native_tests_cli as cli_module
     from ivr.cli import app
 
     # GIVEN two compiled scenarios in the primary region: one passes, one fails an observation

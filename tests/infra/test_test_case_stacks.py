@@ -13,7 +13,7 @@ from flowkit.language.files import placeholders_in
 from flowkit.testcase.kit import cases_as_files, compile_kit
 from flowkit.testcase.language import MAX_CONTENT, MAX_NAME, problems_of
 from regions.config import Deployment, load_deployment
-from runbooks.test_cases import REGIONAL, parameter_name, plan_of_test_cases
+from runbooks.native_tests import REGIONAL, parameter_name, plan_of_test_cases
 from tests.conftest import CONFIGS, ROOT, Synth
 
 

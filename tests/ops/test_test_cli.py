@@ -12,8 +12,8 @@ from typer.testing import CliRunner
 from flowkit.simulate.scenarios import load_scenarios
 from flowkit.testcase.kit import SCENARIOS_DIR
 from ivr.cli import app
-from ivr.test_cli import junit_xml
-from runbooks.test_cases import RegionRun, TestResult
+from ivr.native_tests_cli import junit_xml
+from runbooks.native_tests import RegionRun, TestResult
 
 runner = CliRunner()
 
@@ -157,9 +157,9 @@ def test_deploy_fills_the_test_case_stack_with_the_flows_the_instance_holds(
     import flowkit.testcase.kit as kit_module
     import ivr.cdk_cli as cdk_cli
     from flowkit.language.files import placeholders_in
-    from ivr.test_cli import deploy_test_cases
+    from ivr.native_tests_cli import deploy_test_cases
     from regions.config import load_deployment
-    from runbooks.test_cases import parameter_name
+    from runbooks.native_tests import parameter_name
     from tests.conftest import ROOT
     from tests.functional.aws_fakes import SEARCH, flows_in_instance
     from tests.functional.stubbed_stack import outputs_for

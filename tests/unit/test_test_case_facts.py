@@ -12,7 +12,7 @@ import cfnlint
 
 from flowkit.testcase.language import MAX_CONTENT, MAX_NAME
 from regions.config import FlowTestSettings
-from runbooks.test_cases import CFN_REGIONS, TERMINAL
+from runbooks.native_tests import CFN_REGIONS, TERMINAL
 
 PROVIDERS = Path(cfnlint.__file__).parent / "data" / "schemas" / "providers"
 RESOURCE = "AWS::Connect::TestCase"

@@ -23,7 +23,7 @@ from ivr.output import console, deployment_or_exit, err, role_or_exit
 if TYPE_CHECKING:
     from flowkit.testcase.compile import CompiledTestCase
     from regions.config import Deployment
-    from runbooks.test_cases import RegionRun
+    from runbooks.native_tests import RegionRun
 
 ROOT = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
@@ -32,7 +32,7 @@ FAILED = {"FAILED", "TIMED_OUT", "ERROR", "STOPPED"}
 
 def stacks_of_test_cases(deployment: Deployment) -> list[str]:
     """The test-case stacks the app holds, DR first (the order ``ivr destroy`` removes them in)."""
-    from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
+    from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
 
     return [
         stack_of_test_cases(deployment.region(r))
@@ -57,7 +57,7 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     from flowkit.simulate.engine import SimulationError
     from flowkit.simulate.scenarios import ScenarioError
     from ivr.cdk_cli import cdk_command, render, run_cdk
-    from runbooks.test_cases import REGIONAL, parameter_name, plan_of_test_cases, stack_of_test_cases
+    from runbooks.native_tests import REGIONAL, parameter_name, plan_of_test_cases, stack_of_test_cases
 
     why_not = plan_of_test_cases(deployment, role)  # type: ignore[arg-type]
     if why_not is not None:
@@ -80,7 +80,7 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     from ivr.stack_outputs import StackOutputsError, read_outputs
     from runbooks.aws_steps import api_error
     from runbooks.flow_loader import CONNECT_RETRIES
-    from runbooks.test_cases import instance_flows, placeholder_values
+    from runbooks.native_tests import instance_flows, placeholder_values
 
     try:
         outputs = read_outputs(boto3.client("cloudformation", region_name=settings.region), settings.stack_name)
@@ -392,7 +392,7 @@ def ivr_test_command(
 
 
 def _plan(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]]) -> None:
-    from runbooks.test_cases import plan_of_test_cases, stack_of_test_cases
+    from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
 
     settings = deployment.region(region)  # type: ignore[arg-type]
     why_not = plan_of_test_cases(deployment, region)  # type: ignore[arg-type]
@@ -411,7 +411,7 @@ def _plan(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]])
 
 def _run(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]], say: Any) -> RegionRun:
     from runbooks.aws_steps import StepError
-    from runbooks.test_cases import run_in
+    from runbooks.native_tests import run_in
 
     config_ops = _operations_for(deployment)
     started = time.monotonic()

@@ -8,7 +8,7 @@ IVR's outputs stay free to change.
 
 In global-resiliency mode only the primary has this stack: Connect mirrors its test cases to the replica, so
 their content must hold in both regions. The Region is then ``$.AwsRegion`` (as the mirrored flows name it), and
-``ivr deploy`` fills functions and the bot alias in the same region-resolved form (runbooks/test_cases.py).
+``ivr deploy`` fills functions and the bot alias in the same region-resolved form (runbooks/native_tests.py).
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from constructs import Construct
 from flowkit.language.files import fill, placeholders_in
 from flowkit.language.portability import AWS_REGION
 from regions.config import RegionSettings
-from runbooks.test_cases import REGIONAL, parameter_name
+from runbooks.native_tests import REGIONAL, parameter_name
 
 
 class IvrTestCaseStack(cdk.Stack):
