@@ -40,24 +40,20 @@ class StackTemplate:
 
 
 def read_assembly(outdir: Path) -> list[StackTemplate]:
-    """The stacks of a cloud assembly, in manifest order."""
-    from stacks.limits import nested_template_files
-
+    """The stacks of a cloud assembly, in manifest order, each with its nested stacks' templates."""
     manifest_path = outdir / "manifest.json"
     try:
         manifest = json.loads(manifest_path.read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise AssemblyError(f"{manifest_path}: no cloud assembly here; run `ivr synth` first") from None
     stacks = []
+    nested_paths = nested_templates(outdir)
     for name, artifact in manifest.get("artifacts", {}).items():
         if artifact.get("type") != "aws:cloudformation:stack":
             continue
         template_file = outdir / artifact["properties"]["templateFile"]
         region = str(artifact.get("environment", "aws://unknown/unknown")).rsplit("/", 1)[-1]
-        nested = tuple(
-            json.loads(path.read_text("utf-8"))
-            for _, path in nested_template_files(outdir, manifest["artifacts"].get(f"{name}.assets")).values()
-        )
+        nested = tuple(json.loads(path.read_text("utf-8")) for path in nested_paths.get(name, []))
         stacks.append(StackTemplate(name, region, template_file, json.loads(template_file.read_text("utf-8")), nested))
     if not stacks:
         raise AssemblyError(f"{outdir}: the assembly holds no stack")
@@ -147,6 +143,8 @@ def nested_templates(outdir: Path) -> dict[str, list[Path]]:
     template that no asset manifest lists is given to the stack whose name (letters and digits) begins its file
     name, as the CDK names them, or else listed under its own file name, so that every one of them is linted.
     """
+    from stacks.limits import nested_template_files  # the one reader of a stack's asset manifest
+
     try:
         manifest = json.loads((outdir / "manifest.json").read_text(encoding="utf-8"))
     except (OSError, ValueError):
@@ -163,14 +161,13 @@ def nested_templates(outdir: Path) -> dict[str, list[Path]]:
             if asset_manifest.get("type") != "cdk:asset-manifest":
                 continue
             try:
-                assets = json.loads((outdir / asset_manifest["properties"]["file"]).read_text(encoding="utf-8"))
+                listed = nested_template_files(outdir, asset_manifest)
             except (OSError, ValueError, KeyError):
                 continue
-            for asset in assets.get("files", {}).values():
-                file = str(asset.get("source", {}).get("path", ""))
-                if file.endswith(".nested.template.json") and file not in claimed and (outdir / file).is_file():
-                    claimed.add(file)
-                    found[name].append(outdir / file)
+            for _, path in listed.values():
+                if path.name not in claimed and path.is_file():
+                    claimed.add(path.name)
+                    found[name].append(path)
     for path in sorted(outdir.glob("*.nested.template.json")):
         if path.name in claimed:
             continue
