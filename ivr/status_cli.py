@@ -172,10 +172,11 @@ class _Reader:
             self.status.add(f"{kind.lower()} split", text)
 
     def flows(self) -> None:
+        from flowkit.language.catalogue import MODULE
         from flowkit.language.files import FlowError, fill, load_flows
         from ivr.stack_outputs import target_from_outputs
         from runbooks.aws_steps import active_by_name, calls_of
-        from runbooks.flow_loader import MODULE, canonical
+        from runbooks.flow_loader import canonical
 
         try:
             kit = sorted(load_flows(), key=lambda f: f.name)

@@ -99,8 +99,8 @@ class DrOperations:
     @property
     def flow_names(self) -> list[str]:
         """The kit's flows (not modules) by the names the stack gives them in Connect: their file names."""
+        from flowkit.language.catalogue import MODULE
         from flowkit.language.files import load_flows
-        from runbooks.flow_loader import MODULE
 
         return sorted(f.name for f in load_flows() if f.type != MODULE)
 

@@ -24,14 +24,13 @@ from typing import Any, Literal
 from botocore.config import Config
 from botocore.exceptions import ClientError
 
+from flowkit.language.catalogue import MODULE  # not a ContactFlowType: modules load through their own API
 from flowkit.language.files import FlowError, FlowFile, fill
 from flowkit.language.importer import import_document
 from runbooks.aws_steps import active_by_name, paged
 
 Status = Literal["created", "updated", "unchanged", "failed", "skipped", "would-create", "would-update"]
 CONNECT_RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 10})
-#: Modules are not a ContactFlowType (botocore connect model): they load through the module API.
-MODULE = "MODULE"
 #: Saved (unpublished) content that Connect accepts for any flow type; replaced right after.
 STUB = {
     "Version": "2019-10-30",

@@ -17,12 +17,12 @@ from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
+from flowkit.language.catalogue import MODULE
 from flowkit.language.files import FlowFile
 from regions.config import RegionSettings
 from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
 from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automation_document
 from runbooks.drill import all_drills
-from runbooks.flow_loader import MODULE
 
 ATTACHMENT = "aws_steps.zip"
 FIS_PREFIX = "FisConfigs"

@@ -53,6 +53,8 @@ CONSOLE_TYPES = {
     "campaign": "CAMPAIGN",
     "contactFlowModule": "MODULE",
 }
+#: The API type of a flow module: not a ContactFlowType, it has its own API and resource type.
+MODULE = CONSOLE_TYPES["contactFlowModule"]
 FLOW_TYPES = frozenset(CONSOLE_TYPES.values())
 #: Lower-case and console spellings users type on the command line (``--type customer-queue``).
 TYPE_ALIASES = {
@@ -68,7 +70,7 @@ XFER = frozenset({"AGENT_TRANSFER", "QUEUE_TRANSFER"})
 CQ = frozenset({"CUSTOMER_QUEUE"})
 WH = frozenset({"CUSTOMER_WHISPER", "AGENT_WHISPER", "OUTBOUND_WHISPER"})
 HOLD = frozenset({"CUSTOMER_HOLD", "AGENT_HOLD"})
-MOD = frozenset({"MODULE"})
+MOD = frozenset({MODULE})
 ALL = FLOW_TYPES
 #: Flow types whose allowed actions no source lists; the flow-type rule does not judge them.
 UNRESTRICTED_TYPES = frozenset({"CAMPAIGN"})

@@ -28,6 +28,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from flowkit.language.catalogue import MODULE
 from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, string_values
 
 if TYPE_CHECKING:
@@ -160,7 +161,7 @@ def check_flows(
     from flowkit.language.portability import check_portability
 
     together = [*flows, *also_flows]
-    modules = [f.name for f in together if flow_type_of(f.doc) == "MODULE"]
+    modules = [f.name for f in together if flow_type_of(f.doc) == MODULE]
     provided = provided_placeholders(deployment, [f.name for f in together if f.name not in modules], modules)
     findings: list[Finding] = []
     for flow in flows:

@@ -15,12 +15,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from flowkit.language.catalogue import MODULE
 from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, has_errors, lint_flow
 
 #: The kit's flows are data of the contact-center unit, ``connect/flows/``.
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "connect" / "flows"
-#: The API type of a flow module (modules are not a ContactFlowType; they have their own API and resource type).
-MODULE = "MODULE"
 PLACEHOLDER_KINDS = ("FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn")
 
 

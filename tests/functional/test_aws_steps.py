@@ -277,11 +277,11 @@ def test_a_precheck_that_cannot_search_fails_its_flow_check_with_the_reason() ->
 
 def test_drill_documents_precheck_the_kits_flows_by_name() -> None:
     # GIVEN drill values built from the kit's flow files
+    from flowkit.language.catalogue import MODULE
     from flowkit.language.files import load_flows
     from regions.config import load_deployment
     from runbooks.automation import ScriptAttachment, automation_document
     from runbooks.drill import all_drills
-    from runbooks.flow_loader import MODULE
     from runbooks.infrastructure import drill_values
     from tests.conftest import ROOT
 
