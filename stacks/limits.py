@@ -477,14 +477,18 @@ RULES: tuple[Rule, ...] = (
 
 
 # -- running the rules ----------------------------------------------------------------------------------------------
-def check_stack(stack: StackTemplate, rules: Iterable[Rule] = RULES) -> list[Violation]:
-    """Every breach of ``rules`` in one stack and its nested stacks."""
+def check_stack(
+    stack: StackTemplate, rules: Iterable[Rule] = RULES, *, whole: StackTemplate | None = None
+) -> list[Violation]:
+    """Every breach of ``rules`` in one stack and its nested stacks (``whole``: the stack with its nested stacks'
+    resources, when the caller has it already)."""
     rules = tuple(rules)
     found = []
     for template in (stack, *stack.nested):
         for rule in (r for r in rules if r.per_template):
             found += [Violation(template.name, where, message, rule.name) for where, message in rule.check(template)]
-    whole = with_nested_resources(stack) if stack.nested else stack
+    if whole is None:
+        whole = with_nested_resources(stack) if stack.nested else stack
     for rule in (r for r in rules if not r.per_template):
         found += [Violation(stack.name, where, message, rule.name) for where, message in rule.check(whole)]
     return found
@@ -580,10 +584,11 @@ def check_assembly(outdir: Path, rules: Iterable[Rule] = RULES) -> list[Violatio
     rules = tuple(rules)
     stacks = read_stacks(outdir)
     # A peer is seen whole: the primary's flows, in its nested stacks, call the DR region's functions by name.
-    wholes = [with_nested_resources(stack) for stack in stacks]
+    wholes = {stack.name: with_nested_resources(stack) for stack in stacks}
     for stack in stacks:
-        stack.peers = [whole for whole in wholes if whole.name != stack.name]
-    return [violation for stack in stacks for violation in check_stack(stack, rules)]
+        stack.peers = [whole for name, whole in wholes.items() if name != stack.name]
+        wholes[stack.name].peers = stack.peers
+    return [v for stack in stacks for v in check_stack(stack, rules, whole=wholes[stack.name])]
 
 
 def enforce(outdir: Path) -> None:
