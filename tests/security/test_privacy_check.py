@@ -47,8 +47,8 @@ def test_a_flow_that_logs_patient_data_is_found(tmp_path: Path) -> None:
     findings = flow_log_findings(load_flows(flows), SENSITIVE, ANSWERS)
     found = {(Path(f.file).name, f.action) for f in findings}
     assert ("inbound-menu.json", "LookupCaller") in found  # the function answers patientId and firstName
-    assert ("inbound-menu.json", "RememberCaller") in found  # sets them as contact attributes
-    assert ("inbound-menu.json", "AskBot") in found  # greets by $.Attributes.firstName
+    assert ("inbound-menu.json", "HoldPatient") in found  # holds them as flow attributes
+    assert ("inbound-menu.json", "AskBot") in found  # greets by $.FlowAttributes.firstName
     assert all(f.rule == "sensitive-field-logged" and f.severity == "error" for f in findings)
 
 
