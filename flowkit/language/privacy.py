@@ -23,7 +23,9 @@ from flowkit.language.files import FlowFile
 from flowkit.language.lint import Finding, string_values
 
 #: Where a flow reads a field by name: contact attributes, a Lambda's answer, Lex session attributes.
-_REFERENCE = re.compile(r"\$\.(?:Attributes|FlowAttributes|External|Lex\.SessionAttributes|Lex\.Slots)\.([A-Za-z0-9_]+)")
+_REFERENCE = re.compile(
+    r"\$\.(?:Attributes|FlowAttributes|External|Lex\.SessionAttributes|Lex\.Slots)\.([A-Za-z0-9_]+)"
+)
 _FUNCTION = re.compile(r"%FunctionArn\.([A-Za-z0-9]+)%")
 
 

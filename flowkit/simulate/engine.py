@@ -515,8 +515,8 @@ class _Call:
         return self.take(flow, action)
 
     def _do_update_flow_attributes(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
-        given = p.get("FlowAttributes") if isinstance(p.get("FlowAttributes"), dict) else {}
-        for key, attribute in given.items():
+        given = p.get("FlowAttributes")
+        for key, attribute in (given if isinstance(given, dict) else {}).items():
             value = attribute.get("Value") if isinstance(attribute, dict) else attribute
             self.flow_attributes[str(key)] = "" if value is None else str(value)
         return self.take(flow, action)
