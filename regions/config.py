@@ -353,6 +353,14 @@ class Chaos(_Strict):
     duration_minutes: int = Field(default=5, ge=1, le=60)
 
 
+#: Recordings kept by profile, in days: production six years (the period HIPAA sets for keeping its required
+#: documentation, 45 CFR 164.316(b)(2)(i), as a starting point: your records policy decides), dev 30 days.
+RECORDINGS_KEPT_DAYS: dict[str, int] = {"production": 2190, "dev": 30}
+#: Recordings archived by profile: production after 90 days (Glacier Instant Retrieval bills 90 days at least,
+#: S3 user guide, "Amazon S3 storage classes"), dev never.
+RECORDINGS_ARCHIVE_DAYS: dict[str, int] = {"production": 90, "dev": 0}
+
+
 class DataProtection(_Strict):
     """How the deployment keeps patient data: which fields are sensitive, and how safe the stores are.
 
@@ -376,6 +384,13 @@ class DataProtection(_Strict):
     generation: int = Field(default=1, ge=1, le=99)
     backup_retention_days: int = Field(default=35, ge=7, le=3650)
     flow_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 90
+    #: Days a call recording or chat transcript is kept before S3 expires it; unset takes the profile's
+    #: (``RECORDINGS_KEPT_DAYS``). An S3 lifecycle rule on each region's recordings bucket (S3 user guide,
+    #: "Managing the lifecycle of objects").
+    recordings_expire_days: int | None = Field(default=None, ge=1, le=36500)
+    #: Days after which recordings move to S3 Glacier Instant Retrieval (still playable at once, cheaper to keep);
+    #: unset takes the profile's (``RECORDINGS_ARCHIVE_DAYS``), 0 keeps them in S3 Standard.
+    recordings_archive_days: int | None = Field(default=None, ge=0, le=36500)
 
     @field_validator("sensitive_fields")
     @classmethod
@@ -395,6 +410,30 @@ class DataProtection(_Strict):
                 "deployment that holds none"
             )
         return self
+
+    @model_validator(mode="after")
+    def _archive_before_expiry(self) -> DataProtection:
+        # S3 refuses a rule whose expiration is not later than its transition (S3 user guide, "Lifecycle
+        # configuration elements": the Expiration action's days must be greater than the Transition action's).
+        archive, expire = self.recordings_archive_after, self.recordings_kept_days
+        if archive and archive >= expire:
+            raise ValueError(
+                f"recordings are archived after {archive} days (recordings_archive_days, or the {self.profile} "
+                f"profile's) but kept only {expire} (recordings_expire_days): S3 expires an object only after its "
+                "transition; keep them longer or set recordings_archive_days: 0"
+            )
+        return self
+
+    @property
+    def recordings_kept_days(self) -> int:
+        """Days a recording is kept: the deployment's, else the profile's."""
+        return self.recordings_expire_days or RECORDINGS_KEPT_DAYS[self.profile]
+
+    @property
+    def recordings_archive_after(self) -> int:
+        """Days before a recording moves to Glacier Instant Retrieval; 0 for never."""
+        chosen = self.recordings_archive_days
+        return RECORDINGS_ARCHIVE_DAYS[self.profile] if chosen is None else chosen
 
     @property
     def keeps_data(self) -> bool:
