@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -353,6 +353,9 @@ class Chaos(_Strict):
     duration_minutes: int = Field(default=5, ge=1, le=60)
 
 
+#: Values that are personal whatever their name: the caller's number, what callers say to the bot.
+SensitiveSource = Literal["CustomerEndpoint.Address", "Lex.Slots"]
+
 #: Recordings kept by profile, in days: production six years (the period HIPAA sets for keeping its required
 #: documentation, 45 CFR 164.316(b)(2)(i), as a starting point: your records policy decides), dev 30 days.
 RECORDINGS_KEPT_DAYS: dict[str, int] = {"production": 2190, "dev": 30}
@@ -384,6 +387,16 @@ class DataProtection(_Strict):
     generation: int = Field(default=1, ge=1, le=99)
     backup_retention_days: int = Field(default=35, ge=7, le=3650)
     flow_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 90
+    #: Values that are patient data whatever their name: the caller's number (``$.CustomerEndpoint.Address``) and
+    #: what callers say to the bot (``$.Lex.Slots``). The privacy guard follows them, and the fields above, through
+    #: the flows to every sink (flowkit/language/privacy.py).
+    sensitive_sources: list[SensitiveSource] = Field(default_factory=lambda: list(get_args(SensitiveSource)))
+    #: Prompt blocks allowed to speak a sensitive value back to the caller, as ``flow/BlockIdentifier`` (a greeting
+    #: by first name): any other prompt that would is refused at synth.
+    speak_back: list[str] = Field(default_factory=list)
+    #: Functions allowed to receive a sensitive value from a flow: as a Lambda parameter, or as a Lex session
+    #: attribute for the bot's code hook. Any other is refused at synth.
+    sensitive_receivers: list[str] = Field(default_factory=list)
     #: Days a call recording or chat transcript is kept before S3 expires it; unset takes the profile's
     #: (``RECORDINGS_KEPT_DAYS``). An S3 lifecycle rule on each region's recordings bucket (S3 user guide,
     #: "Managing the lifecycle of objects").
@@ -398,6 +411,14 @@ class DataProtection(_Strict):
         for name in value:
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name):
                 raise ValueError(f"{name!r} is not an attribute name (letters, digits, '_')")
+        return value
+
+    @field_validator("speak_back")
+    @classmethod
+    def _blocks(cls, value: list[str]) -> list[str]:
+        for mark in value:
+            if not re.fullmatch(r"[^/\s]+/[^/\s]+", mark):
+                raise ValueError(f"{mark!r} is not flow/BlockIdentifier (for example inbound-menu/AskBot)")
         return value
 
     @model_validator(mode="after")
