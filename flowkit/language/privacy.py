@@ -1,4 +1,10 @@
-"""Patient data stays out of flow logs and traces: a check over the flows and the functions' code.
+"""Patient data goes only where the deployment says: checks over the flows and the functions' code.
+
+Two checks of the flows: by name (``flow_log_findings``: a block that handles a field marked sensitive while flow
+logging may be on) and by data flow (``data_flow_findings``: a sensitive value followed from where it enters, the
+caller's number, Lex slots, function results or a sensitive-named field, through every attribute it is copied to,
+to every sink: contact attributes and contact data, prompt text, Lambda parameters and the bot's session, logged
+blocks). A third reads the functions' code for traces (``trace_findings``).
 
 Connect logs every block that runs while flow logging is on, with its parameters and, for Lambda and Lex blocks,
 what goes to them and comes back (Connect admin guide, "Data in flow logs stored in an Amazon CloudWatch log
@@ -205,6 +211,8 @@ _PROMPTS = ("Text", "SSML")
 #: Actions whose parameters Connect keeps with the contact after the call: contact attributes (kept in contact
 #: records for 24 months, Connect API reference, UpdateContactAttributes), contact data (Name, Description,
 #: References: the contact record, Connect API reference, UpdateContactData) and tags (TagContact).
+#: Flow attributes are not a sink: they are "restricted to the flow in which they are configured", meant for
+#: sensitive data that need not persist (admin guide, "Flow block: Set contact attributes", Flow).
 _STORED = {"UpdateContactAttributes": "contact attributes", "UpdateContactData": "contact data",
            "TagContact": "contact tags"}  # fmt: skip
 
