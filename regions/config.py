@@ -434,14 +434,15 @@ class DataProtection(_Strict):
 
     @model_validator(mode="after")
     def _archive_before_expiry(self) -> DataProtection:
-        # S3 refuses a rule whose expiration is not later than its transition (S3 user guide, "Lifecycle
-        # configuration elements": the Expiration action's days must be greater than the Transition action's).
+        # Both actions count days from the object's creation (S3 user guide, "Managing the lifecycle of objects"):
+        # an archive day on or after the expiry day never archives anything. Any archive day is valid for
+        # GLACIER_IR (S3 API reference, Transition: "0 or positive integers"), so no other floor applies.
         archive, expire = self.recordings_archive_after, self.recordings_kept_days
         if archive and archive >= expire:
             raise ValueError(
                 f"recordings are archived after {archive} days (recordings_archive_days, or the {self.profile} "
-                f"profile's) but kept only {expire} (recordings_expire_days): S3 expires an object only after its "
-                "transition; keep them longer or set recordings_archive_days: 0"
+                f"profile's) but kept only {expire} (recordings_expire_days): they would expire before they are "
+                "archived; keep them longer or set recordings_archive_days: 0"
             )
         return self
 

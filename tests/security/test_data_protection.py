@@ -319,7 +319,7 @@ def test_a_recordings_lifecycle_s3_would_refuse_is_refused(
 ) -> None:
     from regions.config import ConfigError
 
-    # GIVEN a deployment whose recordings would expire before (or when) they are archived, or never be kept
+    # GIVEN a deployment whose recordings would expire before (or when) they are archived, or be kept no day
     raw = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text())
     raw["data"] = {**raw["data"], "profile": "production", **fields}
     path = tmp_path / "mine.yaml"
