@@ -1,4 +1,4 @@
-"""Every command in the README and the runbooks works as written, on this checkout, without an AWS account.
+"""Every command in the README, the docs and the runbooks works as written, on this checkout, without an AWS account.
 
 The commands are extracted from the Markdown (shell blocks and inline code that starts with a kit command), with
 the documents' own placeholders filled from the sample deployment (``$CONFIG``, ``regions/mine.yaml``, ``<name>``,
@@ -23,7 +23,7 @@ import pytest
 from regions.config import load_deployment
 from tests.conftest import ROOT
 
-DOCS = [ROOT / "README.md", *sorted((ROOT / "runbooks").glob("*.md"))]
+DOCS = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "runbooks").glob("*.md"))]
 PROGRAMS = {"ivr", ".venv/bin/ivr", "npx", "make", "aws"}
 SAMPLE = ROOT / "regions" / "clinic.yaml"
 #: Placeholders that mean "a value you do not know in advance": what is left after substitution is a synopsis.
@@ -54,7 +54,8 @@ def substitutions() -> dict[str, str]:
 def _candidates(text: str) -> list[str]:
     """Shell lines of ```bash blocks (continuations joined) and inline code spans, in document order."""
     found: list[str] = []
-    parts = re.split(r"^```(\w*)\n(.*?)^```\s*$", text, flags=re.M | re.S)
+    # Fences may be indented (a code block inside a list item).
+    parts = re.split(r"^[ \t]*```(\w*)\n(.*?)^[ \t]*```\s*$", text, flags=re.M | re.S)
     # re.split with two groups yields: prose, language, body, prose, language, body, ...
     for index in range(0, len(parts), 3):
         prose = parts[index]
@@ -113,7 +114,7 @@ def commands() -> list[Command]:
                 if (normal, skip) in seen:
                     continue
                 seen.add((normal, skip))
-                result.append(Command(doc.name, written, run, skip))
+                result.append(Command(str(doc.relative_to(ROOT)), written, run, skip))
     return result
 
 
