@@ -38,6 +38,8 @@ class Command:
     written: str
     run: str
     skip: str = ""
+    #: The same command was written earlier (here or in another document): it runs once, there.
+    repeat: bool = False
 
 
 def substitutions() -> dict[str, str]:
@@ -111,21 +113,22 @@ def commands() -> list[Command]:
                     skip = "a load run (minutes of paced calls); the load mode has its own tests"
                 elif SYNOPSIS.search(run):
                     skip = "a synopsis, not a command"
-                if (normal, skip) in seen:
-                    continue
+                repeat = (normal, skip) in seen
                 seen.add((normal, skip))
-                result.append(Command(str(doc.relative_to(ROOT)), written, run, skip))
+                result.append(Command(str(doc.relative_to(ROOT)), written, run, skip, repeat))
     return result
 
 
 ALL = commands()
-RUNNABLE = [c for c in ALL if not c.skip]
+RUNNABLE = [c for c in ALL if not c.skip and not c.repeat]
 
 
 def test_the_docs_have_commands_to_run() -> None:
-    # Every document with kit commands contributes at least one that runs as written.
-    docs_with_commands = {c.doc for c in ALL if c.run.split()[0] in ("ivr", ".venv/bin/ivr", "npx")}
-    assert docs_with_commands <= {c.doc for c in RUNNABLE}, [c for c in ALL if c.skip == "a synopsis, not a command"]
+    # Every document with kit command lines (not only command names in prose) has at least one that runs as written.
+    docs_with_commands = {c.doc for c in ALL if c.run.split()[0] in ("ivr", ".venv/bin/ivr", "npx")
+                          and c.skip in ("", "a synopsis, not a command")}  # fmt: skip
+    docs_with_runnable = {c.doc for c in ALL if not c.skip}  # a command run once for an earlier document counts
+    assert docs_with_commands <= docs_with_runnable, [c for c in ALL if c.skip == "a synopsis, not a command"]
 
 
 @pytest.fixture(scope="module")
