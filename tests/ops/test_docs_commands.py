@@ -23,7 +23,12 @@ import pytest
 from regions.config import load_deployment
 from tests.conftest import ROOT
 
-DOCS = [ROOT / "README.md", ROOT / "SECURITY.md", *sorted((ROOT / "docs").glob("*.md")), *sorted((ROOT / "runbooks").glob("*.md"))]
+DOCS = [
+    ROOT / "README.md",
+    ROOT / "SECURITY.md",
+    *sorted((ROOT / "docs").glob("*.md")),
+    *sorted((ROOT / "runbooks").glob("*.md")),
+]
 PROGRAMS = {"ivr", ".venv/bin/ivr", "npx", "make", "aws"}
 SAMPLE = ROOT / "regions" / "clinic.yaml"
 #: Placeholders that mean "a value you do not know in advance": what is left after substitution is a synopsis.
