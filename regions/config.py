@@ -469,7 +469,7 @@ class DataProtection(_Strict):
 
 
 class FlowTestSettings(_Strict):
-    """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; README, "Test calls
+    """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; docs/flows.md, "Test calls
     on AWS"). Settings marked unconfirmed follow what the AWS docs say; change them if Connect disagrees.
     """
 
