@@ -114,6 +114,7 @@ def test_interrupted_drill_rolls_back_and_says_so(aws: FakeAws, deployment: Depl
         raise KeyboardInterrupt
 
     healthy_dr_and_traffic(aws)
+    aws.traffic("dr", {DR: 100, PRIMARY: 0})  # the split read back for the evidence when it stops
     aws.stack("primary")
     aws.traffic("primary", {DR: 100, PRIMARY: 0})
     aws.update("primary", {PRIMARY: 100, DR: 0})
@@ -122,6 +123,7 @@ def test_interrupted_drill_rolls_back_and_says_so(aws: FakeAws, deployment: Depl
     )
     assert report.outcome == "interrupted"
     assert [s.status for s in report.steps][-3:] == ["interrupted", "rolled-back", "rolled-back"]
+    assert report.traffic == f"telephony {DR} 100 %, {PRIMARY} 0 %; agents {DR} 100 %, {PRIMARY} 0 % (read in {DR})"
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
 
 
