@@ -113,6 +113,18 @@ class FakeAws:
                               "AllocatedProvisionedConcurrentExecutions": level if allocated is None else allocated},
                              {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
 
+    def ready_but(self, role: str, level: int, late: str, status: str = "IN_PROGRESS", allocated: int = 0) -> None:
+        """Queue one readiness poll of ``role`` where every function is READY at ``level`` except ``late``, which
+        answers ``status`` with ``allocated`` environments: each function answers its own status."""
+        lam = self.stub("lambda", role)
+        for name in self.deployment.function_names:
+            mine = (status, allocated) if name == late else ("READY", level)
+            lam.add_response("get_provisioned_concurrency_config",
+                             {"Status": mine[0], "RequestedProvisionedConcurrentExecutions": level,
+                              "AvailableProvisionedConcurrentExecutions": mine[1],
+                              "AllocatedProvisionedConcurrentExecutions": mine[1]},
+                             {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
+
     def agents(
         self, role: str, users: dict[str, str], associated: set[str], *, profile: str = "RP1", dry_run: bool = False
     ) -> None:

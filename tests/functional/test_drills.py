@@ -18,8 +18,6 @@ PRIMARY, DR = "us-east-1", "us-west-2"
 AGENTS = {"U1": "RP1", "U2": "RP1", "U3": "RP-OTHER"}
 
 
-
-
 @pytest.fixture(autouse=True)
 def dr_alarm(aws: FakeAws) -> None:
     """One alarm of the DR stack, in OK state, for the check-alarms steps."""
@@ -232,3 +230,21 @@ def test_a_drill_with_no_agent_to_take_the_calls_moves_nothing(aws: FakeAws, dep
         ("rollback: raise DR capacity to the peak level", "rolled-back"),
     ]
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
+
+
+def test_a_drill_waits_for_every_function_not_any(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN every DR function READY at the peak but the last one, which Lambda never gets READY in the step's time
+    clock = FakeClock()
+    laggard = deployment.function_names[-1]
+    aws.stack("dr")
+    aws.healthy("dr")
+    drill = load_drill("failover-drill")
+    raise_step = drill.steps[1]
+    for _ in range(raise_step.timeout // 10 + 1):  # polled every 10 s over the step's timeout
+        aws.ready_but("dr", 10, laggard, status="IN_PROGRESS", allocated=2)
+    # WHEN the drill runs THEN the capacity step fails on that function alone, and nothing moves
+    report = runner(aws, deployment, clock).run(drill)
+    raised = report.steps[1]
+    assert (raised.name, raised.status) == (raise_step.name, "failed")
+    assert [c["name"] for c in raised.checks if not c["ok"]] == [f"{laggard}:live provisioned concurrency"]
+    assert [(s.name, s.status) for s in report.steps][2:] == [(f"rollback: {raise_step.name}", "rolled-back")]
