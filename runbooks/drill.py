@@ -338,7 +338,9 @@ class DrillRunner:
         """Run an action: (status, detail, checks, and how a checking action waited)."""
         ops = self.ops
         if action in ("precheck", "check-alarms"):
-            probe = ops.precheck if action == "precheck" else ops.alarms
+            # A drill's pre-check also asks whether the agents are in the traffic distribution group already: the
+            # drill's own move would associate them (the primary answers), hiding what a real outage would find.
+            probe = (lambda r: ops.precheck(r, agents=True)) if action == "precheck" else ops.alarms
             wait = self._poll(lambda: probe(args["region"]), timeout)
             return ("ok" if wait.ok else "failed"), "", wait.checks, wait
         if action == "wait":

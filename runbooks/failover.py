@@ -215,8 +215,10 @@ class DrOperations:
                 raise FailoverError(f"{exc} (in {self.region(role)})") from None
         return self._outputs[role]
 
-    def precheck(self, role: Role) -> list[Check]:
-        """Can the region take calls: stack, instance, bot alias, flows, functions and their capacity."""
+    def precheck(self, role: Role, *, agents: bool = False) -> list[Check]:
+        """Can the region take calls: stack, instance, bot alias, flows, functions and their capacity; with
+        ``agents``, also whether the agents who must follow the calls are in the traffic distribution group
+        already (``agents_ready``), as a drill checks it."""
         stack = self.deployment.region(role).stack_name
         try:
             outputs = self.outputs(role)
@@ -228,7 +230,32 @@ class DrOperations:
         except FlowError as exc:  # a broken flow file: say which, and check the rest of the region
             flows, unnamed = [], [Check("flows published", False, f"the kit's flow files cannot be read: {exc}")]
         client = lambda service: self.client(service, role)  # noqa: E731
-        return checks + unnamed + aws_steps.precheck(client, outputs, self.function_names, flows)
+        found = checks + unnamed + aws_steps.precheck(client, outputs, self.function_names, flows)
+        return found + (self.agents_ready(role) if agents else [])
+
+    @property
+    def agent_spec(self) -> dict[str, Any]:
+        """Who follows the calls, as ``aws_steps`` takes it: routingProfiles, users, required."""
+        config = self.deployment.agents
+        return {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
+
+    def agents_ready(self, role: Role) -> list[Check]:
+        """Are the agents who must follow the calls associated with the traffic distribution group already, read
+        in ``role``'s region? None to check in standalone mode (no group). Association is possible only while the
+        group's region (the primary) answers, so a gap found here is fixed ahead of an outage, not during it."""
+        if self.deployment.dr_mode == "standalone":
+            return []
+        try:
+            tdg, instance = self.tdg_arn(role), self.outputs(role)["InstanceId"]
+        except (FailoverError, KeyError) as exc:
+            return [Check(aws_steps.AGENTS_IN_GROUP, False, f"cannot be read: {exc}")]
+        check = aws_steps.agents_in_group(self.client("connect", role), tdg, instance, self.agent_spec)
+        if not check.ok and "not associated" in check.detail:
+            check.detail += (
+                f"; associate them while {aws_steps.region_of(tdg)} answers: `ivr dr agents sync` (in its outage "
+                "they cannot be, and stay behind)"
+            )
+        return [check]
 
     # -- capacity -------------------------------------------------------------------------------------------------
     def set_capacity(self, role: Role, level: int, *, hold: bool) -> list[str]:
@@ -295,13 +322,11 @@ class DrOperations:
         Reads from the target region (users are replicated with the instance); associates, if any are missing, in
         the group's own region, as Connect requires.
         """
-        config = self.deployment.agents
-        agents = {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
         connect = self.client("connect", to)
         home = lambda region: self.clients("connect", region)  # noqa: E731
         instance_id = self.outputs(to)["InstanceId"]
         status, detail, checks = aws_steps.ensure_agents(
-            connect, home, self.tdg_arn(to), instance_id, agents, dry_run=dry_run
+            connect, home, self.tdg_arn(to), instance_id, self.agent_spec, dry_run=dry_run
         )
         return status, detail.replace("calls would arrive", f"calls would reach {to}"), checks
 

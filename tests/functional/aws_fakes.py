@@ -156,6 +156,22 @@ class FakeAws:
                              {"TrafficDistributionGroupUserSummaryList": [{"UserId": u} for u in sorted(associated | wanted)]},
                              {"TrafficDistributionGroupId": TDG})  # fmt: skip
 
+    def agents_check(self, role: str, users: dict[str, str], associated: set[str], *, profile: str = "RP1") -> None:
+        """Queue one read of whether the agents are in the group (``DrOperations.agents_ready``): the instance's
+        routing profiles and users, then the group's users; it associates nothing."""
+        connect = self.stub("connect", role)
+        if self.deployment.agents.routing_profiles:
+            connect.add_response("list_routing_profiles", {"RoutingProfileSummaryList": [
+                {"Id": profile, "Name": self.deployment.agents.routing_profiles[0]}, {"Id": "RP-OTHER", "Name": "Basic"}]},
+                {"InstanceId": INSTANCE})  # fmt: skip
+        connect.add_response("search_users", {"Users": [
+            {"Id": user, "Username": f"agent-{user}", "RoutingProfileId": rp} for user, rp in users.items()]},
+            {"InstanceId": INSTANCE})  # fmt: skip
+        if any(rp == profile or not self.deployment.agents.routing_profiles for rp in users.values()):
+            connect.add_response("list_traffic_distribution_group_users",
+                                 {"TrafficDistributionGroupUserSummaryList": [{"UserId": u} for u in sorted(associated)]},
+                                 {"TrafficDistributionGroupId": TDG})  # fmt: skip
+
     def traffic(self, role: str, split: dict[str, int], agents: dict[str, int] | None = None) -> None:
         def config(values: dict[str, int]) -> dict[str, Any]:
             return {"Distributions": [{"Region": r, "Percentage": p} for r, p in values.items()]}

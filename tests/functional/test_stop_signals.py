@@ -37,10 +37,12 @@ def _signal_self(signum: int) -> None:
         time.sleep(0.01)
 
 
-def _up_to_the_shift(aws: FakeAws) -> None:
+def _up_to_the_shift(aws: FakeAws, *, drill: bool = False) -> None:
     """A healthy DR region, capacity READY, agents in the group: the failover reaches the traffic shift."""
     aws.stack("dr")
     aws.healthy("dr")
+    if drill:  # a drill's pre-check also reads whether the agents are in the group
+        aws.agents_check("dr", AGENTS, associated=set(AGENTS))
     aws.ready("dr", 10)
     aws.agents("dr", AGENTS, associated=set())
 
@@ -193,7 +195,7 @@ def test_cli_non_step_error_writes_evidence_releases_the_lock_in_one_line(
 def test_a_terminated_drill_runs_no_rollback_and_names_the_ones_to_do(aws: FakeAws, deployment: Deployment) -> None:
     # GIVEN a drill past its traffic shift, stopped by SIGHUP in its wait step
     clock = FakeClock()
-    _up_to_the_shift(aws)
+    _up_to_the_shift(aws, drill=True)
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
@@ -225,6 +227,7 @@ def test_a_non_step_error_in_a_drill_step_fails_it_and_rolls_back(
     clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated=set(AGENTS))
     real = DrOperations.set_capacity
     calls: list[int] = []
 
