@@ -458,17 +458,17 @@ def agents_in_group(connect: Any, tdg_arn: str, instance_id: str, agents: dict[s
     traffic distribution group in the source Region"; botocore connect model, AssociateTrafficDistributionGroupUser:
     "can be called only in the Region where the traffic distribution group is created"). In an outage of that
     region an agent not yet associated cannot be, and stays behind: so they are associated ahead of time.
-    ``connect`` may be a client of either region (users are replicated; the full group ARN works in both).
+    ``connect`` may be a client of either region (users are replicated; the full group ARN works in both). An
+    AWS error is raised (the caller says it could not read); a deployment file naming what the instance lacks is a
+    failed check.
     """
     profiles, usernames = list(agents.get("routingProfiles", [])), list(agents.get("users", []))
     scope = ", ".join([*profiles, *usernames]) or "every user"
     try:
         wanted = agents_wanted(connect, instance_id, profiles, usernames)
-        in_group = tdg_users(connect, tdg_arn) if wanted else set()
     except StepError as exc:
         return Check(AGENTS_IN_GROUP, False, str(exc))
-    except _aws_errors() as exc:
-        return Check(AGENTS_IN_GROUP, False, api_error(exc))
+    in_group = tdg_users(connect, tdg_arn) if wanted else set()
     if not wanted:
         required = bool(agents.get("required", True))
         return Check(AGENTS_IN_GROUP, not required, f"no user matches agents ({scope})")

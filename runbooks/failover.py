@@ -249,13 +249,11 @@ class DrOperations:
             tdg, instance = self.tdg_arn(role), self.outputs(role)["InstanceId"]
         except (FailoverError, KeyError) as exc:
             return [Check(aws_steps.AGENTS_IN_GROUP, False, f"cannot be read: {exc}")]
-        check = aws_steps.agents_in_group(self.client("connect", role), tdg, instance, self.agent_spec)
-        if not check.ok and "not associated" in check.detail:
-            check.detail += (
-                f"; associate them while {aws_steps.region_of(tdg)} answers: `ivr dr agents sync` (in its outage "
-                "they cannot be, and stay behind)"
-            )
-        return [check]
+        try:
+            check = aws_steps.agents_in_group(self.client("connect", role), tdg, instance, self.agent_spec)
+        except (ClientError, BotoCoreError) as exc:
+            return [Check(aws_steps.AGENTS_IN_GROUP, False, api_error(exc))]
+        return [sync_advice(check, tdg)]
 
     # -- capacity -------------------------------------------------------------------------------------------------
     def set_capacity(self, role: Role, level: int, *, hold: bool) -> list[str]:
@@ -334,6 +332,16 @@ class DrOperations:
         """Alarms of the region's stack that are in ALARM."""
         prefix = self.deployment.region(role).stack_name
         return aws_steps.firing_alarms(self.client("cloudwatch", role), prefix)
+
+
+def sync_advice(check: Check, tdg_arn: str) -> Check:
+    """A failed agents check that names agents left out, with what to run about it (and while when)."""
+    if not check.ok and "not associated" in check.detail:
+        check.detail += (
+            f"; associate them while {aws_steps.region_of(tdg_arn)} answers: `ivr dr agents sync` (in its outage "
+            "they cannot be, and stay behind)"
+        )
+    return check
 
 
 ConfirmFn = Callable[[str], bool]
