@@ -358,3 +358,59 @@ def drill_command(
     elif not as_json:
         console.print(line, markup=False, highlight=False)
     raise typer.Exit(_signal_exit(stopped) or (0 if report.outcome in ("passed", "planned") else 1))
+
+
+agents_app = typer.Typer(help="Agents and the traffic distribution group.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+
+
+@agents_app.command("sync")
+def agents_sync(
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say who would be associated; change nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
+) -> None:
+    """Associate the agents who must follow the calls (the deployment file's ``agents``) with the traffic
+    distribution group now, while the primary answers.
+
+    Connect associates users with the group only in the group's own region, the primary (Connect admin guide,
+    "Associate agents to Amazon Connect instances across multiple AWS Regions"): in its outage an agent left out
+    cannot be associated, and stays behind when the calls move. Run this after adding agents; `ivr status` and the
+    drill pre-check name those left out. Exit 0 when every one is in the group, 1 when some are not (or the
+    operator declined), 2 on a deployment file the instance does not match.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from runbooks.aws_steps import StepError, api_error
+
+    ops = _operations(config)
+    if ops.deployment.dr_mode == "standalone":
+        err.print("error: a standalone deployment has no traffic distribution group: agents sign in to each "
+                  "region's own instance", markup=False)  # fmt: skip
+        raise typer.Exit(2)
+    try:
+        status, plan, checks = ops.distribute_agents("primary", dry_run=True)
+        if status in ("failed", "skipped"):  # no agent matches the deployment file's agents
+            console.print(f"agents: {plan}", markup=False, highlight=False)
+            raise typer.Exit(1 if status == "failed" else 0)
+        if not plan.startswith("would associate"):
+            console.print(f"agents: {plan}; nothing to do", markup=False, highlight=False)
+            raise typer.Exit(0)
+        console.print(f"agents: {plan} with the traffic distribution group", markup=False, highlight=False)
+        if dry_run:
+            raise typer.Exit(0)
+        if not yes and not typer.confirm(f"Associate them ({ops.deployment.name}, {ops.region('primary')})?"):
+            console.print("agents: declined; nothing changed", markup=False)
+            raise typer.Exit(1)
+        status, done, checks = ops.distribute_agents("primary", dry_run=False)
+    except StepError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except (ClientError, BotoCoreError) as exc:
+        err.print(f"error: {api_error(exc)}", markup=False)
+        raise typer.Exit(1) from None
+    for check in checks:
+        console.print(f"{'ok' if check.ok else 'FAILED'}: {check.name}: {check.detail}", markup=False,
+                      highlight=False)  # fmt: skip
+    console.print(f"agents: {done}", markup=False, highlight=False)
+    raise typer.Exit(0 if status != "failed" and all(c.ok for c in checks) else 1)
