@@ -329,3 +329,27 @@ def test_a_signal_while_taking_the_lock_leaves_nothing_held(ssm: SsmStubs) -> No
         pass
     # AND the DR lock it had taken was released (read back as its own, then deleted)
     assert lock.held == []
+
+
+def test_the_cli_takes_over_a_stale_lock_only_with_break_lock_naming_it(
+    aws: FakeAws, deployment: Deployment, monkeypatch: pytest.MonkeyPatch, tmp_path: Any
+) -> None:
+    import ivr.dr_cli as dr_cli
+
+    monkeypatch.setattr(dr_cli, "_operations", lambda *_a, **_k: DrOperations(deployment, aws))
+    # GIVEN alice's run died an hour past its deadline, leaving the lock in the DR region
+    token = "0d" * 16
+    name = lock_parameter(deployment.name)
+    now = datetime.now(UTC)
+    _ssm(DR).put_parameter(Name=name, Type="String", Value=_value(token, now - timedelta(hours=1)))
+    # WHEN bob fails over without --break-lock THEN he is refused, told the holder's name to use
+    refused = CliRunner().invoke(app, ["failover", "--to", "dr", "--yes", "--report", str(tmp_path)])
+    assert refused.exit_code == 2 and f"--break-lock {token}" in refused.output
+    # WHEN he names it (the failover then stops at a pre-check of a stack being updated)
+    aws.stack("dr", status="UPDATE_IN_PROGRESS")
+    taken = CliRunner().invoke(app, ["failover", "--to", "dr", "--yes", "--report", str(tmp_path),
+                                     "--break-lock", token])  # fmt: skip
+    # THEN the run took the lock over (and says so), ran, and released it in both regions when it ended
+    assert taken.exit_code == 1, taken.output
+    assert "took over the stale lock of alice@laptop" in taken.output
+    assert not _exists(DR, name) and not _exists(PRIMARY, name)
