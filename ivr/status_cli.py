@@ -23,7 +23,6 @@ import typer
 from ivr.cdk_cli import ROOT
 from ivr.cdk_options import ProfileOption
 from ivr.output import console, deployment_or_exit, err
-from runbooks.aws_steps import AGENTS_IN_GROUP
 
 if TYPE_CHECKING:
     from regions.config import Deployment, RegionSettings
@@ -136,6 +135,8 @@ class _Reader:
         if "TrafficDistributionGroupArn" in self.outputs or self.settings.is_primary:
             self.probe("traffic split", self.traffic)
         if "TrafficDistributionGroupArn" in self.outputs and self.settings.is_primary:
+            from runbooks.aws_steps import AGENTS_IN_GROUP  # here, not at the top: `ivr --help` imports no runbooks
+
             self.probe(AGENTS_IN_GROUP, self.agents)
         self.probe("flows", self.flows)
         self.probe("bot alias", self.bot)
@@ -177,7 +178,7 @@ class _Reader:
 
     def agents(self) -> None:
         """The agents who must follow the calls (the deployment file's ``agents``), in the group or not."""
-        from runbooks.aws_steps import agents_in_group
+        from runbooks.aws_steps import AGENTS_IN_GROUP, agents_in_group
         from runbooks.failover import sync_advice
 
         config = self.deployment.agents
