@@ -207,7 +207,7 @@ def import_flow(
         kept["type"] = API_TO_CONSOLE.get(api_type, api_type)
     doc["Metadata"] = kept
     label = str(kept.get("name", "imported"))
-    result.findings = lint_flow(doc, label)
+    result.findings = lint_flow(doc, label, deploying=True)  # an import is made for the kit to deploy
     if "type" not in kept:
         result.findings.append(
             Finding(
