@@ -185,4 +185,3 @@ def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
     for flow in sorted(flows, key=lambda f: f.name):
         visit(flow.name)
     return ordered
-

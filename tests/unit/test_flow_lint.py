@@ -385,7 +385,9 @@ def test_random_mutations_are_caught(doc: dict[str, Any], rule: str) -> None:
 
 
 # -- templates of other tools, Connect's content limits ------------------------------------------------------------
-QUEUE = action("SetQueue", "UpdateContactTargetQueue", {"QueueId": "%QueueArn.sales%"}, errors={"NoMatchingError": "End"})
+QUEUE = action(
+    "SetQueue", "UpdateContactTargetQueue", {"QueueId": "%QueueArn.sales%"}, errors={"NoMatchingError": "End"}
+)
 
 
 @pytest.mark.parametrize(
