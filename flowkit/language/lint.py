@@ -99,6 +99,37 @@ def has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
 
 
+def cap_per_file(findings: Iterable[Finding], limit: int) -> tuple[list[Finding], dict[str, int]]:
+    """The first ``limit`` findings of each file (errors before warnings; 0 keeps all), and how many of each file's
+    findings were left out: a folder of broken files prints a screenful per file, not megabytes."""
+    kept: list[Finding] = []
+    left: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    ordered = sorted(findings, key=lambda f: f.severity != "error")  # stable: document order within a severity
+    for finding in ordered:
+        seen[finding.file] = seen.get(finding.file, 0) + 1
+        if limit and seen[finding.file] > limit:
+            left[finding.file] = left.get(finding.file, 0) + 1
+        else:
+            kept.append(finding)
+    return kept, left
+
+
+def summary_lines(findings: Iterable[Finding]) -> list[str]:
+    """Counts by rule (errors first, then the most frequent), and how many files have findings."""
+    counts: dict[tuple[str, str], int] = {}
+    files: set[str] = set()
+    for finding in findings:
+        counts[(finding.severity, finding.rule)] = counts.get((finding.severity, finding.rule), 0) + 1
+        files.add(finding.file)
+    if not counts:
+        return []
+    order = sorted(counts.items(), key=lambda item: (item[0][0] != "error", -item[1], item[0][1]))
+    lines = [f"by rule ({len(files)} files with findings):"]
+    lines += [f"  {count:>6} {severity} {rule}" for (severity, rule), count in order]
+    return lines
+
+
 def _get(params: Any, dotted: str) -> Any:
     value: Any = params
     for part in dotted.split("."):
