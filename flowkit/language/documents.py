@@ -71,7 +71,7 @@ def type_of(doc: Any, hint: str | None = None) -> str | None:
 def _token(part: Any) -> str:
     """A CloudFormation intrinsic inside an Fn::Join, written as the ${...} token Fn::Sub would use for it."""
     if isinstance(part, dict) and isinstance(part.get("Ref"), str):
-        return "${" + part["Ref"] + "}"
+        return "${" + str(part["Ref"]) + "}"
     if isinstance(part, dict) and isinstance(part.get("Fn::GetAtt"), list):
         return "${" + ".".join(str(p) for p in part["Fn::GetAtt"]) + "}"
     return "${" + (str(next(iter(part))) if isinstance(part, dict) and part else "value") + "}"
