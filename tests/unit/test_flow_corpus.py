@@ -171,6 +171,9 @@ def test_each_check_fails_on_a_planted_defect(tmp_path: Path) -> None:
         check_imports_and_renders(ui_name, "planted.json", "CONTACT_FLOW")
     with pytest.raises(SimulationError, match="NoSuchAction"):
         check_runs_in_simulator(no_start, "CONTACT_FLOW")
+    # AND a documented simulator refusal that no longer happens is refused, so that its exception is removed
+    with pytest.raises(AssertionError, match="no longer refuses"):
+        check_runs_in_simulator(base, "CONTACT_FLOW", refused="is not simulated")
     # a known error without its reason is refused too
     with pytest.raises(AssertionError, match="reason"):
         check_no_false_positive(base, "planted.json", "CONTACT_FLOW", {"X:rule": ""})
