@@ -30,7 +30,7 @@ import yaml
 from flowkit.language.catalogue import FLOW_TYPES
 from flowkit.language.documents import DocumentError, read_template_yaml, unwrap
 from flowkit.language.importer import import_document
-from flowkit.language.lint import lint_document, lint_flow
+from flowkit.language.lint import DR_RULES, lint_document, lint_flow
 from flowkit.language.render import to_mermaid
 from flowkit.simulate.engine import CallResult, Resources, SimulationError, simulate
 from tests.conftest import ROOT
@@ -41,7 +41,7 @@ MANIFEST: dict[str, Any] = yaml.safe_load((CORPUS / "MANIFEST.yaml").read_text(e
 FIXTURES: dict[str, dict[str, Any]] = MANIFEST["fixtures"]
 AT = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("America/New_York"))
 ENV = "IVR_FLOW_CORPUS"
-FLOW_SUFFIXES = (".json", ".yaml", ".yml", ".template")
+FLOW_SUFFIXES = (".json", ".yaml", ".yml", ".template", ".tftpl")
 HANDLED = {"disconnected", "queued", "transferred", "ended", "stuck"}
 
 
@@ -74,9 +74,13 @@ def check_no_false_positive(data: Any, name: str, flow_type: str | None, known: 
     assert errors == sorted(known), [str(f) for f in findings if f.severity == "error"]
 
 
-def check_imports_and_renders(data: Any, name: str, flow_type: str | None, known: dict[str, str] | None = None) -> None:
+def check_imports_and_renders(
+    data: Any, name: str, flow_type: str | None, known: dict[str, str] | None = None, *, real: bool = False
+) -> None:
     """Each flow in the file imports as a kit file that keeps a name and type, lints clean (but for the file's known
-    true defects, which an import cannot mend) and renders."""
+    true defects, which an import cannot mend) and renders. For a real file, a DR-safety literal the import cannot
+    turn into a placeholder (a Lex classic bot's Region) is left to fix, as `ivr flows import` reports it: Connect
+    accepts it, only a two-Region deployment does not."""
     found = unwrap(data)
     own_name = len(found) == 1 and bool(found[0].name or (found[0].doc.get("Metadata") or {}).get("name"))
     results = import_document(data, None if len(found) > 1 or own_name else Path(name).stem, flow_type)
@@ -86,6 +90,7 @@ def check_imports_and_renders(data: Any, name: str, flow_type: str | None, known
         assert doc["Metadata"]["name"], name
         assert doc["Metadata"].get("type") or flow_type is None, name
         errors = [f for f in lint_flow(doc, name, deploying=True) if f.severity == "error"]
+        errors = [f for f in errors if not (real and f.rule in DR_RULES)]
         assert [str(f) for f in errors if f"{f.action}:{f.rule}" not in (known or {})] == []
         chart = to_mermaid(doc)
         assert chart.startswith("flowchart TD") and chart.count("\n") >= len(doc["Actions"]) + 1, name
@@ -243,7 +248,7 @@ def check_real_file(path: Path, entries: dict[str, dict[str, Any]]) -> None:
         with pytest.raises(DocumentError):
             unwrap(data)
         return
-    check_imports_and_renders(data, path.name, flow_type, known)
+    check_imports_and_renders(data, path.name, flow_type, known, real=True)
     refusal = (entry.get("not_simulated") or {}).get("refusal")
     check_runs_in_simulator(data, flow_type, refusal)
 
@@ -284,3 +289,15 @@ def test_real_flow_from_ivr_flow_corpus(path: Path) -> None:
     # WHEN each is linted, imported, rendered and simulated THEN no false-positive error and no crash
     folder = Path(os.environ[ENV]).expanduser()
     check_real_file(path, real_manifest(folder) or REAL_EXCEPTIONS)
+
+
+def test_a_fetched_real_corpus_is_complete() -> None:
+    # GIVEN IVR_FLOW_CORPUS names the folder fetch_real_flows wrote WHEN some SOURCES.md files are there THEN all are
+    folder = os.environ.get(ENV)
+    if not folder:
+        pytest.skip(f"{ENV} is not set: `python -m tests.corpus.fetch_real_flows DIR` fetches the real corpus")
+    present = {p.name for p in Path(folder).expanduser().iterdir()} if Path(folder).expanduser().is_dir() else set()
+    listed = {s.file for s in SOURCES}
+    if not present & listed:
+        pytest.skip(f"{folder} holds none of the files SOURCES.md lists (a folder of your own flows)")
+    assert sorted(listed - present) == [], "fetch again: python -m tests.corpus.fetch_real_flows DIR"
