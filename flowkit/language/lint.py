@@ -60,13 +60,6 @@ _ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:([^:\s\"]*):([^:\s\"]*):")
 _REGION = re.compile(
     r"\b(us|eu|ap|sa|ca|me|af|il|mx)-(gov-)?(east|west|north|south|central|northeast|southeast|southwest|northwest)-\d\b"
 )
-#: Values another tool fills before deploying: ${X}, {{x.y}}, <<X>>, {ACCOUNT_ID}, REPLACE_WITH_...
-TEMPLATE = re.compile(r"\$\{[^}]*\}|\{\{[^}]*\}\}|<<[^>]*>>|\{[A-Z][A-Z0-9_]*\}|\bREPLACE_WITH_[A-Z0-9_]+")
-MAX_DEPTH = 64  # deeper documents are refused with a finding rather than walked
-#: Metadata keys of the kit's own flow files; anything else is the console's layout, sent with the content.
-KIT_METADATA = frozenset({"name", "description", "type", "settings"})
-#: Rules that tie a flow to one Region or account: errors for a flow the kit deploys to two Regions, warnings else.
-DR_RULES = frozenset({"dr-literal-arn", "dr-literal-account", "dr-literal-region"})
 #: The template syntaxes seen in public flow repositories, by the tool that fills them.
 TEMPLATE_SYNTAXES = (
     (re.compile(r"\$\{[^}]*\}"), "a ${...} token (Terraform templatefile, CloudFormation Fn::Sub, shell envsubst)"),
@@ -75,6 +68,13 @@ TEMPLATE_SYNTAXES = (
     (re.compile(r"\{[A-Z][A-Z0-9_]*\}"), "a {NAME} token"),
     (re.compile(r"\bREPLACE_WITH_[A-Z0-9_]+"), "a REPLACE_WITH_... marker"),
 )
+#: Values another tool fills before deploying: ${X}, {{x.y}}, <<X>>, {ACCOUNT_ID}, REPLACE_WITH_...
+TEMPLATE = re.compile("|".join(pattern.pattern for pattern, _ in TEMPLATE_SYNTAXES))
+MAX_DEPTH = 64  # deeper documents are refused with a finding rather than walked
+#: Metadata keys of the kit's own flow files; anything else is the console's layout, sent with the content.
+KIT_METADATA = frozenset({"name", "description", "type", "settings"})
+#: Rules that tie a flow to one Region or account: errors for a flow the kit deploys to two Regions, warnings else.
+DR_RULES = frozenset({"dr-literal-arn", "dr-literal-account", "dr-literal-region"})
 
 
 @dataclass(frozen=True)

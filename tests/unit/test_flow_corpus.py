@@ -2,14 +2,18 @@
 
 ``tests/corpus/flows`` holds kit-authored fixtures, each reproducing the language features of a kind of flow that
 is deployed in the wild (its flow type, action types, parameter shapes, wrapper and templating style). The
-manifest says which features each one carries and the public files they were observed in (provenance of facts:
-this repository carries no one else's flow). A fixture may list ``known_errors``: findings that are true defects,
-each with the reason; any other error is a false positive of the linter and fails the test.
+manifest says which features each one carries and the public files they were observed in. A fixture may list
+``known_errors``: findings that are true defects, each with the reason; any other error is a false positive of the
+linter and fails the test.
 
-Opt-in: ``IVR_FLOW_CORPUS=/path/to/flows`` runs the same checks over every flow file in that folder (JSON flows,
-DescribeContactFlow responses, pipeline files, CloudFormation templates in JSON or YAML), such as your own exports
-or public flows you have the right to use. An optional ``MANIFEST.yaml`` there gives ``fixtures: {file: {type:,
-known_errors:}}`` in the format of ours. Unset, that test is skipped and says so.
+Real flows: ``tests/corpus/flows/SOURCES.md`` names over 100 real flow files from 15 public repositories, each at a
+pinned commit under a licence that allows its use; ``real-exceptions.yaml`` lists each true Connect rejection and
+each simulator refusal among them, with the reason and its source. The files are fetched, not carried here
+(``python -m tests.corpus.fetch_real_flows DIR``); ``IVR_FLOW_CORPUS=DIR`` then lints, imports, renders and simulates
+every one. The same variable runs the checks over any folder of flow files (JSON flows, DescribeContactFlow
+responses, pipeline files, CloudFormation templates in JSON or YAML, Terraform .tftpl), such as your own exports;
+an optional ``MANIFEST.yaml`` there gives ``fixtures: {file: {type:, known_errors:}}`` in the format of ours.
+Unset, those tests are skipped and say so.
 """
 
 from __future__ import annotations
