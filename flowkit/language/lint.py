@@ -71,6 +71,8 @@ TEMPLATE_SYNTAXES = (
 #: Values another tool fills before deploying: ${X}, {{x.y}}, <<X>>, {ACCOUNT_ID}, REPLACE_WITH_...
 TEMPLATE = re.compile("|".join(pattern.pattern for pattern, _ in TEMPLATE_SYNTAXES))
 MAX_DEPTH = 64  # deeper documents are refused with a finding rather than walked
+#: The length counted for a placeholder once filled: a queue ARN in the longest Region name is about 130 characters.
+FILLED_ARN = 140
 #: Metadata keys of the kit's own flow files; anything else is the console's layout, sent with the content.
 KIT_METADATA = frozenset({"name", "description", "type", "settings"})
 #: Rules that tie a flow to one Region or account: errors for a flow the kit deploys to two Regions, warnings else.
@@ -266,13 +268,24 @@ class _Linter:
         # The kit sends the flow without its Metadata (FlowFile.content), compact: that is the smallest form, so a
         # flow over the limit even then is refused; one that fits only without its console Metadata is a warning.
         bare = {k: v for k, v in doc.items() if k != "Metadata"}
-        size = len(json.dumps(bare, separators=(",", ":"), ensure_ascii=False))
+        text = json.dumps(bare, separators=(",", ":"), ensure_ascii=False)
+        size = len(text)
+        # Each %Kind.Name% becomes an ARN when the stack fills it: count it at a long ARN's length.
+        filled = size + sum(FILLED_ARN - len(m.group(0)) for m in PLACEHOLDER.finditer(text))
         if size > MAX_CONTENT:
             self.add(
                 "",
                 "content-too-long",
                 f"the flow content is {size:,} characters; Connect accepts at most {MAX_CONTENT:,} "
                 "(CreateContactFlow Content): split it with TransferToFlow or a module",
+            )
+        elif filled > MAX_CONTENT:
+            self.add(
+                "",
+                "content-too-long",
+                f"the flow content is {size:,} characters, about {filled:,} once its placeholders are filled with "
+                f"ARNs; Connect accepts at most {MAX_CONTENT:,} (CreateContactFlow Content)",
+                "warning",
             )
         elif isinstance(doc.get("Metadata"), dict) and set(doc["Metadata"]) - KIT_METADATA:
             whole = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False))

@@ -437,6 +437,27 @@ def test_content_over_256000_characters_is_refused() -> None:
     assert f"{MAX_CONTENT + 1:,}" in found[0].message and f"{MAX_CONTENT:,}" in found[0].message
 
 
+def test_placeholders_that_fill_past_the_limit_are_a_warning() -> None:
+    from flowkit.language.catalogue import MAX_CONTENT
+    from flowkit.language.lint import FILLED_ARN
+
+    placeholders = "%QueueArn.sales%" * 10
+    growth = 10 * (FILLED_ARN - len("%QueueArn.sales%"))
+
+    def with_placeholders(size: int) -> dict[str, Any]:
+        doc = _padded(size)
+        text = doc["Actions"][0]["Parameters"]["Text"]
+        doc["Actions"][0]["Parameters"]["Text"] = text[: -len(placeholders)] + placeholders
+        return doc
+
+    # GIVEN a flow whose placeholders, once filled with ARNs, take it past the limit, and one they do not
+    over, inside = with_placeholders(MAX_CONTENT - growth // 2), with_placeholders(MAX_CONTENT - growth * 2)
+    # THEN only the first is warned about (the unfilled file itself is inside the limit)
+    found = [f for f in lint_flow(over) if f.rule == "content-too-long"]
+    assert [f.severity for f in found] == ["warning"] and "once its placeholders are filled" in found[0].message
+    assert "content-too-long" not in rules(lint_flow(inside))
+
+
 def test_console_metadata_that_pushes_content_over_the_limit_is_a_warning() -> None:
     from flowkit.language.catalogue import MAX_CONTENT
 
