@@ -17,6 +17,8 @@ import struct
 from dataclasses import dataclass
 from pathlib import Path
 
+from regions.config import ConfigError
+
 #: Where the kit's prompts are.
 PROMPTS_DIR = Path(__file__).resolve().parent.parent / "connect" / "prompts"
 #: The WAVE format tag of G.711 U-Law (Microsoft's WAVE_FORMAT_MULAW, as in RFC 2361).
@@ -30,8 +32,9 @@ MAX_SECONDS = 300
 NAME = re.compile(r"^[A-Za-z0-9_-]{1,127}$")
 
 
-class PromptError(ValueError):
-    """A prompt file Connect would not play; the message names the file."""
+class PromptError(ConfigError):
+    """A prompt file Connect would not play; the message names the file (a ``ConfigError``: the app, ``ivr`` and
+    synth report it in one line and stop)."""
 
 
 @dataclass(frozen=True)

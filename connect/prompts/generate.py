@@ -33,9 +33,13 @@ def ulaw(sample: int) -> int:
 
 def ulaw_wav(samples: list[int]) -> bytes:
     """A WAV file of 8 kHz mono U-Law (format tag 7) holding ``samples``."""
-    data = bytes(ulaw(s) for s in samples)
+    return ulaw_file(bytes(ulaw(s) for s in samples))
+
+
+def ulaw_file(data: bytes) -> bytes:
+    """A WAV file of 8 kHz mono U-Law around already encoded bytes (one byte a sample)."""
     fmt = struct.pack("<HHIIHHH", 7, 1, RATE, RATE, 1, 8, 0)  # non-PCM formats carry cbSize
-    fact = struct.pack("<I", len(samples))
+    fact = struct.pack("<I", len(data))
     body = b"WAVE" + _chunk(b"fmt ", fmt) + _chunk(b"fact", fact) + _chunk(b"data", data)
     return b"RIFF" + struct.pack("<I", len(body)) + body
 
