@@ -93,6 +93,8 @@ def check_placeholders(flow: FlowDoc, provided: set[str], deployment_file: str) 
                 kind = match.group(1)
                 same_kind = sorted(p for p in provided if p.split(".", 1)[0] == kind)
                 known = f" (it fills {', '.join('%' + p + '%' for p in same_kind)})" if same_kind else ""
+                if kind == "PromptArn" and match.group(2):  # a recorded prompt is a file of connect/prompts
+                    known += f"; add connect/prompts/{match.group(2)}.wav (8 kHz mono U-Law) to record it"
                 findings.append(
                     Finding(
                         flow.file,

@@ -109,3 +109,21 @@ def test_a_data_chunk_size_past_the_end_counts_what_is_there(tmp_path: Path) -> 
     path.write_bytes(bytes(data))
     # THEN the duration is what the file holds, not what the header claims
     assert read_prompt(path).seconds == pytest.approx(800 / SAMPLE_RATE)
+
+
+def test_flows_may_name_each_prompt_file_and_an_unknown_one_says_which_file_to_add() -> None:
+    # GIVEN the sample deployment and a flow playing each prompt file, and one playing a prompt no file holds
+    from flowkit.language.deployment_checks import FlowDoc, check_placeholders, provided_placeholders
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
+
+    provided = provided_placeholders(load_deployment(ROOT / "regions" / "clinic.yaml"), [])
+    names = [p.name for p in load_prompts()] + ["welcome-back"]
+    actions = [
+        {"Identifier": f"p{i}", "Type": "MessageParticipant", "Parameters": {"PromptId": f"%PromptArn.{name}%"}}
+        for i, name in enumerate(names)
+    ]
+    findings = check_placeholders(FlowDoc("probe.json", "probe", {"Actions": actions}), provided, "clinic.yaml")
+    # THEN only the unknown one is an error, naming the file that would provide it
+    assert [(f.action, f.rule) for f in findings] == [(f"p{len(names) - 1}", "unknown-placeholder")]
+    assert "add connect/prompts/welcome-back.wav" in findings[0].message

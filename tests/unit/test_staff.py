@@ -163,3 +163,26 @@ def test_without_staff_routing_profiles_the_kit_keeps_its_front_desk_profile(tmp
     (profile,) = deployment.routing_profiles
     assert profile.name == deployment.default_routing_profile
     assert [q.queue for q in profile.queues] == [q.name for q in deployment.queues]
+
+
+def test_a_quick_connect_running_a_flow_of_the_wrong_type_stops_the_synth(tmp_path: Path) -> None:
+    # GIVEN the sample's queue quick connect pointed at a flow that is not a queue-transfer flow
+    from flowkit.language.deployment_checks import deployment_findings
+    from flowkit.language.files import load_flows
+
+    flows = load_flows()
+    wrong = next(f for f in flows if f.type not in ("QUEUE_TRANSFER", "MODULE"))
+
+    def edit(staff: dict[str, Any]) -> None:
+        queue_qc = next(q for q in staff["quick_connects"] if "queue" in q)
+        queue_qc["flow"] = wrong.name
+
+    config, _ = _write(tmp_path, edit)
+    findings = [
+        f for f in deployment_findings(load_deployment(config), flows, None, str(config)) if f.severity == "error"
+    ]
+    # THEN one error names the field, the flow's type and the flows that would do
+    fitting = sorted(f.name for f in flows if f.type == "QUEUE_TRANSFER")
+    assert [f.rule for f in findings] == ["quick-connect-flow"]
+    assert findings[0].action.startswith("staff.quick_connects[") and findings[0].action.endswith("].flow")
+    assert f"is a {wrong.type} flow" in findings[0].message and f"known: {', '.join(fitting)}" in findings[0].message
