@@ -253,12 +253,14 @@ class ContactCenter(Construct):
             )
             self.queues[queue.name].apply_removal_policy(cdk.RemovalPolicy.DESTROY)
             self.queue_arns[queue.name] = self.queues[queue.name].attr_queue_arn
-        if not deployment.staff.routing_profiles:
-            # The kit's front-desk profile (Deployment.routing_profiles), under the logical id it always had; a
-            # staff file's profiles are created by connect.staff.StaffResources instead.
-            (default,) = deployment.routing_profiles
-            self.routing_profile_arns[default.name] = routing_profile(
-                self, "RoutingProfile", default, self.instance_arn, self.queue_arns
+        for profile in deployment.routing_profiles:
+            if profile.name != deployment.default_routing_profile:
+                continue  # created with the rest of the staff (connect.staff.StaffResources)
+            # The front-desk profile every deployment had (Deployment.routing_profiles) keeps its logical id, whether
+            # the staff file declares it or not: a new id would create a second profile of that name, which Connect
+            # refuses (DuplicateResourceException), before deleting the first.
+            self.routing_profile_arns[profile.name] = routing_profile(
+                self, "RoutingProfile", profile, self.instance_arn, self.queue_arns
             ).attr_routing_profile_arn
         for prompt in load_prompts():
             self.prompt_arns[prompt.name] = self._prompt(prompt)

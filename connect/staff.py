@@ -91,6 +91,8 @@ class StaffResources(Construct):
             resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
             self.security_profile_arns[security.name] = resource.attr_security_profile_arn
         for profile in staff.routing_profiles:
+            if profile.name in self.routing_profile_arns:
+                continue  # the kit's front-desk profile, made under its old logical id (connect.infrastructure)
             self.routing_profile_arns[profile.name] = routing_profile(
                 self._stack("Profiles"), _id("RoutingProfile", profile.name), profile, self.instance_arn, queue_arns
             ).attr_routing_profile_arn

@@ -154,3 +154,13 @@ def test_a_prompt_file_connect_would_not_play_stops_the_build(tmp_path: Path, mo
     # WHEN the app is built THEN it stops with the one-line ConfigError naming the file
     with pytest.raises(prompts.PromptError, match=r"greeting\.wav: format tag 1"):
         kit_app.build_app(SAMPLE, str(tmp_path / "out"), nag=False)
+
+
+def test_the_front_desk_profile_keeps_the_logical_id_it_always_had(gr_synth: Synth) -> None:
+    # GIVEN the sample, whose staff file declares the kit's front-desk routing profile by its old name
+    deployment = load_deployment(SAMPLE)
+    profiles = _of_type(gr_synth.primary, "AWS::Connect::RoutingProfile")
+    # THEN it is still the top template's ContactCenter/RoutingProfile: a new logical id would create a second
+    # profile of that name first, which Connect refuses
+    (logical_id,) = [k for k, v in profiles.items() if v["Properties"]["Name"] == deployment.default_routing_profile]
+    assert logical_id.startswith("ContactCenterRoutingProfile")
