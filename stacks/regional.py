@@ -332,6 +332,8 @@ class IvrRegionalStack(cdk.Stack):
         outputs |= {f"Function{k}Arn": a.function_arn for k, a in functions.aliases.items()}
         outputs |= {f"Queue{_pascal(n)}Arn": arn for n, arn in center.queue_arns.items()}
         outputs |= {f"Hours{_pascal(n)}Arn": arn for n, arn in center.hours_arns.items()}
+        # Tools fill %PromptArn.NAME% from these, as they do queues and hours (ivr/stack_outputs.py).
+        outputs |= {f"Prompt{_pascal(n)}Arn": arn for n, arn in center.prompt_arns.items()}
         if ivr.tdg_arn is not None:
             outputs["TrafficDistributionGroupArn"] = ivr.tdg_arn
         for key, value in outputs.items():
