@@ -17,6 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, f
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from regions.quotas import QUOTAS_BY_NAME
+from regions.staff import ProfileQueue, RoutingProfile, Staff
 from regions.yaml_files import load_yaml
 
 #: Region pairs that Amazon Connect Global Resiliency supports (source -> replica).
@@ -535,9 +536,24 @@ class Deployment(_Strict):
     flows: FlowLayout = Field(default_factory=FlowLayout)
     data: DataProtection = Field(default_factory=DataProtection)
     tags: dict[str, str] = Field(default_factory=dict)
+    #: Agents and what they need (``regions/staff.py``). In the file, a mapping or the path of a YAML file that holds
+    #: it (relative to the kit's folder, like ``connect/staff.yaml``): ``load_deployment`` reads the file.
+    staff: Staff = Field(default_factory=Staff)
     #: Connect per-instance quotas this account has had raised, by name (regions/quotas.py lists them with their
     #: defaults and Service Quotas codes): synth checks what the deployment declares against these.
     quotas: dict[str, StrictInt] = Field(default_factory=dict)
+
+    @field_validator("staff", mode="before")
+    @classmethod
+    def _staff_file(cls, value: Any) -> Any:
+        """``staff: PATH`` read here when the data did not come through ``load_deployment`` (which reads the file
+        first, so that its errors name the staff file)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return _staff_content(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("quotas")
     @classmethod
@@ -570,6 +586,25 @@ class Deployment(_Strict):
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self
+
+    @property
+    def routing_profiles(self) -> list[RoutingProfile]:
+        """The routing profiles the stacks create: the staff's, or, when it declares none, the kit's
+        ``<name>-front-desk`` profile (every queue, voice, one call at a time), as deployments always had."""
+        if self.staff.routing_profiles:
+            return list(self.staff.routing_profiles)
+        return [
+            RoutingProfile(
+                name=self.default_routing_profile,
+                description="Front-desk staff: voice, one call at a time",
+                queues=[ProfileQueue(queue=q.name) for q in self.queues],
+            )
+        ]
+
+    @property
+    def default_routing_profile(self) -> str:
+        """The name of the routing profile a deployment without staff routing profiles gets."""
+        return f"{self.name}-front-desk"
 
     @model_validator(mode="after")
     def _global_resiliency_prerequisites(self) -> Deployment:
@@ -628,6 +663,23 @@ class Deployment(_Strict):
                 f"lambdas.reserved_concurrency {self.lambdas.reserved_concurrency} is below "
                 f"scaling.max_provisioned_concurrency {self.scaling.max_provisioned_concurrency}: Lambda allocates "
                 "provisioned concurrency only within a function's reserved concurrency"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _staff_references(self) -> Deployment:
+        """Every name the staff gives points at something the stacks create (first error, at its field)."""
+        profiles = [p.name for p in self.routing_profiles]
+        for loc, value, message in self.staff.reference_errors([q.name for q in self.queues], profiles):
+            _refuse_field(("staff", *loc), value, message)
+        if self.staff.users and self.instance.identity_management != "SAML":
+            # AWS::Connect::User Password: "required if you are using Amazon Connect for identity management";
+            # the kit never holds a password, so it creates users only where the identity provider signs them in.
+            _refuse_field(
+                ("staff", "users"),
+                len(self.staff.users),
+                "users need instance.identity_management: SAML: a CONNECT_MANAGED user needs a password, which "
+                "never goes in config; create those users in the Connect admin website, or use SAML",
             )
         return self
 
@@ -730,7 +782,7 @@ class RegionSettings(BaseModel):
         return self.deployment.dr_standby.provisioned_concurrency
 
 
-def _refuse_field(loc: tuple[str, ...], value: Any, message: str) -> None:
+def _refuse_field(loc: tuple[str | int, ...], value: Any, message: str) -> None:
     """Fail a model-level rule at the field it is about, so that the error names that field, not the top level."""
     error = InitErrorDetails(type=PydanticCustomError("deployment_rule", message), loc=loc, input=value)
     raise ValidationError.from_exception_data("Deployment", [error])
@@ -766,11 +818,53 @@ def load_deployment(path: str | Path) -> Deployment:
         raise ConfigError(f"{file}: not valid YAML: {exc}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level")
+    staff_file = _read_staff(file, raw)
     try:
         return Deployment.model_validate(raw)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
             message = str(err["msg"]).removeprefix("Value error, ")
-            lines.append(f"{file}: {_format_location(tuple(err['loc']))}: {message}")
+            loc = tuple(err["loc"])
+            if staff_file is not None and loc[:1] == ("staff",):
+                # The field is in the staff file: name that file and the field inside it.
+                lines.append(f"{staff_file}: {_format_location(loc[1:])}: {message}")
+            else:
+                lines.append(f"{file}: {_format_location(loc)}: {message}")
         raise ConfigError("\n".join(lines)) from None
+
+
+#: The kit's folder: a relative ``staff:`` path is read from here, as the flows are read from ``connect/flows``.
+KIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def staff_path(reference: str) -> Path:
+    """Where ``staff: PATH`` points: an absolute path, or one relative to the kit's folder."""
+    return Path(reference) if Path(reference).is_absolute() else KIT_ROOT / reference
+
+
+def _staff_content(reference: str) -> dict[str, Any]:
+    path = staff_path(reference)
+    try:
+        content = load_yaml(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"staff: {reference} not found (a relative path is read from {KIT_ROOT})") from None
+    except (UnicodeDecodeError, OSError) as exc:  # a folder, unreadable, not UTF-8
+        raise ConfigError(f"staff: {reference}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: expected a mapping (security_profiles, routing_profiles, users, ...)")
+    return content
+
+
+def _read_staff(file: Path, raw: dict[str, Any]) -> Path | None:
+    """Replace ``staff: PATH`` in ``raw`` by the file's content; the path read, or None for inline staff."""
+    reference = raw.get("staff")
+    if not isinstance(reference, str):
+        return None
+    try:
+        raw["staff"] = _staff_content(reference)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    return staff_path(reference)
