@@ -17,7 +17,7 @@ from pathlib import Path
 
 try:
     import aws_cdk as cdk
-    import cdk_nag
+    import cdk_nag  # noqa: F401 - only to say early that the Python lacks the kit's packages
 except ModuleNotFoundError as missing:  # run by a Python without the kit's packages (not .venv/bin/python)
     print(
         f"error: {sys.executable} has no {missing.name}: run `make setup`, then `.venv/bin/python app.py` "
@@ -43,6 +43,7 @@ from flowkit.testcase.cache import compiled_case_files
 from lambdas.infrastructure import ANSWERS, FUNCTIONS, RUNTIME_DIR, TRACE_PRIVACY
 from lex.model import BotModelError, check_locales, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
+from regions.nag import nag_packs
 from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
 from stacks.limits import LimitViolationError, enforce
 from stacks.native_tests import IvrTestCaseStack
@@ -126,7 +127,8 @@ def build_app(
     # with its documented AppProps switch. cdk-nag still runs as a validation plugin.
     app = cdk.App(outdir=outdir, context=flags, builtin_cloud_formation_validation=False)
     if nag:
-        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(), cdk_nag.HIPAASecurityChecks())
+        # Every pack of regions/nag.py: AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1, Serverless.
+        cdk.Validations.of(app).add_plugins(*nag_packs())
     regional = {
         role: IvrRegionalStack(
             app,

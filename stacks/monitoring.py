@@ -15,6 +15,7 @@ from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from regions.config import RegionSettings
+from regions.nag import SUBSCRIPTION_WITHOUT_REDRIVE, acknowledge
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
@@ -61,6 +62,14 @@ class Monitoring(Construct):
         self.topic.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         if thresholds.email:
             self.topic.add_subscription(subs.EmailSubscription(thresholds.email))
+            acknowledge(
+                self.topic,
+                (
+                    SUBSCRIPTION_WITHOUT_REDRIVE,
+                    "An email to the on-call address: an undelivered notification leaves its alarm in ALARM, on the "
+                    "dashboard and in `ivr status`; a dead-letter queue would keep a copy that nobody reads.",
+                ),
+            )
         action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 

@@ -24,7 +24,7 @@ from lambdas.table_key.infrastructure import TableKey
 from lex.infrastructure import ClinicBot, ReplicatedBotAccess
 from lex.model import BotModel
 from regions.config import RegionSettings
-from regions.nag import acknowledge_hipaa
+from regions.nag import LOG_GROUP_WITHOUT_CMK, acknowledge
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
 from stacks.handoff.infrastructure import PeerHandoff
 from stacks.monitoring import Monitoring
@@ -138,10 +138,10 @@ class IvrRegionalStack(cdk.Stack):
             retention_in_days=30,
         )
         group.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-        acknowledge_hipaa(
+        acknowledge(
             group,
             (
-                "CloudWatchLogGroupEncrypted",
+                LOG_GROUP_WITHOUT_CMK,
                 "Logs of CDK's bucket-emptying provider (bucket names and object counts at teardown), no "
                 "patient data; CloudWatch Logs encrypts it at rest with its own key.",
             ),
