@@ -126,11 +126,9 @@ def declared(deployment: Deployment, flows: Iterable[FlowLike]) -> dict[str, int
 
     Flows and modules come from the flow files; queues, hours and numbers from the deployment file. The kit
     associates its own bot alias with every instance and creates one routing profile (``connect/infrastructure.py``).
-    Lambda associations are counted as every kit function: the stack associates those that flows invoke
-    (``lambdas/infrastructure.py``), so this is an upper bound by at most the functions only Lex calls.
+    Lambda associations are the registry's functions that flows invoke (``invoked_by: connect``): the stack
+    associates exactly those (``stacks/regional.py``); the bot's code hook is Lex's, not the instance's.
     """
-    from regions.config import FUNCTION_KEYS
-
     flows = list(flows)
     modules = sum(flow.type == MODULE for flow in flows)
     prompts = {name for flow in flows for name in _PROMPT.findall(json.dumps(flow.doc))}
@@ -141,7 +139,7 @@ def declared(deployment: Deployment, flows: Iterable[FlowLike]) -> dict[str, int
         "hours_of_operation": len(deployment.hours),
         "prompts": len(prompts),
         "lex_v2_bot_aliases": len(_lex_aliases(flows) | {KIT_BOT_ALIAS}),
-        "lambda_functions": len(FUNCTION_KEYS),
+        "lambda_functions": len(deployment.functions.flow_invoked),
         "phone_numbers": len(deployment.phone_numbers),
         "routing_profiles": 1,
     }

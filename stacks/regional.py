@@ -97,7 +97,7 @@ class IvrRegionalStack(cdk.Stack):
             "Monitoring",
             settings=settings,
             functions=functions.functions,
-            flow_invoked=set(functions.flow_invoked),
+            alarms={entry.key: entry.alarms for entry in deployment.functions.entries},
             instance_id=center.instance_id,
             bot_id=ivr.bot_id,
             bot_alias_id=ivr.bot_alias_id,
@@ -174,7 +174,7 @@ class IvrRegionalStack(cdk.Stack):
             locales=deployment.lex.locales,
             confidence=deployment.lex.nlu_confidence_threshold,
             idle_ttl_seconds=deployment.lex.idle_session_ttl_seconds,
-            code_hook=functions.aliases["Appointments"],
+            code_hook=functions.code_hook,
             name_prefix=deployment.name,
             replica_region=settings.peer_region if gr else None,
         )
@@ -284,7 +284,7 @@ class IvrRegionalStack(cdk.Stack):
         bot_id = center.handed_over(name, "bot-id")
         alias_id = center.handed_over(name, "bot-alias-id")
         access = ReplicatedBotAccess(
-            self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.aliases["Appointments"]
+            self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.code_hook
         )
         # Connect is told of the alias replica only once Lex has made it (and it calls this Region's code hook).
         center.integrate_bot(access.alias_arn).node.add_dependency(access.check)

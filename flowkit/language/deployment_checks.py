@@ -54,10 +54,8 @@ def provided_placeholders(
     deployment: Deployment, flow_names: Iterable[str], module_names: Iterable[str] = ()
 ) -> set[str]:
     """Every placeholder the stacks of ``deployment`` fill (``stacks/regional.py``, ``connect/infrastructure.py``)."""
-    from regions.config import FUNCTION_KEYS
-
     provided = {"BotAliasArn"}
-    provided |= {f"FunctionArn.{key}" for key in FUNCTION_KEYS}
+    provided |= {f"FunctionArn.{key}" for key in deployment.functions.keys}
     provided |= {f"QueueArn.{queue.name}" for queue in deployment.queues}
     provided |= {f"HoursArn.{hours.name}" for hours in deployment.hours}
     provided |= {f"FlowArn.{name}" for name in flow_names}
