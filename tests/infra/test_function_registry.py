@@ -239,3 +239,18 @@ def test_a_deployment_with_a_broken_registry_is_refused_naming_its_field(tmp_pat
         load_deployment(path)
     assert f"{path}: functions_file:" in str(refused.value)
     assert "absent.handler has no module absent.py" in str(refused.value)
+
+
+def test_compiled_test_cases_are_compiled_again_when_the_registry_changes(tmp_path: Path) -> None:
+    from flowkit.testcase.cache import case_inputs_fingerprint
+
+    # GIVEN the sample deployment pointed at a registry with the kit's functions
+    registry = write_registry(tmp_path)
+    deployment = load_deployment(SAMPLE).model_copy(update={"functions_file": registry})
+    before = case_inputs_fingerprint(deployment)
+    # WHEN the registry gains a function (same file, same deployment settings)
+    (tmp_path / "reminders").mkdir()
+    (tmp_path / "reminders" / "reminder.py").write_text(REMINDER, encoding="utf-8")
+    write_registry(tmp_path, NEW)
+    # THEN the cached test cases are not reused
+    assert case_inputs_fingerprint(deployment) != before
