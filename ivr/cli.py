@@ -103,7 +103,7 @@ def synth(
     stage.done(f"{sum(f.severity == 'warning' for f in findings)} warning(s)")
     stage.start(
         f"synthesizing {deployment.name}: primary {deployment.primary_region}, DR {deployment.dr_region} "
-        f"({deployment.dr_mode}); cdk-nag AwsSolutions and HIPAA Security run inside"
+        f"({deployment.dr_mode}); cdk-nag runs inside (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS 3.2.1, Serverless)"
     )
     _standalone_notice(deployment)
     try:
@@ -238,7 +238,7 @@ def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, 
         table.add_row(label, *(str(summaries[s.name].get(label, "-")) for s in stacks))
     table.add_row("cfn-lint", *(f"{len(reports[s.name].errors)} errors, {len(reports[s.name].warnings)} warnings"
                                 for s in stacks))  # fmt: skip
-    table.add_row("cdk-nag AwsSolutions + HIPAA", *(["no unacknowledged finding"] * len(stacks)))
+    table.add_row("cdk-nag (five packs)", *(["no unacknowledged finding"] * len(stacks)))
     table.add_row("service limits", *limits)
     console.print(table)
     if any(r.warnings for r in reports.values()) and not warnings:

@@ -16,6 +16,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from regions.functions import FUNCTIONS_FILE, FunctionRegistry, FunctionRegistryError, load_functions
 from regions.quotas import QUOTAS_BY_NAME
 from regions.staff import ProfileQueue, RoutingProfile, Staff
 from regions.yaml_files import load_yaml
@@ -47,9 +48,6 @@ STANDALONE_NOTICE = (
     "limits on the secondary instance and may affect SLA coverage. Use dr_mode: global-resiliency where your "
     "Region pair and account allow it."
 )
-
-#: The clinic functions, by the key that names them (``<deployment>-<key>``) in both regions.
-FUNCTION_KEYS: tuple[str, ...] = ("CallerLookup", "Appointments", "Callback")
 
 DAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 #: Connect's HoursOfOperation day names for our three-letter days.
@@ -542,6 +540,19 @@ class Deployment(_Strict):
     #: Connect per-instance quotas this account has had raised, by name (regions/quotas.py lists them with their
     #: defaults and Service Quotas codes): synth checks what the deployment declares against these.
     quotas: dict[str, StrictInt] = Field(default_factory=dict)
+    #: The function registry (regions/functions.py): the kit's own unless the deployment brings its functions.
+    #: A relative path is read from the kit's folder.
+    functions_file: Path = FUNCTIONS_FILE
+
+    @field_validator("functions_file")
+    @classmethod
+    def _readable_registry(cls, value: Path) -> Path:
+        path = value if value.is_absolute() else FUNCTIONS_FILE.parent.parent / value
+        try:
+            load_functions(path.resolve())
+        except FunctionRegistryError as exc:
+            raise ValueError(f"the function registry cannot be used:\n{exc}") from None
+        return path.resolve()
 
     @field_validator("staff", mode="before")
     @classmethod
@@ -718,8 +729,13 @@ class Deployment(_Strict):
         return any(n.keep_on_destroy for n in self.phone_numbers)
 
     @property
+    def functions(self) -> FunctionRegistry:
+        """The deployment's functions (``functions_file``), checked when the deployment was loaded."""
+        return load_functions(self.functions_file)
+
+    @property
     def function_names(self) -> list[str]:
-        return [self.function_name(key) for key in FUNCTION_KEYS]
+        return [self.function_name(key) for key in self.functions.keys]
 
     def region(self, role: Role) -> RegionSettings:
         """The settings one regional stack is built from."""

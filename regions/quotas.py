@@ -149,10 +149,9 @@ def declared(deployment: Deployment, flows: Iterable[FlowLike]) -> dict[str, int
 
     Flows and modules come from the flow files; queues, hours, numbers and staff from the deployment file, prompts
     from ``connect/prompts/``. The kit associates its own bot alias with every instance.
-    Lambda associations are counted as every kit function: the stack associates those that flows invoke
-    (``lambdas/infrastructure.py``), so this is an upper bound by at most the functions only Lex calls.
+    Lambda associations are the registry's functions that flows invoke (``invoked_by: connect``): the stack
+    associates exactly those (``stacks/regional.py``); the bot's code hook is Lex's, not the instance's.
     """
-    from regions.config import FUNCTION_KEYS
     from regions.prompts import prompt_names
 
     flows = list(flows)
@@ -168,7 +167,7 @@ def declared(deployment: Deployment, flows: Iterable[FlowLike]) -> dict[str, int
         "hours_of_operation": len(deployment.hours),
         "prompts": len(prompts),
         "lex_v2_bot_aliases": len(_lex_aliases(flows) | {KIT_BOT_ALIAS}),
-        "lambda_functions": len(FUNCTION_KEYS),
+        "lambda_functions": len(deployment.functions.flow_invoked),
         "phone_numbers": len(deployment.phone_numbers),
         "routing_profiles": len(deployment.routing_profiles),
     }

@@ -25,7 +25,7 @@ from lambdas.table_key.infrastructure import TableKey
 from lex.infrastructure import ClinicBot, ReplicatedBotAccess
 from lex.model import BotModel
 from regions.config import RegionSettings
-from regions.nag import acknowledge_hipaa
+from regions.nag import LOG_GROUP_WITHOUT_CMK, acknowledge
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
 from stacks.handoff.infrastructure import PeerHandoff
 from stacks.monitoring import Monitoring
@@ -98,7 +98,7 @@ class IvrRegionalStack(cdk.Stack):
             "Monitoring",
             settings=settings,
             functions=functions.functions,
-            flow_invoked=set(functions.flow_invoked),
+            alarms={entry.key: entry.alarms for entry in deployment.functions.entries},
             instance_id=center.instance_id,
             bot_id=ivr.bot_id,
             bot_alias_id=ivr.bot_alias_id,
@@ -139,10 +139,10 @@ class IvrRegionalStack(cdk.Stack):
             retention_in_days=30,
         )
         group.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-        acknowledge_hipaa(
+        acknowledge(
             group,
             (
-                "CloudWatchLogGroupEncrypted",
+                LOG_GROUP_WITHOUT_CMK,
                 "Logs of CDK's bucket-emptying provider (bucket names and object counts at teardown), no "
                 "patient data; CloudWatch Logs encrypts it at rest with its own key.",
             ),
@@ -175,7 +175,7 @@ class IvrRegionalStack(cdk.Stack):
             locales=deployment.lex.locales,
             confidence=deployment.lex.nlu_confidence_threshold,
             idle_ttl_seconds=deployment.lex.idle_session_ttl_seconds,
-            code_hook=functions.aliases["Appointments"],
+            code_hook=functions.code_hook,
             name_prefix=deployment.name,
             replica_region=settings.peer_region if gr else None,
         )
@@ -301,7 +301,7 @@ class IvrRegionalStack(cdk.Stack):
         bot_id = center.handed_over(name, "bot-id")
         alias_id = center.handed_over(name, "bot-alias-id")
         access = ReplicatedBotAccess(
-            self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.aliases["Appointments"]
+            self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.code_hook
         )
         # Connect is told of the alias replica only once Lex has made it (and it calls this Region's code hook).
         center.integrate_bot(access.alias_arn).node.add_dependency(access.check)

@@ -54,12 +54,11 @@ def provided_placeholders(
     deployment: Deployment, flow_names: Iterable[str], module_names: Iterable[str] = ()
 ) -> set[str]:
     """Every placeholder the stacks of ``deployment`` fill (``stacks/regional.py``, ``connect/infrastructure.py``)."""
-    from regions.config import FUNCTION_KEYS
     from regions.prompts import prompt_names
 
     provided = {"BotAliasArn"}
     provided |= {f"PromptArn.{name}" for name in prompt_names()}  # one AWS::Connect::Prompt per connect/prompts file
-    provided |= {f"FunctionArn.{key}" for key in FUNCTION_KEYS}
+    provided |= {f"FunctionArn.{key}" for key in deployment.functions.keys}
     provided |= {f"QueueArn.{queue.name}" for queue in deployment.queues}
     provided |= {f"HoursArn.{hours.name}" for hours in deployment.hours}
     provided |= {f"FlowArn.{name}" for name in flow_names}

@@ -92,7 +92,7 @@ class FakeAws:
         found[0]["Status"] = flow_status
         connect.add_response("search_contact_flows", {"ContactFlows": found}, SEARCH)
         lam = self.stub("lambda", role)
-        for key in ("CallerLookup", "Appointments", "Callback"):
+        for key in self.deployment.functions.keys:
             name = f"{self.deployment.name}-{key}"
             lam.add_response("get_function", {"Configuration": {"FunctionName": name, "State": "Active"}},
                              {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
@@ -105,7 +105,7 @@ class FakeAws:
     def ready(self, role: str, level: int, status: str = "READY", allocated: int | None = None) -> None:
         """Queue one readiness poll of ``role``: GetProvisionedConcurrencyConfig for every function."""
         lam = self.stub("lambda", role)
-        for key in ("CallerLookup", "Appointments", "Callback"):
+        for key in self.deployment.functions.keys:
             name = f"{self.deployment.name}-{key}"
             lam.add_response("get_provisioned_concurrency_config",
                              {"Status": status, "RequestedProvisionedConcurrentExecutions": level,
@@ -193,7 +193,7 @@ def register_targets(deployment: Deployment, minimum: dict[str, int], maximum: i
     """Scalable targets of both regions in moto, as the stacks create them."""
     for role, level in minimum.items():
         client = boto3.client("application-autoscaling", region_name=deployment.region(role).region)  # type: ignore[arg-type]
-        for key in ("CallerLookup", "Appointments", "Callback"):
+        for key in deployment.functions.keys:
             client.register_scalable_target(
                 ServiceNamespace="lambda", ResourceId=f"function:{deployment.name}-{key}:live",
                 ScalableDimension="lambda:function:ProvisionedConcurrency", MinCapacity=level, MaxCapacity=maximum)  # fmt: skip
