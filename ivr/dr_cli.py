@@ -10,7 +10,8 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from ivr.assembly import AssemblyError, StackTemplate, read_assembly
-from ivr.output import aws_session, console, deployment_or_exit, err, session_with_credentials
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session, offline_command
+from ivr.output import aws_session, console, deployment_or_exit, err
 
 if TYPE_CHECKING:
     from regions.config import Role
@@ -22,10 +23,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @app.command()
+@offline_command
 def parity(
     out: Annotated[Path, typer.Option("--out", help="Cloud assembly to read (run `ivr synth` first)")] = ROOT
     / "cdk.out",
-    as_json: Annotated[bool, typer.Option("--json", help="Print drifts as JSON")] = False,
+    as_json: JsonOption = False,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file the assembly is of")] = ROOT
     / "regions"
     / "clinic.yaml",
@@ -142,13 +144,20 @@ def _list_drills(as_json: bool) -> None:
     raise typer.Exit(0)
 
 
-def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
+def _operations(
+    config: Path, profile: str | None, *, consequence: str = "nothing was changed", need_credentials: bool = True
+) -> DrOperations:
+    """The deployment's operations on the session of ``profile``, after the account check (a change: refused on a
+    mismatch); a dry run that needs no credentials (``need_credentials`` False) calls nothing, so is not checked."""
     from botocore.config import Config
 
     from runbooks.failover import DrOperations
 
     deployment = deployment_or_exit(config)
-    session = session_with_credentials() if need_credentials else aws_session()
+    if need_credentials:
+        session = deployment_session(deployment, config, profile=profile, writes=True, consequence=consequence)
+    else:
+        session = aws_session(profile)
     retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     clients: dict[tuple[str, str], object] = {}
 
@@ -163,13 +172,16 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
 Target = Literal["dr", "primary"]
 
 
-def _print_step(status: str, name: str, seconds: float, detail: str, checks: list[tuple[bool, str, str]]) -> None:
-    """One step as it finishes: status, name, time, detail, then each check (failed ones with what was found)."""
+def _print_step(status: str, name: str, seconds: float, detail: str, checks: list[tuple[bool, str, str]],
+                *, as_json: bool = False) -> None:  # fmt: skip
+    """One step as it finishes: status, name, time, detail, then each check (failed ones with what was found); on
+    stderr with --json, where stdout holds the report."""
+    say = err if as_json else console
     timing = "" if status == "planned" else f" ({seconds:.1f} s)"
-    console.print(f"{status:>15}  {name}{timing}" + (f": {detail}" if detail else ""), markup=False,
-                  highlight=False)  # fmt: skip
+    say.print(f"{status:>15}  {name}{timing}" + (f": {detail}" if detail else ""), markup=False,
+              highlight=False)  # fmt: skip
     for ok, check, found in checks:
-        console.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
+        say.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
 
 
 def _lock(ops: DrOperations, first: Role, purpose: str, *, dry_run: bool) -> AbstractContextManager[object]:
@@ -183,13 +195,15 @@ def _lock(ops: DrOperations, first: Role, purpose: str, *, dry_run: bool) -> Abs
     return OperatorLock(lambda region: ops.clients("ssm", region), ops.deployment.name, regions, purpose)
 
 
+@aws_command(writes=True)
 def failover_command(
     to: Annotated[Target, typer.Option("--to", help="The region that should take the calls")],
     percent: Annotated[int, typer.Option("--percent", help="Share of calls for the target, steps of 10")] = 100,
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Pre-check and print the plan; change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
 ) -> None:
     """Move calls to the DR region (or back): pre-check, raise capacity, shift traffic, verify.
 
@@ -201,16 +215,15 @@ def failover_command(
     if percent % 10 or not 0 <= percent <= 100:
         err.print(f"error: --percent must be 0-100 in steps of 10 (Connect's rule), not {percent}")
         raise typer.Exit(2)
-    ops = _operations(config)
+    ops = _operations(config, profile)
 
     def show(step: StepResult) -> None:
-        if not as_json:
-            checks = [(c.ok, c.name, c.detail) for c in step.checks]
-            _print_step(step.status, step.name, step.seconds, step.detail, checks)
+        checks = [(c.ok, c.name, c.detail) for c in step.checks]
+        _print_step(step.status, step.name, step.seconds, step.detail, checks, as_json=as_json)
 
     try:
         with _lock(ops, to, f"failover --to {to}", dry_run=dry_run):
-            confirm = lambda q: yes or typer.confirm(q)  # noqa: E731
+            confirm = lambda q: yes or typer.confirm(q, err=as_json)  # noqa: E731
             report = failover(ops, to, percent, dry_run=dry_run, confirm=confirm, on_step=show)
     except LockError as exc:
         err.print(f"error: {exc}")
@@ -224,6 +237,7 @@ def failover_command(
     raise typer.Exit(0 if report.ok else 1)
 
 
+@aws_command(writes=True)
 def drill_command(
     name: Annotated[str | None, typer.Argument(help="A drill of runbooks/drills (or a YAML file)")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -236,7 +250,8 @@ def drill_command(
         ),
     ] = None,
     list_drills: Annotated[bool, typer.Option("--list", help="List the drills and exit")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
 ) -> None:
     """Run a DR drill step by step, printing each step as it ends, and leave an evidence report (Markdown, JSON)."""
     from runbooks.drill import DrillError, DrillRunner, load_drill, write_report
@@ -252,14 +267,13 @@ def drill_command(
     except DrillError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    ops = _operations(config, need_credentials=not dry_run)
+    ops = _operations(config, profile, need_credentials=not dry_run)
 
     def show(step: StepRecord) -> None:
-        if not as_json:
-            checks = [(bool(c["ok"]), str(c["name"]), str(c["detail"])) for c in step.checks]
-            _print_step(step.status, step.name, step.seconds, step.detail, checks)
+        checks = [(bool(c["ok"]), str(c["name"]), str(c["detail"])) for c in step.checks]
+        _print_step(step.status, step.name, step.seconds, step.detail, checks, as_json=as_json)
 
-    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q), on_step=show)
+    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q, err=as_json), on_step=show)
     try:
         with _lock(ops, "dr", f"drill {drill.name}", dry_run=dry_run):
             report = runner.run(drill, dry_run=dry_run)

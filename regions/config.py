@@ -73,6 +73,26 @@ DrMode = Literal["global-resiliency", "standalone"]
 Role = Literal["primary", "dr"]
 
 
+#: Account ids that stand for "your account" in examples, never a real target: the kit's sample
+#: (regions/clinic.yaml) and the one the AWS documentation uses in its examples.
+PLACEHOLDER_ACCOUNTS: dict[str, str] = {
+    "111111111111": "the kit's sample placeholder",
+    "123456789012": "the example account of the AWS documentation",
+}
+
+
+def placeholder_account_problem(deployment: Deployment, file: str | Path) -> str | None:
+    """Why ``deployment`` cannot reach AWS as written (its account is a placeholder), naming the file and field;
+    None for a real account. Synth, lint and simulate never ask: they stay offline."""
+    what = PLACEHOLDER_ACCOUNTS.get(deployment.account)
+    if what is None:
+        return None
+    return (
+        f"{file}: account: {deployment.account} is {what}, not an account to deploy to; set account: to the "
+        "12-digit id of your AWS account (`aws sts get-caller-identity` prints it), in a copy of the file"
+    )
+
+
 class ConfigError(ValueError):
     """A deployment file that cannot be used; the message names the file and the field."""
 
