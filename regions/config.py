@@ -702,6 +702,15 @@ def _format_location(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line (its own spans three, the last one naming an "<unicode string>"): where, then what."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    what = ": ".join(str(p) for p in parts if p) or str(exc)
+    return where + " ".join(what.split())
+
+
 def load_deployment(path: str | Path) -> Deployment:
     """Read and validate one deployment file.
 
@@ -722,7 +731,7 @@ def load_deployment(path: str | Path) -> Deployment:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{file}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level")
     try:
