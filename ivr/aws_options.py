@@ -14,6 +14,7 @@ reads then says plainly that the stacks are not there.
 
 from __future__ import annotations
 
+import inspect
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -67,6 +68,9 @@ WARNS = (
     "another account than the deployment file's (or a placeholder account in the file) get a warning, not a refusal."
 )
 
+#: What the --help of a command without --region says of regions.
+REGIONS = "Regions: the deployment file's primary_region and dr_region (no --region: there is nothing to override)."
+
 ATTRIBUTE = "__ivr_aws__"
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -85,8 +89,8 @@ def aws_command(*, writes: bool, region: bool = False) -> Callable[[F], F]:
 
     def mark(command: F) -> F:
         setattr(command, ATTRIBUTE, AwsCommand(writes=writes, region=region))
-        doc = (command.__doc__ or "").rstrip()
-        command.__doc__ = f"{doc}\n\n{REFUSES if writes else WARNS}"
+        doc = inspect.cleandoc(command.__doc__ or "")  # its own indentation gone, so the sentence added lines up
+        command.__doc__ = f"{doc}\n\n{REFUSES if writes else WARNS}" + ("" if region else f" {REGIONS}")
         return command
 
     return mark

@@ -212,9 +212,13 @@ def _preflight_or_exit(config: Path) -> list[Finding]:
     from flowkit.language.files import FlowError
     from ivr.synthesis import preflight
     from lex.model import BotModelError
+    from regions.config import ConfigError
 
     try:
         findings = preflight(config)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
     except (FlowError, BotModelError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None

@@ -18,7 +18,7 @@ from typer.main import get_command
 from typer.testing import CliRunner
 
 import ivr.aws_options as aws_options
-from ivr.aws_options import ATTRIBUTE, REFUSES, WARNS, AwsCommand, JsonOption, ProfileOption, RegionOption
+from ivr.aws_options import ATTRIBUTE, REFUSES, REGIONS, WARNS, AwsCommand, JsonOption, ProfileOption, RegionOption
 from ivr.cli import app
 from regions.config import PLACEHOLDER_ACCOUNTS, load_deployment
 from runbooks.drill import all_drills
@@ -80,6 +80,8 @@ def test_every_aws_command_takes_the_shared_options(name: str, command: Any, kin
     assert (REFUSES if kind.writes else WARNS) in (command.help or "")
     if kind.region:
         assert "overrides" in shared_help(RegionOption)
+    else:  # its regions come from the deployment file, and its --help says so
+        assert REGIONS in (command.help or "")
 
 
 def test_every_aws_command_reports_a_usage_error_as_json_with_json(fake_credentials: Path) -> None:
