@@ -205,6 +205,9 @@ class _Call:
         self.rng = random.Random(seed)  # noqa: S311 - DistributeByPercentage needs repeatable draws, not secrets
         self.contact_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
         self.attributes: dict[str, str] = {}
+        #: $.FlowAttributes of the flow running now: UpdateFlowAttributes sets them "on the current flow", "not
+        #: carried over to the subsequent flows" (Connect API reference, UpdateFlowAttributes).
+        self.flow_attributes: dict[str, str] = {}
         self.external: dict[str, Any] = {}
         self.lex: dict[str, Any] = {"IntentName": "", "Slots": {}, "SessionAttributes": {}}
         self.stored_input = ""
@@ -218,6 +221,7 @@ class _Call:
         parts = [p for p in path.split(".") if p]
         value: Any = {
             "Attributes": self.attributes,
+            "FlowAttributes": self.flow_attributes,
             "External": self.external,
             "Lex": self.lex,
             "StoredCustomerInput": self.stored_input,
@@ -262,6 +266,13 @@ class _Call:
         return outcome if outcome else Outcome("ended", {"flow": flow_name})
 
     def run_flow(self, flow_name: str, depth: int) -> Outcome | None:
+        caller_scope, self.flow_attributes = self.flow_attributes, {}
+        try:
+            return self._run_flow(flow_name, depth)
+        finally:
+            self.flow_attributes = caller_scope
+
+    def _run_flow(self, flow_name: str, depth: int) -> Outcome | None:
         if flow_name not in self.r.flows:
             raise SimulationError(f"flow {flow_name!r} is not known (known: {', '.join(sorted(self.r.flows))})")
         if depth > 10:
@@ -503,6 +514,13 @@ class _Call:
         self.attributes.update({k: "" if v is None else str(v) for k, v in (p.get("Attributes") or {}).items()})
         return self.take(flow, action)
 
+    def _do_update_flow_attributes(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
+        given = p.get("FlowAttributes")
+        for key, attribute in (given if isinstance(given, dict) else {}).items():
+            value = attribute.get("Value") if isinstance(attribute, dict) else attribute
+            self.flow_attributes[str(key)] = "" if value is None else str(value)
+        return self.take(flow, action)
+
     def _do_compare(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         return self.take(flow, action, result=str(p.get("ComparisonValue", "")))
 
@@ -684,6 +702,7 @@ _ACTIONS: dict[str, str] = {
     "ConnectParticipantWithLexBot": "_do_connect_participant_with_lex_bot",
     "InvokeLambdaFunction": "_do_invoke_lambda_function",
     "UpdateContactAttributes": "_do_update_contact_attributes",
+    "UpdateFlowAttributes": "_do_update_flow_attributes",
     "Compare": "_do_compare",
     "CheckHoursOfOperation": "_do_check_hours_of_operation",
     "UpdateContactTargetQueue": "_do_update_contact_target_queue",
