@@ -8,13 +8,16 @@ from typing import Annotated
 
 import typer
 
-from ivr.cdk_cli import ROOT, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import ContextOption, JsonPlanOption, ProfileOption, check_context
-from ivr.output import console, deployment_or_exit, session_with_credentials
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
+from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
+from ivr.cdk_options import ContextOption, check_context
+from ivr.output import console, deployment_or_exit, err
+from ivr.progress import Stages
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 
 
+@aws_command(writes=True)
 def bootstrap_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
         DEFAULT_CONFIG
@@ -22,7 +25,7 @@ def bootstrap_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
     profile: ProfileOption = None,
     context: ContextOption = None,
-    as_json: JsonPlanOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Bootstrap the CDK in the primary and the DR region of the deployment's account (`cdk bootstrap`)."""
     deployment = deployment_or_exit(config)
@@ -37,7 +40,16 @@ def bootstrap_command(
         else:
             console.print(f"would bootstrap {', '.join(environments)}:\n  {render(command)}", markup=False)
         return
-    session_with_credentials(
-        profile, consequence="nothing was bootstrapped", hint="Use --dry-run to see what would run."
-    )
-    raise typer.Exit(run_cdk(command).returncode)
+    deployment_session(deployment, config, profile=profile, writes=True, consequence="nothing was bootstrapped",
+                       hint="Use --dry-run to see what would run.")  # fmt: skip
+    stage = Stages()
+    stage.start(f"cdk bootstrap {' '.join(environments)} (the CDK CLI prints its own progress)")
+    try:
+        code = run_cdk(command, to_stderr=as_json).returncode
+    except CdkCliError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    stage.done(f"exit code {code}")
+    if as_json:
+        typer.echo(json.dumps({"environments": environments, "command": render(command), "exit_code": code}, indent=2))
+    raise typer.Exit(code)

@@ -6,12 +6,13 @@ import json
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
 from ivr.assembly import AssemblyError, StackTemplate, read_assembly
-from ivr.output import aws_session, console, deployment_or_exit, err, session_with_credentials
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session, offline_command
+from ivr.output import aws_session, console, deployment_or_exit, err
 
 if TYPE_CHECKING:
     from regions.config import Role
@@ -23,10 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @app.command()
+@offline_command
 def parity(
     out: Annotated[Path, typer.Option("--out", help="Cloud assembly to read (run `ivr synth` first)")] = ROOT
     / "cdk.out",
-    as_json: Annotated[bool, typer.Option("--json", help="Print drifts as JSON")] = False,
+    as_json: JsonOption = False,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file the assembly is of")] = ROOT
     / "regions"
     / "clinic.yaml",
@@ -143,13 +145,20 @@ def _list_drills(as_json: bool) -> None:
     raise typer.Exit(0)
 
 
-def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
+def _operations(
+    config: Path, profile: str | None, *, consequence: str = "nothing was changed", need_credentials: bool = True
+) -> DrOperations:
+    """The deployment's operations on the session of ``profile``, after the account check (a change: refused on a
+    mismatch); a dry run that needs no credentials (``need_credentials`` False) calls nothing, so is not checked."""
     from botocore.config import Config
 
     from runbooks.failover import DrOperations
 
     deployment = deployment_or_exit(config)
-    session = session_with_credentials() if need_credentials else aws_session()
+    if need_credentials:
+        session = deployment_session(deployment, config, profile=profile, writes=True, consequence=consequence)
+    else:
+        session = aws_session(profile)
     retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     clients: dict[tuple[str, str], object] = {}
 
@@ -164,13 +173,16 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
 Target = Literal["dr", "primary"]
 
 
-def _print_step(status: str, name: str, seconds: float, detail: str, checks: list[tuple[bool, str, str]]) -> None:
-    """One step as it finishes: status, name, time, detail, then each check (failed ones with what was found)."""
+def _print_step(status: str, name: str, seconds: float, detail: str, checks: list[tuple[bool, str, str]],
+                *, as_json: bool = False) -> None:  # fmt: skip
+    """One step as it finishes: status, name, time, detail, then each check (failed ones with what was found); on
+    stderr with --json, where stdout holds the report."""
+    say = err if as_json else console
     timing = "" if status == "planned" else f" ({seconds:.1f} s)"
-    console.print(f"{status:>15}  {name}{timing}" + (f": {detail}" if detail else ""), markup=False,
-                  highlight=False)  # fmt: skip
+    say.print(f"{status:>15}  {name}{timing}" + (f": {detail}" if detail else ""), markup=False,
+              highlight=False)  # fmt: skip
     for ok, check, found in checks:
-        console.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
+        say.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
 
 
 def _lock(
@@ -207,13 +219,15 @@ ReportOption = Annotated[
 ]
 
 
+@aws_command(writes=True)
 def failover_command(
     to: Annotated[Target, typer.Option("--to", help="The region that should take the calls")],
     percent: Annotated[int, typer.Option("--percent", help="Share of calls for the target, steps of 10")] = 100,
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Pre-check and print the plan; change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
     break_lock: BreakLockOption = None,
     report_dir: ReportOption = None,
 ) -> None:
@@ -230,19 +244,18 @@ def failover_command(
     if percent % 10 or not 0 <= percent <= 100:
         err.print(f"error: --percent must be 0-100 in steps of 10 (Connect's rule), not {percent}")
         raise typer.Exit(2)
-    ops = _operations(config)
+    ops = _operations(config, profile)
 
     def show(step: StepResult) -> None:
-        if not as_json:
-            checks = [(c.ok, c.name, c.detail) for c in step.checks]
-            _print_step(step.status, step.name, step.seconds, step.detail, checks)
+        checks = [(c.ok, c.name, c.detail) for c in step.checks]
+        _print_step(step.status, step.name, step.seconds, step.detail, checks, as_json=as_json)
 
     directory = report_dir or ROOT / "reports"
     lock = _lock(ops, to, f"failover --to {to}", dry_run=dry_run, break_lock=break_lock)
     evidence = ""
     try:
         with stop_on_signals(), lock:
-            confirm = lambda q: yes or typer.confirm(q)  # noqa: E731
+            confirm = lambda q: yes or typer.confirm(q, err=as_json)  # noqa: E731
             report = failover(ops, to, percent, dry_run=dry_run, confirm=confirm, on_step=show)
             if not dry_run:  # the evidence is written before the lock is released
                 evidence = _evidence_or_note(lambda: write_evidence(report, directory))
@@ -288,6 +301,7 @@ def _signal_exit(stopped: str) -> int:
         return 0
 
 
+@aws_command(writes=True)
 def drill_command(
     name: Annotated[str | None, typer.Argument(help="A drill of runbooks/drills (or a YAML file)")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -300,7 +314,8 @@ def drill_command(
         ),
     ] = None,
     list_drills: Annotated[bool, typer.Option("--list", help="List the drills and exit")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
     break_lock: BreakLockOption = None,
 ) -> None:
     """Run a DR drill step by step, printing each step as it ends, and leave an evidence report (Markdown, JSON).
@@ -322,14 +337,13 @@ def drill_command(
     except DrillError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    ops = _operations(config, need_credentials=not dry_run)
+    ops = _operations(config, profile, need_credentials=not dry_run)
 
     def show(step: StepRecord) -> None:
-        if not as_json:
-            checks = [(bool(c["ok"]), str(c["name"]), str(c["detail"])) for c in step.checks]
-            _print_step(step.status, step.name, step.seconds, step.detail, checks)
+        checks = [(bool(c["ok"]), str(c["name"]), str(c["detail"])) for c in step.checks]
+        _print_step(step.status, step.name, step.seconds, step.detail, checks, as_json=as_json)
 
-    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q), on_step=show)
+    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q, err=as_json), on_step=show)
     directory = report_dir or ROOT / "reports"
     # The lock lasts the drill's longest run: every step's timeout, twice (a rollback per step), plus test cases.
     ttl = 2.0 * sum(step.timeout for step in drill.steps)
@@ -365,10 +379,13 @@ app.add_typer(agents_app, name="agents")
 
 
 @agents_app.command("sync")
+@aws_command(writes=True)
 def agents_sync(
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say who would be associated; change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
 ) -> None:
     """Associate the agents who must follow the calls (the deployment file's ``agents``) with the traffic
     distribution group now, while the primary answers.
@@ -383,7 +400,15 @@ def agents_sync(
 
     from runbooks.aws_steps import StepError, api_error
 
-    ops = _operations(config)
+    say = err if as_json else console
+
+    def finish(code: int, outcome: str, checks: list[Any] | None = None) -> NoReturn:
+        if as_json:
+            typer.echo(json.dumps({"agents": outcome, "checks": [
+                {"ok": c.ok, "name": c.name, "detail": c.detail} for c in checks or []]}, indent=2))  # fmt: skip
+        raise typer.Exit(code)
+
+    ops = _operations(config, profile, need_credentials=True)
     if ops.deployment.dr_mode == "standalone":
         err.print("error: a standalone deployment has no traffic distribution group: agents sign in to each "
                   "region's own instance", markup=False)  # fmt: skip
@@ -391,17 +416,18 @@ def agents_sync(
     try:
         status, plan, checks = ops.distribute_agents("primary", dry_run=True)
         if status in ("failed", "skipped"):  # no agent matches the deployment file's agents
-            console.print(f"agents: {plan}", markup=False, highlight=False)
-            raise typer.Exit(1 if status == "failed" else 0)
+            say.print(f"agents: {plan}", markup=False, highlight=False)
+            finish(1 if status == "failed" else 0, plan, checks)
         if not plan.startswith("would associate"):
-            console.print(f"agents: {plan}; nothing to do", markup=False, highlight=False)
-            raise typer.Exit(0)
-        console.print(f"agents: {plan} with the traffic distribution group", markup=False, highlight=False)
+            say.print(f"agents: {plan}; nothing to do", markup=False, highlight=False)
+            finish(0, plan, checks)
+        say.print(f"agents: {plan} with the traffic distribution group", markup=False, highlight=False)
         if dry_run:
-            raise typer.Exit(0)
-        if not yes and not typer.confirm(f"Associate them ({ops.deployment.name}, {ops.region('primary')})?"):
-            console.print("agents: declined; nothing changed", markup=False)
-            raise typer.Exit(1)
+            finish(0, plan, checks)
+        question = f"Associate them ({ops.deployment.name}, {ops.region('primary')})?"
+        if not yes and not typer.confirm(question, err=as_json):
+            say.print("agents: declined; nothing changed", markup=False)
+            finish(1, "declined")
         status, done, checks = ops.distribute_agents("primary", dry_run=False)
     except StepError as exc:
         err.print(f"error: {exc}", markup=False)
@@ -410,7 +436,7 @@ def agents_sync(
         err.print(f"error: {api_error(exc)}", markup=False)
         raise typer.Exit(1) from None
     for check in checks:
-        console.print(f"{'ok' if check.ok else 'FAILED'}: {check.name}: {check.detail}", markup=False,
-                      highlight=False)  # fmt: skip
-    console.print(f"agents: {done}", markup=False, highlight=False)
-    raise typer.Exit(0 if status != "failed" and all(c.ok for c in checks) else 1)
+        say.print(f"{'ok' if check.ok else 'FAILED'}: {check.name}: {check.detail}", markup=False,
+                  highlight=False)  # fmt: skip
+    say.print(f"agents: {done}", markup=False, highlight=False)
+    finish(0 if status != "failed" and all(c.ok for c in checks) else 1, done, checks)

@@ -20,9 +20,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
 from ivr.cdk_cli import ROOT
-from ivr.cdk_options import ProfileOption
-from ivr.output import console, deployment_or_exit, err
+from ivr.output import console, deployment_or_exit
+from ivr.progress import Stages
 
 if TYPE_CHECKING:
     from regions.config import Deployment, RegionSettings
@@ -300,6 +301,7 @@ def read_status(deployment: Deployment, clients: Clients, *, now: datetime, repo
     return Status(deployment.name, deployment.dr_mode, regions, last_drill(reports))
 
 
+@aws_command(writes=False)
 def status_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
         DEFAULT_CONFIG
@@ -308,23 +310,17 @@ def status_command(
     reports: Annotated[Path, typer.Option("--reports", help="Where drill evidence reports are kept")] = (
         ROOT / "reports"
     ),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Both regions at a glance (read-only). Exit 0 when all is well, 1 when something is not, 2 when nothing
     could be read."""
     import threading
     from datetime import UTC
 
-    import boto3
     from botocore.config import Config
 
-    from ivr.cdk_options import credentials_missing
-
     deployment = deployment_or_exit(config)
-    if credentials_missing(profile):
-        err.print("error: no AWS credentials found (set AWS_PROFILE or --profile, or run `aws sso login`)")
-        raise typer.Exit(2)
-    session = boto3.Session(profile_name=profile)
+    session = deployment_session(deployment, config, profile=profile, writes=False, consequence="nothing was read")
     # Fast over thorough: short timeouts and few retries; what does not answer is listed as not read.
     quick = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
     made: dict[tuple[str, str], Any] = {}
@@ -336,7 +332,10 @@ def status_command(
                 made[(service, region)] = session.client(service, region_name=region, config=quick)  # type: ignore[call-overload]
             return made[(service, region)]
 
+    stage = Stages()
+    stage.start(f"reading {deployment.primary_region} and {deployment.dr_region} (read-only)")
     status = read_status(deployment, clients, now=datetime.now(UTC), reports=reports)
+    stage.done()
     if as_json:
         typer.echo(json.dumps(status.as_dict(), indent=2))
     else:

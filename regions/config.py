@@ -72,6 +72,26 @@ DrMode = Literal["global-resiliency", "standalone"]
 Role = Literal["primary", "dr"]
 
 
+#: Account ids that stand for "your account" in examples, never a real target: the kit's sample
+#: (regions/clinic.yaml) and the one the AWS documentation uses in its examples.
+PLACEHOLDER_ACCOUNTS: dict[str, str] = {
+    "111111111111": "the kit's sample placeholder",
+    "123456789012": "the example account of the AWS documentation",
+}
+
+
+def placeholder_account_problem(deployment: Deployment, file: str | Path) -> str | None:
+    """Why ``deployment`` cannot reach AWS as written (its account is a placeholder), naming the file and field;
+    None for a real account. Synth, lint and simulate never ask: they stay offline."""
+    what = PLACEHOLDER_ACCOUNTS.get(deployment.account)
+    if what is None:
+        return None
+    return (
+        f"{file}: account: {deployment.account} is {what}, not an account to deploy to; set account: to the "
+        "12-digit id of your AWS account (`aws sts get-caller-identity` prints it), in a copy of the file"
+    )
+
+
 class ConfigError(ValueError):
     """A deployment file that cannot be used; the message names the file and the field."""
 
@@ -811,6 +831,15 @@ def _format_location(loc: tuple[int | str, ...]) -> str:
     return out or "(top level)"
 
 
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line (its own spans three, the last one naming an "<unicode string>"): where, then what."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    what = ": ".join(str(p) for p in parts if p) or str(exc)
+    return where + " ".join(what.split())
+
+
 def load_deployment(path: str | Path) -> Deployment:
     """Read and validate one deployment file.
 
@@ -831,7 +860,7 @@ def load_deployment(path: str | Path) -> Deployment:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{file}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level")
     staff_file = _read_staff(file, raw)

@@ -68,6 +68,14 @@ class StepSpec(BaseModel):
         for key in ("region", "to"):
             if key in self.args and self.args[key] not in ("primary", "dr"):
                 raise ValueError(f"step {self.name!r}: {key} must be primary or dr, not {self.args[key]!r}")
+        # Connect API reference, Distribution data type: Percentage 0-100, "in increments of 10".
+        percent = self.args.get("percent", 0)
+        if "percent" in self.args and (
+            not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100 or percent % 10
+        ):
+            raise ValueError(
+                f"step {self.name!r}: percent must be 0-100 in steps of 10 (Connect's rule), not {percent!r}"
+            )
         return self
 
 

@@ -52,6 +52,9 @@ from flowkit.language.catalogue import (
 Severity = Literal["error", "warning"]
 
 PLACEHOLDER = re.compile(r"%([A-Za-z]+)(?:\.([A-Za-z0-9_-]+))?%")
+#: What is left of a placeholder once the well-formed ones are removed: an opening "%Kind." or "%...Arn" without its
+#: closing "%" (``%FunctionArn.Callback``), or a closing "Kind.Name%" without its opening one.
+MALFORMED_PLACEHOLDER = re.compile(r"%[A-Za-z]+\.|%[A-Za-z]*(?:Arn|Id)\b|\b[A-Za-z]+(?:Arn|Id)(?:\.[A-Za-z0-9_-]*)?%")
 _JSONPATH = re.compile(r"\$(?:\.([A-Za-z]+)|\['([A-Za-z]+)'\])((?:\.[A-Za-z0-9_-]+)*)")
 #: One whole JSONPath: a root, then dotted or bracketed steps, no spaces.
 _SINGLE_PATH = re.compile(r"\$(?:\.[A-Za-z]+|\['[A-Za-z]+'\])(?:\.[^\s.\[\]]+|\[[^\]]+\])*")
@@ -378,6 +381,7 @@ class _Linter:
             if isinstance(view, str) and not is_templated(view) and len(view) > MAX_VIEW_ID:
                 self.add(ident, "view-id", f"ViewResource.Id is {len(view)} characters; a view id is at most "
                          f"{MAX_VIEW_ID} (Connect API reference, View)")  # fmt: skip
+        self._placeholders(ident, params)
 
     def _unknown_type(self, ident: str, kind: Any) -> None:
         if not isinstance(kind, str) or not kind:
@@ -673,6 +677,14 @@ class _Linter:
                 )
         if len(set(texts)) != len(texts):
             self.add(ident, "condition", "two conditions test the same value; the second can never be taken", "warning")
+
+    # -- placeholders --------------------------------------------------------------------------------------------
+    def _placeholders(self, ident: str, params: dict[str, Any]) -> None:
+        for text in _strings(params):
+            broken = MALFORMED_PLACEHOLDER.search(PLACEHOLDER.sub("", text))
+            if broken:
+                self.add(ident, "placeholder", f"malformed placeholder near {broken.group(0)!r} in {text!r}: write "
+                         "%Kind.Name% (both % signs; a name of letters, digits, - and _)")  # fmt: skip
 
     # -- DR safety -----------------------------------------------------------------------------------------------
     def _dr_safety(self, ident: str, params: dict[str, Any]) -> None:

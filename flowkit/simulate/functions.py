@@ -226,6 +226,9 @@ def local_clinic(
         "POWERTOOLS_SERVICE_NAME": "clinic-local",
     }
     saved = {k: os.environ.get(k) for k in env}
+    # The local clinic never reaches AWS: the operator's profile (AWS_PROFILE, which may name one this machine
+    # lacks) must not be looked up, or boto3 raises ProfileNotFound before the first local call.
+    saved |= {k: os.environ.pop(k, None) for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
     os.environ.update(env)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     try:

@@ -19,6 +19,7 @@ from regions.config import Deployment
 from runbooks.failover import DrOperations, Terminated, failover
 from runbooks.lock import DEFAULT_TTL, Holder, LockError, OperatorLock, lock_parameter
 from tests.functional.aws_fakes import FakeAws, minimums
+from tests.ops.accounts import accept_the_sample_account
 
 #: Users of the instance by routing profile (RP1 is the deployment's front desk in the fakes).
 AGENTS = {"U1": "RP1", "U2": "RP1"}
@@ -95,7 +96,10 @@ def test_a_region_that_does_not_answer_is_noted_unless_it_takes_the_calls(deploy
     assert not _exists(DR, lock_parameter(deployment.name))
 
 
-def test_the_cli_refuses_a_failover_while_another_run_holds_the_lock(aws: FakeAws, deployment: Deployment) -> None:
+def test_the_cli_refuses_a_failover_while_another_run_holds_the_lock(
+    aws: FakeAws, deployment: Deployment, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    accept_the_sample_account(monkeypatch)  # the account check: tests/ops/test_aws_options.py
     # GIVEN another operator's run holds the lock in the DR region
     _ssm(DR).put_parameter(Name=lock_parameter(deployment.name), Value='{"user": "alice"}', Type="String")
     # WHEN `ivr failover --to dr --yes` runs THEN it stops before any step, naming the holder

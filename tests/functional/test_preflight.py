@@ -36,6 +36,7 @@ from runbooks.preflight import (
 )
 from tests.conftest import CONFIGS, ROOT
 from tests.functional.stubbed_stack import Aws
+from tests.ops.accounts import accept_the_sample_account
 
 SAMPLE = ROOT / "regions" / "clinic.yaml"
 DENIED = ("AccessDeniedException", "User is not authorized to perform this action", 400)
@@ -455,6 +456,10 @@ def cli_aws(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     import ivr.preflight_cli as preflight_cli
 
     monkeypatch.setattr(preflight_cli, "aws_clients", lambda *_a, **_k: aws)
+    monkeypatch.setattr(preflight_cli, "clients_of", lambda *_a, **_k: aws)  # `ivr deploy`'s preflight
+    accept_the_sample_account(monkeypatch)  # the account check: tests/ops/test_aws_options.py
+    for name, value in (("AWS_ACCESS_KEY_ID", "k"), ("AWS_SECRET_ACCESS_KEY", "s")):
+        monkeypatch.setenv(name, value)
     return aws
 
 

@@ -22,6 +22,7 @@ from runbooks.native_tests import TestCaseRunner, placeholder_values, run_region
 from tests.conftest import CONFIGS, ROOT
 from tests.functional.aws_fakes import INSTANCE, SEARCH, FakeAws, FakeClock, flows_in_instance
 from tests.functional.stubbed_stack import outputs_for
+from tests.ops.accounts import accept_the_sample_account
 
 PRIMARY, DR = "us-east-1", "us-west-2"
 
@@ -584,7 +585,8 @@ def test_ivr_test_prints_a_table_writes_junit_and_exits_1_on_a_failure(
 
     # GIVEN two compiled scenarios in the primary region: one passes, one fails an observation
     monkeypatch.setattr(kit_module, "compile_kit", lambda _d: two_compiled)
-    monkeypatch.setattr(cli_module, "_operations_for", lambda _d: DrOperations(deployment, aws))
+    monkeypatch.setattr(cli_module, "_operations_for", lambda *_a: DrOperations(deployment, aws))
+    accept_the_sample_account(monkeypatch)  # the account check: tests/ops/test_aws_options.py
     monkeypatch.setattr(module, "POLL_SECONDS", 0.0)
     good, bad = (c.name for c in two_compiled)  # started in this order
     aws.stack("primary")
