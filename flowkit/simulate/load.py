@@ -20,6 +20,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING
 
 from flowkit.simulate.engine import Resources, SimulationError, simulate
+from flowkit.simulate.scenarios import outside_results
 
 if TYPE_CHECKING:
     from pathlib import Path
@@ -102,7 +103,8 @@ def replay(
         try:
             result = simulate(used, scenario.flow, scenario.inputs, at=scenario.at, caller=scenario.caller,
                               queue_full=set(scenario.queue_full), seed=scenario.seed + index,
-                              failures=scenario.fail, metrics=scenario.metrics)  # fmt: skip
+                              failures=scenario.fail, metrics=scenario.metrics,
+                              outside=outside_results(scenario))  # fmt: skip
         except (SimulationError, ValueError) as exc:
             with lock:
                 report.errors[f"{scenario.name}: {exc}"] += 1
