@@ -244,6 +244,8 @@ class _Call:
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, str):
+            if "$." not in value:
+                return value
             whole = _PATH.fullmatch(value)
             if whole:
                 return self.lookup(whole.group(1), whole.group(2))
@@ -274,12 +276,7 @@ class _Call:
         if depth > 10:
             return Outcome("stuck", {"flow": flow_name, "reason": "flows transfer to each other more than 10 deep"})
         doc = self.r.flows[flow_name]
-        raw = doc.get("Actions") if isinstance(doc, dict) else None
-        actions = {
-            a["Identifier"]: a
-            for a in (raw if isinstance(raw, list) else [])
-            if isinstance(a, dict) and isinstance(a.get("Identifier"), str)
-        }
+        actions = _actions_of(doc)
         current: Any = doc.get("StartAction") if isinstance(doc, dict) else None
         while current is not None:
             if len(self.steps) >= MAX_STEPS:
@@ -523,16 +520,17 @@ class _Call:
             raw = value.get("Value", "") if isinstance(value, dict) else value
             values[str(name)] = "" if raw is None else str(raw)
         self.flow_attributes.update(values)
-        return self.take(flow, action, given=", ".join(f"{k}={v}" for k, v in values.items()) or None)
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        return self.take(flow, action, given=f"(sets {shown})" if shown else None)
 
     def _do_update_contact_callback_number(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
         """[api contact-actions-updatecontactcallbacknumber] InvalidCallbackNumber when the number is not E.164;
         CallbackNumberNotDialable (a country the instance may not dial) only by ``fail:``."""
         number = str(p.get("CallbackNumber", ""))
         if not _E164.fullmatch(number):
-            return self.take(flow, action, error="InvalidCallbackNumber", given=f"{number!r} is not E.164")
+            return self.take(flow, action, error="InvalidCallbackNumber", given=f"({number!r} is not E.164)")
         self.contact["CallbackNumber"] = number
-        return self.take(flow, action, given=number)
+        return self.take(flow, action, given=f"(callback number {number})")
 
     def _do_store(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         """A contact-data action (``effects.CONTACT_DATA``): store what it sets where later blocks read it."""
@@ -552,7 +550,8 @@ class _Call:
             else:
                 self.contact[key] = value
                 shown.append(f"{key}={_text(value)}")
-        return self.take(flow, action, given="; ".join(shown) or None)
+        # A note in parentheses: the transcript shows it on the step, not as something the caller said.
+        return self.take(flow, action, given=f"(sets {'; '.join(shown)})" if shown else None)
 
     def _do_outside(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         """An outside-world action (``effects.OUTSIDE``): the scenario's supplied result, else the default."""
@@ -564,12 +563,12 @@ class _Call:
         if supplied is None:
             transitions = _dict(action.get("Transitions"))
             if not transitions.get("NextAction") and transitions.get("Conditions"):
-                results = sorted({str(_list(_dict(c.get("Condition")).get("Operands"))[:1])
+                results = sorted({" ".join(map(str, _list(_dict(c.get("Condition")).get("Operands"))))
                                   for c in _items(transitions.get("Conditions"))})  # fmt: skip
                 raise SimulationError(
                     f"{flow} [{ident}]: {kind} reaches {reach.reaches}, which the simulator does not run, and this "
                     f"block has only conditions ({', '.join(results)}); supply its result in the scenario: "
-                    f"outside: {{{ident}: {{result: ...}}}}"
+                    f"outside: {{{ident}: {{result: {results[0] if results else '...'}}}}}"
                 )
             return self.take(flow, action, given=f"({reach.reaches}: default, succeeds)")
         if supplied.get("error"):
@@ -812,6 +811,24 @@ _ROOTS: dict[str, Callable[[_Call], Any]] = {
     "ContactId": lambda c: c.contact_id,
     "InitialContactId": lambda c: c.contact_id,
 }
+
+
+#: Each flow document's actions by Identifier, indexed once per document (not once per call).
+#: A document whose action list is replaced or changes length is indexed again.
+_INDEXES: dict[int, tuple[Any, Any, int, dict[str, dict[str, Any]]]] = {}
+
+
+def _actions_of(doc: Any) -> dict[str, dict[str, Any]]:
+    raw = doc.get("Actions") if isinstance(doc, dict) else None
+    listed = raw if isinstance(raw, list) else []
+    cached = _INDEXES.get(id(doc))
+    if cached is not None and cached[0] is doc and cached[1] is raw and cached[2] == len(listed):
+        return cached[3]
+    index = {a["Identifier"]: a for a in listed if isinstance(a, dict) and isinstance(a.get("Identifier"), str)}
+    if len(_INDEXES) > 4096:  # documents come and go (tests, edited files): keep the cache bounded
+        _INDEXES.clear()
+    _INDEXES[id(doc)] = (doc, raw, len(listed), index)
+    return index
 
 
 def _text(value: Any) -> str:
