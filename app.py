@@ -30,9 +30,17 @@ from flowkit.content_cache import DEFAULT_CACHE_DIR
 from flowkit.language.deployment_checks import deployment_findings
 from flowkit.language.files import FLOWS_DIR, FlowError, creation_order, load_flows
 from flowkit.language.layout import LAYOUT_FILE, place, read_layout, record
-from flowkit.language.privacy import flow_log_findings, trace_findings, unknown_sensitive_fields
+from flowkit.language.privacy import (
+    PrivacyPolicy,
+    data_flow_findings,
+    flow_log_findings,
+    flow_sources,
+    trace_findings,
+    unknown_privacy_marks,
+    unknown_sensitive_fields,
+)
 from flowkit.testcase.cache import compiled_case_files
-from lambdas.infrastructure import ANSWERS, RUNTIME_DIR, TRACE_PRIVACY
+from lambdas.infrastructure import ANSWERS, FUNCTIONS, RUNTIME_DIR, TRACE_PRIVACY
 from lex.model import BotModelError, check_locales, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
@@ -42,6 +50,18 @@ from stacks.regional import IvrRegionalStack
 
 ROOT = Path(__file__).parent
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
+
+
+def privacy_policy(deployment: Deployment) -> PrivacyPolicy:
+    """What the deployment's ``data:`` says is sensitive and where it may go, for the data-flow guard."""
+    data = deployment.data
+    return PrivacyPolicy(
+        sensitive=frozenset(data.sensitive_fields),
+        sources=frozenset(data.sensitive_sources),
+        speak_back=frozenset(data.speak_back),
+        receivers=frozenset(data.sensitive_receivers),
+        bot_functions=tuple(f.key for f in FUNCTIONS if f.invoked_by == "lex"),
+    )
 
 
 def build_app(
@@ -74,11 +94,19 @@ def build_app(
         if on_warning is not None:
             on_warning(str(finding))
     sensitive = deployment.data.sensitive_fields
+    policy = privacy_policy(deployment)
     leaks = flow_log_findings(flows, sensitive, ANSWERS) + trace_findings(
         RUNTIME_DIR, TRACE_PRIVACY, sensitive, ANSWERS
     )
+    leaks += data_flow_findings(flow_sources(flows), policy, ANSWERS)
     if leaks:
-        raise FlowError("patient data would be logged or traced:\n" + "\n".join(f"  {f}" for f in leaks), leaks)
+        raise FlowError(
+            "patient data would be stored, spoken, sent, logged or traced:\n" + "\n".join(f"  {f}" for f in leaks),
+            leaks,
+        )
+    stale = unknown_privacy_marks(policy, flow_sources(flows), [f.key for f in FUNCTIONS])
+    if stale:
+        raise FlowError(f"{config}: " + f"\n{config}: ".join(stale))
     slots = [slot.name for locale in bot_model.locales.values() for intent in locale.intents for slot in intent.slots]
     unknown = unknown_sensitive_fields(sensitive, flows, ANSWERS, slots)
     if unknown:

@@ -18,7 +18,7 @@ from flowkit.language.files import FlowError, FlowFile, creation_order, fill
 from flowkit.language.layout import Placement
 from flowkit.language.lint import has_errors
 from flowkit.language.portability import check_portability, region_bound_values
-from regions.config import CONNECT_DAY, RegionSettings
+from regions.config import CONNECT_DAY, DataProtection, RegionSettings
 from regions.nag import acknowledge, acknowledge_hipaa
 
 #: What the primary hands to the DR stack of a global-resiliency deployment: the ids that the replica shares with
@@ -46,6 +46,28 @@ def connect_arn(resource: str) -> str:
 def connect_id(arn: str) -> str:
     """The resource id at the end of a Connect ARN (``.../instance/<i>/queue/<id>``), as a token."""
     return cdk.Fn.select(3, cdk.Fn.split("/", arn))
+
+
+def recordings_lifecycle(data: DataProtection) -> s3.LifecycleRule:
+    """How long recordings live, from the data profile (S3 user guide, "Managing the lifecycle of objects").
+
+    The bucket is versioned, so an expired recording becomes a noncurrent version: it is removed 30 days later
+    (NoncurrentVersionExpiration), the window in which an overwritten or deleted recording can still be restored.
+    """
+    archive = data.recordings_archive_after
+    return s3.LifecycleRule(
+        id="RecordingsLifecycle",
+        expiration=cdk.Duration.days(data.recordings_kept_days),
+        noncurrent_version_expiration=cdk.Duration.days(30),
+        abort_incomplete_multipart_upload_after=cdk.Duration.days(7),
+        transitions=[
+            s3.Transition(
+                storage_class=s3.StorageClass.GLACIER_INSTANT_RETRIEVAL, transition_after=cdk.Duration.days(archive)
+            )
+        ]
+        if archive
+        else None,
+    )
 
 
 class ContactCenter(Construct):
@@ -170,6 +192,7 @@ class ContactCenter(Construct):
             server_access_logs_prefix="recordings/",
             removal_policy=kept,
             auto_delete_objects=not keep,
+            lifecycle_rules=[recordings_lifecycle(deployment.data)],
         )
         acknowledge_hipaa(
             self.recordings,

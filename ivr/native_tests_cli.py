@@ -338,7 +338,7 @@ def ivr_test_command(
 
     \b
     Each run is a simulated call: no number is dialled, but the bot's
-    code hook acts on the region's data (see the README).
+    code hook acts on the region's data (see docs/flows.md).
     Exit codes: 0 all passed, 1 a test failed,
     2 usage or credentials (checked before any work).
     """

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -353,6 +353,17 @@ class Chaos(_Strict):
     duration_minutes: int = Field(default=5, ge=1, le=60)
 
 
+#: Values that are personal whatever their name: the caller's number, what callers say to the bot.
+SensitiveSource = Literal["CustomerEndpoint.Address", "Lex.Slots"]
+
+#: Recordings kept by profile, in days: production six years (the period HIPAA sets for keeping its required
+#: documentation, 45 CFR 164.316(b)(2)(i), as a starting point: your records policy decides), dev 30 days.
+RECORDINGS_KEPT_DAYS: dict[str, int] = {"production": 2190, "dev": 30}
+#: Recordings archived by profile: production after 90 days (Glacier Instant Retrieval bills 90 days at least,
+#: S3 user guide, "Amazon S3 storage classes"), dev never.
+RECORDINGS_ARCHIVE_DAYS: dict[str, int] = {"production": 90, "dev": 0}
+
+
 class DataProtection(_Strict):
     """How the deployment keeps patient data: which fields are sensitive, and how safe the stores are.
 
@@ -376,6 +387,23 @@ class DataProtection(_Strict):
     generation: int = Field(default=1, ge=1, le=99)
     backup_retention_days: int = Field(default=35, ge=7, le=3650)
     flow_log_retention_days: Literal[1, 3, 5, 7, 14, 30, 60, 90, 180, 365, 731, 1827, 3653] = 90
+    #: Values that are patient data whatever their name: the caller's number (``$.CustomerEndpoint.Address``) and
+    #: what callers say to the bot (``$.Lex.Slots``). The privacy guard follows them, and the fields above, through
+    #: the flows to every sink (flowkit/language/privacy.py).
+    sensitive_sources: list[SensitiveSource] = Field(default_factory=lambda: list(get_args(SensitiveSource)))
+    #: Prompt blocks allowed to speak a sensitive value back to the caller, as ``flow/BlockIdentifier`` (a greeting
+    #: by first name): any other prompt that would is refused at synth.
+    speak_back: list[str] = Field(default_factory=list)
+    #: Functions allowed to receive a sensitive value from a flow: as a Lambda parameter, or as a Lex session
+    #: attribute for the bot's code hook. Any other is refused at synth.
+    sensitive_receivers: list[str] = Field(default_factory=list)
+    #: Days a call recording or chat transcript is kept before S3 expires it; unset takes the profile's
+    #: (``RECORDINGS_KEPT_DAYS``). An S3 lifecycle rule on each region's recordings bucket (S3 user guide,
+    #: "Managing the lifecycle of objects").
+    recordings_expire_days: int | None = Field(default=None, ge=1, le=36500)
+    #: Days after which recordings move to S3 Glacier Instant Retrieval (still playable at once, cheaper to keep);
+    #: unset takes the profile's (``RECORDINGS_ARCHIVE_DAYS``), 0 keeps them in S3 Standard.
+    recordings_archive_days: int | None = Field(default=None, ge=0, le=36500)
 
     @field_validator("sensitive_fields")
     @classmethod
@@ -383,6 +411,14 @@ class DataProtection(_Strict):
         for name in value:
             if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]{0,63}", name):
                 raise ValueError(f"{name!r} is not an attribute name (letters, digits, '_')")
+        return value
+
+    @field_validator("speak_back")
+    @classmethod
+    def _blocks(cls, value: list[str]) -> list[str]:
+        for mark in value:
+            if not re.fullmatch(r"[^/\s]+/[^/\s]+", mark):
+                raise ValueError(f"{mark!r} is not flow/BlockIdentifier (for example inbound-menu/AskBot)")
         return value
 
     @model_validator(mode="after")
@@ -396,6 +432,31 @@ class DataProtection(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _archive_before_expiry(self) -> DataProtection:
+        # Both actions count days from the object's creation (S3 user guide, "Managing the lifecycle of objects"):
+        # an archive day on or after the expiry day never archives anything. Any archive day is valid for
+        # GLACIER_IR (S3 API reference, Transition: "0 or positive integers"), so no other floor applies.
+        archive, expire = self.recordings_archive_after, self.recordings_kept_days
+        if archive and archive >= expire:
+            raise ValueError(
+                f"recordings are archived after {archive} days (recordings_archive_days, or the {self.profile} "
+                f"profile's) but kept only {expire} (recordings_expire_days): they would expire before they are "
+                "archived; keep them longer or set recordings_archive_days: 0"
+            )
+        return self
+
+    @property
+    def recordings_kept_days(self) -> int:
+        """Days a recording is kept: the deployment's, else the profile's."""
+        return self.recordings_expire_days or RECORDINGS_KEPT_DAYS[self.profile]
+
+    @property
+    def recordings_archive_after(self) -> int:
+        """Days before a recording moves to Glacier Instant Retrieval; 0 for never."""
+        chosen = self.recordings_archive_days
+        return RECORDINGS_ARCHIVE_DAYS[self.profile] if chosen is None else chosen
+
     @property
     def keeps_data(self) -> bool:
         """Whether stores of patient data and audit outlive ``cdk destroy``."""
@@ -408,7 +469,7 @@ class DataProtection(_Strict):
 
 
 class FlowTestSettings(_Strict):
-    """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; README, "Test calls
+    """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; docs/flows.md, "Test calls
     on AWS"). Settings marked unconfirmed follow what the AWS docs say; change them if Connect disagrees.
     """
 

@@ -221,6 +221,9 @@ class _Call:
         self.rng = random.Random(seed)  # noqa: S311 - DistributeByPercentage needs repeatable draws, not secrets
         self.contact_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
         self.attributes: dict[str, str] = {}
+        #: $.FlowAttributes of the flow running now: UpdateFlowAttributes sets them "on the current flow", "not
+        #: carried over to the subsequent flows" (Connect API reference, UpdateFlowAttributes). A transfer starts
+        #: the next flow with none; a module has its own and its caller's are back when it returns.
         self.flow_attributes: dict[str, str] = {}
         self.contact: dict[str, Any] = contact_defaults()
         self.created: list[dict[str, Any]] = []
@@ -768,6 +771,7 @@ _ACTIONS: dict[str, str] = {
     "ConnectParticipantWithLexBot": "_do_connect_participant_with_lex_bot",
     "InvokeLambdaFunction": "_do_invoke_lambda_function",
     "UpdateContactAttributes": "_do_update_contact_attributes",
+    "UpdateFlowAttributes": "_do_update_flow_attributes",
     "Compare": "_do_compare",
     "CheckHoursOfOperation": "_do_check_hours_of_operation",
     "UpdateContactTargetQueue": "_do_update_contact_target_queue",
@@ -787,7 +791,6 @@ _ACTIONS: dict[str, str] = {
     "CreateCallbackContact": "_do_create_callback_contact",
     "ShowView": "_do_show_view",
     "Wait": "_do_wait",
-    "UpdateFlowAttributes": "_do_update_flow_attributes",
     "UpdateContactCallbackNumber": "_do_update_contact_callback_number",
 }
 #: Action types the simulator acts out: with logic of its own, as contact data, or as an outside-world action.

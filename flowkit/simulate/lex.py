@@ -476,7 +476,11 @@ class _Dialog:
         return self.lex.code_hook(event)
 
     def _absorb(self, state: dict[str, Any]) -> None:
-        self.turn.session_attributes = dict(state.get("sessionAttributes") or self.turn.session_attributes)
+        # The hook's sessionState is the state the conversation goes on with (Lex V2 developer guide, "AWS Lambda
+        # response format for Lex V2": sessionState, "the state ... that you want to return"): an attribute the hook
+        # leaves out is gone for the rest of the session, so the emulator does not fall back to the old ones.
+        attributes = state.get("sessionAttributes")
+        self.turn.session_attributes = dict(attributes) if isinstance(attributes, dict) else {}
         slots = (state.get("intent") or {}).get("slots")
         if isinstance(slots, dict):
             for name, value in slots.items():

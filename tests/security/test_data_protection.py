@@ -267,3 +267,64 @@ def test_a_name_too_long_for_the_recordings_bucket_is_refused(tmp_path: Path) ->
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match="recordings bucket"):
         load_deployment(path)
+
+
+# -- recordings lifecycle (issue 19, item 5) -------------------------------------------------------------------------
+@pytest.mark.parametrize(("fixture", "config"), CASES)
+def test_recordings_expire_and_archive_as_the_data_profile_says(
+    fixture: str, config: Path, request: pytest.FixtureRequest
+) -> None:
+    # GIVEN a deployment (production and dev profiles) and both regions' synthesized stacks
+    synth: Synth = request.getfixturevalue(fixture)
+    data = _deployment(config).data
+    for template in _templates(synth):
+        storage = [v for v in template["Resources"].values() if v["Type"] == "AWS::Connect::InstanceStorageConfig"]
+        bucket = template["Resources"][storage[0]["Properties"]["S3Config"]["BucketName"]["Ref"]]
+        # WHEN the recordings bucket's lifecycle rules are read from the template
+        (rule,) = bucket["Properties"]["LifecycleConfiguration"]["Rules"]
+        # THEN recordings expire after the profile's days, their old versions 30 days later, and they move to
+        # Glacier Instant Retrieval only when the profile archives
+        assert rule["Status"] == "Enabled"
+        assert rule["ExpirationInDays"] == data.recordings_kept_days
+        assert rule["NoncurrentVersionExpiration"]["NoncurrentDays"] == 30
+        archive = data.recordings_archive_after
+        expected = [{"StorageClass": "GLACIER_IR", "TransitionInDays": archive}] if archive else None
+        assert rule.get("Transitions") == expected
+
+
+def test_the_data_profile_sets_the_recordings_lifecycle_unless_the_file_does() -> None:
+    from regions.config import RECORDINGS_ARCHIVE_DAYS, RECORDINGS_KEPT_DAYS, DataProtection
+
+    # GIVEN each profile with nothing said about recordings THEN its defaults apply, production archiving first
+    for profile in ("production", "dev"):
+        data = DataProtection.model_validate({"profile": profile})
+        assert data.recordings_kept_days == RECORDINGS_KEPT_DAYS[profile]
+        assert data.recordings_archive_after == RECORDINGS_ARCHIVE_DAYS[profile]
+    assert RECORDINGS_ARCHIVE_DAYS["production"] < RECORDINGS_KEPT_DAYS["production"]
+    # GIVEN days chosen in the file THEN they win, 0 meaning no archive
+    mine = DataProtection.model_validate({"recordings_expire_days": 400, "recordings_archive_days": 0})
+    assert (mine.recordings_kept_days, mine.recordings_archive_after) == (400, 0)
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"recordings_expire_days": 60, "recordings_archive_days": 60}, "recordings_archive_days"),
+        ({"recordings_expire_days": 30}, "recordings_archive_days"),  # production archives at 90 days
+        ({"recordings_expire_days": 0}, "recordings_expire_days"),
+    ],
+)
+def test_a_recordings_lifecycle_s3_would_refuse_is_refused(
+    tmp_path: Path, fields: dict[str, int], problem: str
+) -> None:
+    from regions.config import ConfigError
+
+    # GIVEN a deployment whose recordings would expire before (or when) they are archived, or be kept no day
+    raw = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text())
+    raw["data"] = {**raw["data"], "profile": "production", **fields}
+    path = tmp_path / "mine.yaml"
+    path.write_text(yaml.safe_dump(raw))
+    # WHEN loaded THEN the file and the field are named
+    with pytest.raises(ConfigError, match=problem) as failure:
+        load_deployment(path)
+    assert str(path) in str(failure.value)

@@ -187,7 +187,7 @@ def read_flow_file(path: Path) -> Any | None:
 def real_files() -> list[Any]:
     folder = os.environ.get(ENV)
     if not folder:
-        reason = f"{ENV} is not set: point it at a folder of real flow files to check them (README, Flow tooling)"
+        reason = f"{ENV} is not set: point it at a folder of real flow files to check them (docs/flows.md)"
         return [pytest.param(None, marks=pytest.mark.skip(reason=reason), id="unset")]
     root = Path(folder).expanduser()
     if not root.is_dir():

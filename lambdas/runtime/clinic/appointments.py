@@ -1,7 +1,8 @@
 """Lex V2 code hook: book, cancel and check appointments.
 
-Connect passes the caller's identity into the Lex session as the session attribute ``patientId`` (set from the
-caller-lookup function's answer). The dialog hook validates dates and times; the fulfillment hook writes.
+Connect passes the caller's identity into the Lex session as the session attribute ``patientId`` (a flow attribute
+set from the caller-lookup function's answer). The dialog hook validates dates and times; the fulfillment hook
+writes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,12 @@ from clinic.lex_event import LexV2Event, close, delegate, elicit_intent, elicit_
 from clinic.observability import logger, metrics, tracer
 from clinic.repository import Appointment, Repository, SlotTakenError
 from clinic.settings import Settings, settings
+
+#: Session attributes the hook needs while the dialog lasts and hands back to nobody. Connect gives the flow the
+#: session attributes of the bot's last answer as ``$.Lex.SessionAttributes`` (admin guide, "List of available
+#: contact attributes": Amazon Lex contact attributes), so the hook leaves the caller's identity out of the answer
+#: that closes the intent: the flow, its logs and whatever it sets from them never get it back.
+DIALOG_ONLY = ("patientId",)
 
 NOT_UNDERSTOOD = "Sorry, I did not get that. You can book, cancel or check an appointment."
 NOT_IDENTIFIED = (
@@ -117,7 +124,20 @@ def fulfil(event: LexV2Event, repo: Repository, now: datetime, conf: Settings | 
     return close(event, "Fulfilled", "")
 
 
+def without_identity(response: dict[str, Any]) -> dict[str, Any]:
+    """The response with the dialog-only session attributes left out when it closes the intent."""
+    state = response["sessionState"]
+    if state["dialogAction"]["type"] == "Close":
+        kept = {k: v for k, v in state["sessionAttributes"].items() if k not in DIALOG_ONLY}
+        return {**response, "sessionState": {**state, "sessionAttributes": kept}}
+    return response
+
+
 def route(event: LexV2Event, repo: Repository, conf: Settings, now: datetime) -> dict[str, Any]:
+    return without_identity(_answer(event, repo, conf, now))
+
+
+def _answer(event: LexV2Event, repo: Repository, conf: Settings, now: datetime) -> dict[str, Any]:
     if not event.well_formed:
         # Nothing to validate or carry out: ask again rather than echo what Lex cannot read back.
         return elicit_intent(event, NOT_UNDERSTOOD)
