@@ -15,7 +15,7 @@ import typer
 from rich.text import Text
 
 from flowkit.language.files import FLOWS_DIR
-from flowkit.language.lint import Finding, duplicate_names, has_errors, lint_path, parse
+from flowkit.language.lint import Finding, cap_per_file, duplicate_names, has_errors, lint_path, parse, summary_lines
 from flowkit.language.render import to_mermaid
 from ivr.output import console, deployment_or_exit, err
 
@@ -89,16 +89,46 @@ def resolve_flow(name_or_path: str) -> Path:
     raise typer.Exit(2)
 
 
+#: Findings printed per file by default in text; the summary below them counts every finding.
+MAX_FINDINGS_PER_FILE = 20
+
+
+def _is_deployed(path: Path) -> bool:
+    """Whether the kit deploys this file: it is in the deployment's flows folder (connect/flows)."""
+    try:
+        return path.resolve().is_relative_to(FLOWS_DIR.resolve())
+    except OSError:
+        return False
+
+
 @app.command()
 def lint(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Flow files or directories (default: connect/flows)")
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as a JSON list")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="text or json (--json is the same as json)")] = "text",
     flow_type: Annotated[str | None, typer.Option("--type", help=TYPE_HELP)] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", "-c", help="Also check the placeholders and Lex branches against this deployment"),
+    ] = None,
+    deploying: Annotated[
+        bool | None,
+        typer.Option(
+            "--deploying/--not-deploying",
+            help="Lint as flows the kit deploys to two Regions (a literal ARN, account or Region is an error) or "
+            "as flows only linted (those are warnings). Default: deploying for files in connect/flows.",
+        ),
+    ] = None,
+    max_findings: Annotated[
+        int | None,
+        typer.Option(
+            "--max-findings",
+            min=0,
+            help=f"Findings printed per file, then a count of the rest (default {MAX_FINDINGS_PER_FILE} in text, "
+            "all in JSON; 0 for all)",
+        ),
     ] = None,
 ) -> None:
     """Lint flows offline (flow files, DescribeContactFlow responses, CloudFormation templates).
@@ -108,13 +138,14 @@ def lint(
     if output_format not in ("text", "json"):
         err.print("error: --format must be text or json")
         raise typer.Exit(2)
+    as_json = as_json or output_format == "json"
     api_type = _check_type(flow_type)
     findings: list[Finding] = []
     unreadable = 0
     files = _flow_paths(paths or [])
     for path in files:
         try:
-            findings += lint_path(path, api_type)
+            findings += lint_path(path, api_type, deploying=_is_deployed(path) if deploying is None else deploying)
         except OSError as exc:
             err.print(f"error: {path}: cannot read: {exc.strerror or exc}", markup=False)
             unreadable += 1
@@ -124,12 +155,20 @@ def lint(
     findings += duplicate_names(files)
     if config is not None:  # the deployment checks load the config model and the bot: only when asked
         findings += _deployment_findings(files, config)
-    if output_format == "json":
-        typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    cap = (0 if as_json else MAX_FINDINGS_PER_FILE) if max_findings is None else max_findings
+    shown, hidden = cap_per_file(findings, cap)
+    if as_json:
+        typer.echo(json.dumps([f.as_dict() for f in shown], indent=2))
     else:
-        for finding in findings:
+        for finding in shown:
             # A Text, not markup: "[Identifier]" in a finding is data, and rich would swallow it as a tag.
             console.print(Text(str(finding), style="red" if finding.severity == "error" else "yellow"))
+        for file, count in hidden.items():
+            console.print(f"{file}: {count} more findings not shown (--max-findings 0 shows all)", highlight=False,
+                          markup=False)  # fmt: skip
+        if len({f.file for f in findings}) > 1 or hidden:
+            for line in summary_lines(findings):
+                console.print(line, highlight=False, markup=False)
         errors = sum(f.severity == "error" for f in findings)
         console.print(f"{errors + unreadable} errors, {len(findings) - errors} warnings", highlight=False,
                       markup=False)  # fmt: skip

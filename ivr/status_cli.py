@@ -1,8 +1,9 @@
 """``ivr status [--json]``: both regions at a glance, read-only.
 
 Per region: the stack's status, the instance (the replica in the DR region of a global-resiliency deployment),
-the traffic split of telephony and agents, each kit flow and module, found by name in the instance (published,
-and whether its content equals the repo's),
+the traffic split of telephony and agents, whether the agents who must follow the calls are in the traffic
+distribution group already (read once, in the primary: they can be associated only while it answers), each kit
+flow and module, found by name in the instance (published, and whether its content equals the repo's),
 the bot alias, each function's provisioned concurrency allocated against what the schedule asks for now, the
 alarms in ALARM, and the last drill whose evidence report is on this machine. Every read stands alone: a call the
 credentials may not make is listed under "could not read" with the reason, and the rest is still shown.
@@ -133,6 +134,10 @@ class _Reader:
         self.probe("instance", self.instance)
         if "TrafficDistributionGroupArn" in self.outputs or self.settings.is_primary:
             self.probe("traffic split", self.traffic)
+        if "TrafficDistributionGroupArn" in self.outputs and self.settings.is_primary:
+            from runbooks.aws_steps import AGENTS_IN_GROUP  # here, not at the top: `ivr --help` imports no runbooks
+
+            self.probe(AGENTS_IN_GROUP, self.agents)
         self.probe("flows", self.flows)
         self.probe("bot alias", self.bot)
         for name in self.deployment.function_names:
@@ -170,6 +175,17 @@ class _Reader:
             shares = {d["Region"]: d["Percentage"] for d in given}
             text = ", ".join(f"{r} {p} %" for r, p in shares.items()) or "not set"
             self.status.add(f"{kind.lower()} split", text)
+
+    def agents(self) -> None:
+        """The agents who must follow the calls (the deployment file's ``agents``), in the group or not."""
+        from runbooks.aws_steps import AGENTS_IN_GROUP, agents_in_group
+        from runbooks.failover import sync_advice
+
+        config = self.deployment.agents
+        spec = {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
+        tdg = self.outputs["TrafficDistributionGroupArn"]
+        check = sync_advice(agents_in_group(self.client("connect"), tdg, self.outputs["InstanceId"], spec), tdg)
+        self.status.add(AGENTS_IN_GROUP, check.detail, check.ok)
 
     def flows(self) -> None:
         from flowkit.language.catalogue import MODULE

@@ -26,8 +26,6 @@ from tests.functional.stubbed_stack import outputs_for
 PRIMARY, DR = "us-east-1", "us-west-2"
 
 
-
-
 @pytest.fixture
 def connect() -> Iterator[tuple[Any, Stubber]]:
     client = boto3.client("connect", region_name=PRIMARY, aws_access_key_id="k", aws_secret_access_key="s")
@@ -372,9 +370,11 @@ def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
 AGENTS = {"U1": "RP1", "U2": "RP-OTHER"}
 
 
-def healthy_shift_to_dr(aws: FakeAws) -> None:
+def healthy_shift_to_dr(aws: FakeAws, *, drill: bool = False) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    if drill:  # a drill's pre-check also reads whether the agents are in the traffic distribution group
+        aws.agents_check("dr", AGENTS, associated={"U1"})
     aws.ready("dr", 10)  # failover waits for allocated, READY capacity
     aws.agents("dr", AGENTS, associated={"U1"})  # and for the front desk in the traffic distribution group
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
@@ -402,7 +402,7 @@ def test_failover_ends_with_the_regions_test_cases(aws: FakeAws, verified: Deplo
 def test_a_failed_test_case_rolls_the_drill_back(aws: FakeAws, verified: Deployment) -> None:
     # GIVEN the failover drill, a healthy DR region, and a test case that fails there
     name = next(iter(module.compiled_cases(verified)))
-    healthy_shift_to_dr(aws)
+    healthy_shift_to_dr(aws, drill=True)
     dr_test_run(aws, name, "FAILED")
     aws.stack("primary")  # rollback of the shift: move the calls back, in the primary's group
     aws.traffic("primary", {DR: 100, PRIMARY: 0})
