@@ -172,7 +172,7 @@ def simulate_command(
     metrics = _metrics(metric or [])
     bots = _pairs(bot or [], "--bot")
     bot_model = _bot_model_or_exit(deployment, config)
-    with local_clinic(zone) as clinic:
+    with local_clinic(zone, functions=deployment.functions) as clinic:
         from flowkit.simulate.kit import kit_resources
 
         if scenarios is not None and calls is not None:
