@@ -333,11 +333,16 @@ class Agents(_Strict):
     UpdateTrafficDistribution API reference). Failover therefore associates these users with the kit's group
     before it moves calls. Empty ``routing_profiles`` and ``users`` mean every user of the instance; ``required``
     false allows a failover with no agent at all (an IVR that never queues to people).
+
+    ``drain_seconds``: before the agents move, failover sets their status to Offline in the region the calls
+    leave (Connect routes them nothing new; a call they are on goes on: PutUserStatus sets the *next* status of
+    an agent on a contact) and waits up to this long for their calls to end; 0 moves them at once.
     """
 
     routing_profiles: list[str] = Field(default_factory=list, description="Routing profile names")
     users: list[str] = Field(default_factory=list, description="Usernames")
     required: bool = True
+    drain_seconds: int = Field(default=180, ge=0, le=1800)
 
 
 class Chaos(_Strict):
