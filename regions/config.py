@@ -353,11 +353,33 @@ class Agents(_Strict):
     UpdateTrafficDistribution API reference). Failover therefore associates these users with the kit's group
     before it moves calls. Empty ``routing_profiles`` and ``users`` mean every user of the instance; ``required``
     false allows a failover with no agent at all (an IVR that never queues to people).
+
+    ``drain_seconds``: before the agents move, failover sets their status to Offline in the region the calls
+    leave (Connect routes them nothing new; a call they are on goes on: PutUserStatus sets the *next* status of
+    an agent on a contact) and waits up to this long for their calls to end; 0 moves them at once.
     """
 
     routing_profiles: list[str] = Field(default_factory=list, description="Routing profile names")
     users: list[str] = Field(default_factory=list, description="Usernames")
     required: bool = True
+    drain_seconds: int = Field(default=180, ge=0, le=1800)
+
+
+class Canaries(_Strict):
+    """The region's Connect test cases run on a schedule, proving between drills that each region answers.
+
+    EventBridge Scheduler starts a function every ``every_minutes`` that runs the instance's PUBLISHED test cases
+    (in a Global Resiliency replica, the ones Connect mirrored from the source) and publishes passed / failed /
+    duration as metrics; an alarm fires on a failure, or when no run reported for two periods. Each run is a
+    test call per test case: leave it off where that cost is not wanted. Unset ``enabled``: on for the
+    ``production`` data profile, off for ``dev``.
+    """
+
+    enabled: bool | None = None
+    #: A run lasts at most the function's 15 minutes (Lambda quota), so runs never overlap at 15 or more. The
+    #: alarm looks at two periods, and a CloudWatch alarm's period times evaluation periods is at most one day
+    #: (CloudWatch user guide, "Using Amazon CloudWatch alarms"): 720 at most.
+    every_minutes: int = Field(default=60, ge=15, le=720)
 
 
 class Chaos(_Strict):
@@ -550,6 +572,7 @@ class Deployment(_Strict):
     alarms: Alarms = Field(default_factory=Alarms)
     agents: Agents = Field(default_factory=Agents)
     chaos: Chaos = Field(default_factory=Chaos)
+    canaries: Canaries = Field(default_factory=Canaries)
     test_cases: FlowTestSettings = Field(default_factory=FlowTestSettings)
     flows: FlowLayout = Field(default_factory=FlowLayout)
     data: DataProtection = Field(default_factory=DataProtection)
@@ -752,6 +775,12 @@ class Deployment(_Strict):
     def functions(self) -> FunctionRegistry:
         """The deployment's functions (``functions_file``), checked when the deployment was loaded."""
         return load_functions(self.functions_file)
+
+    @property
+    def canaries_on(self) -> bool:
+        """Whether the canaries deploy: ``canaries.enabled``, or when unset, a ``production`` data profile."""
+        enabled = self.canaries.enabled
+        return self.data.profile == "production" if enabled is None else enabled
 
     @property
     def function_names(self) -> list[str]:
