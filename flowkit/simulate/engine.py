@@ -205,6 +205,7 @@ class _Call:
         self.rng = random.Random(seed)  # noqa: S311 - DistributeByPercentage needs repeatable draws, not secrets
         self.contact_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
         self.attributes: dict[str, str] = {}
+        self.language = "en-US"  # $.LanguageCode: the instance's default until UpdateContactData sets it
         #: $.FlowAttributes of the flow running now: UpdateFlowAttributes sets them "on the current flow", "not
         #: carried over to the subsequent flows" (Connect API reference, UpdateFlowAttributes).
         self.flow_attributes: dict[str, str] = {}
@@ -234,6 +235,7 @@ class _Call:
             "Views": self.views,
             "ContactId": self.contact_id,
             "InitialContactId": self.contact_id,
+            "LanguageCode": self.language,
         }.get(root, "")
         for part in parts:
             value = value.get(part, "") if isinstance(value, dict) else ""
@@ -441,7 +443,10 @@ class _Call:
                 f"{flow} [{action['Identifier']}]: no bot to talk to; map the flow's bot alias to a bot model "
                 "with --bot ALIAS=path/to/bot.yaml"
             )
-        emulator = factory()
+        # The bot answers in the locale of the contact's language (docs/languages.md); none serves it: the error.
+        emulator = factory().in_language(self.language)
+        if emulator is None:
+            return self.take(flow, action, error="NoMatchingError", given=f"(no bot locale for {self.language})")
         session = {k: str(v) for k, v in (p.get("LexSessionAttributes") or {}).items()}
         turn: LexTurn = emulator.converse(self.inputs, prompt=_prompt_text(p), session_attributes=session)
         prompt = " / ".join(turn.prompts) or None
@@ -519,6 +524,11 @@ class _Call:
         for key, attribute in (given if isinstance(given, dict) else {}).items():
             value = attribute.get("Value") if isinstance(attribute, dict) else attribute
             self.flow_attributes[str(key)] = "" if value is None else str(value)
+        return self.take(flow, action)
+
+    def _do_update_contact_data(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
+        if isinstance(p.get("LanguageCode"), str) and p["LanguageCode"]:
+            self.language = p["LanguageCode"]
         return self.take(flow, action)
 
     def _do_compare(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
@@ -684,7 +694,7 @@ class _Call:
                     "InitialContactId": self.contact_id,
                     "InitiationMethod": "INBOUND",
                     "InstanceARN": f"arn:aws:connect:{self.r.region}:000000000000:instance/simulated",
-                    "LanguageCode": "en-US",
+                    "LanguageCode": self.language,
                     "MediaStreams": {"Customer": {"Audio": None}},
                     "PreviousContactId": self.contact_id,
                     "Queue": {"ARN": f"simulated-queue/{self.queue}", "Name": self.queue} if self.queue else None,
@@ -703,6 +713,7 @@ _ACTIONS: dict[str, str] = {
     "InvokeLambdaFunction": "_do_invoke_lambda_function",
     "UpdateContactAttributes": "_do_update_contact_attributes",
     "UpdateFlowAttributes": "_do_update_flow_attributes",
+    "UpdateContactData": "_do_update_contact_data",
     "Compare": "_do_compare",
     "CheckHoursOfOperation": "_do_check_hours_of_operation",
     "UpdateContactTargetQueue": "_do_update_contact_target_queue",
