@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import date
 from pathlib import Path
 
@@ -134,3 +135,37 @@ def test_spanish_confirmation_words_confirm_and_anything_else_is_not_understood_
     assert run("sí") == [cancel.confirmation.prompt]
     # WHEN the caller says something that is neither yes nor no THEN the declined text and Spanish "not understood"
     assert run("quizás") == [cancel.confirmation.prompt, cancel.confirmation.declined, SPANISH.not_understood]
+
+
+def test_a_language_the_flows_set_must_be_a_deployed_bot_locale() -> None:
+    from flowkit.language.deployment_checks import FlowDoc, check_languages, deployment_findings
+    from flowkit.language.files import load_flows
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
+
+    sample = load_deployment(ROOT / "regions" / "clinic.yaml")
+    flows = load_flows()
+    setters = {
+        (str(f.path), a["Identifier"])
+        for f in flows
+        for a in f.doc["Actions"]
+        if a["Type"] == "UpdateContactData" and a["Parameters"].get("LanguageCode", "").replace("-", "_") != "en_US"
+    }
+    # GIVEN the sample, whose flows set a second language WHEN checked THEN nothing is reported
+    assert setters and not [
+        f for f in deployment_findings(sample, flows, MODEL, "clinic.yaml") if f.severity == "error"
+    ]
+    # WHEN the deployment deploys the first locale only THEN each block that sets another language is an error
+    english = sample.model_copy(update={"lex": sample.lex.model_copy(update={"locales": ["en_US"]})})
+    found = [
+        f
+        for f in deployment_findings(english, flows, MODEL, "only-english.yaml")
+        if f.rule == "lex-language-undeployed"
+    ]
+    assert {(f.file, f.action) for f in found} == setters
+    assert all(f.severity == "error" and "only-english.yaml" in f.message for f in found)
+    # AND flows that never talk to the kit's bot may set any language
+    no_bot = [FlowDoc(str(f.path), f.name, copy.deepcopy(f.doc)) for f in flows]
+    for doc in no_bot:
+        doc.doc["Actions"] = [a for a in doc.doc["Actions"] if a["Type"] != "ConnectParticipantWithLexBot"]
+    assert check_languages(no_bot, no_bot, ["en_US"], "only-english.yaml") == []
