@@ -7,6 +7,10 @@ FallbackIntent. The dialog follows Lex V2's contract: the
 dialog code hook is called with a real Lex V2 event and its answer (Delegate, ElicitSlot, ConfirmIntent, Close)
 drives the dialog; missing slots are elicited with the model's prompts (re-prompted up to ``max_retries``);
 confirmation uses the model's prompt; the fulfillment code hook closes the intent.
+
+Each locale is matched with its own words (``LANGUAGES``: numbers, days, months, times, yes and no; accents folded,
+so ``cuando`` matches ``cuándo``), and ``LexEmulator.in_language`` gives the locale of the contact's language, as
+Connect talks to the bot in it (docs/languages.md).
 """
 
 from __future__ import annotations
