@@ -25,7 +25,7 @@ demo: setup
 	$(BIN)/ivr synth
 	@echo; echo "== A call in the primary region: a patient books an appointment"
 	$(BIN)/ivr simulate inbound-menu --role primary --at 2026-12-01T10:00 --caller +15555550100 \
-		--input "book a checkup" --input friday --input "10 am" --input yes
+		--input 1 --input "book a checkup" --input friday --input "10 am" --input yes
 	@echo; echo "== A call in the DR region after hours: the caller asks for a callback"
 	$(BIN)/ivr simulate inbound-menu --role dr --at 2026-12-01T22:00 --caller +15555550101 --input 1
 	@echo; echo "== The same scenario as an Amazon Connect native test case, compiled and run offline"

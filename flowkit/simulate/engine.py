@@ -235,6 +235,11 @@ class _Call:
         self.steps: list[Step] = []
         self.covered: set[tuple[str, str, str]] = set()
 
+    @property
+    def language(self) -> str:
+        """``$.LanguageCode``: the instance's default until UpdateContactData sets it (kept in the contact data)."""
+        return str(self.contact.get("LanguageCode") or "en-US")
+
     # -- values ---------------------------------------------------------------------------------------------------
     def lookup(self, root: str, path: str) -> Any:
         getter = _ROOTS.get(root)
@@ -438,7 +443,10 @@ class _Call:
                 f"{flow} [{action['Identifier']}]: no bot to talk to; map the flow's bot alias to a bot model "
                 "with --bot ALIAS=path/to/bot.yaml"
             )
-        emulator = factory()
+        # The bot answers in the locale of the contact's language (docs/languages.md); none serves it: the error.
+        emulator = factory().in_language(self.language)
+        if emulator is None:
+            return self.take(flow, action, error="NoMatchingError", given=f"(no bot locale for {self.language})")
         session = {k: str(v) for k, v in (p.get("LexSessionAttributes") or {}).items()}
         turn: LexTurn = emulator.converse(self.inputs, prompt=_prompt_text(p), session_attributes=session)
         prompt = " / ".join(turn.prompts) or None
