@@ -191,6 +191,8 @@ class Resources:
     bots: dict[str, Callable[[], LexEmulator]] = field(default_factory=dict)
     #: What answers a Lambda nothing maps (None: the call stops and says which Lambda to map).
     default_lambda: LambdaHandler | None = None
+    #: The clock a Lambda's time limit is measured on (None: the wall clock, ``time.perf_counter``).
+    lambda_timer: Callable[[], float] | None = None
 
 
 class _Call:
@@ -492,13 +494,14 @@ class _Call:
         except (TypeError, ValueError):
             limit = 8.0
         event = self.contact_event(p.get("LambdaInvocationAttributes") or {})
-        started = time.perf_counter()
+        timer = self.r.lambda_timer or time.perf_counter
+        started = timer()
         try:
             response = handler(event, self.r.lambda_context(key))
         except Exception as exc:  # any exception of the function takes Connect's error branch
             return self._reached(key, self.take(flow, action, error="NoMatchingError", prompt=None,
                                                 given=f"raised {type(exc).__name__}"))  # fmt: skip
-        if time.perf_counter() - started > limit:
+        if timer() - started > limit:
             return self._reached(key, self.take(flow, action, error="NoMatchingError",
                                                 given=f"took longer than {limit:g} s"))  # fmt: skip
         json_ok = (p.get("ResponseValidation") or {}).get("ResponseType") == "JSON" and isinstance(response, dict)
