@@ -2,9 +2,11 @@
 """The CDK app: the primary and the DR stack of one deployment, from one file in ``regions/``.
 
 This is the only place that reads the environment: ``-c config=regions/other.yaml`` (or ``IVR_CONFIG``) picks
-the deployment file; the default is the shipped sample ``regions/clinic.yaml``. ``IVR_FLOWS_DIR`` picks another
-folder of flows than ``connect/flows`` (the synth benchmark's generated deployments use it), and ``IVR_CACHE_DIR``
-another cache folder than ``.ivr-cache/`` (where the compiled test cases are kept between synths).
+the deployment file; the default is the shipped sample ``regions/clinic.yaml``. ``-c env=NAME`` (or ``IVR_ENV``)
+picks one of its ``environments:`` (regions/environments.py); without one, the file's top level deploys.
+``IVR_FLOWS_DIR`` picks another folder of flows than ``connect/flows`` (the synth benchmark's generated
+deployments use it), and ``IVR_CACHE_DIR`` another cache folder than ``.ivr-cache/`` (where the compiled test
+cases are kept between synths).
 """
 
 from __future__ import annotations
@@ -72,6 +74,7 @@ def build_app(
     flows_dir: Path = FLOWS_DIR,
     on_warning: Callable[[str], None] | None = None,
     cache: Path | None = DEFAULT_CACHE_DIR,
+    env: str | None = None,
 ) -> cdk.App:
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
 
@@ -80,9 +83,10 @@ def build_app(
 
     Raises ConfigError, BotModelError or FlowError (with the linter's findings, a placeholder the stacks do not
     fill, or the places where a field marked sensitive would be logged or traced) before any construct is built;
-    ``on_warning`` gets each warning of the deployment checks.
+    ``on_warning`` gets each warning of the deployment checks. ``env`` names the environment of the file to build
+    (None: the file's top level).
     """
-    deployment = load_deployment(config)
+    deployment = load_deployment(config, env)
     bot_model = load_bot_model()
     check_locales(bot_model, deployment.lex.locales, str(config))
     flows = creation_order(load_flows(flows_dir))
@@ -163,6 +167,7 @@ def add_test_case_stacks(
 def main() -> None:
     probe = cdk.App()
     config = probe.node.try_get_context("config") or os.environ.get("IVR_CONFIG") or DEFAULT_CONFIG
+    env = probe.node.try_get_context("env") or os.environ.get("IVR_ENV") or None
     flows_dir = Path(os.environ.get("IVR_FLOWS_DIR") or FLOWS_DIR)
     cache = Path(os.environ.get("IVR_CACHE_DIR") or DEFAULT_CACHE_DIR)
     try:
@@ -170,6 +175,7 @@ def main() -> None:
             config,
             flows_dir=flows_dir,
             cache=cache,
+            env=env,
             on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
         )
     except (ConfigError, BotModelError, FlowError) as exc:

@@ -1,12 +1,17 @@
-"""Options ``ivr`` passes through to the CDK CLI (deploy, destroy, diff, bootstrap), and the credentials check.
+"""Options ``ivr`` passes through to the CDK CLI (deploy, destroy, diff, bootstrap), the credentials check, and
+``--env``, the environment of the deployment file every command that reads one takes.
 
 Kept free of heavy imports: boto3 is imported inside the functions that need it.
 """
 
 from __future__ import annotations
 
+import functools
+import inspect
+from collections.abc import Callable
+from contextvars import ContextVar
 from pathlib import Path
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 import typer
 
@@ -45,3 +50,55 @@ def credentials_missing(profile: str | None = None) -> bool:
     from ivr.output import aws_session
 
     return aws_session(profile).get_credentials() is None
+
+
+#: The environment ``--env`` chose for the command being run (None: the deployment file's top level).
+_chosen_env: ContextVar[str | None] = ContextVar("ivr_env", default=None)
+
+EnvOption = Annotated[
+    str | None,
+    typer.Option(
+        "--env",
+        envvar="IVR_ENV",
+        help="Environment of the deployment file (a name under its environments:, such as dev, staging, prod); "
+        "without it, the file's top level",
+        show_default=False,
+    ),
+]
+
+
+def chosen_env() -> str | None:
+    """The environment chosen with ``--env`` (or IVR_ENV) for the running command; None for the file's top level."""
+    return _chosen_env.get()
+
+
+def _with_env(callback: Callable[..., Any]) -> Callable[..., Any]:
+    """``callback`` with an ``--env`` option: it sets the chosen environment while the command runs."""
+    signature = inspect.signature(callback, eval_str=True)
+    if "env" in signature.parameters:
+        return callback
+
+    @functools.wraps(callback)
+    def command(*args: Any, env: str | None = None, **kwargs: Any) -> Any:
+        token = _chosen_env.set(env)
+        try:
+            return callback(*args, **kwargs)
+        finally:
+            _chosen_env.reset(token)
+
+    parameters = [*signature.parameters.values()]
+    parameters.append(inspect.Parameter("env", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=EnvOption))
+    command.__signature__ = signature.replace(parameters=parameters)  # type: ignore[attr-defined]
+    command.__annotations__ = {p.name: p.annotation for p in parameters}
+    return command
+
+
+def add_env_option(app: typer.Typer) -> None:
+    """Give every command of ``app`` (and of its groups) that reads a deployment file (``--config``) the one
+    ``--env`` option: one definition, so that no command spells it otherwise or forgets it."""
+    for info in app.registered_commands:
+        if info.callback is not None and "config" in inspect.signature(info.callback).parameters:
+            info.callback = _with_env(info.callback)
+    for group in app.registered_groups:
+        if group.typer_instance is not None:
+            add_env_option(group.typer_instance)

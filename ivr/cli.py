@@ -22,6 +22,7 @@ from ivr.cdk_options import (
     JsonPlanOption,
     OutputsFileOption,
     ProfileOption,
+    add_env_option,
     check_context,
 )
 from ivr.diff_cli import diff_command
@@ -372,6 +373,10 @@ def destroy(
         if result.returncode != 0:
             err.print(f"error: {render(command)} failed; nothing after it ran", markup=False)
             raise typer.Exit(result.returncode)
+
+
+# Last, once every command is registered: each one that reads a deployment file takes --env.
+add_env_option(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

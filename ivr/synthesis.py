@@ -31,10 +31,11 @@ def preflight(config: Path) -> list[Finding]:
     """
     from flowkit.language.deployment_checks import deployment_findings
     from flowkit.language.files import load_flows
+    from ivr.cdk_options import chosen_env
     from lex.model import check_locales, load_bot_model
     from regions.config import load_deployment
 
-    deployment = load_deployment(config)
+    deployment = load_deployment(config, chosen_env())
     bot = load_bot_model()
     check_locales(bot, deployment.lex.locales, str(config))
     return deployment_findings(deployment, load_flows(), bot, str(config))
