@@ -46,6 +46,7 @@ from lambdas.infrastructure import ANSWERS, FUNCTIONS, RUNTIME_DIR, TRACE_PRIVAC
 from lex.model import BotModelError, check_locales, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
+from stacks.commit import COMMIT_TAG, ENVIRONMENT_TAG, UNKNOWN, source_commit
 from stacks.limits import LimitViolationError, enforce
 from stacks.native_tests import IvrTestCaseStack
 from stacks.regional import IvrRegionalStack
@@ -75,6 +76,7 @@ def build_app(
     on_warning: Callable[[str], None] | None = None,
     cache: Path | None = DEFAULT_CACHE_DIR,
     env: str | None = None,
+    commit: str = UNKNOWN,
 ) -> cdk.App:
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
 
@@ -84,7 +86,7 @@ def build_app(
     Raises ConfigError, BotModelError or FlowError (with the linter's findings, a placeholder the stacks do not
     fill, or the places where a field marked sensitive would be logged or traced) before any construct is built;
     ``on_warning`` gets each warning of the deployment checks. ``env`` names the environment of the file to build
-    (None: the file's top level).
+    (None: the file's top level); every stack is tagged with ``commit`` (stacks/commit.py) and the environment.
     """
     deployment = load_deployment(config, env)
     bot_model = load_bot_model()
@@ -146,6 +148,13 @@ def build_app(
     # orders `deploy --all` and `destroy --all` by these dependencies.
     regional["dr"].add_dependency(regional["primary"])
     add_test_case_stacks(app, deployment, regional, cache=cache)
+    # Stack tags only (not Tags.of, which writes every resource into the templates): `ivr status` and `ivr
+    # promote` read which commit runs where from DescribeStacks.
+    for stack in app.node.children:
+        if isinstance(stack, cdk.Stack):
+            stack.tags.set_tag(COMMIT_TAG, commit)
+            if deployment.environment is not None:
+                stack.tags.set_tag(ENVIRONMENT_TAG, deployment.environment)
     return app
 
 
@@ -176,6 +185,7 @@ def main() -> None:
             flows_dir=flows_dir,
             cache=cache,
             env=env,
+            commit=source_commit(ROOT),
             on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
         )
     except (ConfigError, BotModelError, FlowError) as exc:

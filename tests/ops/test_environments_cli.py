@@ -20,6 +20,7 @@ import app as kit_app
 from ivr.cli import app
 from regions.config import load_deployment
 from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
+from stacks.commit import COMMIT_TAG, DIRTY, ENVIRONMENT_TAG
 from tests.conftest import ROOT
 
 runner = CliRunner()
@@ -156,4 +157,11 @@ def test_ivr_env_synthesizes_the_environments_stacks_in_its_account(tmp_path: Pa
     for role in ("primary", "dr"):
         settings = deployment.region(role)
         assert stacks[settings.stack_name] == f"aws://{deployment.account}/{settings.region}"
+    # AND every stack is tagged with its environment and the commit checked out (stacks/commit.py)
+    head = subprocess.run(["git", "rev-parse", "HEAD"], cwd=ROOT, capture_output=True, text=True, check=False)
+    for name in stacks:
+        tags = manifest["artifacts"][name]["properties"].get("tags", {})
+        assert tags.get(ENVIRONMENT_TAG) == env
+        if head.returncode == 0:
+            assert tags.get(COMMIT_TAG, "").removesuffix(DIRTY) == head.stdout.strip()
     assert not any(name.startswith(f"{load_deployment(SAMPLE).name}-") and name.count("-") == 1 for name in stacks)
