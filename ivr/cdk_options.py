@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import functools
 import inspect
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -72,6 +73,16 @@ def chosen_env() -> str | None:
     return _chosen_env.get()
 
 
+@contextmanager
+def using_env(env: str | None) -> Iterator[None]:
+    """Run what the block calls as if ``--env env`` had been given (``ivr promote`` works on two environments)."""
+    token = _chosen_env.set(env)
+    try:
+        yield
+    finally:
+        _chosen_env.reset(token)
+
+
 def _with_env(callback: Callable[..., Any]) -> Callable[..., Any]:
     """``callback`` with an ``--env`` option: it sets the chosen environment while the command runs."""
     signature = inspect.signature(callback, eval_str=True)
@@ -80,11 +91,8 @@ def _with_env(callback: Callable[..., Any]) -> Callable[..., Any]:
 
     @functools.wraps(callback)
     def command(*args: Any, env: str | None = None, **kwargs: Any) -> Any:
-        token = _chosen_env.set(env)
-        try:
+        with using_env(env):
             return callback(*args, **kwargs)
-        finally:
-            _chosen_env.reset(token)
 
     parameters = [*signature.parameters.values()]
     parameters.append(inspect.Parameter("env", inspect.Parameter.KEYWORD_ONLY, default=None, annotation=EnvOption))
@@ -93,11 +101,17 @@ def _with_env(callback: Callable[..., Any]) -> Callable[..., Any]:
     return command
 
 
+#: Commands that name their environments as arguments (``ivr promote FROM TO``), so take no ``--env``.
+TWO_ENVIRONMENTS = frozenset({"promote"})
+
+
 def add_env_option(app: typer.Typer) -> None:
     """Give every command of ``app`` (and of its groups) that reads a deployment file (``--config``) the one
     ``--env`` option: one definition, so that no command spells it otherwise or forgets it."""
     for info in app.registered_commands:
-        if info.callback is not None and "config" in inspect.signature(info.callback).parameters:
+        if info.callback is None or info.name in TWO_ENVIRONMENTS:
+            continue
+        if "config" in inspect.signature(info.callback).parameters:
             info.callback = _with_env(info.callback)
     for group in app.registered_groups:
         if group.typer_instance is not None:

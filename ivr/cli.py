@@ -33,6 +33,7 @@ from ivr.native_tests_cli import deploy_test_cases, ivr_test_command, stacks_of_
 from ivr.output import console, deployment_or_exit, err
 from ivr.preflight_cli import preflight_command
 from ivr.progress import Stages
+from ivr.promote_cli import promote_command
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
 
@@ -79,6 +80,7 @@ app.command("status")(status_command)
 app.command("diff")(diff_command)
 app.command("bootstrap")(bootstrap_command)
 app.command("preflight")(preflight_command)
+app.command("promote")(promote_command)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")]
