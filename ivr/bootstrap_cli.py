@@ -1,4 +1,6 @@
-"""``ivr bootstrap``: prepare the account in both regions of a deployment for the CDK (once per account and region)."""
+"""``ivr bootstrap``: prepare the account in both regions of a deployment for the CDK (once per account and region)
+and, with ``--github-repo``, for the GitHub Actions pipeline: the GitHub OIDC provider and the environment's deploy
+role (stacks/pipeline_access.py), so that the pipeline deploys with short-lived credentials only."""
 
 from __future__ import annotations
 
@@ -10,7 +12,7 @@ import typer
 
 from ivr.cdk_cli import ROOT, cdk_command, passthrough, render, run_cdk
 from ivr.cdk_options import ContextOption, JsonPlanOption, ProfileOption, check_context
-from ivr.output import console, deployment_or_exit, session_with_credentials
+from ivr.output import console, deployment_or_exit, err, session_with_credentials
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 
@@ -23,21 +25,48 @@ def bootstrap_command(
     profile: ProfileOption = None,
     context: ContextOption = None,
     as_json: JsonPlanOption = False,
+    github_repo: Annotated[
+        str | None,
+        typer.Option(
+            "--github-repo",
+            help="owner/repo of the pipeline: also deploy the GitHub OIDC provider and the environment's deploy role",
+        ),
+    ] = None,
 ) -> None:
-    """Bootstrap the CDK in the primary and the DR region of the deployment's account (`cdk bootstrap`)."""
+    """Bootstrap the CDK in the primary and the DR region of the deployment's account (`cdk bootstrap`); with
+    --github-repo, then give the repository's GitHub Actions jobs of this environment a deploy role (OIDC)."""
+    from regions.environments import deploy_role_name, pipeline_stack_name
+
     deployment = deployment_or_exit(config)
     environments = [f"aws://{deployment.account}/{r}" for r in (deployment.primary_region, deployment.dr_region)]
-    command = cdk_command(
-        "bootstrap", *environments, config=config.resolve(),
-        extra=passthrough(profile=profile, context=check_context(context)),
-    )  # fmt: skip
+    extra = passthrough(profile=profile, context=check_context(context))
+    commands = [cdk_command("bootstrap", *environments, config=config.resolve(), extra=extra)]
+    if github_repo is not None:
+        access = pipeline_stack_name(deployment.name)
+        commands.append(cdk_command("deploy", access, "--exclusively", config=config.resolve(),
+                                    extra=[*extra, "--context", f"github_repo={github_repo}"]))  # fmt: skip
+    role = f"arn:aws:iam::{deployment.account}:role/{deploy_role_name(deployment.name)}"
     if dry_run:
         if as_json:
-            typer.echo(json.dumps({"environments": environments, "command": render(command)}, indent=2))
+            plan = {"environments": environments, "command": render(commands[0]),
+                    "commands": [render(c) for c in commands]}  # fmt: skip
+            if github_repo is not None:
+                plan["deploy_role"] = role
+            typer.echo(json.dumps(plan, indent=2))
         else:
-            console.print(f"would bootstrap {', '.join(environments)}:\n  {render(command)}", markup=False)
+            console.print(f"would bootstrap {', '.join(environments)}:\n  {render(commands[0])}", markup=False)
+            if github_repo is not None:
+                console.print(f"would then deploy the GitHub Actions access of {github_repo}:\n  {render(commands[1])}"
+                              f"\n  deploy role (IVR_DEPLOY_ROLE_ARN): {role}", markup=False)  # fmt: skip
         return
     session_with_credentials(
         profile, consequence="nothing was bootstrapped", hint="Use --dry-run to see what would run."
     )
-    raise typer.Exit(run_cdk(command).returncode)
+    for command in commands:
+        code = run_cdk(command).returncode
+        if code != 0:
+            err.print(f"error: {render(command)} failed; nothing after it ran", markup=False)
+            raise typer.Exit(code)
+    if github_repo is not None:
+        console.print(f"deploy role for the {deployment.environment or 'default'} GitHub environment "
+                      f"(set it as its IVR_DEPLOY_ROLE_ARN variable): {role}", markup=False)  # fmt: skip

@@ -154,3 +154,13 @@ def sharing_problems(targets: Mapping[str | None, tuple[str, str, tuple[str, ...
                     "give one another alias"
                 )
     return problems
+
+
+def pipeline_stack_name(deployment_name: str) -> str:
+    """The stack of the pipeline's access to a deployment (stacks/pipeline_access.py), in its primary region."""
+    return f"{deployment_name}-github-access"
+
+
+def deploy_role_name(deployment_name: str) -> str:
+    """The pipeline's deploy role in a deployment's account, which the workflow's IVR_DEPLOY_ROLE_ARN names."""
+    return f"{deployment_name}-github-deploy"
