@@ -548,8 +548,14 @@ class Deployment(_Strict):
     #: The environment of the file these settings are (``environments:``, regions/environments.py), set by the
     #: loader from ``--env``; None for the file's top level.
     environment: str | None = None
-    #: The file's environments, by name: what ``--env`` may choose (set by the loader).
+    #: The file's environments, by name: what ``--env`` may choose. The loader checks and applies the file's
+    #: ``environments:`` mapping (regions/environments.py); validated directly, the mapping gives its names.
     environments: tuple[str, ...] = ()
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _environment_names(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, dict) else value
 
     @field_validator("quotas")
     @classmethod

@@ -205,3 +205,11 @@ def test_two_environments_with_one_instance_alias_are_refused_whatever_their_acc
         "qa": {"account": "555555555555", "instance": {"alias": "line"}}}))  # fmt: skip
     with pytest.raises(ConfigError, match=r"environments\.qa\.instance: .* both name an instance 'line'"):
         load_deployment(path)
+
+
+def test_a_file_validated_without_the_loader_keeps_its_top_level_and_names_its_environments() -> None:
+    # GIVEN the sample's raw content validated as a Deployment directly (as tests and tools do)
+    deployment = Deployment.model_validate(yaml.safe_load(SAMPLE.read_text(encoding="utf-8")))
+    # THEN it is the top level, and knows the names --env may choose
+    assert deployment.environment is None and deployment.name == RAW["name"]
+    assert list(deployment.environments) == ENVIRONMENTS
