@@ -20,7 +20,7 @@ from pathlib import Path
 
 try:
     import aws_cdk as cdk
-    import cdk_nag
+    import cdk_nag  # noqa: F401 - only to say early that the Python lacks the kit's packages
 except ModuleNotFoundError as missing:  # run by a Python without the kit's packages (not .venv/bin/python)
     print(
         f"error: {sys.executable} has no {missing.name}: run `make setup`, then `.venv/bin/python app.py` "
@@ -43,10 +43,11 @@ from flowkit.language.privacy import (
     unknown_sensitive_fields,
 )
 from flowkit.testcase.cache import compiled_case_files
-from lambdas.infrastructure import ANSWERS, FUNCTIONS, RUNTIME_DIR, TRACE_PRIVACY
+from lambdas.infrastructure import TRACE_PRIVACY
 from lex.model import BotModelError, check_locales, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
 from regions.environments import pipeline_stack_name
+from regions.nag import nag_packs
 from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
 from stacks.commit import COMMIT_TAG, ENVIRONMENT_TAG, UNKNOWN, source_commit
 from stacks.limits import LimitViolationError, enforce
@@ -66,7 +67,7 @@ def privacy_policy(deployment: Deployment) -> PrivacyPolicy:
         sources=frozenset(data.sensitive_sources),
         speak_back=frozenset(data.speak_back),
         receivers=frozenset(data.sensitive_receivers),
-        bot_functions=tuple(f.key for f in FUNCTIONS if f.invoked_by == "lex"),
+        bot_functions=(deployment.functions.code_hook.key,),
     )
 
 
@@ -106,21 +107,23 @@ def build_app(
         if on_warning is not None:
             on_warning(str(finding))
     sensitive = deployment.data.sensitive_fields
+    registry = deployment.functions
+    answers = dict(registry.answers)
+    leaks = flow_log_findings(flows, sensitive, answers)
+    for code_dir in sorted({registry.code_dir(entry) for entry in registry.entries}):
+        leaks += trace_findings(code_dir, TRACE_PRIVACY, sensitive, answers)
     policy = privacy_policy(deployment)
-    leaks = flow_log_findings(flows, sensitive, ANSWERS) + trace_findings(
-        RUNTIME_DIR, TRACE_PRIVACY, sensitive, ANSWERS
-    )
-    leaks += data_flow_findings(flow_sources(flows), policy, ANSWERS)
+    leaks += data_flow_findings(flow_sources(flows), policy, answers)
     if leaks:
         raise FlowError(
             "patient data would be stored, spoken, sent, logged or traced:\n" + "\n".join(f"  {f}" for f in leaks),
             leaks,
         )
-    stale = unknown_privacy_marks(policy, flow_sources(flows), [f.key for f in FUNCTIONS])
+    stale = unknown_privacy_marks(policy, flow_sources(flows), list(registry.keys))
     if stale:
         raise FlowError(f"{config}: " + f"\n{config}: ".join(stale))
     slots = [slot.name for locale in bot_model.locales.values() for intent in locale.intents for slot in intent.slots]
-    unknown = unknown_sensitive_fields(sensitive, flows, ANSWERS, slots)
+    unknown = unknown_sensitive_fields(sensitive, flows, answers, slots)
     if unknown:
         raise FlowError(f"{config}: " + f"\n{config}: ".join(unknown))
     # Each flow's nested stack, as recorded (a recorded flow never moves); new flows are recorded for commit.
@@ -138,7 +141,8 @@ def build_app(
     # with its documented AppProps switch. cdk-nag still runs as a validation plugin.
     app = cdk.App(outdir=outdir, context=flags, builtin_cloud_formation_validation=False)
     if nag:
-        cdk.Validations.of(app).add_plugins(cdk_nag.AwsSolutionsChecks(), cdk_nag.HIPAASecurityChecks())
+        # Every pack of regions/nag.py: AwsSolutions, HIPAA Security, NIST 800-53 R5, PCI DSS 3.2.1, Serverless.
+        cdk.Validations.of(app).add_plugins(*nag_packs())
     regional = {
         role: IvrRegionalStack(
             app,

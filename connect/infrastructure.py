@@ -10,6 +10,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_s3_assets as s3_assets
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
 
@@ -20,6 +21,8 @@ from flowkit.language.lint import has_errors
 from flowkit.language.portability import check_portability, region_bound_values
 from regions.config import CONNECT_DAY, DataProtection, RegionSettings
 from regions.nag import acknowledge, acknowledge_hipaa
+from regions.prompts import PromptFile, load_prompts
+from regions.staff import RoutingProfile
 
 #: What the primary hands to the DR stack of a global-resiliency deployment: the ids that the replica shares with
 #: the primary (Connect keeps the instance id; Lex bot replication keeps the bot and alias ids) and the traffic
@@ -71,13 +74,13 @@ def recordings_lifecycle(data: DataProtection) -> s3.LifecycleRule:
 
 
 class ContactCenter(Construct):
-    """The instance with its storage, hours of operation, queues and routing profile.
+    """The instance with its storage, hours of operation, queues, recorded prompts and default routing profile.
 
     The instance is created here in the primary region, and in the DR region in standalone mode. In
     global-resiliency mode the DR region's instance is the replica that Connect makes (see
-    ``connect.replication``): its hours, queues, routing profiles and flows are the ones Connect mirrors from the
-    primary, so this construct adds only what is region-local (the recordings bucket, its key and the storage
-    configuration). The replica's id, the same as the primary's, is read from an SSM parameter that the primary
+    ``connect.replication``): its hours, queues, routing profiles, prompts and flows are the ones Connect mirrors
+    from the primary, so this construct adds only what is region-local (the recordings bucket, its key and the
+    storage configuration). The replica's id, the same as the primary's, is read from an SSM parameter that the primary
     stack writes into the DR region (``handoff_parameter``).
     """
 
@@ -226,6 +229,9 @@ class ContactCenter(Construct):
         self.queue_arns: dict[str, str] = {}
         self.queues: dict[str, connect.CfnQueue] = {}
         self.hours: dict[str, connect.CfnHoursOfOperation] = {}
+        #: Routing profiles made here (the kit's default one) and recorded prompts, by name.
+        self.routing_profile_arns: dict[str, str] = {}
+        self.prompt_arns: dict[str, str] = {}
         if settings.creates_instance:
             self._routing(settings)
 
@@ -270,26 +276,32 @@ class ContactCenter(Construct):
             )
             self.queues[queue.name].apply_removal_policy(cdk.RemovalPolicy.DESTROY)
             self.queue_arns[queue.name] = self.queues[queue.name].attr_queue_arn
-        routing_profile = connect.CfnRoutingProfile(
+        for profile in deployment.routing_profiles:
+            if profile.name != deployment.default_routing_profile:
+                continue  # created with the rest of the staff (connect.staff.StaffResources)
+            # The front-desk profile every deployment had (Deployment.routing_profiles) keeps its logical id, whether
+            # the staff file declares it or not: a new id would create a second profile of that name, which Connect
+            # refuses (DuplicateResourceException), before deleting the first.
+            self.routing_profile_arns[profile.name] = routing_profile(
+                self, "RoutingProfile", profile, self.instance_arn, self.queue_arns
+            ).attr_routing_profile_arn
+        for prompt in load_prompts():
+            self.prompt_arns[prompt.name] = self._prompt(prompt)
+
+    def _prompt(self, prompt: PromptFile) -> str:
+        """A recorded prompt: the file goes to S3 as an asset, and Connect copies it into the instance's library
+        (CreatePrompt S3Uri; its CloudFormation handler reads the object with s3:GetObject)."""
+        audio = s3_assets.Asset(self, f"PromptAudio-{prompt.name}", path=str(prompt.path))
+        resource = connect.CfnPrompt(
             self,
-            "RoutingProfile",
+            f"Prompt-{prompt.name}",
             instance_arn=self.instance_arn,
-            name=f"{deployment.name}-front-desk",
-            description="Front-desk staff: voice, one call at a time",
-            default_outbound_queue_arn=self.queue_arns[deployment.queues[0].name],
-            media_concurrencies=[connect.CfnRoutingProfile.MediaConcurrencyProperty(channel="VOICE", concurrency=1)],
-            queue_configs=[
-                connect.CfnRoutingProfile.RoutingProfileQueueConfigProperty(
-                    delay=0,
-                    priority=1,
-                    queue_reference=connect.CfnRoutingProfile.RoutingProfileQueueReferenceProperty(
-                        channel="VOICE", queue_arn=arn
-                    ),
-                )
-                for arn in self.queue_arns.values()
-            ],
+            name=prompt.name,
+            description=f"Recorded prompt {prompt.path.name} ({prompt.seconds:.1f} s)",
+            s3_uri=audio.s3_object_url,
         )
-        routing_profile.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        return resource.attr_prompt_arn
 
     def integrate_lambda(self, key: str, function: lambda_.IFunction) -> connect.CfnIntegrationAssociation:
         """Let the instance invoke a function from its flows, and list it in the instance.
@@ -320,6 +332,36 @@ class ContactCenter(Construct):
         )
         association.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         return association
+
+
+def routing_profile(
+    scope: Construct, construct_id: str, profile: RoutingProfile, instance_arn: str, queue_arns: Mapping[str, str]
+) -> connect.CfnRoutingProfile:
+    """One routing profile: its queues on their channels, the concurrency of each channel."""
+    resource = connect.CfnRoutingProfile(
+        scope,
+        construct_id,
+        instance_arn=instance_arn,
+        name=profile.name,
+        description=profile.summary,
+        default_outbound_queue_arn=queue_arns[profile.default_outbound_queue],
+        media_concurrencies=[
+            connect.CfnRoutingProfile.MediaConcurrencyProperty(channel=channel, concurrency=concurrency)
+            for channel, concurrency in profile.channels.items()
+        ],
+        queue_configs=[
+            connect.CfnRoutingProfile.RoutingProfileQueueConfigProperty(
+                delay=entry.delay,
+                priority=entry.priority,
+                queue_reference=connect.CfnRoutingProfile.RoutingProfileQueueReferenceProperty(
+                    channel=entry.channel, queue_arn=queue_arns[entry.queue]
+                ),
+            )
+            for entry in profile.queues
+        ],
+    )
+    resource.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+    return resource
 
 
 class ContactFlows(Construct):

@@ -10,13 +10,16 @@ from typing import Annotated
 
 import typer
 
-from ivr.cdk_cli import ROOT, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import ContextOption, JsonPlanOption, ProfileOption, check_context
-from ivr.output import console, deployment_or_exit, err, session_with_credentials
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
+from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
+from ivr.cdk_options import ContextOption, check_context
+from ivr.output import console, deployment_or_exit, err
+from ivr.progress import Stages
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 
 
+@aws_command(writes=True)
 def bootstrap_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
         DEFAULT_CONFIG
@@ -24,7 +27,7 @@ def bootstrap_command(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
     profile: ProfileOption = None,
     context: ContextOption = None,
-    as_json: JsonPlanOption = False,
+    as_json: JsonOption = False,
     github_repo: Annotated[
         str | None,
         typer.Option(
@@ -59,14 +62,28 @@ def bootstrap_command(
                 console.print(f"would then deploy the GitHub Actions access of {github_repo}:\n  {render(commands[1])}"
                               f"\n  deploy role (IVR_DEPLOY_ROLE_ARN): {role}", markup=False)  # fmt: skip
         return
-    session_with_credentials(
-        profile, consequence="nothing was bootstrapped", hint="Use --dry-run to see what would run."
-    )
+    deployment_session(deployment, config, profile=profile, writes=True, consequence="nothing was bootstrapped",
+                       hint="Use --dry-run to see what would run.")  # fmt: skip
+    code = 0
     for command in commands:
-        code = run_cdk(command).returncode
+        stage = Stages()
+        stage.start(f"cdk {command[1]} {' '.join(environments) if command[1] == 'bootstrap' else command[2]} "
+                    "(the CDK CLI prints its own progress)")  # fmt: skip
+        try:
+            code = run_cdk(command, to_stderr=as_json).returncode
+        except CdkCliError as exc:
+            err.print(f"error: {exc}", markup=False)
+            raise typer.Exit(2) from None
+        stage.done(f"exit code {code}")
         if code != 0:
             err.print(f"error: {render(command)} failed; nothing after it ran", markup=False)
-            raise typer.Exit(code)
-    if github_repo is not None:
-        console.print(f"deploy role for the {deployment.environment or 'default'} GitHub environment "
-                      f"(set it as its IVR_DEPLOY_ROLE_ARN variable): {role}", markup=False)  # fmt: skip
+            break
+    if as_json:
+        result = {"environments": environments, "command": render(commands[0]), "exit_code": code}
+        if github_repo is not None:
+            result["deploy_role"] = role
+        typer.echo(json.dumps(result, indent=2))
+    elif github_repo is not None and code == 0:
+        console.print(f"deploy role of the {deployment.environment or 'default'} GitHub environment: {role}",
+                      markup=False)  # fmt: skip
+    raise typer.Exit(code)

@@ -91,8 +91,13 @@ def render(command: list[str]) -> str:
     return shlex.join(shown)
 
 
-def run_cdk(command: list[str], *, capture: bool = False) -> subprocess.CompletedProcess[str]:
-    """Run the CDK CLI from the repository root; raises CdkCliError if it is not installed."""
+def run_cdk(command: list[str], *, capture: bool = False, to_stderr: bool = False) -> subprocess.CompletedProcess[str]:
+    """Run the CDK CLI from the repository root; raises CdkCliError if it is not installed.
+
+    ``to_stderr``: the CLI's own output goes to stderr (``--json``: stdout holds only ivr's JSON).
+    """
     if not CDK_BIN.exists():
         raise CdkCliError(f"{CDK_BIN} is missing: run `make setup` (it installs aws-cdk@2 from package.json)")
+    if to_stderr and not capture:
+        return subprocess.run(command, cwd=ROOT, env=cdk_env(), text=True, stdout=2, check=False)
     return subprocess.run(command, cwd=ROOT, env=cdk_env(), text=True, capture_output=capture, check=False)

@@ -1,7 +1,8 @@
-"""Options ``ivr`` passes through to the CDK CLI (deploy, destroy, diff, bootstrap), the credentials check, and
-``--env``, the environment of the deployment file every command that reads one takes.
+"""Options ``ivr`` passes through to the CDK CLI (deploy, destroy, diff, bootstrap), and ``--env``, the environment
+of the deployment file that every command reading one takes.
 
-Kept free of heavy imports: boto3 is imported inside the functions that need it.
+``--profile``, ``--region`` and ``--json``, which every command that talks to AWS shares, are in
+``ivr/aws_options.py``.
 """
 
 from __future__ import annotations
@@ -19,9 +20,6 @@ import typer
 #: The CDK CLI's ``--require-approval`` levels (``cdk deploy --help``).
 Approval = Literal["never", "any-change", "broadening"]
 
-ProfileOption = Annotated[
-    str | None, typer.Option("--profile", help="AWS profile for the CDK CLI and ivr's own calls (~/.aws/config)")
-]
 ApprovalOption = Annotated[
     Approval, typer.Option("--require-approval", help="When the CDK CLI asks before deploying security changes")
 ]
@@ -31,7 +29,6 @@ OutputsFileOption = Annotated[
 ContextOption = Annotated[
     list[str] | None, typer.Option("--context", help="KEY=VALUE context for the CDK app (repeat)")
 ]
-JsonPlanOption = Annotated[bool, typer.Option("--json", help="With --dry-run: print the plan as JSON")]
 
 
 def check_context(pairs: list[str] | None) -> list[str]:
@@ -44,13 +41,6 @@ def check_context(pairs: list[str] | None) -> list[str]:
             err.print(f"error: --context takes KEY=VALUE, not {pair!r}", markup=False)
             raise typer.Exit(2)
     return list(pairs or [])
-
-
-def credentials_missing(profile: str | None = None) -> bool:
-    """True when boto3 finds no credentials (for ``profile``, if given); an unknown profile exits 2 naming it."""
-    from ivr.output import aws_session
-
-    return aws_session(profile).get_credentials() is None
 
 
 #: The environment ``--env`` chose for the command being run (None: the deployment file's top level).

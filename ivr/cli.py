@@ -14,23 +14,16 @@ from typing import TYPE_CHECKING, Annotated, Literal
 import typer
 
 from ivr.assembly import AssemblyError, LintReport, lint_templates, nested_templates, read_assembly, summarize
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session, offline_command
 from ivr.bootstrap_cli import bootstrap_command
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import (
-    ApprovalOption,
-    ContextOption,
-    JsonPlanOption,
-    OutputsFileOption,
-    ProfileOption,
-    add_env_option,
-    check_context,
-)
+from ivr.cdk_options import ApprovalOption, ContextOption, OutputsFileOption, add_env_option, check_context
 from ivr.diff_cli import diff_command
 from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
 from ivr.flows_cli import app as flows_app
 from ivr.native_tests_cli import deploy_test_cases, ivr_test_command, stacks_of_test_cases
-from ivr.output import console, deployment_or_exit, err
+from ivr.output import JsonErrorsGroup, console, deployment_or_exit, err
 from ivr.preflight_cli import preflight_command
 from ivr.progress import Stages
 from ivr.promote_cli import promote_command
@@ -38,11 +31,16 @@ from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
 
 if TYPE_CHECKING:
+    import subprocess
+
+    import boto3
+
     from flowkit.language.lint import Finding
     from ivr.assembly import StackTemplate
     from regions.config import Deployment
 
 app = typer.Typer(
+    cls=JsonErrorsGroup,
     help="Amazon Connect IVR in two regions: synthesize, check, deploy, operate.",
     no_args_is_help=True,
     pretty_exceptions_enable=False,
@@ -88,13 +86,14 @@ OutOption = Annotated[Path, typer.Option("--out", help="Cloud assembly directory
 
 
 @app.command()
+@offline_command
 def synth(
     config: ConfigOption = DEFAULT_CONFIG,
     out: OutOption = ROOT / "cdk.out",
     warnings: Annotated[bool, typer.Option("--warnings", help="Print cfn-lint's warnings, not only their count")] = (
         False
     ),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Synthesize both regions into cdk.out/, run cfn-lint and cdk-nag, and summarize what would deploy where."""
     from ivr.synthesis import synthesize
@@ -106,7 +105,7 @@ def synth(
     stage.done(f"{sum(f.severity == 'warning' for f in findings)} warning(s)")
     stage.start(
         f"synthesizing {deployment.name}: primary {deployment.primary_region}, DR {deployment.dr_region} "
-        f"({deployment.dr_mode}); cdk-nag AwsSolutions and HIPAA Security run inside"
+        f"({deployment.dr_mode}); cdk-nag runs inside (AwsSolutions, HIPAA, NIST 800-53 R5, PCI DSS 3.2.1, Serverless)"
     )
     _standalone_notice(deployment)
     try:
@@ -215,9 +214,13 @@ def _preflight_or_exit(config: Path) -> list[Finding]:
     from flowkit.language.files import FlowError
     from ivr.synthesis import preflight
     from lex.model import BotModelError
+    from regions.config import ConfigError
 
     try:
         findings = preflight(config)
+    except ConfigError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
     except (FlowError, BotModelError) as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(1) from None
@@ -241,24 +244,49 @@ def _print_summary(out: Path, stacks: list[StackTemplate], summaries: dict[str, 
         table.add_row(label, *(str(summaries[s.name].get(label, "-")) for s in stacks))
     table.add_row("cfn-lint", *(f"{len(reports[s.name].errors)} errors, {len(reports[s.name].warnings)} warnings"
                                 for s in stacks))  # fmt: skip
-    table.add_row("cdk-nag AwsSolutions + HIPAA", *(["no unacknowledged finding"] * len(stacks)))
+    table.add_row("cdk-nag (five packs)", *(["no unacknowledged finding"] * len(stacks)))
     table.add_row("service limits", *limits)
     console.print(table)
     if any(r.warnings for r in reports.values()) and not warnings:
         console.print("cfn-lint warnings: `ivr synth --warnings` prints them", markup=False)
 
 
-def _credentials_or_exit(profile: str | None, what: str) -> None:
-    from ivr.output import session_with_credentials
+def _checked_session(deployment: Deployment, config: Path, profile: str | None, what: str) -> boto3.Session:
+    """The session of a change to the deployment's account, after the account check (else exit 2)."""
+    return deployment_session(deployment, config, profile=profile, writes=True, consequence=f"nothing was {what}",
+                              hint="Use --dry-run to see what would run.")  # fmt: skip
 
-    session_with_credentials(profile, consequence=f"nothing was {what}", hint="Use --dry-run to see what would run.")
+
+def _placeholder_note(deployment: Deployment, config: Path, what: str) -> None:
+    """A dry run of a change says, offline, that the real run would refuse the file's placeholder account."""
+    from regions.config import placeholder_account_problem
+
+    problem = placeholder_account_problem(deployment, config)
+    if problem:
+        err.print(f"note: {problem}; `ivr {what}` without --dry-run refuses it", markup=False)
 
 
-def _preflight_before_deploy(deployment: Deployment, profile: str | None) -> None:
+def _cdk(command: list[str], as_json: bool) -> subprocess.CompletedProcess[str]:
+    """Run the CDK CLI, its progress on the terminal (on stderr with --json); a missing CLI exits 2."""
+    stage = Stages()
+    stage.start(f"{render(command[:3])} (the CDK CLI prints its own progress)")
+    try:
+        result = run_cdk(command, to_stderr=as_json)
+    except CdkCliError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    stage.done(f"exit code {result.returncode}")
+    return result
+
+
+def _preflight_before_deploy(deployment: Deployment, session: boto3.Session) -> None:
     """Run `ivr preflight`; on a failed check or one that could not be made, print the table and exit with its code."""
-    from ivr.preflight_cli import aws_clients, print_preflight, run_checks
+    from ivr.preflight_cli import clients_of, print_preflight, run_checks
 
-    report = run_checks(deployment, aws_clients(profile, "nothing was deployed"))
+    stage = Stages()
+    stage.start("preflight: read-only checks of the account and both regions (`ivr preflight`)")
+    report = run_checks(deployment, clients_of(session))
+    stage.done()
     if report.exit_code == 0:
         console.print(f"preflight: ok ({len(report.checks)} checks; `ivr preflight` shows them)", markup=False)
         return
@@ -273,6 +301,7 @@ Role = Literal["primary", "dr"]
 
 
 @app.command()
+@aws_command(writes=True)
 def deploy(
     role: Annotated[Role, typer.Argument(help="Which region's stack: primary or dr")],
     config: ConfigOption = DEFAULT_CONFIG,
@@ -281,7 +310,7 @@ def deploy(
     require_approval: ApprovalOption = "broadening",
     outputs_file: OutputsFileOption = None,
     context: ContextOption = None,
-    as_json: JsonPlanOption = False,
+    as_json: JsonOption = False,
     skip_preflight: Annotated[
         bool, typer.Option("--skip-preflight", help="Deploy without running `ivr preflight` first")
     ] = False,
@@ -327,24 +356,29 @@ def deploy(
     if role == "dr":
         _standalone_notice(deployment)
     if dry_run:
+        _placeholder_note(deployment, config, "deploy")
         return
-    _credentials_or_exit(profile, "deployed")
+    session = _checked_session(deployment, config, profile, "deployed")
     if not skip_preflight:
-        _preflight_before_deploy(deployment, profile)
-    result = run_cdk(command)
-    if result.returncode == 0:
-        deploy_test_cases(deployment, role, config)  # its own stack: a failure there leaves the IVR deployed
+        _preflight_before_deploy(deployment, session)
+    result = _cdk(command, as_json)
+    if result.returncode == 0:  # its own stack: a failure there leaves the IVR deployed
+        deploy_test_cases(deployment, role, config, session=session, to_stderr=as_json)
+    if as_json:
+        typer.echo(json.dumps({"stack": settings.stack_name, "account": deployment.account, "region": settings.region,
+                               "command": render(command), "exit_code": result.returncode}, indent=2))  # fmt: skip
     raise typer.Exit(result.returncode)
 
 
 @app.command()
+@aws_command(writes=True)
 def destroy(
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print what would run; change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask for confirmation")] = False,
     profile: ProfileOption = None,
     context: ContextOption = None,
-    as_json: JsonPlanOption = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Tear down both regions: the DR stack first, then the primary. Numbers marked keep_on_destroy stay claimed."""
     deployment = deployment_or_exit(config)
@@ -360,21 +394,28 @@ def destroy(
             return
         for command in commands:
             console.print(f"would run: {render(command)}", markup=False)
+    say = err if as_json else console
     for line in teardown_summary(deployment):
-        console.print(line, highlight=False)
+        say.print(line, highlight=False)
     if dry_run:
+        _placeholder_note(deployment, config, "destroy")
         return
-    _credentials_or_exit(profile, "destroyed")
+    _checked_session(deployment, config, profile, "destroyed")
     if not yes and not typer.confirm(
         f"Destroy {deployment.name} in {deployment.dr_region} and "
-        f"{deployment.primary_region} (account {deployment.account})?"
+        f"{deployment.primary_region} (account {deployment.account})?",
+        err=as_json,
     ):
         raise typer.Exit(1)
+    done: list[str] = []
     for command in commands:
-        result = run_cdk(command)
+        result = _cdk(command, as_json)
         if result.returncode != 0:
             err.print(f"error: {render(command)} failed; nothing after it ran", markup=False)
             raise typer.Exit(result.returncode)
+        done.append(render(command))
+    if as_json:
+        typer.echo(json.dumps({"destroyed": done, "teardown": teardown_summary(deployment)}, indent=2))
 
 
 # Last, once every command is registered: each one that reads a deployment file takes --env.

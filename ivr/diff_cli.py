@@ -9,9 +9,11 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import ContextOption, ProfileOption, check_context
-from ivr.output import console, deployment_or_exit, err, session_with_credentials
+from ivr.cdk_options import ContextOption, check_context
+from ivr.output import console, deployment_or_exit, err
+from ivr.progress import Stages
 
 if TYPE_CHECKING:
     from regions.config import Deployment
@@ -54,6 +56,7 @@ def deployed_flow_report(session: Any, deployment: Deployment, role: str, *, pac
         raise DeployedFlowsError(f"{settings.region}: {exc}") from None
 
 
+@aws_command(writes=False)
 def diff_command(
     role: Annotated[Role | None, typer.Argument(help="primary or dr (default: both)")] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
@@ -62,7 +65,7 @@ def diff_command(
     profile: ProfileOption = None,
     context: ContextOption = None,
     flows_only: Annotated[bool, typer.Option("--flows-only", help="Skip the CDK diff; compare flows only")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the flow comparison as JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Show what deploying would change: `cdk diff` of the stack, then a per-flow content diff against the instance.
 
@@ -70,8 +73,11 @@ def diff_command(
     """
     deployment = deployment_or_exit(config)
     roles: list[Role] = [role] if role else ["primary", "dr"]
-    session = session_with_credentials(
-        profile,
+    session = deployment_session(
+        deployment,
+        config,
+        profile=profile,
+        writes=False,
         consequence="`ivr diff` compares with what is deployed",
         hint="`ivr synth` checks a change offline.",
     )
@@ -91,8 +97,11 @@ def diff_command(
                 console.print(f"== {settings.stack_name}: flows: {entry['flows_note']}", markup=False)
             summary[each] = entry
             continue
+        stage = Stages()
+        stage.start(f"comparing each flow with the instance of {settings.stack_name} ({settings.region})")
         try:
             report = deployed_flow_report(session, deployment, each)
+            stage.done()
         except DeployedFlowsError as exc:
             entry["flows_error"] = str(exc)
             unreadable = True

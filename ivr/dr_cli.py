@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Literal
+from typing import TYPE_CHECKING, Annotated, Any, Literal, NoReturn
 
 import typer
 
 from ivr.assembly import AssemblyError, StackTemplate, read_assembly
-from ivr.output import aws_session, console, deployment_or_exit, err, session_with_credentials
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session, offline_command
+from ivr.output import aws_session, console, deployment_or_exit, err
 
 if TYPE_CHECKING:
     from regions.config import Role
@@ -22,10 +24,11 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 @app.command()
+@offline_command
 def parity(
     out: Annotated[Path, typer.Option("--out", help="Cloud assembly to read (run `ivr synth` first)")] = ROOT
     / "cdk.out",
-    as_json: Annotated[bool, typer.Option("--json", help="Print drifts as JSON")] = False,
+    as_json: JsonOption = False,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file the assembly is of")] = ROOT
     / "regions"
     / "clinic.yaml",
@@ -142,13 +145,20 @@ def _list_drills(as_json: bool) -> None:
     raise typer.Exit(0)
 
 
-def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
+def _operations(
+    config: Path, profile: str | None, *, consequence: str = "nothing was changed", need_credentials: bool = True
+) -> DrOperations:
+    """The deployment's operations on the session of ``profile``, after the account check (a change: refused on a
+    mismatch); a dry run that needs no credentials (``need_credentials`` False) calls nothing, so is not checked."""
     from botocore.config import Config
 
     from runbooks.failover import DrOperations
 
     deployment = deployment_or_exit(config)
-    session = session_with_credentials() if need_credentials else aws_session()
+    if need_credentials:
+        session = deployment_session(deployment, config, profile=profile, writes=True, consequence=consequence)
+    else:
+        session = aws_session(profile)
     retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     clients: dict[tuple[str, str], object] = {}
 
@@ -163,67 +173,135 @@ def _operations(config: Path, *, need_credentials: bool = True) -> DrOperations:
 Target = Literal["dr", "primary"]
 
 
-def _print_step(status: str, name: str, seconds: float, detail: str, checks: list[tuple[bool, str, str]]) -> None:
-    """One step as it finishes: status, name, time, detail, then each check (failed ones with what was found)."""
+def _print_step(status: str, name: str, seconds: float, detail: str, checks: list[tuple[bool, str, str]],
+                *, as_json: bool = False) -> None:  # fmt: skip
+    """One step as it finishes: status, name, time, detail, then each check (failed ones with what was found); on
+    stderr with --json, where stdout holds the report."""
+    say = err if as_json else console
     timing = "" if status == "planned" else f" ({seconds:.1f} s)"
-    console.print(f"{status:>15}  {name}{timing}" + (f": {detail}" if detail else ""), markup=False,
-                  highlight=False)  # fmt: skip
+    say.print(f"{status:>15}  {name}{timing}" + (f": {detail}" if detail else ""), markup=False,
+              highlight=False)  # fmt: skip
     for ok, check, found in checks:
-        console.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
+        say.print(f"{'':>15}  {'ok' if ok else 'FAILED'}: {check}: {found}", markup=False, highlight=False)
 
 
-def _lock(ops: DrOperations, first: Role, purpose: str, *, dry_run: bool) -> AbstractContextManager[object]:
-    """The operator lock of the deployment (none for a dry run, which changes nothing)."""
+def _lock(
+    ops: DrOperations, first: Role, purpose: str, *, dry_run: bool, break_lock: str | None = None, ttl: float = 0
+) -> AbstractContextManager[object]:
+    """The operator lock of the deployment (none for a dry run, which changes nothing); ``ttl`` seconds, when
+    given, bound how long the run may hold it (else the lock's default)."""
     if dry_run:
         return nullcontext()
+    from datetime import timedelta
+
     from runbooks.failover import other
-    from runbooks.lock import OperatorLock
+    from runbooks.lock import DEFAULT_TTL, OperatorLock
 
     regions = [ops.region(first), ops.region(other(first))]
-    return OperatorLock(lambda region: ops.clients("ssm", region), ops.deployment.name, regions, purpose)
+    return OperatorLock(lambda region: ops.clients("ssm", region), ops.deployment.name, regions, purpose,
+                        ttl=max(DEFAULT_TTL, timedelta(seconds=ttl)), break_lock=break_lock)  # fmt: skip
 
 
+def _lock_notes(lock: object) -> None:
+    """What the lock did besides the obvious: taken in one region only, a stale lock taken over, one not ours."""
+    for note in getattr(lock, "notes", []):
+        err.print(f"note: {note}", markup=False, highlight=False)
+
+
+BreakLockOption = Annotated[
+    str | None,
+    typer.Option("--break-lock", metavar="HOLDER",
+                 help="Take over a stale operator lock (its deadline passed) held by HOLDER: its token or user@host, "
+                      "as the refusal names it"),
+]  # fmt: skip
+ReportOption = Annotated[
+    Path | None, typer.Option("--report", help="Where the evidence report goes (default reports/)")
+]
+
+
+@aws_command(writes=True)
 def failover_command(
     to: Annotated[Target, typer.Option("--to", help="The region that should take the calls")],
     percent: Annotated[int, typer.Option("--percent", help="Share of calls for the target, steps of 10")] = 100,
     config: ConfigOption = DEFAULT_CONFIG,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Pre-check and print the plan; change nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+    break_lock: BreakLockOption = None,
+    report_dir: ReportOption = None,
 ) -> None:
     """Move calls to the DR region (or back): pre-check, raise capacity, shift traffic, verify.
 
-    Each step is printed as it ends, with its time; the pre-check's results come before the question.
+    Each step is printed as it ends, with its time; the pre-check's results come before the question. A run
+    that changes something leaves its evidence (Markdown, JSON) under reports/. SIGTERM or SIGHUP stop it where
+    it is: the evidence gets the steps done and the traffic split read back, the lock is released, and the exit
+    code is 128 + the signal's number.
     """
-    from runbooks.failover import failover
+    from runbooks.failover import Terminated, failover, stop_on_signals, write_evidence
     from runbooks.lock import LockError
 
     if percent % 10 or not 0 <= percent <= 100:
         err.print(f"error: --percent must be 0-100 in steps of 10 (Connect's rule), not {percent}")
         raise typer.Exit(2)
-    ops = _operations(config)
+    ops = _operations(config, profile)
 
     def show(step: StepResult) -> None:
-        if not as_json:
-            checks = [(c.ok, c.name, c.detail) for c in step.checks]
-            _print_step(step.status, step.name, step.seconds, step.detail, checks)
+        checks = [(c.ok, c.name, c.detail) for c in step.checks]
+        _print_step(step.status, step.name, step.seconds, step.detail, checks, as_json=as_json)
 
+    directory = report_dir or ROOT / "reports"
+    lock = _lock(ops, to, f"failover --to {to}", dry_run=dry_run, break_lock=break_lock)
+    evidence = ""
     try:
-        with _lock(ops, to, f"failover --to {to}", dry_run=dry_run):
-            confirm = lambda q: yes or typer.confirm(q)  # noqa: E731
+        with stop_on_signals(), lock:
+            confirm = lambda q: yes or typer.confirm(q, err=as_json)  # noqa: E731
             report = failover(ops, to, percent, dry_run=dry_run, confirm=confirm, on_step=show)
+            if not dry_run:  # the evidence is written before the lock is released
+                evidence = _evidence_or_note(lambda: write_evidence(report, directory))
     except LockError as exc:
-        err.print(f"error: {exc}")
+        err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None
+    except Terminated as exc:  # while the lock was taken or released: no step was under way
+        _lock_notes(lock)
+        err.print(f"error: stopped by {exc.name} outside a step (taking or releasing the lock, or writing the "
+                  f"evidence); see {directory}", markup=False)  # fmt: skip
+        raise typer.Exit(exc.exit_code) from None
+    _lock_notes(lock)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:
         for line in report.rollback if not report.ok else []:
             console.print(f"rollback: {line}", markup=False)
-        console.print(f"failover to {to}: {'done' if report.ok else 'stopped'}", markup=False)
-    raise typer.Exit(0 if report.ok else 1)
+    outcome = "done" if report.ok else (f"stopped ({report.stopped})" if report.stopped else "stopped")
+    line = f"failover to {to}: {outcome}{evidence}"
+    if report.stopped:
+        err.print(line, markup=False, highlight=False)
+    elif not as_json:
+        console.print(line, markup=False, highlight=False)
+    raise typer.Exit(_signal_exit(report.stopped) or (0 if report.ok else 1))
 
 
+def _evidence_or_note(write: Callable[[], tuple[Path, Path]]) -> str:
+    """Write the evidence; the text that says where it is (or why it is not) for the run's last line."""
+    try:
+        markdown, data = write()
+    except OSError as exc:
+        return f"; the evidence could not be written ({exc.strerror or exc})"
+    return f"; evidence: {markdown} and {data}"
+
+
+def _signal_exit(stopped: str) -> int:
+    """128 + the signal's number for a run stopped by SIGTERM or SIGHUP, else 0."""
+    import signal
+
+    try:
+        return 128 + int(signal.Signals[stopped]) if stopped.startswith("SIG") else 0
+    except KeyError:
+        return 0
+
+
+@aws_command(writes=True)
 def drill_command(
     name: Annotated[str | None, typer.Argument(help="A drill of runbooks/drills (or a YAML file)")] = None,
     config: ConfigOption = DEFAULT_CONFIG,
@@ -236,10 +314,17 @@ def drill_command(
         ),
     ] = None,
     list_drills: Annotated[bool, typer.Option("--list", help="List the drills and exit")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+    break_lock: BreakLockOption = None,
 ) -> None:
-    """Run a DR drill step by step, printing each step as it ends, and leave an evidence report (Markdown, JSON)."""
+    """Run a DR drill step by step, printing each step as it ends, and leave an evidence report (Markdown, JSON).
+
+    SIGTERM or SIGHUP stop it where it is, without rollbacks: the evidence names the rollbacks not run and the
+    traffic split read back, the lock is released, and the exit code is 128 + the signal's number.
+    """
     from runbooks.drill import DrillError, DrillRunner, load_drill, write_report
+    from runbooks.failover import Terminated, stop_on_signals
     from runbooks.lock import LockError
 
     if list_drills:
@@ -252,29 +337,106 @@ def drill_command(
     except DrillError as exc:
         err.print(f"error: {exc}")
         raise typer.Exit(2) from None
-    ops = _operations(config, need_credentials=not dry_run)
+    ops = _operations(config, profile, need_credentials=not dry_run)
 
     def show(step: StepRecord) -> None:
-        if not as_json:
-            checks = [(bool(c["ok"]), str(c["name"]), str(c["detail"])) for c in step.checks]
-            _print_step(step.status, step.name, step.seconds, step.detail, checks)
+        checks = [(bool(c["ok"]), str(c["name"]), str(c["detail"])) for c in step.checks]
+        _print_step(step.status, step.name, step.seconds, step.detail, checks, as_json=as_json)
 
-    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q), on_step=show)
-    try:
-        with _lock(ops, "dr", f"drill {drill.name}", dry_run=dry_run):
-            report = runner.run(drill, dry_run=dry_run)
-    except LockError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
-    except DrillError as exc:
-        err.print(f"error: {exc}")
-        raise typer.Exit(2) from None
+    runner = DrillRunner(ops, confirm=lambda q: yes or typer.confirm(q, err=as_json), on_step=show)
+    directory = report_dir or ROOT / "reports"
+    # The lock lasts the drill's longest run: every step's timeout, twice (a rollback per step), plus test cases.
+    ttl = 2.0 * sum(step.timeout for step in drill.steps)
+    lock = _lock(ops, "dr", f"drill {drill.name}", dry_run=dry_run, break_lock=break_lock, ttl=ttl)
     written = ""
-    if report_dir is not None or not dry_run:
-        markdown, data = write_report(report, report_dir or ROOT / "reports")
-        written = f"; evidence: {markdown} and {data}"
+    try:
+        with stop_on_signals(), lock:
+            report = runner.run(drill, dry_run=dry_run)
+            if report_dir is not None or not dry_run:  # the evidence is written before the lock is released
+                written = _evidence_or_note(lambda: write_report(report, directory))
+    except (LockError, DrillError) as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except Terminated as exc:  # while the lock was taken or released: no step was under way
+        _lock_notes(lock)
+        err.print(f"error: stopped by {exc.name} outside a step (taking or releasing the lock, or writing the "
+                  f"evidence); see {directory}", markup=False)  # fmt: skip
+        raise typer.Exit(exc.exit_code) from None
+    _lock_notes(lock)
     if as_json:
         typer.echo(report.to_json())
-    else:
-        console.print(f"drill {report.outcome}{written}", markup=False, highlight=False)
-    raise typer.Exit(0 if report.outcome in ("passed", "planned") else 1)
+    stopped = report.steps[-1].name.strip("()") if report.outcome == "terminated" else ""
+    line = f"drill {report.outcome}" + (f" by {stopped}" if stopped else "") + written
+    if stopped:
+        err.print(line, markup=False, highlight=False)
+    elif not as_json:
+        console.print(line, markup=False, highlight=False)
+    raise typer.Exit(_signal_exit(stopped) or (0 if report.outcome in ("passed", "planned") else 1))
+
+
+agents_app = typer.Typer(help="Agents and the traffic distribution group.", no_args_is_help=True)
+app.add_typer(agents_app, name="agents")
+
+
+@agents_app.command("sync")
+@aws_command(writes=True)
+def agents_sync(
+    config: ConfigOption = DEFAULT_CONFIG,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say who would be associated; change nothing")] = False,
+    yes: Annotated[bool, typer.Option("--yes", help="Do not ask before changing production")] = False,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+) -> None:
+    """Associate the agents who must follow the calls (the deployment file's ``agents``) with the traffic
+    distribution group now, while the primary answers.
+
+    Connect associates users with the group only in the group's own region, the primary (Connect admin guide,
+    "Associate agents to Amazon Connect instances across multiple AWS Regions"): in its outage an agent left out
+    cannot be associated, and stays behind when the calls move. Run this after adding agents; `ivr status` and the
+    drill pre-check name those left out. Exit 0 when every one is in the group, 1 when some are not (or the
+    operator declined), 2 on a deployment file the instance does not match.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from runbooks.aws_steps import StepError, api_error
+
+    say = err if as_json else console
+
+    def finish(code: int, outcome: str, checks: list[Any] | None = None) -> NoReturn:
+        if as_json:
+            typer.echo(json.dumps({"agents": outcome, "checks": [
+                {"ok": c.ok, "name": c.name, "detail": c.detail} for c in checks or []]}, indent=2))  # fmt: skip
+        raise typer.Exit(code)
+
+    ops = _operations(config, profile, need_credentials=True)
+    if ops.deployment.dr_mode == "standalone":
+        err.print("error: a standalone deployment has no traffic distribution group: agents sign in to each "
+                  "region's own instance", markup=False)  # fmt: skip
+        raise typer.Exit(2)
+    try:
+        status, plan, checks = ops.distribute_agents("primary", dry_run=True)
+        if status in ("failed", "skipped"):  # no agent matches the deployment file's agents
+            say.print(f"agents: {plan}", markup=False, highlight=False)
+            finish(1 if status == "failed" else 0, plan, checks)
+        if not plan.startswith("would associate"):
+            say.print(f"agents: {plan}; nothing to do", markup=False, highlight=False)
+            finish(0, plan, checks)
+        say.print(f"agents: {plan} with the traffic distribution group", markup=False, highlight=False)
+        if dry_run:
+            finish(0, plan, checks)
+        question = f"Associate them ({ops.deployment.name}, {ops.region('primary')})?"
+        if not yes and not typer.confirm(question, err=as_json):
+            say.print("agents: declined; nothing changed", markup=False)
+            finish(1, "declined")
+        status, done, checks = ops.distribute_agents("primary", dry_run=False)
+    except StepError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except (ClientError, BotoCoreError) as exc:
+        err.print(f"error: {api_error(exc)}", markup=False)
+        raise typer.Exit(1) from None
+    for check in checks:
+        say.print(f"{'ok' if check.ok else 'FAILED'}: {check.name}: {check.detail}", markup=False,
+                  highlight=False)  # fmt: skip
+    say.print(f"agents: {done}", markup=False, highlight=False)
+    finish(0 if status != "failed" and all(c.ok for c in checks) else 1, done, checks)

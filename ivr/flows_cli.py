@@ -15,13 +15,16 @@ import typer
 from rich.text import Text
 
 from flowkit.language.files import FLOWS_DIR
-from flowkit.language.lint import Finding, duplicate_names, has_errors, lint_path, parse
+from flowkit.language.lint import Finding, cap_per_file, duplicate_names, has_errors, lint_path, parse, summary_lines
 from flowkit.language.render import to_mermaid
+from ivr.aws_options import JsonOption, ProfileOption, RegionOption, aws_command, deployment_session, offline_command
 from ivr.output import console, deployment_or_exit, err
+from ivr.progress import Stages
 
 if TYPE_CHECKING:
     from flowkit.language.files import FlowFile
     from ivr.stack_outputs import FlowTarget
+    from regions.config import Deployment
     from runbooks.flow_loader import FlowLoader, LoadReport
 
 app = typer.Typer(help="Contact flows: lint, render, import, load, export, diff.", no_args_is_help=True)
@@ -89,16 +92,47 @@ def resolve_flow(name_or_path: str) -> Path:
     raise typer.Exit(2)
 
 
+#: Findings printed per file by default in text; the summary below them counts every finding.
+MAX_FINDINGS_PER_FILE = 20
+
+
+def _is_deployed(path: Path) -> bool:
+    """Whether the kit deploys this file: it is in the deployment's flows folder (connect/flows)."""
+    try:
+        return path.resolve().is_relative_to(FLOWS_DIR.resolve())
+    except OSError:
+        return False
+
+
 @app.command()
+@offline_command
 def lint(
     paths: Annotated[
         list[Path] | None, typer.Argument(help="Flow files or directories (default: connect/flows)")
     ] = None,
-    output_format: Annotated[str, typer.Option("--format", help="text or json")] = "text",
+    as_json: Annotated[bool, typer.Option("--json", help="Print the findings as a JSON list")] = False,
+    output_format: Annotated[str, typer.Option("--format", help="text or json (--json is the same as json)")] = "text",
     flow_type: Annotated[str | None, typer.Option("--type", help=TYPE_HELP)] = None,
     config: Annotated[
         Path | None,
         typer.Option("--config", "-c", help="Also check the placeholders and Lex branches against this deployment"),
+    ] = None,
+    deploying: Annotated[
+        bool | None,
+        typer.Option(
+            "--deploying/--not-deploying",
+            help="Lint as flows the kit deploys to two Regions (a literal ARN, account or Region is an error) or "
+            "as flows only linted (those are warnings). Default: deploying for files in connect/flows.",
+        ),
+    ] = None,
+    max_findings: Annotated[
+        int | None,
+        typer.Option(
+            "--max-findings",
+            min=0,
+            help=f"Findings printed per file, then a count of the rest (default {MAX_FINDINGS_PER_FILE} in text, "
+            "all in JSON; 0 for all)",
+        ),
     ] = None,
 ) -> None:
     """Lint flows offline (flow files, DescribeContactFlow responses, CloudFormation templates).
@@ -108,13 +142,14 @@ def lint(
     if output_format not in ("text", "json"):
         err.print("error: --format must be text or json")
         raise typer.Exit(2)
+    as_json = as_json or output_format == "json"
     api_type = _check_type(flow_type)
     findings: list[Finding] = []
     unreadable = 0
     files = _flow_paths(paths or [])
     for path in files:
         try:
-            findings += lint_path(path, api_type)
+            findings += lint_path(path, api_type, deploying=_is_deployed(path) if deploying is None else deploying)
         except OSError as exc:
             err.print(f"error: {path}: cannot read: {exc.strerror or exc}", markup=False)
             unreadable += 1
@@ -124,12 +159,20 @@ def lint(
     findings += duplicate_names(files)
     if config is not None:  # the deployment checks load the config model and the bot: only when asked
         findings += _deployment_findings(files, config)
-    if output_format == "json":
-        typer.echo(json.dumps([f.as_dict() for f in findings], indent=2))
+    cap = (0 if as_json else MAX_FINDINGS_PER_FILE) if max_findings is None else max_findings
+    shown, hidden = cap_per_file(findings, cap)
+    if as_json:
+        typer.echo(json.dumps([f.as_dict() for f in shown], indent=2))
     else:
-        for finding in findings:
+        for finding in shown:
             # A Text, not markup: "[Identifier]" in a finding is data, and rich would swallow it as a tag.
             console.print(Text(str(finding), style="red" if finding.severity == "error" else "yellow"))
+        for file, count in hidden.items():
+            console.print(f"{file}: {count} more findings not shown (--max-findings 0 shows all)", highlight=False,
+                          markup=False)  # fmt: skip
+        if len({f.file for f in findings}) > 1 or hidden:
+            for line in summary_lines(findings):
+                console.print(line, highlight=False, markup=False)
         errors = sum(f.severity == "error" for f in findings)
         console.print(f"{errors + unreadable} errors, {len(findings) - errors} warnings", highlight=False,
                       markup=False)  # fmt: skip
@@ -165,6 +208,7 @@ def _deployment_findings(paths: list[Path], config: Path) -> list[Finding]:
 
 
 @app.command()
+@offline_command
 def render(
     flow: Annotated[str, typer.Argument(help="A kit flow name or a flow file")],
     output_format: Annotated[str, typer.Option("--format", help="mermaid")] = "mermaid",
@@ -209,44 +253,54 @@ def _parse_values(pairs: list[str]) -> dict[str, str]:
 
 
 @app.command()
+@aws_command(writes=True, region=True)
 def load(
     instance_id: Annotated[str | None, typer.Option("--instance-id", help="Target instance id")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Region of the instance or stack")] = None,
+    region: RegionOption = None,
     stack: Annotated[str | None, typer.Option("--stack", help="A deployed stack of this kit to load into")] = None,
     flows_dir: Annotated[Path, typer.Option("--flows", help="Directory of flow files")] = FLOWS_DIR,
     value: Annotated[list[str] | None, typer.Option("--value", help="KIND.NAME=VALUE for a placeholder")] = None,
     name_suffix: Annotated[str, typer.Option("--name-suffix", help="Appended to every flow name")] = "",
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Print the diff; write nothing")] = False,
     yes: Annotated[bool, typer.Option("--yes", help="Do not ask before writing to the instance")] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (names of queues and hours)")] = (
         FLOWS_DIR.parent.parent / "regions" / "clinic.yaml"
     ),
+    profile: ProfileOption = None,
 ) -> None:
-    """Load flows into an existing instance: create missing, update changed, leave unchanged ones alone."""
+    """Load flows into an existing instance: create missing, update changed, leave unchanged ones alone.
+
+    With --stack of the deployment file, the account is checked against the file's; with --instance-id there is
+    no deployment to check against."""
     from runbooks.flow_loader import FlowLoader
 
     _check_target(instance_id, stack, region)
     flows = _flows_or_exit(flows_dir)
     extra = _parse_values(value or [])
     with _aws_errors("nothing was loaded"):
-        client, target = _connect_target(instance_id, region, stack, config, extra, need_values=True)
+        client, target = _connect_target(instance_id, region, stack, config, extra, need_values=True,
+                                         profile=profile, writes=not dry_run)  # fmt: skip
         loader = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix)
         if not dry_run and not yes:
-            _confirm_load(FlowLoader(client, target.instance_id, name_suffix=loader.suffix), flows, target.values)
+            _confirm_load(FlowLoader(client, target.instance_id, name_suffix=loader.suffix), flows, target.values,
+                          as_json)  # fmt: skip
+        stage = Stages()
+        stage.start(f"{'comparing' if dry_run else 'loading'} {len(flows)} flow(s) in instance {target.instance_id}")
         report = loader.load(flows, target.values, dry_run=dry_run)
+        stage.done(f"{report.calls} API calls")
     _print_report(report, as_json)
     raise typer.Exit(0 if report.ok else 1)
 
 
-def _confirm_load(preview: FlowLoader, flows: list[FlowFile], values: dict[str, str]) -> None:
+def _confirm_load(preview: FlowLoader, flows: list[FlowFile], values: dict[str, str], as_json: bool) -> None:
     """Show what loading would change and ask, as failover and destroy do; exit when nothing would change."""
     report = preview.load(flows, values, dry_run=True)
-    _print_report(report, False)
+    _print_report(report, as_json)
     if all(r.status == "unchanged" for r in report.results):
         raise typer.Exit(0)
     region = preview.client.meta.region_name
-    if not typer.confirm(f"Write these flows to instance {preview.instance_id} in {region}?"):
+    if not typer.confirm(f"Write these flows to instance {preview.instance_id} in {region}?", err=as_json):
         err.print("nothing was loaded")
         raise typer.Exit(1)
 
@@ -261,6 +315,16 @@ def _stack_region(stack: str, config: Path) -> str:
     err.print(f"note: {stack} is not a stack of {config}; using its primary region {deployment.primary_region}",
               markup=False)  # fmt: skip
     return deployment.primary_region
+
+
+def _owner(stack: str | None, config: Path) -> Deployment | None:
+    """The deployment whose stack ``stack`` is (its account is then checked), or None (an instance by id, or a
+    stack the file does not name: nothing to check against)."""
+    if not stack:
+        return None
+    deployment = deployment_or_exit(config)
+    names = {deployment.region(role).stack_name for role in ("primary", "dr")}
+    return deployment if stack in names else None
 
 
 def _flows_or_exit(flows_dir: Path) -> list[FlowFile]:
@@ -281,15 +345,22 @@ def _check_target(instance_id: str | None, stack: str | None, region: str | None
 
 
 def _connect_target(instance_id: str | None, region: str | None, stack: str | None, config: Path,
-                    extra: dict[str, str], *, need_values: bool) -> tuple[Any, FlowTarget]:  # fmt: skip
-    """A Connect client and the target instance (with placeholder values when ``need_values``)."""
+                    extra: dict[str, str], *, need_values: bool, profile: str | None,
+                    writes: bool) -> tuple[Any, FlowTarget]:  # fmt: skip
+    """A Connect client and the target instance (with placeholder values when ``need_values``), on the session of
+    ``profile``, after the account check when the stack is the deployment file's."""
     from ivr.output import session_with_credentials
     from ivr.stack_outputs import FlowTarget, read_outputs, target_from_instance, target_from_outputs
     from runbooks.flow_loader import CONNECT_RETRIES
 
     if stack and not region:
         region = _stack_region(stack, config)
-    session = session_with_credentials(region=region, consequence="nothing was done")
+    owner = _owner(stack, config)
+    if owner is not None:
+        session = deployment_session(owner, config, profile=profile, region=region, writes=writes,
+                                     consequence="nothing was done")  # fmt: skip
+    else:
+        session = session_with_credentials(profile, region=region, consequence="nothing was done")
     client = session.client("connect", config=CONNECT_RETRIES)
     if stack:
         deployment = deployment_or_exit(config)
@@ -338,6 +409,7 @@ def _print_report(report: LoadReport, as_json: bool) -> None:
 
 
 @app.command("import")
+@offline_command
 def import_(
     exported: Annotated[Path, typer.Argument(help="A console export, DescribeContactFlow response or template")],
     output: Annotated[
@@ -390,22 +462,37 @@ def import_(
 
 
 @app.command()
+@aws_command(writes=False, region=True)
 def export(
     out: Annotated[Path, typer.Argument(help="Directory to write the flows and modules to")],
     instance_id: Annotated[str | None, typer.Option("--instance-id", help="Source instance id")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Region of the instance or stack")] = None,
+    region: RegionOption = None,
     stack: Annotated[str | None, typer.Option("--stack", help="A deployed stack of this kit")] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = (
         FLOWS_DIR.parent.parent / "regions" / "clinic.yaml"
     ),
+    profile: ProfileOption = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Save every flow and module of a live instance as kit flow files (a backup, or the start of adopting it)."""
     from runbooks.flow_loader import export_instance
 
     _check_target(instance_id, stack, region)
+    if out.exists() and not out.is_dir():
+        err.print(f"error: {out}: is a file; export writes a folder of flow files", markup=False)
+        raise typer.Exit(2)
     with _aws_errors("some files may have been written"):
-        client, target = _connect_target(instance_id, region, stack, config, {}, need_values=False)
+        client, target = _connect_target(instance_id, region, stack, config, {}, need_values=False,
+                                         profile=profile, writes=False)  # fmt: skip
+        stage = Stages()
+        stage.start(f"exporting the flows and modules of instance {target.instance_id} into {out}")
         report = export_instance(client, target.instance_id, out)
+        stage.done()
+    if as_json:
+        typer.echo(json.dumps({"written": [str(p) for p in report.written], "left_to_fix": report.left_to_fix,
+                               "placeholders": len(report.placeholders), "calls": report.calls}, indent=2,
+                              default=str))  # fmt: skip
+        return
     for path in report.written:
         console.print(f"wrote {path}", markup=False, highlight=False)
     for problem in report.left_to_fix:
@@ -415,17 +502,19 @@ def export(
 
 
 @app.command()
+@aws_command(writes=False, region=True)
 def diff(
     flows_dir: Annotated[Path, typer.Argument(help="Directory of flow files")] = FLOWS_DIR,
     instance_id: Annotated[str | None, typer.Option("--instance-id", help="Instance to compare with")] = None,
-    region: Annotated[str | None, typer.Option("--region", help="Region of the instance or stack")] = None,
+    region: RegionOption = None,
     stack: Annotated[str | None, typer.Option("--stack", help="A deployed stack of this kit")] = None,
     value: Annotated[list[str] | None, typer.Option("--value", help="KIND.NAME=VALUE for a placeholder")] = None,
     name_suffix: Annotated[str, typer.Option("--name-suffix", help="Appended to every flow name")] = "",
-    as_json: Annotated[bool, typer.Option("--json", help="Print the comparison as JSON")] = False,
+    as_json: JsonOption = False,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = (
         FLOWS_DIR.parent.parent / "regions" / "clinic.yaml"
     ),
+    profile: ProfileOption = None,
 ) -> None:
     """Compare a folder of flows with a live instance. Exit 0 when they agree, 1 when they differ. Writes nothing."""
     from runbooks.flow_loader import FlowLoader
@@ -434,10 +523,13 @@ def diff(
     flows = _flows_or_exit(flows_dir)
     with _aws_errors("nothing was written"):
         client, target = _connect_target(instance_id, region, stack, config, _parse_values(value or []),
-                                         need_values=True)  # fmt: skip
+                                         need_values=True, profile=profile, writes=False)  # fmt: skip
+        stage = Stages()
+        stage.start(f"comparing {len(flows)} flow(s) with instance {target.instance_id}")
         report = FlowLoader(client, target.instance_id, name_suffix=name_suffix or target.name_suffix).diff(
             flows, target.values
         )
+        stage.done()
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -18,9 +18,12 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
 from ivr.output import console, deployment_or_exit, err, role_or_exit
 
 if TYPE_CHECKING:
+    import boto3
+
     from flowkit.testcase.compile import CompiledTestCase
     from regions.config import Deployment
     from runbooks.native_tests import RegionRun
@@ -41,13 +44,20 @@ def stacks_of_test_cases(deployment: Deployment) -> list[str]:
     ]
 
 
-def _credentials_or_exit(what: str) -> None:
-    from ivr.output import session_with_credentials
+def _session_or_exit(deployment: Deployment, config: Path, profile: str | None) -> boto3.Session:
+    """The session the test runs use, after the account check (running test cases changes the instance)."""
+    return deployment_session(deployment, config, profile=profile, writes=True, consequence="no test was run")
 
-    session_with_credentials(consequence=what)
 
-
-def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_run: bool = False) -> None:
+def deploy_test_cases(
+    deployment: Deployment,
+    role: str,
+    config: Path,
+    *,
+    dry_run: bool = False,
+    session: boto3.Session | None = None,
+    to_stderr: bool = False,
+) -> None:
     """Deploy a region's test-case stack with its parameters filled from the regional stack's outputs and, for the
     flows, from the instance (found by name).
 
@@ -83,7 +93,8 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     from runbooks.native_tests import instance_flows, placeholder_values
 
     try:
-        outputs = read_outputs(boto3.client("cloudformation", region_name=settings.region), settings.stack_name)
+        aws = session or boto3.Session()
+        outputs = read_outputs(aws.client("cloudformation", region_name=settings.region), settings.stack_name)
     except StackOutputsError as exc:
         err.print(f"warning: test cases not deployed: {exc}")
         return
@@ -93,7 +104,7 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
     # Flow ids come from the instance, by the flows' names; in global-resiliency mode (only the primary gets here)
     # the values hold in both regions, since Connect mirrors these test cases to the replica.
     try:
-        connect = boto3.client("connect", region_name=settings.region, config=CONNECT_RETRIES)
+        connect = aws.client("connect", region_name=settings.region, config=CONNECT_RETRIES)
         flows = instance_flows(connect, outputs["InstanceId"])
     except (ClientError, BotoCoreError) as exc:
         err.print(f"warning: test cases not deployed: the flows of {settings.stack_name}'s instance cannot be read: "
@@ -116,11 +127,13 @@ def deploy_test_cases(deployment: Deployment, role: str, config: Path, *, dry_ru
         )
         return
     parameters = [item for p in needed for item in ("--parameters", f"{stack}:{parameter_name(p)}={values[p]}")]
+    profile = ["--profile", session.profile_name] if session is not None and session.profile_name != "default" else []
     command = cdk_command(
-        "deploy", stack, "--exclusively", "--require-approval", "never", *parameters, config=config.resolve()
-    )
-    console.print(f"deploying the test cases: {render(command[:3])} ...", markup=False)
-    if run_cdk(command).returncode != 0:
+        "deploy", stack, "--exclusively", "--require-approval", "never", *parameters, *profile,
+        config=config.resolve(),
+    )  # fmt: skip
+    err.print(f"deploying the test cases: {render(command[:3])} ...", markup=False)
+    if run_cdk(command, to_stderr=to_stderr).returncode != 0:
         err.print(
             f"warning: {stack} failed to deploy (see above; Connect validates PUBLISHED test cases). "
             f"The IVR in {settings.region} is deployed and unaffected; `ivr test --role {role}` "
@@ -304,18 +317,20 @@ def _select(cases: list[CompiledTestCase], names: list[str]) -> list[CompiledTes
     return list({by_key[n].name: by_key[n] for n in names}.values())
 
 
+@aws_command(writes=True)
 def ivr_test_command(
     role: Annotated[Literal["primary", "dr"] | None, typer.Option("--role", help="Which region: primary or dr")] = None,
     region: Annotated[str | None, typer.Option("--region", hidden=True, help="Deprecated: use --role")] = None,
     scenarios: Annotated[
         list[str] | None, typer.Option("--scenario", help="A scenario's file stem or name (repeat)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the results as JSON")] = False,
+    as_json: JsonOption = False,
     junit: Annotated[Path | None, typer.Option("--junit", help="Write JUnit XML here", dir_okay=False)] = None,
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Compile and say what would run where; call nothing")
     ] = False,
+    profile: ProfileOption = None,
 ) -> None:
     """Run the call scenarios as Amazon Connect test cases in a region.
 
@@ -338,7 +353,7 @@ def ivr_test_command(
 
     \b
     Each run is a simulated call: no number is dialled, but the bot's
-    code hook acts on the region's data (see the README).
+    code hook acts on the region's data (see docs/flows.md).
     Exit codes: 0 all passed, 1 a test failed,
     2 usage or credentials (checked before any work).
     """
@@ -347,8 +362,7 @@ def ivr_test_command(
 
     region = role_or_exit(role, region, "test")
     deployment = deployment_or_exit(config)
-    if not dry_run:
-        _credentials_or_exit("no test was run")
+    session = None if dry_run else _session_or_exit(deployment, config, profile)
     from flowkit.testcase.kit import compile_kit
 
     try:
@@ -368,7 +382,7 @@ def ivr_test_command(
     if dry_run:
         _plan(deployment, region, chosen)
         return
-    run = _run(deployment, region, chosen, say)
+    run = _run(deployment, region, chosen, say, session)
     if junit is not None:
         junit.parent.mkdir(parents=True, exist_ok=True)
         junit.write_text(junit_xml(run, region, skipped), encoding="utf-8")
@@ -409,11 +423,13 @@ def _plan(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]])
         console.print(f"  {name}", markup=False, highlight=False)
 
 
-def _run(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]], say: Any) -> RegionRun:
+def _run(
+    deployment: Deployment, region: str, cases: dict[str, dict[str, Any]], say: Any, session: boto3.Session | None
+) -> RegionRun:
     from runbooks.aws_steps import StepError
     from runbooks.native_tests import run_in
 
-    config_ops = _operations_for(deployment)
+    config_ops = _operations_for(deployment, session)
     started = time.monotonic()
 
     def progress(name: str, status: str, seconds: float) -> None:
@@ -435,14 +451,15 @@ def _run(deployment: Deployment, region: str, cases: dict[str, dict[str, Any]], 
         raise typer.Exit(2) from None
 
 
-def _operations_for(deployment: Deployment) -> Any:
-    """DrOperations for this deployment (with adaptive-retry clients), without re-reading the file."""
+def _operations_for(deployment: Deployment, session: boto3.Session | None = None) -> Any:
+    """DrOperations for this deployment (with adaptive-retry clients) on ``session`` (default: the environment's),
+    without re-reading the file."""
     from botocore.config import Config
 
     from ivr.output import aws_session
     from runbooks.failover import DrOperations
 
-    session = aws_session(consequence="no test was run")
+    session = session or aws_session(consequence="no test was run")
     retries = Config(retries={"mode": "adaptive", "max_attempts": 8})
     clients: dict[tuple[str, str], Any] = {}
 

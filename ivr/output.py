@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import os
+from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, NoReturn
+from typing import TYPE_CHECKING, Any, NoReturn
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 if TYPE_CHECKING:
     import boto3
@@ -15,8 +18,46 @@ if TYPE_CHECKING:
     from regions.config import Deployment
 
 console = Console(soft_wrap=True)
+
+
+class _Errors(Console):
+    """stderr; but when the command line holds ``--json``, an ``error: ...`` line goes to stdout as a JSON object
+    (``{"error": "..."}``), so that a program reading the JSON output reads the failure too."""
+
+    json_mode = False
+
+    def print(self, *objects: Any, **kwargs: Any) -> None:
+        first = objects[0] if objects else None
+        if self.json_mode and isinstance(first, str) and first.startswith("error: "):
+            typer.echo(json.dumps({"error": " ".join(map(str, objects)).removeprefix("error: ")}))
+            return
+        super().print(*objects, **kwargs)
+
+
 #: Errors go to stderr unwrapped, so that a long message (a file and field, a list of pairs) stays on one line.
-err = Console(stderr=True, soft_wrap=True, highlight=False)
+err = _Errors(stderr=True, soft_wrap=True, highlight=False)
+
+
+class JsonErrorsGroup(TyperGroup):
+    """The ``ivr`` command group: with ``--json`` on the command line, errors are JSON on stdout (see ``_Errors``),
+    the parser's own (a bad option value, a missing argument) included."""
+
+    def main(self, args: Sequence[str] | None = None, *rest: Any, **kwargs: Any) -> Any:
+        import sys
+
+        given = list(args) if args is not None else sys.argv[1:]
+        err.json_mode = "--json" in given
+        return super().main(given, *rest, **kwargs)
+
+    def invoke(self, ctx: Any) -> Any:  # typer's own click Context (typer._click), not public
+        try:
+            return super().invoke(ctx)
+        except typer.TyperException as exc:  # the parser's UsageError and BadParameter (typer's own click)
+            message = getattr(exc, "format_message", None)
+            if not err.json_mode or message is None:
+                raise
+            err.print(f"error: {message()}")
+            raise typer.Exit(int(getattr(exc, "exit_code", 2))) from None
 
 
 def deployment_or_exit(config: Path, env: str | None = None) -> Deployment:

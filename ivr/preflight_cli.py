@@ -14,11 +14,14 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
 from ivr.cdk_cli import ROOT
-from ivr.cdk_options import ProfileOption
-from ivr.output import console, deployment_or_exit, err, session_with_credentials
+from ivr.output import console, deployment_or_exit, err
+from ivr.progress import Stages
 
 if TYPE_CHECKING:
+    import boto3
+
     from regions.config import Deployment
     from runbooks.preflight import Clients, Preflight
 
@@ -26,11 +29,16 @@ DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 MARKS = {"ok": "[green]ok[/green]", "failed": "[red]FAIL[/red]", "unknown": "[yellow]?[/yellow]", "skipped": "-"}
 
 
-def aws_clients(profile: str | None, consequence: str) -> Clients:
-    """Clients of one credentialed session, made once per service and region; no credentials exits 2."""
+def aws_clients(deployment: Deployment, config: Path, profile: str | None, consequence: str) -> Clients:
+    """Clients of one credentialed session, after the account check (a warning: preflight only reads)."""
+    session = deployment_session(deployment, config, profile=profile, writes=False, consequence=consequence)
+    return clients_of(session)
+
+
+def clients_of(session: boto3.Session) -> Clients:
+    """Clients of ``session``, made once per service and region."""
     from botocore.config import Config
 
-    session = session_with_credentials(profile, consequence=consequence)
     # Fast over thorough: short timeouts and few retries; what does not answer is reported as not checked.
     quick = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
     made: dict[tuple[str, str], Any] = {}
@@ -75,18 +83,23 @@ def print_preflight(report: Preflight) -> None:
     console.print(f"preflight: {report.result} ({summary})", markup=False, highlight=False)
 
 
+@aws_command(writes=False)
 def preflight_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
         DEFAULT_CONFIG
     ),
     profile: ProfileOption = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the checks as JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Check, read-only, that the account and both regions can take the deployment: the account, the Global
     Resiliency prerequisites, CDK bootstrap, Lambda concurrency and Connect quotas. Exit 0 all well, 1 a check
     failed, 2 a check could not be made."""
     deployment = deployment_or_exit(config)
-    report = run_checks(deployment, aws_clients(profile, "nothing was checked"))
+    clients = aws_clients(deployment, config, profile, "nothing was checked")
+    stage = Stages()
+    stage.start(f"preflight of {deployment.name}: {deployment.primary_region} and {deployment.dr_region}")
+    report = run_checks(deployment, clients)
+    stage.done(report.result)
     if as_json:
         typer.echo(json.dumps(report.as_dict(), indent=2))
     else:

@@ -25,9 +25,10 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import ApprovalOption, ProfileOption, using_env
-from ivr.output import console, deployment_or_exit, err, session_with_credentials
+from ivr.cdk_options import ApprovalOption, using_env
+from ivr.output import console, deployment_or_exit, err
 
 if TYPE_CHECKING:
     from regions.config import Deployment
@@ -220,6 +221,7 @@ class Promotion:
             report.add(f"test cases in {self.target.region(later).region} ({later})", "skipped")
 
 
+@aws_command(writes=True)
 def promote_command(
     source: Annotated[str, typer.Argument(metavar="FROM", help="Environment whose commit is promoted (dev)")],
     target: Annotated[str, typer.Argument(metavar="TO", help="Environment to deploy it to (staging)")],
@@ -239,7 +241,7 @@ def promote_command(
         bool,
         typer.Option("--allow-unknown", help="Replace what TO runs even when its commit cannot be placed (untagged)"),
     ] = False,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Promote what environment FROM runs to environment TO: checks, diff, then TO's primary and DR region, each
     followed by its native test cases; stops at the first failure.
@@ -256,9 +258,10 @@ def promote_command(
     target_deployment = deployment_or_exit(config, target)
     consequence = "nothing was promoted"
     sessions = {
-        target: session_with_credentials(profile, consequence=consequence),
-        source: session_with_credentials(source_profile or profile, consequence=consequence),
-    }
+        target: deployment_session(target_deployment, config, profile=profile, writes=True, consequence=consequence),
+        source: deployment_session(source_deployment, config, profile=source_profile or profile, writes=False,
+                                   consequence=consequence),
+    }  # fmt: skip
     promotion = Promotion(
         source=source_deployment,
         target=target_deployment,

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING, Annotated, Any, Literal, cast
 import typer
 
 from flowkit.language.files import FLOWS_DIR
+from ivr.aws_options import JsonOption, offline_command
 from ivr.output import console, deployment_or_exit, err, role_or_exit
 
 if TYPE_CHECKING:
@@ -100,6 +101,7 @@ def _bot_model_or_exit(deployment: Any, config: Path) -> Any:
     return bot_model
 
 
+@offline_command
 def simulate_command(
     flow: Annotated[str | None, typer.Argument(help="A kit flow name or a flow file")] = None,
     role: Annotated[Literal["primary", "dr"] | None, typer.Option("--role", help="Which region's resources")] = None,
@@ -117,7 +119,7 @@ def simulate_command(
     bot: Annotated[
         list[str] | None, typer.Option("--bot", help="BOT_ALIAS=path/to/bot.yaml: the flow's own bot (repeat)")
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print the call as JSON")] = False,
+    as_json: JsonOption = False,
     scenarios: Annotated[Path | None, typer.Option("--scenarios", help="Run the scenario files of a dir")] = None,
     junit: Annotated[
         Path | None, typer.Option("--junit", help="With --scenarios: write JUnit XML here", dir_okay=False)
@@ -148,6 +150,7 @@ def simulate_command(
     concurrency a peak arrival rate (--rate) needs, against the deployment file's scaling."""
     from flowkit.simulate.engine import SimulationError, simulate
     from flowkit.simulate.functions import local_clinic
+
     region = role_or_exit(role, region, "simulate")
     if test_case is not None:
         from ivr.native_tests_cli import OfflineCall, simulate_test_cases

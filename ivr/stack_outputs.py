@@ -34,7 +34,8 @@ def read_outputs(cloudformation: Any, stack_name: str) -> dict[str, str]:
 
 
 def target_from_outputs(outputs: Mapping[str, str], names: Mapping[str, list[str]]) -> FlowTarget:
-    """Placeholder values from the kit's outputs; ``names`` maps ``QueueArn``/``HoursArn`` to config names."""
+    """Placeholder values from the kit's outputs; ``names`` maps ``QueueArn``/``HoursArn`` to config names (and
+    ``PromptArn`` to prompt names, by default the kit's prompt files)."""
     if "InstanceId" not in outputs:
         raise StackOutputsError("the stack has no InstanceId output: is it a stack of this kit?")
     portable = outputs.get("DrMode") == "global-resiliency"
@@ -49,7 +50,11 @@ def target_from_outputs(outputs: Mapping[str, str], names: Mapping[str, list[str
             values["BotAliasArn"] = value
         elif match := re.fullmatch(r"Function(\w+)Arn", key):
             values[f"FunctionArn.{match.group(1)}"] = value
-    for kind, prefix in (("QueueArn", "Queue"), ("HoursArn", "Hours")):
+    from regions.prompts import prompt_names
+
+    # Recorded prompts are the files of connect/prompts (regions/prompts.py), each output as Prompt<Name>Arn.
+    names = {"PromptArn": prompt_names(), **names}
+    for kind, prefix in (("QueueArn", "Queue"), ("HoursArn", "Hours"), ("PromptArn", "Prompt")):
         for name in names.get(kind, []):
             key = prefix + "".join(p.capitalize() for p in name.split("-")) + "Arn"
             if key in outputs:

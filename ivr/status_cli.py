@@ -1,9 +1,10 @@
 """``ivr status [--json]``: both regions at a glance, read-only.
 
 Per region: the stack's status and the commit it was deployed from (its ``ivr:commit`` tag), the instance (the
-replica in the DR region of a global-resiliency deployment),
-the traffic split of telephony and agents, each kit flow and module, found by name in the instance (published,
-and whether its content equals the repo's),
+replica in the DR region of a global-resiliency deployment), the traffic split of telephony and agents, whether
+the agents who must follow the calls are in the traffic distribution group already (read once, in the primary:
+they can be associated only while it answers), each kit flow and module, found by name in the instance
+(published, and whether its content equals the repo's),
 the bot alias, each function's provisioned concurrency allocated against what the schedule asks for now, the
 alarms in ALARM, and the last drill whose evidence report is on this machine. Every read stands alone: a call the
 credentials may not make is listed under "could not read" with the reason, and the rest is still shown.
@@ -20,9 +21,10 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session
 from ivr.cdk_cli import ROOT
-from ivr.cdk_options import ProfileOption
-from ivr.output import console, deployment_or_exit, err
+from ivr.output import console, deployment_or_exit
+from ivr.progress import Stages
 
 if TYPE_CHECKING:
     from regions.config import Deployment, RegionSettings
@@ -138,6 +140,10 @@ class _Reader:
         self.probe("instance", self.instance)
         if "TrafficDistributionGroupArn" in self.outputs or self.settings.is_primary:
             self.probe("traffic split", self.traffic)
+        if "TrafficDistributionGroupArn" in self.outputs and self.settings.is_primary:
+            from runbooks.aws_steps import AGENTS_IN_GROUP  # here, not at the top: `ivr --help` imports no runbooks
+
+            self.probe(AGENTS_IN_GROUP, self.agents)
         self.probe("flows", self.flows)
         self.probe("bot alias", self.bot)
         for name in self.deployment.function_names:
@@ -177,6 +183,17 @@ class _Reader:
             shares = {d["Region"]: d["Percentage"] for d in given}
             text = ", ".join(f"{r} {p} %" for r, p in shares.items()) or "not set"
             self.status.add(f"{kind.lower()} split", text)
+
+    def agents(self) -> None:
+        """The agents who must follow the calls (the deployment file's ``agents``), in the group or not."""
+        from runbooks.aws_steps import AGENTS_IN_GROUP, agents_in_group
+        from runbooks.failover import sync_advice
+
+        config = self.deployment.agents
+        spec = {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
+        tdg = self.outputs["TrafficDistributionGroupArn"]
+        check = sync_advice(agents_in_group(self.client("connect"), tdg, self.outputs["InstanceId"], spec), tdg)
+        self.status.add(AGENTS_IN_GROUP, check.detail, check.ok)
 
     def flows(self) -> None:
         from flowkit.language.catalogue import MODULE
@@ -300,6 +317,7 @@ def read_status(deployment: Deployment, clients: Clients, *, now: datetime, repo
     return Status(deployment.name, deployment.dr_mode, regions, last_drill(reports), deployment.environment)
 
 
+@aws_command(writes=False)
 def status_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")] = (
         DEFAULT_CONFIG
@@ -308,23 +326,17 @@ def status_command(
     reports: Annotated[Path, typer.Option("--reports", help="Where drill evidence reports are kept")] = (
         ROOT / "reports"
     ),
-    as_json: Annotated[bool, typer.Option("--json", help="Print the status as JSON")] = False,
+    as_json: JsonOption = False,
 ) -> None:
     """Both regions at a glance (read-only). Exit 0 when all is well, 1 when something is not, 2 when nothing
     could be read."""
     import threading
     from datetime import UTC
 
-    import boto3
     from botocore.config import Config
 
-    from ivr.cdk_options import credentials_missing
-
     deployment = deployment_or_exit(config)
-    if credentials_missing(profile):
-        err.print("error: no AWS credentials found (set AWS_PROFILE or --profile, or run `aws sso login`)")
-        raise typer.Exit(2)
-    session = boto3.Session(profile_name=profile)
+    session = deployment_session(deployment, config, profile=profile, writes=False, consequence="nothing was read")
     # Fast over thorough: short timeouts and few retries; what does not answer is listed as not read.
     quick = Config(connect_timeout=3, read_timeout=10, retries={"mode": "standard", "max_attempts": 2})
     made: dict[tuple[str, str], Any] = {}
@@ -336,7 +348,10 @@ def status_command(
                 made[(service, region)] = session.client(service, region_name=region, config=quick)  # type: ignore[call-overload]
             return made[(service, region)]
 
+    stage = Stages()
+    stage.start(f"reading {deployment.primary_region} and {deployment.dr_region} (read-only)")
     status = read_status(deployment, clients, now=datetime.now(UTC), reports=reports)
+    stage.done()
     if as_json:
         typer.echo(json.dumps(status.as_dict(), indent=2))
     else:

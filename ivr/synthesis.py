@@ -27,18 +27,30 @@ FAILED_MARKER = ".ivr-synth-failed"
 def preflight(config: Path) -> list[Finding]:
     """The deployment checks of the flows and the bot, in-process (a second, before the 15 s synth).
 
-    Raises ConfigError, BotModelError or FlowError as the app would.
+    Raises ConfigError for what the deployment file says wrong (a locale the bot lacks, a sensitive field named
+    nowhere: each message names the file and the field), BotModelError or FlowError for the bot and the flows,
+    as the app would.
     """
     from flowkit.language.deployment_checks import deployment_findings
     from flowkit.language.files import load_flows
+    from flowkit.language.privacy import unknown_sensitive_fields
     from ivr.cdk_options import chosen_env
-    from lex.model import check_locales, load_bot_model
-    from regions.config import load_deployment
+    from lambdas.infrastructure import ANSWERS
+    from lex.model import BotModelError, check_locales, load_bot_model
+    from regions.config import ConfigError, load_deployment
 
     deployment = load_deployment(config, chosen_env())
     bot = load_bot_model()
-    check_locales(bot, deployment.lex.locales, str(config))
-    return deployment_findings(deployment, load_flows(), bot, str(config))
+    try:
+        check_locales(bot, deployment.lex.locales, str(config))
+    except BotModelError as exc:  # the file's lex.locales, not the bot model, is what to change
+        raise ConfigError(str(exc)) from None
+    flows = load_flows()
+    slots = [slot.name for locale in bot.locales.values() for intent in locale.intents for slot in intent.slots]
+    unknown = unknown_sensitive_fields(deployment.data.sensitive_fields, flows, ANSWERS, slots)
+    if unknown:  # as app.py refuses it, but before the CDK runs and as a mistake in the file (exit 2)
+        raise ConfigError(f"{config}: " + f"\n{config}: ".join(unknown))
+    return deployment_findings(deployment, flows, bot, str(config))
 
 
 @dataclass

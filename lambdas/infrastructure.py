@@ -1,8 +1,11 @@
-"""The clinic's functions, their data table, and provisioned-concurrency scaling for peak call times."""
+"""The clinic's functions, their data table, and provisioned-concurrency scaling for peak call times.
+
+Which functions there are is the deployment's function registry (``lambdas/functions.yaml``, read by
+``regions/functions.py``): each entry becomes a function with its own role, log group, ``live`` alias and scaling.
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from pathlib import Path
 
 import aws_cdk as cdk
@@ -18,57 +21,23 @@ from lambdas.table_key.infrastructure import TableKey
 from regions.config import PeakWindow, RegionSettings
 from regions.custom_resource import HANDLER_RUNTIME, HANDLER_RUNTIME_REASON, powertools_layer
 from regions.encryption import log_group_key
+from regions.functions import FUNCTIONS_FILE, FunctionEntry, load_functions
 from regions.nag import (
+    DEAD_LETTER_QUEUE,
+    INLINE_POLICY,
     INLINE_POLICY_REASON,
     NO_VPC_REASON,
+    NOT_IN_VPC,
+    RUNTIME_NOT_LATEST,
     SYNC_INVOKED_REASON,
+    WILDCARD_PERMISSION,
     acknowledge,
-    acknowledge_hipaa,
     partition_text,
 )
 from regions.retention import retention_days
 
 RUNTIME_DIR = Path(__file__).parent / "runtime"
 RUNTIME = HANDLER_RUNTIME
-
-
-@dataclass(frozen=True)
-class FunctionSpec:
-    """One clinic function: its handler, who calls it, and the table actions it needs."""
-
-    key: str
-    handler: str
-    description: str
-    table_actions: tuple[str, ...]
-    invoked_by: str  # "connect" (a contact flow) or "lex" (the bot's code hook)
-
-
-FUNCTIONS: tuple[FunctionSpec, ...] = (
-    FunctionSpec(
-        "CallerLookup",
-        "clinic.caller_lookup.handler",
-        "Identify the caller by phone number",
-        ("dynamodb:GetItem",),
-        "connect",
-    ),
-    FunctionSpec(
-        "Appointments",
-        "clinic.appointments.handler",
-        "Lex code hook: book, cancel, check",
-        # Query (check), and the item actions of its transactions: book puts the slot and the appointment, cancel
-        # updates the appointment and deletes the slot (DynamoDB developer guide, "Using IAM with DynamoDB
-        # transactions": each item of TransactWriteItems is authorized as its own action).
-        ("dynamodb:Query", "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem"),
-        "lex",
-    ),
-    FunctionSpec(
-        "Callback",
-        "clinic.callback.handler",
-        "Record an after-hours callback request",
-        ("dynamodb:PutItem",),
-        "connect",
-    ),
-)
 
 
 #: Powertools' tracer records a handler's response (and an exception's message) in X-Ray unless told not to; the
@@ -80,13 +49,10 @@ TRACE_PRIVACY = {
 }
 
 
-#: The keys each function answers with (a contact-flow function's flat map, the code hook's session attributes),
-#: so that the privacy check knows which blocks receive which fields. A test holds them to the handlers' answers.
-ANSWERS: dict[str, tuple[str, ...]] = {
-    "CallerLookup": ("patientFound", "patientId", "firstName", "error"),
-    "Callback": ("callbackQueued", "reason", "reference", "error"),
-    "Appointments": ("patientId",),
-}
+#: The keys each of the kit's functions answers with (a contact-flow function's flat map, the code hook's session
+#: attributes), from its registry entry, so that the privacy check knows which blocks receive which fields. A test
+#: holds them to the handlers' answers.
+ANSWERS: dict[str, tuple[str, ...]] = dict(load_functions(FUNCTIONS_FILE).answers)
 
 
 def table_name(settings: RegionSettings) -> str:
@@ -95,7 +61,7 @@ def table_name(settings: RegionSettings) -> str:
 
 
 class ClinicFunctions(Construct):
-    """The sample IVR's functions, each behind a ``live`` alias with provisioned concurrency.
+    """The deployment's registry of functions, each behind a ``live`` alias with provisioned concurrency.
 
     In the primary region the appointments table is created as a DynamoDB global table with a replica in the DR
     region, encrypted with ``table_key`` (required there); the DR stack uses that replica by name.
@@ -141,7 +107,12 @@ class ClinicFunctions(Construct):
         self.table_name = name
 
         powertools = powertools_layer(self, deployment.lambdas.architecture)
-        code = lambda_.Code.from_asset(str(RUNTIME_DIR), exclude=["**/__pycache__", "*.pyc"])
+        registry = deployment.functions
+        # One asset per code folder: the kit's functions share runtime/.
+        code: dict[Path, lambda_.Code] = {}
+        for entry in registry.entries:
+            folder = registry.code_dir(entry)
+            code.setdefault(folder, lambda_.Code.from_asset(str(folder), exclude=["**/__pycache__", "*.pyc"]))
 
         # The functions' logs may carry patient data in an error's context: a customer-managed key.
         self.logs_key = log_group_key(
@@ -151,14 +122,14 @@ class ClinicFunctions(Construct):
         self.functions: dict[str, lambda_.Function] = {}
         self.capacity: dict[str, ProvisionedCapacity] = {}
         # Plumbing, like the other custom-resource handlers: a sibling of this construct, not one of the IVR's pieces.
-        self._capacity_provider = CapacityProvider(
-            stack, "CapacityOwner", function_names=[deployment.function_name(spec.key) for spec in FUNCTIONS]
-        )
-        for spec in FUNCTIONS:
-            self._build(spec, settings, code, powertools)
+        self._capacity_provider = CapacityProvider(stack, "CapacityOwner", function_names=deployment.function_names)
+        self.entries = registry.entries
+        for entry in registry.entries:
+            self._build(entry, settings, code[registry.code_dir(entry)], powertools)
+        self.code_hook = self.aliases[registry.code_hook.key]
 
     def _build(
-        self, spec: FunctionSpec, settings: RegionSettings, code: lambda_.Code, powertools: lambda_.ILayerVersion
+        self, spec: FunctionEntry, settings: RegionSettings, code: lambda_.Code, powertools: lambda_.ILayerVersion
     ) -> None:
         deployment = settings.deployment
         fn_name = deployment.function_name(spec.key)
@@ -174,13 +145,15 @@ class ClinicFunctions(Construct):
             self,
             f"{spec.key}Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"{fn_name}: writes its own logs and traces, and {', '.join(spec.table_actions)} on the table",
+            description=f"{fn_name}: writes its own logs and traces"
+            + (f", and {', '.join(spec.table_actions)} on the table" if spec.table_actions else ""),
         )
         role.add_to_policy(
             iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn])
         )
-        role.add_to_policy(iam.PolicyStatement(actions=list(spec.table_actions), resources=[self.table_arn]))
-        self._grant_table_key(role)
+        if spec.table_actions:
+            role.add_to_policy(iam.PolicyStatement(actions=list(spec.table_actions), resources=[self.table_arn]))
+            self._grant_table_key(role)
         fn = lambda_.Function(
             self,
             spec.key,
@@ -209,19 +182,24 @@ class ClinicFunctions(Construct):
                 "POWERTOOLS_METRICS_NAMESPACE": "ClinicIVR",
                 "POWERTOOLS_LOG_LEVEL": "INFO",
                 **TRACE_PRIVACY,
+                **spec.environment,
             },
         )
         acknowledge(
             role,
             (
-                "IAM5[Resource::*]",
+                WILDCARD_PERMISSION.about("Resource::*"),
                 "Active X-Ray tracing needs xray:PutTraceSegments and PutTelemetryRecords, "
                 "which have no resource-level permissions.",
             ),
+            (INLINE_POLICY, INLINE_POLICY_REASON),
         )
-        acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
-        acknowledge_hipaa(fn, ("LambdaDLQ", SYNC_INVOKED_REASON), ("LambdaInsideVPC", NO_VPC_REASON))
-        acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
+        acknowledge(
+            fn,
+            (RUNTIME_NOT_LATEST, HANDLER_RUNTIME_REASON),
+            (DEAD_LETTER_QUEUE, SYNC_INVOKED_REASON),
+            (NOT_IN_VPC, NO_VPC_REASON),
+        )
         # No provisioned concurrency on the alias itself: Application Auto Scaling is its one owner.
         alias = lambda_.Alias(self, f"{spec.key}Live", alias_name="live", version=fn.current_version)
         self.capacity[spec.key] = self._scale(fn_name, alias, settings)
@@ -243,7 +221,9 @@ class ClinicFunctions(Construct):
             acknowledge(
                 role,
                 (
-                    f"IAM5[Resource::arn:{partition_text(self)}:kms:{stack.region}:{stack.account}:key/*]",
+                    WILDCARD_PERMISSION.about(
+                        f"Resource::arn:{partition_text(self)}:kms:{stack.region}:{stack.account}:key/*"
+                    ),
                     "The table replica's key has the primary key's id, generated when the primary deploys; use "
                     "is limited to DynamoDB calls in this region (kms:ViaService).",
                 ),
@@ -290,8 +270,8 @@ class ClinicFunctions(Construct):
 
     @property
     def flow_invoked(self) -> dict[str, lambda_.Alias]:
-        """Aliases that contact flows call, keyed by function key."""
-        return {s.key: self.aliases[s.key] for s in FUNCTIONS if s.invoked_by == "connect"}
+        """Aliases that contact flows call (``invoked_by: connect``), keyed by function key."""
+        return {s.key: self.aliases[s.key] for s in self.entries if s.invoked_by == "connect"}
 
 
 def _cron(window: PeakWindow, *, at_start: bool) -> appscaling.Schedule:

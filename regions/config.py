@@ -23,7 +23,9 @@ from regions.environments import (
     sharing_problems,
     where_in_entry,
 )
+from regions.functions import FUNCTIONS_FILE, FunctionRegistry, FunctionRegistryError, load_functions
 from regions.quotas import QUOTAS_BY_NAME
+from regions.staff import ProfileQueue, RoutingProfile, Staff
 from regions.yaml_files import load_yaml
 
 #: Region pairs that Amazon Connect Global Resiliency supports (source -> replica).
@@ -54,9 +56,6 @@ STANDALONE_NOTICE = (
     "Region pair and account allow it."
 )
 
-#: The clinic functions, by the key that names them (``<deployment>-<key>``) in both regions.
-FUNCTION_KEYS: tuple[str, ...] = ("CallerLookup", "Appointments", "Callback")
-
 DAYS: tuple[str, ...] = ("MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN")
 #: Connect's HoursOfOperation day names for our three-letter days.
 CONNECT_DAY = {
@@ -78,6 +77,26 @@ _LEX_LOCALE = re.compile(r"^[a-z]{2}_[A-Z]{2}$")
 Day = Literal["MON", "TUE", "WED", "THU", "FRI", "SAT", "SUN"]
 DrMode = Literal["global-resiliency", "standalone"]
 Role = Literal["primary", "dr"]
+
+
+#: Account ids that stand for "your account" in examples, never a real target: the kit's sample
+#: (regions/clinic.yaml) and the one the AWS documentation uses in its examples.
+PLACEHOLDER_ACCOUNTS: dict[str, str] = {
+    "111111111111": "the kit's sample placeholder",
+    "123456789012": "the example account of the AWS documentation",
+}
+
+
+def placeholder_account_problem(deployment: Deployment, file: str | Path) -> str | None:
+    """Why ``deployment`` cannot reach AWS as written (its account is a placeholder), naming the file and field;
+    None for a real account. Synth, lint and simulate never ask: they stay offline."""
+    what = PLACEHOLDER_ACCOUNTS.get(deployment.account)
+    if what is None:
+        return None
+    return (
+        f"{file}: account: {deployment.account} is {what}, not an account to deploy to; set account: to the "
+        "12-digit id of your AWS account (`aws sts get-caller-identity` prints it), in a copy of the file"
+    )
 
 
 class ConfigError(ValueError):
@@ -476,7 +495,7 @@ class DataProtection(_Strict):
 
 
 class FlowTestSettings(_Strict):
-    """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; README, "Test calls
+    """Amazon Connect native flow test cases compiled from the call scenarios (``ivr test``; docs/flows.md, "Test calls
     on AWS"). Settings marked unconfirmed follow what the AWS docs say; change them if Connect disagrees.
     """
 
@@ -542,6 +561,9 @@ class Deployment(_Strict):
     flows: FlowLayout = Field(default_factory=FlowLayout)
     data: DataProtection = Field(default_factory=DataProtection)
     tags: dict[str, str] = Field(default_factory=dict)
+    #: Agents and what they need (``regions/staff.py``). In the file, a mapping or the path of a YAML file that holds
+    #: it (relative to the kit's folder, like ``connect/staff.yaml``): ``load_deployment`` reads the file.
+    staff: Staff = Field(default_factory=Staff)
     #: Connect per-instance quotas this account has had raised, by name (regions/quotas.py lists them with their
     #: defaults and Service Quotas codes): synth checks what the deployment declares against these.
     quotas: dict[str, StrictInt] = Field(default_factory=dict)
@@ -556,6 +578,32 @@ class Deployment(_Strict):
     @classmethod
     def _environment_names(cls, value: Any) -> Any:
         return tuple(value) if isinstance(value, dict) else value
+
+    #: The function registry (regions/functions.py): the kit's own unless the deployment brings its functions.
+    #: A relative path is read from the kit's folder.
+    functions_file: Path = FUNCTIONS_FILE
+
+    @field_validator("functions_file")
+    @classmethod
+    def _readable_registry(cls, value: Path) -> Path:
+        path = value if value.is_absolute() else FUNCTIONS_FILE.parent.parent / value
+        try:
+            load_functions(path.resolve())
+        except FunctionRegistryError as exc:
+            raise ValueError(f"the function registry cannot be used:\n{exc}") from None
+        return path.resolve()
+
+    @field_validator("staff", mode="before")
+    @classmethod
+    def _staff_file(cls, value: Any) -> Any:
+        """``staff: PATH`` read here when the data did not come through ``load_deployment`` (which reads the file
+        first, so that its errors name the staff file)."""
+        if not isinstance(value, str):
+            return value
+        try:
+            return _staff_content(value)
+        except ConfigError as exc:
+            raise ValueError(str(exc)) from None
 
     @field_validator("quotas")
     @classmethod
@@ -588,6 +636,25 @@ class Deployment(_Strict):
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         return self
+
+    @property
+    def routing_profiles(self) -> list[RoutingProfile]:
+        """The routing profiles the stacks create: the staff's, or, when it declares none, the kit's
+        ``<name>-front-desk`` profile (every queue, voice, one call at a time), as deployments always had."""
+        if self.staff.routing_profiles:
+            return list(self.staff.routing_profiles)
+        return [
+            RoutingProfile(
+                name=self.default_routing_profile,
+                description="Front-desk staff: voice, one call at a time",
+                queues=[ProfileQueue(queue=q.name) for q in self.queues],
+            )
+        ]
+
+    @property
+    def default_routing_profile(self) -> str:
+        """The name of the routing profile a deployment without staff routing profiles gets."""
+        return f"{self.name}-front-desk"
 
     @model_validator(mode="after")
     def _global_resiliency_prerequisites(self) -> Deployment:
@@ -649,6 +716,23 @@ class Deployment(_Strict):
             )
         return self
 
+    @model_validator(mode="after")
+    def _staff_references(self) -> Deployment:
+        """Every name the staff gives points at something the stacks create (first error, at its field)."""
+        profiles = [p.name for p in self.routing_profiles]
+        for loc, value, message in self.staff.reference_errors([q.name for q in self.queues], profiles):
+            _refuse_field(("staff", *loc), value, message)
+        if self.staff.users and self.instance.identity_management != "SAML":
+            # AWS::Connect::User Password: "required if you are using Amazon Connect for identity management";
+            # the kit never holds a password, so it creates users only where the identity provider signs them in.
+            _refuse_field(
+                ("staff", "users"),
+                len(self.staff.users),
+                "users need instance.identity_management: SAML: a CONNECT_MANAGED user needs a password, which "
+                "never goes in config; create those users in the Connect admin website, or use SAML",
+            )
+        return self
+
     def recordings_bucket(self, region: str) -> str:
         """The recordings bucket's name in a region: fixed, because the DR stack names the primary's bucket as
         its replication source (S3 bucket names: 3-63 lowercase letters, digits, hyphens). A later generation of
@@ -684,8 +768,13 @@ class Deployment(_Strict):
         return any(n.keep_on_destroy for n in self.phone_numbers)
 
     @property
+    def functions(self) -> FunctionRegistry:
+        """The deployment's functions (``functions_file``), checked when the deployment was loaded."""
+        return load_functions(self.functions_file)
+
+    @property
     def function_names(self) -> list[str]:
-        return [self.function_name(key) for key in FUNCTION_KEYS]
+        return [self.function_name(key) for key in self.functions.keys]
 
     def region(self, role: Role) -> RegionSettings:
         """The settings one regional stack is built from."""
@@ -748,7 +837,7 @@ class RegionSettings(BaseModel):
         return self.deployment.dr_standby.provisioned_concurrency
 
 
-def _refuse_field(loc: tuple[str, ...], value: Any, message: str) -> None:
+def _refuse_field(loc: tuple[str | int, ...], value: Any, message: str) -> None:
     """Fail a model-level rule at the field it is about, so that the error names that field, not the top level."""
     error = InitErrorDetails(type=PydanticCustomError("deployment_rule", message), loc=loc, input=value)
     raise ValidationError.from_exception_data("Deployment", [error])
@@ -759,6 +848,15 @@ def _format_location(loc: tuple[int | str, ...]) -> str:
     for part in loc:
         out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
     return out or "(top level)"
+
+
+def yaml_problem(exc: yaml.YAMLError) -> str:
+    """PyYAML's error on one line (its own spans three, the last one naming an "<unicode string>"): where, then what."""
+    mark = getattr(exc, "problem_mark", None)
+    where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark is not None else ""
+    parts = [getattr(exc, "context", None), getattr(exc, "problem", None)]
+    what = ": ".join(str(p) for p in parts if p) or str(exc)
+    return where + " ".join(what.split())
 
 
 def load_deployment(path: str | Path, env: str | None = None) -> Deployment:
@@ -785,11 +883,12 @@ def load_deployment(path: str | Path, env: str | None = None) -> Deployment:
     except OSError as exc:
         raise ConfigError(f"{file}: cannot read: {exc.strerror}") from None
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{file}: not valid YAML: {exc}") from None
+        raise ConfigError(f"{file}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level")
     if "environment" in raw:
         raise ConfigError(f"{file}: environment: is chosen with --env (or -c env=, IVR_ENV), not written in the file")
+    staff_file = _read_staff(file, raw)
     try:
         entries = environment_entries(raw, frozenset(Deployment.model_fields))
     except EnvironmentEntryError as exc:
@@ -799,11 +898,11 @@ def load_deployment(path: str | Path, env: str | None = None) -> Deployment:
         raise ConfigError(f"{file}: no environment {env!r}; known: {known}")
     names = tuple(entries)
     top = {k: v for k, v in raw.items() if k != "environments"}
-    chosen = _validated(file, {**top, "environments": names}, None, {})
+    chosen = _validated(file, {**top, "environments": names}, None, {}, staff_file)
     every: dict[str | None, Deployment] = {None: chosen}
     for name, entry in entries.items():
         settings = {**environment_settings(raw, name, entry), "environment": name, "environments": names}
-        every[name] = _validated(file, settings, name, entry)
+        every[name] = _validated(file, settings, name, entry, staff_file)
     problems = sharing_problems(
         {key: (d.account, d.name, (d.instance.alias, d.instance.replica_alias)) for key, d in every.items()}
     )
@@ -812,7 +911,9 @@ def load_deployment(path: str | Path, env: str | None = None) -> Deployment:
     return every[env]
 
 
-def _validated(file: Path, settings: dict[str, Any], env: str | None, entry: dict[str, Any]) -> Deployment:
+def _validated(
+    file: Path, settings: dict[str, Any], env: str | None, entry: dict[str, Any], staff_file: Path | None
+) -> Deployment:
     """``settings`` as a Deployment; an error names the field where it was written (the environment's entry, when
     it came from there)."""
     try:
@@ -822,6 +923,10 @@ def _validated(file: Path, settings: dict[str, Any], env: str | None, entry: dic
         for err in exc.errors():
             message = str(err["msg"]).removeprefix("Value error, ")
             loc = tuple(err["loc"])
+            if staff_file is not None and loc[:1] == ("staff",):
+                # The field is in the staff file: name that file and the field inside it.
+                lines.append(f"{staff_file}: {_format_location(loc[1:])}: {message}")
+                continue
             if env is None:
                 where = _format_location(loc)
             elif loc and where_in_entry(entry, loc):
@@ -830,3 +935,39 @@ def _validated(file: Path, settings: dict[str, Any], env: str | None, entry: dic
                 where = f"{_format_location(loc)} (as environment {env} inherits it)"
             lines.append(f"{file}: {where}: {message}")
         raise ConfigError("\n".join(lines)) from None
+
+
+#: The kit's folder: a relative ``staff:`` path is read from here, as the flows are read from ``connect/flows``.
+KIT_ROOT = Path(__file__).resolve().parent.parent
+
+
+def staff_path(reference: str) -> Path:
+    """Where ``staff: PATH`` points: an absolute path, or one relative to the kit's folder."""
+    return Path(reference) if Path(reference).is_absolute() else KIT_ROOT / reference
+
+
+def _staff_content(reference: str) -> dict[str, Any]:
+    path = staff_path(reference)
+    try:
+        content = load_yaml(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"staff: {reference} not found (a relative path is read from {KIT_ROOT})") from None
+    except (UnicodeDecodeError, OSError) as exc:  # a folder, unreadable, not UTF-8
+        raise ConfigError(f"staff: {reference}: cannot read: {exc}") from None
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{path}: not valid YAML: {exc}") from None
+    if not isinstance(content, dict):
+        raise ConfigError(f"{path}: expected a mapping (security_profiles, routing_profiles, users, ...)")
+    return content
+
+
+def _read_staff(file: Path, raw: dict[str, Any]) -> Path | None:
+    """Replace ``staff: PATH`` in ``raw`` by the file's content; the path read, or None for inline staff."""
+    reference = raw.get("staff")
+    if not isinstance(reference, str):
+        return None
+    try:
+        raw["staff"] = _staff_content(reference)
+    except ConfigError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    return staff_path(reference)

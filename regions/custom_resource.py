@@ -1,14 +1,17 @@
-"""Building blocks for the kit's custom resources: a handler function and a CDK Provider around it.
+"""The kit's one shape for a custom resource: a handler function, the CDK Provider around it, and its resources.
 
-Every handler gets its own least-privilege role and an explicit log group with retention and removal, so that
-``cdk destroy`` leaves no log group behind.
+``HandlerProvider`` builds everything but what a custom resource makes its own (its handler code, the statements
+its calls need, its properties): the handler functions, each with its own least-privilege role and an explicit
+log group with retention and removal (so that ``cdk destroy`` leaves none behind), the Provider framework with its
+log groups, and the cdk-nag acknowledgments of all of it. ``HandlerProvider.resource`` adds a custom resource
+served by it, removed with the stack.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
-from typing import cast
+from typing import Any, cast
 
 import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
@@ -18,7 +21,24 @@ from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
 
-from regions.nag import INLINE_POLICY_REASON, NO_VPC_REASON, acknowledge, acknowledge_hipaa, logical_id
+from regions.nag import (
+    DEAD_LETTER_QUEUE,
+    DEFAULT_MEMORY,
+    INLINE_POLICY,
+    INLINE_POLICY_REASON,
+    LAMBDA_UNTRACED,
+    LOG_GROUP_WITHOUT_CMK,
+    MANAGED_POLICY,
+    NO_RESERVED_CONCURRENCY,
+    NO_VPC_REASON,
+    NOT_IN_VPC,
+    RUNTIME_NOT_LATEST,
+    STATE_MACHINE_UNTRACED,
+    WILDCARD_PERMISSION,
+    Concern,
+    acknowledge,
+    logical_id,
+)
 
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
 POWERTOOLS_PARAMETER = "/aws/service/powertools/python/{arch}/python3.13/latest"
@@ -26,6 +46,8 @@ HANDLER_RUNTIME_REASON = (
     "Python 3.13 is the newest runtime whose public Powertools layer parameter the kit resolves "
     "(/aws/service/powertools/python/<arch>/python3.13/latest); move both together."
 )
+#: Lambda's default memory, stated: a handler makes a few API calls per stack operation and needs no more.
+HANDLER_MEMORY_MB = 128
 
 
 def powertools_layer(scope: Construct, arch: str = "arm64") -> lambda_.ILayerVersion:
@@ -61,9 +83,9 @@ class HandlerProvider(Construct):
         query_interval: cdk.Duration | None = None,
         total_timeout: cdk.Duration | None = None,
         timeout: cdk.Duration | None = None,
-        acknowledgments: Sequence[tuple[str, str]] = (),
+        acknowledgments: Sequence[tuple[Concern | str, str]] = (),
         is_complete_statements: Sequence[iam.PolicyStatement] | None = None,
-        is_complete_acknowledgments: Sequence[tuple[str, str]] | None = None,
+        is_complete_acknowledgments: Sequence[tuple[Concern | str, str]] | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(runtime_dir), exclude=["**/__pycache__", "*.pyc"])
@@ -71,7 +93,10 @@ class HandlerProvider(Construct):
         self.functions: list[lambda_.Function] = []
 
         def handler(
-            name: str, entry: str, granted: Sequence[iam.PolicyStatement], acknowledged: Sequence[tuple[str, str]]
+            name: str,
+            entry: str,
+            granted: Sequence[iam.PolicyStatement],
+            acknowledged: Sequence[tuple[Concern | str, str]],
         ) -> lambda_.Function:
             group = logs.LogGroup(
                 self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
@@ -102,6 +127,7 @@ class HandlerProvider(Construct):
                 layers=[layer],
                 role=role,
                 log_group=group,
+                memory_size=HANDLER_MEMORY_MB,
                 timeout=timeout or cdk.Duration.minutes(2),
                 environment={"POWERTOOLS_SERVICE_NAME": construct_id},
             )
@@ -141,40 +167,58 @@ class HandlerProvider(Construct):
             self.provider,
             *(
                 (
-                    f"IAM5[Resource::<{logical_id(fn)}.Arn>:*]",
+                    WILDCARD_PERMISSION.about(f"Resource::<{logical_id(fn)}.Arn>:*"),
                     "The Provider framework invokes this function by ARN with a ':*' version suffix; CDK generates "
                     "the grant.",
                 )
                 for fn in self._framework_and_handlers()
             ),
             (
-                "IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]",
+                MANAGED_POLICY.about(
+                    "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+                ),
                 "The CDK Provider framework's own functions use AWSLambdaBasicExecutionRole; the framework does not "
                 "expose their log permissions for scoping.",
             ),
-            ("L1", "The Provider framework pins the Node.js runtime of its own functions; CDK upgrades it."),
-            ("SF2", "The Provider framework's waiter state machine only polls is_complete; X-Ray adds nothing."),
+            (
+                RUNTIME_NOT_LATEST,
+                "The Provider framework pins the Node.js runtime of its own functions; CDK upgrades it.",
+            ),
+            (
+                STATE_MACHINE_UNTRACED,
+                "The Provider framework's waiter state machine only polls is_complete; X-Ray adds nothing.",
+            ),
+            (
+                DEFAULT_MEMORY,
+                "The Provider framework's own functions only relay CloudFormation's event to the kit's handler; CDK "
+                "gives them Lambda's default memory and exposes no setting for it.",
+            ),
         )
         for fn in self.functions:
-            acknowledge(fn, ("L1", HANDLER_RUNTIME_REASON))
-        acknowledge_hipaa(
+            acknowledge(fn, (RUNTIME_NOT_LATEST, HANDLER_RUNTIME_REASON))
+        acknowledge(
             self,
-            ("IAMNoInlinePolicy", INLINE_POLICY_REASON),
+            (INLINE_POLICY, INLINE_POLICY_REASON),
             (
-                "LambdaConcurrency",
+                NO_RESERVED_CONCURRENCY,
                 "Runs only while CloudFormation creates, updates or deletes this resource, a few invocations per "
                 "stack operation; there is no caller traffic to bound.",
             ),
             (
-                "LambdaDLQ",
+                DEAD_LETTER_QUEUE,
                 "The Provider framework reports a failed event to CloudFormation, which fails and rolls back the "
                 "stack operation; a dead-letter queue would hold events nobody can replay.",
             ),
-            ("LambdaInsideVPC", NO_VPC_REASON),
+            (NOT_IN_VPC, NO_VPC_REASON),
             (
-                "CloudWatchLogGroupEncrypted",
+                LOG_GROUP_WITHOUT_CMK,
                 "Holds the custom resource's CloudFormation events and resource ids, no patient data; CloudWatch "
                 "Logs encrypts it at rest with its own key.",
+            ),
+            (
+                LAMBDA_UNTRACED,
+                "Runs only during stack operations, and each run is in its log group and in the stack's events; "
+                "tracing would add X-Ray permissions on '*' to every handler's role for no caller-facing latency.",
             ),
         )
         waiter = self.provider.node.try_find_child("waiter-state-machine")
@@ -182,7 +226,7 @@ class HandlerProvider(Construct):
             acknowledge(
                 waiter,
                 (
-                    "IAM5[Resource::*]",
+                    WILDCARD_PERMISSION.about("Resource::*"),
                     "Step Functions log delivery (logs:CreateLogDelivery and "
                     "related actions) has no resource-level permissions.",
                 ),
@@ -199,3 +243,20 @@ class HandlerProvider(Construct):
     @property
     def service_token(self) -> str:
         return self.provider.service_token
+
+    def resource(
+        self, scope: Construct, construct_id: str, *, resource_type: str, properties: Mapping[str, Any]
+    ) -> cdk.CustomResource:
+        """A custom resource of ``resource_type`` served by this handler, deleted with the stack.
+
+        ``scope`` is the construct that owns it (usually the one that made this provider), so that its logical id
+        is that construct's own.
+        """
+        return cdk.CustomResource(
+            scope,
+            construct_id,
+            service_token=self.service_token,
+            resource_type=resource_type,
+            properties=dict(properties),
+            removal_policy=cdk.RemovalPolicy.DESTROY,
+        )

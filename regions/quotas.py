@@ -80,7 +80,20 @@ CONNECT_QUOTAS: tuple[ConnectQuota, ...] = (
                  "phone_numbers: in the deployment file"),
     # The 2022 admin guide says 100 and Service Quotas' default listing 500: the lower one is kept.
     ConnectQuota("routing_profiles", "Routing profiles per instance", 100, "L-D3E7BE26", "routing profiles",
-                 "the kit's front-desk profile"),
+                 "staff.routing_profiles, or the kit's front-desk profile"),
+    # Agents and what they need (regions/staff.py). Defaults: the admin guide's "Amazon Connect service quotas"
+    # table (users 500, security profiles 100, quick connects 100, agent status 50 "cannot be increased", agent
+    # hierarchy groups 250); codes: aws-samples/sample-amazon-connect-service-quota-monitor quota_definitions.json.
+    ConnectQuota("users", "Users per instance", 500, "L-9A46857E", "users", "staff.users"),
+    ConnectQuota("security_profiles", "Security profiles per instance", 100, "L-F325A715", "security profiles",
+                 "staff.security_profiles"),
+    # The quota monitor lists this code with a default of 5; the guide's table says 250 groups per instance.
+    ConnectQuota("hierarchy_groups", "User hierarchy groups per instance", 250, "L-D68AAAE4", "user hierarchy groups",
+                 "staff.hierarchy.groups"),
+    ConnectQuota("agent_statuses", "Agent status per instance", 50, "L-D945C9A8", "agent statuses",
+                 "staff.agent_statuses"),
+    ConnectQuota("quick_connects", "Quick connects per instance", 100, "L-68BBE2E8", "quick connects",
+                 "staff.quick_connects"),
 )  # fmt: skip
 QUOTAS_BY_NAME: Mapping[str, ConnectQuota] = {quota.name: quota for quota in CONNECT_QUOTAS}
 
@@ -90,7 +103,17 @@ QUOTAS_BY_NAME: Mapping[str, ConnectQuota] = {quota.name: quota for quota in CON
 #: customer queue, customer whisper, outbound, queue transfer) and the sample flows ("Sample flows in Amazon
 #: Connect"), whose number the guide does not state and changes between releases: 30 flows are reserved for those
 #: as a margin, not a count. ``ivr preflight`` reads an existing instance's real usage.
-INSTANCE_OWN: Mapping[str, int] = {"contact_flows": 30, "queues": 1, "hours_of_operation": 1, "routing_profiles": 1}
+#: Every instance also has four security profiles (Admin, Agent, CallCenterManager, QualityAnalyst: admin guide,
+#: "Default security profiles") and two agent statuses (Available, Offline: admin guide, "Create custom agent
+#: statuses"). Its first admin user is made by whoever creates the instance: none is reserved here.
+INSTANCE_OWN: Mapping[str, int] = {
+    "contact_flows": 30,
+    "queues": 1,
+    "hours_of_operation": 1,
+    "routing_profiles": 1,
+    "security_profiles": 4,
+    "agent_statuses": 2,
+}
 
 
 class FlowLike(Protocol):
@@ -124,24 +147,27 @@ def _lex_aliases(flows: Iterable[FlowLike]) -> set[str]:
 def declared(deployment: Deployment, flows: Iterable[FlowLike]) -> dict[str, int]:
     """What one instance of ``deployment`` holds, by quota name (the same in both regions).
 
-    Flows and modules come from the flow files; queues, hours and numbers from the deployment file. The kit
-    associates its own bot alias with every instance and creates one routing profile (``connect/infrastructure.py``).
-    Lambda associations are counted as every kit function: the stack associates those that flows invoke
-    (``lambdas/infrastructure.py``), so this is an upper bound by at most the functions only Lex calls.
+    Flows and modules come from the flow files; queues, hours, numbers and staff from the deployment file, prompts
+    from ``connect/prompts/``. The kit associates its own bot alias with every instance.
+    Lambda associations are the registry's functions that flows invoke (``invoked_by: connect``): the stack
+    associates exactly those (``stacks/regional.py``); the bot's code hook is Lex's, not the instance's.
     """
-    from regions.config import FUNCTION_KEYS
+    from regions.prompts import prompt_names
 
     flows = list(flows)
     modules = sum(flow.type == MODULE for flow in flows)
-    prompts = {name for flow in flows for name in _PROMPT.findall(json.dumps(flow.doc))}
+    # The kit creates every file of connect/prompts/; a name flows use that no file holds counts too (synth refuses
+    # it, but the count stays an upper bound).
+    prompts = {name for flow in flows for name in _PROMPT.findall(json.dumps(flow.doc))} | set(prompt_names())
     return {
+        **deployment.staff.counts(),
         "contact_flows": len(flows) - modules,
         "flow_modules": modules,
         "queues": len(deployment.queues),
         "hours_of_operation": len(deployment.hours),
         "prompts": len(prompts),
         "lex_v2_bot_aliases": len(_lex_aliases(flows) | {KIT_BOT_ALIAS}),
-        "lambda_functions": len(FUNCTION_KEYS),
+        "lambda_functions": len(deployment.functions.flow_invoked),
         "phone_numbers": len(deployment.phone_numbers),
-        "routing_profiles": 1,
+        "routing_profiles": len(deployment.routing_profiles),
     }

@@ -444,6 +444,42 @@ def associate_agents(home: Any, tdg_arn: str, instance_id: str, user_ids: list[s
     return done
 
 
+#: The name of the check that the agents who must follow the calls are in the group already.
+AGENTS_IN_GROUP = "agents in the traffic distribution group"
+
+
+def agents_in_group(connect: Any, tdg_arn: str, instance_id: str, agents: dict[str, Any]) -> Check:
+    """Are the agents that must follow the calls (``agents`` as in ``ensure_agents``) associated with the group
+    *now*, while its own region answers? One check that names those who are not; it changes nothing.
+
+    Connect moves with AgentConfig only users associated with the group, and associates them only in the group's
+    own (source) region (Connect admin guide, "Associate agents to Amazon Connect instances across multiple AWS
+    Regions": "you must first assign them to a traffic distribution group ... Always associate users to a
+    traffic distribution group in the source Region"; botocore connect model, AssociateTrafficDistributionGroupUser:
+    "can be called only in the Region where the traffic distribution group is created"). In an outage of that
+    region an agent not yet associated cannot be, and stays behind: so they are associated ahead of time.
+    ``connect`` may be a client of either region (users are replicated; the full group ARN works in both). An
+    AWS error is raised (the caller says it could not read); a deployment file naming what the instance lacks is a
+    failed check.
+    """
+    profiles, usernames = list(agents.get("routingProfiles", [])), list(agents.get("users", []))
+    scope = ", ".join([*profiles, *usernames]) or "every user"
+    try:
+        wanted = agents_wanted(connect, instance_id, profiles, usernames)
+    except StepError as exc:
+        return Check(AGENTS_IN_GROUP, False, str(exc))
+    in_group = tdg_users(connect, tdg_arn) if wanted else set()
+    if not wanted:
+        required = bool(agents.get("required", True))
+        return Check(AGENTS_IN_GROUP, not required, f"no user matches agents ({scope})")
+    missing = sorted(wanted[u] for u in set(wanted) - in_group)
+    if missing:
+        shown = ", ".join(missing[:10]) + (f" and {len(missing) - 10} more" if len(missing) > 10 else "")
+        detail = f"{len(missing)} of {len(wanted)} ({scope}) not associated: {shown}"
+        return Check(AGENTS_IN_GROUP, False, detail)
+    return Check(AGENTS_IN_GROUP, True, f"all {len(wanted)} ({scope}) associated")
+
+
 #: Read-back of the group's users after associating: Connect may list a new association a moment later.
 READ_BACK_DELAYS = (1.0, 2.0, 4.0)
 

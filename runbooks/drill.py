@@ -24,7 +24,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from regions.yaml_files import load_yaml
 from runbooks.aws_steps import Check, Wait, api_error, split_text, wait_until
-from runbooks.failover import DrOperations, FailoverError
+from runbooks.failover import DrOperations, FailoverError, Terminated
 
 DRILLS_DIR = Path(__file__).parent / "drills"
 Action = Literal["precheck", "raise-capacity", "restore-capacity", "shift-traffic", "wait", "check-alarms"]
@@ -68,6 +68,14 @@ class StepSpec(BaseModel):
         for key in ("region", "to"):
             if key in self.args and self.args[key] not in ("primary", "dr"):
                 raise ValueError(f"step {self.name!r}: {key} must be primary or dr, not {self.args[key]!r}")
+        # Connect API reference, Distribution data type: Percentage 0-100, "in increments of 10".
+        percent = self.args.get("percent", 0)
+        if "percent" in self.args and (
+            not isinstance(percent, int) or isinstance(percent, bool) or not 0 <= percent <= 100 or percent % 10
+        ):
+            raise ValueError(
+                f"step {self.name!r}: percent must be 0-100 in steps of 10 (Connect's rule), not {percent!r}"
+            )
         return self
 
 
@@ -132,10 +140,14 @@ class DrillReport:
     who: str
     started: str
     dry_run: bool
-    outcome: str = "running"  # passed, failed, interrupted, declined, planned
+    outcome: str = "running"  # passed, failed, interrupted, terminated, declined, planned
     ended: str = ""
     recovery_seconds: float | None = None
     steps: list[StepRecord] = field(default_factory=list)
+    #: The traffic split read back when the drill stopped early (interrupted, terminated, an unexpected error).
+    traffic: str = ""
+    #: Rollbacks a terminated drill did not run (SIGTERM leaves no time for them): what the operator must undo.
+    not_rolled_back: list[str] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -155,6 +167,8 @@ class DrillReport:
             f"- Ended: {self.ended}",
             f"- Dry run: {'yes: a plan, nothing was changed' if self.dry_run else 'no'}",
             f"- Measured recovery time: {recovery}",
+            *([f"- Traffic split read back when it stopped: {self.traffic}"] if self.traffic else []),
+            *(f"- Not rolled back (undo by hand): {_cell(line)}" for line in self.not_rolled_back),
             "",
             "| # | Step | Action | Result | Started | Seconds | Detail |",
             "|---|---|---|---|---|---|---|",
@@ -220,36 +234,10 @@ class DrillRunner:
         if mode not in drill.modes:
             raise DrillError(f"drill {drill.name} runs in {', '.join(drill.modes)} mode; this deployment is {mode}")
         report = DrillReport(drill.name, self.ops.deployment.name, self.who, _now(), dry_run)
-        done: list[StepSpec] = []
-        shift_started: float | None = None
+        done: list[StepSpec] = []  # the steps whose action ran (a failed one included: it may have acted)
+        under_way: list[StepSpec] = []  # the step running when the drill was stopped, if any
         try:
-            for step in drill.steps:
-                if step.action in CHANGES and not dry_run and not self.confirm(f"Run '{step.name}' in production?"):
-                    self._record(
-                        report,
-                        StepRecord(step.name, step.action, "declined", _now(), _now(), 0.0, "declined by the operator"),
-                    )
-                    report.outcome = "declined"
-                    break
-                if step.action == "shift-traffic" and shift_started is None and not dry_run:
-                    shift_started = self.clock()
-                record = self._step(step, dry_run)
-                self._record(report, record)
-                if record.status == "failed":
-                    report.outcome = "failed"
-                    done.append(step)  # its action may have run before the verification failed; undo it too
-                    break
-                done.append(step)
-                if step.action == "shift-traffic" and shift_started is not None and report.recovery_seconds is None:
-                    report.recovery_seconds = round(self.clock() - shift_started, 1)
-                tests = self._test_cases(step, dry_run)
-                if tests is not None:
-                    report.steps.append(tests)
-                    if tests.status == "failed":
-                        report.outcome = "failed"
-                        break
-            else:
-                report.outcome = "planned" if dry_run else "passed"
+            self._steps(drill, report, done, under_way, dry_run)
         except KeyboardInterrupt:
             self._record(
                 report,
@@ -258,10 +246,60 @@ class DrillRunner:
                 ),
             )
             report.outcome = "interrupted"
+        except Terminated as exc:
+            # SIGTERM or SIGHUP: SIGKILL may follow within seconds, so record and stop; the rollbacks are advice.
+            detail = f"the process got {exc.name}; the rollbacks were not run"
+            self._record(report, StepRecord(f"({exc.name})", "-", "terminated", _now(), _now(), 0.0, detail))
+            report.outcome = "terminated"
+            report.not_rolled_back = [
+                f"{step.rollback.action} ({human(step.rollback.args)}) for '{step.name}'"
+                for step in reversed([*done, *(s for s in under_way if s not in done)])
+                if step.rollback is not None
+            ]
+        except Exception as exc:  # a defect outside a step: the same evidence and rollbacks as a failed step
+            detail = f"unexpected {type(exc).__name__}: {exc}"
+            self._record(report, StepRecord("(error)", "-", "failed", _now(), _now(), 0.0, detail))
+            report.outcome = "failed"
+        if report.steps and report.steps[-1].name.startswith("(") and not dry_run:
+            # stopped early, outside a step: where the calls are is part of the evidence
+            report.traffic = self.ops.traffic_now("dr")
         if report.outcome in ("failed", "interrupted") and not dry_run:
             self._roll_back(done, report)
         report.ended = _now()
         return report
+
+    def _steps(
+        self, drill: DrillSpec, report: DrillReport, done: list[StepSpec], under_way: list[StepSpec], dry_run: bool
+    ) -> None:
+        """Run the steps in order, until one fails or is declined; sets the report's outcome."""
+        shift_started: float | None = None
+        for step in drill.steps:
+            under_way[:] = [step]
+            if step.action in CHANGES and not dry_run and not self.confirm(f"Run '{step.name}' in production?"):
+                self._record(
+                    report,
+                    StepRecord(step.name, step.action, "declined", _now(), _now(), 0.0, "declined by the operator"),
+                )
+                report.outcome = "declined"
+                return
+            if step.action == "shift-traffic" and shift_started is None and not dry_run:
+                shift_started = self.clock()
+            record = self._step(step, dry_run)
+            self._record(report, record)
+            done.append(step)  # a failed step's action may have run before its verification failed: undo it too
+            if record.status == "failed":
+                report.outcome = "failed"
+                return
+            if step.action == "shift-traffic" and shift_started is not None and report.recovery_seconds is None:
+                report.recovery_seconds = round(self.clock() - shift_started, 1)
+            tests = self._test_cases(step, dry_run)
+            if tests is not None:
+                report.steps.append(tests)
+                if tests.status == "failed":
+                    report.outcome = "failed"
+                    return
+        under_way.clear()
+        report.outcome = "planned" if dry_run else "passed"
 
     def _record(self, report: DrillReport, record: StepRecord) -> None:
         """Add a step to the report and tell ``on_step`` at once, so that progress shows as it happens."""
@@ -285,6 +323,8 @@ class DrillRunner:
                 status = "ok" if wait.ok else "failed"
         except (FailoverError, ClientError, BotoCoreError) as exc:
             status, detail, checks = "failed", api_error(exc), []
+        except Exception as exc:  # a defect or an answer of an unexpected shape: the step fails, saying what it was
+            status, detail, checks = "failed", f"unexpected {type(exc).__name__}: {exc}", []
         if wait is not None:  # the evidence says how long the step waited, and for how long it would have
             detail = f"{detail}; {wait.text()}" if detail else wait.text()
         return StepRecord(
@@ -306,7 +346,9 @@ class DrillRunner:
         """Run an action: (status, detail, checks, and how a checking action waited)."""
         ops = self.ops
         if action in ("precheck", "check-alarms"):
-            probe = ops.precheck if action == "precheck" else ops.alarms
+            # A drill's pre-check also asks whether the agents are in the traffic distribution group already: the
+            # drill's own move would associate them (the primary answers), hiding what a real outage would find.
+            probe = (lambda r: ops.precheck(r, agents=True)) if action == "precheck" else ops.alarms
             wait = self._poll(lambda: probe(args["region"]), timeout)
             return ("ok" if wait.ok else "failed"), "", wait.checks, wait
         if action == "wait":
@@ -344,6 +386,8 @@ class DrillRunner:
             status, detail, checks = verify_region(self.ops, step.args["to"], sleep=self.sleep, clock=self.clock)
         except (FailoverError, ClientError, BotoCoreError) as exc:
             status, detail, checks = "failed", api_error(exc), []
+        except Exception as exc:  # a defect: the step fails, saying what it was
+            status, detail, checks = "failed", f"unexpected {type(exc).__name__}: {exc}", []
         return StepRecord(name, "run-test-cases", status, started, _now(),
                           round(self.clock() - began, 1), detail, [asdict(c) for c in checks])  # fmt: skip
 

@@ -8,10 +8,15 @@ percentages in steps of 10 that sum to 100; agents move with the calls.
 
 from __future__ import annotations
 
+import json
+import signal
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from pathlib import Path
+from types import FrameType
 from typing import Any, Literal, Protocol
 from zoneinfo import ZoneInfo
 
@@ -20,10 +25,58 @@ from botocore.exceptions import BotoCoreError, ClientError
 from flowkit.language.files import FlowError
 from regions.config import DAYS, Deployment, Role
 from runbooks import aws_steps
-from runbooks.aws_steps import Check, StepError, Wait, api_error, wait_until
+from runbooks.aws_steps import Check, StepError, Wait, api_error, split_text, wait_until
 
 #: Failover's error is the steps' error: one message style whichever caller runs the step.
 FailoverError = StepError
+
+#: The signals that end a run the way an operator's Ctrl-C does, but without waiting for rollbacks: SIGTERM (a
+#: scheduler, a container or systemd stopping the run) and SIGHUP (the operator's terminal closed). SIGKILL often
+#: follows SIGTERM within seconds, so the run writes its evidence and releases its lock, and does no more.
+STOP_SIGNALS = tuple(s for s in (getattr(signal, "SIGTERM", None), getattr(signal, "SIGHUP", None)) if s is not None)
+
+
+class Terminated(BaseException):
+    """The process got SIGTERM or SIGHUP. Raised by the handler ``stop_on_signals`` installs, so that the run stops
+    where it is, writes its evidence and releases its lock; a BaseException, so that no ``except Exception``
+    of a step swallows it."""
+
+    def __init__(self, signum: int) -> None:
+        self.signum = int(signum)
+        super().__init__(self.name)
+
+    @property
+    def name(self) -> str:
+        try:
+            return signal.Signals(self.signum).name
+        except ValueError:
+            return f"signal {self.signum}"
+
+    @property
+    def exit_code(self) -> int:
+        """The shell's convention for a process ended by a signal: 128 + its number."""
+        return 128 + self.signum
+
+
+@contextmanager
+def stop_on_signals(signals: tuple[int, ...] = STOP_SIGNALS) -> Iterator[None]:
+    """While inside, SIGTERM and SIGHUP raise ``Terminated`` in the main thread. The first one only: the handler
+    then ignores these signals, so that a second one cannot cut the evidence or the lock's release short (SIGKILL
+    still can). The previous handlers are restored on the way out."""
+    previous = {s: signal.getsignal(s) for s in signals}
+
+    def handler(signum: int, _frame: FrameType | None) -> None:
+        for each in signals:
+            signal.signal(each, signal.SIG_IGN)
+        raise Terminated(signum)
+
+    for each in signals:
+        signal.signal(each, handler)
+    try:
+        yield
+    finally:
+        for each, before in previous.items():
+            signal.signal(each, before)
 
 
 class Clients(Protocol):
@@ -44,6 +97,10 @@ class StepResult:
     deadline: float | None = None
 
 
+def _now() -> str:
+    return datetime.now(UTC).isoformat(timespec="seconds")
+
+
 @dataclass
 class FailoverReport:
     to: Role
@@ -51,6 +108,12 @@ class FailoverReport:
     mode: str
     steps: list[StepResult] = field(default_factory=list)
     rollback: list[str] = field(default_factory=list)
+    started: str = field(default_factory=_now)
+    ended: str = ""
+    #: Why the run stopped before its end, if it did: "interrupted", "SIGTERM", "SIGHUP", "error".
+    stopped: str = ""
+    #: The traffic split as Connect reported it when the run stopped early (the evidence of where calls are).
+    traffic: str = ""
 
     @property
     def ok(self) -> bool:
@@ -62,9 +125,46 @@ class FailoverReport:
             "percent": self.percent,
             "mode": self.mode,
             "ok": self.ok,
+            "started": self.started,
+            "ended": self.ended,
+            "stopped": self.stopped,
+            "traffic": self.traffic,
             "steps": [s.__dict__ | {"checks": [c.__dict__ for c in s.checks]} for s in self.steps],
             "rollback": self.rollback,
         }
+
+    def to_markdown(self) -> str:
+        """The evidence for people: what was asked, each step, where traffic was, and how to undo what was done."""
+        outcome = "done" if self.ok else (f"stopped ({self.stopped})" if self.stopped else "stopped")
+        lines = [f"# Failover to {self.to} at {self.percent} %: {outcome}", "",
+                 f"- Mode: {self.mode}", f"- Started: {self.started}", f"- Ended: {self.ended}"]  # fmt: skip
+        if self.traffic:
+            lines.append(f"- Traffic split read back when it stopped: {self.traffic}")
+        lines += ["", "| # | Step | Result | Seconds | Detail |", "|---|---|---|---|---|"]
+        for index, step in enumerate(self.steps, 1):
+            name, detail = _cell(step.name), _cell(step.detail)
+            lines.append(f"| {index} | {name} | {step.status} | {step.seconds:.1f} | {detail} |")
+            lines += [f"|   | check: {_cell(c.name)} | {'ok' if c.ok else 'FAILED'} |  | {_cell(c.detail)} |"
+                      for c in step.checks]  # fmt: skip
+        if not self.ok:
+            lines += ["", "## Rollback", "", *(f"- {line}" for line in self.rollback)]
+        return "\n".join(lines) + "\n"
+
+
+def _cell(text: str) -> str:
+    """Text inside one Markdown table cell: pipes escaped, line breaks as <br>."""
+    return str(text).replace("\\", "\\\\").replace("|", "\\|").replace("\r\n", "\n").replace("\n", "<br>")
+
+
+def write_evidence(report: FailoverReport, directory: Path) -> tuple[Path, Path]:
+    """Write a failover's evidence (Markdown and JSON) under ``directory`` and return the two paths."""
+    directory.mkdir(parents=True, exist_ok=True)
+    stamp = report.started.replace(":", "").replace("+0000", "Z")
+    base = directory / f"failover-to-{report.to}-{stamp}"
+    markdown, data = base.with_suffix(".md"), base.with_suffix(".json")
+    markdown.write_text(report.to_markdown(), encoding="utf-8")
+    data.write_text(json.dumps(report.as_dict(), indent=2), encoding="utf-8")
+    return markdown, data
 
 
 def other(role: Role) -> Role:
@@ -115,8 +215,10 @@ class DrOperations:
                 raise FailoverError(f"{exc} (in {self.region(role)})") from None
         return self._outputs[role]
 
-    def precheck(self, role: Role) -> list[Check]:
-        """Can the region take calls: stack, instance, bot alias, flows, functions and their capacity."""
+    def precheck(self, role: Role, *, agents: bool = False) -> list[Check]:
+        """Can the region take calls: stack, instance, bot alias, flows, functions and their capacity; with
+        ``agents``, also whether the agents who must follow the calls are in the traffic distribution group
+        already (``agents_ready``), as a drill checks it."""
         stack = self.deployment.region(role).stack_name
         try:
             outputs = self.outputs(role)
@@ -128,7 +230,30 @@ class DrOperations:
         except FlowError as exc:  # a broken flow file: say which, and check the rest of the region
             flows, unnamed = [], [Check("flows published", False, f"the kit's flow files cannot be read: {exc}")]
         client = lambda service: self.client(service, role)  # noqa: E731
-        return checks + unnamed + aws_steps.precheck(client, outputs, self.function_names, flows)
+        found = checks + unnamed + aws_steps.precheck(client, outputs, self.function_names, flows)
+        return found + (self.agents_ready(role) if agents else [])
+
+    @property
+    def agent_spec(self) -> dict[str, Any]:
+        """Who follows the calls, as ``aws_steps`` takes it: routingProfiles, users, required."""
+        config = self.deployment.agents
+        return {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
+
+    def agents_ready(self, role: Role) -> list[Check]:
+        """Are the agents who must follow the calls associated with the traffic distribution group already, read
+        in ``role``'s region? None to check in standalone mode (no group). Association is possible only while the
+        group's region (the primary) answers, so a gap found here is fixed ahead of an outage, not during it."""
+        if self.deployment.dr_mode == "standalone":
+            return []
+        try:
+            tdg, instance = self.tdg_arn(role), self.outputs(role)["InstanceId"]
+        except (FailoverError, KeyError) as exc:
+            return [Check(aws_steps.AGENTS_IN_GROUP, False, f"cannot be read: {exc}")]
+        try:
+            check = aws_steps.agents_in_group(self.client("connect", role), tdg, instance, self.agent_spec)
+        except (ClientError, BotoCoreError) as exc:
+            return [Check(aws_steps.AGENTS_IN_GROUP, False, api_error(exc))]
+        return [sync_advice(check, tdg)]
 
     # -- capacity -------------------------------------------------------------------------------------------------
     def set_capacity(self, role: Role, level: int, *, hold: bool) -> list[str]:
@@ -171,6 +296,21 @@ class DrOperations:
     def verify_traffic(self, to: Role, percent: int) -> list[Check]:
         return aws_steps.verify_split(self.client("connect", to), self.tdg_arn(to), self.desired(to, percent))
 
+    def traffic_now(self, first: Role) -> str:
+        """The split as GetTrafficDistribution reports it now, asked in ``first`` then the other region, for the
+        evidence of a run that stops early. Never raises: what could not be read is said instead."""
+        if self.deployment.dr_mode == "standalone":
+            return "none: standalone mode (callers dial each region's numbers)"
+        errors = []
+        for role in (first, other(first)):
+            try:
+                telephony, agents = aws_steps.split(self.client("connect", role), self.tdg_arn(role))
+            except Exception as exc:  # evidence of a stopping run: any failure is reported, none may stop it
+                errors.append(f"{self.region(role)}: {api_error(exc)}")
+                continue
+            return f"telephony {split_text(telephony)}; agents {split_text(agents)} (read in {self.region(role)})"
+        return "could not be read (" + "; ".join(errors) + ")"
+
     # -- agents ---------------------------------------------------------------------------------------------------
     def distribute_agents(self, to: Role, *, dry_run: bool) -> tuple[str, str, list[Check]]:
         """Make sure the agents named in the deployment file are in the traffic distribution group, so that
@@ -180,13 +320,11 @@ class DrOperations:
         Reads from the target region (users are replicated with the instance); associates, if any are missing, in
         the group's own region, as Connect requires.
         """
-        config = self.deployment.agents
-        agents = {"routingProfiles": config.routing_profiles, "users": config.users, "required": config.required}
         connect = self.client("connect", to)
         home = lambda region: self.clients("connect", region)  # noqa: E731
         instance_id = self.outputs(to)["InstanceId"]
         status, detail, checks = aws_steps.ensure_agents(
-            connect, home, self.tdg_arn(to), instance_id, agents, dry_run=dry_run
+            connect, home, self.tdg_arn(to), instance_id, self.agent_spec, dry_run=dry_run
         )
         return status, detail.replace("calls would arrive", f"calls would reach {to}"), checks
 
@@ -194,6 +332,16 @@ class DrOperations:
         """Alarms of the region's stack that are in ALARM."""
         prefix = self.deployment.region(role).stack_name
         return aws_steps.firing_alarms(self.client("cloudwatch", role), prefix)
+
+
+def sync_advice(check: Check, tdg_arn: str) -> Check:
+    """A failed agents check that names agents left out, with what to run about it (and while when)."""
+    if not check.ok and "not associated" in check.detail:
+        check.detail += (
+            f"; associate them while {aws_steps.region_of(tdg_arn)} answers: `ivr dr agents sync` (in its outage "
+            "they cannot be, and stay behind)"
+        )
+    return check
 
 
 ConfirmFn = Callable[[str], bool]
@@ -252,10 +400,14 @@ class _Procedure:
         self.current = name
         self.wait = None
         started = self.clock()
+        unexpected = False
         try:
             status, detail, checks = action()
         except (FailoverError, ClientError, BotoCoreError) as exc:
             status, detail, checks = "failed", api_error(exc), []
+        except Exception as exc:  # a defect or an answer of an unexpected shape: stop, and say what it was
+            status, detail, checks = "failed", f"unexpected {type(exc).__name__}: {exc}", []
+            unexpected = True
         if any(not c.ok and c.blocking for c in checks) and status != "planned":
             status = "failed"
         seconds = round(self.clock() - started, 3)
@@ -264,7 +416,11 @@ class _Procedure:
             result.waited, result.deadline = self.wait.waited, self.wait.deadline
         self._add(result)
         if status == "failed":
-            self.report.rollback = rollback_advice(self.to, self.done)
+            # An unexpected error may have left the step half done: the advice counts it as possibly done.
+            self.report.rollback = rollback_advice(self.to, [*self.done, name] if unexpected else self.done)
+            if unexpected:
+                self.report.stopped = "error"
+                self.report.traffic = self.ops.traffic_now(self.to)
             return False
         if status == "ok":
             self.done.append(name)
@@ -325,9 +481,15 @@ class _Procedure:
     def interrupted(self) -> FailoverReport:
         """The report of a run the operator stopped (Ctrl-C): what was done, and how to undo it, counting the
         step that was under way as possibly done."""
-        under_way = self.current
-        self._add(StepResult("(interrupted)", "failed", 0.0, f"the operator interrupted the run during {under_way!r}"))
-        self.report.rollback = rollback_advice(self.to, [*self.done, under_way])
+        return self.stopped("interrupted", f"the operator interrupted the run during {self.current!r}")
+
+    def stopped(self, reason: str, detail: str) -> FailoverReport:
+        """The report of a run stopped before its end (Ctrl-C, a signal, an unexpected error): the steps done,
+        the one under way counted as possibly done in the rollback advice, and the traffic split read back."""
+        self._add(StepResult(f"({reason})", "failed", 0.0, detail))
+        self.report.rollback = rollback_advice(self.to, [*self.done, self.current])
+        self.report.stopped = reason
+        self.report.traffic = self.ops.traffic_now(self.to)
         return self.report
 
     def raise_capacity(self) -> Outcome:
@@ -396,14 +558,23 @@ def failover(
 
     Failing over to DR raises it to the peak and holds its schedules; failing back leaves the primary at the level
     its schedules ask for now, and at 100 % returns the DR region to standby and resumes its schedules.
+
+    A SIGTERM or SIGHUP (``Terminated``, see ``stop_on_signals``), a Ctrl-C or an unexpected error stops the run
+    where it is: the report then holds the steps done, why it stopped and the traffic split read back.
     """
     procedure = _Procedure(
         ops, to, percent, dry_run=dry_run, confirm=confirm, clock=clock, on_step=on_step, readiness=readiness
     )
     try:
-        return procedure.run()
+        report = procedure.run()
     except KeyboardInterrupt:
-        return procedure.interrupted()
+        report = procedure.interrupted()
+    except Terminated as exc:
+        report = procedure.stopped(exc.name, f"the process got {exc.name} during {procedure.current!r}")
+    except Exception as exc:  # outside a step: the same evidence as inside one
+        report = procedure.stopped("error", f"unexpected {type(exc).__name__} during {procedure.current!r}: {exc}")
+    report.ended = _now()
+    return report
 
 
 def rollback_advice(to: Role, done: list[str]) -> list[str]:

@@ -19,7 +19,7 @@ from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Literal
 
-from regions.config import FUNCTION_KEYS, GLOBAL_RESILIENCY_PAIRS, LEX_REPLICATION_PAIRS
+from regions.config import GLOBAL_RESILIENCY_PAIRS, LEX_REPLICATION_PAIRS
 from regions.quotas import CONNECT_QUOTAS, CONNECT_SERVICE_CODE, INSTANCE_OWN, ConnectQuota, declared
 
 if TYPE_CHECKING:
@@ -144,7 +144,7 @@ def _could_not(check: str, region: str, exc: BaseException, action: str, source:
 def reserved_concurrency(deployment: Deployment) -> int:
     """The concurrency the kit's functions reserve in each region: every clinic function reserves
     ``lambdas.reserved_concurrency`` (``lambdas/infrastructure.py``), in both regions."""
-    return len(FUNCTION_KEYS) * deployment.lambdas.reserved_concurrency
+    return len(deployment.function_names) * deployment.lambdas.reserved_concurrency
 
 
 def bootstrap_parameter() -> str:
@@ -287,7 +287,7 @@ def check_lambda_concurrency(deployment: Deployment, region: str, clients: Clien
         return _lambda_from_service_quotas(deployment, region, clients, exc, fix)
     total, unreserved = int(limit["ConcurrentExecutions"]), int(limit["UnreservedConcurrentExecutions"])
     summary = (
-        f"{len(FUNCTION_KEYS)} functions x {deployment.lambdas.reserved_concurrency} reserved = {need}; "
+        f"{len(deployment.function_names)} functions x {deployment.lambdas.reserved_concurrency} reserved = {need}; "
         f"account limit {total}, unreserved {unreserved}"
     )
     if total < need + UNRESERVED_MINIMUM:
@@ -302,7 +302,7 @@ def check_lambda_concurrency(deployment: Deployment, region: str, clients: Clien
     if unreserved - UNRESERVED_MINIMUM >= need:
         return Check("lambda-concurrency", region, "ok", summary, source=LAMBDA_GUIDE)
     try:
-        own = sum(_reserved(lam, deployment.function_name(key)) for key in FUNCTION_KEYS)
+        own = sum(_reserved(lam, name) for name in deployment.function_names)
     except _aws_errors() as exc:
         check = _could_not("lambda-concurrency", region, exc, "lambda:GetFunctionConcurrency", LAMBDA_GUIDE)
         return Check(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import aws_cdk as cdk
 from aws_cdk import aws_cloudwatch as cw
@@ -15,13 +15,17 @@ from aws_cdk import aws_sns_subscriptions as subs
 from constructs import Construct
 
 from regions.config import RegionSettings
+from regions.nag import SUBSCRIPTION_WITHOUT_REDRIVE, acknowledge
 
 FIVE_MINUTES = cdk.Duration.minutes(5)
 
 
 class Monitoring(Construct):
     """Alarms on what hurts callers first: failing or slow functions, flow errors, misheard callers, and
-    concurrent calls close to the instance's quota (beyond it callers get a fast busy tone)."""
+    concurrent calls close to the instance's quota (beyond it callers get a fast busy tone).
+
+    ``alarms`` names each function's alarms (``errors``, ``throttles``, ``duration``), from its registry entry.
+    """
 
     def __init__(
         self,
@@ -30,7 +34,7 @@ class Monitoring(Construct):
         *,
         settings: RegionSettings,
         functions: Mapping[str, lambda_.Function],
-        flow_invoked: set[str],
+        alarms: Mapping[str, Sequence[str]],
         instance_id: str,
         bot_id: str,
         bot_alias_id: str,
@@ -61,6 +65,14 @@ class Monitoring(Construct):
         self.topic.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
         if thresholds.email:
             self.topic.add_subscription(subs.EmailSubscription(thresholds.email))
+            acknowledge(
+                self.topic,
+                (
+                    SUBSCRIPTION_WITHOUT_REDRIVE,
+                    "An email to the on-call address: an undelivered notification leaves its alarm in ALARM, on the "
+                    "dashboard and in `ivr status`; a dead-letter queue would keep a copy that nobody reads.",
+                ),
+            )
         action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
 
@@ -86,19 +98,22 @@ class Monitoring(Construct):
             errors = fn.metric_errors(period=FIVE_MINUTES, statistic="Sum")
             throttles = fn.metric_throttles(period=FIVE_MINUTES, statistic="Sum")
             duration = fn.metric_duration(period=FIVE_MINUTES, statistic="p99")
-            alarm(
-                f"{key_name}Errors",
-                errors,
-                thresholds.lambda_errors,
-                f"{key_name} failed: callers take the flow's error branch",
-            )
-            alarm(
-                f"{key_name}Throttles",
-                throttles,
-                thresholds.lambda_throttles,
-                f"{key_name} was throttled: raise provisioned concurrency or the peak windows",
-            )
-            if key_name in flow_invoked:
+            chosen = alarms.get(key_name, ())
+            if "errors" in chosen:
+                alarm(
+                    f"{key_name}Errors",
+                    errors,
+                    thresholds.lambda_errors,
+                    f"{key_name} failed: callers take the flow's error branch",
+                )
+            if "throttles" in chosen:
+                alarm(
+                    f"{key_name}Throttles",
+                    throttles,
+                    thresholds.lambda_throttles,
+                    f"{key_name} was throttled: raise provisioned concurrency or the peak windows",
+                )
+            if "duration" in chosen:
                 alarm(
                     f"{key_name}Duration",
                     duration,

@@ -15,6 +15,7 @@ from connect.infrastructure import ContactCenter, ContactFlows, handoff_paramete
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
 from connect.recordings_replication.infrastructure import RecordingsReplication
 from connect.replication.infrastructure import InstanceReplica
+from connect.staff import StaffResources
 from flowkit.language import portability
 from flowkit.language.files import FlowFile
 from flowkit.language.layout import Placement
@@ -24,7 +25,7 @@ from lambdas.table_key.infrastructure import TableKey
 from lex.infrastructure import ClinicBot, ReplicatedBotAccess
 from lex.model import BotModel
 from regions.config import RegionSettings
-from regions.nag import acknowledge_hipaa
+from regions.nag import LOG_GROUP_WITHOUT_CMK, acknowledge
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
 from stacks.handoff.infrastructure import PeerHandoff
 from stacks.monitoring import Monitoring
@@ -97,7 +98,7 @@ class IvrRegionalStack(cdk.Stack):
             "Monitoring",
             settings=settings,
             functions=functions.functions,
-            flow_invoked=set(functions.flow_invoked),
+            alarms={entry.key: entry.alarms for entry in deployment.functions.entries},
             instance_id=center.instance_id,
             bot_id=ivr.bot_id,
             bot_alias_id=ivr.bot_alias_id,
@@ -138,10 +139,10 @@ class IvrRegionalStack(cdk.Stack):
             retention_in_days=30,
         )
         group.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-        acknowledge_hipaa(
+        acknowledge(
             group,
             (
-                "CloudWatchLogGroupEncrypted",
+                LOG_GROUP_WITHOUT_CMK,
                 "Logs of CDK's bucket-emptying provider (bucket names and object counts at teardown), no "
                 "patient data; CloudWatch Logs encrypts it at rest with its own key.",
             ),
@@ -174,7 +175,7 @@ class IvrRegionalStack(cdk.Stack):
             locales=deployment.lex.locales,
             confidence=deployment.lex.nlu_confidence_threshold,
             idle_ttl_seconds=deployment.lex.idle_session_ttl_seconds,
-            code_hook=functions.aliases["Appointments"],
+            code_hook=functions.code_hook,
             name_prefix=deployment.name,
             replica_region=settings.peer_region if gr else None,
         )
@@ -182,6 +183,7 @@ class IvrRegionalStack(cdk.Stack):
         values: dict[str, str] = {
             **{f"QueueArn.{n}": arn for n, arn in center.queue_arns.items()},
             **{f"HoursArn.{n}": arn for n, arn in center.hours_arns.items()},
+            **{f"PromptArn.{n}": arn for n, arn in center.prompt_arns.items()},
         }
         if gr:
             values["BotAliasArn"] = portability.bot_alias_arn(
@@ -206,9 +208,19 @@ class IvrRegionalStack(cdk.Stack):
             depends_on=[bot_association, *lambda_associations],
             portable=gr,
         )
+        # Agents and what they need: the primary's (or each standalone region's), as Connect mirrors them in GR.
+        staff = StaffResources(
+            self,
+            "Staff",
+            staff=deployment.staff,
+            instance_arn=center.instance_arn,
+            queue_arns=center.queue_arns,
+            flow_arns={name: flow.attr_contact_flow_arn for name, flow in contact_flows.flows.items()},
+            routing_profile_arns=center.routing_profile_arns,
+        )
         tdg: connect.CfnTrafficDistributionGroup | None = None
         if gr:
-            replica, tdg = self._replication(settings, center, contact_flows, bot)
+            replica, tdg = self._replication(settings, center, contact_flows, bot, staff)
             if deployment.keeps_numbers:
                 _keep_group_with_numbers(center, replica, tdg)
         target = tdg.attr_traffic_distribution_group_arn if tdg is not None else center.instance_arn
@@ -236,7 +248,12 @@ class IvrRegionalStack(cdk.Stack):
         )
 
     def _replication(
-        self, settings: RegionSettings, center: ContactCenter, flows: ContactFlows, bot: ClinicBot
+        self,
+        settings: RegionSettings,
+        center: ContactCenter,
+        flows: ContactFlows,
+        bot: ClinicBot,
+        staff: StaffResources,
     ) -> tuple[InstanceReplica, connect.CfnTrafficDistributionGroup]:
         """Primary, global-resiliency mode: replicate, create the traffic distribution group, hand ids over."""
         deployment = settings.deployment
@@ -249,7 +266,7 @@ class IvrRegionalStack(cdk.Stack):
             replica_alias=deployment.instance.replica_alias,
         )
         # Replicate once the instance is configured, so that the first copy carries hours, queues and flows.
-        for nested in flows.stacks.values():
+        for nested in [*flows.stacks.values(), *staff.stacks.values()]:
             replica.node.add_dependency(nested)
         tdg = connect.CfnTrafficDistributionGroup(
             self,
@@ -284,7 +301,7 @@ class IvrRegionalStack(cdk.Stack):
         bot_id = center.handed_over(name, "bot-id")
         alias_id = center.handed_over(name, "bot-alias-id")
         access = ReplicatedBotAccess(
-            self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.aliases["Appointments"]
+            self, "BotReplica", bot_id=bot_id, alias_id=alias_id, code_hook=functions.code_hook
         )
         # Connect is told of the alias replica only once Lex has made it (and it calls this Region's code hook).
         center.integrate_bot(access.alias_arn).node.add_dependency(access.check)
@@ -315,6 +332,8 @@ class IvrRegionalStack(cdk.Stack):
         outputs |= {f"Function{k}Arn": a.function_arn for k, a in functions.aliases.items()}
         outputs |= {f"Queue{_pascal(n)}Arn": arn for n, arn in center.queue_arns.items()}
         outputs |= {f"Hours{_pascal(n)}Arn": arn for n, arn in center.hours_arns.items()}
+        # Tools fill %PromptArn.NAME% from these, as they do queues and hours (ivr/stack_outputs.py).
+        outputs |= {f"Prompt{_pascal(n)}Arn": arn for n, arn in center.prompt_arns.items()}
         if ivr.tdg_arn is not None:
             outputs["TrafficDistributionGroupArn"] = ivr.tdg_arn
         for key, value in outputs.items():

@@ -33,6 +33,8 @@ class GeneratedDeployment:
     flows: int
     modules: int
     queues: int
+    #: Users in the staff file (the sample's and the generated ones).
+    users: int = 0
 
 
 def _step(ident: str, kind: str, params: dict[str, Any], nxt: str | None, **transitions: Any) -> dict[str, Any]:
@@ -203,12 +205,41 @@ def menu_doc(
     return _doc(name, "contactFlow", actions)
 
 
+def staff_doc(sample: dict[str, Any], users: int, queue_names: list[str]) -> dict[str, Any]:
+    """The sample's staff plus ``users`` agents spread over a few teams, routing profiles and hierarchy groups, as a
+    contact center of that size organises them."""
+    staff = {key: list(value) if isinstance(value, list) else value for key, value in sample.items()}
+    teams = max(1, min(10, users // 40))
+    staff["routing_profiles"] = staff.get("routing_profiles", []) + [
+        {"name": f"team-{t:02d}", "queues": [{"queue": queue_names[t % len(queue_names)]}]} for t in range(teams)
+    ]
+    hierarchy = staff.get("hierarchy") or {"levels": ["site"], "groups": []}
+    top = hierarchy["groups"][0]["name"] if hierarchy["groups"] else None
+    groups = [{"name": f"team-{t:02d}", **({"parent": top} if top else {})} for t in range(teams)]
+    staff["hierarchy"] = {**hierarchy, "groups": hierarchy["groups"] + groups}
+    security = staff.get("security_profiles") or [{"name": "agent", "permissions": ["BasicAgentAccess"]}]
+    staff["security_profiles"] = security
+    staff["users"] = staff.get("users", []) + [
+        {
+            "username": f"agent.{i:04d}",
+            "first_name": "Agent",
+            "last_name": f"Number {i}",
+            "routing_profile": f"team-{i % teams:02d}",
+            "security_profiles": [security[0]["name"]],
+            "hierarchy_group": f"team-{i % teams:02d}",
+        }
+        for i in range(users)
+    ]
+    return staff
+
+
 def write_deployment(
-    root: Path, *, flows: int, modules: int, queues: int = 20, raise_quotas: bool = True
+    root: Path, *, flows: int, modules: int, queues: int = 20, raise_quotas: bool = True, users: int = 0
 ) -> GeneratedDeployment:
     """Write a deployment file and a flow folder under ``root``: ``flows`` flows (the sample's among them) and
-    ``modules`` modules, menus spread over ``queues`` queues; the rest of the file is the sample's. With
-    ``raise_quotas`` the file declares the Connect quotas raised to what it needs, as an account of that size has."""
+    ``modules`` modules, menus spread over ``queues`` queues, ``users`` agents besides the sample's staff; the rest
+    of the file is the sample's. With ``raise_quotas`` the file declares the Connect quotas raised to what it needs,
+    as an account of that size has."""
     flows_dir = root / "flows"
     flows_dir.mkdir(parents=True, exist_ok=True)
     for sample in SAMPLE_FLOWS.glob("*.json"):
@@ -240,20 +271,34 @@ def write_deployment(
                 hours=hours,
             ),
         )
+    # The sample's staff plus the generated agents, in a staff file of its own (named by absolute path).
+    from regions.config import staff_path
+
+    sample_staff = yaml.safe_load(staff_path(config["staff"]).read_text(encoding="utf-8")) if "staff" in config else {}
+    staff = staff_doc(sample_staff, users, queue_names) if users else sample_staff
+    staff_file = root / "staff.yaml"
+    staff_file.write_text(yaml.safe_dump(staff, sort_keys=False), encoding="utf-8")
+    config["staff"] = str(staff_file)
     # A contact center this size has had its Connect quotas raised (regions/quotas.py holds the defaults).
     from regions.quotas import INSTANCE_OWN, QUOTAS_BY_NAME
 
     total_flows = len(list(flows_dir.glob("*.json"))) - modules
     if raise_quotas:
+        needs = (("contact_flows", total_flows), ("flow_modules", modules), ("users", len(staff.get("users", []))))
         config["quotas"] = {
             name: needed + INSTANCE_OWN.get(name, 0)
-            for name, needed in (("contact_flows", total_flows), ("flow_modules", modules))
+            for name, needed in needs
             if needed + INSTANCE_OWN.get(name, 0) > QUOTAS_BY_NAME[name].default
         }
     path = root / "scale.yaml"
     path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
     return GeneratedDeployment(
-        path, flows_dir, len(list(flows_dir.glob("*.json"))) - modules, modules, len(config["queues"])
+        path,
+        flows_dir,
+        len(list(flows_dir.glob("*.json"))) - modules,
+        modules,
+        len(config["queues"]),
+        len(staff.get("users", [])),
     )
 
 

@@ -19,7 +19,7 @@ from constructs import Construct
 from regions.config import DataProtection
 from regions.custom_resource import HandlerProvider
 from regions.encryption import log_group_key
-from regions.nag import partition_text
+from regions.nag import WILDCARD_PERMISSION, partition_text
 from regions.retention import retention_days
 
 
@@ -79,16 +79,16 @@ class AdoptedFlowLogGroup(Construct):
             ],
             acknowledgments=[
                 (
-                    f"IAM5[Resource::arn:{partition_text(self)}:logs:{stack.region}:{stack.account}:log-group:"
-                    f"{name}:*]",
+                    WILDCARD_PERMISSION.about(
+                        f"Resource::arn:{partition_text(self)}:logs:{stack.region}:{stack.account}:log-group:{name}:*"
+                    ),
                     "The log group's ARN as CloudWatch Logs authorizes it ends in ':*'; only this one group.",
                 )
             ],
         )
-        self.resource = cdk.CustomResource(
+        self.resource = handler.resource(
             self,
             "Group",
-            service_token=handler.service_token,
             resource_type="Custom::AdoptedLogGroup",
             properties={
                 "LogGroupName": name,
@@ -96,5 +96,4 @@ class AdoptedFlowLogGroup(Construct):
                 "KmsKeyArn": self.key.key_arn,
                 "Keep": "true" if keep else "false",
             },
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )

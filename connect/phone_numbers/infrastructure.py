@@ -11,7 +11,7 @@ from constructs import Construct
 
 from regions.config import PhoneNumber
 from regions.custom_resource import HandlerProvider
-from regions.nag import partition_text
+from regions.nag import WILDCARD_PERMISSION, partition_text
 
 
 def claim_numbers(scope: Construct, numbers: list[PhoneNumber], target_arn: str) -> list[connect.CfnPhoneNumber]:
@@ -73,17 +73,17 @@ class NumberFlowAssociation(Construct):
             ],
             acknowledgments=[
                 (
-                    f"IAM5[Resource::arn:{partition_text(self)}:connect:{stack.region}:{stack.account}:phone-number/*]",
+                    WILDCARD_PERMISSION.about(
+                        f"Resource::arn:{partition_text(self)}:connect:{stack.region}:{stack.account}:phone-number/*"
+                    ),
                     "Numbers are claimed at deploy time, so their ids are unknown at synth: scoped to this "
                     "account's numbers in this region (the stack that claims them).",
                 )
             ],
         )
-        self.resource = cdk.CustomResource(
+        self.resource = handler.resource(
             self,
             "Association",
-            service_token=handler.service_token,
             resource_type="Custom::PhoneNumberFlowAssociation",
             properties={"InstanceId": instance_id, "ContactFlowArn": flow_arn, "PhoneNumberArns": phone_number_arns},
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )

@@ -12,7 +12,14 @@ from constructs import Construct
 
 from regions.config import RegionSettings
 from regions.custom_resource import HandlerProvider
-from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa, partition_text
+from regions.nag import (
+    INLINE_POLICY,
+    INLINE_POLICY_REASON,
+    WILDCARD_PERMISSION,
+    acknowledge,
+    logical_id,
+    partition_text,
+)
 
 
 class RecordingsReplication(Construct):
@@ -78,20 +85,20 @@ class RecordingsReplication(Construct):
                 actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey"], resources=[destination_key.key_arn]
             )
         )
-        acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
         shown = partition_text(self)
         acknowledge(
             role,
+            (INLINE_POLICY, INLINE_POLICY_REASON),
             (
-                f"IAM5[Resource::arn:{shown}:s3:::{source}/*]",
+                WILDCARD_PERMISSION.about(f"Resource::arn:{shown}:s3:::{source}/*"),
                 "Replication reads and writes every object version of the primary's recordings bucket.",
             ),
             (
-                f"IAM5[Resource::<{_logical(destination)}.Arn>/*]",
+                WILDCARD_PERMISSION.about(f"Resource::<{logical_id(_cfn(destination))}.Arn>/*"),
                 "Replication reads and writes every object version of the DR recordings bucket.",
             ),
             (
-                f"IAM5[Resource::arn:{shown}:kms:{source_region}:{stack.account}:key/*]",
+                WILDCARD_PERMISSION.about(f"Resource::arn:{shown}:kms:{source_region}:{stack.account}:key/*"),
                 "The primary's recordings key is created by the primary stack; its use is limited to S3 in the "
                 "primary region for objects of the recordings bucket (kms:ViaService, aws:s3:arn context).",
             ),
@@ -110,10 +117,9 @@ class RecordingsReplication(Construct):
                 iam.PolicyStatement(actions=["iam:PassRole"], resources=[role.role_arn]),
             ],
         )
-        self.resource = cdk.CustomResource(
+        self.resource = handler.resource(
             self,
             "Replication",
-            service_token=handler.service_token,
             resource_type="Custom::RecordingsReplication",
             properties={
                 "SourceBucket": source,
@@ -131,13 +137,10 @@ class RecordingsReplication(Construct):
                     ),
                 },
             },
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
 
 
-def _logical(bucket: s3.IBucket) -> str:
-    from regions.nag import logical_id
-
+def _cfn(bucket: s3.IBucket) -> cdk.CfnElement:
     child = bucket.node.default_child
     assert isinstance(child, cdk.CfnElement)
-    return logical_id(child)
+    return child

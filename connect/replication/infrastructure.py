@@ -9,7 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from regions.custom_resource import HandlerProvider
-from regions.nag import partition_text
+from regions.nag import WILDCARD_PERMISSION, Concern, partition_text
 
 #: CloudFormation waits at most one hour for a custom resource's answer (the CloudFormation user guide, custom
 #: resources: a response must arrive within one hour; ``ServiceTimeout`` is at most 3600 s). The Provider
@@ -66,10 +66,12 @@ def _connect_service_linked_role(stack: cdk.Stack) -> list[iam.PolicyStatement]:
     ]
 
 
-def _service_linked_role_acknowledgment(scope: Construct) -> tuple[str, str]:
+def _service_linked_role_acknowledgment(scope: Construct) -> tuple[Concern, str]:
     stack = cdk.Stack.of(scope)
     return (
-        f"IAM5[Resource::arn:{partition_text(scope)}:iam::{stack.account}:{SERVICE_LINKED_ROLE_PATH}]",
+        WILDCARD_PERMISSION.about(
+            f"Resource::arn:{partition_text(scope)}:iam::{stack.account}:{SERVICE_LINKED_ROLE_PATH}"
+        ),
         "Connect's service-linked role is named AWSServiceRoleForAmazonConnect_<id>, the id chosen by Connect; "
         "ReplicateInstance adds the replica's permissions to it (Service Authorization Reference).",
     )
@@ -122,7 +124,7 @@ class InstanceReplica(Construct):
             ],
             acknowledgments=[
                 (
-                    "IAM5[Resource::*]",
+                    WILDCARD_PERMISSION.about("Resource::*"),
                     "Directory Service actions that Connect performs when it creates (ReplicateInstance) or "
                     "removes (DeleteInstance) the replica's directory have no resource id known before the call; "
                     "iam:CreateServiceLinkedRole is limited to Connect's role.",
@@ -142,7 +144,7 @@ class InstanceReplica(Construct):
             ],
             is_complete_acknowledgments=[
                 (
-                    "IAM5[Resource::*]",
+                    WILDCARD_PERMISSION.about("Resource::*"),
                     "The poller may ask for the replica again (ReplicateInstance): the Directory Service actions "
                     "Connect performs for a replica have no resource id known before the replica exists; "
                     "iam:CreateServiceLinkedRole is limited to Connect's role. DeleteInstance is not granted.",
@@ -151,10 +153,9 @@ class InstanceReplica(Construct):
             ],
         )
         windows = {"Windows": str(REPLICATION_WINDOWS), "HandOverAfterSeconds": str(int(HAND_OVER_AFTER.to_seconds()))}
-        self.resource = cdk.CustomResource(
+        self.resource = handler.resource(
             self,
             "Replica",
-            service_token=handler.service_token,
             resource_type="Custom::ConnectInstanceReplica",
             properties={
                 "InstanceId": instance_id,
@@ -163,15 +164,13 @@ class InstanceReplica(Construct):
                 "ReplicaAlias": replica_alias,
                 **windows,
             },
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         self.waits: list[cdk.CustomResource] = []
         previous: cdk.CustomResource = self.resource
         for window in range(2, REPLICATION_WINDOWS + 1):
-            wait = cdk.CustomResource(
+            wait = handler.resource(
                 self,
                 f"Wait{window}",
-                service_token=handler.service_token,
                 resource_type="Custom::ConnectInstanceReplicaWait",
                 properties={
                     "InstanceId": instance_id,
@@ -179,7 +178,6 @@ class InstanceReplica(Construct):
                     "Window": str(window),
                     **windows,
                 },
-                removal_policy=cdk.RemovalPolicy.DESTROY,
             )
             wait.node.add_dependency(previous)
             self.waits.append(wait)

@@ -22,6 +22,16 @@ from dataclasses import dataclass, field
 
 FLOW_VERSION = "2019-10-30"  # [api] flow-language-example: the only supported Version
 MAX_ACTIONS = 250  # [2022] flow-language: at most 250 actions per flow
+#: Connect API reference, CreateContactFlow / UpdateContactFlowContent Content: maximum length 256,000 characters;
+#: CreateContactFlowModule Content: min 1, max 256000 (botocore connect model, ContactFlowModuleContent).
+MAX_CONTENT = 256_000
+#: AWS::Connect::ContactFlow Name 1-127 (CloudFormation resource reference); CreateContactFlowModule Name max 127.
+MAX_NAME = 127
+#: AWS::Connect::ContactFlow Description and CreateContactFlowModule Description: at most 500 characters.
+MAX_DESCRIPTION = 500
+#: Connect API reference, View: Id, "Length Constraints: Minimum length of 1. Maximum length of 500" (ShowView's
+#: ViewResource.Id names a view by this id or its ARN).
+MAX_VIEW_ID = 500
 MAX_IDENTIFIER = 50  # [api] flow-language-actions: Identifier up to 50 characters
 FORBIDDEN_ID_CHARS = set("%:()\\/=$,;[]{}")  # [api] flow-language-actions
 RESERVED_IDS = frozenset(  # [api] flow-language-actions
@@ -261,7 +271,9 @@ SPECS: dict[str, ActionSpec] = {
     "UpdateContactRecordingBehavior": ActionSpec(
         flows=IN | XFER | CQ | MOD | frozenset({"OUTBOUND_WHISPER"}), errors=frozenset()
     ),
-    "UpdateContactEventHooks": ActionSpec(required=("EventHooks",)),
+    # The console's "Set whisper flow" with "Disable" writes EventHooksConfiguration alone ({"CustomerWhisper":
+    # {"DisableExecution": "true"}}), with no EventHooks: seen in deployed public flows (tests/corpus/flows/SOURCES.md).
+    "UpdateContactEventHooks": ActionSpec(one_of=(("EventHooks", "EventHooksConfiguration"),)),
     "UpdateContactRoutingBehavior": ActionSpec(flows=IN | MOD, errors=frozenset()),
     "UpdateContactCallbackNumber": ActionSpec(
         flows=IN | XFER | CQ | MOD,

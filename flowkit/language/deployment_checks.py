@@ -54,10 +54,11 @@ def provided_placeholders(
     deployment: Deployment, flow_names: Iterable[str], module_names: Iterable[str] = ()
 ) -> set[str]:
     """Every placeholder the stacks of ``deployment`` fill (``stacks/regional.py``, ``connect/infrastructure.py``)."""
-    from regions.config import FUNCTION_KEYS
+    from regions.prompts import prompt_names
 
     provided = {"BotAliasArn"}
-    provided |= {f"FunctionArn.{key}" for key in FUNCTION_KEYS}
+    provided |= {f"PromptArn.{name}" for name in prompt_names()}  # one AWS::Connect::Prompt per connect/prompts file
+    provided |= {f"FunctionArn.{key}" for key in deployment.functions.keys}
     provided |= {f"QueueArn.{queue.name}" for queue in deployment.queues}
     provided |= {f"HoursArn.{hours.name}" for hours in deployment.hours}
     provided |= {f"FlowArn.{name}" for name in flow_names}
@@ -91,6 +92,8 @@ def check_placeholders(flow: FlowDoc, provided: set[str], deployment_file: str) 
                 kind = match.group(1)
                 same_kind = sorted(p for p in provided if p.split(".", 1)[0] == kind)
                 known = f" (it fills {', '.join('%' + p + '%' for p in same_kind)})" if same_kind else ""
+                if kind == "PromptArn" and match.group(2):  # a recorded prompt is a file of connect/prompts
+                    known += f"; add connect/prompts/{match.group(2)}.wav (8 kHz mono U-Law) to record it"
                 findings.append(
                     Finding(
                         flow.file,
@@ -214,4 +217,28 @@ def deployment_findings(
     """``check_flows`` over loaded flow files (anything with ``path``, ``name``, ``type`` and ``doc``), and the
     Connect quotas over the whole set."""
     docs = [FlowDoc(str(f.path), f.name, f.doc) for f in flows]
-    return check_quotas(deployment, flows, deployment_file) + check_flows(docs, deployment, bot, deployment_file)
+    return (
+        check_quotas(deployment, flows, deployment_file)
+        + check_flows(docs, deployment, bot, deployment_file)
+        + check_quick_connect_flows(deployment, flows, deployment_file)
+    )
+
+
+def check_quick_connect_flows(deployment: Deployment, flows: Sequence[Any], deployment_file: str) -> list[Finding]:
+    """Each quick connect's ``flow:`` is a flow file of the type Connect runs on that transfer (a user quick connect
+    an agentTransfer flow, a queue one a queueTransfer flow: AWS::Connect::QuickConnect)."""
+    types = {f.name: str(f.type) for f in flows}  # API flow types (flowkit.language.files.FlowFile.type)
+    findings = []
+    for index, quick in enumerate(deployment.staff.quick_connects):
+        if quick.flow is None or types.get(quick.flow) == quick.flow_type:
+            continue
+        fitting = sorted(name for name, kind in types.items() if kind == quick.flow_type)
+        found = f"is a {types[quick.flow]} flow" if quick.flow in types else "is not a flow file"
+        message = (
+            f"quick connect {quick.name!r}: flow {quick.flow!r} {found}; a {quick.kind} quick connect runs a "
+            f"{quick.flow_type} flow (known: {', '.join(fitting) or 'none: add one to the flows'})"
+        )
+        findings.append(
+            Finding(deployment_file, f"staff.quick_connects[{index}].flow", "quick-connect-flow", "error", message)
+        )
+    return findings

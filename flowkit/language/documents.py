@@ -68,11 +68,29 @@ def type_of(doc: Any, hint: str | None = None) -> str | None:
     return None
 
 
+def _token(part: Any) -> str:
+    """A CloudFormation intrinsic inside an Fn::Join, written as the ${...} token Fn::Sub would use for it."""
+    if isinstance(part, dict) and isinstance(part.get("Ref"), str):
+        return "${" + str(part["Ref"]) + "}"
+    if isinstance(part, dict) and isinstance(part.get("Fn::GetAtt"), list):
+        return "${" + ".".join(str(p) for p in part["Fn::GetAtt"]) + "}"
+    return "${" + (str(next(iter(part))) if isinstance(part, dict) and part else "value") + "}"
+
+
+def _joined(args: Any) -> str | None:
+    """The text of an Fn::Join (CDK writes a flow with resource ARNs in it so), its intrinsics as ${...} tokens."""
+    if not (isinstance(args, list) and len(args) == 2 and isinstance(args[0], str) and isinstance(args[1], list)):
+        return None
+    return args[0].join(p if isinstance(p, str) else _token(p) for p in args[1])
+
+
 def _content(raw: Any, where: str) -> Any:
-    """Flow content given as a JSON string, an Fn::Sub of one, or an object."""
+    """Flow content given as a JSON string, an Fn::Sub or Fn::Join of one, or an object."""
     if isinstance(raw, dict) and "Fn::Sub" in raw:
         sub = raw["Fn::Sub"]
         raw = sub[0] if isinstance(sub, list) and sub else sub
+    elif isinstance(raw, dict) and "Fn::Join" in raw:
+        raw = _joined(raw["Fn::Join"]) or raw
     if isinstance(raw, str):
         try:
             return json.loads(raw)

@@ -20,7 +20,9 @@ from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, has_errors
 
 #: The kit's flows are data of the contact-center unit, ``connect/flows/``.
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "connect" / "flows"
-PLACEHOLDER_KINDS = ("FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn")
+PLACEHOLDER_KINDS = (
+    "FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn", "ViewArn",
+)  # fmt: skip
 
 
 class FlowError(ValueError):
@@ -114,7 +116,7 @@ def load_flow(path: Path) -> FlowFile:
         raise FlowError(f"{path}: cannot read: {exc.strerror}") from None
     except json.JSONDecodeError as exc:
         raise FlowError(f"{path}: not valid JSON: {exc}") from None
-    findings = lint_flow(doc, str(path))
+    findings = lint_flow(doc, str(path), deploying=True)  # the kit deploys it to both Regions
     if has_errors(findings):
         errors = [f for f in findings if f.severity == "error"]
         raise FlowError("flow lint failed:\n" + "\n".join(f"  {f}" for f in errors), findings)
@@ -183,4 +185,3 @@ def creation_order(flows: list[FlowFile]) -> list[FlowFile]:
     for flow in sorted(flows, key=lambda f: f.name):
         visit(flow.name)
     return ordered
-

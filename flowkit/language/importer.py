@@ -27,7 +27,7 @@ _SAFE = re.compile(r"[^A-Za-z0-9_-]+")
 #: An ARN whose region and account may be literal or templated (${REGION}, {ACCOUNT_ID}, $.AwsRegion, <<X>>).
 _ARN = re.compile(
     r"^arn:aws[a-z-]*:(?P<service>[a-z0-9-]+):(?P<region>[^:]*):"
-    r"(?P<account>\d{12}|[^:]*[${<%\x00][^:]*):(?P<resource>.+)$"
+    r"(?P<account>\d{12}|aws|[^:]*[${<%\x00][^:]*):(?P<resource>.+)$"
 )
 #: A value that is wholly one template token: its inner words name the resource.
 _WHOLE_TEMPLATE = re.compile(
@@ -75,6 +75,10 @@ def _kind_from_arn(value: str) -> tuple[str, str] | None:
         return "FunctionArn", _resource_name(resource.split(":")[1])
     if service == "lex" and resource.startswith("bot-alias/"):
         return "BotAliasArn", ""
+    # A view: an AWS managed one, arn:aws:connect:REGION:aws:view/form:1, or the instance's own,
+    # arn:...:instance/ID/view/VIEW_ID (Connect API reference, View; ShowView takes its id or ARN in ViewResource.Id).
+    if service == "connect" and (resource.startswith("view/") or "/view/" in resource):
+        return "ViewArn", _resource_name(resource.rsplit("view/", 1)[1].split(":")[0])
     for marker, kind in (("/queue/", "QueueArn"), ("/operating-hours/", "HoursArn"), ("/contact-flow/", "FlowArn"),
                          ("/flow-module/", "ModuleArn"), ("/prompt/", "PromptArn")):  # fmt: skip
         if marker in resource:
@@ -207,7 +211,7 @@ def import_flow(
         kept["type"] = API_TO_CONSOLE.get(api_type, api_type)
     doc["Metadata"] = kept
     label = str(kept.get("name", "imported"))
-    result.findings = lint_flow(doc, label)
+    result.findings = lint_flow(doc, label, deploying=True)  # an import is made for the kit to deploy
     if "type" not in kept:
         result.findings.append(
             Finding(

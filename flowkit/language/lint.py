@@ -6,6 +6,12 @@ templates; ``flowkit.language.documents``), and reports each finding with its fi
 fix. A finding is an error only where a source says Connect rejects the thing (``flowkit.language.catalogue``);
 what the catalogue does not know is a warning. No input makes it raise: a document of the wrong shape anywhere is
 a finding.
+
+DR safety depends on where the flow goes. A flow the kit deploys to two Regions (``deploying=True``: the kit's
+flows folder, ``ivr flows lint --deploying``) must not name one Region or account, so a literal ARN, account or
+Region is an error there; in a flow that is only linted (a console export, another tool's file) Connect accepts it,
+so it is a warning. Values another tool fills before deploying (``${X}``, ``{{x.y}}``, ``<<X>>``, ``{ACCOUNT_ID}``)
+are recognised as templates, never read as JSONPath.
 """
 
 from __future__ import annotations
@@ -27,7 +33,11 @@ from flowkit.language.catalogue import (
     GENERIC_ERRORS,
     JSONPATH_ROOTS,
     MAX_ACTIONS,
+    MAX_CONTENT,
+    MAX_DESCRIPTION,
     MAX_IDENTIFIER,
+    MAX_NAME,
+    MAX_VIEW_ID,
     METRIC_AGENT_TYPES,
     OPERATORS,
     RESERVED_IDS,
@@ -42,6 +52,9 @@ from flowkit.language.catalogue import (
 Severity = Literal["error", "warning"]
 
 PLACEHOLDER = re.compile(r"%([A-Za-z]+)(?:\.([A-Za-z0-9_-]+))?%")
+#: What is left of a placeholder once the well-formed ones are removed: an opening "%Kind." or "%...Arn" without its
+#: closing "%" (``%FunctionArn.Callback``), or a closing "Kind.Name%" without its opening one.
+MALFORMED_PLACEHOLDER = re.compile(r"%[A-Za-z]+\.|%[A-Za-z]*(?:Arn|Id)\b|\b[A-Za-z]+(?:Arn|Id)(?:\.[A-Za-z0-9_-]*)?%")
 _JSONPATH = re.compile(r"\$(?:\.([A-Za-z]+)|\['([A-Za-z]+)'\])((?:\.[A-Za-z0-9_-]+)*)")
 #: One whole JSONPath: a root, then dotted or bracketed steps, no spaces.
 _SINGLE_PATH = re.compile(r"\$(?:\.[A-Za-z]+|\['[A-Za-z]+'\])(?:\.[^\s.\[\]]+|\[[^\]]+\])*")
@@ -50,9 +63,23 @@ _ARN = re.compile(r"\barn:aws[a-z-]*:[a-z0-9-]+:([^:\s\"]*):([^:\s\"]*):")
 _REGION = re.compile(
     r"\b(us|eu|ap|sa|ca|me|af|il|mx)-(gov-)?(east|west|north|south|central|northeast|southeast|southwest|northwest)-\d\b"
 )
+#: The template syntaxes seen in public flow repositories, by the tool that fills them.
+TEMPLATE_SYNTAXES = (
+    (re.compile(r"\$\{[^}]*\}"), "a ${...} token (Terraform templatefile, CloudFormation Fn::Sub, shell envsubst)"),
+    (re.compile(r"\{\{[^}]*\}\}"), "a {{...}} token (Handlebars/Jinja/Mustache)"),
+    (re.compile(r"<<[^>]*>>"), "a <<...>> token"),
+    (re.compile(r"\{[A-Z][A-Z0-9_]*\}"), "a {NAME} token"),
+    (re.compile(r"\bREPLACE_WITH_[A-Z0-9_]+"), "a REPLACE_WITH_... marker"),
+)
 #: Values another tool fills before deploying: ${X}, {{x.y}}, <<X>>, {ACCOUNT_ID}, REPLACE_WITH_...
-TEMPLATE = re.compile(r"\$\{[^}]*\}|\{\{[^}]*\}\}|<<[^>]*>>|\{[A-Z][A-Z0-9_]*\}|\bREPLACE_WITH_[A-Z0-9_]+")
+TEMPLATE = re.compile("|".join(pattern.pattern for pattern, _ in TEMPLATE_SYNTAXES))
 MAX_DEPTH = 64  # deeper documents are refused with a finding rather than walked
+#: The length counted for a placeholder once filled: a queue ARN in the longest Region name is about 130 characters.
+FILLED_ARN = 140
+#: Metadata keys of the kit's own flow files; anything else is the console's layout, sent with the content.
+KIT_METADATA = frozenset({"name", "description", "type", "settings"})
+#: Rules that tie a flow to one Region or account: errors for a flow the kit deploys to two Regions, warnings else.
+DR_RULES = frozenset({"dr-literal-arn", "dr-literal-account", "dr-literal-region"})
 
 
 @dataclass(frozen=True)
@@ -75,6 +102,37 @@ class Finding:
 
 def has_errors(findings: Iterable[Finding]) -> bool:
     return any(f.severity == "error" for f in findings)
+
+
+def cap_per_file(findings: Iterable[Finding], limit: int) -> tuple[list[Finding], dict[str, int]]:
+    """The first ``limit`` findings of each file (errors before warnings; 0 keeps all), and how many of each file's
+    findings were left out: a folder of broken files prints a screenful per file, not megabytes."""
+    kept: list[Finding] = []
+    left: dict[str, int] = {}
+    seen: dict[str, int] = {}
+    ordered = sorted(findings, key=lambda f: f.severity != "error")  # stable: document order within a severity
+    for finding in ordered:
+        seen[finding.file] = seen.get(finding.file, 0) + 1
+        if limit and seen[finding.file] > limit:
+            left[finding.file] = left.get(finding.file, 0) + 1
+        else:
+            kept.append(finding)
+    return kept, left
+
+
+def summary_lines(findings: Iterable[Finding]) -> list[str]:
+    """Counts by rule (errors first, then the most frequent), and how many files have findings."""
+    counts: dict[tuple[str, str], int] = {}
+    files: set[str] = set()
+    for finding in findings:
+        counts[(finding.severity, finding.rule)] = counts.get((finding.severity, finding.rule), 0) + 1
+        files.add(finding.file)
+    if not counts:
+        return []
+    order = sorted(counts.items(), key=lambda item: (item[0][0] != "error", -item[1], item[0][1]))
+    lines = [f"by rule ({len(files)} files with findings):"]
+    lines += [f"  {count:>6} {severity} {rule}" for (severity, rule), count in order]
+    return lines
 
 
 def _get(params: Any, dotted: str) -> Any:
@@ -133,6 +191,21 @@ def is_templated(value: Any) -> bool:
     return isinstance(value, str) and bool(PLACEHOLDER.search(value) or TEMPLATE.search(value) or "$." in value)
 
 
+def template_syntax(value: Any) -> str | None:
+    """What fills a value another tool templates (``${X}`` is Terraform or CloudFormation...), or None."""
+    if not isinstance(value, str):
+        return None
+    for pattern, label in TEMPLATE_SYNTAXES:
+        if pattern.search(value):
+            return label
+    return None
+
+
+def is_jsonpath(value: Any) -> bool:
+    """A value Connect reads as a JSONPath: it starts with ``$`` and is not a ``${...}`` template token."""
+    return isinstance(value, str) and value.startswith("$") and not value.startswith("${")
+
+
 def flow_type_of(doc: Any) -> str | None:
     """The flow type from the Metadata (kit files and console exports both write it)."""
     meta = doc.get("Metadata") if isinstance(doc, dict) else None
@@ -147,10 +220,11 @@ def _list(value: Any) -> list[Any]:
 
 
 class _Linter:
-    def __init__(self, file: str, doc: Any, flow_type: str | None) -> None:
+    def __init__(self, file: str, doc: Any, flow_type: str | None, deploying: bool = False) -> None:
         self.file = file
         self.doc = doc
         self.flow_type = normalise_flow_type(flow_type) if flow_type else None
+        self.deploying = deploying
         self.findings: list[Finding] = []
 
     def add(self, action: str, rule: str, message: str, severity: Severity = "error") -> None:
@@ -179,6 +253,7 @@ class _Linter:
             )
         if self.flow_type is None:
             self.flow_type = flow_type_of(doc)
+        self._content_limits(doc)
         by_id = self._identifiers(actions)
         start = doc.get("StartAction")
         if not isinstance(start, str) or start not in by_id:
@@ -188,6 +263,68 @@ class _Linter:
         if isinstance(start, str) and start in by_id:
             self._graph(start, by_id)
         return self.findings
+
+    def _content_limits(self, doc: dict[str, Any]) -> None:
+        """Connect's documented limits on what a flow or module is sent as."""
+        # Connect API reference, CreateContactFlow and UpdateContactFlowContent: Content, "Length Constraints:
+        # Maximum length of 256000"; CreateContactFlowModule: Content min 1, max 256000 (botocore connect model).
+        # The kit sends the flow without its Metadata (FlowFile.content), compact: that is the smallest form, so a
+        # flow over the limit even then is refused; one that fits only without its console Metadata is a warning.
+        bare = {k: v for k, v in doc.items() if k != "Metadata"}
+        text = json.dumps(bare, separators=(",", ":"), ensure_ascii=False)
+        size = len(text)
+        # Each %Kind.Name% becomes an ARN when the stack fills it: count it at a long ARN's length.
+        filled = size + sum(FILLED_ARN - len(m.group(0)) for m in PLACEHOLDER.finditer(text))
+        if size > MAX_CONTENT:
+            self.add(
+                "",
+                "content-too-long",
+                f"the flow content is {size:,} characters; Connect accepts at most {MAX_CONTENT:,} "
+                "(CreateContactFlow Content): split it with TransferToFlow or a module",
+            )
+        elif filled > MAX_CONTENT:
+            self.add(
+                "",
+                "content-too-long",
+                f"the flow content is {size:,} characters, about {filled:,} once its placeholders are filled with "
+                f"ARNs; Connect accepts at most {MAX_CONTENT:,} (CreateContactFlow Content)",
+                "warning",
+            )
+        elif isinstance(doc.get("Metadata"), dict) and set(doc["Metadata"]) - KIT_METADATA:
+            whole = len(json.dumps(doc, separators=(",", ":"), ensure_ascii=False))
+            if whole > MAX_CONTENT:
+                self.add(
+                    "",
+                    "content-too-long",
+                    f"with its Metadata the content is {whole:,} characters, over Connect's {MAX_CONTENT:,} "
+                    "(CreateContactFlow Content); without it, as the kit sends it, it fits",
+                    "warning",
+                )
+        meta = doc.get("Metadata")
+        if not isinstance(meta, dict):
+            return
+        name, description, settings = meta.get("name"), meta.get("description"), meta.get("settings")
+        # AWS::Connect::ContactFlow Name: 1-127 characters (CloudFormation resource reference); CreateContactFlowModule
+        # Name: min 1, max 127 (botocore connect model, ContactFlowModuleName).
+        if isinstance(name, str) and len(name) > MAX_NAME:
+            self.add("", "name-too-long", f"Metadata.name is {len(name)} characters; Connect allows {MAX_NAME}")
+        # AWS::Connect::ContactFlow Description and CreateContactFlowModule Description: at most 500 characters. The
+        # kit cuts a longer one (connect/infrastructure.py), so it is a warning: the end of the text is lost.
+        if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
+            self.add(
+                "",
+                "description-too-long",
+                f"Metadata.description is {len(description)} characters; Connect keeps {MAX_DESCRIPTION}, "
+                "the rest is cut when the kit deploys it",
+                "warning",
+            )
+        # AWS::Connect::ContactFlowModule Settings: a string of at most 256,000 characters (CloudFormation resource
+        # reference).
+        if settings is not None:
+            text = settings if isinstance(settings, str) else json.dumps(settings, separators=(",", ":"))
+            if len(text) > MAX_CONTENT:
+                self.add("", "content-too-long", f"the module Settings are {len(text):,} characters; at most "
+                         f"{MAX_CONTENT:,} (AWS::Connect::ContactFlowModule Settings)")  # fmt: skip
 
     def _identifiers(self, actions: list[Any]) -> dict[str, dict[str, Any]]:
         by_id: dict[str, dict[str, Any]] = {}
@@ -239,6 +376,12 @@ class _Linter:
             self._parameters(ident, str(kind), spec, params)
         self._transitions(ident, str(kind), spec, params, transitions, by_id)
         self._dr_safety(ident, params)
+        if kind == "ShowView":  # lenient (its conditions depend on the view), but a view id has a documented size
+            view = _get(params, "ViewResource.Id")
+            if isinstance(view, str) and not is_templated(view) and len(view) > MAX_VIEW_ID:
+                self.add(ident, "view-id", f"ViewResource.Id is {len(view)} characters; a view id is at most "
+                         f"{MAX_VIEW_ID} (Connect API reference, View)")  # fmt: skip
+        self._placeholders(ident, params)
 
     def _unknown_type(self, ident: str, kind: Any) -> None:
         if not isinstance(kind, str) or not kind:
@@ -276,7 +419,7 @@ class _Linter:
                 self.add(ident, "static-parameter", f"Parameters.{name} must be a static value, not a JSONPath")
         for name in spec.single_path:
             value = _get(params, name)
-            if isinstance(value, str) and value.startswith("$"):
+            if is_jsonpath(value):
                 self._single_path(ident, name, value)
         for name, rule in spec.numbers.items():
             self._number(ident, name, rule, _get(params, name))
@@ -294,7 +437,7 @@ class _Linter:
     def _number(self, ident: str, name: str, rule: Any, value: Any) -> None:
         if value is None:
             return
-        if isinstance(value, str) and value.startswith("$"):
+        if is_jsonpath(value):
             if not rule.dynamic:
                 self.add(ident, "static-parameter", f"Parameters.{name} must be a static number, not a JSONPath")
             return
@@ -535,9 +678,25 @@ class _Linter:
         if len(set(texts)) != len(texts):
             self.add(ident, "condition", "two conditions test the same value; the second can never be taken", "warning")
 
+    # -- placeholders --------------------------------------------------------------------------------------------
+    def _placeholders(self, ident: str, params: dict[str, Any]) -> None:
+        for text in _strings(params):
+            broken = MALFORMED_PLACEHOLDER.search(PLACEHOLDER.sub("", text))
+            if broken:
+                self.add(ident, "placeholder", f"malformed placeholder near {broken.group(0)!r} in {text!r}: write "
+                         "%Kind.Name% (both % signs; a name of letters, digits, - and _)")  # fmt: skip
+
     # -- DR safety -----------------------------------------------------------------------------------------------
     def _dr_safety(self, ident: str, params: dict[str, Any]) -> None:
+        # A literal Region or account is only wrong where the kit deploys the flow to two Regions.
+        literal: Severity = "error" if self.deploying else "warning"
+        where = "" if self.deploying else " (an error in a flow the kit deploys to two Regions)"
+        templated: set[str] = set()
+        arn_templated = False
         for text in _strings(params):
+            syntax = template_syntax(text)
+            if syntax:
+                templated.add(syntax)
             # Tokens of other tools may hold colons (${AWS::Region}): mask them before reading an ARN's fields.
             plain = TEMPLATE.sub("{T}", PLACEHOLDER.sub("", text))
             arn = _ARN.search(plain)
@@ -551,23 +710,37 @@ class _Linter:
                         "per region (`ivr flows import` converts it)",
                         "warning",
                     )
+                    arn_templated = True
                 else:
                     self.add(
                         ident,
                         "dr-literal-arn",
                         "a literal ARN ties the flow to one region and account; use a "
-                        "%Kind.Name% placeholder (ivr flows import does this)",
+                        f"%Kind.Name% placeholder (ivr flows import does this){where}",
+                        literal,
                     )
             elif _ACCOUNT.search(plain):
                 self.add(
-                    ident, "dr-literal-account", "a literal 12-digit account id breaks the DR region; use a placeholder"
+                    ident,
+                    "dr-literal-account",
+                    f"a literal 12-digit account id breaks the DR region; use a placeholder{where}",
+                    literal,
                 )
             elif _REGION.search(plain):
                 self.add(
                     ident,
                     "dr-literal-region",
-                    "a literal region name breaks the DR region; use $.AwsRegion or a placeholder",
+                    f"a literal region name breaks the DR region; use $.AwsRegion or a placeholder{where}",
+                    literal,
                 )
+        if templated and not arn_templated:
+            self.add(
+                ident,
+                "templated-value",
+                f"a value holds {' and '.join(sorted(templated))}, filled by another tool before deploying; "
+                "it is kept as text, not read as JSONPath (`ivr flows import` turns ARNs into %Kind.Name%)",
+                "warning",
+            )
 
     # -- graph ---------------------------------------------------------------------------------------------------
     def _ends_here(self, action: dict[str, Any]) -> bool:
@@ -684,9 +857,11 @@ def _cycles(edges: dict[str, list[str]]) -> list[set[str]]:
     return found
 
 
-def lint_flow(doc: Any, file: str = "<flow>", flow_type: str | None = None) -> list[Finding]:
-    """Lint one parsed flow document."""
-    return _Linter(file, doc, flow_type).run()
+def lint_flow(
+    doc: Any, file: str = "<flow>", flow_type: str | None = None, *, deploying: bool = False
+) -> list[Finding]:
+    """Lint one parsed flow document; ``deploying`` for a flow the kit deploys to two Regions (DR rules are errors)."""
+    return _Linter(file, doc, flow_type, deploying).run()
 
 
 def parse(text: str) -> Any:
@@ -697,16 +872,20 @@ def parse(text: str) -> Any:
         raise ValueError(f"nests too deeply to parse (over {MAX_DEPTH} levels is not a flow)") from None
 
 
-def lint_text(text: str, file: str = "<flow>", flow_type: str | None = None) -> list[Finding]:
+def lint_text(
+    text: str, file: str = "<flow>", flow_type: str | None = None, *, deploying: bool = False
+) -> list[Finding]:
     """Lint JSON text: a flow, or a wrapper holding flows. A parse error is a finding (rule ``json``)."""
     try:
         data = parse(text)
     except ValueError as exc:
         return [Finding(file, "", "json", "error", f"not valid JSON: {exc}")]
-    return lint_document(data, file, flow_type)
+    return lint_document(data, file, flow_type, deploying=deploying)
 
 
-def lint_document(data: Any, file: str = "<flow>", flow_type: str | None = None) -> list[Finding]:
+def lint_document(
+    data: Any, file: str = "<flow>", flow_type: str | None = None, *, deploying: bool = False
+) -> list[Finding]:
     """Lint a parsed file: a flow document, or each flow inside a DescribeContactFlow or CloudFormation wrapper."""
     from flowkit.language.documents import DocumentError, looks_like_flow, unwrap
 
@@ -719,12 +898,12 @@ def lint_document(data: Any, file: str = "<flow>", flow_type: str | None = None)
             findings: list[Finding] = []
             for item in found:
                 label = file if len(found) == 1 else f"{file}#{item.where}"
-                findings += lint_flow(item.doc, label, flow_type or item.type)
+                findings += lint_flow(item.doc, label, flow_type or item.type, deploying=deploying)
             return findings
-    return lint_flow(data, file, flow_type)
+    return lint_flow(data, file, flow_type, deploying=deploying)
 
 
-def lint_path(path: Path, flow_type: str | None = None) -> list[Finding]:
+def lint_path(path: Path, flow_type: str | None = None, *, deploying: bool = False) -> list[Finding]:
     """Lint one file (JSON, or a CloudFormation template in YAML); raises OSError when it cannot be read and
     UnicodeDecodeError when it is not UTF-8."""
     text = path.read_text(encoding="utf-8")
@@ -735,8 +914,8 @@ def lint_path(path: Path, flow_type: str | None = None) -> list[Finding]:
             data = read_template_yaml(text)
         except (ValueError, RecursionError) as exc:
             return [Finding(str(path), "", "json", "error", str(exc))]
-        return lint_document(data, str(path), flow_type)
-    return lint_text(text, str(path), flow_type)
+        return lint_document(data, str(path), flow_type, deploying=deploying)
+    return lint_text(text, str(path), flow_type, deploying=deploying)
 
 
 def named_flows(path: Path) -> list[tuple[str, dict[str, Any]]]:

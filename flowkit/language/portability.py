@@ -12,8 +12,8 @@ instance. The flow then runs in either Region, so every reference it holds must 
 - The Lex bot: the same guide offers Lex Global Resiliency, which keeps the bot id (and the alias id) in the
   replica Region; the kit fills ``%BotAliasArn%`` with ``arn:<partition>:lex:$.AwsRegion:<account>:bot-alias/...``.
 
-Anything else (a literal ARN, account or Region, or a placeholder of another kind such as a prompt,
-which the kit fills with this Region's ARN) is reported. ``ivr synth`` runs this check for global-resiliency
+Anything else (a literal ARN, account or Region, or a placeholder of a kind not listed in ``PORTABLE_KINDS``,
+which the kit would fill with this Region's ARN) is reported. ``ivr synth`` runs this check for global-resiliency
 deployments, beside the general linter.
 """
 
@@ -38,6 +38,10 @@ PORTABLE_KINDS: dict[str, str] = {
     # The guide's list of resources mirrored to the replica ("Create a replica of your existing Amazon Connect
     # instance") names flow modules beside flows; the kit deploys both in the primary only.
     "ModuleArn": "flow modules are mirrored by Connect with the same ids, like flows",
+    # The same list names "Prompts (not including those stored in S3)": the prompt library, which the kit's
+    # AWS::Connect::Prompt resources fill (Connect keeps its own copy of the audio: GetPromptFile), as opposed to
+    # audio a Play prompt block reads from an S3 path at run time. The kit creates prompts in the primary only.
+    "PromptArn": "prompts of the instance's library are mirrored by Connect with the same ids",
     "FunctionArn": "filled with $.AwsRegion and a function name that both Regions share",
     "BotAliasArn": "filled with $.AwsRegion; Lex bot replication keeps the bot and alias ids",
 }

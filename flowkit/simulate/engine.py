@@ -735,7 +735,9 @@ def _prompt_text(params: Any) -> str | None:
         if params.get(key):
             return str(params[key])
     if params.get("PromptId"):
-        return f"<prompt {params['PromptId']}>"
+        # A recorded prompt of connect/prompts is named, as the caller would hear that file.
+        named = re.fullmatch(r"%PromptArn\.([A-Za-z0-9_-]+)%", str(params["PromptId"]))
+        return f"<recorded prompt {named.group(1)}>" if named else f"<prompt {params['PromptId']}>"
     return None
 
 

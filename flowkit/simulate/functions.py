@@ -23,18 +23,22 @@ from pathlib import Path
 from typing import Any
 
 from flowkit.simulate.dynamodb import MemoryDynamoDB
+from regions.functions import FUNCTIONS_FILE, FunctionRegistry, load_functions
 
 #: The clinic functions' code and sample data live in their own unit, ``lambdas/``.
 LAMBDAS_DIR = Path(__file__).resolve().parents[2] / "lambdas"
 RUNTIME_DIR = LAMBDAS_DIR / "runtime"
 SAMPLE_DATA = LAMBDAS_DIR / "sample_data.yaml"
 TABLE = "clinic-appointments-local"
-#: The kit's functions by the name flows use in ``%FunctionArn.<name>%``.
-HANDLERS = {
-    "CallerLookup": "clinic.caller_lookup:handler",
-    "Callback": "clinic.callback:handler",
-    "Appointments": "clinic.appointments:handler",
-}
+
+
+def handler_specs(registry: FunctionRegistry) -> dict[str, str]:
+    """Each function of a registry by the name flows use in ``%FunctionArn.<name>%``, as ``module:function``;
+    its code folder is made importable, as Lambda imports it from its asset root."""
+    for folder in dict.fromkeys(str(registry.code_dir(entry)) for entry in registry.entries):
+        if folder not in sys.path:
+            sys.path.insert(0, folder)
+    return {entry.key: f"{entry.module}:{entry.function}" for entry in registry.entries}
 
 
 @dataclass
@@ -109,15 +113,23 @@ def unavailable(_event: dict[str, Any], _context: Any) -> dict[str, str]:
 
 
 class LocalClinic:
-    """A running local backend; ``set_time`` moves the clinic's clock."""
+    """A running local backend; ``set_time`` moves the clinic's clock.
 
-    def __init__(self, time_zone: str, memory: MemoryDynamoDB | None = None) -> None:
+    ``functions`` is the deployment's function registry (default: the kit's); ``code_hook`` names the bot's.
+    """
+
+    def __init__(
+        self, time_zone: str, memory: MemoryDynamoDB | None = None, functions: FunctionRegistry | None = None
+    ) -> None:
         self.time_zone = time_zone
         #: The in-memory table service, when the backend is memory (None with moto).
         self.memory = memory
         self.now: datetime | None = None
-        self.invocations = {name: Invocations() for name in HANDLERS}
-        self.handlers = {name: _local(load_handler(spec), self.invocations[name]) for name, spec in HANDLERS.items()}
+        registry = functions if functions is not None else load_functions(FUNCTIONS_FILE)
+        specs = handler_specs(registry)
+        self.code_hook = registry.code_hook.key
+        self.invocations = {name: Invocations() for name in specs}
+        self.handlers = {name: _local(load_handler(spec), self.invocations[name]) for name, spec in specs.items()}
         self._calls = threading.local()
 
     def set_time(self, at: datetime) -> None:
@@ -183,15 +195,22 @@ def create_table(dynamodb: Any, name: str) -> Any:
 
 
 @contextmanager
-def local_clinic(time_zone: str, *, backend: str = "memory") -> Iterator[LocalClinic]:
+def local_clinic(
+    time_zone: str, *, backend: str = "memory", functions: FunctionRegistry | None = None
+) -> Iterator[LocalClinic]:
     """Serve the clinic's table locally, set the functions' environment, and import them.
+
+    ``functions`` is the deployment's function registry (default: the kit's, ``lambdas/functions.yaml``).
 
     ``backend="memory"`` (the default) serves DynamoDB from ``MemoryDynamoDB`` on boto3's default session, and
     stops any other AWS call before it reaches the network; ``backend="moto"`` runs moto's ``mock_aws``.
     """
     if backend not in ("memory", "moto"):
         raise ValueError(f"backend must be memory or moto, not {backend!r}")
+    registry = functions if functions is not None else load_functions(FUNCTIONS_FILE)
     env = {
+        # What the registry's entries add, as their functions get it on Lambda.
+        **_entries_environment(registry),
         # As Lambda sets it: the X-Ray SDK then takes its Lambda path (a local sampler) instead of building an
         # X-Ray client for sampling rules at import; tracing itself stays off (POWERTOOLS_TRACE_DISABLED).
         "LAMBDA_TASK_ROOT": str(RUNTIME_DIR),
@@ -207,6 +226,9 @@ def local_clinic(time_zone: str, *, backend: str = "memory") -> Iterator[LocalCl
         "POWERTOOLS_SERVICE_NAME": "clinic-local",
     }
     saved = {k: os.environ.get(k) for k in env}
+    # The local clinic never reaches AWS: the operator's profile (AWS_PROFILE, which may name one this machine
+    # lacks) must not be looked up, or boto3 raises ProfileNotFound before the first local call.
+    saved |= {k: os.environ.pop(k, None) for k in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE")}
     os.environ.update(env)
     warnings.filterwarnings("ignore", message="No application metrics to publish")
     try:
@@ -214,7 +236,7 @@ def local_clinic(time_zone: str, *, backend: str = "memory") -> Iterator[LocalCl
             import boto3
 
             create_table(boto3.resource("dynamodb"), TABLE)
-            clinic = LocalClinic(time_zone, memory)
+            clinic = LocalClinic(time_zone, memory, registry)
             _reset_caches()
             original_now = _clock_now()
             try:
@@ -228,6 +250,19 @@ def local_clinic(time_zone: str, *, backend: str = "memory") -> Iterator[LocalCl
                 os.environ.pop(key, None)
             else:
                 os.environ[key] = value
+
+
+def _entries_environment(registry: FunctionRegistry) -> dict[str, str]:
+    """The variables the registry's entries add; the local functions share one process, so one value each."""
+    merged: dict[str, str] = {}
+    for entry in registry.entries:
+        for name, value in entry.environment.items():
+            if merged.setdefault(name, value) != value:
+                raise ValueError(
+                    f"{registry.path}: {name} has two values among the functions; the local simulator runs them in "
+                    "one process"
+                )
+    return merged
 
 
 @contextmanager

@@ -77,10 +77,11 @@ def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: Loc
         flows = {name: _with_function_arns(doc, arns) for name, doc in flows.items()}
         handlers |= {in_region(arn, region): handlers[key] for key, arn in arns.items()}
     locale = deployment.lex.locales[0]
-    appointments = handlers["Appointments"]
+    hook_key = clinic.code_hook
+    hook = handlers[hook_key]
 
     def code_hook(event: dict[str, Any]) -> dict[str, Any]:
-        response: dict[str, Any] = appointments(event, LocalContext(deployment.function_name("Appointments")))
+        response: dict[str, Any] = hook(event, LocalContext(deployment.function_name(hook_key)))
         return response
 
     # The emulator keeps no state between conversations: one instance (its patterns compiled once) serves all.

@@ -3,9 +3,9 @@
 Compiling runs every call scenario through the simulator (the flows, the bot emulation, the real clinic functions
 against an in-memory table): most of a second on each ``python app.py``, for a result that only changes when one
 of its inputs does. Those inputs are the scenario files, the flow files, the deployment's settings, the bot model,
-the clinic's functions and sample data, and the compiler's and simulator's own source (with the versions of the
-libraries the functions run on). A scenario whose ``lambdas`` names a module outside the kit is not followed:
-clear ``.ivr-cache/`` after changing such a module.
+the clinic's functions (their registry and code) and sample data, and the compiler's and simulator's own source
+(with the versions of the libraries the functions run on). A scenario whose ``lambdas`` names a module outside the
+kit is not followed: clear ``.ivr-cache/`` after changing such a module.
 
 On a hit nothing of the simulator is imported.
 """
@@ -52,6 +52,11 @@ def case_inputs_fingerprint(
     mark.folder(scenarios, ("*.yaml", "*.yml")).folder(flows, ("*.json",))
     for folder, patterns in compiler:
         mark.folder(folder, patterns)
+    # The deployment's function registry and its functions' code: which functions the scenarios reach.
+    registry = deployment.functions
+    mark.file(registry.path, "functions.yaml")
+    for folder in sorted({registry.code_dir(entry) for entry in registry.entries}):
+        mark.folder(folder, ("*.py",))
     return mark.file(SAMPLE_DATA, "sample_data.yaml").hexdigest()
 
 

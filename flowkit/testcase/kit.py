@@ -50,7 +50,7 @@ class OfflineKit:
 
 @contextmanager
 def offline_kit(deployment: Deployment, *, backend: str = "memory") -> Iterator[OfflineKit]:
-    with local_clinic(deployment.hours[0].time_zone, backend=backend) as clinic:
+    with local_clinic(deployment.hours[0].time_zone, backend=backend, functions=deployment.functions) as clinic:
         yield OfflineKit(deployment, clinic, [datetime.now().astimezone()], {})
 
 

@@ -17,7 +17,7 @@ from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 from regions.custom_resource import HandlerProvider
-from regions.nag import partition_text
+from regions.nag import WILDCARD_PERMISSION, partition_text
 
 NAMESPACE = "lambda"
 DIMENSION = "lambda:function:ProvisionedConcurrency"
@@ -93,14 +93,16 @@ class CapacityProvider(Construct):
             ],
             acknowledgments=[
                 (
-                    "IAM5[Resource::*]",
+                    WILDCARD_PERMISSION.about("Resource::*"),
                     "DescribeScalableTargets and DescribeScheduledActions are List actions without a resource type "
                     "(Service Authorization Reference); iam:CreateServiceLinkedRole is limited to Application Auto "
                     "Scaling's Lambda role.",
                 ),
                 (
-                    f"IAM5[Resource::arn:{partition_text(self)}:application-autoscaling:{stack.region}:"
-                    f"{stack.account}:scalable-target/*]",
+                    WILDCARD_PERMISSION.about(
+                        f"Resource::arn:{partition_text(self)}:application-autoscaling:{stack.region}:"
+                        f"{stack.account}:scalable-target/*"
+                    ),
                     "A scalable target's ARN ends in an id generated at registration; the writes are limited to "
                     "this region and account and to the lambda namespace (application-autoscaling:service-namespace).",
                 ),
@@ -131,10 +133,9 @@ class ProvisionedCapacity(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self.resource_id = f"function:{function_name}:{alias.alias_name}"
-        self.resource = cdk.CustomResource(
+        self.resource = provider.handler.resource(
             self,
             "Target",
-            service_token=provider.service_token,
             resource_type=RESOURCE_TYPE,
             properties={
                 "ResourceId": self.resource_id,
@@ -154,7 +155,6 @@ class ProvisionedCapacity(Construct):
                     for s in schedules
                 ],
             },
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         self.resource.node.add_dependency(alias)
         self.policy = appscaling.CfnScalingPolicy(

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from regions.config import RegionSettings
 from regions.custom_resource import HandlerProvider
-from regions.nag import partition_text
+from regions.nag import WILDCARD_PERMISSION, partition_text
 
 
 def replicate_statements(key_arn: str, replica_region: str) -> list[iam.PolicyStatement]:
@@ -67,6 +67,13 @@ class TableKey(Construct):
         cfn_key.multi_region = True
         replica_region = settings.peer_region
         replicas = f"arn:{stack.partition}:kms:{replica_region}:{stack.account}:key/*"
+        replica_keys = (
+            WILDCARD_PERMISSION.about(
+                f"Resource::arn:{partition_text(self)}:kms:{replica_region}:{stack.account}:key/*"
+            ),
+            "The replica's key id is the primary key's, generated at deploy time; limited to the DR region of this "
+            "account.",
+        )
         handler = HandlerProvider(
             self,
             "Replicator",
@@ -89,31 +96,20 @@ class TableKey(Construct):
             ],
             acknowledgments=[
                 (
-                    "IAM5[Resource::*]",
+                    WILDCARD_PERMISSION.about("Resource::*"),
                     "kms:CreateKey has no resource type (Service Authorization Reference); ReplicateKey needs it "
                     "in the replica's region. The statement allows only replica keys (kms:MultiRegionKeyType "
                     "REPLICA), which only ReplicateKey makes, and ReplicateKey is allowed only on this key and "
                     "only into the DR region (kms:ReplicaRegion).",
                 ),
-                (
-                    f"IAM5[Resource::arn:{partition_text(self)}:kms:{replica_region}:{stack.account}:key/*]",
-                    "The replica's key id is the primary key's, generated at deploy time; limited to the DR region "
-                    "of this account.",
-                ),
+                replica_keys,
             ],
             is_complete_statements=[iam.PolicyStatement(actions=["kms:DescribeKey"], resources=[replicas])],
-            is_complete_acknowledgments=[
-                (
-                    f"IAM5[Resource::arn:{partition_text(self)}:kms:{replica_region}:{stack.account}:key/*]",
-                    "The replica's key id is the primary key's, generated at deploy time; limited to the DR region "
-                    "of this account.",
-                )
-            ],
+            is_complete_acknowledgments=[replica_keys],
         )
-        self.replica = cdk.CustomResource(
+        self.replica = handler.resource(
             self,
             "Replica",
-            service_token=handler.service_token,
             resource_type="Custom::KmsReplicaKey",
             properties={
                 "KeyId": self.key.key_id,
@@ -122,6 +118,5 @@ class TableKey(Construct):
                 "Keep": "true" if keep else "false",
                 "Description": f"{settings.stack_name}: replica of the appointments table key",
             },
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )
         self.replica_arn = self.replica.get_att_string("Arn")

@@ -41,11 +41,9 @@ class ReplicaAliasCheck(Construct):
             statements=[],
             is_complete_statements=[iam.PolicyStatement(actions=["lex:DescribeBotAlias"], resources=[alias_arn])],
         )
-        self.resource = cdk.CustomResource(
+        self.resource = handler.resource(
             self,
             "Alias",
-            service_token=handler.service_token,
             resource_type="Custom::LexReplicaAliasCheck",
             properties={"BotId": bot_id, "BotAliasId": alias_id, "Region": stack.region, "CodeHookArn": code_hook_arn},
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )

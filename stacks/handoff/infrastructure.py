@@ -10,7 +10,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from regions.custom_resource import HandlerProvider
-from regions.nag import partition_text
+from regions.nag import WILDCARD_PERMISSION, partition_text
 
 
 class PeerHandoff(Construct):
@@ -32,16 +32,17 @@ class PeerHandoff(Construct):
             ],
             acknowledgments=[
                 (
-                    f"IAM5[Resource::arn:{partition_text(self)}:ssm:{region}:{stack.account}:parameter/ivr/{deployment_name}/*]",
+                    WILDCARD_PERMISSION.about(
+                        f"Resource::arn:{partition_text(self)}:ssm:{region}:{stack.account}:parameter/ivr/"
+                        f"{deployment_name}/*"
+                    ),
                     "Limited to this deployment's parameter path /ivr/<deployment>/ in the DR region.",
                 )
             ],
         )
-        self.resource = cdk.CustomResource(
+        self.resource = handler.resource(
             self,
             "Parameters",
-            service_token=handler.service_token,
             resource_type="Custom::PeerRegionParameters",
             properties={"Region": region, "Parameters": dict(parameters)},
-            removal_policy=cdk.RemovalPolicy.DESTROY,
         )

@@ -3,7 +3,7 @@
 Runs only with credentials **and** ``IVR_AWS_TEST_CONFIG`` naming a deployment file whose ``account`` is the
 account of those credentials and whose ``dr_mode`` is ``standalone`` (it creates two Connect instances: mind
 Connect's 100 instance creations and deletions per 30 days, and do not claim numbers you will release often).
-See "Test against a real account" in README.md.
+See "Test against a real account" in docs/testing.md.
 
     IVR_AWS_TEST_CONFIG=regions/mine-standalone.yaml AWS_PROFILE=... \\
         .venv/bin/python -m pytest -m aws tests/aws -v

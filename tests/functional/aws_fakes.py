@@ -92,7 +92,7 @@ class FakeAws:
         found[0]["Status"] = flow_status
         connect.add_response("search_contact_flows", {"ContactFlows": found}, SEARCH)
         lam = self.stub("lambda", role)
-        for key in ("CallerLookup", "Appointments", "Callback"):
+        for key in self.deployment.functions.keys:
             name = f"{self.deployment.name}-{key}"
             lam.add_response("get_function", {"Configuration": {"FunctionName": name, "State": "Active"}},
                              {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
@@ -105,12 +105,24 @@ class FakeAws:
     def ready(self, role: str, level: int, status: str = "READY", allocated: int | None = None) -> None:
         """Queue one readiness poll of ``role``: GetProvisionedConcurrencyConfig for every function."""
         lam = self.stub("lambda", role)
-        for key in ("CallerLookup", "Appointments", "Callback"):
+        for key in self.deployment.functions.keys:
             name = f"{self.deployment.name}-{key}"
             lam.add_response("get_provisioned_concurrency_config",
                              {"Status": status, "RequestedProvisionedConcurrentExecutions": level,
                               "AvailableProvisionedConcurrentExecutions": level if allocated is None else allocated,
                               "AllocatedProvisionedConcurrentExecutions": level if allocated is None else allocated},
+                             {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
+
+    def ready_but(self, role: str, level: int, late: str, status: str = "IN_PROGRESS", allocated: int = 0) -> None:
+        """Queue one readiness poll of ``role`` where every function is READY at ``level`` except ``late``, which
+        answers ``status`` with ``allocated`` environments: each function answers its own status."""
+        lam = self.stub("lambda", role)
+        for name in self.deployment.function_names:
+            mine = (status, allocated) if name == late else ("READY", level)
+            lam.add_response("get_provisioned_concurrency_config",
+                             {"Status": mine[0], "RequestedProvisionedConcurrentExecutions": level,
+                              "AvailableProvisionedConcurrentExecutions": mine[1],
+                              "AllocatedProvisionedConcurrentExecutions": mine[1]},
                              {"FunctionName": name, "Qualifier": "live"})  # fmt: skip
 
     def agents(
@@ -144,6 +156,22 @@ class FakeAws:
                              {"TrafficDistributionGroupUserSummaryList": [{"UserId": u} for u in sorted(associated | wanted)]},
                              {"TrafficDistributionGroupId": TDG})  # fmt: skip
 
+    def agents_check(self, role: str, users: dict[str, str], associated: set[str], *, profile: str = "RP1") -> None:
+        """Queue one read of whether the agents are in the group (``DrOperations.agents_ready``): the instance's
+        routing profiles and users, then the group's users; it associates nothing."""
+        connect = self.stub("connect", role)
+        if self.deployment.agents.routing_profiles:
+            connect.add_response("list_routing_profiles", {"RoutingProfileSummaryList": [
+                {"Id": profile, "Name": self.deployment.agents.routing_profiles[0]}, {"Id": "RP-OTHER", "Name": "Basic"}]},
+                {"InstanceId": INSTANCE})  # fmt: skip
+        connect.add_response("search_users", {"Users": [
+            {"Id": user, "Username": f"agent-{user}", "RoutingProfileId": rp} for user, rp in users.items()]},
+            {"InstanceId": INSTANCE})  # fmt: skip
+        if any(rp == profile or not self.deployment.agents.routing_profiles for rp in users.values()):
+            connect.add_response("list_traffic_distribution_group_users",
+                                 {"TrafficDistributionGroupUserSummaryList": [{"UserId": u} for u in sorted(associated)]},
+                                 {"TrafficDistributionGroupId": TDG})  # fmt: skip
+
     def traffic(self, role: str, split: dict[str, int], agents: dict[str, int] | None = None) -> None:
         def config(values: dict[str, int]) -> dict[str, Any]:
             return {"Distributions": [{"Region": r, "Percentage": p} for r, p in values.items()]}
@@ -165,7 +193,7 @@ def register_targets(deployment: Deployment, minimum: dict[str, int], maximum: i
     """Scalable targets of both regions in moto, as the stacks create them."""
     for role, level in minimum.items():
         client = boto3.client("application-autoscaling", region_name=deployment.region(role).region)  # type: ignore[arg-type]
-        for key in ("CallerLookup", "Appointments", "Callback"):
+        for key in deployment.functions.keys:
             client.register_scalable_target(
                 ServiceNamespace="lambda", ResourceId=f"function:{deployment.name}-{key}:live",
                 ScalableDimension="lambda:function:ProvisionedConcurrency", MinCapacity=level, MaxCapacity=maximum)  # fmt: skip

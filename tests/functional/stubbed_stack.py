@@ -12,7 +12,8 @@ import boto3
 from botocore.stub import Stubber
 
 from flowkit.language.files import FlowFile, fill
-from regions.config import FUNCTION_KEYS, Deployment
+from regions.config import Deployment
+from regions.prompts import prompt_names
 
 INSTANCE = "11111111-2222-3333-4444-555555555555"
 TDG = "arn:aws:connect:us-east-1:111111111111:traffic-distribution-group/aaaaaaaa-bbbb-cccc-dddd-eeeeeeeeeeee"
@@ -55,7 +56,7 @@ def outputs_for(deployment: Deployment, role: str) -> dict[str, str]:
     outputs = {"InstanceId": INSTANCE, "InstanceArn": arn, "TrafficDistributionGroupArn": TDG, "Role": role,
                "DrMode": deployment.dr_mode, "Region": region,
                "BotAliasArn": f"arn:aws:lex:{region}:111111111111:bot-alias/BOTID12345/ALIAS12345"}  # fmt: skip
-    for key in FUNCTION_KEYS:
+    for key in deployment.functions.keys:
         outputs[f"Function{key}Arn"] = (
             f"arn:aws:lambda:{region}:111111111111:function:{deployment.function_name(key)}:live"
         )
@@ -63,6 +64,9 @@ def outputs_for(deployment: Deployment, role: str) -> dict[str, str]:
         outputs[f"Queue{pascal(queue.name)}Arn"] = f"{arn}/queue/{queue.name}"
     for hours in deployment.hours:
         outputs[f"Hours{pascal(hours.name)}Arn"] = f"{arn}/operating-hours/{hours.name}"
+    if deployment.region(role).creates_instance:  # type: ignore[arg-type]  # GR: the replica's are mirrored
+        for prompt in prompt_names():
+            outputs[f"Prompt{pascal(prompt)}Arn"] = f"{arn}/prompt/{prompt}"
     return outputs
 
 
@@ -82,10 +86,13 @@ def deployed_content(deployment: Deployment, role: str, flow: FlowFile, flows: l
     """The flow as the stack deployed it: placeholders filled with the stack's resources."""
     outputs = outputs_for(deployment, role)
     values = {"BotAliasArn": outputs["BotAliasArn"]}
-    values |= {f"FunctionArn.{k}": outputs[f"Function{k}Arn"] for k in FUNCTION_KEYS}
+    values |= {f"FunctionArn.{k}": outputs[f"Function{k}Arn"] for k in deployment.functions.keys}
     values |= {f"QueueArn.{q.name}": outputs[f"Queue{pascal(q.name)}Arn"] for q in deployment.queues}
     values |= {f"HoursArn.{h.name}": outputs[f"Hours{pascal(h.name)}Arn"] for h in deployment.hours}
     values |= {f"FlowArn.{name}": item["Arn"] for name, item in in_instance(deployment, role, flows).items()}
+    # Prompts are the primary's in global-resiliency mode (Connect mirrors them to the replica).
+    owner = outputs_for(deployment, role if deployment.region(role).creates_instance else "primary")  # type: ignore[arg-type]
+    values |= {f"PromptArn.{name}": owner[f"Prompt{pascal(name)}Arn"] for name in prompt_names()}
     if deployment.dr_mode == "global-resiliency":
         # The one set of flows Connect mirrors names the bot and the functions in the Region that runs the call.
         for key in [k for k in values if k == "BotAliasArn" or k.startswith("FunctionArn.")]:

@@ -641,3 +641,154 @@ def test_delete_of_a_replica_that_vanished_is_already_done(
     # AND the poller sees it gone
     _not_found(stub)
     assert replication.is_complete(event, lambda_context) == {"IsComplete": True}
+
+
+# -- failure paths (issue 19, item 6) ----------------------------------------------------------------------------
+def test_a_replica_connect_cannot_delete_fails_the_delete_and_a_retry_asks_again(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN a Delete of the replica that Connect accepted
+    stub = connect_clients.stub("us-west-2")
+    stub.add_response("describe_instance", _instance("ACTIVE"), {"InstanceId": INSTANCE})
+    stub.add_response("delete_instance", {}, {"InstanceId": INSTANCE})
+    event = cfn_event("Delete", REPLICA_PROPS, physical=f"{INSTANCE}@us-west-2")
+    replication.on_event(event, lambda_context)
+    # WHEN Connect then reports INSTANCE_REPLICATION_DELETION_FAILED THEN the poll fails with Connect's reason
+    failed = _instance("ACTIVE", replication=replication.REPLICA_DELETION_FAILED)
+    stub.add_response("describe_instance", failed, {"InstanceId": INSTANCE})
+    with pytest.raises(replication.ReplicationError, match=f"could not delete the replica of {INSTANCE} in us-west-2"):
+        replication.is_complete(event, lambda_context)
+    # AND CloudFormation's retry of the Delete asks Connect to delete it again (the failed deletion is not "deleting")
+    stub.add_response("describe_instance", failed, {"InstanceId": INSTANCE})
+    stub.add_response("delete_instance", {}, {"InstanceId": INSTANCE})
+    assert replication.on_event(event, lambda_context)["PhysicalResourceId"] == f"{INSTANCE}@us-west-2"
+
+
+def test_a_create_that_finds_a_replica_whose_deletion_failed_fails_naming_it(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN an earlier replica whose deletion failed, still listed in the replica region
+    failed = _instance("ACTIVE", replication=replication.REPLICA_DELETION_FAILED)
+    stub = connect_clients.stub("us-west-2")
+    stub.add_response("describe_instance", failed, {"InstanceId": INSTANCE})
+    event = cfn_event("Create", REPLICA_PROPS)
+    # WHEN a Create arrives THEN it asks for no replica (none is queued) and its poll fails with the status
+    answer = replication.on_event(event, lambda_context)
+    stub.add_response("describe_instance", failed, {"InstanceId": INSTANCE})
+    with pytest.raises(replication.ReplicationError, match=replication.REPLICA_DELETION_FAILED):
+        replication.is_complete({**event, **answer}, lambda_context)
+
+
+def test_a_create_that_fails_part_way_releases_the_numbers_it_had_pointed(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN two numbers: Connect points the first at the flow and refuses the second
+    stub = connect_clients.stub("us-east-1")
+    _associate(stub, NUMBER)
+    stub.add_client_error("associate_phone_number_contact_flow", "InvalidParameterException", "number in use", 400)
+    # WHEN the Create runs THEN it releases the first before failing (the Provider framework never sends the handler
+    # the rollback's Delete of a failed Create), and the error names both
+    stub.add_response("disassociate_phone_number_contact_flow", {}, {"PhoneNumberId": NUMBER, "InstanceId": INSTANCE})
+    with pytest.raises(phone.AssociationError) as failed:
+        phone.on_event(cfn_event("Create", PHONE_PROPS), lambda_context)
+    message = str(failed.value)
+    assert f"cannot point {NUMBER_2}" in message and f"released {NUMBER}" in message
+
+
+def test_a_number_that_cannot_be_released_after_a_partial_create_is_named(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN the first number pointed, the second refused, and the release of the first refused too
+    stub = connect_clients.stub("us-east-1")
+    _associate(stub, NUMBER)
+    stub.add_client_error("associate_phone_number_contact_flow", "InvalidParameterException", "number in use", 400)
+    stub.add_client_error("disassociate_phone_number_contact_flow", "AccessDeniedException", "no", 403)
+    # WHEN the Create fails THEN the error says which number still points at the flow and how to release it
+    with pytest.raises(phone.AssociationError, match=f"{NUMBER} could not be released and still point"):
+        phone.on_event(cfn_event("Create", PHONE_PROPS), lambda_context)
+
+
+def test_a_failed_update_is_undone_by_cloudformations_rollback(
+    connect_clients: Clients, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN one number on the old flow; an Update adds a second number and points both at a new flow
+    new_flow = FLOW_ARN.replace("aaaaaaaa-bbbb", "bbbbbbbb-bbbb")
+    old = {**PHONE_PROPS, "PhoneNumberArns": [NUMBER]}
+    new = {**PHONE_PROPS, "ContactFlowArn": new_flow}
+    stub = connect_clients.stub("us-east-1")
+    stub.add_response("associate_phone_number_contact_flow", {},
+                      {"PhoneNumberId": NUMBER, "InstanceId": INSTANCE, "ContactFlowId": "bbbbbbbb-bbbb-cccc-dddd-eeeeeeeeeeee"})  # fmt: skip
+    stub.add_client_error("associate_phone_number_contact_flow", "InvalidParameterException", "number in use", 400)
+    # WHEN the Update fails part-way THEN it raises without releasing anything (no disassociation is queued)
+    with pytest.raises(phone.AssociationError, match=NUMBER_2):
+        phone.on_event(cfn_event("Update", new, old=old, physical=f"{INSTANCE}/InboundNumbers"), lambda_context)
+    # AND CloudFormation's rollback (an Update back to the old properties) points the first number at the old flow
+    # again and releases the number the update added
+    _associate(stub, NUMBER)
+    stub.add_response("disassociate_phone_number_contact_flow", {}, {"PhoneNumberId": NUMBER_2, "InstanceId": INSTANCE})
+    rollback = cfn_event("Update", old, old=new, physical=f"{INSTANCE}/InboundNumbers")
+    assert phone.on_event(rollback, lambda_context) == {"PhysicalResourceId": f"{INSTANCE}/InboundNumbers"}
+
+
+def test_handoff_moved_to_another_region_writes_there_and_clears_the_old_one(
+    dr_ssm: Any, lambda_context: FakeLambdaContext
+) -> None:
+    # GIVEN the hand-off written in us-west-2
+    params = {"/ivr/clinic/instance-id": INSTANCE, "/ivr/clinic/queue/appointments": "q-1"}
+    created = handoff.on_event(cfn_event("Create", {"Region": "us-west-2", "Parameters": params}), lambda_context)
+    # WHEN the DR region changes to eu-west-2
+    moved = cfn_event("Update", {"Region": "eu-west-2", "Parameters": params},
+                      old={"Region": "us-west-2", "Parameters": params}, physical=created["PhysicalResourceId"])  # fmt: skip
+    handoff.on_event(moved, lambda_context)
+    # THEN the new region holds every parameter and the old one none
+    assert _names(boto3.client("ssm", region_name="eu-west-2")) == params
+    assert _names(dr_ssm) == {}
+
+
+class _Unreachable:
+    """An SSM client of a region that does not answer: every call fails to connect."""
+
+    def __init__(self, region: str) -> None:
+        self.meta = boto3.client("ssm", region_name=region).meta
+
+    def __getattr__(self, operation: str) -> Any:
+        from botocore.exceptions import EndpointConnectionError
+
+        def call(**_kwargs: Any) -> Any:
+            raise EndpointConnectionError(endpoint_url=f"https://ssm.{self.meta.region_name}.amazonaws.com")
+
+        return call
+
+
+def _down(monkeypatch: pytest.MonkeyPatch, region: str) -> None:
+    real = handoff.ssm_client
+    monkeypatch.setattr(handoff, "ssm_client", lambda r: _Unreachable(r) if r == region else real(r))
+
+
+def test_handoff_to_an_unreachable_region_fails_the_write(
+    dr_ssm: Any, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the DR region does not answer WHEN the hand-off is created THEN it fails naming the endpoint
+    _down(monkeypatch, "us-west-2")
+    from botocore.exceptions import EndpointConnectionError
+
+    with pytest.raises(EndpointConnectionError, match=r"ssm\.us-west-2"):
+        handoff.on_event(cfn_event("Create", {"Region": "us-west-2", "Parameters": {"/ivr/clinic/x": "1"}}),
+                         lambda_context)  # fmt: skip
+
+
+def test_handoff_moving_away_from_an_unreachable_region_succeeds(
+    dr_ssm: Any, lambda_context: FakeLambdaContext, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the hand-off in us-west-2, which then stops answering
+    params = {"/ivr/clinic/instance-id": INSTANCE}
+    created = handoff.on_event(cfn_event("Create", {"Region": "us-west-2", "Parameters": params}), lambda_context)
+    _down(monkeypatch, "us-west-2")
+    # WHEN the DR region moves to eu-west-2 THEN the update succeeds: written there, the old ones left (logged)
+    moved = cfn_event("Update", {"Region": "eu-west-2", "Parameters": params},
+                      old={"Region": "us-west-2", "Parameters": params}, physical=created["PhysicalResourceId"])  # fmt: skip
+    assert handoff.on_event(moved, lambda_context) == {"PhysicalResourceId": created["PhysicalResourceId"]}
+    assert _names(boto3.client("ssm", region_name="eu-west-2")) == params
+    # AND a Delete while the region is down succeeds, so that the primary stack can be torn down in that outage
+    delete = cfn_event("Delete", {"Region": "us-west-2", "Parameters": params}, physical=created["PhysicalResourceId"])
+    assert handoff.on_event(delete, lambda_context) == {"PhysicalResourceId": created["PhysicalResourceId"]}

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regions.config import Deployment, load_deployment
-from runbooks.drill import DrillError, DrillRunner, all_drills, load_drill, write_report
+from runbooks.drill import DrillError, DrillRunner, DrillSpec, all_drills, load_drill, write_report
 from runbooks.failover import DrOperations
 from tests.conftest import ROOT
 from tests.functional.aws_fakes import FakeAws, FakeClock, minimums
@@ -16,8 +16,6 @@ from tests.functional.aws_fakes import FakeAws, FakeClock, minimums
 PRIMARY, DR = "us-east-1", "us-west-2"
 #: Users by routing profile: U1 and U2 are in the configured front-desk profile (RP1).
 AGENTS = {"U1": "RP1", "U2": "RP1", "U3": "RP-OTHER"}
-
-
 
 
 @pytest.fixture(autouse=True)
@@ -47,8 +45,9 @@ def runner(aws: FakeAws, deployment: Deployment, clock: FakeClock, **kw: object)
 def healthy_dr_and_traffic(aws: FakeAws) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated={"U1", "U2"})
     aws.ready("dr", 10)  # the raised capacity is allocated and READY when the drill verifies it
-    aws.agents("dr", AGENTS, associated=set())  # the front desk joins the traffic distribution group
+    aws.agents("dr", AGENTS, associated={"U1", "U2"})  # the front desk is in the traffic distribution group
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     aws.traffic("dr", {DR: 100, PRIMARY: 0})
@@ -88,8 +87,9 @@ def test_failed_verification_rolls_back_what_was_done(aws: FakeAws, deployment: 
     clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated={"U1", "U2"})
     aws.ready("dr", 10)
-    aws.agents("dr", AGENTS, associated=set())
+    aws.agents("dr", AGENTS, associated={"U1", "U2"})
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
     aws.update("dr", {DR: 100, PRIMARY: 0})
     # the split never arrives: 31 polls over the 300 s timeout
@@ -114,6 +114,7 @@ def test_interrupted_drill_rolls_back_and_says_so(aws: FakeAws, deployment: Depl
         raise KeyboardInterrupt
 
     healthy_dr_and_traffic(aws)
+    aws.traffic("dr", {DR: 100, PRIMARY: 0})  # the split read back for the evidence when it stops
     aws.stack("primary")
     aws.traffic("primary", {DR: 100, PRIMARY: 0})
     aws.update("primary", {PRIMARY: 100, DR: 0})
@@ -122,12 +123,14 @@ def test_interrupted_drill_rolls_back_and_says_so(aws: FakeAws, deployment: Depl
     )
     assert report.outcome == "interrupted"
     assert [s.status for s in report.steps][-3:] == ["interrupted", "rolled-back", "rolled-back"]
+    assert report.traffic == f"telephony {DR} 100 %, {PRIMARY} 0 %; agents {DR} 100 %, {PRIMARY} 0 % (read in {DR})"
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
 
 
 def test_declining_stops_before_changing_production(aws: FakeAws, deployment: Deployment) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated={"U1", "U2"})
     report = runner(aws, deployment, FakeClock(), confirm=lambda _q: False).run(load_drill("failover-drill"))
     assert report.outcome == "declined"
     assert [s.status for s in report.steps] == ["ok", "declined"]
@@ -148,6 +151,7 @@ def test_a_firing_alarm_fails_the_standby_check(aws: FakeAws, deployment: Deploy
     )
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated={"U1", "U2"})
     clock = FakeClock()
     report = runner(aws, deployment, clock).run(load_drill("standby-check"))
     assert report.outcome == "failed"
@@ -174,6 +178,7 @@ def test_raised_capacity_that_is_not_allocated_fails_the_drill_before_calls_move
     clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated={"U1", "U2"})
     for _ in range(31):  # polled every 10 s over the step's 300 s
         aws.ready("dr", 10, status="IN_PROGRESS", allocated=2)
     # WHEN the drill runs THEN the capacity step fails, nothing moves, and the capacity is rolled back
@@ -196,6 +201,7 @@ def test_capacity_allocated_after_minutes_is_waited_for_and_the_wait_is_in_the_r
     clock = FakeClock()
     aws.stack("dr")
     aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated={"U1", "U2"})
     for allocated in range(1, 10):
         aws.ready("dr", 10, status="IN_PROGRESS", allocated=allocated)
     aws.ready("dr", 10)
@@ -211,22 +217,61 @@ def test_capacity_allocated_after_minutes_is_waited_for_and_the_wait_is_in_the_r
     assert f"waited 90 s of a {drill.steps[1].timeout} s deadline" in markdown.read_text()
 
 
-def test_a_drill_with_no_agent_to_take_the_calls_moves_nothing(aws: FakeAws, deployment: Deployment) -> None:
-    # GIVEN a DR region ready for calls, but no user in the front-desk routing profile
+def _precheck_only(timeout: int) -> DrillSpec:
+    """The failover drill cut to its pre-check, polled for ``timeout`` seconds."""
+    drill = load_drill("failover-drill")
+    assert drill.steps[0].action == "precheck"
+    return drill.model_copy(update={"steps": [drill.steps[0].model_copy(update={"timeout": timeout})]})
+
+
+def test_a_drill_with_no_agent_to_take_the_calls_stops_at_its_precheck(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN a DR region ready for calls, but no user in the front-desk routing profile (two polls: 0 and 10 s)
     clock = FakeClock()
     aws.stack("dr")
-    aws.healthy("dr")
-    aws.ready("dr", 10)
-    aws.agents("dr", {"U3": "RP-OTHER"}, associated=set())
-    aws.stack("primary")
-    aws.traffic("primary", {PRIMARY: 100, DR: 0})  # the rollback of the move finds the calls where they are
-    # WHEN the drill runs THEN the move fails before any traffic call (the Stubber holds none), and is rolled back
-    report = runner(aws, deployment, clock).run(load_drill("failover-drill"))
-    moved = next(s for s in report.steps if s.name == "move all calls and agents to the DR region")
-    assert moved.status == "failed" and "no user matches agents (clinic-front-desk)" in moved.detail
-    # AND the rollbacks ran: the calls, already in the primary, stay there; the DR capacity returns to standby
-    assert [(s.name, s.status) for s in report.steps][-2:] == [
-        ("rollback: move all calls and agents to the DR region", "rolled-back"),
-        ("rollback: raise DR capacity to the peak level", "rolled-back"),
+    for _ in range(2):
+        aws.healthy("dr")
+        aws.agents_check("dr", {"U3": "RP-OTHER"}, associated=set())
+    # WHEN the drill runs THEN its pre-check fails naming the configured profile, before any change
+    report = runner(aws, deployment, clock).run(_precheck_only(10))
+    assert report.outcome == "failed" and [s.status for s in report.steps] == ["failed"]
+    failed = [c for c in report.steps[0].checks if not c["ok"]]
+    assert [(c["name"], c["detail"]) for c in failed] == [
+        ("agents in the traffic distribution group", "no user matches agents (clinic-front-desk)")
     ]
     assert set(minimums(deployment, "dr").values()) == {(1, False)}
+
+
+def test_the_drill_precheck_names_agents_not_yet_in_the_group(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN two front-desk agents, of whom only U1 is associated with the traffic distribution group
+    clock = FakeClock()
+    aws.stack("dr")
+    for _ in range(2):
+        aws.healthy("dr")
+        aws.agents_check("dr", AGENTS, associated={"U1"})
+    # WHEN the drill's pre-check runs (no association call is queued: a check changes nothing)
+    report = runner(aws, deployment, clock).run(_precheck_only(10))
+    # THEN it fails naming the agent left out, and the command that associates agents while the primary answers
+    assert report.outcome == "failed"
+    [check] = [c for c in report.steps[0].checks if not c["ok"]]
+    assert check["name"] == "agents in the traffic distribution group"
+    assert check["detail"].startswith("1 of 2 (clinic-front-desk) not associated: agent-U2")
+    assert "`ivr dr agents sync`" in check["detail"] and PRIMARY in check["detail"]
+
+
+def test_a_drill_waits_for_every_function_not_any(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN every DR function READY at the peak but the last one, which Lambda never gets READY in the step's time
+    clock = FakeClock()
+    laggard = deployment.function_names[-1]
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.agents_check("dr", AGENTS, associated={"U1", "U2"})
+    drill = load_drill("failover-drill")
+    raise_step = drill.steps[1]
+    for _ in range(raise_step.timeout // 10 + 1):  # polled every 10 s over the step's timeout
+        aws.ready_but("dr", 10, laggard, status="IN_PROGRESS", allocated=2)
+    # WHEN the drill runs THEN the capacity step fails on that function alone, and nothing moves
+    report = runner(aws, deployment, clock).run(drill)
+    raised = report.steps[1]
+    assert (raised.name, raised.status) == (raise_step.name, "failed")
+    assert [c["name"] for c in raised.checks if not c["ok"]] == [f"{laggard}:live provisioned concurrency"]
+    assert [(s.name, s.status) for s in report.steps][2:] == [(f"rollback: {raise_step.name}", "rolled-back")]

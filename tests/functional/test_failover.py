@@ -114,8 +114,6 @@ def test_throttling_that_outlasts_retries_stops_the_failover(aws: FakeAws, deplo
     assert "ThrottlingException" in report.steps[-1].detail
 
 
-
-
 def test_failed_verification_stops_with_rollback_advice(aws: FakeAws, deployment: Deployment) -> None:
     # GIVEN calls that move but agents that never do, and 60 s to see the split applied
     aws.stack("dr")
@@ -307,3 +305,40 @@ def test_an_unknown_routing_profile_is_named(aws: FakeAws, deployment: Deploymen
     assert statuses(report)[-1] == ("agents follow the calls to dr", "failed")
     assert "agents.routing_profiles names ['nurses']" in report.steps[-1].detail
     assert "clinic-front-desk" in report.steps[-1].detail
+
+
+@pytest.mark.parametrize("late", [0, -1], ids=["first-function-late", "last-function-late"])
+def test_calls_wait_until_every_function_is_ready_not_any(aws: FakeAws, deployment: Deployment, late: int) -> None:
+    # GIVEN raised DR capacity that Lambda reports READY for every function but one, which is still allocating
+    laggard = deployment.function_names[late]
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.ready_but("dr", 10, laggard, status="IN_PROGRESS", allocated=3)
+    aws.ready("dr", 10)  # the next poll: every function READY
+    aws.agents("dr", AGENTS, associated=set())
+    aws.traffic("dr", {PRIMARY: 100, DR: 0})
+    aws.update("dr", {DR: 100, PRIMARY: 0})
+    aws.traffic("dr", {DR: 100, PRIMARY: 0})
+    waits: list[float] = []
+    readiness = Readiness(timeout=300, poll=15, sleep=waits.append, now=lambda: QUIET_HOUR)
+    # WHEN failing over
+    report = failover(DrOperations(deployment, aws), "dr", readiness=readiness)
+    # THEN the first poll, with one function not READY, did not let calls move: it polled again
+    assert waits == [15]
+    assert report.ok and statuses(report)[2:5] == [("capacity ready in dr", "ok"),
+                                                   ("agents follow the calls to dr", "ok"),
+                                                   ("shift traffic to dr", "ok")]  # fmt: skip
+
+
+def test_one_function_never_ready_stops_the_failover_naming_it(aws: FakeAws, deployment: Deployment) -> None:
+    # GIVEN every function READY at the peak but the last, which Lambda never gets READY within the deadline
+    laggard = deployment.function_names[-1]
+    aws.stack("dr")
+    aws.healthy("dr")
+    aws.ready_but("dr", 10, laggard, status="FAILED", allocated=1)
+    readiness = Readiness(timeout=0, poll=15, sleep=lambda _s: None, now=lambda: QUIET_HOUR)
+    # WHEN failing over THEN it stops at the readiness step, and only the laggard's check failed
+    report = failover(DrOperations(deployment, aws), "dr", readiness=readiness)
+    assert statuses(report)[-1] == ("capacity ready in dr", "failed")
+    assert [c.name for c in report.steps[-1].checks if not c.ok] == [f"{laggard}:live provisioned concurrency"]
+    assert len(report.steps[-1].checks) == len(deployment.function_names)

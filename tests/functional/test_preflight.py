@@ -14,7 +14,7 @@ import pytest
 from typer.testing import CliRunner
 
 from flowkit.language.files import load_flows
-from regions.config import FUNCTION_KEYS, Deployment, load_deployment
+from regions.config import Deployment, load_deployment
 from regions.quotas import CONNECT_QUOTAS, QUOTAS_BY_NAME, declared
 from runbooks.preflight import (
     LAMBDA_CONCURRENCY_QUOTA,
@@ -36,6 +36,7 @@ from runbooks.preflight import (
 )
 from tests.conftest import CONFIGS, ROOT
 from tests.functional.stubbed_stack import Aws
+from tests.ops.accounts import accept_the_sample_account
 
 SAMPLE = ROOT / "regions" / "clinic.yaml"
 DENIED = ("AccessDeniedException", "User is not authorized to perform this action", 400)
@@ -237,7 +238,7 @@ def test_lambda_concurrency_ok_and_a_new_accounts_low_limit(aws: Aws) -> None:
     deployment = gr()
     region = deployment.primary_region
     need = reserved_concurrency(deployment)
-    assert need == len(FUNCTION_KEYS) * deployment.lambdas.reserved_concurrency
+    assert need == len(deployment.functions.keys) * deployment.lambdas.reserved_concurrency
     # GIVEN an account whose limit and unreserved concurrency fit the reservations and the 100 kept THEN ok
     queue_account_settings(aws, region, need + UNRESERVED_MINIMUM, need + UNRESERVED_MINIMUM)
     assert check_lambda_concurrency(deployment, region, aws).status == "ok"
@@ -250,8 +251,7 @@ def test_lambda_concurrency_ok_and_a_new_accounts_low_limit(aws: Aws) -> None:
 
 
 def _queue_own_reservations(aws: Aws, deployment: Deployment, region: str, each: int | None) -> None:
-    for key in FUNCTION_KEYS:
-        name = deployment.function_name(key)
+    for name in deployment.function_names:
         if each is None:
             aws.stub("lambda", region).add_client_error(
                 "get_function_concurrency", "ResourceNotFoundException", "not found", 404,
@@ -281,7 +281,7 @@ def test_lambda_reservations_held_by_other_functions(aws: Aws) -> None:
     aws.stub("lambda", region).add_client_error(
         "get_function_concurrency",
         *DENIED,
-        expected_params={"FunctionName": deployment.function_name(FUNCTION_KEYS[0])},
+        expected_params={"FunctionName": deployment.function_names[0]},
     )
     unknown = check_lambda_concurrency(deployment, region, aws)
     assert unknown.status == "unknown" and "lambda:GetFunctionConcurrency" in unknown.fix
@@ -456,6 +456,10 @@ def cli_aws(aws: Aws, monkeypatch: pytest.MonkeyPatch) -> Aws:
     import ivr.preflight_cli as preflight_cli
 
     monkeypatch.setattr(preflight_cli, "aws_clients", lambda *_a, **_k: aws)
+    monkeypatch.setattr(preflight_cli, "clients_of", lambda *_a, **_k: aws)  # `ivr deploy`'s preflight
+    accept_the_sample_account(monkeypatch)  # the account check: tests/ops/test_aws_options.py
+    for name, value in (("AWS_ACCESS_KEY_ID", "k"), ("AWS_SECRET_ACCESS_KEY", "s")):
+        monkeypatch.setenv(name, value)
     return aws
 
 

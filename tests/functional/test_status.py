@@ -48,7 +48,8 @@ def deployment() -> Deployment:
 def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: bool = False,
                  changed_flow: str | None = None, allocated: int = 1, firing: list[str] | None = None,
                  unpublished_flow: str | None = None, unconfigured: bool = False, missing_flow: str | None = None,
-                 pages: int = 1, tags: dict[str, str] | None = None) -> None:  # fmt: skip
+                 pages: int = 1, associated: set[str] | None = None, deny_group: bool = False,
+                 tags: dict[str, str] | None = None) -> None:  # fmt: skip
     """Queue the answers `ivr status` reads in one region, in the order it reads them."""
     settings = deployment.region(role)  # type: ignore[arg-type]
     region = settings.region
@@ -73,6 +74,8 @@ def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: 
     config = {"Distributions": [{"Region": r, "Percentage": p} for r, p in split.items()]}
     connect.add_response("get_traffic_distribution", {"Arn": TDG, "TelephonyConfig": config, "AgentConfig": config},
                          {"Id": TDG})  # fmt: skip
+    if role == "primary":  # the agents who must follow the calls, and those in the group (``associated``: all)
+        queue_agents(aws, deployment, region, set(AGENTS) if associated is None else associated, deny=deny_group)
     # the kit's flows, found by name with their status and content, in ``pages`` SearchContactFlows pages; its
     # modules (if any) in one SearchContactFlowModules page
     found, modules = [], []
@@ -121,6 +124,36 @@ def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: 
     aws.stub("cloudwatch", region).add_response(
         "describe_alarms", {"MetricAlarms": alarms}, {"AlarmNamePrefix": settings.stack_name, "StateValue": "ALARM"}
     )
+
+
+#: Users of the instance by routing profile id: RP1 is the deployment's configured profile, RP-OTHER is not.
+AGENTS = {"U1": "RP1", "U2": "RP1", "U3": "RP-OTHER"}
+
+
+def queue_agents(aws: Aws, deployment: Deployment, region: str, associated: set[str], *, deny: bool = False) -> None:
+    """Queue the reads of whether the agents are in the traffic distribution group, as `ivr status` makes them."""
+    connect = aws.stub("connect", region)
+    profiles = deployment.agents.routing_profiles
+    if profiles:
+        connect.add_response("list_routing_profiles", {"RoutingProfileSummaryList": [
+            {"Id": "RP1", "Name": profiles[0]}, {"Id": "RP-OTHER", "Name": "Basic"}]}, {"InstanceId": INSTANCE})  # fmt: skip
+    connect.add_response("search_users", {"Users": [
+        {"Id": user, "Username": f"agent-{user}", "RoutingProfileId": rp} for user, rp in AGENTS.items()]},
+        {"InstanceId": INSTANCE})  # fmt: skip
+    if deny:
+        connect.add_client_error("list_traffic_distribution_group_users", "AccessDeniedException", "not allowed")
+        return
+    connect.add_response("list_traffic_distribution_group_users",
+                         {"TrafficDistributionGroupUserSummaryList": [{"UserId": u} for u in sorted(associated)]},
+                         {"TrafficDistributionGroupId": TDG})  # fmt: skip
+
+
+def wanted_agents(deployment: Deployment) -> list[str]:
+    """The usernames of AGENTS the deployment file says must follow the calls."""
+    config = deployment.agents
+    every = not config.routing_profiles and not config.users
+    return sorted(f"agent-{u}" for u, rp in AGENTS.items()
+                  if every or (rp == "RP1" and config.routing_profiles) or f"agent-{u}" in config.users)  # fmt: skip
 
 
 def items(status: Status, role: str) -> dict[str, tuple[str, bool | None]]:
@@ -293,3 +326,44 @@ def test_a_stack_deployed_before_commit_tags_says_so(aws: Aws, deployment: Deplo
     status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
     assert items(status, "primary")["commit"][0].startswith("not tagged")
     assert all(r.commit is None for r in status.regions)
+
+
+def test_agents_all_in_the_group_read_ok_once_in_the_primary(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:
+    # GIVEN both regions healthy, every agent who must follow the calls in the traffic distribution group
+    for role in ("primary", "dr"):
+        queue_region(aws, deployment, role, allocated=deployment.region(role).baseline_concurrency)  # type: ignore[arg-type]
+    # WHEN status is read THEN the primary says how many are associated, and the DR region does not read it again
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    value, ok = items(status, "primary")["agents in the traffic distribution group"]
+    assert ok is True and value.startswith(f"all {len(wanted_agents(deployment))} ")
+    assert "agents in the traffic distribution group" not in items(status, "dr")
+
+
+def test_agents_left_out_of_the_group_are_a_fault_named_with_the_fix(
+    aws: Aws, deployment: Deployment, tmp_path: Path
+) -> None:
+    # GIVEN no agent of the instance associated with the traffic distribution group
+    queue_region(aws, deployment, "primary", allocated=deployment.region("primary").baseline_concurrency,
+                 associated=set())  # fmt: skip
+    queue_region(aws, deployment, "dr", allocated=deployment.region("dr").baseline_concurrency)
+    # WHEN status is read
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    # THEN the line fails, names every agent left out, and says what to run while the primary answers
+    value, ok = items(status, "primary")["agents in the traffic distribution group"]
+    wanted = wanted_agents(deployment)
+    assert ok is False and not status.healthy
+    assert f"{len(wanted)} of {len(wanted)}" in value and all(name in value for name in wanted)
+    assert "`ivr dr agents sync`" in value and deployment.primary_region in value
+
+
+def test_a_group_read_that_is_denied_is_listed_not_fatal(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:
+    # GIVEN credentials that may not list the group's users
+    queue_region(aws, deployment, "primary", allocated=deployment.region("primary").baseline_concurrency,
+                 deny_group=True)  # fmt: skip
+    queue_region(aws, deployment, "dr", allocated=deployment.region("dr").baseline_concurrency)
+    # WHEN status is read THEN the read is listed with its reason, and the other lines are there
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    primary = next(r for r in status.regions if r.role == "primary")
+    assert [u.what for u in primary.unread] == ["agents in the traffic distribution group"]
+    assert "AccessDeniedException" in primary.unread[0].value
+    assert "alarms firing" in items(status, "primary")

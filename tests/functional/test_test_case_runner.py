@@ -22,10 +22,9 @@ from runbooks.native_tests import TestCaseRunner, placeholder_values, run_region
 from tests.conftest import CONFIGS, ROOT
 from tests.functional.aws_fakes import INSTANCE, SEARCH, FakeAws, FakeClock, flows_in_instance
 from tests.functional.stubbed_stack import outputs_for
+from tests.ops.accounts import accept_the_sample_account
 
 PRIMARY, DR = "us-east-1", "us-west-2"
-
-
 
 
 @pytest.fixture
@@ -372,9 +371,11 @@ def dr_test_run(aws: FakeAws, name: str, status: str) -> None:
 AGENTS = {"U1": "RP1", "U2": "RP-OTHER"}
 
 
-def healthy_shift_to_dr(aws: FakeAws) -> None:
+def healthy_shift_to_dr(aws: FakeAws, *, drill: bool = False) -> None:
     aws.stack("dr")
     aws.healthy("dr")
+    if drill:  # a drill's pre-check also reads whether the agents are in the traffic distribution group
+        aws.agents_check("dr", AGENTS, associated={"U1"})
     aws.ready("dr", 10)  # failover waits for allocated, READY capacity
     aws.agents("dr", AGENTS, associated={"U1"})  # and for the front desk in the traffic distribution group
     aws.traffic("dr", {PRIMARY: 100, DR: 0})
@@ -402,7 +403,7 @@ def test_failover_ends_with_the_regions_test_cases(aws: FakeAws, verified: Deplo
 def test_a_failed_test_case_rolls_the_drill_back(aws: FakeAws, verified: Deployment) -> None:
     # GIVEN the failover drill, a healthy DR region, and a test case that fails there
     name = next(iter(module.compiled_cases(verified)))
-    healthy_shift_to_dr(aws)
+    healthy_shift_to_dr(aws, drill=True)
     dr_test_run(aws, name, "FAILED")
     aws.stack("primary")  # rollback of the shift: move the calls back, in the primary's group
     aws.traffic("primary", {DR: 100, PRIMARY: 0})
@@ -584,7 +585,8 @@ def test_ivr_test_prints_a_table_writes_junit_and_exits_1_on_a_failure(
 
     # GIVEN two compiled scenarios in the primary region: one passes, one fails an observation
     monkeypatch.setattr(kit_module, "compile_kit", lambda _d: two_compiled)
-    monkeypatch.setattr(cli_module, "_operations_for", lambda _d: DrOperations(deployment, aws))
+    monkeypatch.setattr(cli_module, "_operations_for", lambda *_a: DrOperations(deployment, aws))
+    accept_the_sample_account(monkeypatch)  # the account check: tests/ops/test_aws_options.py
     monkeypatch.setattr(module, "POLL_SECONDS", 0.0)
     good, bad = (c.name for c in two_compiled)  # started in this order
     aws.stack("primary")

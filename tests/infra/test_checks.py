@@ -6,6 +6,7 @@ from pathlib import Path
 
 import aws_cdk as cdk
 import pytest
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 
 from ivr.assembly import cfn_lint, nested_templates, read_assembly
@@ -39,18 +40,34 @@ def test_cfn_lint_reports_a_broken_template(tmp_path: Path) -> None:
     assert cfn_lint(bad).errors
 
 
-def test_cdk_nag_stops_synth_on_an_unacknowledged_finding(tmp_path: Path) -> None:
-    # GIVEN the kit's app with a bucket that breaks AwsSolutions rules (no SSL enforcement, no access logs)
+def test_cdk_nag_stops_synth_on_an_unacknowledged_finding_of_any_pack(tmp_path: Path) -> None:
+    # GIVEN the kit's app with a bucket that breaks AwsSolutions, HIPAA, NIST and PCI rules (no SSL enforcement,
+    # no access logs, no replication) and a function that breaks a Serverless rule (Lambda's default memory)
     import app as kit_app
 
     application = kit_app.build_app(ROOT / "regions" / "clinic.yaml", str(tmp_path))
     stack = next(c for c in application.node.children if isinstance(c, cdk.Stack))
     s3.Bucket(stack, "Careless")
-    # WHEN synthesized THEN validation fails and names the rule
+    lambda_.Function(
+        stack,
+        "Unsized",
+        runtime=lambda_.Runtime.PYTHON_3_13,
+        handler="index.handler",
+        code=lambda_.Code.from_inline("def handler(event, context):\n    return None\n"),
+    )
+    # WHEN synthesized THEN validation fails and names each pack's rule
     with pytest.raises(RuntimeError, match="ValidationFailed") as failure:
         application.synth()
     assert "clinic-primary/Careless/Resource" in str(failure.value)
-    assert "AwsSolutions-S10" in str(failure.value)
+    report = (tmp_path / "validation-report.json").read_text()
+    for rule in (
+        "AwsSolutions-S10",
+        "HIPAA.Security-S3BucketReplicationEnabled",
+        "NIST.800.53.R5-S3BucketReplicationEnabled",
+        "PCI.DSS.321-S3BucketReplicationEnabled",
+        "Serverless-LambdaDefaultMemorySize",
+    ):
+        assert f'"ruleName": "{rule}"' in report, rule
 
 
 def test_every_acknowledgment_states_a_reason() -> None:

@@ -19,6 +19,8 @@ from stacks import limits
 from tests.generated_deployment import GeneratedDeployment, write_deployment
 
 FLOWS, MODULES = 300, 100
+#: Agents besides the sample's: hundreds, as a contact center of 300 flows has.
+USERS = 400
 
 
 @pytest.fixture(scope="session")
@@ -27,7 +29,7 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[GeneratedDeployment
     import app as kit_app
 
     root = tmp_path_factory.mktemp("large")
-    generated = write_deployment(root, flows=FLOWS, modules=MODULES)
+    generated = write_deployment(root, flows=FLOWS, modules=MODULES, users=USERS)
     kit_app.build_app(generated.config, str(root / "out"), flows_dir=generated.flows_dir).synth()
     return generated, root / "out"
 
@@ -70,6 +72,11 @@ def test_a_large_deployment_synthesizes_inside_every_limit(large: tuple[Generate
     assert len(flow_alarm["Metrics"]) == 1 and "FROM SCHEMA" in json.dumps(flow_alarm["Metrics"][0]["Expression"])
     # AND the DR stack (global-resiliency: Connect mirrors the flows) deploys none of them
     assert not _of_type(stacks["scale-dr"], "AWS::Connect::ContactFlow")
+    # AND every user of the staff file is created once, in the primary's user stacks, none in the top template
+    users = _of_type(primary, "AWS::Connect::User")
+    assert len(users) == generated.users >= USERS
+    assert not [k for k, v in primary.template["Resources"].items() if v["Type"] == "AWS::Connect::User"]
+    assert not _of_type(stacks["scale-dr"], "AWS::Connect::User")
 
 
 def test_nested_flow_stacks_reference_only_lower_levels(large: tuple[GeneratedDeployment, Path]) -> None:
@@ -80,7 +87,8 @@ def test_nested_flow_stacks_reference_only_lower_levels(large: tuple[GeneratedDe
     recorded = read_layout(generated.flows_dir)
     assert set(recorded) == {f.name for f in load_flows(generated.flows_dir)}
     level_of = {name: placement.level for name, placement in recorded.items()}
-    by_resource = {n.parent_resource: n for n in primary.nested}
+    # (the flows' nested stacks; the staff's take no flow parameters but the transfer flows' of quick connects)
+    by_resource = {n.parent_resource: n for n in primary.nested if "/Flows/" in n.name}
     level_of_stack = {}
     for logical_id, nested in by_resource.items():
         found = {level_of[r["Properties"]["Name"]] for r in nested.resources.values() if "Name" in r["Properties"]}
@@ -88,7 +96,7 @@ def test_nested_flow_stacks_reference_only_lower_levels(large: tuple[GeneratedDe
         level_of_stack[logical_id] = found.pop()
     # WHEN the parameters each nested stack takes from another nested stack are read
     for logical_id, resource in primary.resources.items():
-        if resource["Type"] != "AWS::CloudFormation::Stack":
+        if resource["Type"] != "AWS::CloudFormation::Stack" or logical_id not in level_of_stack:
             continue
         sources = {
             value["Fn::GetAtt"][0]
@@ -111,14 +119,15 @@ def test_adding_a_flow_moves_no_other_flow(tmp_path: Path) -> None:
 
 
 def test_the_large_deployment_passes_cfn_lint(large: tuple[GeneratedDeployment, Path]) -> None:
-    # GIVEN the large deployment's templates: both regions' stacks, and the largest nested stack of each level
+    # GIVEN the large deployment's templates: both regions' stacks, the largest nested flow stack of each level
+    # and the largest stack of users
     _, out = large
     stacks = limits.read_stacks(out)
     files = {s.name: out / f"{s.name}.template.json" for s in stacks}
     largest: dict[str, tuple[int, str]] = {}
     for stack in stacks:
         for nested in stack.nested:
-            level = nested.name.split("/L", 1)[1].split("G", 1)[0]
+            level = nested.name.split("/L", 1)[1].split("G", 1)[0] if "/Flows/" in nested.name else "staff"
             largest[level] = max(largest.get(level, (0, "")), (nested.size, nested.name))
     nested_files = {
         name: path
@@ -129,7 +138,7 @@ def test_the_large_deployment_passes_cfn_lint(large: tuple[GeneratedDeployment, 
     }
     chosen = [files["scale-primary"], files["scale-dr"]]
     chosen += [nested_files[name.split("/", 1)[1]] for _, name in largest.values()]
-    assert len(chosen) >= 4
+    assert len(chosen) >= 5 and "staff" in largest
     # WHEN cfn-lint reads them THEN it finds no error
     reports = lint_templates(chosen)
     assert [r.errors for r in reports if r.errors] == []

@@ -104,9 +104,14 @@ def test_flows_depend_on_every_integration_they_need(fixture: str, which: str, r
     synth: Synth = request.getfixturevalue(fixture)
     associations = set(synth.resources(which, "AWS::Connect::IntegrationAssociation"))
     assert associations
-    # (the flows are in nested stacks: each nested stack waits for them, and every flow is in one)
+    # (the flows are in nested stacks: each nested flow stack waits for them, and every flow is in one; the
+    # staff's nested stacks hold no flow)
     root = synth.primary if which == "primary" else synth.dr
-    nested = {k: r for k, r in root["Resources"].items() if r["Type"] == "AWS::CloudFormation::Stack"}
+    nested = {
+        k: r
+        for k, r in root["Resources"].items()
+        if r["Type"] == "AWS::CloudFormation::Stack" and k.startswith("Flows")
+    }
     assert nested
     for logical_id, stack in nested.items():
         assert associations <= set(stack.get("DependsOn", [])), logical_id
@@ -493,12 +498,21 @@ def test_stateful_logical_ids_are_pinned(gr_synth: Synth, which: str) -> None:
         assert template["Resources"][logical_id]["Type"] == resource_type
 
 
-def test_the_functions_deployed_are_the_ones_operator_tooling_acts_on() -> None:
-    # The CDK specs and the CDK-free key list that failover, drills and the simulator use must name the same functions
-    from lambdas.infrastructure import FUNCTIONS
-    from regions.config import FUNCTION_KEYS
+def test_the_functions_deployed_are_the_ones_operator_tooling_acts_on(gr_synth: Synth) -> None:
+    # GIVEN the sample deployment, whose function names failover, drills and status act on (from its registry)
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
 
-    assert tuple(spec.key for spec in FUNCTIONS) == FUNCTION_KEYS
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml")
+    for template in (gr_synth.primary, gr_synth.dr):
+        # WHEN the named functions of each region's stack are listed
+        named = {
+            r["Properties"]["FunctionName"]
+            for r in template["Resources"].values()
+            if r["Type"] == "AWS::Lambda::Function" and "FunctionName" in r["Properties"]
+        }
+        # THEN they are exactly the deployment's functions
+        assert named == set(deployment.function_names)
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])

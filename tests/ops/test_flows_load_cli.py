@@ -18,6 +18,7 @@ from ivr.cli import app
 from regions.config import Deployment, load_deployment
 from tests.conftest import ROOT
 from tests.functional.stubbed_stack import outputs_for, search_request
+from tests.ops.accounts import accept_the_sample_account
 
 runner = CliRunner()
 
@@ -56,6 +57,7 @@ def sessions(monkeypatch: pytest.MonkeyPatch) -> Iterator[Sessions]:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/nonexistent")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    accept_the_sample_account(monkeypatch)  # the account check is tests/ops/test_aws_options.py's subject
     fake = Sessions()
 
     def client(session: boto3.Session, service: str, **kwargs: Any) -> Any:

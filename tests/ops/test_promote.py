@@ -114,7 +114,7 @@ def world(monkeypatch: pytest.MonkeyPatch, cloud: Cloud) -> dict[str, Any]:
         return state["runs"].get(role, passed)(region)
 
     monkeypatch.setattr(promote, "_run_tests", tests)
-    monkeypatch.setattr(promote, "session_with_credentials", lambda *_a, **_k: object())
+    monkeypatch.setattr(promote, "deployment_session", lambda *_a, **_k: object())
 
     @dataclass
     class Routed(promote.Promotion):

@@ -180,13 +180,19 @@ def test_deploy_fills_the_test_case_stack_with_the_flows_the_instance_holds(
         "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]},
         {"StackName": settings.stack_name})  # fmt: skip
     connect.add_response("search_contact_flows", {"ContactFlows": instance}, SEARCH)
-    monkeypatch.setattr(boto3, "client", lambda service, **_: clients[service])
+
+    class Session:  # the session `ivr deploy` checked the account of, handing out the stubbed clients
+        profile_name = "default"
+
+        def client(self, service: str, **_: Any) -> Any:
+            return clients[service]
+
     commands: list[list[str]] = []
     monkeypatch.setattr(cdk_cli, "run_cdk", lambda command, **_: commands.append(command)
                         or subprocess.CompletedProcess(command, 0))  # fmt: skip
     # WHEN `ivr deploy` deploys the primary's test cases
     with stacks, connect:
-        deploy_test_cases(deployment, "primary", ROOT / config)
+        deploy_test_cases(deployment, "primary", ROOT / config, session=Session())  # type: ignore[arg-type]
         stacks.assert_no_pending_responses()
         connect.assert_no_pending_responses()
     # THEN the test-case stack gets one parameter per placeholder, each flow's id the one the instance holds

@@ -344,9 +344,9 @@ def test_an_allowance_that_names_nothing_is_refused() -> None:
     policy = PrivacyPolicy(frozenset(), speak_back=frozenset({"inbound-menu/AskBott", "inbound-menu/AskBot"}),
                            receivers=frozenset({"Appointment", "Appointments"}))  # fmt: skip
     # WHEN checked against the kit's flows and functions THEN each stale one is named, the real ones are not
-    from lambdas.infrastructure import FUNCTIONS
+    from regions.functions import load_functions
 
-    problems = unknown_privacy_marks(policy, flow_sources(load_flows()), [f.key for f in FUNCTIONS])
+    problems = unknown_privacy_marks(policy, flow_sources(load_flows()), list(load_functions().keys))
     assert len(problems) == 2
     assert "'inbound-menu/AskBott'" in problems[0] and "'Appointment'" in problems[1]
 

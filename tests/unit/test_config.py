@@ -201,10 +201,12 @@ def test_global_resiliency_refuses_an_instance_without_saml(tmp_path: Path, edit
 
 def test_standalone_keeps_connect_managed(tmp_path: Path) -> None:
     # GIVEN standalone mode (each region its own instance, nothing replicated) WHEN CONNECT_MANAGED THEN it loads
+    # (without the sample's users: a CONNECT_MANAGED user needs a password, which the kit never holds)
     path = write(
         tmp_path,
         lambda d: (d.update(dr_region="eu-west-1", dr_mode="standalone"),
-                   d["instance"].update(identity_management="CONNECT_MANAGED")),
+                   d["instance"].update(identity_management="CONNECT_MANAGED"),
+                   d.update(staff={"users": []})),
     )  # fmt: skip
     assert load_deployment(path).instance.identity_management == "CONNECT_MANAGED"
 

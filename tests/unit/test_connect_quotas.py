@@ -14,7 +14,7 @@ import yaml
 from app import build_app
 from flowkit.language.deployment_checks import check_quotas, deployment_findings
 from flowkit.language.files import FlowError, FlowFile, load_flows
-from regions.config import FUNCTION_KEYS, ConfigError, PhoneNumber, load_deployment
+from regions.config import ConfigError, PhoneNumber, load_deployment
 from regions.quotas import CONNECT_QUOTAS, INSTANCE_OWN, MODULE, QUOTAS_BY_NAME, declared, limit
 from tests.conftest import ROOT
 from tests.generated_deployment import GeneratedDeployment, write_deployment
@@ -61,7 +61,7 @@ def test_declared_counts_come_from_the_flow_files_and_the_deployment_file(small:
     assert counts["queues"] == small.queues == len(deployment.queues)
     assert counts["hours_of_operation"] == len(deployment.hours)
     assert counts["phone_numbers"] == len(deployment.phone_numbers)
-    assert counts["lambda_functions"] == len(FUNCTION_KEYS)
+    assert counts["lambda_functions"] == len(deployment.functions.flow_invoked)
     assert set(counts) == set(QUOTAS_BY_NAME)
 
 

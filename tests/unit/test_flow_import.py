@@ -53,3 +53,26 @@ def test_what_is_left_to_fix_is_reported() -> None:
     export["Actions"][0]["Parameters"]["Text"] = "We are in us-east-1"
     result = import_flow(export)
     assert [f.rule for f in result.findings if f.severity == "error"] == ["dr-literal-region"]
+
+
+def test_view_arns_become_view_placeholders() -> None:
+    # GIVEN a chat flow that shows an AWS managed view and one of the instance's own views by ARN
+    region, account = "us-east-1", "123456789012"
+    managed = f"arn:aws:connect:{region}:aws:view/form:1"
+    own = f"arn:aws:connect:{region}:{account}:instance/1111aaaa-2222-bbbb-3333-cccc4444dddd/view/claim-review"
+    show = [
+        {"Identifier": f"Show{i}", "Type": "ShowView", "Parameters": {"ViewResource": {"Id": arn, "Version": "1"}},
+         "Transitions": {"NextAction": "End", "Errors": [{"NextAction": "End", "ErrorType": "NoMatchingError"}]}}
+        for i, arn in enumerate((managed, own))
+    ]  # fmt: skip
+    show[0]["Transitions"]["NextAction"] = "Show1"
+    doc = {"Version": "2019-10-30", "StartAction": "Show0", "Metadata": {"type": "contactFlow", "name": "views"},
+           "Actions": [*show, {"Identifier": "End", "Type": "DisconnectParticipant", "Parameters": {},
+                               "Transitions": {}}]}  # fmt: skip
+    # WHEN it is imported
+    result = import_flow(doc)
+    # THEN each view is a %ViewArn.NAME% placeholder named after the view, and no literal region is left
+    assert result.placeholders == {"ViewArn.form": managed, "ViewArn.claim-review": own}
+    assert placeholders_in(result.doc) == {"ViewArn.form", "ViewArn.claim-review"}
+    assert region not in json.dumps(result.doc["Actions"])
+    assert not has_errors(result.findings), result.findings

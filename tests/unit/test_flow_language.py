@@ -177,14 +177,15 @@ def test_a_cloudformation_sub_arn_is_templated_not_literal() -> None:
     assert errors(findings) == set() and "dr-templated-arn" in warnings(findings)
     literal = arn.replace("${AWS::Region}", "us-east-1").replace("${AWS::AccountId}", "123456789012")
     findings = lint_flow(flow(action("Q", "UpdateContactTargetQueue", {"QueueId": literal},
-                                     errors={"NoMatchingError": "End"})))  # fmt: skip
+                                     errors={"NoMatchingError": "End"})), deploying=True)  # fmt: skip
     assert "dr-literal-arn" in errors(findings)
 
 
 def test_a_cloudformation_yaml_template_is_read_with_its_short_tags() -> None:
     # GIVEN a template whose flow and module Content are !Sub strings (a list form and a plain form)
     path = Path(__file__).resolve().parents[1] / "flows" / "cloudformation-flows.yaml"
-    assert lint_path(path) == []
+    # THEN it lints with no error, its ${SurveyFunction.Arn} named as a template another tool fills
+    assert [(f.action, f.rule, f.severity) for f in lint_path(path)] == [("Ask", "templated-value", "warning")]
     data = read_template_yaml(path.read_text(encoding="utf-8"))
     results = {r.doc["Metadata"]["name"]: r for r in import_document(data)}
     # THEN each resource is a kit flow of its type, the function it calls a placeholder named after its resource
@@ -193,3 +194,26 @@ def test_a_cloudformation_yaml_template_is_read_with_its_short_tags() -> None:
     assert placeholders_in(results["survey"].doc) == {"FunctionArn.SurveyFunction"}
     with pytest.raises(ValueError, match="not valid YAML"):
         read_template_yaml("a: [")
+
+
+def test_cdk_fn_join_content_is_read_with_its_intrinsics_as_template_tokens() -> None:
+    # GIVEN a CDK-synthesised template: the flow content an Fn::Join of text and the queue's GetAtt
+    queue_flow = {
+        "Version": "2019-10-30", "StartAction": "Q",
+        "Actions": [
+            {"Identifier": "Q", "Type": "UpdateContactTargetQueue", "Parameters": {"QueueId": "QUEUE"},
+             "Transitions": {"NextAction": "Bye", "Errors": [{"NextAction": "Bye", "ErrorType": "NoMatchingError"}]}},
+            *SIMPLE["Actions"],
+        ],
+    }  # fmt: skip
+    before, after = json.dumps(queue_flow).split("QUEUE")
+    content = {"Fn::Join": ["", [before, {"Fn::GetAtt": ["SalesQueue", "QueueArn"]}, after]]}
+    template = {"Resources": {"Main": {"Type": "AWS::Connect::ContactFlow",
+                                       "Properties": {"Name": "main", "Type": "CONTACT_FLOW", "Content": content}}}}  # fmt: skip
+    # WHEN it is unwrapped and linted THEN the flow is found, the GetAtt reads as a ${...} token, and no error
+    found = unwrap(template)
+    assert [(f.name, f.type) for f in found] == [("main", "CONTACT_FLOW")]
+    assert found[0].doc["Actions"][0]["Parameters"]["QueueId"] == "${SalesQueue.QueueArn}"
+    findings = lint_document(template, "template.json")
+    assert [f.rule for f in findings if f.severity == "error"] == []
+    assert "templated-value" in {f.rule for f in findings}

@@ -267,7 +267,7 @@ def test_rule_catches_violation_and_passes_valid_form(rule: str, valid: dict[str
     # WHEN the one thing the rule checks is broken THEN that rule reports it
     broken = copy.deepcopy(valid)
     mutate(broken)
-    findings = lint_flow(broken, "broken.json")
+    findings = lint_flow(broken, "broken.json", deploying=True)
     assert rule in rules(findings), findings
     hit = next(f for f in findings if f.rule == rule)
     assert hit.file == "broken.json" and hit.message
@@ -275,18 +275,22 @@ def test_rule_catches_violation_and_passes_valid_form(rule: str, valid: dict[str
 
 def test_kit_flows_lint_clean() -> None:
     for path in sorted(FLOWS_DIR.glob("*.json")):
-        assert lint_path(path) == [], path
+        assert lint_path(path, deploying=True) == [], path
 
 
-def test_console_export_is_read_and_only_its_literal_arns_are_errors() -> None:
+def test_console_export_literal_arns_are_errors_only_where_the_kit_deploys_it() -> None:
     # GIVEN a flow as the console exports it (UUIDs, layout metadata, literal ARNs)
-    findings = lint_path(EXPORT)
-    # THEN the only errors are the DR-unsafe literals, each naming its action
-    assert rules(findings) == {"dr-literal-arn"}
-    assert {f.action for f in findings} == {
-        "2e9b6c1d-3f4a-4b5c-9d8e-7f6a5b4c3d2e",
-        "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d",
-    }
+    literal_actions = {"2e9b6c1d-3f4a-4b5c-9d8e-7f6a5b4c3d2e", "5a4b3c2d-1e0f-4a9b-8c7d-6e5f4a3b2c1d"}
+    # WHEN it is only linted THEN Connect accepts it: the DR-unsafe literals are warnings, each naming its action
+    linted = lint_path(EXPORT)
+    assert rules(linted, "error") == set()
+    assert rules(linted) == {"dr-literal-arn"}
+    assert {f.action for f in linted} == literal_actions
+    assert all("deploys to two Regions" in f.message for f in linted)
+    # WHEN it is linted for deploying to two Regions THEN the same literals are errors
+    deploying = lint_path(EXPORT, deploying=True)
+    assert rules(deploying, "error") == {"dr-literal-arn"}
+    assert {f.action for f in deploying} == literal_actions
 
 
 def test_not_json_is_a_finding() -> None:
@@ -377,4 +381,126 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
 def test_random_mutations_are_caught(doc: dict[str, Any], rule: str) -> None:
     broken = json.loads(json.dumps(doc))
     MUTATIONS[rule](broken)
-    assert rule in rules(lint_flow(broken), "error")
+    assert rule in rules(lint_flow(broken, deploying=True), "error")
+
+
+# -- templates of other tools, Connect's content limits ------------------------------------------------------------
+QUEUE = action(
+    "SetQueue", "UpdateContactTargetQueue", {"QueueId": "%QueueArn.sales%"}, errors={"NoMatchingError": "End"}
+)
+
+
+@pytest.mark.parametrize(
+    "value",
+    ["${support_queue_arn}", "${QueueArn}", "{{queues.sales.arn}}", "<<SALES_QUEUE>>", "{QUEUE_ARN}"],
+)
+def test_a_template_token_is_recognised_and_not_read_as_jsonpath(value: str) -> None:
+    # GIVEN a queue id that another tool fills before deploying (Terraform templatefile, Fn::Sub, Handlebars...)
+    doc = copy.deepcopy(flow(QUEUE))
+    doc["Actions"][0]["Parameters"]["QueueId"] = value
+    # WHEN it is linted THEN nothing is an error (it is not a JSONPath) and one warning names what fills it
+    findings = lint_flow(doc, "templated.json")
+    assert rules(findings, "error") == set(), findings
+    assert rules(findings) == {"templated-value"}
+    # AND a real JSONPath that is malformed is still refused
+    doc["Actions"][0]["Parameters"]["QueueId"] = "$.Attributes.a b"
+    assert "jsonpath" in rules(lint_flow(doc), "error")
+
+
+def test_a_templated_number_is_not_a_static_jsonpath() -> None:
+    # GIVEN a menu whose static-only timeout is a ${...} token
+    menu = copy.deepcopy(MENU_OK)
+    menu["Parameters"]["InputTimeLimitSeconds"] = "${timeout}"
+    # THEN it is not refused as a JSONPath (the tool fills a number), while a JSONPath there is
+    assert rules(lint_flow(flow(menu)), "error") == set()
+    menu["Parameters"]["InputTimeLimitSeconds"] = "$.Attributes.t"
+    assert "static-parameter" in rules(lint_flow(flow(menu)), "error")
+
+
+def _padded(size: int) -> dict[str, Any]:
+    """A valid flow whose prompt makes its compact content about ``size`` characters."""
+    doc = copy.deepcopy(flow(SAY))
+    base = len(json.dumps({k: v for k, v in doc.items() if k != "Metadata"}, separators=(",", ":")))
+    doc["Actions"][0]["Parameters"]["Text"] = "x" * (size - base + len("Hello"))
+    return doc
+
+
+def test_content_over_256000_characters_is_refused() -> None:
+    from flowkit.language.catalogue import MAX_CONTENT
+
+    # GIVEN flows just inside and just over Connect's content limit (CreateContactFlow Content)
+    inside, over = _padded(MAX_CONTENT), _padded(MAX_CONTENT + 1)
+    # THEN only the larger one is an error, and the message gives its size and the limit
+    assert "content-too-long" not in rules(lint_flow(inside))
+    found = [f for f in lint_flow(over) if f.rule == "content-too-long"]
+    assert [f.severity for f in found] == ["error"]
+    assert f"{MAX_CONTENT + 1:,}" in found[0].message and f"{MAX_CONTENT:,}" in found[0].message
+
+
+def test_placeholders_that_fill_past_the_limit_are_a_warning() -> None:
+    from flowkit.language.catalogue import MAX_CONTENT
+    from flowkit.language.lint import FILLED_ARN
+
+    placeholders = "%QueueArn.sales%" * 10
+    growth = 10 * (FILLED_ARN - len("%QueueArn.sales%"))
+
+    def with_placeholders(size: int) -> dict[str, Any]:
+        doc = _padded(size)
+        text = doc["Actions"][0]["Parameters"]["Text"]
+        doc["Actions"][0]["Parameters"]["Text"] = text[: -len(placeholders)] + placeholders
+        return doc
+
+    # GIVEN a flow whose placeholders, once filled with ARNs, take it past the limit, and one they do not
+    over, inside = with_placeholders(MAX_CONTENT - growth // 2), with_placeholders(MAX_CONTENT - growth * 2)
+    # THEN only the first is warned about (the unfilled file itself is inside the limit)
+    found = [f for f in lint_flow(over) if f.rule == "content-too-long"]
+    assert [f.severity for f in found] == ["warning"] and "once its placeholders are filled" in found[0].message
+    assert "content-too-long" not in rules(lint_flow(inside))
+
+
+def test_console_metadata_that_pushes_content_over_the_limit_is_a_warning() -> None:
+    from flowkit.language.catalogue import MAX_CONTENT
+
+    # GIVEN a flow that fits without its Metadata, and layout Metadata that takes it over the limit
+    doc = _padded(MAX_CONTENT - 10)
+    doc["Metadata"]["ActionMetadata"] = {"Say": {"note": "y" * 100}}
+    # THEN that is a warning (the kit sends the flow without Metadata), not an error
+    found = [f for f in lint_flow(doc) if f.rule == "content-too-long"]
+    assert [f.severity for f in found] == ["warning"]
+
+
+def test_name_and_description_lengths() -> None:
+    from flowkit.language.catalogue import MAX_DESCRIPTION, MAX_NAME
+
+    doc = copy.deepcopy(flow(SAY))
+    doc["Metadata"].update(name="n" * MAX_NAME, description="d" * MAX_DESCRIPTION)
+    assert rules(lint_flow(doc)) == set()
+    doc["Metadata"].update(name="n" * (MAX_NAME + 1), description="d" * (MAX_DESCRIPTION + 1))
+    findings = {f.rule: f.severity for f in lint_flow(doc)}
+    assert findings == {"name-too-long": "error", "description-too-long": "warning"}
+
+
+def test_event_hooks_configuration_alone_is_accepted_and_an_empty_hook_action_is_not() -> None:
+    # GIVEN the console's "Set whisper flow: disable" form: EventHooksConfiguration without EventHooks
+    hook = action(
+        "NoWhisper",
+        "UpdateContactEventHooks",
+        {"EventHooksConfiguration": {"CustomerWhisper": {"DisableExecution": "true"}}},
+        errors={"NoMatchingError": "End"},
+    )
+    assert rules(lint_flow(flow(hook)), "error") == set()
+    # WHEN neither is given THEN the action is refused
+    hook["Parameters"] = {}
+    assert "missing-parameter" in rules(lint_flow(flow(hook)), "error")
+
+
+def test_a_view_id_longer_than_connect_allows_is_refused() -> None:
+    from flowkit.language.catalogue import MAX_VIEW_ID
+
+    view = action(
+        "Show", "ShowView", {"ViewResource": {"Id": "%ViewArn.claim-form%", "Version": "1"}},
+        errors={"NoMatchingError": "End"},
+    )  # fmt: skip
+    assert "view-id" not in rules(lint_flow(flow(view)))
+    view["Parameters"]["ViewResource"]["Id"] = "v" * (MAX_VIEW_ID + 1)
+    assert "view-id" in rules(lint_flow(flow(view)), "error")

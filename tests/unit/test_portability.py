@@ -50,7 +50,7 @@ def test_the_kit_flows_are_portable() -> None:
     [
         ("arn:aws:lambda:us-east-1:111111111111:function:clinic-CallerLookup:live", "gr-literal-region"),
         ("arn:aws:lambda:%Region%:111111111111:function:x", "gr-region-bound-placeholder"),
-        ("%PromptArn.greeting%", "gr-region-bound-placeholder"),
+        ("%ViewArn.greeting%", "gr-region-bound-placeholder"),
         ("eu-west-2", "gr-literal-region"),
         ("arn:aws:lambda:$.AwsRegion:111111111111:function:x", "gr-literal-arn"),
     ],
@@ -61,9 +61,11 @@ def test_region_bound_references_are_errors(target: str, rule: str) -> None:
     assert [(f.rule, f.action, f.severity) for f in findings][:1] == [(rule, "Call", "error")]
 
 
-# A module placeholder is portable: Connect mirrors flow modules to the replica with the same ids, like flows.
+# Module and prompt placeholders are portable: Connect mirrors flow modules and the prompt library to the replica
+# with the same ids, like flows (admin guide, "Create a replica of your existing Amazon Connect instance").
 @pytest.mark.parametrize(
-    "target", ["%FunctionArn.CallerLookup%", "%ModuleArn.survey%", f"{AWS_REGION}", "$['AwsRegion']"]
+    "target",
+    ["%FunctionArn.CallerLookup%", "%ModuleArn.survey%", "%PromptArn.greeting%", f"{AWS_REGION}", "$['AwsRegion']"],
 )
 def test_portable_references_pass(target: str) -> None:
     assert check_portability(_lambda_flow(target)) == []
@@ -80,13 +82,14 @@ def test_the_filled_values_must_carry_aws_region_for_functions_and_bots() -> Non
     # THEN only the region-bound function is reported
     assert region_bound_values(good) == []
     assert region_bound_values(bad) == ["FunctionArn.Callback"]
-    assert region_bound_values({"PromptArn.hello": "arn"}) == ["PromptArn.hello"]
+    assert region_bound_values({"ViewArn.hello": "arn"}) == ["ViewArn.hello"]
+    assert region_bound_values({"PromptArn.hello": "arn:aws:connect:us-east-1:111111111111:instance/i/prompt/p"}) == []
 
 
 def test_aws_region_resolves_to_the_region_running_the_flow() -> None:
     arn = function_arn("aws", "111111111111", "clinic-Callback", "live")
     assert in_region(arn, "us-west-2") == "arn:aws:lambda:us-west-2:111111111111:function:clinic-Callback:live"
-    assert "FunctionArn" in PORTABLE_KINDS and "PromptArn" not in PORTABLE_KINDS
+    assert "FunctionArn" in PORTABLE_KINDS and "ViewArn" not in PORTABLE_KINDS
 
 
 def _flows_with(tmp_path: Path, extra: dict[str, Any]) -> Path:
@@ -98,10 +101,10 @@ def _flows_with(tmp_path: Path, extra: dict[str, Any]) -> Path:
 
 
 def test_synth_stops_on_a_region_bound_flow_in_global_resiliency_mode(tmp_path: Path) -> None:
-    # GIVEN the kit's flows plus one naming a prompt by this region's ARN
+    # GIVEN the kit's flows plus one naming a resource of a kind that Connect does not mirror
     import app as kit_app
 
-    flows_dir = _flows_with(tmp_path, _lambda_flow("%PromptArn.greeting%"))
+    flows_dir = _flows_with(tmp_path, _lambda_flow("%ViewArn.greeting%"))
     # WHEN a global-resiliency deployment is built THEN the build stops naming the flow, action and rule
     with pytest.raises(FlowError) as caught:
         kit_app.build_app(ROOT / "regions" / "clinic.yaml", str(tmp_path / "out"), nag=False, flows_dir=flows_dir)

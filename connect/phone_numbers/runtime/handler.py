@@ -4,6 +4,12 @@ CloudFormation has no resource that ties a number to a flow. Create associates e
 the new set and releases numbers that left it; Delete releases every number from the flow (the numbers stay
 claimed). Associating twice is harmless, so a retried event is safe.
 
+A Create that fails part-way releases the numbers it had already pointed at the flow before it fails: the CDK
+Provider framework answers the rollback's Delete of a failed Create itself, without calling this handler
+(aws-cdk-lib custom-resources, provider-framework/runtime/cfn-response.js: "ignoring DELETE event caused by a
+failed CREATE event"), so nothing else would undo them. A failed Update needs no such care: CloudFormation's
+rollback sends an Update back to the old properties, which this handler applies.
+
 The physical id names the instance. An Update that moves the numbers to another instance therefore returns a new
 physical id: CloudFormation then sends Delete for the old id, with the old properties, in its clean-up phase (or,
 if the update rolls back, for the new one), so the old instance's associations are released exactly once and a
@@ -42,7 +48,9 @@ def _numbers(props: dict[str, Any]) -> list[str]:
     return [value] if isinstance(value, str) else list(value)
 
 
-def associate(client: Any, instance_id: str, flow: str, numbers: list[str]) -> None:
+def associate(client: Any, instance_id: str, flow: str, numbers: list[str], *, undo: bool = False) -> None:
+    """Point each number at the flow; on a failure, with ``undo``, release those already pointed, then raise."""
+    done: list[str] = []
     for number in numbers:
         try:
             client.associate_phone_number_contact_flow(
@@ -50,9 +58,27 @@ def associate(client: Any, instance_id: str, flow: str, numbers: list[str]) -> N
             )
         except ClientError as exc:
             error = exc.response["Error"]
+            after = _undo(client, instance_id, done) if undo and done else ""
             raise AssociationError(
-                f"cannot point {number} at flow {flow}: {error['Code']}: {error.get('Message', '')}"
+                f"cannot point {number} at flow {flow}: {error['Code']}: {error.get('Message', '')}{after}"
             ) from exc
+        done.append(number)
+
+
+def _undo(client: Any, instance_id: str, numbers: list[str]) -> str:
+    """Release the numbers a failed Create had pointed; what the error message adds about them."""
+    kept: list[str] = []
+    for number in numbers:
+        try:
+            release(client, instance_id, [number])
+        except ClientError:
+            kept.append(number)
+    released = [n for n in numbers if n not in kept]
+    text = f"; released {', '.join(released)}, pointed before the failure" if released else ""
+    if kept:
+        text += (f"; {', '.join(kept)} could not be released and still point at the flow "
+                 "(aws connect disassociate-phone-number-contact-flow)")  # fmt: skip
+    return text
 
 
 def release(client: Any, instance_id: str, numbers: list[str]) -> None:
@@ -72,7 +98,7 @@ def on_event(event: CloudFormationCustomResourceEvent, _context: Any) -> dict[st
     logger.info("association event", extra={"request": event.request_type, "numbers": len(numbers)})
     own_id = f"{instance_id}/{event.logical_resource_id}"
     if event.request_type == "Create":
-        associate(client, instance_id, flow, numbers)
+        associate(client, instance_id, flow, numbers, undo=True)
         return {"PhysicalResourceId": own_id}
     if event.request_type == "Update":
         old = event.old_resource_properties

@@ -3,6 +3,11 @@
 A CloudFormation stack cannot write into another region. In global-resiliency mode the DR stack needs ids that
 only the primary knows (the replicated instance, hours and queues, the traffic distribution group, claimed
 numbers); this handler writes them into the DR region, where the DR stack reads them at deploy time.
+
+Writing must reach the DR region (the DR stack depends on the values). Removing need not: when the region that
+holds parameters to remove does not answer (no connection, a timeout), they are left there and logged, so that a
+teardown or a move of the DR region during that region's outage does not wedge the primary stack in
+DELETE_FAILED or UPDATE_ROLLBACK_FAILED for a few free String parameters.
 """
 
 from __future__ import annotations
@@ -13,6 +18,8 @@ import boto3
 from aws_lambda_powertools import Logger
 from aws_lambda_powertools.utilities.data_classes import CloudFormationCustomResourceEvent, event_source
 from botocore.config import Config
+from botocore.exceptions import ConnectionError as EndpointUnreachable
+from botocore.exceptions import HTTPClientError
 
 logger = Logger()
 RETRIES = Config(retries={"mode": "adaptive", "max_attempts": 8})
@@ -35,8 +42,14 @@ def write(client: Any, parameters: dict[str, str]) -> None:
 
 
 def remove(client: Any, names: list[str]) -> None:
+    """Delete the parameters; if their region does not answer, leave them and log which (see the module doc)."""
     for start in range(0, len(names), _BATCH):
-        client.delete_parameters(Names=names[start : start + _BATCH])  # missing names are reported, not raised
+        try:
+            client.delete_parameters(Names=names[start : start + _BATCH])  # missing names are reported, not raised
+        except (EndpointUnreachable, HTTPClientError) as exc:  # EndpointConnectionError, ConnectTimeout, ReadTimeout
+            left = {"region": client.meta.region_name, "left": names[start:], "error": str(exc)}
+            logger.warning("region did not answer; parameters left in place", extra=left)
+            return
 
 
 @event_source(data_class=CloudFormationCustomResourceEvent)
