@@ -13,7 +13,7 @@ from typing import Any, cast
 from flowkit.simulate.engine import Resources
 from flowkit.simulate.functions import LocalClinic, local_clinic
 from flowkit.simulate.kit import kit_resources
-from flowkit.simulate.scenarios import Scenario, load_scenarios
+from flowkit.simulate.scenarios import Scenario, load_scenarios, outside_results
 from flowkit.testcase.cache import SCENARIOS_DIR
 from flowkit.testcase.compile import CompiledTestCase, compile_scenario
 from flowkit.testcase.interpret import TestRun, interpret
@@ -67,6 +67,7 @@ def compile_with(kit: OfflineKit, path: Path, scenario: Scenario, settings: Flow
         queue_full=set(scenario.queue_full),
         seed=scenario.seed,
         failures=scenario.fail,
+        outside=outside_results(scenario),
     )
     language = kit.deployment.lex.locales[0].replace("_", "-")
     return compile_scenario(path, scenario, recording, flows=resources.flows, settings=settings, language=language)

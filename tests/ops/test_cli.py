@@ -257,7 +257,7 @@ def test_simulate_json_has_the_documented_keys() -> None:
                                  "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     call = json.loads(result.stdout)
-    assert set(call) == {"flow", "steps", "outcome", "attributes"}
+    assert set(call) == {"flow", "steps", "outcome", "attributes", "flow_attributes", "contact"}
     assert {"action", "type", "prompt", "input", "branch"} <= set(call["steps"][0])
     assert call["outcome"]["kind"] == "disconnected"
     assert any(
