@@ -84,6 +84,8 @@ Role = Literal["primary", "dr"]
 PLACEHOLDER_ACCOUNTS: dict[str, str] = {
     "111111111111": "the kit's sample placeholder",
     "123456789012": "the example account of the AWS documentation",
+    "222222222222": "the sample's dev and staging placeholder",
+    "333333333333": "the sample's prod placeholder",
 }
 
 

@@ -125,6 +125,10 @@ def deployment_file(tmp_path: Path, account: str) -> Path:
     """The sample deployment with ``account`` in place of its placeholder, and of the accounts of PROMOTED."""
     text = SAMPLE.read_text(encoding="utf-8")
     assert f'account: "{DEPLOYMENT.account}"' in text
+    for env in DEPLOYMENT.environments:  # an environment left as it is keeps an account of its own
+        kept = load_deployment(SAMPLE, env).account
+        if env not in PROMOTED and kept == account:
+            text = text.replace(f'account: "{kept}"', f'account: "{"4" * 12}"')
     for env in PROMOTED:
         text = text.replace(f'account: "{load_deployment(SAMPLE, env).account}"', f'account: "{account}"')
     path = tmp_path / "ours.yaml"
