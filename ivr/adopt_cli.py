@@ -70,6 +70,10 @@ def adopt_command(
     if out.exists() and not out.is_dir():
         err.print(f"error: {out}: is a file; adopt writes a folder", markup=False)
         raise typer.Exit(2)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        err.print(f"error: {out} is not empty; adopt writes a new folder (or pass --force to overwrite the files it "
+                  "writes there); nothing was read", markup=False)  # fmt: skip
+        raise typer.Exit(2)
     session = session_with_credentials(profile, region=region, consequence="nothing was written")
     client = session.client("connect", region_name=region, config=CONNECT_RETRIES)
     where = str(client.meta.region_name)

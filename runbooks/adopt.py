@@ -138,8 +138,8 @@ class _Reader:
         return paged(self.call, operation, key, InstanceId=self.instance_id, MaxResults=page, **request)
 
     def described(self, operation: str, key: str, **ids: Any) -> dict[str, Any]:
-        answer: dict[str, Any] = self.call(operation, InstanceId=self.instance_id, **ids)[key]
-        return answer
+        # A copy: what the reads add (permissions, queues) must not change the client's answer.
+        return dict(self.call(operation, InstanceId=self.instance_id, **ids)[key])
 
 
 #: Kinds read by a list call and a Describe* per item: (list call, its key, its filter, describe call, its key, id).
@@ -233,17 +233,18 @@ def read_instance(
     instance_id: str,
     *,
     pacer: Pacer | None = None,
-    download: Download = download_url,
+    download: Download | None = None,
     progress: Callable[[str, int | None, str], None] | None = None,
 ) -> InstanceReads:
     """Record every adoptable object of an instance (read-only). Calls are paced (:class:`Pacer`, about 2 a
     second) on top of the client's adaptive retries; a kind that fails is recorded in ``unreadable`` and the rest
-    goes on. ``progress(kind, count, why)`` is told after each kind (count None when it failed)."""
+    goes on. ``download`` fetches a presigned URL (default :func:`download_url`; the tests hand in the audio).
+    ``progress(kind, count, why)`` is told after each kind (count None when it failed)."""
     reads = InstanceReads(instance_id, str(getattr(getattr(client, "meta", None), "region_name", "") or ""))
     reader = _Reader(client, instance_id, pacer or Pacer(), reads)
     for kind in KINDS:
         try:
-            reads.items[kind] = _read_kind(reader, kind, download)
+            reads.items[kind] = _read_kind(reader, kind, download or download_url)
         except (ClientError, BotoCoreError) as exc:
             reads.unreadable[kind] = api_error(exc)
             if progress:
@@ -268,6 +269,12 @@ def prompt_name(name: str) -> str:
     """A prompt's name as a prompt file's stem (``regions/prompts.py`` NAME): ``Beep.wav`` is ``Beep``."""
     stem = re.sub(r"\.(wav|mp3)$", "", name, flags=re.IGNORECASE)
     return (re.sub(r"[^A-Za-z0-9_-]+", "-", stem).strip("-") or "prompt")[:127]
+
+
+def flow_name(name: str) -> str:
+    """A flow's or module's name as the kit's flows name each other (``%FlowArn.NAME%``: letters, digits, ``-``,
+    ``_``), so that a transfer finds its target: ``Default agent transfer`` is ``Default-agent-transfer``."""
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", name).strip("-") or "flow"
 
 
 def _unique(names: dict[str, str], make: Callable[[str], str]) -> dict[str, str]:
@@ -300,14 +307,17 @@ def names_of(reads: InstanceReads) -> Names:
     names.hours = _unique({h["HoursOfOperationId"]: h["Name"] for h in reads.of("hours")}, kit_name)
     names.queues = _unique({q["QueueId"]: q["Name"] for q in reads.of("queues")}, kit_name)
     names.prompts = _unique({p["PromptId"]: p["Name"] for p in reads.of("prompts")}, prompt_name)
-    names.flows = {f["Id"]: f["Name"] for f in reads.of("flows")} | {m["Id"]: m["Name"] for m in reads.of("modules")}
+    names.flows = _unique({f["Id"]: f["Name"] for f in reads.of("flows")}, flow_name)
+    taken = set(names.flows.values())
+    for module, base in _unique({m["Id"]: m["Name"] for m in reads.of("modules")}, flow_name).items():
+        names.flows[module] = f"{base}-module" if base in taken else base  # files share one folder
     for kind, id_key, arn_key, table in (("hours", "HoursOfOperationId", "HoursOfOperationArn", names.hours),
                                          ("queues", "QueueId", "QueueArn", names.queues),
                                          ("prompts", "PromptId", "PromptARN", names.prompts)):  # fmt: skip
         for item in reads.of(kind):
             names.by_any[item[id_key]] = names.by_any[item[arn_key]] = table[item[id_key]]
     for item in reads.of("flows") + reads.of("modules"):
-        names.by_any[item["Id"]] = names.by_any[item["Arn"]] = item["Name"]
+        names.by_any[item["Id"]] = names.by_any[item["Arn"]] = names.flows[item["Id"]]
     for summary in ("routing_profiles", "security_profiles", "users", "hierarchy"):
         for item in reads.of(summary):
             ident = item.get("Id") or item.get("RoutingProfileId")
@@ -359,26 +369,23 @@ def hours_config(hours: dict[str, Any], name: str, notes: list[str]) -> dict[str
 
 def _flow_docs(reads: InstanceReads, names: Names, adoption: Adoption) -> None:
     """Flows and modules through the importer of ``ivr flows export``: ARNs become placeholders named after the
-    resources, with the kit's names for hours, queues and prompts."""
-    from runbooks.flow_loader import _file_name
-
-    flow_files = {_file_name(f["Name"]) for f in reads.of("flows")}
+    resources, with the kit's names for hours, queues, prompts and flows."""
     for wrapper, kind in (("ContactFlow", "flows"), ("ContactFlowModule", "modules")):
         for item in reads.of(kind):
-            stem = _file_name(item["Name"])
-            if wrapper == "ContactFlowModule" and stem in flow_files:
-                stem += "-module"  # a module may share its name with a flow; files may not
+            name = names.flows[item["Id"]]
+            if name != item["Name"]:
+                adoption.notes.append(f"{kind[:-1]} {item['Name']!r} is named {name!r} in the files")
             try:
-                results = import_document({wrapper: item}, known_names=names.by_any)
+                results = import_document({wrapper: item}, name=name, known_names=names.by_any)
             except ValueError as exc:
-                adoption.skipped.append(f"{kind} {item['Name']}: {exc}")
+                adoption.skipped.append(f"{kind[:-1]} {item['Name']}: {exc}")
                 continue
             for result in results:
                 if wrapper == "ContactFlowModule" and isinstance(item.get("Settings"), str):
                     result.doc["Metadata"]["settings"] = item["Settings"]
-                adoption.flows[stem] = result.doc
+                adoption.flows[name] = result.doc
                 adoption.placeholders.update(result.placeholders)
-                adoption.notes += [f"flow {item['Name']}: left to fix: {f}" for f in result.findings
+                adoption.notes += [f"{kind[:-1]} {name}: left to fix: {f}" for f in result.findings
                                    if f.severity == "error"]  # fmt: skip
 
 
@@ -744,7 +751,8 @@ def _flow_differences(reads: InstanceReads, adoption: Adoption, flows_dir: Path)
     except FlowError as exc:
         return [f"flows: {exc}"]
     lines = []
-    recorded = {item["Name"]: item for item in reads.of("flows") + reads.of("modules")}
+    names = names_of(reads)
+    recorded = {names.flows[item["Id"]]: item for item in reads.of("flows") + reads.of("modules")}
     for name in sorted(set(recorded) | set(files)):
         if name not in files:
             lines.append(f"flow {name}: only on the instance")
