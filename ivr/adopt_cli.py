@@ -75,18 +75,24 @@ def adopt_command(
                   "writes there); nothing was read", markup=False)  # fmt: skip
         raise typer.Exit(2)
     session = session_with_credentials(profile, region=region, consequence="nothing was written")
-    client = session.client("connect", region_name=region, config=CONNECT_RETRIES)
+    from botocore.exceptions import BotoCoreError
+
+    try:
+        client = session.client("connect", region_name=region, config=CONNECT_RETRIES)
+    except BotoCoreError as exc:  # no region given and none in the profile
+        err.print(f"error: {exc}; give --region; nothing was read", markup=False)
+        raise typer.Exit(2) from None
     where = str(client.meta.region_name)
     owner = _account(session, where, account, profile)
     stage = Stages()
 
     def progress(kind: str, count: int | None, why: str) -> None:
-        stage.done(f"{kind}: {count} read" if count is not None else f"{kind}: not read ({why})")
-        stage.start("reading")
+        line = f"{kind}: {count} read" if count is not None else f"{kind}: not read ({why}); the rest goes on"
+        err.print(f"    {line}", markup=False, highlight=False)
 
     stage.start(f"reading instance {instance_id} in {where}, kind by kind (about 2 calls a second)")
     reads = read_instance(client, instance_id, progress=progress)
-    stage.done("done")
+    stage.done(f"{sum(reads.calls.values())} API calls")
     if "instance" in reads.unreadable:
         err.print(f"error: instance {instance_id} in {where}: {reads.unreadable['instance']}; nothing was written",
                   markup=False)  # fmt: skip

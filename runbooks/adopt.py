@@ -476,8 +476,13 @@ def _agent_statuses(reads: InstanceReads, adoption: Adoption) -> list[dict[str, 
     return found
 
 
-def _users(reads: InstanceReads, adoption: Adoption, routing: set[str]) -> list[dict[str, Any]]:
+def _users(reads: InstanceReads, adoption: Adoption, staff: dict[str, Any]) -> list[dict[str, Any]]:
+    """Users by identity only (never a password or an email), each pointing only at what was adopted."""
     from regions.staff import User
+
+    routing = {p["name"] for p in staff["routing_profiles"]}
+    adopted_security = {p["name"] for p in staff["security_profiles"]}
+    groups_adopted = [g["name"] for g in (staff.get("hierarchy") or {}).get("groups", [])]
 
     identity = reads.instance.get("IdentityManagementType")
     if reads.of("users") and identity != "SAML":
@@ -508,8 +513,13 @@ def _users(reads: InstanceReads, adoption: Adoption, routing: set[str]) -> list[
         if phone.get("DeskPhoneNumber"):
             entry["desk_phone"] = phone["DeskPhoneNumber"]
         label = f"user {item['Username']}"
+        missing = [p for p in entry["security_profiles"] if p not in adopted_security]
         if entry["routing_profile"] not in routing:
             adoption.skipped.append(f"{label}: its routing profile was not adopted")
+        elif missing:
+            adoption.skipped.append(f"{label}: its security profile {missing[0]} was not adopted")
+        elif entry.get("hierarchy_group") not in (None, *groups_adopted):
+            adoption.skipped.append(f"{label}: its hierarchy group was not adopted")
         elif _fits(User, entry, label, adoption):
             users.append(entry)
     return users
@@ -606,8 +616,7 @@ def adopt(reads: InstanceReads) -> Adoption:
     if hierarchy:
         staff["hierarchy"] = hierarchy
     staff["agent_statuses"] = _agent_statuses(reads, adoption)
-    routing = {p["name"] for p in staff["routing_profiles"]}
-    staff["users"] = _users(reads, adoption, routing)
+    staff["users"] = _users(reads, adoption, staff)
     staff["quick_connects"] = _quick_connects(reads, names, adoption, {u["username"] for u in staff["users"]})
     adoption.staff = {k: v for k, v in staff.items() if v}
     return adoption

@@ -203,8 +203,9 @@ def stub_instance(stub: Stubber, c: Console, *, denied: str = "") -> None:
 
     def listed(kind: str, op: str, key: str, items: list[dict[str, Any]], **request: Any) -> bool:
         if kind and kind == denied:
-            stub.add_client_error(op, "AccessDeniedException", "not authorized", 403, expected_params={**PAGE,
-                                                                                                     **request})
+            stub.add_client_error(
+                op, "AccessDeniedException", "not authorized", 403, expected_params={**PAGE, **request}
+            )
             return False
         stub.add_response(op, {key: items}, {**PAGE, **request})
         return True
@@ -227,8 +228,12 @@ def stub_instance(stub: Stubber, c: Console, *, denied: str = "") -> None:
         for m in c.modules:
             stub.add_response("describe_contact_flow_module", {"ContactFlowModule": m},
                               {"InstanceId": INSTANCE, "ContactFlowModuleId": m["Id"]})  # fmt: skip
-    if listed("hours", "list_hours_of_operations", "HoursOfOperationSummaryList",
-              [{"Id": h["HoursOfOperationId"], "Arn": h["HoursOfOperationArn"], "Name": h["Name"]} for h in c.hours]):
+    if listed(
+        "hours",
+        "list_hours_of_operations",
+        "HoursOfOperationSummaryList",
+        [{"Id": h["HoursOfOperationId"], "Arn": h["HoursOfOperationArn"], "Name": h["Name"]} for h in c.hours],
+    ):
         for h in c.hours:
             stub.add_response("describe_hours_of_operation", {"HoursOfOperation": h},
                               {"InstanceId": INSTANCE, "HoursOfOperationId": h["HoursOfOperationId"]})  # fmt: skip
@@ -244,15 +249,23 @@ def stub_instance(stub: Stubber, c: Console, *, denied: str = "") -> None:
             stub.add_response("describe_prompt", {"Prompt": p}, request)
             stub.add_response("get_prompt_file", {"PromptPresignedUrl": f"https://s3.example/{p['PromptId']}"},
                               request)  # fmt: skip
-    if listed("security_profiles", "list_security_profiles", "SecurityProfileSummaryList",
-              [{"Id": p["Id"], "Arn": p["Arn"], "Name": p["SecurityProfileName"]} for p, _ in c.security]):
+    if listed(
+        "security_profiles",
+        "list_security_profiles",
+        "SecurityProfileSummaryList",
+        [{"Id": p["Id"], "Arn": p["Arn"], "Name": p["SecurityProfileName"]} for p, _ in c.security],
+    ):
         for p, permissions in c.security:
             request = {"InstanceId": INSTANCE, "SecurityProfileId": p["Id"]}
             stub.add_response("describe_security_profile", {"SecurityProfile": p}, request)
             stub.add_response("list_security_profile_permissions", {"Permissions": permissions},
                               {**request, "MaxResults": 100})  # fmt: skip
-    if listed("routing_profiles", "list_routing_profiles", "RoutingProfileSummaryList",
-              [{"Id": p["RoutingProfileId"], "Arn": p["RoutingProfileArn"], "Name": p["Name"]} for p, _ in c.routing]):
+    if listed(
+        "routing_profiles",
+        "list_routing_profiles",
+        "RoutingProfileSummaryList",
+        [{"Id": p["RoutingProfileId"], "Arn": p["RoutingProfileArn"], "Name": p["Name"]} for p, _ in c.routing],
+    ):
         for p, queues in c.routing:
             request = {"InstanceId": INSTANCE, "RoutingProfileId": p["RoutingProfileId"]}
             stub.add_response("describe_routing_profile", {"RoutingProfile": p}, request)
@@ -359,7 +372,7 @@ def test_the_diff_names_what_was_changed_in_the_files(connect: tuple[Any, Stubbe
     config["queues"][0]["max_contacts"] = 999
     written.config.write_text(yaml.safe_dump(config))
     flow = next(written.flows_dir.glob("Main-menu.json"))
-    flow.write_text(flow.read_text().replace('"Text"', '"Text"').replace("Consent", "Consent2"))
+    flow.write_text(flow.read_text().replace("Consent", "Consent2"))
     prompt = next(written.prompts_dir.glob("*.wav"))
     prompt.write_bytes(wav(0.25))
     # THEN each is a difference, by name
@@ -432,7 +445,7 @@ def test_existing_files_are_kept_unless_forced(connect: tuple[Any, Stubber], tmp
     (out / "regions").mkdir(parents=True)
     (out / "regions" / "adopted.yaml").write_text("mine: true\n")
     # WHEN adopted without --force THEN nothing is written
-    with pytest.raises(AdoptError, match="adopted.yaml exists"):
+    with pytest.raises(AdoptError, match=r"adopted\.yaml exists"):
         written_files(out, reads)
     assert (out / "regions" / "adopted.yaml").read_text() == "mine: true\n"
     assert not (out / "connect").exists()
@@ -537,3 +550,19 @@ def test_the_command_writes_the_folder_and_a_summary(
     # AND run again into the same folder, it refuses before reading anything (exit 2, one line, no traceback)
     again = CliRunner().invoke(app, ["adopt", "--instance-id", INSTANCE, "--region", REGION, "--out", str(out)])
     assert again.exit_code == 2 and "is not empty" in again.stderr and "Traceback" not in again.output
+
+
+def test_users_never_point_at_what_could_not_be_read(connect: tuple[Any, Stubber], tmp_path: Path) -> None:
+    # GIVEN credentials that may not read the hierarchy, which the users are placed in
+    console = clinic()
+    reads = record(connect, console, denied="hierarchy")
+    # WHEN adopted
+    written = written_files(tmp_path / "out", reads)
+    # THEN each user in a group is left out saying why, and the deployment still loads
+    placed = [u["Username"] for u in console.users if u.get("HierarchyGroupId")]
+    assert [s for s in written.skipped if s.endswith("its hierarchy group was not adopted")] == [
+        f"user {name}: its hierarchy group was not adopted" for name in placed
+    ]
+    assert [u.username for u in loaded(written).staff.users] == [
+        u["Username"] for u in console.users if u["Username"] not in placed
+    ]
