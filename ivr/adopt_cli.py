@@ -8,13 +8,16 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from ivr.aws_options import JsonOption, ProfileOption, RegionOption, aws_command, profile_label, sts_client
 from ivr.output import console, err, session_with_credentials
 from ivr.progress import Stages
+
+if TYPE_CHECKING:
+    from runbooks.adopt import Written
 
 
 def _account(session: object, region: str, given: str | None, profile: str | None) -> str:
@@ -39,6 +42,24 @@ def _account(session: object, region: str, given: str | None, profile: str | Non
                   f"is read from account {found} and written for {given}", markup=False)  # fmt: skip
         return given
     return found
+
+
+def _check_arguments(name: str | None, out: Path, force: bool) -> None:
+    """Exit 2 with one line, before any AWS call, for a bad --name or an --out that is a file or holds files."""
+    from runbooks.adopt import kit_name
+
+    if out.exists() and not out.is_dir():
+        err.print(f"error: {out}: is a file; adopt writes a folder", markup=False)
+        raise typer.Exit(2)
+    if name is not None and kit_name(name) != name:
+        # regions/config.py: a deployment name is 3-32 lowercase letters, digits and hyphens (stack and bucket names).
+        err.print(f"error: --name {name!r} is not a deployment name (3-32 lowercase letters, digits, hyphens; for "
+                  f"example {kit_name(name)!r})", markup=False)  # fmt: skip
+        raise typer.Exit(2)
+    if out.is_dir() and any(out.iterdir()) and not force:
+        err.print(f"error: {out} is not empty; adopt writes a new folder (or pass --force to overwrite the files it "
+                  "writes there); nothing was read", markup=False)  # fmt: skip
+        raise typer.Exit(2)
 
 
 @aws_command(writes=False, region=True)
@@ -67,13 +88,7 @@ def adopt_command(
     from runbooks.adopt import AdoptError, kit_name, read_instance, write_adoption
     from runbooks.flow_loader import CONNECT_RETRIES
 
-    if out.exists() and not out.is_dir():
-        err.print(f"error: {out}: is a file; adopt writes a folder", markup=False)
-        raise typer.Exit(2)
-    if out.is_dir() and any(out.iterdir()) and not force:
-        err.print(f"error: {out} is not empty; adopt writes a new folder (or pass --force to overwrite the files it "
-                  "writes there); nothing was read", markup=False)  # fmt: skip
-        raise typer.Exit(2)
+    _check_arguments(name, out, force)
     session = session_with_credentials(profile, region=region, consequence="nothing was written")
     from botocore.exceptions import BotoCoreError
 
@@ -110,13 +125,19 @@ def adopt_command(
     except OSError as exc:
         err.print(f"error: {out}: cannot write: {exc.strerror or exc}", markup=False)
         raise typer.Exit(2) from None
+    _print_summary(written, reads.calls, as_json)
+    raise typer.Exit(1 if written.skipped else 0)
+
+
+def _print_summary(written: Written, calls: dict[str, int], as_json: bool) -> None:
+    """What was written and what could not be (with why): JSON on stdout with --json, else a line each."""
     summary = {
         "config": str(written.config),
         "staff": str(written.staff),
         "written": [str(p) for p in written.files],
         "not_written": written.skipped,
         "notes": written.notes,
-        "calls": reads.calls,
+        "calls": calls,
     }
     if as_json:
         typer.echo(json.dumps(summary, indent=2))
@@ -128,6 +149,5 @@ def adopt_command(
         for line in written.skipped:
             console.print(f"not written: {line}", markup=False, highlight=False)
         console.print(f"{len(written.files)} files, {len(written.skipped)} not written; API calls: "
-                      f"{sum(reads.calls.values())}. Next: review and synthesize them (docs/adopt.md)", markup=False,
+                      f"{sum(calls.values())}. Next: review and synthesize them (docs/adopt.md)", markup=False,
                       highlight=False)  # fmt: skip
-    raise typer.Exit(1 if written.skipped else 0)

@@ -566,3 +566,29 @@ def test_users_never_point_at_what_could_not_be_read(connect: tuple[Any, Stubber
     assert [u.username for u in loaded(written).staff.users] == [
         u["Username"] for u in console.users if u["Username"] not in placed
     ]
+
+
+@pytest.mark.parametrize("arguments", [["--name", "My Clinic"], ["--out", "FILE"], ["--out", "FULL"]])
+def test_bad_arguments_are_one_line_before_any_aws_call(
+    arguments: list[str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import ivr.adopt_cli as cli_module
+    from ivr.cli import app
+
+    # GIVEN a name that is not a deployment name, an --out that is a file, or a folder that already holds files
+    (tmp_path / "file").write_text("x")
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "kept.yaml").write_text("x")
+    values = {"FILE": str(tmp_path / "file"), "FULL": str(tmp_path / "full")}
+    given = [values.get(a, a) for a in arguments]
+    out = [] if "--out" in given else ["--out", str(tmp_path / "new")]
+
+    def no_session(*_a: Any, **_k: Any) -> Any:
+        raise AssertionError("AWS was called")
+
+    monkeypatch.setattr(cli_module, "session_with_credentials", no_session)
+    # WHEN adopt runs THEN it exits 2 with one line and nothing is written
+    result = CliRunner().invoke(app, ["adopt", "--instance-id", INSTANCE, "--region", REGION, *out, *given])
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
+    assert (tmp_path / "full" / "kept.yaml").read_text() == "x" and not (tmp_path / "new").exists()
