@@ -24,6 +24,7 @@ import re
 import urllib.request
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from http.client import HTTPException
 from pathlib import Path
 from typing import Any
 
@@ -170,8 +171,8 @@ def _prompts_read(read: _Reader, download: Download) -> list[dict[str, Any]]:
         url = read.call("get_prompt_file", InstanceId=read.instance_id, PromptId=summary["Id"])
         try:
             read.reads.audio[prompt["PromptId"]] = download(url["PromptPresignedUrl"])
-        except (OSError, ValueError) as exc:
-            prompt["_download_error"] = str(exc)
+        except (OSError, ValueError, HTTPException) as exc:  # URLError and timeouts are OSErrors
+            prompt["_download_error"] = str(exc) or type(exc).__name__
         prompts.append(prompt)
     return prompts
 
@@ -394,6 +395,10 @@ def _security_profiles(reads: InstanceReads, adoption: Adoption) -> list[dict[st
 
     profiles = []
     for item in reads.of("security_profiles"):
+        if item.get("Type") == "AWS_MANAGED":  # Connect's own: it comes with the instance, CloudFormation cannot own it
+            adoption.skipped.append(f"security profile {item['SecurityProfileName']}: AWS managed (comes with the "
+                                    "instance)")  # fmt: skip
+            continue
         entry = {"name": item["SecurityProfileName"], "description": item.get("Description", ""),
                  "permissions": item.get("_permissions", [])}  # fmt: skip
         if _fits(SecurityProfile, entry, f"security profile {entry['name']}", adoption):
@@ -714,13 +719,19 @@ def _dumps(items: list[Any]) -> dict[str, Any]:
     return {getattr(i, "name", None) or i.username: i.model_dump(mode="json") for i in items}
 
 
-def adopted_differences(reads: InstanceReads, deployment: Any, *, flows_dir: Path,
-                        prompts_dir: Path) -> list[str]:  # fmt: skip
+def adopted_differences(reads: InstanceReads, deployment: Any, *, flows_dir: Path | None = None,
+                        prompts_dir: Path | None = None) -> list[str]:  # fmt: skip
     """What differs between the recorded instance and the written files, one line each (none after a clean
     adoption). Config objects are compared as the kit's schema reads them (the recording converted, against
     ``load_deployment`` of the files); flows and modules as ``ivr flows diff`` does, content against content with
     the placeholders filled by the instance's own ARNs (the kit keeps no layout Metadata); prompts byte for byte.
-    What the recording holds that could not be adopted shows as only on the instance."""
+    What the recording holds that could not be adopted shows as only on the instance. The folders default to the
+    kit's (``connect/flows``, ``connect/prompts``), where docs/adopt.md has the written ones copied."""
+    from flowkit.language.files import FLOWS_DIR
+    from regions.prompts import PROMPTS_DIR
+
+    flows_dir = flows_dir or FLOWS_DIR
+    prompts_dir = prompts_dir or PROMPTS_DIR
     from regions.config import HoursOfOperation, Queue
     from regions.staff import Staff
 

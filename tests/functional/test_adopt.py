@@ -592,3 +592,24 @@ def test_bad_arguments_are_one_line_before_any_aws_call(
     assert result.exit_code == 2 and "Traceback" not in result.output, result.output
     assert len(result.stderr.strip().splitlines()) == 1 and result.stderr.startswith("error: ")
     assert (tmp_path / "full" / "kept.yaml").read_text() == "x" and not (tmp_path / "new").exists()
+
+
+def test_a_prompt_whose_audio_cannot_be_fetched_is_reported(connect: tuple[Any, Stubber], tmp_path: Path) -> None:
+    # GIVEN a presigned URL that cannot be fetched (expired, or no network)
+    client, stub = connect
+    console = clinic()
+    stub_instance(stub, console)
+
+    def expired(url: str) -> bytes:
+        raise OSError(f"HTTP Error 403: Forbidden ({url})")
+
+    # WHEN the instance is read and adopted
+    reads = read_instance(client, INSTANCE, pacer=NoWait(), download=expired)
+    written = written_files(tmp_path / "out", reads)
+    # THEN each prompt is reported with the reason, nothing else is lost, and no audio file is written
+    assert [s for s in written.skipped if s.startswith("prompt ")] == [
+        f"prompt {p['Name']}: its audio could not be downloaded: HTTP Error 403: Forbidden "
+        f"(https://s3.example/{p['PromptId']})"
+        for p in console.prompts
+    ]
+    assert len(written.skipped) == len(console.prompts) and not list(written.prompts_dir.glob("*.wav"))
