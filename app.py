@@ -2,15 +2,18 @@
 """The CDK app: the primary and the DR stack of one deployment, from one file in ``regions/``.
 
 This is the only place that reads the environment: ``-c config=regions/other.yaml`` (or ``IVR_CONFIG``) picks
-the deployment file; the default is the shipped sample ``regions/clinic.yaml``. ``IVR_FLOWS_DIR`` picks another
-folder of flows than ``connect/flows`` (the synth benchmark's generated deployments use it), and ``IVR_CACHE_DIR``
-another cache folder than ``.ivr-cache/`` (where the compiled test cases are kept between synths).
+the deployment file; the default is the shipped sample ``regions/clinic.yaml``. ``-c env=NAME`` (or ``IVR_ENV``)
+picks one of its ``environments:`` (regions/environments.py); without one, the file's top level deploys.
+``IVR_FLOWS_DIR`` picks another folder of flows than ``connect/flows`` (the synth benchmark's generated
+deployments use it), and ``IVR_CACHE_DIR`` another cache folder than ``.ivr-cache/`` (where the compiled test
+cases are kept between synths).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -43,10 +46,13 @@ from flowkit.testcase.cache import compiled_case_files
 from lambdas.infrastructure import TRACE_PRIVACY
 from lex.model import BotModelError, check_locales, load_bot_model
 from regions.config import ConfigError, Deployment, Role, load_deployment
+from regions.environments import pipeline_stack_name
 from regions.nag import nag_packs
 from runbooks.native_tests import plan_of_test_cases, stack_of_test_cases
+from stacks.commit import COMMIT_TAG, ENVIRONMENT_TAG, UNKNOWN, source_commit
 from stacks.limits import LimitViolationError, enforce
 from stacks.native_tests import IvrTestCaseStack
+from stacks.pipeline_access import IvrPipelineAccessStack
 from stacks.regional import IvrRegionalStack
 
 ROOT = Path(__file__).parent
@@ -73,6 +79,9 @@ def build_app(
     flows_dir: Path = FLOWS_DIR,
     on_warning: Callable[[str], None] | None = None,
     cache: Path | None = DEFAULT_CACHE_DIR,
+    env: str | None = None,
+    commit: str = UNKNOWN,
+    github_repository: str | None = None,
 ) -> cdk.App:
     """Build (not synthesize) the app for one deployment file: both regions, cdk-nag attached.
 
@@ -81,9 +90,12 @@ def build_app(
 
     Raises ConfigError, BotModelError or FlowError (with the linter's findings, a placeholder the stacks do not
     fill, or the places where a field marked sensitive would be logged or traced) before any construct is built;
-    ``on_warning`` gets each warning of the deployment checks.
+    ``on_warning`` gets each warning of the deployment checks. ``env`` names the environment of the file to build
+    (None: the file's top level); every stack is tagged with ``commit`` (stacks/commit.py) and the environment.
+    ``github_repository`` (``owner/repo``) adds the stack of the pipeline's access (stacks/pipeline_access.py),
+    which ``ivr bootstrap --github-repo`` deploys.
     """
-    deployment = load_deployment(config)
+    deployment = load_deployment(config, env)
     bot_model = load_bot_model()
     check_locales(bot_model, deployment.lex.locales, str(config))
     flows = creation_order(load_flows(flows_dir))
@@ -146,7 +158,20 @@ def build_app(
     # orders `deploy --all` and `destroy --all` by these dependencies.
     regional["dr"].add_dependency(regional["primary"])
     add_test_case_stacks(app, deployment, regional, cache=cache)
+    if github_repository is not None:
+        add_pipeline_access(app, config, deployment, github_repository)
+    tag_stacks(app, commit, deployment.environment)
     return app
+
+
+def tag_stacks(app: cdk.App, commit: str, environment: str | None) -> None:
+    """Each stack's commit and environment, as stack tags only (not Tags.of, which writes them on every resource
+    into the templates): `ivr status` and `ivr promote` read which commit runs where from DescribeStacks."""
+    for stack in app.node.children:
+        if isinstance(stack, cdk.Stack):
+            stack.tags.set_tag(COMMIT_TAG, commit)
+            if environment is not None:
+                stack.tags.set_tag(ENVIRONMENT_TAG, environment)
 
 
 def add_test_case_stacks(
@@ -164,9 +189,29 @@ def add_test_case_stacks(
         tests.add_dependency(regional[role])
 
 
+def add_pipeline_access(app: cdk.App, config: str | Path, deployment: Deployment, repository: str) -> None:
+    """The GitHub Actions access stack of the deployment's environment; the first environment of the file in an
+    account creates the account's one GitHub OIDC provider, the others use it."""
+    if not re.fullmatch(r"[A-Za-z0-9_.-]+/[A-Za-z0-9_.-]+", repository):
+        raise ConfigError(f"github_repo: {repository!r} is not owner/repository (for example acme/clinic-ivr)")
+    first = next(
+        (e for e in deployment.environments if load_deployment(config, e).account == deployment.account),
+        deployment.environment,
+    )
+    IvrPipelineAccessStack(
+        app,
+        pipeline_stack_name(deployment.name),
+        deployment=deployment,
+        repository=repository,
+        create_provider=first == deployment.environment,
+    )
+
+
 def main() -> None:
     probe = cdk.App()
     config = probe.node.try_get_context("config") or os.environ.get("IVR_CONFIG") or DEFAULT_CONFIG
+    env = probe.node.try_get_context("env") or os.environ.get("IVR_ENV") or None
+    github_repository = probe.node.try_get_context("github_repo") or None
     flows_dir = Path(os.environ.get("IVR_FLOWS_DIR") or FLOWS_DIR)
     cache = Path(os.environ.get("IVR_CACHE_DIR") or DEFAULT_CACHE_DIR)
     try:
@@ -174,6 +219,9 @@ def main() -> None:
             config,
             flows_dir=flows_dir,
             cache=cache,
+            env=env,
+            commit=source_commit(ROOT),
+            github_repository=github_repository,
             on_warning=lambda line: print(f"warning: {line}", file=sys.stderr),
         )
     except (ConfigError, BotModelError, FlowError) as exc:

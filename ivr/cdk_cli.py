@@ -43,10 +43,23 @@ def app_option() -> list[str]:
 
 
 def cdk_command(
-    *args: str, config: Path, outdir: Path | None = None, extra: Sequence[str] = (), with_app: bool = True
+    *args: str,
+    config: Path,
+    outdir: Path | None = None,
+    extra: Sequence[str] = (),
+    with_app: bool = True,
+    env: str | None = None,
 ) -> list[str]:
-    """The full command line for one CDK CLI call on a deployment file; ``extra`` is passed through as given."""
+    """The full command line for one CDK CLI call on a deployment file; ``extra`` is passed through as given.
+
+    ``env`` (default: the one ``--env`` chose) goes to the app as ``--context env=NAME``.
+    """
+    from ivr.cdk_options import chosen_env
+
     command = [str(CDK_BIN), *args, *(app_option() if with_app else []), "--context", f"config={config}"]
+    environment = env or chosen_env()
+    if environment:
+        command += ["--context", f"env={environment}"]
     command += [*extra, "--no-notices"]
     if outdir is not None:
         command += ["--output", str(outdir)]

@@ -18,7 +18,7 @@ from ivr.assembly import AssemblyError, LintReport, lint_templates, nested_templ
 from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session, offline_command
 from ivr.bootstrap_cli import bootstrap_command
 from ivr.cdk_cli import ROOT, CdkCliError, cdk_command, passthrough, render, run_cdk
-from ivr.cdk_options import ApprovalOption, ContextOption, OutputsFileOption, check_context
+from ivr.cdk_options import ApprovalOption, ContextOption, OutputsFileOption, add_env_option, check_context
 from ivr.diff_cli import diff_command
 from ivr.dr_cli import app as dr_app
 from ivr.dr_cli import drill_command, failover_command
@@ -27,6 +27,7 @@ from ivr.native_tests_cli import deploy_test_cases, ivr_test_command, stacks_of_
 from ivr.output import JsonErrorsGroup, console, deployment_or_exit, err
 from ivr.preflight_cli import preflight_command
 from ivr.progress import Stages
+from ivr.promote_cli import promote_command
 from ivr.simulate_cli import simulate_command
 from ivr.status_cli import status_command
 
@@ -79,6 +80,7 @@ app.command("diff")(diff_command)
 app.command("bootstrap")(bootstrap_command)
 app.command("preflight")(preflight_command)
 app.command("adopt")(adopt_command)
+app.command("promote")(promote_command)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
 ConfigOption = Annotated[Path, typer.Option("--config", "-c", help="Deployment file (YAML) under regions/")]
@@ -416,6 +418,10 @@ def destroy(
         done.append(render(command))
     if as_json:
         typer.echo(json.dumps({"destroyed": done, "teardown": teardown_summary(deployment)}, indent=2))
+
+
+# Last, once every command is registered: each one that reads a deployment file takes --env.
+add_env_option(app)
 
 
 def main() -> None:  # pragma: no cover - console entry point

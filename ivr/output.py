@@ -60,13 +60,15 @@ class JsonErrorsGroup(TyperGroup):
             raise typer.Exit(int(getattr(exc, "exit_code", 2))) from None
 
 
-def deployment_or_exit(config: Path) -> Deployment:
-    """The validated deployment file; on a bad file, its message (file and field) and exit code 2."""
+def deployment_or_exit(config: Path, env: str | None = None) -> Deployment:
+    """The validated deployment file, as the environment ``env`` (default: the one ``--env`` chose) sees it; on a
+    bad file or an unknown environment, its message (file and field) and exit code 2."""
     # Imported here: the deployment model (pydantic, YAML) costs a fifth of a second, and not every command reads it.
+    from ivr.cdk_options import chosen_env
     from regions.config import ConfigError, load_deployment
 
     try:
-        return load_deployment(config)
+        return load_deployment(config, env or chosen_env())
     except ConfigError as exc:
         err.print(f"error: {exc}", markup=False)
         raise typer.Exit(2) from None

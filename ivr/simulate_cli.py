@@ -139,6 +139,9 @@ def simulate_command(
     config: Annotated[Path, typer.Option("--config", "-c", help="Deployment file")] = DEFAULT_CONFIG,
     calls: Annotated[int | None, typer.Option("--calls", help="Load mode: replay the scenarios as N calls")] = None,
     concurrency: Annotated[int, typer.Option("--concurrency", help="Load mode: calls in progress at once")] = 1,
+    workers: Annotated[
+        int | None, typer.Option("--workers", help="Load mode: worker processes (default: one per CPU core)")
+    ] = None,
     rate: Annotated[float | None, typer.Option("--rate", help="Load mode: peak arrival rate, calls/s")] = None,
     duration_ms: Annotated[
         list[str] | None, typer.Option("--duration-ms", help="Load mode: FUNCTION=MS, a deployed function's mean")
@@ -169,12 +172,12 @@ def simulate_command(
     metrics = _metrics(metric or [])
     bots = _pairs(bot or [], "--bot")
     bot_model = _bot_model_or_exit(deployment, config)
-    with local_clinic(zone) as clinic:
+    with local_clinic(zone, functions=deployment.functions) as clinic:
         from flowkit.simulate.kit import kit_resources
 
         if scenarios is not None and calls is not None:
             _run_load(scenarios, deployment, bot_model, clinic, mapped, calls, concurrency, rate, durations,
-                      as_json=as_json)  # fmt: skip
+                      as_json=as_json, workers=workers)  # fmt: skip
             return
         if scenarios is not None:
             _run_scenarios(scenarios, deployment, bot_model, clinic, mapped, junit=junit, as_json=as_json)
@@ -249,10 +252,15 @@ def _run_load(
     durations: dict[str, float],
     *,
     as_json: bool = False,
+    workers: int | None = None,
 ) -> None:
     """Load mode: replay the scenarios as a call mix, report throughput, invocation rates and capacity."""
     from flowkit.simulate.kit import kit_resources
-    from flowkit.simulate.load import capacity, replay
+    from flowkit.simulate.load import capacity, cores, replay
+
+    if workers is not None and workers < 1:
+        err.print("error: --workers must be at least 1")
+        raise typer.Exit(2)
 
     scenarios = _scenarios_or_exit(directory)
     if unknown := sorted(set(durations) - set(clinic.invocations)):
@@ -265,7 +273,8 @@ def _run_load(
         return kit_resources(deployment, cast("Role", role), bot, clinic, lambdas={**mapped, **lambdas},
                              today=lambda: first_day)  # fmt: skip
 
-    report = replay(scenarios, resources, clinic, calls=calls, concurrency=concurrency, rate=rate)
+    report = replay(scenarios, resources, clinic, calls=calls, concurrency=concurrency, rate=rate,
+                    workers=workers or cores())  # fmt: skip
     scaling = deployment.scaling
     needs = capacity(report, rate, scaling, durations) if rate is not None else None
     short = needs is not None and any(not all(w.enough for w in n.windows) or not n.within_max for n in needs)
@@ -274,9 +283,10 @@ def _run_load(
         typer.echo(json.dumps(_load_json(report, needs, durations, rate, len(scenarios), short), indent=2))
         raise typer.Exit(code)
     paced = f", paced to {rate:g} calls/s" if rate else ""
-    console.print(f"Replayed {report.calls} calls ({len(scenarios)} scenarios in turn) on {concurrency} thread(s)"
-                  f"{paced}: {report.seconds:.2f} s, {report.calls_per_second:,.0f} calls/s",
-                  highlight=False)  # fmt: skip
+    console.print(f"Replayed {report.calls} calls ({len(scenarios)} scenarios in turn) in {report.workers} "
+                  f"process(es) of {concurrency} thread(s){paced}: {report.seconds:.2f} s, "
+                  f"{report.calls_per_second:,.0f} calls/s, {report.cpu_seconds_per_1000_calls:.2f} CPU s per 1,000 "
+                  "calls", highlight=False)  # fmt: skip
     console.print("Outcomes: " + ", ".join(f"{k} {v}" for k, v in sorted(report.outcomes.items())), highlight=False)
     for problem, count in sorted(report.errors.items()):
         console.print(f"  error x{count}: {problem}", markup=False, highlight=False)
@@ -314,6 +324,8 @@ def _load_json(report: LoadReport, needs: list[CapacityNeed] | None, durations: 
         "calls": report.calls,
         "scenarios": scenarios,
         "concurrency": report.concurrency,
+        "workers": report.workers,
+        "cpu_seconds": report.cpu_seconds,
         "rate": rate,
         "seconds": report.seconds,
         "calls_per_second": report.calls_per_second,

@@ -1,9 +1,10 @@
 """``ivr status [--json]``: both regions at a glance, read-only.
 
-Per region: the stack's status, the instance (the replica in the DR region of a global-resiliency deployment),
-the traffic split of telephony and agents, whether the agents who must follow the calls are in the traffic
-distribution group already (read once, in the primary: they can be associated only while it answers), each kit
-flow and module, found by name in the instance (published, and whether its content equals the repo's),
+Per region: the stack's status and the commit it was deployed from (its ``ivr:commit`` tag), the instance (the
+replica in the DR region of a global-resiliency deployment), the traffic split of telephony and agents, whether
+the agents who must follow the calls are in the traffic distribution group already (read once, in the primary:
+they can be associated only while it answers), each kit flow and module, found by name in the instance
+(published, and whether its content equals the repo's),
 the bot alias, each function's provisioned concurrency allocated against what the schedule asks for now, the
 alarms in ALARM, and the last drill whose evidence report is on this machine. Every read stands alone: a call the
 credentials may not make is listed under "could not read" with the reason, and the rest is still shown.
@@ -51,6 +52,8 @@ class RegionStatus:
     stack: str
     items: list[Item] = field(default_factory=list)
     unread: list[Item] = field(default_factory=list)
+    #: The commit the stack was deployed from (its ivr:commit tag); None when not deployed or not tagged.
+    commit: str | None = None
 
     def add(self, what: str, value: str, ok: bool | None = None) -> None:
         self.items.append(Item(what, value, ok))
@@ -62,6 +65,8 @@ class Status:
     mode: str
     regions: list[RegionStatus]
     last_drill: Item | None
+    #: The environment of the deployment file (``--env``); None for its top level.
+    environment: str | None = None
 
     @property
     def healthy(self) -> bool:
@@ -158,6 +163,8 @@ class _Reader:
             raise
         state = str(stack["StackStatus"])
         self.status.add("stack", f"{self.settings.stack_name} {state}", state in SETTLED)
+        self.status.commit = commit_of(stack)
+        self.status.add("commit", self.status.commit or "not tagged (deployed before the kit tagged commits)")
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
 
     def instance(self) -> None:
@@ -272,6 +279,15 @@ class _Reader:
         self.status.add("alarms firing", ", ".join(firing) or "none", not firing)
 
 
+def commit_of(stack: dict[str, Any]) -> str | None:
+    """The commit a DescribeStacks stack was synthesized from (its ivr:commit tag, stacks/commit.py), or None."""
+    from stacks.commit import COMMIT_TAG
+
+    tags = {t.get("Key"): t.get("Value") for t in stack.get("Tags", [])}
+    value = tags.get(COMMIT_TAG)
+    return str(value) if value else None
+
+
 def last_drill(reports: Path) -> Item | None:
     """The newest drill evidence report (JSON) under ``reports``, if any."""
     newest: tuple[str, dict[str, Any]] | None = None
@@ -298,7 +314,7 @@ def read_status(deployment: Deployment, clients: Clients, *, now: datetime, repo
 
     with ThreadPoolExecutor(max_workers=2) as pool:
         regions = list(pool.map(lambda role: _Reader(deployment, role, clients, now).read(), ("primary", "dr")))
-    return Status(deployment.name, deployment.dr_mode, regions, last_drill(reports))
+    return Status(deployment.name, deployment.dr_mode, regions, last_drill(reports), deployment.environment)
 
 
 @aws_command(writes=False)
@@ -349,7 +365,8 @@ def print_status(status: Status) -> None:
     from rich.table import Table
 
     marks = {True: "[green]ok[/green]", False: "[red]FAIL[/red]", None: ""}
-    table = Table(title=f"{status.deployment} ({status.mode})", show_lines=False)
+    where = f"environment {status.environment}, " if status.environment else ""
+    table = Table(title=f"{status.deployment} ({where}{status.mode})", show_lines=False)
     table.add_column("")
     table.add_column("What")
     for region in status.regions:

@@ -34,11 +34,12 @@ def preflight(config: Path) -> list[Finding]:
     from flowkit.language.deployment_checks import deployment_findings
     from flowkit.language.files import load_flows
     from flowkit.language.privacy import unknown_sensitive_fields
+    from ivr.cdk_options import chosen_env
     from lambdas.infrastructure import ANSWERS
     from lex.model import BotModelError, check_locales, load_bot_model
     from regions.config import ConfigError, load_deployment
 
-    deployment = load_deployment(config)
+    deployment = load_deployment(config, chosen_env())
     bot = load_bot_model()
     try:
         check_locales(bot, deployment.lex.locales, str(config))

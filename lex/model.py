@@ -21,6 +21,30 @@ from regions.yaml_files import load_yaml
 #: Built-in slot types the kit understands (and the simulator emulates).
 BUILTIN_SLOT_TYPES = frozenset({"AMAZON.Number", "AMAZON.Date", "AMAZON.Time", "AMAZON.PhoneNumber"})
 FALLBACK_INTENT = "FallbackIntent"
+#: The Polly voices with the neural engine (the engine ``lex.infrastructure`` asks for), by the bot locales the kit
+#: knows: Polly developer guide, "Available voices" (English, US: en-US; Spanish, US: es-US). Lex V2 supports both
+#: locales (Lex V2 developer guide, "Supported languages and locales"). A third locale adds its line here, from the
+#: same two pages (docs/languages.md).
+NEURAL_VOICES: dict[str, frozenset[str]] = {
+    "en_US": frozenset(
+        {
+            "Danielle",
+            "Gregory",
+            "Ivy",
+            "Joanna",
+            "Joey",
+            "Justin",
+            "Kendra",
+            "Kevin",
+            "Kimberly",
+            "Matthew",
+            "Ruth",
+            "Salli",
+            "Stephen",
+        }
+    ),
+    "es_US": frozenset({"Lupe", "Pedro"}),
+}
 DEFAULT_MODEL_PATH = Path(__file__).with_name("bot.yaml")
 
 _SLOT_REF = re.compile(r"\{([A-Za-z][A-Za-z0-9_]*)\}")
@@ -114,6 +138,22 @@ class BotModel(_Strict):
     name: str = Field(pattern=_NAME, max_length=100)
     description: str = ""
     locales: dict[str, Locale] = Field(min_length=1)
+
+    @model_validator(mode="after")
+    def _voices(self) -> BotModel:
+        for locale_id, locale in self.locales.items():
+            voices = NEURAL_VOICES.get(locale_id)
+            if voices is None:
+                raise ValueError(
+                    f"locales.{locale_id}: the kit does not know this locale's neural voices; add them to "
+                    "lex/model.py NEURAL_VOICES from the Polly voice list (docs/languages.md)"
+                )
+            if locale.voice not in voices:
+                raise ValueError(
+                    f"locales.{locale_id}.voice: {locale.voice!r} is not a neural {locale_id} voice "
+                    f"(Polly, Available voices); choose one of {', '.join(sorted(voices))}"
+                )
+        return self
 
     def digest(self, locales: list[str]) -> str:
         """A short hash of what the given locales deploy; a new hash means a new bot version."""

@@ -16,6 +16,13 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, StrictInt, ValidationError, field_validator, model_validator
 from pydantic_core import InitErrorDetails, PydanticCustomError
 
+from regions.environments import (
+    EnvironmentEntryError,
+    environment_entries,
+    environment_settings,
+    sharing_problems,
+    where_in_entry,
+)
 from regions.functions import FUNCTIONS_FILE, FunctionRegistry, FunctionRegistryError, load_functions
 from regions.quotas import QUOTAS_BY_NAME
 from regions.staff import ProfileQueue, RoutingProfile, Staff
@@ -353,11 +360,33 @@ class Agents(_Strict):
     UpdateTrafficDistribution API reference). Failover therefore associates these users with the kit's group
     before it moves calls. Empty ``routing_profiles`` and ``users`` mean every user of the instance; ``required``
     false allows a failover with no agent at all (an IVR that never queues to people).
+
+    ``drain_seconds``: before the agents move, failover sets their status to Offline in the region the calls
+    leave (Connect routes them nothing new; a call they are on goes on: PutUserStatus sets the *next* status of
+    an agent on a contact) and waits up to this long for their calls to end; 0 moves them at once.
     """
 
     routing_profiles: list[str] = Field(default_factory=list, description="Routing profile names")
     users: list[str] = Field(default_factory=list, description="Usernames")
     required: bool = True
+    drain_seconds: int = Field(default=180, ge=0, le=1800)
+
+
+class Canaries(_Strict):
+    """The region's Connect test cases run on a schedule, proving between drills that each region answers.
+
+    EventBridge Scheduler starts a function every ``every_minutes`` that runs the instance's PUBLISHED test cases
+    (in a Global Resiliency replica, the ones Connect mirrored from the source) and publishes passed / failed /
+    duration as metrics; an alarm fires on a failure, or when no run reported for two periods. Each run is a
+    test call per test case: leave it off where that cost is not wanted. Unset ``enabled``: on for the
+    ``production`` data profile, off for ``dev``.
+    """
+
+    enabled: bool | None = None
+    #: A run lasts at most the function's 15 minutes (Lambda quota), so runs never overlap at 15 or more. The
+    #: alarm looks at two periods, and a CloudWatch alarm's period times evaluation periods is at most one day
+    #: (CloudWatch user guide, "Using Amazon CloudWatch alarms"): 720 at most.
+    every_minutes: int = Field(default=60, ge=15, le=720)
 
 
 class Chaos(_Strict):
@@ -550,6 +579,7 @@ class Deployment(_Strict):
     alarms: Alarms = Field(default_factory=Alarms)
     agents: Agents = Field(default_factory=Agents)
     chaos: Chaos = Field(default_factory=Chaos)
+    canaries: Canaries = Field(default_factory=Canaries)
     test_cases: FlowTestSettings = Field(default_factory=FlowTestSettings)
     flows: FlowLayout = Field(default_factory=FlowLayout)
     data: DataProtection = Field(default_factory=DataProtection)
@@ -560,6 +590,18 @@ class Deployment(_Strict):
     #: Connect per-instance quotas this account has had raised, by name (regions/quotas.py lists them with their
     #: defaults and Service Quotas codes): synth checks what the deployment declares against these.
     quotas: dict[str, StrictInt] = Field(default_factory=dict)
+    #: The environment of the file these settings are (``environments:``, regions/environments.py), set by the
+    #: loader from ``--env``; None for the file's top level.
+    environment: str | None = None
+    #: The file's environments, by name: what ``--env`` may choose. The loader checks and applies the file's
+    #: ``environments:`` mapping (regions/environments.py); validated directly, the mapping gives its names.
+    environments: tuple[str, ...] = ()
+
+    @field_validator("environments", mode="before")
+    @classmethod
+    def _environment_names(cls, value: Any) -> Any:
+        return tuple(value) if isinstance(value, dict) else value
+
     #: The function registry (regions/functions.py): the kit's own unless the deployment brings its functions.
     #: A relative path is read from the kit's folder.
     functions_file: Path = FUNCTIONS_FILE
@@ -754,6 +796,12 @@ class Deployment(_Strict):
         return load_functions(self.functions_file)
 
     @property
+    def canaries_on(self) -> bool:
+        """Whether the canaries deploy: ``canaries.enabled``, or when unset, a ``production`` data profile."""
+        enabled = self.canaries.enabled
+        return self.data.profile == "production" if enabled is None else enabled
+
+    @property
     def function_names(self) -> list[str]:
         return [self.function_name(key) for key in self.functions.keys]
 
@@ -840,13 +888,17 @@ def yaml_problem(exc: yaml.YAMLError) -> str:
     return where + " ".join(what.split())
 
 
-def load_deployment(path: str | Path) -> Deployment:
-    """Read and validate one deployment file.
+def load_deployment(path: str | Path, env: str | None = None) -> Deployment:
+    """Read and validate one deployment file, as environment ``env`` sees it (None: the file's top level).
+
+    Every environment of the file is validated whichever is chosen, and so is how they share accounts
+    (regions/environments.py): a mistake in prod's settings stops a dev deploy too.
 
     Raises
     ------
     ConfigError
-        The file is missing, is not YAML, or breaks the schema; the message names the file and each field.
+        The file is missing, is not YAML, or breaks the schema; the message names the file and each field. An
+        unknown ``env`` is refused with the environments the file declares.
     """
     file = Path(path)
     try:
@@ -863,9 +915,38 @@ def load_deployment(path: str | Path) -> Deployment:
         raise ConfigError(f"{file}: not valid YAML: {yaml_problem(exc)}") from None
     if not isinstance(raw, dict):
         raise ConfigError(f"{file}: expected a mapping of settings at the top level")
+    if "environment" in raw:
+        raise ConfigError(f"{file}: environment: is chosen with --env (or -c env=, IVR_ENV), not written in the file")
     staff_file = _read_staff(file, raw)
     try:
-        return Deployment.model_validate(raw)
+        entries = environment_entries(raw, frozenset(Deployment.model_fields))
+    except EnvironmentEntryError as exc:
+        raise ConfigError(f"{file}: {exc}") from None
+    if env is not None and env not in entries:
+        known = ", ".join(entries) if entries else "none (the file has no environments: mapping)"
+        raise ConfigError(f"{file}: no environment {env!r}; known: {known}")
+    names = tuple(entries)
+    top = {k: v for k, v in raw.items() if k != "environments"}
+    chosen = _validated(file, {**top, "environments": names}, None, {}, staff_file)
+    every: dict[str | None, Deployment] = {None: chosen}
+    for name, entry in entries.items():
+        settings = {**environment_settings(raw, name, entry), "environment": name, "environments": names}
+        every[name] = _validated(file, settings, name, entry, staff_file)
+    problems = sharing_problems(
+        {key: (d.account, d.name, (d.instance.alias, d.instance.replica_alias)) for key, d in every.items()}
+    )
+    if problems:
+        raise ConfigError("\n".join(f"{file}: {problem}" for problem in problems))
+    return every[env]
+
+
+def _validated(
+    file: Path, settings: dict[str, Any], env: str | None, entry: dict[str, Any], staff_file: Path | None
+) -> Deployment:
+    """``settings`` as a Deployment; an error names the field where it was written (the environment's entry, when
+    it came from there)."""
+    try:
+        return Deployment.model_validate(settings)
     except ValidationError as exc:
         lines = []
         for err in exc.errors():
@@ -874,8 +955,14 @@ def load_deployment(path: str | Path) -> Deployment:
             if staff_file is not None and loc[:1] == ("staff",):
                 # The field is in the staff file: name that file and the field inside it.
                 lines.append(f"{staff_file}: {_format_location(loc[1:])}: {message}")
+                continue
+            if env is None:
+                where = _format_location(loc)
+            elif loc and where_in_entry(entry, loc):
+                where = f"environments.{env}.{_format_location(loc)}"
             else:
-                lines.append(f"{file}: {_format_location(loc)}: {message}")
+                where = f"{_format_location(loc)} (as environment {env} inherits it)"
+            lines.append(f"{file}: {where}: {message}")
         raise ConfigError("\n".join(lines)) from None
 
 

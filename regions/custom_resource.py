@@ -61,6 +61,51 @@ def powertools_layer(scope: Construct, arch: str = "arm64") -> lambda_.ILayerVer
     return lambda_.LayerVersion.from_layer_version_arn(stack, node_id, arn)
 
 
+def kit_function(
+    scope: Construct,
+    name: str,
+    *,
+    code: lambda_.Code,
+    entry: str,
+    description: str,
+    statements: Sequence[iam.PolicyStatement],
+    acknowledgments: Sequence[tuple[Concern | str, str]] = (),
+    timeout: cdk.Duration,
+    environment: dict[str, str],
+    memory_mb: int = HANDLER_MEMORY_MB,
+) -> lambda_.Function:
+    """One of the kit's own Python functions (not the clinic's, which the registry deploys) under ``scope``: its
+    own least-privilege role (``statements`` and writing to its log group), an explicit log group with retention
+    and removal, the Powertools layer, arm64. Custom-resource handlers and the canaries are made with it."""
+    group = logs.LogGroup(
+        scope, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
+    )
+    role = iam.Role(scope, f"{name}Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                    description=f"{description}: {name}")  # fmt: skip
+    role.add_to_policy(
+        iam.PolicyStatement(actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn])
+    )
+    for statement in statements:
+        role.add_to_policy(statement)
+    if acknowledgments:
+        acknowledge(role, *acknowledgments)
+    return lambda_.Function(
+        scope,
+        name,
+        description=description,
+        runtime=HANDLER_RUNTIME,
+        architecture=lambda_.Architecture.ARM_64,
+        handler=entry,
+        code=code,
+        layers=[powertools_layer(scope, "arm64")],
+        role=role,
+        log_group=group,
+        memory_size=memory_mb,
+        timeout=timeout,
+        environment=environment,
+    )
+
+
 class HandlerProvider(Construct):
     """A Python handler from ``runtime_dir`` behind the CDK Provider framework.
 
@@ -89,7 +134,6 @@ class HandlerProvider(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_asset(str(runtime_dir), exclude=["**/__pycache__", "*.pyc"])
-        layer = powertools_layer(self, "arm64")
         self.functions: list[lambda_.Function] = []
 
         def handler(
@@ -98,39 +142,9 @@ class HandlerProvider(Construct):
             granted: Sequence[iam.PolicyStatement],
             acknowledged: Sequence[tuple[Concern | str, str]],
         ) -> lambda_.Function:
-            group = logs.LogGroup(
-                self, f"{name}Logs", retention=logs.RetentionDays.ONE_MONTH, removal_policy=cdk.RemovalPolicy.DESTROY
-            )
-            role = iam.Role(
-                self,
-                f"{name}Role",
-                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-                description=f"{description}: {name}",
-            )
-            role.add_to_policy(
-                iam.PolicyStatement(
-                    actions=["logs:CreateLogStream", "logs:PutLogEvents"], resources=[group.log_group_arn]
-                )
-            )
-            for statement in granted:
-                role.add_to_policy(statement)
-            if acknowledged:
-                acknowledge(role, *acknowledged)
-            fn = lambda_.Function(
-                self,
-                name,
-                description=description,
-                runtime=HANDLER_RUNTIME,
-                architecture=lambda_.Architecture.ARM_64,
-                handler=entry,
-                code=code,
-                layers=[layer],
-                role=role,
-                log_group=group,
-                memory_size=HANDLER_MEMORY_MB,
-                timeout=timeout or cdk.Duration.minutes(2),
-                environment={"POWERTOOLS_SERVICE_NAME": construct_id},
-            )
+            fn = kit_function(self, name, code=code, entry=entry, description=description, statements=granted,
+                              acknowledgments=acknowledged, timeout=timeout or cdk.Duration.minutes(2),
+                              environment={"POWERTOOLS_SERVICE_NAME": construct_id})  # fmt: skip
             self.functions.append(fn)
             return fn
 

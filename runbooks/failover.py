@@ -24,7 +24,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from flowkit.language.files import FlowError
 from regions.config import DAYS, Deployment, Role
-from runbooks import aws_steps
+from runbooks import agent_drain, aws_steps
 from runbooks.aws_steps import Check, StepError, Wait, api_error, split_text, wait_until
 
 #: Failover's error is the steps' error: one message style whichever caller runs the step.
@@ -114,6 +114,13 @@ class FailoverReport:
     stopped: str = ""
     #: The traffic split as Connect reported it when the run stopped early (the evidence of where calls are).
     traffic: str = ""
+    #: The agent drain: who was drained, who moved with a contact still open and why, who was not signed in.
+    agents: dict[str, Any] = field(default_factory=dict)
+    #: Seconds from the decision (the run's start) to calls answered in the target region (the traffic split
+    #: read back, or the test cases when they run); None when calls were not moved.
+    answered_seconds: float | None = None
+    #: Seconds the whole run took.
+    total_seconds: float = 0.0
 
     @property
     def ok(self) -> bool:
@@ -129,6 +136,9 @@ class FailoverReport:
             "ended": self.ended,
             "stopped": self.stopped,
             "traffic": self.traffic,
+            "agents": self.agents,
+            "answered_seconds": self.answered_seconds,
+            "total_seconds": self.total_seconds,
             "steps": [s.__dict__ | {"checks": [c.__dict__ for c in s.checks]} for s in self.steps],
             "rollback": self.rollback,
         }
@@ -140,15 +150,32 @@ class FailoverReport:
                  f"- Mode: {self.mode}", f"- Started: {self.started}", f"- Ended: {self.ended}"]  # fmt: skip
         if self.traffic:
             lines.append(f"- Traffic split read back when it stopped: {self.traffic}")
+        if self.answered_seconds is not None:
+            lines.append(f"- Decision to calls answered in {self.to}: {self.answered_seconds:.1f} s")
+        lines.append(f"- Total run: {self.total_seconds:.1f} s")
         lines += ["", "| # | Step | Result | Seconds | Detail |", "|---|---|---|---|---|"]
         for index, step in enumerate(self.steps, 1):
             name, detail = _cell(step.name), _cell(step.detail)
             lines.append(f"| {index} | {name} | {step.status} | {step.seconds:.1f} | {detail} |")
             lines += [f"|   | check: {_cell(c.name)} | {'ok' if c.ok else 'FAILED'} |  | {_cell(c.detail)} |"
                       for c in step.checks]  # fmt: skip
+        lines += _agents_markdown(self.agents)
         if not self.ok:
             lines += ["", "## Rollback", "", *(f"- {line}" for line in self.rollback)]
         return "\n".join(lines) + "\n"
+
+
+def _agents_markdown(agents: dict[str, Any]) -> list[str]:
+    """The drain's evidence: who was drained, who moved on a call and why, who was not signed in."""
+    if not agents:
+        return []
+    lines = ["", "## Agents", "", f"- Drained (no open contact when moved): {', '.join(agents['drained']) or 'none'}"]
+    if agents.get("not_drained"):
+        lines.append(f"- Not drained: {agents['not_drained']}")
+    lines += [f"- Moved with a contact still open: {name}: {why}" for name, why in agents["still_open"].items()]
+    if agents["signed_out"]:
+        lines.append(f"- Not signed in (nothing to drain): {', '.join(agents['signed_out'])}")
+    return lines
 
 
 def _cell(text: str) -> str:
@@ -328,6 +355,19 @@ class DrOperations:
         )
         return status, detail.replace("calls would arrive", f"calls would reach {to}"), checks
 
+    def drain_agents(self, source: Role, readiness: Readiness, clock: Callable[[], float]) -> agent_drain.DrainResult:
+        """Drain, in ``source`` (the region the calls leave), the agents who must follow the calls: Offline
+        status, then wait up to ``agents.drain_seconds`` for their contacts to end (see ``runbooks.agent_drain``)."""
+        connect, instance = self.client("connect", source), self.outputs(source)["InstanceId"]
+        config = self.deployment.agents
+        wanted = aws_steps.agents_wanted(connect, instance, config.routing_profiles, config.users)
+        return agent_drain.drain(connect, instance, wanted, deadline=config.drain_seconds,
+                                 poll=readiness.drain_poll, sleep=readiness.sleep, clock=clock)  # fmt: skip
+
+    def restore_agents(self, to: Role, previous: dict[str, str], names: dict[str, str]) -> list[Check]:
+        """Give the drained agents their statuses back in ``to``, where the calls now arrive."""
+        return agent_drain.restore_statuses(self.client("connect", to), self.outputs(to)["InstanceId"], previous, names)
+
     def alarms(self, role: Role) -> list[Check]:
         """Alarms of the region's stack that are in ALARM."""
         prefix = self.deployment.region(role).stack_name
@@ -355,13 +395,15 @@ class Readiness:
 
     ``timeout``: for raised provisioned concurrency to be allocated and READY (Lambda takes minutes);
     ``traffic_timeout``: for GetTrafficDistribution to report the split just asked for (UpdateTrafficDistribution
-    applies it asynchronously); ``poll`` between two reads. ``now`` places failback within the primary's peak
-    windows.
+    applies it asynchronously); ``poll`` between two reads (``drain_poll`` for the drained agents' contacts).
+    ``now`` places failback within the primary's peak windows.
     """
 
     timeout: float = 900.0
     poll: float = 15.0
     traffic_timeout: float = 300.0
+    #: Between two reads of the drained agents' contacts.
+    drain_poll: float = 10.0
     sleep: Callable[[float], None] = time.sleep
     now: Callable[[], datetime] = lambda: datetime.now(UTC)
 
@@ -395,6 +437,8 @@ class _Procedure:
         self.current = ""
         #: How the current step waited, if it polled (recorded with the step).
         self.wait: Wait | None = None
+        self.began = clock()
+        self.drained: agent_drain.DrainResult | None = None
 
     def step(self, name: str, action: Callable[[], Outcome]) -> bool:
         self.current = name
@@ -455,20 +499,64 @@ class _Procedure:
                 )
             )
             return self.report
+        return self.move_calls()
+
+    def move_calls(self) -> FailoverReport:
+        """Global Resiliency: agents into the group, drained, calls and agents moved, verified; the report."""
+        ops, to = self.ops, self.to
         if not self.step(f"agents follow the calls to {to}", lambda: ops.distribute_agents(to, dry_run=self.dry_run)):
+            return self.report
+        if ops.deployment.agents.drain_seconds and not self.step(f"drain agents in {self.source}", self.drain):
             return self.report
         if not self.step(f"shift traffic to {to}", self.shift):
             return self.report
         if not self.dry_run and not self.step("verify traffic", self.verify_traffic):
             return self.report
+        if not self.dry_run:
+            self.answered()
+        if self.drained is not None and self.drained.previous:
+            self.step(f"agents' statuses back in {to}", self.restore_agents)
         if self.dry_run and ops.deployment.test_cases.after_failover:
             self._add(StepResult(f"test cases in {to}", "planned", 0.0, PLANNED_TESTS))
         final_tests = not self.dry_run and ops.deployment.test_cases.after_failover
         if final_tests and not self.step(f"test cases in {to}", self.test_cases):
             return self.report
+        if final_tests:
+            self.answered()  # the test cases' calls were answered: the strongest proof
         if to == "primary" and self.percent == 100:
             self.step(f"return {self.source} to standby", self.standby)
         return self.report
+
+    def answered(self) -> None:
+        """Record the time from the decision to calls answered in the target region."""
+        self.report.answered_seconds = round(self.clock() - self.began, 3)
+
+    def drain(self) -> Outcome:
+        """Stop routing new contacts to the agents who move and wait, to ``agents.drain_seconds``, for their
+        contacts to end. Never fails the failover: when the region the calls leave cannot be read (an outage),
+        the agents move undrained and the step says why."""
+        seconds = self.ops.deployment.agents.drain_seconds
+        if self.dry_run:
+            return "planned", (f"would set the agents' status to Offline in {self.source} and wait up to {seconds} s "
+                               "for their contacts to end"), []  # fmt: skip
+        try:
+            result = self.ops.drain_agents(self.source, self.readiness, self.clock)
+        except (FailoverError, ClientError, BotoCoreError, KeyError) as exc:
+            why = f"{self.ops.region(self.source)} could not be read ({api_error(exc)}): agents move undrained"
+            self.report.agents = {"drained": [], "still_open": {}, "signed_out": [], "not_drained": why}
+            return "skipped", why, [Check("agents drained", False, why, blocking=False)]
+        self.drained = result
+        self.report.agents = {"drained": result.drained, "still_open": result.still_open,
+                              "signed_out": result.signed_out}  # fmt: skip
+        self.wait = Wait([], result.waited, result.deadline)
+        return "ok", result.text(), result.checks()
+
+    def restore_agents(self) -> Outcome:
+        """The drained agents' statuses given back in the target region (non-blocking checks)."""
+        assert self.drained is not None
+        checks = self.ops.restore_agents(self.to, self.drained.previous, self.drained.usernames)
+        restored = sum(c.ok for c in checks)
+        return "ok", f"{restored} of {len(checks)} agent(s) back to their status", checks
 
     def target_level(self) -> int:
         """DR: the peak level, held against its standby schedules. Primary (failback): what its schedules ask for
@@ -574,6 +662,7 @@ def failover(
     except Exception as exc:  # outside a step: the same evidence as inside one
         report = procedure.stopped("error", f"unexpected {type(exc).__name__} during {procedure.current!r}: {exc}")
     report.ended = _now()
+    report.total_seconds = round(clock() - procedure.began, 3)
     return report
 
 

@@ -11,6 +11,7 @@ from aws_cdk import aws_connect as connect
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from connect.canary.infrastructure import Canary
 from connect.infrastructure import ContactCenter, ContactFlows, handoff_parameter
 from connect.phone_numbers.infrastructure import NumberFlowAssociation, claim_numbers
 from connect.recordings_replication.infrastructure import RecordingsReplication
@@ -104,6 +105,17 @@ class IvrRegionalStack(cdk.Stack):
             bot_alias_id=ivr.bot_alias_id,
             locales=list(deployment.lex.locales),
         )
+
+        if deployment.canaries_on:
+            Canary(
+                self,
+                "Canary",
+                settings=settings,
+                instance_id=center.instance_id,
+                instance_arn=center.instance_arn,
+                topic=monitoring.topic,
+                dashboard=monitoring.dashboard,
+            )
 
         group_arn = ivr.tdg_arn
         drills = DrillDocuments(self, "Drills", settings=settings, tdg_arn=group_arn, flows=flows)

@@ -13,6 +13,9 @@ The linter (``lint.py``) checks each flow on its own. These checks need the depl
   synth's first check say what the stack would refuse.
 - ``lex-intent-unhandled`` (warning): an intent of the bot that a Lex block of the kit's bot has no branch for;
   callers who say it take the block's NoMatchingCondition branch.
+- ``lex-language-undeployed`` (error): a flow sets the contact's language (UpdateContactData ``LanguageCode``) to
+  one whose bot locale the deployment does not deploy, while the flows talk to the kit's bot: Connect talks to a
+  Lex V2 bot in the locale of the contact's language, and the alias has none for it (docs/languages.md).
 - ``connect-quota`` (error, over the whole flow folder): the deployment declares more of something than a Connect
   per-instance quota allows (``regions/quotas.py``: the default, or the deployment file's ``quotas:``). Connect
   would refuse the resource past the quota half-way through a deploy; the check refuses the synth instead.
@@ -173,6 +176,7 @@ def check_flows(
         findings += check_placeholders(flow, provided, deployment_file)
     if bot is not None:
         findings += check_intents(flows, bot, deployment.lex.locales)
+        findings += check_languages(flows, together, deployment.lex.locales, deployment_file)
     return findings
 
 
@@ -241,4 +245,43 @@ def check_quick_connect_flows(deployment: Deployment, flows: Sequence[Any], depl
         findings.append(
             Finding(deployment_file, f"staff.quick_connects[{index}].flow", "quick-connect-flow", "error", message)
         )
+    return findings
+
+
+def _talks_to_kit_bot(flow: FlowDoc) -> bool:
+    return any(
+        a.get("Type") == LEX_BLOCK and ((a.get("Parameters") or {}).get("LexV2Bot") or {}).get("AliasArn") == KIT_BOT
+        for a in _actions(flow.doc)
+    )
+
+
+def check_languages(
+    flows: Sequence[FlowDoc], together: Sequence[FlowDoc], locales: Sequence[str], deployment_file: str
+) -> list[Finding]:
+    """Languages the flows set for which the deployed bot has no locale, when any flow deployed with them talks to
+    the kit's bot (the contact's language outlives the flow that sets it)."""
+    if not any(_talks_to_kit_bot(f) for f in together):
+        return []
+    findings = []
+    for flow in flows:
+        for action in _actions(flow.doc):
+            code = (
+                (action.get("Parameters") or {}).get("LanguageCode")
+                if action.get("Type") == "UpdateContactData"
+                else None
+            )
+            if not isinstance(code, str) or not code or code.startswith("$."):
+                continue  # a language read at run time cannot be checked here
+            locale = code.replace("-", "_")
+            if locale in locales:
+                continue
+            message = (
+                f"sets the contact's language to {code}, but lex.locales of {deployment_file} deploys "
+                f"{', '.join(locales)}: the bot's Lex blocks would take their error branch for these callers (Connect "
+                f"talks to a Lex V2 bot in the locale of the contact's language); add {locale} to lex.locales and "
+                "to lex/bot.yaml"
+            )
+            findings.append(
+                Finding(flow.file, str(action.get("Identifier", "")), "lex-language-undeployed", "error", message)
+            )
     return findings

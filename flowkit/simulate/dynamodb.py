@@ -12,6 +12,15 @@ Update, Delete, ConditionCheck; all or nothing, with cancellation reasons). Expr
 AND/OR/NOT, parentheses, attribute_exists, attribute_not_exists, begins_with, contains, on top-level attributes.
 Anything else answers ``ValidationException`` naming what is unsupported, never a silent wrong answer.
 ``tests/functional/test_memory_dynamodb.py`` runs the same requests against moto and this and compares the answers.
+
+A direct path (``attach(..., direct=True)``, what the simulator uses) skips the parts of the round trip that give
+the same answer every time for requests of the same shape. The first request of each shape (its operation and the
+structure of its parameters: which members, which attribute types, not the values) takes the full path above:
+botocore validates and serializes it against the service model, and the response parser runs. Later requests of
+that shape keep boto3's own parameter and response transforms (``before-parameter-build`` and ``after-call``,
+where Python values become DynamoDB's typed values and back) and the modeled error classes, and skip validation,
+serialization, endpoint resolution, the user agent and the parser, which the first request showed to be an
+identity for that shape of answer.
 """
 
 from __future__ import annotations
@@ -359,6 +368,26 @@ class Table:
                 "BillingModeSummary": {"BillingMode": self.billing_mode}}  # fmt: skip
 
 
+def _shape_of(value: Any) -> Any:
+    """The structure of a request or answer: member names and value types, not the values."""
+    if isinstance(value, dict):
+        return tuple((k, _shape_of(v)) for k, v in value.items())
+    if isinstance(value, list):
+        return ("[]", frozenset(_shape_of(v) for v in value))
+    return type(value).__name__
+
+
+def _direct_client(memory: MemoryDynamoDB) -> type:
+    """A client base class whose API calls take ``memory``'s direct path."""
+
+    class DirectMemoryDynamoDB:
+        def _make_api_call(self, operation_name: str, api_params: dict[str, Any]) -> Any:
+            full = super()._make_api_call  # type: ignore[misc]
+            return memory.direct_call(self, full, operation_name, api_params)
+
+    return DirectMemoryDynamoDB
+
+
 def _sort_value(table: Table, item: Item) -> Any:
     if not table.range_key:
         return 0
@@ -373,22 +402,91 @@ class MemoryDynamoDB:
         self.tables: dict[str, Table] = {}
         self.requests: dict[str, int] = {}
         self._parsers: dict[str, Any] = {}
+        #: Request shapes the full path has served (validated), and answer shapes the parser leaves as they are.
+        self._served: set[tuple[str, Any]] = set()
+        self._parsed_as_is: set[tuple[str, Any]] = set()
         # One request at a time, as DynamoDB serializes writes to an item (and transactions are all or nothing).
         self._lock = threading.Lock()
         self._ids = itertools.count(1)
 
     # -- wiring
 
-    def attach(self, events: Any) -> None:
-        """Serve every DynamoDB call of clients created from now on from a session with these events."""
+    def attach(self, events: Any, *, direct: bool = False) -> None:
+        """Serve every DynamoDB call of clients created from now on from a session with these events; ``direct``
+        also gives those clients the direct path for requests of a shape already served (module docstring)."""
         events.register("before-call.dynamodb", self._before_call, unique_id=f"memory-dynamodb-{id(self)}")
+        if direct:
+            events.register("creating-client-class.dynamodb", self._direct_class,
+                            unique_id=f"memory-dynamodb-direct-{id(self)}")  # fmt: skip
 
     def detach(self, events: Any) -> None:
         events.unregister("before-call.dynamodb", unique_id=f"memory-dynamodb-{id(self)}")
+        events.unregister("creating-client-class.dynamodb", unique_id=f"memory-dynamodb-direct-{id(self)}")
+
+    def _direct_class(self, base_classes: list[type], **_: Any) -> None:
+        base_classes.insert(0, _direct_client(self))
+
+    def direct_call(self, client: Any, full: Callable[[str, dict[str, Any]], Any], name: str,
+                    api_params: dict[str, Any]) -> Any:  # fmt: skip
+        """One API call of ``client``: by the full round trip (``full``) for a new shape, else directly."""
+        operation = client._service_model.operation_model(name)
+        context = {"client_region": client.meta.region_name, "client_config": client.meta.config,
+                   "has_streaming_input": False, "auth_type": None, "unsigned_payload": None,
+                   "auth_options": None, "direct": True}  # fmt: skip
+        # boto3's resource clients copy the parameters before transforming them (provide-client-params), so
+        # ``api_params`` stays as the caller gave it for the full path.
+        params = client._emit_api_params(api_params=api_params, operation_model=operation, context=context)
+        try:
+            request = json.loads(json.dumps(params))
+        except TypeError:  # bytes (binary attributes) are base64 on the wire: only the serializer writes them
+            request = None
+        shape = (name, _shape_of(params)) if request is not None else None
+        if shape is None or shape not in self._served:
+            answer = full(name, api_params)
+            if shape is not None:
+                self._served.add(shape)
+            return answer
+        self.requests[name] = self.requests.get(name, 0) + 1
+        handler = getattr(self, f"_op_{name}")
+        try:
+            with self._lock:
+                body = handler(request)
+        except DynamoError as exc:
+            parsed = self._error(operation, exc)
+            raise client.exceptions.from_code(parsed["Error"]["Code"])(parsed, name) from None
+        raw = json.dumps(body)
+        if (name, _shape_of(body)) not in self._parsed_as_is:
+            parsed = self._parse(operation, 200, {}, raw.encode())
+            parsed.pop("ResponseMetadata", None)
+            if parsed != json.loads(raw):
+                return full(name, api_params)  # the parser changes this answer: keep it in the path
+            self._parsed_as_is.add((name, _shape_of(body)))
+        answer = json.loads(raw)
+        request_id = f"local-{next(self._ids):012d}"
+        headers = {"x-amzn-requestid": request_id, "content-type": "application/x-amz-json-1.0"}
+        answer["ResponseMetadata"] = {"RequestId": request_id, "HTTPStatusCode": 200, "HTTPHeaders": headers,
+                                      "RetryAttempts": 0}  # fmt: skip
+        from botocore.awsrequest import AWSResponse
+
+        http = AWSResponse("https://dynamodb.local", 200, cast("Any", headers), None)
+        client.meta.events.emit(f"after-call.dynamodb.{name}", http_response=http, parsed=answer, model=operation,
+                                context=context)  # fmt: skip
+        return answer
+
+    def _parse(self, model: Any, status: int, headers: dict[str, str], raw: bytes) -> dict[str, Any]:
+        """What botocore's parser makes of an answer (the parser made once per protocol)."""
+        from botocore.parsers import create_parser
+
+        protocol = model.metadata["protocol"]
+        if protocol not in self._parsers:
+            self._parsers[protocol] = create_parser(protocol)
+        parsed: dict[str, Any] = self._parsers[protocol].parse(
+            {"status_code": status, "headers": headers, "body": raw}, model.output_shape
+        )
+        return parsed
 
     def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
         from botocore.awsrequest import AWSResponse
-        from botocore.parsers import create_parser
 
         operation = model.name
         self.requests[operation] = self.requests.get(operation, 0) + 1
@@ -398,25 +496,28 @@ class MemoryDynamoDB:
             if handler is None:
                 raise _unsupported(f"the operation {operation}")
             with self._lock:
-                status, body = 200, handler(request)
+                body = handler(request)
         except DynamoError as exc:
-            status = 400
-            body = {"__type": f"com.amazonaws.dynamodb.v20120810#{exc.code}", "message": exc.message, **exc.extra}
-        raw = json.dumps(body).encode()
+            parsed = self._error(model, exc)
+            headers = parsed["ResponseMetadata"]["HTTPHeaders"]
+            return AWSResponse(params["url"], 400, cast("Any", headers), None), parsed
         headers = {"x-amzn-requestid": f"local-{next(self._ids):012d}", "content-type": "application/x-amz-json-1.0"}
-        protocol = model.metadata["protocol"]
-        if protocol not in self._parsers:
-            self._parsers[protocol] = create_parser(protocol)
-        parser = self._parsers[protocol]
-        response = {"status_code": status, "headers": headers, "body": raw}
-        parsed = parser.parse(response, model.output_shape)
-        if status >= 300:
-            # As botocore's endpoint does: the modeled fields of the error (e.g. CancellationReasons).
-            error_shape = model.service_model.shape_for_error_code(parsed.get("Error", {}).get("Code"))
-            if error_shape is not None:
-                parsed.update(parser.parse(response, error_shape))
+        parsed = self._parse(model, 200, headers, json.dumps(body).encode())
         # AWSResponse keeps its headers in a case-insensitive HeadersDict made from any mapping.
-        return AWSResponse(params["url"], status, cast("Any", headers), None), parsed
+        return AWSResponse(params["url"], 200, cast("Any", headers), None), parsed
+
+    def _error(self, model: Any, exc: DynamoError) -> dict[str, Any]:
+        """An error answer as botocore parses it, with the modeled fields of the error (CancellationReasons)."""
+        body = {"__type": f"com.amazonaws.dynamodb.v20120810#{exc.code}", "message": exc.message, **exc.extra}
+        headers = {"x-amzn-requestid": f"local-{next(self._ids):012d}", "content-type": "application/x-amz-json-1.0"}
+        raw = json.dumps(body).encode()
+        parsed = self._parse(model, 400, headers, raw)
+        error_shape = model.service_model.shape_for_error_code(parsed.get("Error", {}).get("Code"))
+        if error_shape is not None:
+            # As botocore's endpoint does: the error's modeled fields.
+            parser = self._parsers[model.metadata["protocol"]]
+            parsed.update(parser.parse({"status_code": 400, "headers": headers, "body": raw}, error_shape))
+        return parsed
 
     def _table(self, name: str) -> Table:
         if name not in self.tables:

@@ -11,8 +11,10 @@ Every flow type runs: inbound, transfer, customer queue (the loop of prompts pla
 interruption runs once), hold and whisper flows (they end with EndFlowExecution or their prompt loop), and modules
 (InvokeFlowModule runs the module and comes back on EndFlowModuleExecution). Queue metrics for CheckMetricData and
 GetMetricData come from ``metrics``; a flow's own bot from ``Resources.bots``, keyed by its alias ARN or
-placeholder. Action types the catalogue knows but the simulator does not act out (TagContact, CreateCase, ...)
-succeed and take NextAction; the step says so.
+placeholder. Every other action type of the catalogue is acted out from ``flowkit.simulate.effects``: what it sets
+(flow attributes, contact data, language, voice, recording, routing, event hooks, tags) is stored in the call and
+visible to later blocks and to scenarios; an action that needs the outside world takes the result ``outside``
+supplies, else its documented default.
 """
 
 from __future__ import annotations
@@ -29,6 +31,7 @@ from zoneinfo import ZoneInfo
 
 from flowkit.language.catalogue import spec_for
 from flowkit.language.lint import PLACEHOLDER
+from flowkit.simulate.effects import CONTACT_DATA, OUTSIDE, REFUSED, contact_defaults
 from flowkit.simulate.lex import LexEmulator, LexTurn
 from regions.config import DAYS, HoursOfOperation
 
@@ -109,6 +112,13 @@ class CallResult:
     attributes: dict[str, str]
     covered: set[tuple[str, str, str]] = field(default_factory=set)
     callbacks: list[dict[str, str]] = field(default_factory=list)
+    #: The flow attributes of the flow the call ended in (``UpdateFlowAttributes``; they do not cross flows).
+    flow_attributes: dict[str, str] = field(default_factory=dict)
+    #: The contact data the call ended with: language, voice, recording, routing, event hooks, tags, and what
+    #: outside-world actions returned (``$.Customer``, ``$.Case``...).
+    contact: dict[str, Any] = field(default_factory=dict)
+    #: Contacts the call created (CreateTask, StartOutboundChatContact, ...): their kind and parameters.
+    created: list[dict[str, Any]] = field(default_factory=list)
 
     def as_json(self) -> dict[str, Any]:
         found = {
@@ -116,9 +126,13 @@ class CallResult:
             "steps": [{k: v for k, v in asdict(s).items() if k != "dialog"} for s in self.steps],
             "outcome": {"kind": self.outcome.kind, **self.outcome.detail},
             "attributes": self.attributes,
+            "flow_attributes": self.flow_attributes,
+            "contact": self.contact,
         }
         if self.callbacks:
             found["callbacks"] = self.callbacks
+        if self.created:
+            found["created"] = self.created
         return found
 
     @property
@@ -177,6 +191,8 @@ class Resources:
     bots: dict[str, Callable[[], LexEmulator]] = field(default_factory=dict)
     #: What answers a Lambda nothing maps (None: the call stops and says which Lambda to map).
     default_lambda: LambdaHandler | None = None
+    #: The clock a Lambda's time limit is measured on (None: the wall clock, ``time.perf_counter``).
+    lambda_timer: Callable[[], float] | None = None
 
 
 class _Call:
@@ -190,8 +206,10 @@ class _Call:
         seed: int,
         failures: Mapping[str, str],
         metrics: Mapping[str, float] | None = None,
+        outside: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.r = resources
+        self.outside = outside or {}
         self.inputs = _Inputs(inputs)
         self.metrics = dict(metrics or {})
         self.metric_values: dict[str, Any] = {}
@@ -206,8 +224,11 @@ class _Call:
         self.contact_id = str(uuid.UUID(int=self.rng.getrandbits(128)))
         self.attributes: dict[str, str] = {}
         #: $.FlowAttributes of the flow running now: UpdateFlowAttributes sets them "on the current flow", "not
-        #: carried over to the subsequent flows" (Connect API reference, UpdateFlowAttributes).
+        #: carried over to the subsequent flows" (Connect API reference, UpdateFlowAttributes). A transfer starts
+        #: the next flow with none; a module has its own and its caller's are back when it returns.
         self.flow_attributes: dict[str, str] = {}
+        self.contact: dict[str, Any] = contact_defaults()
+        self.created: list[dict[str, Any]] = []
         self.external: dict[str, Any] = {}
         self.lex: dict[str, Any] = {"IntentName": "", "Slots": {}, "SessionAttributes": {}}
         self.stored_input = ""
@@ -216,31 +237,25 @@ class _Call:
         self.steps: list[Step] = []
         self.covered: set[tuple[str, str, str]] = set()
 
+    @property
+    def language(self) -> str:
+        """``$.LanguageCode``: the instance's default until UpdateContactData sets it (kept in the contact data)."""
+        return str(self.contact.get("LanguageCode") or "en-US")
+
     # -- values ---------------------------------------------------------------------------------------------------
     def lookup(self, root: str, path: str) -> Any:
-        parts = [p for p in path.split(".") if p]
-        value: Any = {
-            "Attributes": self.attributes,
-            "FlowAttributes": self.flow_attributes,
-            "External": self.external,
-            "Lex": self.lex,
-            "StoredCustomerInput": self.stored_input,
-            "Channel": "VOICE",
-            "AwsRegion": self.r.region,
-            "CustomerEndpoint": {"Address": self.caller or "", "Type": "TELEPHONE_NUMBER"},
-            "SystemEndpoint": {"Address": "+15555550199", "Type": "TELEPHONE_NUMBER"},
-            "Queue": {"Name": self.queue or "", "ARN": f"%QueueArn.{self.queue}%" if self.queue else ""},
-            "Metrics": self.metric_values,
-            "Views": self.views,
-            "ContactId": self.contact_id,
-            "InitialContactId": self.contact_id,
-        }.get(root, "")
-        for part in parts:
-            value = value.get(part, "") if isinstance(value, dict) else ""
+        getter = _ROOTS.get(root)
+        value: Any = getter(self) if getter is not None else self.contact.get(root, "")
+        if path:
+            for part in path.split("."):
+                if part:
+                    value = value.get(part, "") if isinstance(value, dict) else ""
         return value
 
     def resolve(self, value: Any) -> Any:
         if isinstance(value, str):
+            if "$." not in value:
+                return value
             whole = _PATH.fullmatch(value)
             if whole:
                 return self.lookup(whole.group(1), whole.group(2))
@@ -266,24 +281,12 @@ class _Call:
         return outcome if outcome else Outcome("ended", {"flow": flow_name})
 
     def run_flow(self, flow_name: str, depth: int) -> Outcome | None:
-        caller_scope, self.flow_attributes = self.flow_attributes, {}
-        try:
-            return self._run_flow(flow_name, depth)
-        finally:
-            self.flow_attributes = caller_scope
-
-    def _run_flow(self, flow_name: str, depth: int) -> Outcome | None:
         if flow_name not in self.r.flows:
             raise SimulationError(f"flow {flow_name!r} is not known (known: {', '.join(sorted(self.r.flows))})")
         if depth > 10:
             return Outcome("stuck", {"flow": flow_name, "reason": "flows transfer to each other more than 10 deep"})
         doc = self.r.flows[flow_name]
-        raw = doc.get("Actions") if isinstance(doc, dict) else None
-        actions = {
-            a["Identifier"]: a
-            for a in (raw if isinstance(raw, list) else [])
-            if isinstance(a, dict) and isinstance(a.get("Identifier"), str)
-        }
+        actions = _actions_of(doc)
         current: Any = doc.get("StartAction") if isinstance(doc, dict) else None
         while current is not None:
             if len(self.steps) >= MAX_STEPS:
@@ -369,12 +372,12 @@ class _Call:
         if forced:
             return self.take(flow, action, error=forced, given="(injected failure)")
         method = _ACTIONS.get(kind) if isinstance(kind, str) else None
+        if method is None:
+            if kind in REFUSED:
+                raise SimulationError(f"{flow} [{action['Identifier']}]: {kind} is not simulated: {REFUSED[kind]}")
+            method = "_do_store" if kind in CONTACT_DATA else "_do_outside" if kind in OUTSIDE else None
         handler = getattr(self, method) if method else None
         if handler is None:
-            if isinstance(kind, str) and spec_for(kind) is not None:
-                # Known to the language, no effect on the call's path offline: it succeeds.
-                target = self.take(flow, action, given="(not acted out offline: assumed to succeed)")
-                return target
             raise SimulationError(f"{flow} [{action['Identifier']}]: action type {kind!r} is not simulated")
         params = action.get("Parameters") or {}
         if not isinstance(params, dict):
@@ -383,8 +386,9 @@ class _Call:
         return result
 
     def state(self) -> dict[str, Any]:
-        """What an action hook sees: the queue, the attributes, how many steps are done."""
-        return {"queue": self.queue, "attributes": dict(self.attributes), "steps": len(self.steps)}
+        """What an action hook sees: the queue, the attributes, the flow attributes, how many steps are done."""
+        return {"queue": self.queue, "attributes": dict(self.attributes),
+                "flow_attributes": dict(self.flow_attributes), "steps": len(self.steps)}  # fmt: skip
 
     def overridden(self, flow: str, action: dict[str, Any], override: Override) -> str | None:
         if override.error is not None:
@@ -441,7 +445,10 @@ class _Call:
                 f"{flow} [{action['Identifier']}]: no bot to talk to; map the flow's bot alias to a bot model "
                 "with --bot ALIAS=path/to/bot.yaml"
             )
-        emulator = factory()
+        # The bot answers in the locale of the contact's language (docs/languages.md); none serves it: the error.
+        emulator = factory().in_language(self.language)
+        if emulator is None:
+            return self.take(flow, action, error="NoMatchingError", given=f"(no bot locale for {self.language})")
         session = {k: str(v) for k, v in (p.get("LexSessionAttributes") or {}).items()}
         turn: LexTurn = emulator.converse(self.inputs, prompt=_prompt_text(p), session_attributes=session)
         prompt = " / ".join(turn.prompts) or None
@@ -487,13 +494,14 @@ class _Call:
         except (TypeError, ValueError):
             limit = 8.0
         event = self.contact_event(p.get("LambdaInvocationAttributes") or {})
-        started = time.perf_counter()
+        timer = self.r.lambda_timer or time.perf_counter
+        started = timer()
         try:
             response = handler(event, self.r.lambda_context(key))
         except Exception as exc:  # any exception of the function takes Connect's error branch
             return self._reached(key, self.take(flow, action, error="NoMatchingError", prompt=None,
                                                 given=f"raised {type(exc).__name__}"))  # fmt: skip
-        if time.perf_counter() - started > limit:
+        if timer() - started > limit:
             return self._reached(key, self.take(flow, action, error="NoMatchingError",
                                                 given=f"took longer than {limit:g} s"))  # fmt: skip
         json_ok = (p.get("ResponseValidation") or {}).get("ResponseType") == "JSON" and isinstance(response, dict)
@@ -511,15 +519,83 @@ class _Call:
         return target
 
     def _do_update_contact_attributes(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
-        self.attributes.update({k: "" if v is None else str(v) for k, v in (p.get("Attributes") or {}).items()})
+        # [api contact-actions-updatecontactattributes] TargetContact Related sets the related contact's instead:
+        # kept in the contact data (RelatedContactAttributes), not visible as $.Attributes.
+        related = p.get("TargetContact") == "Related"
+        target = self.contact.setdefault("RelatedContactAttributes", {}) if related else self.attributes
+        target.update({k: "" if v is None else str(v) for k, v in (p.get("Attributes") or {}).items()})
         return self.take(flow, action)
 
     def _do_update_flow_attributes(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
-        given = p.get("FlowAttributes")
-        for key, attribute in (given if isinstance(given, dict) else {}).items():
-            value = attribute.get("Value") if isinstance(attribute, dict) else attribute
-            self.flow_attributes[str(key)] = "" if value is None else str(value)
-        return self.take(flow, action)
+        """[api flow-control-actions-updateflowattributes] ``{name: {"Value": v}}``; console exports also write
+        ``{name: v}``. All or nothing; they last until the flow ends (not carried to the next flow)."""
+        values = {}
+        for name, value in _dict(p.get("FlowAttributes")).items():
+            raw = value.get("Value", "") if isinstance(value, dict) else value
+            values[str(name)] = "" if raw is None else str(raw)
+        self.flow_attributes.update(values)
+        shown = ", ".join(f"{k}={v}" for k, v in values.items())
+        return self.take(flow, action, given=f"(sets {shown})" if shown else None)
+
+    def _do_update_contact_callback_number(self, flow: str, action: dict[str, Any], p: dict[str, Any], _d: int) -> Any:
+        """[api contact-actions-updatecontactcallbacknumber] InvalidCallbackNumber when the number is not E.164;
+        CallbackNumberNotDialable (a country the instance may not dial) only by ``fail:``."""
+        number = str(p.get("CallbackNumber", ""))
+        if not _E164.fullmatch(number):
+            return self.take(flow, action, error="InvalidCallbackNumber", given=f"({number!r} is not E.164)")
+        self.contact["CallbackNumber"] = number
+        return self.take(flow, action, given=f"(callback number {number})")
+
+    def _do_store(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
+        """A contact-data action (``effects.CONTACT_DATA``): store what it sets where later blocks read it."""
+        stores = CONTACT_DATA[action["Type"]]
+        shown: list[str] = []
+        for key, value in p.items():
+            if key == "TargetContact" or (stores.keys is not None and key not in stores.keys):
+                continue
+            if stores.merge is not None and isinstance(value, dict):
+                self.contact.setdefault(stores.merge, {}).update({k: _text(v) for k, v in value.items()})
+                shown.extend(f"{stores.merge}.{k}={_text(v)}" for k, v in value.items())
+            elif stores.remove is not None and isinstance(value, list):
+                held = self.contact.setdefault(stores.remove, {})
+                for name in value:
+                    held.pop(str(name), None)
+                shown.append(f"{stores.remove} -{','.join(map(str, value))}")
+            else:
+                self.contact[key] = value
+                shown.append(f"{key}={_text(value)}")
+        # A note in parentheses: the transcript shows it on the step, not as something the caller said.
+        return self.take(flow, action, given=f"(sets {'; '.join(shown)})" if shown else None)
+
+    def _do_outside(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
+        """An outside-world action (``effects.OUTSIDE``): the scenario's supplied result, else the default."""
+        kind, ident = action["Type"], action["Identifier"]
+        reach = OUTSIDE[kind]
+        supplied = self.outside.get(f"{flow}:{ident}") or self.outside.get(ident) or self.outside.get(kind)
+        if reach.creates is not None:
+            self.created.append({"kind": reach.creates, "flow": flow, "action": ident, "parameters": p})
+        if supplied is None:
+            transitions = _dict(action.get("Transitions"))
+            if not transitions.get("NextAction") and transitions.get("Conditions"):
+                results = sorted({" ".join(map(str, _list(_dict(c.get("Condition")).get("Operands"))))
+                                  for c in _items(transitions.get("Conditions"))})  # fmt: skip
+                raise SimulationError(
+                    f"{flow} [{ident}]: {kind} reaches {reach.reaches}, which the simulator does not run, and this "
+                    f"block has only conditions ({', '.join(results)}); supply its result in the scenario: "
+                    f"outside: {{{ident}: {{result: {results[0] if results else '...'}}}}}"
+                )
+            return self.take(flow, action, given=f"({reach.reaches}: default, succeeds)")
+        if supplied.get("error"):
+            return self.take(flow, action, error=str(supplied["error"]), given=f"({reach.reaches}: supplied error)")
+        for root, value in _dict(supplied.get("data")).items():
+            held = self.contact.get(root)
+            if isinstance(held, dict) and isinstance(value, dict):
+                held.update(value)
+            else:
+                self.contact[root] = value
+        result = supplied.get("result")
+        shown = f"({reach.reaches}: supplied{'' if result is None else ' ' + str(result)})"
+        return self.take(flow, action, result=None if result is None else str(result), given=shown)
 
     def _do_compare(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
         return self.take(flow, action, result=str(p.get("ComparisonValue", "")))
@@ -552,6 +628,7 @@ class _Call:
         if name is None or name not in self.r.flows:
             return self.take(flow, action, error="NoMatchingError")
         self.finish(flow, action, Outcome("transferred"), branch="NextAction")
+        self.flow_attributes = {}  # [api flow-control-actions-updateflowattributes] not carried to the next flow
         outcome = self.run_flow(name, depth + 1)
         return outcome or Outcome("ended", {"flow": name})
 
@@ -559,9 +636,12 @@ class _Call:
         name = self.reference(action["Parameters"].get("FlowModuleId", ""), "ModuleArn")
         if name is None or name not in self.r.flows:
             return self.take(flow, action, error="NoMatchingError")
+        # The module's flow attributes are its own; the caller's are there again when it returns.
+        saved, self.flow_attributes = self.flow_attributes, {}
         outcome = self.run_flow(name, depth + 1)
         if outcome is not None:
             return outcome
+        self.flow_attributes = saved
         return self.take(flow, action)
 
     def _do_end_flow_module_execution(self, flow: str, action: dict[str, Any], p: dict[str, Any], _depth: int) -> Any:
@@ -642,7 +722,7 @@ class _Call:
         self.callbacks.append(
             {
                 "queue": queue,
-                "number": str(self.caller or ""),
+                "number": str(self.contact.get("CallbackNumber") or self.caller or ""),
                 "delay_seconds": str(p.get("InitialCallDelaySeconds", "0")),
             }
         )
@@ -684,7 +764,7 @@ class _Call:
                     "InitialContactId": self.contact_id,
                     "InitiationMethod": "INBOUND",
                     "InstanceARN": f"arn:aws:connect:{self.r.region}:000000000000:instance/simulated",
-                    "LanguageCode": "en-US",
+                    "LanguageCode": str(self.contact.get("LanguageCode", "en-US")),
                     "MediaStreams": {"Customer": {"Audio": None}},
                     "PreviousContactId": self.contact_id,
                     "Queue": {"ARN": f"simulated-queue/{self.queue}", "Name": self.queue} if self.queue else None,
@@ -722,10 +802,51 @@ _ACTIONS: dict[str, str] = {
     "CreateCallbackContact": "_do_create_callback_contact",
     "ShowView": "_do_show_view",
     "Wait": "_do_wait",
+    "UpdateContactCallbackNumber": "_do_update_contact_callback_number",
 }
-#: Action types the simulator acts out; other types of the catalogue succeed without effect (see the docstring).
-SIMULATED_TYPES: tuple[str, ...] = tuple(sorted(_ACTIONS))
-#: Actions the simulator acts out; other types of the catalogue pass straight to NextAction.
+#: Action types the simulator acts out: with logic of its own, as contact data, or as an outside-world action.
+SIMULATED_TYPES: tuple[str, ...] = tuple(sorted(set(_ACTIONS) | set(CONTACT_DATA) | set(OUTSIDE)))
+_E164 = re.compile(r"\+[1-9][0-9]{1,14}")
+
+#: JSONPath roots the call answers from its own state; any other root is looked up in the contact data.
+_ROOTS: dict[str, Callable[[_Call], Any]] = {
+    "Attributes": lambda c: c.attributes,
+    "FlowAttributes": lambda c: c.flow_attributes,
+    "External": lambda c: c.external,
+    "Lex": lambda c: c.lex,
+    "StoredCustomerInput": lambda c: c.stored_input,
+    "Channel": lambda _c: "VOICE",
+    "AwsRegion": lambda c: c.r.region,
+    "CustomerEndpoint": lambda c: {"Address": c.caller or "", "Type": "TELEPHONE_NUMBER"},
+    "SystemEndpoint": lambda _c: {"Address": "+15555550199", "Type": "TELEPHONE_NUMBER"},
+    "Queue": lambda c: {"Name": c.queue or "", "ARN": f"%QueueArn.{c.queue}%" if c.queue else ""},
+    "Metrics": lambda c: c.metric_values,
+    "Views": lambda c: c.views,
+    "ContactId": lambda c: c.contact_id,
+    "InitialContactId": lambda c: c.contact_id,
+}
+
+
+#: Each flow document's actions by Identifier, indexed once per document (not once per call).
+#: A document whose action list is replaced or changes length is indexed again.
+_INDEXES: dict[int, tuple[Any, Any, int, dict[str, dict[str, Any]]]] = {}
+
+
+def _actions_of(doc: Any) -> dict[str, dict[str, Any]]:
+    raw = doc.get("Actions") if isinstance(doc, dict) else None
+    listed = raw if isinstance(raw, list) else []
+    cached = _INDEXES.get(id(doc))
+    if cached is not None and cached[0] is doc and cached[1] is raw and cached[2] == len(listed):
+        return cached[3]
+    index = {a["Identifier"]: a for a in listed if isinstance(a, dict) and isinstance(a.get("Identifier"), str)}
+    if len(_INDEXES) > 4096:  # documents come and go (tests, edited files): keep the cache bounded
+        _INDEXES.clear()
+    _INDEXES[id(doc)] = (doc, raw, len(listed), index)
+    return index
+
+
+def _text(value: Any) -> str:
+    return "" if value is None else value if isinstance(value, str) else str(value)
 
 
 def _prompt_text(params: Any) -> str | None:
@@ -785,14 +906,18 @@ def simulate(
     seed: int = 0,
     failures: Mapping[str, str] | None = None,
     metrics: Mapping[str, float] | None = None,
+    outside: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> CallResult:
     """Run one call through ``flow`` and return its transcript, outcome and final attributes.
 
     ``failures`` maps an action (``ActionId`` or ``flow:ActionId``) to the error it takes instead of running:
     fault injection for error branches nothing offline can trigger (a failing "Set voice" block, say).
     ``metrics`` gives queue metrics for CheckMetricData and GetMetricData: ``NumberOfAgentsAvailable`` for any
-    queue, or ``QUEUE:NumberOfAgentsAvailable`` for one queue.
+    queue, or ``QUEUE:NumberOfAgentsAvailable`` for one queue. ``outside`` supplies the results of actions that
+    need the outside world (``flowkit.simulate.effects.OUTSIDE``), by ``ActionId``, ``flow:ActionId`` or action
+    type: ``{"result": ..., "error": ..., "data": {JSONPath root: values}}``.
     """
-    call = _Call(resources, inputs, at, caller, queue_full or set(), seed, failures or {}, metrics)
+    call = _Call(resources, inputs, at, caller, queue_full or set(), seed, failures or {}, metrics, outside)
     outcome = call.run(flow)
-    return CallResult(flow, call.steps, outcome, dict(call.attributes), call.covered, call.callbacks)
+    return CallResult(flow, call.steps, outcome, dict(call.attributes), call.covered, call.callbacks,
+                      dict(call.flow_attributes), call.contact, call.created)  # fmt: skip

@@ -279,7 +279,7 @@ def _table_service(backend: str) -> Iterator[MemoryDynamoDB | None]:
     boto3.setup_default_session()
     assert boto3.DEFAULT_SESSION is not None
     memory = MemoryDynamoDB()
-    memory.attach(boto3.DEFAULT_SESSION.events)
+    memory.attach(boto3.DEFAULT_SESSION.events, direct=True)
     boto3.DEFAULT_SESSION.events.register("before-send", _offline)
     try:
         yield memory

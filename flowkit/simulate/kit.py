@@ -41,7 +41,7 @@ def flow_documents(*directories: Path, last: Path | None = None) -> dict[str, di
 def bot_factories(models: Mapping[str, str], today: Callable[[], date]) -> dict[str, Callable[[], LexEmulator]]:
     """A flow's own bots: bot alias (ARN or placeholder name such as ``BotAliasArn``) -> model file.
 
-    Each model runs in the Lex emulation in its first locale, without a code hook.
+    Each model runs in the Lex emulation without a code hook, in the locale of the contact's language.
     Raises ``lex.model.BotModelError`` naming a model file that cannot be read.
     """
     from lex.model import load_bot_model
@@ -85,7 +85,9 @@ def kit_resources(deployment: Deployment, role: Role, bot: BotModel, clinic: Loc
         return response
 
     # The emulator keeps no state between conversations: one instance (its patterns compiled once) serves all.
-    emulator = LexEmulator(bot, locale, code_hook, today=today, bot_name=f"{deployment.name}-{bot.name}")
+    emulator = LexEmulator(
+        bot, locale, code_hook, today=today, bot_name=f"{deployment.name}-{bot.name}", locales=deployment.lex.locales
+    )
     return Resources(
         flows=flows,
         hours={h.name: h for h in deployment.hours},

@@ -7,13 +7,18 @@ FallbackIntent. The dialog follows Lex V2's contract: the
 dialog code hook is called with a real Lex V2 event and its answer (Delegate, ElicitSlot, ConfirmIntent, Close)
 drives the dialog; missing slots are elicited with the model's prompts (re-prompted up to ``max_retries``);
 confirmation uses the model's prompt; the fulfillment code hook closes the intent.
+
+Each locale is matched with its own words (``LANGUAGES``: numbers, days, months, times, yes and no; accents folded,
+so ``cuando`` matches ``cuándo``), and ``LexEmulator.in_language`` gives the locale of the contact's language, as
+Connect talks to the bot in it (docs/languages.md).
 """
 
 from __future__ import annotations
 
 import re
+import unicodedata
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 from typing import Any
@@ -22,57 +27,159 @@ from lex.model import FALLBACK_INTENT, BotModel, Intent, Locale, Slot
 
 CodeHook = Callable[[dict[str, Any]], dict[str, Any]]
 
-_WORD = re.compile(r"[a-z0-9:+#*'-]+")
-_NUMBERS = {
-    w: i
-    for i, w in enumerate(
-        [
-            "zero",
-            "one",
-            "two",
-            "three",
-            "four",
-            "five",
-            "six",
-            "seven",
-            "eight",
-            "nine",
-            "ten",
-            "eleven",
-            "twelve",
-            "thirteen",
-            "fourteen",
-            "fifteen",
-            "sixteen",
-            "seventeen",
-            "eighteen",
-            "nineteen",
-            "twenty",
-        ]
-    )
-}
-_WEEKDAYS = ["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"]
-_MONTHS = [
-    "january",
-    "february",
-    "march",
-    "april",
-    "may",
-    "june",
-    "july",
-    "august",
-    "september",
-    "october",
-    "november",
-    "december",
-]
-_YES = {"yes", "yeah", "yep", "sure", "correct", "right", "ok", "okay", "please do", "yes please", "confirm"}
-_NO = {"no", "nope", "no thanks", "cancel that", "don't", "do not", "wrong"}
+_WORD = re.compile(r"[\w:+#*'-]+")
+
+
+@dataclass(frozen=True)
+class Words:
+    """What the emulation understands of one language: numbers, days, months, yes and no, and its own phrases."""
+
+    numbers: dict[str, int]
+    weekdays: list[str]
+    months: list[str]
+    today: str
+    tomorrow: str
+    date_prefixes: tuple[str, ...]  # words before a date that carry no date ("on", "el", "next", "este")
+    time_prefixes: tuple[str, ...]
+    noon: str
+    half: str  # "ten thirty", "diez y media"
+    afternoon: tuple[str, ...]  # words after a time that make it p.m.
+    morning: tuple[str, ...]
+    yes: frozenset[str]
+    no: frozenset[str]
+    not_understood: str
+
+
+_ENGLISH = Words(
+    numbers={
+        w: i
+        for i, w in enumerate(
+            [
+                "zero",
+                "one",
+                "two",
+                "three",
+                "four",
+                "five",
+                "six",
+                "seven",
+                "eight",
+                "nine",
+                "ten",
+                "eleven",
+                "twelve",
+                "thirteen",
+                "fourteen",
+                "fifteen",
+                "sixteen",
+                "seventeen",
+                "eighteen",
+                "nineteen",
+                "twenty",
+            ]
+        )
+    },
+    weekdays=["monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday"],
+    months=[
+        "january",
+        "february",
+        "march",
+        "april",
+        "may",
+        "june",
+        "july",
+        "august",
+        "september",
+        "october",
+        "november",
+        "december",
+    ],
+    today="today",
+    tomorrow="tomorrow",
+    date_prefixes=("on ", "next ", "this "),
+    time_prefixes=("at ",),
+    noon="noon",
+    half=" thirty",
+    afternoon=("pm", "p m"),
+    morning=("am", "a m"),
+    yes=frozenset(
+        {"yes", "yeah", "yep", "sure", "correct", "right", "ok", "okay", "please do", "yes please", "confirm"}
+    ),
+    no=frozenset({"no", "nope", "no thanks", "cancel that", "don't", "do not", "wrong"}),
+    not_understood="Sorry, I did not understand.",
+)
+# Accents are folded away (normalize), so the Spanish words are written without them.
+_SPANISH = Words(
+    numbers={
+        w: i
+        for i, w in enumerate(
+            [
+                "cero",
+                "una",
+                "dos",
+                "tres",
+                "cuatro",
+                "cinco",
+                "seis",
+                "siete",
+                "ocho",
+                "nueve",
+                "diez",
+                "once",
+                "doce",
+                "trece",
+                "catorce",
+                "quince",
+                "dieciseis",
+                "diecisiete",
+                "dieciocho",
+                "diecinueve",
+                "veinte",
+            ]
+        )
+    }
+    | {"uno": 1},
+    weekdays=["lunes", "martes", "miercoles", "jueves", "viernes", "sabado", "domingo"],
+    months=[
+        "enero",
+        "febrero",
+        "marzo",
+        "abril",
+        "mayo",
+        "junio",
+        "julio",
+        "agosto",
+        "septiembre",
+        "octubre",
+        "noviembre",
+        "diciembre",
+    ],
+    today="hoy",
+    tomorrow="manana",
+    date_prefixes=("para el ", "el ", "este ", "proximo ", "el proximo "),
+    time_prefixes=("a las ", "a la ", "las ", "la "),
+    noon="mediodia",
+    half=" y media",
+    afternoon=("de la tarde", "de la noche", "pm", "p m"),
+    morning=("de la manana", "am", "a m"),
+    yes=frozenset({"si", "claro", "correcto", "de acuerdo", "vale", "por favor", "si por favor", "confirmo", "ok"}),
+    no=frozenset({"no", "no gracias", "incorrecto", "cancela eso"}),
+    not_understood="Perdone, no le he entendido.",
+)
+#: The languages the emulation speaks, by the language part of a Lex locale id (``es`` of ``es_US``).
+LANGUAGES: dict[str, Words] = {"en": _ENGLISH, "es": _SPANISH}
 SIMILARITY = 0.6
 
 
+def words_of(locale_id: str) -> Words:
+    """The vocabulary of a bot locale; English for a language the emulation does not know."""
+    return LANGUAGES.get(locale_id.split("_", maxsplit=1)[0].lower(), _ENGLISH)
+
+
 def normalize(text: str) -> str:
-    return " ".join(_WORD.findall(text.lower()))
+    """Lower case, accents folded (``manana`` for ``mañana``), punctuation dropped, single spaces."""
+    folded = "".join(c for c in unicodedata.normalize("NFKD", text.lower()) if not unicodedata.combining(c))
+    return " ".join(_WORD.findall(folded.replace("_", " ")))
 
 
 def _says(words: str, value: str, synonyms: list[str]) -> bool:
@@ -80,32 +187,40 @@ def _says(words: str, value: str, synonyms: list[str]) -> bool:
     return any(f" {normalize(x)} " in f" {words} " for x in (value, *synonyms))
 
 
-def parse_number(text: str) -> str | None:
+def parse_number(text: str, language: Words = _ENGLISH) -> str | None:
     words = normalize(text)
     if re.fullmatch(r"-?\d+(\.\d+)?", words):
         return words
-    return str(_NUMBERS[words]) if words in _NUMBERS else None
+    return str(language.numbers[words]) if words in language.numbers else None
 
 
-def parse_date(text: str, today: date) -> str | None:
-    """ISO dates, today/tomorrow, weekday names (the next one), 'december 3' / '3 december'."""
-    words = normalize(text).removeprefix("on ").removeprefix("next ").removeprefix("this ")
+def _without(words: str, prefixes: tuple[str, ...]) -> str:
+    for prefix in sorted(prefixes, key=len, reverse=True):
+        if words.startswith(prefix):
+            return words[len(prefix) :]
+    return words
+
+
+def parse_date(text: str, today: date, language: Words = _ENGLISH) -> str | None:
+    """ISO dates, today/tomorrow, weekday names (the next one), 'december 3' / '3 december' ('3 de diciembre')."""
+    words = _without(_without(normalize(text), language.date_prefixes), language.date_prefixes)
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", words):
         try:
             return date.fromisoformat(words).isoformat()
         except ValueError:
             return None
-    if words in ("today", "tomorrow"):
-        return (today + timedelta(days=0 if words == "today" else 1)).isoformat()
-    if words in _WEEKDAYS:
-        ahead = (_WEEKDAYS.index(words) - today.weekday()) % 7 or 7
+    if words in (language.today, language.tomorrow):
+        return (today + timedelta(days=0 if words == language.today else 1)).isoformat()
+    if words in language.weekdays:
+        ahead = (language.weekdays.index(words) - today.weekday()) % 7 or 7
         return (today + timedelta(days=ahead)).isoformat()
+    words = words.replace(" de ", " ")
     match = re.fullmatch(r"([a-z]+) (\d{1,2})(?:st|nd|rd|th)?|(\d{1,2})(?:st|nd|rd|th)? ([a-z]+)", words)
     if match:
         month_name = match.group(1) or match.group(4)
         day = int(match.group(2) or match.group(3))
-        if month_name in _MONTHS:
-            month = _MONTHS.index(month_name) + 1
+        if month_name in language.months:
+            month = language.months.index(month_name) + 1
             try:
                 candidate = date(today.year, month, day)
             except ValueError:
@@ -116,19 +231,23 @@ def parse_date(text: str, today: date) -> str | None:
     return None
 
 
-def parse_time(text: str) -> str | None:
-    """'10', '10 am', '2:30 pm', '14:30', 'noon', 'ten thirty'."""
-    words = normalize(text).removeprefix("at ")
-    if words == "noon":
+def parse_time(text: str, language: Words = _ENGLISH) -> str | None:
+    """'10', '10 am', '2:30 pm', '14:30', 'noon', 'ten thirty'; 'a las diez y media', 'las 3 de la tarde'."""
+    words = _without(normalize(text), language.time_prefixes)
+    if words == language.noon:
         return "12:00"
-    for word, number in _NUMBERS.items():
+    meridiem = ""
+    for suffix, label in [*((a, "pm") for a in language.afternoon), *((m, "am") for m in language.morning)]:
+        if words.endswith(f" {suffix}") or (words.endswith(suffix) and words[: -len(suffix)].rstrip()[-1:].isdigit()):
+            words, meridiem = words[: -len(suffix)].rstrip(), label
+            break
+    for word, number in sorted(language.numbers.items(), key=lambda w: -len(w[0])):
         words = re.sub(rf"\b{word}\b", str(number), words)
-    words = words.replace(" thirty", ":30").replace(" oclock", "").replace(" o'clock", "")
-    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?\s*(am|pm|a m|p m)?", words)
+    words = words.replace(language.half, ":30").replace(" oclock", "").replace(" o'clock", "").replace(" en punto", "")
+    match = re.fullmatch(r"(\d{1,2})(?::(\d{2}))?", words.strip())
     if not match:
         return None
     hour, minute = int(match.group(1)), int(match.group(2) or 0)
-    meridiem = (match.group(3) or "").replace(" ", "")
     if meridiem == "pm" and hour < 12:
         hour += 12
     if meridiem == "am" and hour == 12:
@@ -186,7 +305,12 @@ class LexTurn:
 
 
 class LexEmulator:
-    """One locale of the bot model, with its code hook."""
+    """One locale of the bot model, with its code hook; ``in_language`` gives the alias's other locales.
+
+    ``locales`` are the locales the alias serves (the deployment's ``lex.locales``; every locale of the model when
+    not given): Connect talks to the bot in the locale of the contact's language (``$.LanguageCode``), and a
+    language the alias does not serve has no locale to talk to.
+    """
 
     def __init__(
         self,
@@ -196,14 +320,31 @@ class LexEmulator:
         *,
         today: Callable[[], date],
         bot_name: str = "clinic-bot",
+        locales: Sequence[str] | None = None,
     ) -> None:
         self.model = model
         self.locale_id = locale_id
         self.locale: Locale = model.locales[locale_id]
+        self.words = words_of(locale_id)
         self.code_hook = code_hook
         self.today = today
         self.bot_name = bot_name
+        self.locales = tuple(locales) if locales is not None else tuple(model.locales)
+        self._siblings: dict[str, LexEmulator] = {locale_id: self}
         self._patterns = [(intent, self._compile(u), u) for intent in self.locale.intents for u in intent.utterances]
+
+    def in_language(self, language_code: str) -> LexEmulator | None:
+        """The emulator of the locale for a contact language (``es-US`` -> ``es_US``), or None if none serves it."""
+        locale_id = language_code.replace("-", "_")
+        if locale_id not in self.locales or locale_id not in self.model.locales:
+            return None
+        if locale_id not in self._siblings:
+            sibling = LexEmulator(
+                self.model, locale_id, self.code_hook, today=self.today, bot_name=self.bot_name, locales=self.locales
+            )
+            sibling._siblings = self._siblings
+            self._siblings[locale_id] = sibling
+        return self._siblings[locale_id]
 
     # -- matching -------------------------------------------------------------------------------------------------
     @staticmethod
@@ -228,11 +369,11 @@ class LexEmulator:
         if custom is not None:
             interpreted = next((v.value for v in custom.values if _says(words, v.value, v.synonyms)), None)
         elif slot.type == "AMAZON.Number":
-            interpreted = parse_number(text)
+            interpreted = parse_number(text, self.words)
         elif slot.type == "AMAZON.Date":
-            interpreted = parse_date(text, self.today())
+            interpreted = parse_date(text, self.today(), self.words)
         elif slot.type == "AMAZON.Time":
-            interpreted = parse_time(text)
+            interpreted = parse_time(text, self.words)
         else:
             interpreted = parse_phone(text)
         return SlotValue(text, interpreted) if interpreted else None
@@ -426,14 +567,15 @@ class _Dialog:
             return False
         self.transcript = text
         words = normalize(text)
-        if words in _YES or words.startswith("yes"):
+        said = self.lex.words
+        if words in said.yes or any(words.startswith(f"{w} ") for w in said.yes):
             self.confirmation = "Confirmed"
             return True
         self.confirmation = "Denied"
         if self.intent.confirmation:
             self.turn.say(self.intent.confirmation.declined)
-        if words not in _NO and not words.startswith("no"):
-            self.turn.say("Sorry, I did not understand.")
+        if words not in said.no and not any(words.startswith(f"{w} ") for w in said.no):
+            self.turn.say(said.not_understood)
         self.turn.state = "Failed"
         self._sync()
         return False

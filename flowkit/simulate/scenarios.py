@@ -14,11 +14,17 @@ A scenario is one YAML file::
     test_case: true            # false: not compiled into an Amazon Connect native test case
     metrics: {}                # CheckMetricData values: NumberOfAgentsAvailable: 0, or appointments:NumberOf...: 2
     bots: {}                   # the flow's own bot: its alias ARN or placeholder (BotAliasArn) -> bot model file
+    outside: {}                # results of actions that need the outside world (flowkit.simulate.effects.OUTSIDE),
+                               # by ActionId, flow:ActionId or action type: {result: X, error: E, data: {Root: {..}}}
     expect:
       outcome: disconnected    # disconnected, queued, transferred, ended or stuck
       queue: appointments      # for queued
       prompts: ["You are booked"]          # each heard, in this order (substrings)
       attributes: {patientFound: "true"}   # final contact attributes (a subset)
+      flow_attributes: {step: "2"}         # the final flow's flow attributes (a subset)
+      contact: {LanguageCode: es-US, Tags.dept: billing}   # final contact data, by dotted path (a subset)
+
+docs/simulator.md is the guide.
 """
 
 from __future__ import annotations
@@ -48,6 +54,24 @@ class Expect(BaseModel):
     queue: str | None = None
     prompts: list[str] = Field(default_factory=list)
     attributes: dict[str, str] = Field(default_factory=dict)
+    flow_attributes: dict[str, str] = Field(default_factory=dict)
+    #: Dotted paths into the contact data (``LanguageCode``, ``Tags.dept``, ``RecordingBehavior.RecordedParticipants``)
+    #: to the value expected there: text for a single value, a list or map for a structured one.
+    contact: dict[str, Any] = Field(default_factory=dict)
+
+
+class Outside(BaseModel):
+    """What an outside-world action returns in this scenario (``flowkit.simulate.effects``)."""
+
+    model_config = ConfigDict(extra="forbid")
+    result: str | None = None
+    error: str | None = None
+    data: dict[str, Any] = Field(default_factory=dict)
+
+    @field_validator("result", mode="before")
+    @classmethod
+    def _text(cls, value: Any) -> Any:
+        return str(value) if isinstance(value, (int, float)) and not isinstance(value, bool) else value
 
 
 class Scenario(BaseModel):
@@ -63,6 +87,7 @@ class Scenario(BaseModel):
     lambdas: dict[str, str] = Field(default_factory=dict)  # function name or ARN -> module:function
     metrics: dict[str, float] = Field(default_factory=dict)  # CheckMetricData values: MetricType or QUEUE:MetricType
     bots: dict[str, str] = Field(default_factory=dict)  # the flow's own bot alias (ARN or placeholder) -> model file
+    outside: dict[str, Outside] = Field(default_factory=dict)  # ActionId, flow:ActionId or type -> its result
     seed: int = 0
     test_case: bool = True  # false: do not compile into an Amazon Connect test case (flowkit.testcase)
     expect: Expect
@@ -153,7 +178,35 @@ def check(scenario: Scenario, result: CallResult) -> list[str]:
     for key, value in expect.attributes.items():
         if result.attributes.get(key) != value:
             problems.append(f"attribute {key}={result.attributes.get(key)!r}, expected {value!r}")
+    for key, value in expect.flow_attributes.items():
+        if result.flow_attributes.get(key) != value:
+            problems.append(f"flow attribute {key}={result.flow_attributes.get(key)!r}, expected {value!r}")
+    for path, wanted in expect.contact.items():
+        found = contact_value(result.contact, path)
+        # A single value is compared as text (YAML reads 1 as a number); a list or map as itself.
+        same = str(found) == str(wanted) if isinstance(found, (str, int, float)) else found == wanted
+        if found is _MISSING or not same:
+            shown = "absent" if found is _MISSING else repr(found)
+            problems.append(f"contact data {path} is {shown}, expected {wanted!r}")
     return problems
+
+
+_MISSING: Any = object()
+
+
+def contact_value(contact: dict[str, Any], path: str) -> Any:
+    """The value at a dotted path of the contact data (``Tags.dept``), or ``_MISSING``."""
+    value: Any = contact
+    for part in path.split("."):
+        if not isinstance(value, dict) or part not in value:
+            return _MISSING
+        value = value[part]
+    return value
+
+
+def outside_results(scenario: Scenario) -> dict[str, dict[str, Any]]:
+    """The scenario's outside-world results as the engine takes them."""
+    return {key: value.model_dump() for key, value in scenario.outside.items()}
 
 
 def run_scenarios(
@@ -172,7 +225,8 @@ def run_scenarios(
             used = replace(used, bots={**used.bots, **bot_factories(scenario.bots, scenario.at.date)})
         result = simulate(used, scenario.flow, scenario.inputs, at=scenario.at,
                           caller=scenario.caller, queue_full=set(scenario.queue_full), seed=scenario.seed,
-                          failures=scenario.fail, metrics=scenario.metrics)  # fmt: skip
+                          failures=scenario.fail, metrics=scenario.metrics,
+                          outside=outside_results(scenario))  # fmt: skip
         results.append(ScenarioResult(scenario, path, result, check(scenario, result)))
     return results
 

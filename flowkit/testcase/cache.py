@@ -7,7 +7,9 @@ the clinic's functions (their registry and code) and sample data, and the compil
 (with the versions of the libraries the functions run on). A scenario whose ``lambdas`` names a module outside the
 kit is not followed: clear ``.ivr-cache/`` after changing such a module.
 
-On a hit nothing of the simulator is imported.
+On a hit nothing of the simulator is imported. An entry names its own key and the deployment it was compiled for,
+and holds only files of the compiled format: an entry that does not (cut short, copied under another key, another
+version's) is a miss and is compiled again, never served.
 """
 
 from __future__ import annotations
@@ -35,7 +37,7 @@ SAMPLE_DATA = _ROOT / "lambdas" / "sample_data.yaml"
 #: What the clinic functions and the compiler run on.
 LIBRARIES = ("boto3", "botocore", "aws-lambda-powertools", "pydantic", "PyYAML")
 #: Bump to drop every entry when the cached format changes.
-FORMAT = "test-case-files/1"
+FORMAT = "test-case-files/2"
 
 
 def case_inputs_fingerprint(
@@ -71,12 +73,26 @@ def compiled_case_files(
     store = ContentCache(cache / "test-cases") if cache is not None else None
     key = case_inputs_fingerprint(deployment, scenarios, backend=backend) if store is not None else ""
     if store is not None:
-        found = store.get(key)
-        if isinstance(found, dict):
+        found = _entry_files(store.get(key), key, deployment)
+        if found is not None:
             return found
     from flowkit.testcase.kit import cases_as_files, compile_kit
 
     files = cases_as_files(compile_kit(deployment, scenarios, backend=backend), deployment.test_cases)
     if store is not None:
-        store.put(key, files)
+        store.put(key, {"format": FORMAT, "key": key, "deployment": deployment.name, "files": files})
+    return files
+
+
+def _entry_files(entry: Any, key: str, deployment: Deployment) -> dict[str, dict[str, Any]] | None:
+    """The files of a cache entry when it is the whole entry stored under ``key`` for ``deployment``, else None."""
+    if not isinstance(entry, dict) or entry.get("format") != FORMAT or entry.get("key") != key:
+        return None
+    if entry.get("deployment") != deployment.name:
+        return None
+    files = entry.get("files")
+    if not isinstance(files, dict):
+        return None
+    if not all(isinstance(f, dict) and f.get("Name") == name and "Content" in f for name, f in files.items()):
+        return None
     return files

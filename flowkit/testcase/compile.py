@@ -243,6 +243,23 @@ def _placeholder(value: Any, kind: str) -> str | None:
     return match.group(2) if match and match.group(1) == kind else None
 
 
+def _input_languages(recording: Recording, language: str) -> dict[int, str]:
+    """The contact's language at each caller input (by the input event's id): ``language`` until an
+    UpdateContactData that succeeded sets ``LanguageCode`` (the caller chose Spanish, say), as Connect then talks
+    to the bot in that language's locale (docs/languages.md)."""
+    found: dict[int, str] = {}
+    starts = iter(recording.started)  # one FlowActionStarted event per start, in order (trace.events_of)
+    for event in recording.events:
+        if event.type == "FlowActionStarted":
+            item = next(starts, None)
+            code = item.parameters.get("LanguageCode") if item and item.type == "UpdateContactData" else None
+            if item and isinstance(code, str) and code and _branch_of(recording, item) == "NextAction":
+                language = code
+        elif event.type == "Input":
+            found[id(event)] = language
+    return found
+
+
 def _instruction(event: Event, language: str) -> tuple[dict[str, Any] | None, str | None]:
     """The SendInstruction for a caller input, None for silence, or a problem."""
     text = event.text.strip()
@@ -328,7 +345,8 @@ def compile_scenario(
 ) -> CompiledTestCase:
     """Compile one scenario, given its offline run; the result has content, or problems that say why not.
 
-    ``language`` is the bot's locale as a language code (``en_US`` -> ``en-US``) for the caller's utterances.
+    ``language`` is the contact's language when the call starts, as a language code (``en_US`` -> ``en-US``), for
+    the caller's utterances; a flow that sets another (UpdateContactData LanguageCode) changes it from there on.
     """
     case = CompiledTestCase(
         path.stem, scenario.name[:500], scenario.flow, scenario.region, scenario.at, scenario.caller
@@ -355,10 +373,11 @@ def compile_scenario(
     if problems:
         return case
     builder.observation("start", {"Type": "TestInitiated", "Properties": {}}, overrides)
+    spoken = _input_languages(recording, language)
     for text, answer in messages:
         actions = []
         if answer is not None:
-            action, problem = _instruction(answer, language)
+            action, problem = _instruction(answer, spoken.get(id(answer), language))
             if problem:
                 problems.append(problem)
             elif action is not None:

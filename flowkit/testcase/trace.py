@@ -96,6 +96,7 @@ def record(
     seed: int = 0,
     failures: Mapping[str, str] | None = None,
     override: Hook | None = None,
+    outside: Mapping[str, Mapping[str, Any]] | None = None,
 ) -> Recording:
     """Run one call and record its action starts, Lambda calls and events; ``override`` may replace actions."""
     started: list[Started] = []
@@ -128,7 +129,8 @@ def record(
         return invoke
 
     hooked = replace(resources, on_action=hook, lambdas={k: recording(k, h) for k, h in resources.lambdas.items()})
-    result = simulate(hooked, flow, inputs, at=at, caller=caller, queue_full=queue_full, seed=seed, failures=failures)
+    result = simulate(hooked, flow, inputs, at=at, caller=caller, queue_full=queue_full, seed=seed, failures=failures,
+                      outside=outside)  # fmt: skip
     return Recording(result, started, calls, events_of(result, started))
 
 

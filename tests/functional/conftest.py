@@ -16,9 +16,11 @@ from tests.functional.aws_fakes import FakeAws, register_targets
 
 @pytest.fixture
 def deployment() -> Deployment:
-    """The sample, with the final test-case verification off: tests/functional/test_test_cases.py covers it."""
+    """The sample, with the final test-case verification off (tests/functional/test_test_case_runner.py covers it)
+    and no agent drain (tests/functional/test_agent_drain.py covers it)."""
     sample = load_deployment(ROOT / "regions" / "clinic.yaml")
-    return sample.model_copy(update={"test_cases": sample.test_cases.model_copy(update={"after_failover": False})})
+    return sample.model_copy(update={"test_cases": sample.test_cases.model_copy(update={"after_failover": False}),
+                                     "agents": sample.agents.model_copy(update={"drain_seconds": 0})})  # fmt: skip
 
 
 @pytest.fixture

@@ -204,3 +204,60 @@ def test_missing_table_name_fails_at_cold_start(monkeypatch: pytest.MonkeyPatch)
     with pytest.raises(settings.SettingsError, match="TABLE_NAME"):
         settings.settings()
     settings.settings.cache_clear()
+
+
+def test_the_code_hook_answers_in_the_language_of_the_bot_locale(table: Any, lambda_context: FakeLambdaContext) -> None:
+    from clinic.appointments import ENGLISH, TEXTS, handler, texts_for
+
+    day = _next_weekday().isoformat()
+    slots = {"AppointmentType": "checkup", "AppointmentDate": day, "AppointmentTime": "10:00"}
+    other = next(code for code in TEXTS if code != "en")
+    texts = TEXTS[other]
+
+    def in_locale(event: dict[str, Any], locale: str) -> dict[str, Any]:
+        event["bot"]["localeId"] = locale
+        return event
+
+    locale = f"{other}_US"
+    assert texts_for(locale) is texts and texts is not ENGLISH
+    # GIVEN a caller talking to the bot's other locale WHEN they book
+    booked = handler(
+        in_locale(_lex_event("BookAppointment", "FulfillmentCodeHook", slots, "Confirmed"), locale), lambda_context
+    )
+    # THEN the answer is that language's, naming the appointment type in it, not the stored code
+    said = booked["messages"][0]["content"]
+    kind, _ = texts.kinds["checkup"]
+    assert said == texts.booked.format(kind=kind, day=day, time="10:00")
+    assert "checkup" not in said
+    # AND the same booking reads back in English to a caller of the English locale (the stored code is shared)
+    checked = handler(in_locale(_lex_event("CheckAppointment", "FulfillmentCodeHook"), "en_US"), lambda_context)
+    english_kind, _ = ENGLISH.kinds["checkup"]
+    assert checked["messages"][0]["content"] == ENGLISH.next_appointment.format(
+        kind=english_kind, day=day, time="10:00"
+    )
+    # AND a day the clinic does not open is re-asked in the caller's language
+    sunday = date.fromisoformat(day) + timedelta(days=(6 - date.fromisoformat(day).weekday()) % 7)
+    asked = handler(
+        in_locale(_lex_event("BookAppointment", slots={"AppointmentDate": sunday.isoformat()}), locale), lambda_context
+    )
+    assert asked["messages"][0]["content"] == texts.sunday
+
+
+def test_every_language_of_the_code_hook_says_everything_with_the_same_placeholders() -> None:
+    import string
+    from dataclasses import fields
+
+    from clinic.appointments import ENGLISH, TEXTS
+
+    def holes(text: str) -> set[str]:
+        return {name for _, name, _, _ in string.Formatter().parse(text) if name}
+
+    assert len(TEXTS) >= 2
+    for code, texts in TEXTS.items():
+        assert set(texts.kinds) == set(ENGLISH.kinds), code
+        for item in fields(texts):
+            if item.name == "kinds":
+                continue
+            mine, english = getattr(texts, item.name), getattr(ENGLISH, item.name)
+            assert mine and holes(mine) == holes(english), (code, item.name)
+            assert code == "en" or mine != english, f"{code}: {item.name} is not translated"

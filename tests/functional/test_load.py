@@ -126,3 +126,17 @@ def test_load_mode_needs_scenarios() -> None:
     result = CliRunner().invoke(app, ["simulate", "inbound-menu", "--calls", "3"])
     assert result.exit_code == 2
     assert "--calls replays scenarios" in result.output
+
+
+def test_worker_processes_share_the_calls_and_report_every_one(clinic: LocalClinic, tmp_path: Path) -> None:
+    # GIVEN one scenario that does not change the table's answer when repeated, replayed in this process
+    scenarios = _one_scenario(tmp_path, "after-hours-callback.yaml")
+    single = replay(scenarios, _resources(clinic), clinic, calls=9)
+    # WHEN it is replayed as 9 calls in 2 worker processes
+    report = replay(scenarios, _resources(clinic), clinic, calls=9, workers=2)
+    # THEN both workers ran, and their calls, outcomes and invocations add up to the single-process replay's
+    assert report.workers == 2 and single.workers == 1
+    assert not report.errors
+    assert report.outcomes == single.outcomes
+    assert [(f.name, f.invocations) for f in report.functions] == [(f.name, f.invocations) for f in single.functions]
+    assert report.cpu_seconds > 0 and report.cpu_seconds_per_1000_calls == 1000 * report.cpu_seconds / 9

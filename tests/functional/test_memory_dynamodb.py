@@ -39,7 +39,13 @@ def _memory() -> Iterator[boto3.Session]:
     yield session
 
 
-BACKENDS: dict[str, Callable[[], Iterator[boto3.Session]]] = {"moto": _moto, "memory": _memory}
+def _direct() -> Iterator[boto3.Session]:
+    session = _session()
+    MemoryDynamoDB().attach(session.events, direct=True)
+    yield session
+
+
+BACKENDS: dict[str, Callable[[], Iterator[boto3.Session]]] = {"moto": _moto, "memory": _memory, "direct": _direct}
 
 
 def _answer(call: Callable[[], Any]) -> Any:
@@ -142,11 +148,13 @@ def answers() -> dict[str, list[Any]]:
 
 def test_the_clinic_repository_and_raw_requests_get_moto_s_answers(answers: dict[str, list[Any]]) -> None:
     # GIVEN the same script of boto3 calls (the clinic's Repository, then raw requests and their errors)
-    # WHEN it runs against moto and against the in-memory table THEN every answer is the same
-    moto, memory = answers["moto"], answers["memory"]
-    assert len(moto) == len(memory)
-    for index, (expected, got) in enumerate(zip(moto, memory, strict=True)):
-        assert got == expected, f"step {index}"
+    # WHEN it runs against moto and against the in-memory table, by the full and the direct path
+    # THEN every answer is the same
+    moto = answers["moto"]
+    for backend in ("memory", "direct"):
+        for index, (expected, got) in enumerate(zip(moto, answers[backend], strict=True)):
+            assert got == expected, f"{backend} step {index}"
+        assert len(answers[backend]) == len(moto)
 
 
 def test_the_script_covers_errors_and_cancellations(answers: dict[str, list[Any]]) -> None:
@@ -232,6 +240,33 @@ def test_any_sequence_of_writes_and_reads_matches_moto(ops: list[tuple[Any, ...]
         for session in backend():
             results[name] = _run(session, ops)
     assert results["memory"] == results["moto"]
+    assert results["direct"] == results["moto"]
+
+
+def test_the_direct_path_validates_each_shape_once_and_then_skips_the_round_trip() -> None:
+    # GIVEN a session on the direct path, and a count of the requests that take botocore's full round trip
+    session = next(_direct())
+    full: list[str] = []
+    session.events.register_first("before-call.dynamodb", lambda model, **_: full.append(model.name))
+    resource = session.resource("dynamodb")
+    create_table(resource, TABLE)
+    table = resource.Table(TABLE)
+    # WHEN five puts and five gets of the same shapes run (different values)
+    for n in range(5):
+        table.put_item(Item={"pk": f"P#{n}", "sk": "a", "n": Decimal(n)})
+        assert table.get_item(Key={"pk": f"P#{n}", "sk": "a"})["Item"]["n"] == Decimal(n)
+    # THEN only the first of each shape took the full path
+    assert full.count("PutItem") == 1 and full.count("GetItem") == 1
+    # AND a request of a new shape is still validated by botocore against the service model
+    from botocore.exceptions import ParamValidationError
+
+    with pytest.raises(ParamValidationError, match="Key"):
+        resource.meta.client.get_item(TableName=TABLE)
+    # AND an error answered on the direct path is the modeled error class, as on the full path
+    with pytest.raises(ClientError, match="ConditionalCheckFailed"):
+        table.put_item(Item={"pk": "P#1", "sk": "a", "n": Decimal(9)}, ConditionExpression="attribute_not_exists(pk)")
+    with pytest.raises(resource.meta.client.exceptions.ConditionalCheckFailedException):
+        table.put_item(Item={"pk": "P#2", "sk": "a", "n": Decimal(9)}, ConditionExpression="attribute_not_exists(pk)")
 
 
 def test_the_local_clinic_serves_its_table_and_nothing_else() -> None:

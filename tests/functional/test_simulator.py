@@ -23,6 +23,8 @@ from tests.conftest import ROOT
 
 SCENARIOS = ROOT / "connect" / "call_scenarios"
 OPEN = datetime(2026, 12, 1, 10, 0, tzinfo=ZoneInfo("America/New_York"))  # a Tuesday morning
+#: A known patient's booking, as the sample's scenario makes it.
+BOOKING = dict(load_scenarios(SCENARIOS))[SCENARIOS / "book-appointment.yaml"]
 DEPLOYMENT = load_deployment(ROOT / "regions" / "clinic.yaml")
 BOT = load_bot_model()
 
@@ -74,8 +76,7 @@ def test_a_dr_call_reaches_dr_functions_through_the_same_flow(clinic: LocalClini
         res = resources(clinic, role)
         flows[role] = res.flows["inbound-menu"]
         # WHEN a known patient calls in each region
-        call = simulate(res, "inbound-menu", ["book a checkup", "friday", "10 am", "yes"], at=OPEN,
-                        caller="+15555550100")  # fmt: skip
+        call = simulate(res, "inbound-menu", BOOKING.inputs, at=OPEN, caller=BOOKING.caller)
         assert call.outcome.kind == "disconnected"
         reached[role] = [s.reached for s in call.steps if s.reached]
     # THEN both ran the very same flow document, whose function ARNs carry $.AwsRegion
@@ -97,7 +98,7 @@ def test_a_dr_call_cannot_reach_the_primarys_functions(clinic: LocalClinic) -> N
 def test_a_wrong_expectation_fails_with_what_happened(clinic: LocalClinic) -> None:
     fresh(clinic)
     scenario = Scenario.model_validate({"name": "x", "flow": "inbound-menu", "at": OPEN.isoformat(),
-                                        "caller": "+15555550100", "inputs": ["agent"],
+                                        "caller": "+15555550100", "inputs": ["1", "agent"],
                                         "expect": {"outcome": "disconnected", "prompts": ["You are booked"],
                                                    "attributes": {"patientFound": "false"}}})  # fmt: skip
     result = simulate(resources(clinic), "inbound-menu", scenario.inputs, at=OPEN, caller=scenario.caller)
@@ -108,12 +109,18 @@ def test_a_wrong_expectation_fails_with_what_happened(clinic: LocalClinic) -> No
     assert "patientFound='true', expected 'false'" in problems[2]
 
 
-@pytest.mark.parametrize(("inputs", "waiting"), [([], "speech"), (["book a checkup"], "speech")])
-def test_running_out_of_inputs_is_stuck_and_says_where(clinic: LocalClinic, inputs: list[str], waiting: str) -> None:
+@pytest.mark.parametrize(
+    ("inputs", "action", "waiting"),
+    [([], "ChooseLanguage", "DTMF"), (["1"], "AskBot", "speech"), (["1", "book a checkup"], "AskBot", "speech"),
+     (["2"], "AskBotSpanish", "speech")],
+)  # fmt: skip
+def test_running_out_of_inputs_is_stuck_and_says_where(
+    clinic: LocalClinic, inputs: list[str], action: str, waiting: str
+) -> None:
     fresh(clinic)
     result = simulate(resources(clinic), "inbound-menu", inputs, at=OPEN, caller="+15555550100")
     assert result.outcome.kind == "stuck"
-    assert result.outcome.detail == {"flow": "inbound-menu", "action": "AskBot", "waiting_for": waiting}
+    assert result.outcome.detail == {"flow": "inbound-menu", "action": action, "waiting_for": waiting}
 
 
 def test_stuck_on_dtmf(clinic: LocalClinic) -> None:

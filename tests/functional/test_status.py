@@ -9,11 +9,13 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 import flowkit.language.files as files
 from flowkit.language.files import load_flows
 from ivr.status_cli import Status, last_drill, read_status, scheduled_level
 from regions.config import Deployment, load_deployment
+from stacks.commit import COMMIT_TAG, DIRTY, ENVIRONMENT_TAG
 from tests.conftest import ROOT
 from tests.functional.stubbed_stack import (
     INSTANCE,
@@ -46,7 +48,8 @@ def deployment() -> Deployment:
 def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: bool = False,
                  changed_flow: str | None = None, allocated: int = 1, firing: list[str] | None = None,
                  unpublished_flow: str | None = None, unconfigured: bool = False, missing_flow: str | None = None,
-                 pages: int = 1, associated: set[str] | None = None, deny_group: bool = False) -> None:  # fmt: skip
+                 pages: int = 1, associated: set[str] | None = None, deny_group: bool = False,
+                 tags: dict[str, str] | None = None) -> None:  # fmt: skip
     """Queue the answers `ivr status` reads in one region, in the order it reads them."""
     settings = deployment.region(role)  # type: ignore[arg-type]
     region = settings.region
@@ -56,7 +59,8 @@ def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: 
         "describe_stacks",
         {"Stacks": [{"StackName": settings.stack_name, "CreationTime": "2026-11-01T00:00:00Z",
                      "StackStatus": "UPDATE_COMPLETE",
-                     "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()]}]},
+                     "Outputs": [{"OutputKey": k, "OutputValue": v} for k, v in outputs.items()],
+                     "Tags": [{"Key": k, "Value": v} for k, v in (tags or {}).items()]}]},
         {"StackName": settings.stack_name},
     )  # fmt: skip
     connect = aws.stub("connect", region)
@@ -298,6 +302,30 @@ def test_last_drill_is_the_newest_real_run(tmp_path: Path) -> None:
         )
     drill = last_drill(tmp_path)
     assert drill is not None and drill.ok is False and "failed at 2026-11-20" in drill.value
+
+
+def test_status_of_an_environment_shows_which_commit_runs_in_each_region(aws: Aws, tmp_path: Path) -> None:
+    # GIVEN an environment of the sample whose regions were deployed from two commits, tagged as app.py tags them
+    env = next(iter(yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text(encoding="utf-8"))["environments"]))
+    deployment = load_deployment(ROOT / "regions" / "clinic.yaml", env)
+    commits = {"primary": "a" * 40, "dr": "b" * 40 + DIRTY}
+    for role, commit in commits.items():
+        queue_region(aws, deployment, role, tags={COMMIT_TAG: commit, ENVIRONMENT_TAG: env, "project": "x"})
+    # WHEN status is read
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    # THEN each region says the commit its stack runs, and the status names the environment
+    for role, commit in commits.items():
+        assert items(status, role)["commit"] == (commit, None)
+        assert next(r for r in status.regions if r.role == role).commit == commit
+    assert status.environment == env and status.as_dict()["environment"] == env
+
+
+def test_a_stack_deployed_before_commit_tags_says_so(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:
+    for role in ("primary", "dr"):
+        queue_region(aws, deployment, role)
+    status = read_status(deployment, aws, now=QUIET, reports=tmp_path)
+    assert items(status, "primary")["commit"][0].startswith("not tagged")
+    assert all(r.commit is None for r in status.regions)
 
 
 def test_agents_all_in_the_group_read_ok_once_in_the_primary(aws: Aws, deployment: Deployment, tmp_path: Path) -> None:

@@ -89,6 +89,57 @@ def test_without_a_cache_every_call_compiles(
     assert len(calls) == 2
 
 
+def test_two_deployments_differing_only_in_name_get_their_own_cases(
+    sample: Deployment, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the sample and a copy of it that differs only in its name (a generated deployment's), and one cache
+    other = sample.model_copy(update={"name": f"{sample.name}x"})
+    expected = {d.name: cases_as_files(compile_kit(d), d.test_cases) for d in (sample, other)}
+    assert expected[sample.name] != expected[other.name], "the name reaches no case: this test would prove nothing"
+    cache = tmp_path / "cache"
+    calls = _counting(monkeypatch)
+    # WHEN each asks for its cases twice, in turn
+    served = [(d.name, compiled_case_files(d, cache=cache)) for d in (sample, other, sample, other)]
+    # THEN each was compiled once, into an entry of its own, and each is always served its own cases
+    assert len(calls) == 2
+    assert len(list((cache / "test-cases").glob("*.json"))) == 2
+    for name, files in served:
+        assert files == expected[name], name
+
+
+def test_an_entry_cut_short_is_compiled_again_and_replaced(
+    sample: Deployment, scenarios: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN the cases compiled into a cache, then their entry cut short (a writer that died mid-write)
+    cache = tmp_path / "cache"
+    first = compiled_case_files(sample, scenarios, cache=cache)
+    (entry,) = (cache / "test-cases").glob("*.json")
+    whole = entry.read_bytes()
+    entry.write_bytes(whole[: len(whole) // 2])
+    calls = _counting(monkeypatch)
+    # WHEN the cases are asked for again THEN they are compiled (the half entry is not read), and the entry is whole
+    assert compiled_case_files(sample, scenarios, cache=cache) == first
+    assert len(calls) == 1
+    assert entry.read_bytes() == whole
+
+
+def test_an_entry_under_another_key_is_not_served(
+    sample: Deployment, scenarios: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN another deployment's entry found under the sample's key (copied, or left by a writer of another key)
+    cache = tmp_path / "cache"
+    other = sample.model_copy(update={"name": f"{sample.name}x"})
+    compiled_case_files(other, scenarios, cache=cache)
+    (entry,) = (cache / "test-cases").glob("*.json")
+    key = case_inputs_fingerprint(sample, scenarios)
+    entry.rename(entry.with_name(f"{key}.json"))
+    calls = _counting(monkeypatch)
+    # WHEN the sample's cases are asked for THEN they are compiled for the sample, not read from that entry
+    files = compiled_case_files(sample, scenarios, cache=cache)
+    assert len(calls) == 1
+    assert files == cases_as_files(compile_kit(sample, scenarios), sample.test_cases)
+
+
 def _copy_tree(source: Path, target: Path) -> Path:
     shutil.copytree(source, target, ignore=shutil.ignore_patterns("__pycache__"))
     return target

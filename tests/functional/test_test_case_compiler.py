@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import copy
+import itertools
 import json
+import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -64,6 +66,19 @@ def test_what_cannot_be_expressed_names_the_scenario_field(cases: list[CompiledT
         for problem in case.problems:
             named = [a for a in scenario.fail if problem.startswith(f"fail {a.split(':')[-1]}:")]
             assert named or scenario.flow in problem or scenario.expect.outcome in problem or "opted out" in problem
+
+
+def test_a_host_that_pauses_the_process_changes_no_compiled_case(
+    sample: Deployment, cases: list[CompiledTestCase], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # GIVEN a wall clock that jumps 10 s at every reading (a loaded host, parallel workers, pausing the process)
+    assert any(c.compiled and "InvokeLambdaFunction" in json.dumps(c.content) for c in cases), "no function is mocked"
+    ticks = itertools.count(0.0, 10.0)
+    monkeypatch.setattr(time, "perf_counter", lambda: next(ticks))
+    # WHEN the scenarios are compiled again
+    paused = compile_kit(sample)
+    # THEN no function "took longer" than its flow's limit: every result is the undisturbed compilation's
+    assert [(c.scenario, c.problems, c.content) for c in paused] == [(c.scenario, c.problems, c.content) for c in cases]
 
 
 def test_every_compiled_kit_scenario_passes_offline(kit: OfflineKit, cases: list[CompiledTestCase]) -> None:

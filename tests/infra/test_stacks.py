@@ -176,11 +176,22 @@ def test_lex_bot_version_and_alias_with_code_hook(gr_synth: Synth) -> None:
 
 
 def test_bot_version_logical_id_follows_the_model(gr_synth: Synth) -> None:
-    # GIVEN the bot model digest WHEN the template is read THEN the version's logical id carries it
+    # GIVEN the bot model digest of the locales the sample deploys WHEN the template is read THEN the version's
+    # logical id carries it, and the bot, the version and the alias have every one of those locales
     from lex.model import load_bot_model
+    from regions.config import load_deployment
+    from tests.conftest import ROOT
 
-    digest = load_bot_model().digest(["en_US"])
-    assert any(k.startswith(f"BotVersion{digest}") for k in gr_synth.resources("primary", "AWS::Lex::BotVersion"))
+    locales = load_deployment(ROOT / "regions" / "clinic.yaml").lex.locales
+    digest = load_bot_model().digest(locales)
+    versions = gr_synth.resources("primary", "AWS::Lex::BotVersion")
+    assert any(k.startswith(f"BotVersion{digest}") for k in versions)
+    (bot,) = gr_synth.resources("primary", "AWS::Lex::Bot").values()
+    (alias,) = gr_synth.resources("primary", "AWS::Lex::BotAlias").values()
+    (version,) = versions.values()
+    assert [loc["LocaleId"] for loc in bot["Properties"]["BotLocales"]] == locales
+    assert [loc["LocaleId"] for loc in version["Properties"]["BotVersionLocaleSpecification"]] == locales
+    assert [loc["LocaleId"] for loc in alias["Properties"]["BotAliasLocaleSettings"]] == locales
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])

@@ -21,6 +21,7 @@ import ivr.aws_options as aws_options
 from ivr.aws_options import ATTRIBUTE, REFUSES, REGIONS, WARNS, AwsCommand, JsonOption, ProfileOption, RegionOption
 from ivr.cli import app
 from regions.config import PLACEHOLDER_ACCOUNTS, load_deployment
+from regions.environments import PRODUCTION_NAMES
 from runbooks.drill import all_drills
 from tests.conftest import ROOT
 
@@ -116,10 +117,16 @@ def fake_credentials(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Path:
     return config
 
 
+#: Two environments of the sample that are not production (``ivr promote`` goes from one to the other).
+PROMOTED = [e for e in DEPLOYMENT.environments if e not in PRODUCTION_NAMES][:2]
+
+
 def deployment_file(tmp_path: Path, account: str) -> Path:
-    """The sample deployment with ``account`` in place of its placeholder."""
+    """The sample deployment with ``account`` in place of its placeholder, and of the accounts of PROMOTED."""
     text = SAMPLE.read_text(encoding="utf-8")
     assert f'account: "{DEPLOYMENT.account}"' in text
+    for env in PROMOTED:
+        text = text.replace(f'account: "{load_deployment(SAMPLE, env).account}"', f'account: "{account}"')
     path = tmp_path / "ours.yaml"
     path.write_text(text.replace(f'account: "{DEPLOYMENT.account}"', f'account: "{account}"'), encoding="utf-8")
     return path
@@ -176,6 +183,7 @@ def writing_commands(config: Path) -> list[list[str]]:
         "test": ["test"],
         "flows load": ["flows", "load", "--stack", stack, "--yes"],
         "dr agents sync": ["dr", "agents", "sync", "--yes"],
+        "promote": ["promote", *PROMOTED, "--yes"],
     }
     writers = [name for name, _c, kind in aws_commands() if kind.writes]
     assert set(writers) == set(arguments), "a new command that changes something: add how to run it here"

@@ -233,7 +233,10 @@ def test_synth_stops_on_a_broken_service_limit(gr_synth, tmp_path: Path, monkeyp
 
 
 def test_simulate_prints_a_transcript() -> None:
-    result = runner.invoke(app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--input", "agent"])
+    # GIVEN a caller who keeps English at the language menu (1) and asks for the front desk
+    result = runner.invoke(
+        app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--input", "1", "--input", "agent"]
+    )
     assert result.exit_code == 0, result.output
     assert "IVR    Hello Ada, welcome to the clinic." in result.output
     assert "CALLER agent" in result.output
@@ -241,11 +244,13 @@ def test_simulate_prints_a_transcript() -> None:
 
 
 def test_transcript_keeps_the_simulators_remarks_out_of_the_callers_mouth() -> None:
-    # GIVEN a call whose lookup function is forced to fail (a remark of the simulator, not caller input)
-    # WHEN it is simulated
+    # GIVEN a call whose language menu and lookup function are forced to fail (remarks of the simulator, not caller
+    # input) WHEN it is simulated
     result = runner.invoke(
-        app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--fail", "LookupCaller=NoMatchingError"]
-    )
+        app,
+        ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--fail", "ChooseLanguage=NoMatchingError",
+         "--fail", "LookupCaller=NoMatchingError"],
+    )  # fmt: skip
     # THEN the remark sits on the step's line, and no CALLER line is put in the mouth of a caller who said nothing
     assert result.exit_code == 0, result.output
     assert not [line for line in result.output.splitlines() if " CALLER " in line]
@@ -257,7 +262,7 @@ def test_simulate_json_has_the_documented_keys() -> None:
                                  "--json"])  # fmt: skip
     assert result.exit_code == 0, result.output
     call = json.loads(result.stdout)
-    assert set(call) == {"flow", "steps", "outcome", "attributes"}
+    assert set(call) == {"flow", "steps", "outcome", "attributes", "flow_attributes", "contact"}
     assert {"action", "type", "prompt", "input", "branch"} <= set(call["steps"][0])
     assert call["outcome"]["kind"] == "disconnected"
     assert any(
@@ -314,7 +319,7 @@ def test_scenarios_report_pass_and_coverage() -> None:
 def test_a_failing_scenario_exits_1(tmp_path: Path) -> None:
     (tmp_path / "wrong.yaml").write_text(
         'name: wrong\nflow: inbound-menu\nat: "2026-12-01T10:00:00-05:00"\ncaller: "+15555550100"\n'
-        "inputs: [agent]\nexpect: {outcome: disconnected}\n"
+        'inputs: ["1", agent]\nexpect: {outcome: disconnected}\n'
     )
     result = runner.invoke(app, ["simulate", "--scenarios", str(tmp_path)])
     assert result.exit_code == 1

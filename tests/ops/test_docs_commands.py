@@ -9,6 +9,7 @@ credentials found"), never with a traceback. What is not run is listed with the 
 
 from __future__ import annotations
 
+import fcntl
 import os
 import re
 import shlex
@@ -150,8 +151,12 @@ def offline_env(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
 @pytest.mark.parametrize("command", RUNNABLE, ids=[f"{c.doc}: {c.run}" for c in RUNNABLE])
 def test_command_works_as_written(command: Command, offline_env: dict[str, str]) -> None:
     # GIVEN a fresh shell at the repository root without AWS credentials WHEN the documented command runs
-    result = subprocess.run(["bash", "-c", command.run], cwd=ROOT, env=offline_env, capture_output=True, text=True,
-                            timeout=600, check=False)  # fmt: skip
+    # The documented commands share the repository's cdk.out, and the CDK CLI refuses a second synth into a folder
+    # another is writing: one command at a time across the suite's worker processes.
+    with (ROOT / "cdk.out.lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        result = subprocess.run(["bash", "-c", command.run], cwd=ROOT, env=offline_env, capture_output=True,
+                                text=True, timeout=600, check=False)  # fmt: skip
     output = result.stdout + result.stderr
     # THEN it works offline, or says it needs AWS, and never with a traceback
     assert "Traceback" not in output, output[-3000:]

@@ -142,7 +142,9 @@ def test_simulate_transcript_shows_the_matched_intent() -> None:
     from lex.model import load_bot_model
 
     intents = set(load_bot_model().intent_names(DEPLOYMENT.lex.locales[0]))
-    result = runner.invoke(app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--input", "agent"])
+    result = runner.invoke(
+        app, ["simulate", "inbound-menu", "--at", "2026-12-01T10:00", "--input", "1", "--input", "agent"]
+    )
     matched = re.findall(r"\[intent (\w+)\]", result.output)
     assert matched and set(matched) <= intents
 

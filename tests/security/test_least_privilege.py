@@ -13,6 +13,9 @@ from tests.conftest import Synth
 UNSCOPABLE = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
+    # The canary's metrics: PutMetricData has no resource type (Service Authorization Reference, CloudWatch); the
+    # statement is held to the canary's namespace by the cloudwatch:namespace condition key.
+    "cloudwatch:PutMetricData",
     "application-autoscaling:DescribeScalableTargets",
     "application-autoscaling:DescribeScheduledActions",
     # The drills' role: a dependent action of DescribeStacks (Service Authorization Reference), a List action.

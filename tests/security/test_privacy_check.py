@@ -225,13 +225,21 @@ def test_the_shipped_flows_send_patient_data_only_where_the_deployment_allows() 
     # GIVEN the kit's flows and the sample's data: section WHEN the guard runs THEN nothing is reported
     policy = _sample_policy()
     assert data_flow_findings(flow_sources(load_flows()), policy, ANSWERS) == []
-    # AND without the sample's two allowances, the greeting and the bot's session attribute are the findings
+    # AND without the sample's two allowances, the greetings it lets speak (one per language) and the bot blocks
+    # that pass the patient id as a session attribute are the findings
     bare = PrivacyPolicy(policy.sensitive, policy.sources, bot_functions=policy.bot_functions)
     found = {(Path(f.file).name, f.action, f.rule) for f in data_flow_findings(flow_sources(load_flows()), bare)}
-    assert found == {
-        ("inbound-menu.json", "AskBot", "sensitive-value-spoken"),
-        ("inbound-menu.json", "AskBot", "sensitive-value-to-function"),
+    spoken = {
+        (f"{entry.split('/')[0]}.json", entry.split("/")[1], "sensitive-value-spoken") for entry in policy.speak_back
     }
+    to_bot = {
+        (flow.path.name, action["Identifier"], "sensitive-value-to-function")
+        for flow in load_flows()
+        for action in flow.doc["Actions"]
+        if action["Type"] == "ConnectParticipantWithLexBot" and action["Parameters"].get("LexSessionAttributes")
+    }
+    assert len(spoken) >= 2 and len(to_bot) >= 2  # English and Spanish
+    assert found == spoken | to_bot
 
 
 def test_patient_data_stored_as_contact_attributes_is_caught(tmp_path: Path) -> None:

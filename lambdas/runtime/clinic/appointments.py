@@ -7,6 +7,7 @@ writes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -26,10 +27,91 @@ from clinic.settings import Settings, settings
 #: that closes the intent: the flow, its logs and whatever it sets from them never get it back.
 DIALOG_ONLY = ("patientId",)
 
-NOT_UNDERSTOOD = "Sorry, I did not get that. You can book, cancel or check an appointment."
-NOT_IDENTIFIED = (
-    "I could not find a patient record for the number you are calling from. The front desk can help you with that."
+
+@dataclass(frozen=True)
+class Texts:
+    """What the hook says, in one language. Slot values are the bot model's codes (``checkup``), in every locale."""
+
+    not_understood: str
+    not_identified: str
+    bad_day: str
+    not_before_tomorrow: str
+    horizon: str  # {horizon}
+    sunday: str
+    hours: str  # {opening} {last_slot}
+    half_hours: str
+    nothing_changed: str
+    which_day_and_time: str
+    slot_taken: str
+    booked: str  # {kind} {day} {time}: kind with its article ("a checkup")
+    no_appointment: str
+    cancelled: str  # {kind} without article
+    next_appointment: str  # {kind} with its article
+    kinds: dict[str, tuple[str, str]]  # code -> (with article, without)
+
+
+ENGLISH = Texts(
+    not_understood="Sorry, I did not get that. You can book, cancel or check an appointment.",
+    not_identified=(
+        "I could not find a patient record for the number you are calling from. The front desk can help you with that."
+    ),
+    bad_day="Sorry, I did not get the day. Which day would you like?",
+    not_before_tomorrow="We book from tomorrow onwards. Which day would you like?",
+    horizon="We book up to {horizon} days ahead. Which day would you like?",
+    sunday="The clinic is closed on Sundays. Which other day would suit you?",
+    hours="We have appointments from {opening} to {last_slot}. What time would suit you?",
+    half_hours="Appointments start on the hour or the half hour. What time would suit you?",
+    nothing_changed="All right, nothing has changed.",
+    which_day_and_time="Which day and time would you like?",
+    slot_taken="That time has just been taken. What other time suits you?",
+    booked="You are booked for {kind} on {day} at {time}.",
+    no_appointment="You have no upcoming appointment.",
+    cancelled="Your {kind} on {day} at {time} is cancelled.",
+    next_appointment="Your next appointment is {kind} on {day} at {time}.",
+    kinds={
+        "checkup": ("a checkup", "checkup"),
+        "vaccination": ("a vaccination", "vaccination"),
+        "consultation": ("a consultation", "consultation"),
+    },
 )
+SPANISH = Texts(
+    not_understood="Perdone, no le he entendido. Puede reservar, cancelar o consultar una cita.",
+    not_identified=(
+        "No encuentro un expediente de paciente para el número desde el que llama. La recepción puede ayudarle con eso."
+    ),
+    bad_day="Perdone, no he entendido el día. ¿Qué día le gustaría?",
+    not_before_tomorrow="Reservamos a partir de mañana. ¿Qué día le gustaría?",
+    horizon="Reservamos con un máximo de {horizon} días de antelación. ¿Qué día le gustaría?",
+    sunday="La clínica cierra los domingos. ¿Qué otro día le vendría bien?",
+    hours="Tenemos citas de {opening} a {last_slot}. ¿A qué hora le vendría bien?",
+    half_hours="Las citas empiezan a la hora en punto o a la media. ¿A qué hora le vendría bien?",
+    nothing_changed="De acuerdo, no ha cambiado nada.",
+    which_day_and_time="¿Qué día y a qué hora le gustaría?",
+    slot_taken="Esa hora se acaba de ocupar. ¿Qué otra hora le vendría bien?",
+    booked="Tiene reservado {kind} el {day} a las {time}.",
+    no_appointment="No tiene ninguna cita próxima.",
+    cancelled="Su cita de {kind} del {day} a las {time} está cancelada.",
+    next_appointment="Su próxima cita es {kind} el {day} a las {time}.",
+    kinds={
+        "checkup": ("un chequeo", "chequeo"),
+        "vaccination": ("una vacuna", "vacuna"),
+        "consultation": ("una consulta", "consulta"),
+    },
+)
+#: The hook's languages by the language part of the bot locale (``es`` of ``es_US``); any other locale: English.
+TEXTS: dict[str, Texts] = {"en": ENGLISH, "es": SPANISH}
+NOT_UNDERSTOOD = ENGLISH.not_understood
+NOT_IDENTIFIED = ENGLISH.not_identified
+
+
+def texts_for(locale_id: str) -> Texts:
+    """The texts in the language of a bot locale (Lex V2 event ``bot.localeId``)."""
+    return TEXTS.get(locale_id.split("_", maxsplit=1)[0].lower(), ENGLISH)
+
+
+def _kind(texts: Texts, code: str, *, article: bool) -> str:
+    with_article, bare = texts.kinds.get(code, (code, code))
+    return with_article if article else bare
 
 
 @lru_cache(maxsize=1)
@@ -37,38 +119,39 @@ def repository() -> Repository:
     return Repository(settings().table_name)
 
 
-def _check_date(value: str | None, today: date, horizon: int) -> str | None:
+def _check_date(value: str | None, today: date, horizon: int, texts: Texts = ENGLISH) -> str | None:
     if value is None:
         return None
     try:
         day = date.fromisoformat(value)
     except ValueError:
-        return "Sorry, I did not get the day. Which day would you like?"
+        return texts.bad_day
     if day <= today:
-        return "We book from tomorrow onwards. Which day would you like?"
+        return texts.not_before_tomorrow
     if day > today + timedelta(days=horizon):
-        return f"We book up to {horizon} days ahead. Which day would you like?"
+        return texts.horizon.format(horizon=horizon)
     if day.weekday() == 6:
-        return "The clinic is closed on Sundays. Which other day would suit you?"
+        return texts.sunday
     return None
 
 
-def _check_time(value: str | None, conf: Settings) -> str | None:
+def _check_time(value: str | None, conf: Settings, texts: Texts = ENGLISH) -> str | None:
     if value is None:
         return None
     if len(value) != 5 or not conf.opening <= value <= conf.last_slot:
-        return f"We have appointments from {conf.opening} to {conf.last_slot}. What time would suit you?"
+        return texts.hours.format(opening=conf.opening, last_slot=conf.last_slot)
     if value[3:] not in ("00", "30"):
-        return "Appointments start on the hour or the half hour. What time would suit you?"
+        return texts.half_hours
     return None
 
 
 def _booking_problem(event: LexV2Event, conf: Settings, now: datetime) -> dict[str, Any] | None:
     """Re-ask for a bad date or time slot; None when the slots filled so far are acceptable."""
-    problem = _check_date(event.slot("AppointmentDate"), now.date(), conf.booking_horizon_days)
+    texts = texts_for(event.locale_id)
+    problem = _check_date(event.slot("AppointmentDate"), now.date(), conf.booking_horizon_days, texts)
     if problem:
         return elicit_slot(event, "AppointmentDate", problem)
-    problem = _check_time(event.slot("AppointmentTime"), conf)
+    problem = _check_time(event.slot("AppointmentTime"), conf, texts)
     if problem:
         return elicit_slot(event, "AppointmentTime", problem)
     return None
@@ -84,15 +167,16 @@ def dialog(event: LexV2Event, conf: Settings, now: datetime) -> dict[str, Any]:
 def fulfil(event: LexV2Event, repo: Repository, now: datetime, conf: Settings | None = None) -> dict[str, Any]:
     """Carry out a confirmed intent. A booking is checked again: fulfillment need not follow the dialog hook."""
     intent = event.intent_name
+    texts = texts_for(event.locale_id)
     patient_id = event.session_attributes.get("patientId", "")
     if event.confirmation_state == "Denied":
-        return close(event, "Failed", "All right, nothing has changed.")
+        return close(event, "Failed", texts.nothing_changed)
     if not patient_id:
-        return close(event, "Failed", NOT_IDENTIFIED)
+        return close(event, "Failed", texts.not_identified)
     if intent == "BookAppointment":
         for name in ("AppointmentDate", "AppointmentTime"):
             if event.slot(name) is None:
-                return elicit_slot(event, name, "Which day and time would you like?")
+                return elicit_slot(event, name, texts.which_day_and_time)
         problem = _booking_problem(event, conf, now) if conf is not None else None
         if problem:
             return problem
@@ -105,22 +189,21 @@ def fulfil(event: LexV2Event, repo: Repository, now: datetime, conf: Settings | 
         try:
             repo.book(appointment)
         except SlotTakenError:
-            return elicit_slot(event, "AppointmentTime", "That time has just been taken. What other time suits you?")
+            return elicit_slot(event, "AppointmentTime", texts.slot_taken)
         metrics.add_metric(name="AppointmentBooked", unit=MetricUnit.Count, value=1)
-        return close(
-            event, "Fulfilled", f"You are booked for a {appointment.kind} on {appointment.day} at {appointment.time}."
-        )
+        kind = _kind(texts, appointment.kind, article=True)
+        return close(event, "Fulfilled", texts.booked.format(kind=kind, day=appointment.day, time=appointment.time))
     upcoming = repo.next_appointment(patient_id, now)
     if upcoming is None:
-        return close(event, "Fulfilled", "You have no upcoming appointment.")
+        return close(event, "Fulfilled", texts.no_appointment)
     if intent == "CancelAppointment":
         repo.cancel(upcoming)
         metrics.add_metric(name="AppointmentCancelled", unit=MetricUnit.Count, value=1)
-        return close(event, "Fulfilled", f"Your {upcoming.kind} on {upcoming.day} at {upcoming.time} is cancelled.")
+        kind = _kind(texts, upcoming.kind, article=False)
+        return close(event, "Fulfilled", texts.cancelled.format(kind=kind, day=upcoming.day, time=upcoming.time))
     if intent == "CheckAppointment":
-        return close(
-            event, "Fulfilled", f"Your next appointment is a {upcoming.kind} on {upcoming.day} at {upcoming.time}."
-        )
+        kind = _kind(texts, upcoming.kind, article=True)
+        return close(event, "Fulfilled", texts.next_appointment.format(kind=kind, day=upcoming.day, time=upcoming.time))
     return close(event, "Fulfilled", "")
 
 
@@ -140,7 +223,7 @@ def route(event: LexV2Event, repo: Repository, conf: Settings, now: datetime) ->
 def _answer(event: LexV2Event, repo: Repository, conf: Settings, now: datetime) -> dict[str, Any]:
     if not event.well_formed:
         # Nothing to validate or carry out: ask again rather than echo what Lex cannot read back.
-        return elicit_intent(event, NOT_UNDERSTOOD)
+        return elicit_intent(event, texts_for(event.locale_id).not_understood)
     if event.invocation_source == "DialogCodeHook":
         return dialog(event, conf, now)
     return fulfil(event, repo, now, conf)

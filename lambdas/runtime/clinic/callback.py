@@ -4,17 +4,19 @@ from __future__ import annotations
 
 from datetime import datetime
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
 from clinic import clock
-from clinic.contact import read_contact
+from clinic.contact import connect_event, read_contact
 from clinic.observability import logger, metrics, tracer
 from clinic.repository import Repository
 from clinic.settings import settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent
 
 
 @lru_cache(maxsize=1)
@@ -36,7 +38,7 @@ def request_callback(phone: str | None, contact_id: str | None, now: datetime, r
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_source(data_class=ConnectContactFlowEvent)
+@connect_event
 def handler(event: ConnectContactFlowEvent, _context: LambdaContext) -> dict[str, Any]:
     contact = read_contact(event)
     if not contact.shaped:

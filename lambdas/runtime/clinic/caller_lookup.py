@@ -7,16 +7,18 @@ Connect reads the answer as ``$.External.patientFound``, ``$.External.patientId`
 from __future__ import annotations
 
 from functools import lru_cache
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_lambda_powertools.metrics import MetricUnit
-from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent, event_source
 from aws_lambda_powertools.utilities.typing import LambdaContext
 
-from clinic.contact import read_contact
+from clinic.contact import connect_event, read_contact
 from clinic.observability import logger, metrics, tracer
 from clinic.repository import Repository
 from clinic.settings import settings
+
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent
 
 
 @lru_cache(maxsize=1)
@@ -39,7 +41,7 @@ MALFORMED = {"patientFound": "false", "patientId": "", "firstName": "", "error":
 @logger.inject_lambda_context
 @tracer.capture_lambda_handler
 @metrics.log_metrics
-@event_source(data_class=ConnectContactFlowEvent)
+@connect_event
 def handler(event: ConnectContactFlowEvent, _context: LambdaContext) -> dict[str, Any]:
     contact = read_contact(event)
     logger.append_keys(contact_id=contact.contact_id)

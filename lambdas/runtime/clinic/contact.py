@@ -8,12 +8,33 @@ of strings that the flow can branch on, so reading the event never raises: what 
 
 from __future__ import annotations
 
+import functools
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any, TypeVar
 
-from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent
+if TYPE_CHECKING:
+    from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent
+
+Answer = TypeVar("Answer")
+
+
+def connect_event(
+    handler: Callable[[ConnectContactFlowEvent, Any], Answer],
+) -> Callable[[dict[str, Any], Any], Answer]:
+    """Powertools' ``event_source(data_class=ConnectContactFlowEvent)``, with the data classes imported when the
+    first event arrives: their package imports every event source Powertools knows, a fifth of what the
+    functions' import cost on top of ``import boto3``."""
+
+    @functools.wraps(handler)
+    def run(event: dict[str, Any], context: Any) -> Answer:
+        from aws_lambda_powertools.utilities.data_classes import ConnectContactFlowEvent
+
+        return handler(ConnectContactFlowEvent(event), context)
+
+    return run
+
 
 #: ITU-T E.164, as Connect writes CustomerEndpoint.Address for telephone contacts.
 E164 = re.compile(r"^\+[1-9][0-9]{1,14}$")

@@ -100,6 +100,12 @@ class LexV2Event(DictWrapper):
         return {k: v for k, v in raw.items() if isinstance(v, str)}
 
     @property
+    def locale_id(self) -> str:
+        """The bot locale of the conversation (``bot.localeId``, such as ``es_US``), or "" when the event lacks it."""
+        locale = _mapping(self._top("bot")).get("localeId")
+        return locale if isinstance(locale, str) else ""
+
+    @property
     def well_formed(self) -> bool:
         """Whether the hook can act on the event: a known invocation source and a named intent."""
         return self.invocation_source in INVOCATION_SOURCES and bool(self.intent_name)
