@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING, Annotated, Literal
 
 import typer
 
+from ivr.adopt_cli import adopt_command
 from ivr.assembly import AssemblyError, LintReport, lint_templates, nested_templates, read_assembly, summarize
 from ivr.aws_options import JsonOption, ProfileOption, aws_command, deployment_session, offline_command
 from ivr.bootstrap_cli import bootstrap_command
@@ -78,6 +79,7 @@ app.command("status")(status_command)
 app.command("diff")(diff_command)
 app.command("bootstrap")(bootstrap_command)
 app.command("preflight")(preflight_command)
+app.command("adopt")(adopt_command)
 app.command("promote")(promote_command)
 
 DEFAULT_CONFIG = ROOT / "regions" / "clinic.yaml"
