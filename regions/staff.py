@@ -79,9 +79,15 @@ class ProfileQueue(_Strict):
     delay: int = Field(default=0, ge=0, le=9999)
 
 
+#: Contacts an agent may hold at once, per channel (Connect API reference, MediaConcurrency, Concurrency: "Valid
+#: Range for VOICE: Minimum value of 1. Maximum value of 1", CHAT and TASK 1 to 10). EMAIL: the reference states
+#: no narrower range than the field's own (AWS::Connect::RoutingProfile MediaConcurrency Concurrency: 1 to 10).
+MAX_CONCURRENCY: dict[str, int] = {"VOICE": 1, "CHAT": 10, "TASK": 10, "EMAIL": 10}
+
+
 class RoutingProfile(_Strict):
     """Which queues its agents serve, on which channels, how many contacts at once (``channels``: channel ->
-    concurrency, 1-10 per AWS::Connect::RoutingProfile MediaConcurrency)."""
+    concurrency: exactly 1 on VOICE, 1-10 on the others; ``MAX_CONCURRENCY``)."""
 
     name: str = Field(min_length=1, max_length=127)
     description: str = Field(default="", max_length=250)
@@ -94,8 +100,12 @@ class RoutingProfile(_Strict):
     @classmethod
     def _concurrency(cls, value: dict[str, int]) -> dict[str, int]:
         for channel, concurrency in value.items():
-            if not 1 <= concurrency <= 10:
-                raise ValueError(f"{channel}: concurrency {concurrency} is outside 1-10 (MediaConcurrency)")
+            most = MAX_CONCURRENCY[channel]
+            if not 1 <= concurrency <= most:
+                allowed = "exactly 1" if most == 1 else f"1-{most}"
+                raise ValueError(
+                    f"{channel}: concurrency {concurrency}; Connect allows {allowed} on {channel} (MediaConcurrency)"
+                )
         return value
 
     @model_validator(mode="after")
