@@ -52,9 +52,16 @@ from flowkit.language.catalogue import (
 Severity = Literal["error", "warning"]
 
 PLACEHOLDER = re.compile(r"%([A-Za-z]+)(?:\.([A-Za-z0-9_-]+))?%")
+#: The kinds of ``%Kind.Name%`` placeholder the kit fills per Region (``flowkit.language.files`` re-exports them).
+PLACEHOLDER_KINDS = (
+    "FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn", "ViewArn",
+)  # fmt: skip
 #: What is left of a placeholder once the well-formed ones are removed: an opening "%Kind." or "%...Arn" without its
-#: closing "%" (``%FunctionArn.Callback``), or a closing "Kind.Name%" without its opening one.
-MALFORMED_PLACEHOLDER = re.compile(r"%[A-Za-z]+\.|%[A-Za-z]*(?:Arn|Id)\b|\b[A-Za-z]+(?:Arn|Id)(?:\.[A-Za-z0-9_-]*)?%")
+#: closing "%" (``%FunctionArn.Callback``), or a closing "Kind.Name%" without its opening one. The kind is the
+#: group ``kind``: only a kind of ``PLACEHOLDER_KINDS`` makes it the kit's (``userId%3D42`` in a URL is not).
+MALFORMED_PLACEHOLDER = re.compile(
+    r"%(?P<kind>[A-Za-z]+)\.|%(?P<bare>[A-Za-z]*(?:Arn|Id))\b|\b(?P<closing>[A-Za-z]+(?:Arn|Id))(?:\.[A-Za-z0-9_-]*)?%"
+)
 _JSONPATH = re.compile(r"\$(?:\.([A-Za-z]+)|\['([A-Za-z]+)'\])((?:\.[A-Za-z0-9_-]+)*)")
 #: One whole JSONPath: a root, then dotted or bracketed steps, no spaces.
 _SINGLE_PATH = re.compile(r"\$(?:\.[A-Za-z]+|\['[A-Za-z]+'\])(?:\.[^\s.\[\]]+|\[[^\]]+\])*")
@@ -682,9 +689,20 @@ class _Linter:
     def _placeholders(self, ident: str, params: dict[str, Any]) -> None:
         for text in _strings(params):
             broken = MALFORMED_PLACEHOLDER.search(PLACEHOLDER.sub("", text))
-            if broken:
-                self.add(ident, "placeholder", f"malformed placeholder near {broken.group(0)!r} in {text!r}: write "
-                         "%Kind.Name% (both % signs; a name of letters, digits, - and _)")  # fmt: skip
+            if not broken:
+                continue
+            kind = broken.group("kind") or broken.group("bare") or broken.group("closing")
+            # Only a leftover naming one of the kit's kinds is surely a placeholder gone wrong (synth would fail
+            # on it); any other "%" next to a word may be valid content, such as a URL-encoded query string.
+            ours = kind in PLACEHOLDER_KINDS
+            self.add(
+                ident,
+                "placeholder",
+                f"malformed placeholder near {broken.group(0)!r} in {text!r}: write %Kind.Name% (both % signs; a "
+                "name of letters, digits, - and _)"
+                + ("" if ours else f"; {kind!r} is none of the kit's kinds ({', '.join(PLACEHOLDER_KINDS)})"),
+                "error" if ours else "warning",
+            )
 
     # -- DR safety -----------------------------------------------------------------------------------------------
     def _dr_safety(self, ident: str, params: dict[str, Any]) -> None:
