@@ -18,7 +18,7 @@ from pydantic_core import InitErrorDetails, PydanticCustomError
 
 from regions.functions import FUNCTIONS_FILE, FunctionRegistry, FunctionRegistryError, load_functions
 from regions.quotas import QUOTAS_BY_NAME
-from regions.staff import ProfileQueue, RoutingProfile, Staff
+from regions.staff import MAX_PROFILE_QUEUES, ProfileQueue, RoutingProfile, Staff
 from regions.yaml_files import load_yaml
 
 #: Region pairs that Amazon Connect Global Resiliency supports (source -> replica).
@@ -609,6 +609,15 @@ class Deployment(_Strict):
         for queue in self.queues:
             if queue.hours not in hour_names:
                 raise ValueError(f"queue {queue.name!r} names hours {queue.hours!r}; known: {hour_names}")
+        if not self.staff.routing_profiles and len(self.queues) > MAX_PROFILE_QUEUES:
+            # The kit's front-desk profile takes every queue, and a routing profile is created with at most
+            # MAX_PROFILE_QUEUES queue entries (CreateRoutingProfile QueueConfigs; regions/staff.py).
+            raise ValueError(
+                f"queues: {len(self.queues)} queues, and without staff routing profiles the kit's "
+                f"{self.default_routing_profile} profile takes every one, but Connect creates a routing profile "
+                f"with at most {MAX_PROFILE_QUEUES}; declare routing_profiles: in the staff file, each with at most "
+                f"{MAX_PROFILE_QUEUES} queues"
+            )
         if self.alarms.lambda_duration_ms >= self.lambdas.timeout_seconds * 1000:
             raise ValueError(
                 f"alarms.lambda_duration_ms ({self.alarms.lambda_duration_ms}) must be below "

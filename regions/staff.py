@@ -79,6 +79,11 @@ class ProfileQueue(_Strict):
     delay: int = Field(default=0, ge=0, le=9999)
 
 
+#: Queue entries (a queue on a channel) one routing profile is created with: CreateRoutingProfile QueueConfigs takes
+#: 1 to 10 (Connect API reference; botocore's connect model), and AWS::Connect::RoutingProfile's create handler
+#: calls only CreateRoutingProfile, so a longer list fails the deployment. (Service Quotas' "Queues per routing
+#: profile per instance", 50 by default, bounds what AssociateRoutingProfileQueues could add later.)
+MAX_PROFILE_QUEUES = 10
 #: Contacts an agent may hold at once, per channel (Connect API reference, MediaConcurrency, Concurrency: "Valid
 #: Range for VOICE: Minimum value of 1. Maximum value of 1", CHAT and TASK 1 to 10). EMAIL: the reference states
 #: no narrower range than the field's own (AWS::Connect::RoutingProfile MediaConcurrency Concurrency: 1 to 10).
@@ -106,6 +111,16 @@ class RoutingProfile(_Strict):
                 raise ValueError(
                     f"{channel}: concurrency {concurrency}; Connect allows {allowed} on {channel} (MediaConcurrency)"
                 )
+        return value
+
+    @field_validator("queues")
+    @classmethod
+    def _at_most_ten(cls, value: list[ProfileQueue]) -> list[ProfileQueue]:
+        if len(value) > MAX_PROFILE_QUEUES:
+            raise ValueError(
+                f"{len(value)} queue entries; Connect creates a routing profile with at most {MAX_PROFILE_QUEUES} "
+                "(CreateRoutingProfile QueueConfigs): split the queues over more routing profiles"
+            )
         return value
 
     @model_validator(mode="after")

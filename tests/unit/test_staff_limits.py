@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from regions.config import load_deployment
-from regions.staff import MAX_CONCURRENCY
-from tests.unit.test_staff import _refused, _write
+from regions.staff import MAX_CONCURRENCY, MAX_PROFILE_QUEUES
+from tests.unit.test_staff import _refused, _sample, _write
 
 
 def test_voice_takes_exactly_one_contact_at_a_time(tmp_path: Path) -> None:
@@ -40,3 +40,49 @@ def test_chat_and_task_take_up_to_ten(tmp_path: Path, channel: str) -> None:
 
     message, _ = _refused(tmp_path, over)
     assert f"1-10 on {channel}" in message
+
+
+def _more_queues(deployment: dict[str, Any], total: int) -> list[str]:
+    """Copies of the sample's first queue under new names, up to ``total`` queues; their names."""
+    first = deployment["queues"][0]
+    extra = [{**first, "name": f"{first['name']}-{i}"} for i in range(total - len(deployment["queues"]))]
+    deployment["queues"] = deployment["queues"] + extra
+    return [q["name"] for q in deployment["queues"]]
+
+
+def test_a_routing_profile_holds_at_most_ten_queue_entries(tmp_path: Path) -> None:
+    # GIVEN a deployment with one queue more than CreateRoutingProfile takes, all in the sample's routing profile
+    deployment_doc, _ = _sample()
+    names = _more_queues(deployment_doc, MAX_PROFILE_QUEUES + 1)
+
+    def edit(staff: dict[str, Any]) -> None:
+        first = staff["routing_profiles"][0]["queues"][0]
+        staff["routing_profiles"][0]["queues"] = [{**first, "queue": name} for name in names]
+
+    # WHEN loaded THEN it is refused naming the field and the limit
+    message, staff_file = _refused(tmp_path, edit, deployment_edit=lambda d: _more_queues(d, MAX_PROFILE_QUEUES + 1))
+    assert message.startswith(f"{staff_file}: routing_profiles[0].queues: ")
+    assert f"at most {MAX_PROFILE_QUEUES}" in message and "QueueConfigs" in message
+
+
+def test_the_kit_front_desk_profile_refuses_more_queues_than_a_profile_takes(tmp_path: Path) -> None:
+    # GIVEN no staff routing profiles, so the kit's front-desk profile takes every queue, and eleven queues
+    def edit(staff: dict[str, Any]) -> None:
+        staff.update(routing_profiles=[], users=[], quick_connects=[])
+
+    message, _ = _refused(tmp_path, edit, deployment_edit=lambda d: _more_queues(d, MAX_PROFILE_QUEUES + 1))
+    # THEN one line says why and what to do
+    assert f"at most {MAX_PROFILE_QUEUES}" in message and "routing_profiles:" in message
+
+
+def test_the_queues_per_routing_profile_quota_counts_the_largest_profile(tmp_path: Path) -> None:
+    # GIVEN the sample and the quota Service Quotas calls "Queues per routing profile per instance"
+    from flowkit.language.files import load_flows
+    from regions.quotas import QUOTAS_BY_NAME, declared
+
+    deployment = load_deployment(_write(tmp_path, lambda s: None)[0])
+    quota = QUOTAS_BY_NAME["queues_per_routing_profile"]
+    # WHEN counted THEN the count is the largest profile's queue entries, and the code is the guide's
+    counts = declared(deployment, load_flows())
+    assert counts[quota.name] == max(len(p.queues) for p in deployment.routing_profiles)
+    assert quota.code == "L-516BC0EB" and quota.default == 50
