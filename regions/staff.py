@@ -15,6 +15,7 @@ this parameter, an error is returned"). Agents sign in through the identity prov
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +31,22 @@ MAX_PERMISSIONS = 500
 _E164 = r"^\+[1-9]\d{1,14}$"
 
 
+#: What every instance already holds under these names: creating one more of the same name fails with
+#: DuplicateResourceException. Security profiles: admin guide, "Default security profiles"; routing profile: "Create a
+#: routing profile" (Basic Routing Profile); agent statuses: "Create custom agent statuses" (Available, Offline).
+INSTANCE_DEFAULT_NAMES: dict[str, frozenset[str]] = {
+    "security_profiles": frozenset({"Admin", "Agent", "CallCenterManager", "QualityAnalyst"}),
+    "routing_profiles": frozenset({"Basic Routing Profile"}),
+    "agent_statuses": frozenset({"Available", "Offline"}),
+}
+#: After contact work, in seconds: 0 (no limit) to 2,000,000 (Connect API reference, UserPhoneConfig
+#: AfterContactWorkTimeLimit).
+MAX_AFTER_CONTACT_WORK_SECONDS = 2_000_000
+#: CreateUser Username: "Username can include @ only if used in an email format" (testuser@example.com; not
+#: testuser@example): a local part, an @ and a dotted domain.
+_EMAIL_SHAPED = r"[a-zA-Z0-9_.-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
 
@@ -40,6 +57,16 @@ def _unique(kind: str, names: list[str]) -> None:
         if name in seen:
             raise ValueError(f"{kind}: {name!r} is listed twice; names must be unique")
         seen.add(name)
+
+
+def _not_a_default(kind: str, name: str) -> str:
+    taken = INSTANCE_DEFAULT_NAMES[kind]
+    if name in taken:
+        raise ValueError(
+            f"{name!r} is a name every Connect instance already has (its defaults: {', '.join(sorted(taken))}); "
+            "creating it again fails with DuplicateResourceException: choose another name"
+        )
+    return name
 
 
 def _known(value: str, known: list[str], what: str) -> None:
@@ -55,6 +82,11 @@ class SecurityProfile(_Strict):
     name: str = Field(min_length=1, max_length=127, pattern=r"^[ a-zA-Z0-9_@-]+$")
     description: str = Field(default="", max_length=250)
     permissions: list[str] = Field(default_factory=list, max_length=MAX_PERMISSIONS)
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_default_name(cls, value: str) -> str:
+        return _not_a_default("security_profiles", value)
 
     @field_validator("permissions")
     @classmethod
@@ -100,6 +132,11 @@ class RoutingProfile(_Strict):
     queues: list[ProfileQueue] = Field(min_length=1)
     #: The queue outbound calls are placed from; default: the first queue.
     outbound_queue: str | None = None
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_default_name(cls, value: str) -> str:
+        return _not_a_default("routing_profiles", value)
 
     @field_validator("channels")
     @classmethod
@@ -196,6 +233,11 @@ class AgentStatus(_Strict):
     enabled: bool = True
     display_order: int | None = Field(default=None, ge=1, le=50)
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_default_name(cls, value: str) -> str:
+        return _not_a_default("agent_statuses", value)
+
 
 class QuickConnect(_Strict):
     """A transfer target agents pick in the CCP: exactly one of ``user``, ``queue`` or ``phone``.
@@ -245,7 +287,17 @@ class User(_Strict):
     phone_type: Literal["SOFT_PHONE", "DESK_PHONE"] = "SOFT_PHONE"
     desk_phone: str | None = Field(default=None, pattern=_E164)
     auto_accept: bool = False
-    after_contact_work_seconds: int = Field(default=0, ge=0)
+    after_contact_work_seconds: int = Field(default=0, ge=0, le=MAX_AFTER_CONTACT_WORK_SECONDS)
+
+    @field_validator("username")
+    @classmethod
+    def _at_only_in_an_email(cls, value: str) -> str:
+        if "@" in value and not re.fullmatch(_EMAIL_SHAPED, value):
+            raise ValueError(
+                f"{value!r}: Connect takes @ in a username only in an email shape (name@example.com; CreateUser "
+                "Username); write the full address or leave the @ out"
+            )
+        return value
 
     @model_validator(mode="before")
     @classmethod

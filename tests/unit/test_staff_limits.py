@@ -10,7 +10,12 @@ from typing import Any
 import pytest
 
 from regions.config import load_deployment
-from regions.staff import MAX_CONCURRENCY, MAX_PROFILE_QUEUES
+from regions.staff import (
+    INSTANCE_DEFAULT_NAMES,
+    MAX_AFTER_CONTACT_WORK_SECONDS,
+    MAX_CONCURRENCY,
+    MAX_PROFILE_QUEUES,
+)
 from tests.unit.test_staff import _refused, _sample, _write
 
 
@@ -86,3 +91,61 @@ def test_the_queues_per_routing_profile_quota_counts_the_largest_profile(tmp_pat
     counts = declared(deployment, load_flows())
     assert counts[quota.name] == max(len(p.queues) for p in deployment.routing_profiles)
     assert quota.code == "L-516BC0EB" and quota.default == 50
+
+
+@pytest.mark.parametrize(
+    ("kind", "name"), [(kind, name) for kind, names in INSTANCE_DEFAULT_NAMES.items() for name in sorted(names)]
+)
+def test_a_name_every_instance_already_has_is_refused(tmp_path: Path, kind: str, name: str) -> None:
+    # GIVEN the sample's first security profile, routing profile or agent status renamed to an instance default
+    def edit(staff: dict[str, Any]) -> None:
+        old = staff[kind][0]["name"]
+        staff[kind][0]["name"] = name
+        for user in staff.get("users", []):  # keep the users' references pointing at it
+            user["security_profiles"] = [name if p == old else p for p in user["security_profiles"]]
+            if user["routing_profile"] == old:
+                user["routing_profile"] = name
+
+    # WHEN loaded THEN refused at load, naming the file, the field and the collision
+    message, staff_file = _refused(tmp_path, edit)
+    assert message.startswith(f"{staff_file}: {kind}[0].name: ")
+    assert repr(name) in message and "DuplicateResourceException" in message
+
+
+@pytest.mark.parametrize("username", ["ana@clinic", "ana@", "@clinic.example", "ana@clinic."])
+def test_an_at_sign_in_a_username_needs_an_email_shape(tmp_path: Path, username: str) -> None:
+    # GIVEN a user whose username has an @ but is no email address (CreateUser Username)
+    def edit(staff: dict[str, Any]) -> None:
+        staff["users"][0]["username"] = username
+
+    message, staff_file = _refused(tmp_path, edit)
+    # THEN the one line names the field and the rule
+    assert message.startswith(f"{staff_file}: users[0].username: ") and "email" in message
+
+
+def test_an_email_shaped_username_is_accepted(tmp_path: Path) -> None:
+    # GIVEN the sample's first user renamed to an email address, and the quick connects that name it
+    def edit(staff: dict[str, Any]) -> None:
+        old = staff["users"][0]["username"]
+        staff["users"][0]["username"] = f"{old}@clinic.example"
+        for quick in staff.get("quick_connects", []):
+            if quick.get("user") == old:
+                quick["user"] = f"{old}@clinic.example"
+
+    config, _ = _write(tmp_path, edit)
+    # WHEN loaded THEN it is accepted
+    assert "@clinic.example" in load_deployment(config).staff.users[0].username
+
+
+def test_after_contact_work_is_at_most_two_million_seconds(tmp_path: Path) -> None:
+    # GIVEN a user whose after-contact work is one second past UserPhoneConfig's maximum
+    def edit(staff: dict[str, Any]) -> None:
+        staff["users"][0]["after_contact_work_seconds"] = MAX_AFTER_CONTACT_WORK_SECONDS + 1
+
+    message, staff_file = _refused(tmp_path, edit)
+    # THEN it is refused naming the field; the maximum itself is accepted
+    assert message.startswith(f"{staff_file}: users[0].after_contact_work_seconds: ")
+    config, _ = _write(
+        tmp_path, lambda s: s["users"][0].update(after_contact_work_seconds=MAX_AFTER_CONTACT_WORK_SECONDS)
+    )
+    assert load_deployment(config).staff.users[0].after_contact_work_seconds == MAX_AFTER_CONTACT_WORK_SECONDS
