@@ -738,11 +738,14 @@ class _Linter:
                         literal,
                     )
             elif _ACCOUNT.search(plain):
+                # An account id is certain only in an ARN's account field (dr-literal-arn above). Elsewhere twelve
+                # digits may be a booking reference read to the caller: worth a look, never a refusal.
                 self.add(
                     ident,
                     "dr-literal-account",
-                    f"a literal 12-digit account id breaks the DR region; use a placeholder{where}",
-                    literal,
+                    "a 12-digit number outside an ARN: if it is an AWS account id, the DR region needs a placeholder "
+                    "instead; if it is data (a reference, a number the caller hears), ignore this",
+                    "warning",
                 )
             elif _REGION.search(plain):
                 self.add(

@@ -293,6 +293,20 @@ def test_console_export_literal_arns_are_errors_only_where_the_kit_deploys_it() 
     assert {f.action for f in deploying} == literal_actions
 
 
+@pytest.mark.parametrize("text", ["Your booking reference is 210987654321.", "Ref 123456789012, thank you"])
+def test_a_bare_twelve_digit_number_is_a_warning_even_in_a_deployed_flow(text: str) -> None:
+    # GIVEN a prompt that reads a 12-digit booking reference to the caller, in a flow the kit deploys to two Regions
+    doc = copy.deepcopy(flow(SAY))
+    doc["Actions"][0]["Parameters"]["Text"] = text
+    # WHEN linted for deploying THEN it is a warning, not an error
+    findings = lint_flow(doc, "booking.json", deploying=True)
+    assert rules(findings, "error") == set(), findings
+    assert rules(findings, "warning") == {"dr-literal-account"}
+    # AND the same digits as an ARN's account stay an error
+    doc["Actions"][0]["Parameters"]["Text"] = "arn:aws:lambda:us-east-1:210987654321:function:x"
+    assert rules(lint_flow(doc, "booking.json", deploying=True), "error") == {"dr-literal-arn"}
+
+
 def test_not_json_is_a_finding() -> None:
     assert rules(lint_text("{nope", "x.json")) == {"json"}
 
@@ -371,7 +385,9 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "unknown-action-type": lambda f: f["Actions"][0].update(Type="SetVoice"),
     "start-action": lambda f: f.update(StartAction="Missing"),
     "terminal-transitions": lambda f: f["Actions"][-1]["Transitions"].update(NextAction=f["Actions"][0]["Identifier"]),
-    "dr-literal-account": lambda f: f["Actions"][0]["Parameters"].update(Note="call 210987654321"),
+    "dr-literal-arn": lambda f: f["Actions"][0]["Parameters"].update(
+        Note="arn:aws:lambda:us-east-1:210987654321:function:x"
+    ),
     "flow-version": lambda f: f.update(Version="1"),
 }
 
