@@ -308,13 +308,20 @@ class _Linter:
                     "warning",
                 )
         meta = doc.get("Metadata")
+        # AWS::Connect::ContactFlow Name: 1-127 characters (CloudFormation resource reference); CreateContactFlowModule
+        # Name: min 1, max 127 (botocore connect model, ContactFlowModuleName). The name checked is the one the kit
+        # deploys: Metadata.name, else the file's stem (``deployed_name``).
+        name = deployed_name(doc, self.file)
+        if name is not None and len(name) > MAX_NAME:
+            source = (
+                "Metadata.name" if isinstance(meta, dict) and meta.get("name") else "the file name (no Metadata.name)"
+            )
+            self.add(
+                "", "name-too-long", f"{source} gives the flow a {len(name)}-character name; Connect allows {MAX_NAME}"
+            )
         if not isinstance(meta, dict):
             return
-        name, description, settings = meta.get("name"), meta.get("description"), meta.get("settings")
-        # AWS::Connect::ContactFlow Name: 1-127 characters (CloudFormation resource reference); CreateContactFlowModule
-        # Name: min 1, max 127 (botocore connect model, ContactFlowModuleName).
-        if isinstance(name, str) and len(name) > MAX_NAME:
-            self.add("", "name-too-long", f"Metadata.name is {len(name)} characters; Connect allows {MAX_NAME}")
+        description, settings = meta.get("description"), meta.get("settings")
         # AWS::Connect::ContactFlow Description and CreateContactFlowModule Description: at most 500 characters. The
         # kit cuts a longer one (connect/infrastructure.py), so it is a warning: the end of the text is lost.
         if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
@@ -876,6 +883,18 @@ def _cycles(edges: dict[str, list[str]]) -> list[set[str]]:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
     return found
+
+
+def deployed_name(doc: Any, file: str) -> str | None:
+    """The name the kit deploys a flow file under: a non-empty ``Metadata.name``, else the file's stem; None for a
+    document that has neither (linted from text, not a file)."""
+    meta = doc.get("Metadata") if isinstance(doc, dict) else None
+    given = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(given, str) and given:
+        return given
+    if given:  # not a string: its text, as ``FlowFile.name`` takes it
+        return str(given)
+    return Path(file).stem if file.endswith(".json") else None
 
 
 def lint_flow(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -520,3 +521,24 @@ def test_a_view_id_longer_than_connect_allows_is_refused() -> None:
     assert "view-id" not in rules(lint_flow(flow(view)))
     view["Parameters"]["ViewResource"]["Id"] = "v" * (MAX_VIEW_ID + 1)
     assert "view-id" in rules(lint_flow(flow(view)), "error")
+
+
+def test_without_metadata_name_the_file_name_is_checked_as_the_deployed_name(tmp_path: Path) -> None:
+    from flowkit.language.catalogue import MAX_NAME
+    from flowkit.language.files import FlowError, load_flow
+
+    # GIVEN a flow without Metadata.name, saved under a file name one character longer than Connect allows
+    doc = copy.deepcopy(flow(SAY))
+    doc.get("Metadata", {}).pop("name", None)
+    long_file = tmp_path / f"{'n' * (MAX_NAME + 1)}.json"
+    long_file.write_text(json.dumps(doc), encoding="utf-8")
+    # WHEN linted THEN the name the kit would deploy (the stem) is too long, and loading it for a deploy refuses it
+    findings = lint_path(long_file)
+    assert "name-too-long" in rules(findings, "error")
+    assert "file name" in next(f for f in findings if f.rule == "name-too-long").message
+    with pytest.raises(FlowError, match="name-too-long"):
+        load_flow(long_file)
+    # AND a file name of exactly the limit is fine
+    fits = tmp_path / f"{'n' * MAX_NAME}.json"
+    fits.write_text(json.dumps(doc), encoding="utf-8")
+    assert "name-too-long" not in rules(lint_path(fits))
