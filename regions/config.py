@@ -25,7 +25,7 @@ from regions.environments import (
 )
 from regions.functions import FUNCTIONS_FILE, FunctionRegistry, FunctionRegistryError, load_functions
 from regions.quotas import QUOTAS_BY_NAME
-from regions.staff import ProfileQueue, RoutingProfile, Staff
+from regions.staff import MAX_PROFILE_QUEUES, ProfileQueue, RoutingProfile, Staff
 from regions.yaml_files import load_yaml
 
 #: Region pairs that Amazon Connect Global Resiliency supports (source -> replica).
@@ -412,6 +412,8 @@ RECORDINGS_KEPT_DAYS: dict[str, int] = {"production": 2190, "dev": 30}
 #: Recordings archived by profile: production after 90 days (Glacier Instant Retrieval bills 90 days at least,
 #: S3 user guide, "Amazon S3 storage classes"), dev never.
 RECORDINGS_ARCHIVE_DAYS: dict[str, int] = {"production": 90, "dev": 0}
+#: The minimum storage duration S3 Glacier Instant Retrieval bills (S3 user guide, storage classes).
+GLACIER_IR_MINIMUM_DAYS = 90
 
 
 class DataProtection(_Strict):
@@ -506,6 +508,23 @@ class DataProtection(_Strict):
         """Days before a recording moves to Glacier Instant Retrieval; 0 for never."""
         chosen = self.recordings_archive_days
         return RECORDINGS_ARCHIVE_DAYS[self.profile] if chosen is None else chosen
+
+    @property
+    def recordings_archive_warning(self) -> str | None:
+        """Why the recordings' archive day costs more than it saves, or None.
+
+        S3 Glacier Instant Retrieval bills a minimum storage duration of 90 days: an object deleted sooner is
+        charged for the remaining days (S3 user guide, "Understanding and managing Amazon S3 storage classes",
+        S3 Glacier Instant Retrieval). Legal, so a warning, not a refusal.
+        """
+        archive, expire = self.recordings_archive_after, self.recordings_kept_days
+        if not archive or archive >= expire or expire - archive >= GLACIER_IR_MINIMUM_DAYS:
+            return None
+        return (
+            f"recordings move to Glacier Instant Retrieval after {archive} days and expire after {expire}: "
+            f"{expire - archive} days there, but that class bills at least {GLACIER_IR_MINIMUM_DAYS} days per "
+            "object; keep them longer, archive earlier, or set recordings_archive_days: 0"
+        )
 
     @property
     def keeps_data(self) -> bool:
@@ -653,6 +672,15 @@ class Deployment(_Strict):
         for queue in self.queues:
             if queue.hours not in hour_names:
                 raise ValueError(f"queue {queue.name!r} names hours {queue.hours!r}; known: {hour_names}")
+        if not self.staff.routing_profiles and len(self.queues) > MAX_PROFILE_QUEUES:
+            # The kit's front-desk profile takes every queue, and a routing profile is created with at most
+            # MAX_PROFILE_QUEUES queue entries (CreateRoutingProfile QueueConfigs; regions/staff.py).
+            raise ValueError(
+                f"queues: {len(self.queues)} queues, and without staff routing profiles the kit's "
+                f"{self.default_routing_profile} profile takes every one, but Connect creates a routing profile "
+                f"with at most {MAX_PROFILE_QUEUES}; declare routing_profiles: in the staff file, each with at most "
+                f"{MAX_PROFILE_QUEUES} queues"
+            )
         if self.alarms.lambda_duration_ms >= self.lambdas.timeout_seconds * 1000:
             raise ValueError(
                 f"alarms.lambda_duration_ms ({self.alarms.lambda_duration_ms}) must be below "

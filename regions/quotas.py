@@ -87,13 +87,22 @@ CONNECT_QUOTAS: tuple[ConnectQuota, ...] = (
     ConnectQuota("users", "Users per instance", 500, "L-9A46857E", "users", "staff.users"),
     ConnectQuota("security_profiles", "Security profiles per instance", 100, "L-F325A715", "security profiles",
                  "staff.security_profiles"),
-    # The quota monitor lists this code with a default of 5; the guide's table says 250 groups per instance.
+    # Groups, not levels: the admin guide's quota table links its row "User hierarchy groups per instance" ("the
+    # total number of hierarchy groups you have, across all levels") to this code. The quota monitor's default of 5
+    # and its count through DescribeUserHierarchyStructure (levels) are its own mistake. The table's default has
+    # been 250 and is 500 in newer editions: the lower one is kept.
     ConnectQuota("hierarchy_groups", "User hierarchy groups per instance", 250, "L-D68AAAE4", "user hierarchy groups",
                  "staff.hierarchy.groups"),
     ConnectQuota("agent_statuses", "Agent status per instance", 50, "L-D945C9A8", "agent statuses",
                  "staff.agent_statuses"),
     ConnectQuota("quick_connects", "Quick connects per instance", 100, "L-68BBE2E8", "quick connects",
                  "staff.quick_connects"),
+    # Admin guide, "Amazon Connect service quotas": "Queues per routing profile per instance", 50, counted as
+    # queue/channel combinations, linked there to quota code L-516BC0EB. Synth also caps a profile at 10 entries
+    # (regions/staff.py MAX_PROFILE_QUEUES: CreateRoutingProfile QueueConfigs), below this default.
+    ConnectQuota("queues_per_routing_profile", "Queues per routing profile per instance", 50, "L-516BC0EB",
+                 "queue-channel combinations in one routing profile",
+                 "the largest routing profile's queue entries"),
 )  # fmt: skip
 QUOTAS_BY_NAME: Mapping[str, ConnectQuota] = {quota.name: quota for quota in CONNECT_QUOTAS}
 
@@ -170,4 +179,5 @@ def declared(deployment: Deployment, flows: Iterable[FlowLike]) -> dict[str, int
         "lambda_functions": len(deployment.functions.flow_invoked),
         "phone_numbers": len(deployment.phone_numbers),
         "routing_profiles": len(deployment.routing_profiles),
+        "queues_per_routing_profile": max((len(p.queues) for p in deployment.routing_profiles), default=0),
     }

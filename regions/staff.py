@@ -15,6 +15,7 @@ this parameter, an error is returned"). Agents sign in through the identity prov
 
 from __future__ import annotations
 
+import re
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -30,6 +31,22 @@ MAX_PERMISSIONS = 500
 _E164 = r"^\+[1-9]\d{1,14}$"
 
 
+#: What every instance already holds under these names: creating one more of the same name fails with
+#: DuplicateResourceException. Security profiles: admin guide, "Default security profiles"; routing profile: "Create a
+#: routing profile" (Basic Routing Profile); agent statuses: "Create custom agent statuses" (Available, Offline).
+INSTANCE_DEFAULT_NAMES: dict[str, frozenset[str]] = {
+    "security_profiles": frozenset({"Admin", "Agent", "CallCenterManager", "QualityAnalyst"}),
+    "routing_profiles": frozenset({"Basic Routing Profile"}),
+    "agent_statuses": frozenset({"Available", "Offline"}),
+}
+#: After contact work, in seconds: 0 (no limit) to 2,000,000 (Connect API reference, UserPhoneConfig
+#: AfterContactWorkTimeLimit).
+MAX_AFTER_CONTACT_WORK_SECONDS = 2_000_000
+#: CreateUser Username: "Username can include @ only if used in an email format" (testuser@example.com; not
+#: testuser@example): a local part, an @ and a dotted domain.
+_EMAIL_SHAPED = r"[a-zA-Z0-9_.-]+@[a-zA-Z0-9-]+(?:\.[a-zA-Z0-9-]+)+"
+
+
 class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True, regex_engine="python-re")
 
@@ -40,6 +57,16 @@ def _unique(kind: str, names: list[str]) -> None:
         if name in seen:
             raise ValueError(f"{kind}: {name!r} is listed twice; names must be unique")
         seen.add(name)
+
+
+def _not_a_default(kind: str, name: str) -> str:
+    taken = INSTANCE_DEFAULT_NAMES[kind]
+    if name in taken:
+        raise ValueError(
+            f"{name!r} is a name every Connect instance already has (its defaults: {', '.join(sorted(taken))}); "
+            "creating it again fails with DuplicateResourceException: choose another name"
+        )
+    return name
 
 
 def _known(value: str, known: list[str], what: str) -> None:
@@ -55,6 +82,11 @@ class SecurityProfile(_Strict):
     name: str = Field(min_length=1, max_length=127, pattern=r"^[ a-zA-Z0-9_@-]+$")
     description: str = Field(default="", max_length=250)
     permissions: list[str] = Field(default_factory=list, max_length=MAX_PERMISSIONS)
+
+    @field_validator("name")
+    @classmethod
+    def _not_a_default_name(cls, value: str) -> str:
+        return _not_a_default("security_profiles", value)
 
     @field_validator("permissions")
     @classmethod
@@ -79,9 +111,20 @@ class ProfileQueue(_Strict):
     delay: int = Field(default=0, ge=0, le=9999)
 
 
+#: Queue entries (a queue on a channel) one routing profile is created with: CreateRoutingProfile QueueConfigs takes
+#: 1 to 10 (Connect API reference; botocore's connect model), and AWS::Connect::RoutingProfile's create handler
+#: calls only CreateRoutingProfile, so a longer list fails the deployment. (Service Quotas' "Queues per routing
+#: profile per instance", 50 by default, bounds what AssociateRoutingProfileQueues could add later.)
+MAX_PROFILE_QUEUES = 10
+#: Contacts an agent may hold at once, per channel (Connect API reference, MediaConcurrency, Concurrency: "Valid
+#: Range for VOICE: Minimum value of 1. Maximum value of 1", CHAT and TASK 1 to 10). EMAIL: the reference states
+#: no narrower range than the field's own (AWS::Connect::RoutingProfile MediaConcurrency Concurrency: 1 to 10).
+MAX_CONCURRENCY: dict[str, int] = {"VOICE": 1, "CHAT": 10, "TASK": 10, "EMAIL": 10}
+
+
 class RoutingProfile(_Strict):
     """Which queues its agents serve, on which channels, how many contacts at once (``channels``: channel ->
-    concurrency, 1-10 per AWS::Connect::RoutingProfile MediaConcurrency)."""
+    concurrency: exactly 1 on VOICE, 1-10 on the others; ``MAX_CONCURRENCY``)."""
 
     name: str = Field(min_length=1, max_length=127)
     description: str = Field(default="", max_length=250)
@@ -90,12 +133,31 @@ class RoutingProfile(_Strict):
     #: The queue outbound calls are placed from; default: the first queue.
     outbound_queue: str | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_default_name(cls, value: str) -> str:
+        return _not_a_default("routing_profiles", value)
+
     @field_validator("channels")
     @classmethod
     def _concurrency(cls, value: dict[str, int]) -> dict[str, int]:
         for channel, concurrency in value.items():
-            if not 1 <= concurrency <= 10:
-                raise ValueError(f"{channel}: concurrency {concurrency} is outside 1-10 (MediaConcurrency)")
+            most = MAX_CONCURRENCY[channel]
+            if not 1 <= concurrency <= most:
+                allowed = "exactly 1" if most == 1 else f"1-{most}"
+                raise ValueError(
+                    f"{channel}: concurrency {concurrency}; Connect allows {allowed} on {channel} (MediaConcurrency)"
+                )
+        return value
+
+    @field_validator("queues")
+    @classmethod
+    def _at_most_ten(cls, value: list[ProfileQueue]) -> list[ProfileQueue]:
+        if len(value) > MAX_PROFILE_QUEUES:
+            raise ValueError(
+                f"{len(value)} queue entries; Connect creates a routing profile with at most {MAX_PROFILE_QUEUES} "
+                "(CreateRoutingProfile QueueConfigs): split the queues over more routing profiles"
+            )
         return value
 
     @model_validator(mode="after")
@@ -171,6 +233,11 @@ class AgentStatus(_Strict):
     enabled: bool = True
     display_order: int | None = Field(default=None, ge=1, le=50)
 
+    @field_validator("name")
+    @classmethod
+    def _not_a_default_name(cls, value: str) -> str:
+        return _not_a_default("agent_statuses", value)
+
 
 class QuickConnect(_Strict):
     """A transfer target agents pick in the CCP: exactly one of ``user``, ``queue`` or ``phone``.
@@ -220,7 +287,17 @@ class User(_Strict):
     phone_type: Literal["SOFT_PHONE", "DESK_PHONE"] = "SOFT_PHONE"
     desk_phone: str | None = Field(default=None, pattern=_E164)
     auto_accept: bool = False
-    after_contact_work_seconds: int = Field(default=0, ge=0)
+    after_contact_work_seconds: int = Field(default=0, ge=0, le=MAX_AFTER_CONTACT_WORK_SECONDS)
+
+    @field_validator("username")
+    @classmethod
+    def _at_only_in_an_email(cls, value: str) -> str:
+        if "@" in value and not re.fullmatch(_EMAIL_SHAPED, value):
+            raise ValueError(
+                f"{value!r}: Connect takes @ in a username only in an email shape (name@example.com; CreateUser "
+                "Username); write the full address or leave the @ out"
+            )
+        return value
 
     @model_validator(mode="before")
     @classmethod

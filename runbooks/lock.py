@@ -219,16 +219,39 @@ class OperatorLock:
         raise LockError(f"cannot take the lock {self.name} in {region}: it keeps changing; retry")
 
     def _break(self, client: Any, region: str, stale: Holder) -> None:
-        """Overwrite the stale holder's value, then check it was that value we overwrote (else give it back)."""
+        """Overwrite the stale holder's value, then check it was that value we overwrote (else give it back).
+
+        A parameter starts at version 1 and each overwrite adds one (SSM API reference, PutParameter: "Version:
+        The new version number of a parameter"), so an overwrite that returns version 1 created the parameter: the
+        stale lock was deleted between our read and our write, and the lock is ours. Any failure after our write
+        removes our own value again (when it still is ours), so a failed take-over never leaves our fresh lock
+        behind for a whole TTL.
+        """
         version = int(client.put_parameter(Name=self.name, Value=self.value, Type="String", Overwrite=True)["Version"])
-        previous = client.get_parameter(Name=f"{self.name}:{version - 1}")["Parameter"]["Value"]
-        if Holder.parse(previous).token != stale.token:
-            client.put_parameter(Name=self.name, Value=previous, Type="String", Overwrite=True)
-            raise LockError(
-                f"another run took {self.name} in {region} while the stale lock was being broken: it is now held by "
-                f"{Holder.parse(previous).describe()}; left to it"
-            )
+        if version == 1:
+            self.notes.append(f"the stale lock of {stale.describe()} in {region} was gone before we wrote: taken")
+            return
+        try:
+            previous = client.get_parameter(Name=f"{self.name}:{version - 1}")["Parameter"]["Value"]
+            if Holder.parse(previous).token != stale.token:
+                client.put_parameter(Name=self.name, Value=previous, Type="String", Overwrite=True)
+                raise LockError(
+                    f"another run took {self.name} in {region} while the stale lock was being broken: it is now held "
+                    f"by {Holder.parse(previous).describe()}; left to it"
+                )
+        except (ClientError, BotoCoreError) as exc:
+            self._remove_own(client, region)
+            raise LockError(f"cannot take over the stale lock {self.name} in {region}: {exc}") from None
         self.notes.append(f"took over the stale lock of {stale.describe()} in {region}")
+
+    def _remove_own(self, client: Any, region: str) -> None:
+        """Delete the lock in ``region`` if it holds this run's value; a failure is noted, never raised."""
+        try:
+            if Holder.parse(client.get_parameter(Name=self.name)["Parameter"]["Value"]).token == self.token:
+                client.delete_parameter(Name=self.name)
+        except (ClientError, BotoCoreError) as exc:
+            if not (isinstance(exc, ClientError) and _code(exc) == "ParameterNotFound"):
+                self.notes.append(f"could not remove this run's lock in {region} ({exc}): delete {self.name} by hand")
 
     def _held_by_other(self, holder: Holder, region: str) -> str:
         text = (

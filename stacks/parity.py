@@ -9,9 +9,9 @@ Role-only resources (the primary's instance, replication, TDG, queues in global-
 What each mode should have differs. In standalone mode both regions deploy the whole IVR, so the DR template must
 equal the primary's. In global-resiliency mode the primary owns the one set of flows and the bot, which Connect
 mirrors to the replica and Lex replicates (Connect admin guide, "Create a replica of your existing Amazon Connect
-instance"): the DR template must then hold no flows, bot, numbers or number associations of its own, the
-primary's bot must replicate into the DR region, and what both deploy (functions, aliases, scaling, alarms)
-must match.
+instance"): the DR template must then hold no flows, bot, numbers, number associations, agents' objects or prompts
+of its own, the primary's bot must replicate into the DR region, and what both deploy (functions, aliases, scaling,
+alarms) must match.
 """
 
 from __future__ import annotations
@@ -21,6 +21,20 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
+#: Agents and what they need, and the prompts: Connect Global Resiliency mirrors users, security and routing
+#: profiles, the user hierarchy, agent statuses, quick connects and prompts to the replica (Connect admin guide,
+#: "Create a replica of your existing Amazon Connect instance", the resources it replicates), so in that mode only
+#: the primary creates them; in standalone mode both regions must create the same.
+STAFF_TYPES = (
+    "AWS::Connect::User",
+    "AWS::Connect::SecurityProfile",
+    "AWS::Connect::RoutingProfile",
+    "AWS::Connect::UserHierarchyGroup",
+    "AWS::Connect::UserHierarchyStructure",
+    "AWS::Connect::AgentStatus",
+    "AWS::Connect::QuickConnect",
+    "AWS::Connect::Prompt",
+)
 COMPARED_TYPES = (
     "AWS::Connect::ContactFlow",
     "AWS::Lex::Bot",
@@ -31,6 +45,7 @@ COMPARED_TYPES = (
     "Custom::ProvisionedConcurrency",
     "AWS::ApplicationAutoScaling::ScalingPolicy",
     "AWS::CloudWatch::Alarm",
+    *STAFF_TYPES,
 )
 #: What only the primary deploys in global-resiliency mode: Connect or Lex mirror it into the DR region.
 MIRRORED_TYPES = (
@@ -40,9 +55,14 @@ MIRRORED_TYPES = (
     "AWS::Lex::BotAlias",
     "AWS::Connect::PhoneNumber",
     "Custom::PhoneNumberFlowAssociation",
+    *STAFF_TYPES,
 )
 #: The kit's own IVR pieces; CDK's singleton providers and the custom-resource handlers are role plumbing.
-_KIT_PREFIXES = ("Functions", "Bot", "Flows", "Monitoring")
+#: ``Staff`` holds the agents' objects.
+_KIT_PREFIXES = ("Functions", "Bot", "Flows", "Monitoring", "Staff")
+#: The contact center's own construct holds the front-desk routing profile and the prompts; of its resources only
+#: those are compared (its instance, queues, flow-log function and alarms are role-only).
+_CENTER_PREFIX = "ContactCenter"
 _REF = "<ref>"
 _ARN_OF_REFS = re.compile(r"arn:<ref>:[a-z0-9-]+:<ref>:<ref>:[^\"',]*")
 #: Region data by design (standby capacity) and names CDK generates from the stack name.
@@ -92,7 +112,11 @@ def _kit_resources(template: dict[str, Any]) -> dict[str, dict[str, Any]]:
     return {
         logical_id: resource
         for logical_id, resource in template.get("Resources", {}).items()
-        if resource.get("Type") in COMPARED_TYPES and logical_id.startswith(_KIT_PREFIXES)
+        if resource.get("Type") in COMPARED_TYPES
+        and (
+            logical_id.startswith(_KIT_PREFIXES)
+            or (logical_id.startswith(_CENTER_PREFIX) and resource.get("Type") in STAFF_TYPES)
+        )
     }
 
 

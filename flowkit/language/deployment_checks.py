@@ -221,10 +221,16 @@ def deployment_findings(
     """``check_flows`` over loaded flow files (anything with ``path``, ``name``, ``type`` and ``doc``), and the
     Connect quotas over the whole set."""
     docs = [FlowDoc(str(f.path), f.name, f.doc) for f in flows]
+    archive = deployment.data.recordings_archive_warning
     return (
         check_quotas(deployment, flows, deployment_file)
         + check_flows(docs, deployment, bot, deployment_file)
         + check_quick_connect_flows(deployment, flows, deployment_file)
+        + (
+            [Finding(deployment_file, "data.recordings_archive_days", "recordings-archive", "warning", archive)]
+            if archive
+            else []
+        )
     )
 
 

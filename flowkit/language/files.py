@@ -15,14 +15,14 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from flowkit.language import lint
 from flowkit.language.catalogue import MODULE
-from flowkit.language.lint import PLACEHOLDER, Finding, flow_type_of, has_errors, lint_flow
+from flowkit.language.lint import PLACEHOLDER, Finding, deployed_name, flow_type_of, has_errors, lint_flow
 
 #: The kit's flows are data of the contact-center unit, ``connect/flows/``.
 FLOWS_DIR = Path(__file__).resolve().parents[2] / "connect" / "flows"
-PLACEHOLDER_KINDS = (
-    "FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn", "ViewArn",
-)  # fmt: skip
+#: The placeholder kinds the kit fills (defined beside the linter, which checks them).
+PLACEHOLDER_KINDS = lint.PLACEHOLDER_KINDS
 
 
 class FlowError(ValueError):
@@ -125,7 +125,7 @@ def load_flow(path: Path) -> FlowFile:
     if flow_type is None:
         raise FlowError(f"{path}: Metadata.type must name the flow type (for example contactFlow, customerQueue)")
     return FlowFile(
-        name=str(meta.get("name") or path.stem),
+        name=deployed_name(doc, str(path)) or path.stem,
         type=flow_type,
         description=str(meta.get("description") or ""),
         path=path,

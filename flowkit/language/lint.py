@@ -52,9 +52,16 @@ from flowkit.language.catalogue import (
 Severity = Literal["error", "warning"]
 
 PLACEHOLDER = re.compile(r"%([A-Za-z]+)(?:\.([A-Za-z0-9_-]+))?%")
+#: The kinds of ``%Kind.Name%`` placeholder the kit fills per Region (``flowkit.language.files`` re-exports them).
+PLACEHOLDER_KINDS = (
+    "FunctionArn", "BotAliasArn", "QueueArn", "HoursArn", "FlowArn", "PromptArn", "ModuleArn", "ViewArn",
+)  # fmt: skip
 #: What is left of a placeholder once the well-formed ones are removed: an opening "%Kind." or "%...Arn" without its
-#: closing "%" (``%FunctionArn.Callback``), or a closing "Kind.Name%" without its opening one.
-MALFORMED_PLACEHOLDER = re.compile(r"%[A-Za-z]+\.|%[A-Za-z]*(?:Arn|Id)\b|\b[A-Za-z]+(?:Arn|Id)(?:\.[A-Za-z0-9_-]*)?%")
+#: closing "%" (``%FunctionArn.Callback``), or a closing "Kind.Name%" without its opening one. The kind is the
+#: group ``kind``: only a kind of ``PLACEHOLDER_KINDS`` makes it the kit's (``userId%3D42`` in a URL is not).
+MALFORMED_PLACEHOLDER = re.compile(
+    r"%(?P<kind>[A-Za-z]+)\.|%(?P<bare>[A-Za-z]*(?:Arn|Id))\b|\b(?P<closing>[A-Za-z]+(?:Arn|Id))(?:\.[A-Za-z0-9_-]*)?%"
+)
 _JSONPATH = re.compile(r"\$(?:\.([A-Za-z]+)|\['([A-Za-z]+)'\])((?:\.[A-Za-z0-9_-]+)*)")
 #: One whole JSONPath: a root, then dotted or bracketed steps, no spaces.
 _SINGLE_PATH = re.compile(r"\$(?:\.[A-Za-z]+|\['[A-Za-z]+'\])(?:\.[^\s.\[\]]+|\[[^\]]+\])*")
@@ -301,13 +308,20 @@ class _Linter:
                     "warning",
                 )
         meta = doc.get("Metadata")
+        # AWS::Connect::ContactFlow Name: 1-127 characters (CloudFormation resource reference); CreateContactFlowModule
+        # Name: min 1, max 127 (botocore connect model, ContactFlowModuleName). The name checked is the one the kit
+        # deploys: Metadata.name, else the file's stem (``deployed_name``).
+        name = deployed_name(doc, self.file)
+        if name is not None and len(name) > MAX_NAME:
+            source = (
+                "Metadata.name" if isinstance(meta, dict) and meta.get("name") else "the file name (no Metadata.name)"
+            )
+            self.add(
+                "", "name-too-long", f"{source} gives the flow a {len(name)}-character name; Connect allows {MAX_NAME}"
+            )
         if not isinstance(meta, dict):
             return
-        name, description, settings = meta.get("name"), meta.get("description"), meta.get("settings")
-        # AWS::Connect::ContactFlow Name: 1-127 characters (CloudFormation resource reference); CreateContactFlowModule
-        # Name: min 1, max 127 (botocore connect model, ContactFlowModuleName).
-        if isinstance(name, str) and len(name) > MAX_NAME:
-            self.add("", "name-too-long", f"Metadata.name is {len(name)} characters; Connect allows {MAX_NAME}")
+        description, settings = meta.get("description"), meta.get("settings")
         # AWS::Connect::ContactFlow Description and CreateContactFlowModule Description: at most 500 characters. The
         # kit cuts a longer one (connect/infrastructure.py), so it is a warning: the end of the text is lost.
         if isinstance(description, str) and len(description) > MAX_DESCRIPTION:
@@ -682,9 +696,20 @@ class _Linter:
     def _placeholders(self, ident: str, params: dict[str, Any]) -> None:
         for text in _strings(params):
             broken = MALFORMED_PLACEHOLDER.search(PLACEHOLDER.sub("", text))
-            if broken:
-                self.add(ident, "placeholder", f"malformed placeholder near {broken.group(0)!r} in {text!r}: write "
-                         "%Kind.Name% (both % signs; a name of letters, digits, - and _)")  # fmt: skip
+            if not broken:
+                continue
+            kind = broken.group("kind") or broken.group("bare") or broken.group("closing")
+            # Only a leftover naming one of the kit's kinds is surely a placeholder gone wrong (synth would fail
+            # on it); any other "%" next to a word may be valid content, such as a URL-encoded query string.
+            ours = kind in PLACEHOLDER_KINDS
+            self.add(
+                ident,
+                "placeholder",
+                f"malformed placeholder near {broken.group(0)!r} in {text!r}: write %Kind.Name% (both % signs; a "
+                "name of letters, digits, - and _)"
+                + ("" if ours else f"; {kind!r} is none of the kit's kinds ({', '.join(PLACEHOLDER_KINDS)})"),
+                "error" if ours else "warning",
+            )
 
     # -- DR safety -----------------------------------------------------------------------------------------------
     def _dr_safety(self, ident: str, params: dict[str, Any]) -> None:
@@ -720,11 +745,14 @@ class _Linter:
                         literal,
                     )
             elif _ACCOUNT.search(plain):
+                # An account id is certain only in an ARN's account field (dr-literal-arn above). Elsewhere twelve
+                # digits may be a booking reference read to the caller: worth a look, never a refusal.
                 self.add(
                     ident,
                     "dr-literal-account",
-                    f"a literal 12-digit account id breaks the DR region; use a placeholder{where}",
-                    literal,
+                    "a 12-digit number outside an ARN: if it is an AWS account id, the DR region needs a placeholder "
+                    "instead; if it is data (a reference, a number the caller hears), ignore this",
+                    "warning",
                 )
             elif _REGION.search(plain):
                 self.add(
@@ -855,6 +883,18 @@ def _cycles(edges: dict[str, list[str]]) -> list[set[str]]:
                 parent = work[-1][0]
                 low[parent] = min(low[parent], low[node])
     return found
+
+
+def deployed_name(doc: Any, file: str) -> str | None:
+    """The name the kit deploys a flow file under: a non-empty ``Metadata.name``, else the file's stem; None for a
+    document that has neither (linted from text, not a file)."""
+    meta = doc.get("Metadata") if isinstance(doc, dict) else None
+    given = meta.get("name") if isinstance(meta, dict) else None
+    if isinstance(given, str) and given:
+        return given
+    if given:  # not a string: its text, as ``FlowFile.name`` takes it
+        return str(given)
+    return Path(file).stem if file.endswith(".json") else None
 
 
 def lint_flow(

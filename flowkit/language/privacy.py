@@ -213,8 +213,13 @@ _PROMPTS = ("Text", "SSML")
 #: References: the contact record, Connect API reference, UpdateContactData) and tags (TagContact).
 #: Flow attributes are not a sink: they are "restricted to the flow in which they are configured", meant for
 #: sensitive data that need not persist (admin guide, "Flow block: Set contact attributes", Flow).
+#: A callback puts a number on a contact record too: UpdateContactCallbackNumber sets the number Connect calls back
+#: (Connect flow language, UpdateContactCallbackNumber: CallbackNumber), and CreateCallbackContact creates a new
+#: contact, with its own record, that dials it (CreateCallbackContact; admin guide, "Flow block: Transfer to queue",
+#: callbacks).
 _STORED = {"UpdateContactAttributes": "contact attributes", "UpdateContactData": "contact data",
-           "TagContact": "contact tags"}  # fmt: skip
+           "TagContact": "contact tags", "UpdateContactCallbackNumber": "the contact's callback number",
+           "CreateCallbackContact": "a callback contact"}  # fmt: skip
 
 
 @dataclass(frozen=True)

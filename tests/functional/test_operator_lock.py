@@ -357,3 +357,36 @@ def test_the_cli_takes_over_a_stale_lock_only_with_break_lock_naming_it(
     assert taken.exit_code == 1, taken.output
     assert "took over the stale lock of alice@laptop" in taken.output
     assert not _exists(DR, name) and not _exists(PRIMARY, name)
+
+
+def test_break_lock_when_the_stale_lock_vanished_before_the_overwrite_takes_it(ssm: SsmStubs) -> None:
+    # GIVEN alice's stale lock, deleted (by hand, or by her run's late release) between bob's read and his overwrite
+    stale = _value("a7" * 16, NOW - timedelta(minutes=1))
+    stub = ssm.stub(DR)
+    _exists_error(stub)
+    _get(stub, stale)
+    # WHEN bob's overwrite creates the parameter afresh (version 1: there is no version 0 to read)
+    _put(stub, overwrite=True, version=1)
+    lock = _stub_lock(ssm, break_lock="a7" * 16)
+    lock.acquire()
+    # THEN bob holds the lock without reading a version 0 (none is queued)
+    assert lock.held == [DR]
+
+
+def test_a_failed_take_over_removes_its_own_value(ssm: SsmStubs) -> None:
+    # GIVEN alice's stale lock, and an SSM error reading the version bob's overwrite replaced
+    stale = _value("b8" * 16, NOW - timedelta(minutes=1))
+    stub = ssm.stub(DR)
+    _exists_error(stub)
+    _get(stub, stale)
+    _put(stub, overwrite=True, version=2)
+    stub.add_client_error("get_parameter", "InternalServerError", "try again", 500,
+                          expected_params={"Name": f"{NAME}:1"})  # fmt: skip
+    lock = _stub_lock(ssm, break_lock="b8" * 16)
+    # AND the lock now holds bob's own value, which he deletes
+    _get(stub, json.dumps({"purpose": "drill failover-drill", "user": "bob", "token": lock.token}))
+    stub.add_response("delete_parameter", {}, {"Name": NAME})
+    # WHEN bob takes the lock over THEN he is refused, holds nothing, and left no lock of his behind
+    with pytest.raises(LockError, match="cannot take over the stale lock"):
+        lock.acquire()
+    assert lock.held == []

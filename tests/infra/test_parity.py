@@ -111,3 +111,37 @@ def test_a_flow_that_calls_the_primary_region_is_drift(standalone_synth: Synth) 
     drifts = compare_templates(standalone_synth.whole["primary"], dr, _regions(standalone_synth))
     assert [d.resource for d in drifts] and all("Flows" in d.resource for d in drifts)
     assert json.dumps(drifts[0].detail)
+
+
+def test_the_staff_objects_and_prompts_are_mirrored_types_in_global_resiliency(gr_synth: Synth) -> None:
+    # GIVEN each agents' object and prompt the GR primary creates, planted into the GR DR template one at a time
+    from stacks.parity import MIRRORED_TYPES, STAFF_TYPES
+
+    primary = gr_synth.whole["primary"]["Resources"]
+    planted_types = {v["Type"] for v in primary.values() if v["Type"] in STAFF_TYPES}
+    assert planted_types, "the sample's primary creates no agents' object or prompt"
+    assert set(STAFF_TYPES) <= set(MIRRORED_TYPES)
+    for resource_type in sorted(planted_types):
+        donor = next(k for k, v in primary.items() if v["Type"] == resource_type)
+        dr = copy.deepcopy(gr_synth.whole["dr"])
+        dr["Resources"][donor] = primary[donor]
+        # WHEN compared THEN that resource drifts: Connect mirrors it from the primary in that mode
+        drifts = compare_templates(gr_synth.whole["primary"], dr, _regions(gr_synth))
+        assert [d.resource for d in drifts] == [donor], resource_type
+        assert "mirror" in drifts[0].detail
+
+
+def test_standalone_parity_compares_the_routing_profile_and_prompts(standalone_synth: Synth) -> None:
+    # GIVEN a standalone DR template whose routing profile (or prompt) differs from the primary's
+    from stacks.parity import STAFF_TYPES
+
+    resources = standalone_synth.whole["dr"]["Resources"]
+    present = sorted({v["Type"] for v in resources.values() if v["Type"] in STAFF_TYPES})
+    assert present, "the standalone sample creates no routing profile or prompt"
+    for resource_type in present:
+        dr = copy.deepcopy(standalone_synth.whole["dr"])
+        logical_id = next(k for k, v in dr["Resources"].items() if v["Type"] == resource_type)
+        dr["Resources"][logical_id]["Properties"]["Description"] = "changed in the DR region only"
+        # WHEN compared THEN exactly that resource drifts
+        drifts = compare_templates(standalone_synth.whole["primary"], dr, _regions(standalone_synth))
+        assert [d.resource for d in drifts] == [logical_id], resource_type

@@ -188,6 +188,11 @@ SINKS: dict[str, tuple[str, Any]] = {
     ),
     "sensitive-value-logged": ("Compare", lambda ref: {"ComparisonValue": ref}),
 }
+#: The callback blocks, which put a number on a contact record (UpdateContactCallbackNumber, CreateCallbackContact).
+CALLBACK_SINKS: dict[str, Any] = {
+    "UpdateContactCallbackNumber": lambda ref: {"CallbackNumber": ref},
+    "CreateCallbackContact": lambda ref: {"CallbackNumber": ref, "InitialCallDelaySeconds": "60"},
+}
 SOURCES = [
     "$.CustomerEndpoint.Address",
     "$.Lex.Slots.AppointmentDate",
@@ -368,3 +373,24 @@ def test_speak_back_entries_must_name_a_flow_and_a_block(tmp_path: Path) -> None
     path.write_text(yaml.safe_dump(raw))
     with pytest.raises(ConfigError, match=r"data\.speak_back"):
         load_deployment(path)
+
+
+@pytest.mark.parametrize("kind", sorted(CALLBACK_SINKS))
+@pytest.mark.parametrize("source", SOURCES)
+def test_a_sensitive_value_made_a_callback_number_is_stored(kind: str, source: str) -> None:
+    # GIVEN a generated flow that holds a sensitive value, then makes it a callback's number
+    flow = _flow("callback", _hold(source), ("Sink", kind, CALLBACK_SINKS[kind]("$.FlowAttributes.held")))
+    # WHEN the guard follows the sample's policy through it
+    findings = [f for f in data_flow_findings([flow], _sample_policy()) if f.action == "Sink"]
+    # THEN the callback block is reported as storing it on a contact record
+    assert [(f.file, f.rule) for f in findings] == [("callback.json", "sensitive-value-stored")]
+    assert f"(from {source})" in findings[0].message
+
+
+@pytest.mark.parametrize("kind", sorted(CALLBACK_SINKS))
+def test_a_callback_to_a_number_nobody_marks_sensitive_is_not_flagged(kind: str) -> None:
+    # GIVEN the same callback carrying a value nobody marks sensitive WHEN checked THEN nothing is reported
+    flow = _flow(
+        "callback", _hold("$.External.reference"), ("Sink", kind, CALLBACK_SINKS[kind]("$.FlowAttributes.held"))
+    )
+    assert data_flow_findings([flow], _sample_policy()) == []

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -293,6 +294,20 @@ def test_console_export_literal_arns_are_errors_only_where_the_kit_deploys_it() 
     assert {f.action for f in deploying} == literal_actions
 
 
+@pytest.mark.parametrize("text", ["Your booking reference is 210987654321.", "Ref 123456789012, thank you"])
+def test_a_bare_twelve_digit_number_is_a_warning_even_in_a_deployed_flow(text: str) -> None:
+    # GIVEN a prompt that reads a 12-digit booking reference to the caller, in a flow the kit deploys to two Regions
+    doc = copy.deepcopy(flow(SAY))
+    doc["Actions"][0]["Parameters"]["Text"] = text
+    # WHEN linted for deploying THEN it is a warning, not an error
+    findings = lint_flow(doc, "booking.json", deploying=True)
+    assert rules(findings, "error") == set(), findings
+    assert rules(findings, "warning") == {"dr-literal-account"}
+    # AND the same digits as an ARN's account stay an error
+    doc["Actions"][0]["Parameters"]["Text"] = "arn:aws:lambda:us-east-1:210987654321:function:x"
+    assert rules(lint_flow(doc, "booking.json", deploying=True), "error") == {"dr-literal-arn"}
+
+
 def test_not_json_is_a_finding() -> None:
     assert rules(lint_text("{nope", "x.json")) == {"json"}
 
@@ -371,7 +386,9 @@ MUTATIONS: dict[str, Callable[[dict[str, Any]], None]] = {
     "unknown-action-type": lambda f: f["Actions"][0].update(Type="SetVoice"),
     "start-action": lambda f: f.update(StartAction="Missing"),
     "terminal-transitions": lambda f: f["Actions"][-1]["Transitions"].update(NextAction=f["Actions"][0]["Identifier"]),
-    "dr-literal-account": lambda f: f["Actions"][0]["Parameters"].update(Note="call 210987654321"),
+    "dr-literal-arn": lambda f: f["Actions"][0]["Parameters"].update(
+        Note="arn:aws:lambda:us-east-1:210987654321:function:x"
+    ),
     "flow-version": lambda f: f.update(Version="1"),
 }
 
@@ -504,3 +521,24 @@ def test_a_view_id_longer_than_connect_allows_is_refused() -> None:
     assert "view-id" not in rules(lint_flow(flow(view)))
     view["Parameters"]["ViewResource"]["Id"] = "v" * (MAX_VIEW_ID + 1)
     assert "view-id" in rules(lint_flow(flow(view)), "error")
+
+
+def test_without_metadata_name_the_file_name_is_checked_as_the_deployed_name(tmp_path: Path) -> None:
+    from flowkit.language.catalogue import MAX_NAME
+    from flowkit.language.files import FlowError, load_flow
+
+    # GIVEN a flow without Metadata.name, saved under a file name one character longer than Connect allows
+    doc = copy.deepcopy(flow(SAY))
+    doc.get("Metadata", {}).pop("name", None)
+    long_file = tmp_path / f"{'n' * (MAX_NAME + 1)}.json"
+    long_file.write_text(json.dumps(doc), encoding="utf-8")
+    # WHEN linted THEN the name the kit would deploy (the stem) is too long, and loading it for a deploy refuses it
+    findings = lint_path(long_file)
+    assert "name-too-long" in rules(findings, "error")
+    assert "file name" in next(f for f in findings if f.rule == "name-too-long").message
+    with pytest.raises(FlowError, match="name-too-long"):
+        load_flow(long_file)
+    # AND a file name of exactly the limit is fine
+    fits = tmp_path / f"{'n' * MAX_NAME}.json"
+    fits.write_text(json.dumps(doc), encoding="utf-8")
+    assert "name-too-long" not in rules(lint_path(fits))
