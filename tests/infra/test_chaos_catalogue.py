@@ -118,11 +118,13 @@ def test_each_lambda_experiment_stops_on_the_alarm_it_is_meant_to_fire(gr_synth:
 
 
 def test_the_delay_reaches_the_duration_alarms_threshold(gr_synth: Synth) -> None:
+    # GIVEN the primary's latency experiments, WHEN their delay is read
     delays = [
         t["Actions"]["Inject"]["Parameters"]
         for t in templates(gr_synth, "primary").values()
         if t["Actions"]["Inject"]["ActionId"] == "aws:lambda:invocation-add-delay"
     ]
+    # THEN it is long enough for the delayed invocations' p99 to reach the duration alarm's threshold
     assert delays
     for parameters in delays:
         assert int(parameters["startupDelayMilliseconds"]) >= DEPLOYMENT.alarms.lambda_duration_ms
