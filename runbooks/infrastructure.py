@@ -1,4 +1,4 @@
-"""DR drills as SSM Automation documents, and a Fault Injection Service experiment for chaos drills."""
+"""DR drills as SSM Automation documents, and the Fault Injection Service experiments of the chaos catalogue."""
 
 from __future__ import annotations
 
@@ -7,15 +7,22 @@ import tempfile
 import zipfile
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Literal
 
 import aws_cdk as cdk
+import yaml
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
+from aws_cdk import aws_dynamodb as dynamodb
 from aws_cdk import aws_fis as fis
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3 as s3
 from aws_cdk import aws_s3_assets as assets
+from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
+from pydantic import BaseModel, ConfigDict, Field
 
 from flowkit.language.catalogue import MODULE
 from flowkit.language.files import FlowFile
@@ -259,11 +266,51 @@ def _role_wildcards(partition: str, account: str, values: DrillValues) -> list[t
     return found
 
 
+CATALOGUE_FILE = Path(__file__).parent / "drills" / "chaos" / "catalogue.yaml"
+#: Replication behind by this much warns that a failover now would lose recent writes (DynamoDB developer guide,
+#: "DynamoDB Metrics and dimensions": ReplicationLatency, milliseconds, by TableName and ReceivingRegion).
+REPLICATION_LATENCY_MS = 60_000
+#: What each fault action needs on its role (FIS user guide, "AWS FIS Actions reference": AWS Lambda actions need
+#: s3:PutObject and s3:DeleteObject on the configuration prefix, lambda:GetFunction and tag:GetResources; the
+#: DynamoDB action aws:dynamodb:global-table-pause-replication, resource type aws:dynamodb:global-table, needs
+#: dynamodb:PutResourcePolicy, DeleteResourcePolicy, GetResourcePolicy, DescribeTable and tag:GetResources).
+TABLE_FAULT_ACTIONS = (
+    "dynamodb:PutResourcePolicy",
+    "dynamodb:DeleteResourcePolicy",
+    "dynamodb:GetResourcePolicy",
+    "dynamodb:DescribeTable",
+)
+
+
+class ChaosEntry(BaseModel):
+    """One experiment of the chaos catalogue (``runbooks/drills/chaos/catalogue.yaml``)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(pattern=r"^[A-Z][A-Za-z0-9]{0,63}$")
+    action: Literal[
+        "aws:lambda:invocation-error", "aws:lambda:invocation-add-delay", "aws:dynamodb:global-table-pause-replication"
+    ]
+    target: Literal["all-functions", "waited-on", "code-hook", "table"]
+    stop_alarm: Literal["contact-flow-errors", "duration", "code-hook-errors", "replication-latency"]
+    hypothesis: str = Field(min_length=1)
+    blast_radius: str = Field(min_length=1)
+    recovery: str = Field(min_length=1)
+
+
+def load_catalogue(path: Path = CATALOGUE_FILE) -> list[ChaosEntry]:
+    """The chaos catalogue's experiments, in file order."""
+    data = yaml.safe_load(path.read_text(encoding="utf-8"))
+    return [ChaosEntry.model_validate(entry) for entry in data["experiments"]]
+
+
 class ChaosExperiment(Construct):
-    """A Fault Injection Service experiment that makes the clinic functions fail, to rehearse their error paths.
+    """The chaos catalogue: one Fault Injection Service experiment template per catalogue entry.
 
     The functions carry the AWS FIS Lambda extension (a layer from its public SSM parameter) and read fault
-    configurations from a bucket prefix that the experiment writes. Stopped early by the contact-flow alarm.
+    configurations from a bucket prefix that the Lambda experiments write. Each experiment has its own role with only
+    what its fault action needs, and is stopped by the alarm it is meant to fire. The table experiment exists only
+    where the table is created (the primary region; DynamoDB keeps the DR replica).
     """
 
     def __init__(
@@ -273,11 +320,16 @@ class ChaosExperiment(Construct):
         *,
         settings: RegionSettings,
         functions: dict[str, lambda_.Function],
-        stop_alarm_arn: str,
+        alarms: Sequence[cw.Alarm],
+        flow_errors: cw.Alarm,
+        topic: sns.ITopic,
+        table: dynamodb.TableV2 | None,
         percent: int,
         minutes: int,
     ) -> None:
         super().__init__(scope, construct_id)
+        deployment = settings.deployment
+        self.settings = settings
         self.bucket = s3.Bucket(
             self,
             "Configs",
@@ -310,7 +362,7 @@ class ChaosExperiment(Construct):
                 f"{chaos_only}; SSE-S3 encrypts it, and a KMS key would need grants for the FIS extension.",
             ),
         )
-        arch = settings.deployment.lambdas.architecture
+        arch = deployment.lambdas.architecture
         extension = lambda_.LayerVersion.from_layer_version_arn(
             self,
             "FisExtension",
@@ -333,19 +385,87 @@ class ChaosExperiment(Construct):
                     actions=["s3:GetObject"], resources=[self.bucket.arn_for_objects(f"{FIS_PREFIX}/*")]
                 )
             )
+            assert function.role is not None
+            acknowledge(
+                function.role,
+                (
+                    f"IAM5[Resource::<{_logical(self.bucket)}.Arn>/{FIS_PREFIX}/*]",
+                    "The FIS extension reads the configuration objects FIS writes under the prefix.",
+                ),
+            )
+
+        registry = deployment.functions
+        by_id = {a.node.id: a for a in alarms}
+        hook = registry.code_hook.key
+        waited = [e.key for e in registry.flow_invoked if "duration" in e.alarms and e.key in functions]
+        self.templates: dict[str, fis.CfnExperimentTemplate] = {}
+        for entry in load_catalogue():
+            if entry.target == "table":
+                if table is None:
+                    continue  # the DR region: DynamoDB keeps the replica, the primary's experiment pauses it
+                stops = [self._replication_alarm(table, topic)]
+                self._table_template(entry, table, stops, minutes)
+                continue
+            targets = {
+                "all-functions": list(functions),
+                "waited-on": waited,
+                "code-hook": [hook] if hook in functions else [],
+            }[entry.target]
+            if not targets:
+                continue
+            stop_ids = {
+                "contact-flow-errors": [],
+                "duration": [f"{key}Duration" for key in targets],
+                "code-hook-errors": [f"{hook}Errors"],
+            }.get(entry.stop_alarm, [])
+            stops = [by_id[i] for i in stop_ids if i in by_id] or [flow_errors]
+            self._lambda_template(entry, [functions[k] for k in targets], stops, percent, minutes)
+
+    def _template(
+        self,
+        entry: ChaosEntry,
+        role: iam.Role,
+        stops: Sequence[cw.IAlarm],
+        resource_type: str,
+        arns: list[str],
+        parameters: dict[str, str],
+    ) -> None:
+        template = fis.CfnExperimentTemplate(
+            self,
+            entry.name,
+            description=f"{entry.name}: {entry.action} ({entry.target}); stops on {entry.stop_alarm}",
+            role_arn=role.role_arn,
+            stop_conditions=[
+                fis.CfnExperimentTemplate.ExperimentTemplateStopConditionProperty(
+                    source="aws:cloudwatch:alarm", value=alarm.alarm_arn
+                )
+                for alarm in stops
+            ],
+            targets={
+                "Targets": fis.CfnExperimentTemplate.ExperimentTemplateTargetProperty(
+                    resource_type=resource_type, selection_mode="ALL", resource_arns=arns
+                )
+            },
+            actions={
+                "Inject": fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
+                    action_id=entry.action, parameters=parameters, targets={_TARGET_KEY[resource_type]: "Targets"}
+                )
+            },
+            tags={
+                "ivr:deployment": self.settings.deployment.name,
+                "ivr:experiment": entry.name,
+                "ivr:stop-alarm": entry.stop_alarm,
+            },
+        )
+        template.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        self.templates[entry.name] = template
+
+    def _role(self, entry: ChaosEntry, what: str) -> iam.Role:
         role = iam.Role(
             self,
-            "Role",
+            f"{entry.name}Role",
             assumed_by=iam.ServicePrincipal("fis.amazonaws.com"),
-            description="Lets FIS write Lambda fault configurations for the chaos experiment",
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(
-                actions=["s3:PutObject", "s3:DeleteObject"], resources=[self.bucket.arn_for_objects(f"{FIS_PREFIX}/*")]
-            )
-        )
-        role.add_to_policy(
-            iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[f.function_arn for f in functions.values()])
+            description=f"Lets FIS run the {entry.name} chaos experiment ({what})",
         )
         role.add_to_policy(iam.PolicyStatement(actions=["tag:GetResources"], resources=["*"]))
         acknowledge_hipaa(role, ("IAMNoInlinePolicy", INLINE_POLICY_REASON))
@@ -355,51 +475,81 @@ class ChaosExperiment(Construct):
                 "IAM5[Resource::*]",
                 "tag:GetResources, which FIS uses to resolve targets, has no resource-level permissions.",
             ),
+        )
+        return role
+
+    def _lambda_template(
+        self,
+        entry: ChaosEntry,
+        targets: list[lambda_.Function],
+        stops: Sequence[cw.IAlarm],
+        percent: int,
+        minutes: int,
+    ) -> None:
+        role = self._role(entry, "writes Lambda fault configurations")
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=["s3:PutObject", "s3:DeleteObject"], resources=[self.bucket.arn_for_objects(f"{FIS_PREFIX}/*")]
+            )
+        )
+        role.add_to_policy(
+            iam.PolicyStatement(actions=["lambda:GetFunction"], resources=[f.function_arn for f in targets])
+        )
+        acknowledge(
+            role,
             (
                 f"IAM5[Resource::<{_logical(self.bucket)}.Arn>/{FIS_PREFIX}/*]",
                 "FIS writes one configuration object per experiment under the prefix.",
             ),
         )
-        for function in functions.values():
-            assert function.role is not None
-            acknowledge(
-                function.role,
-                (
-                    f"IAM5[Resource::<{_logical(self.bucket)}.Arn>/{FIS_PREFIX}/*]",
-                    "The FIS extension reads the configuration objects FIS writes under the prefix.",
-                ),
-            )
-        self.template = fis.CfnExperimentTemplate(
+        parameters = {"duration": f"PT{minutes}M", "invocationPercentage": str(percent)}
+        if entry.action == "aws:lambda:invocation-error":
+            parameters["preventExecution"] = "true"
+        else:
+            # The delay equals the duration alarm's threshold, so the delayed invocations' p99 reaches it.
+            parameters["startupDelayMilliseconds"] = str(self.settings.deployment.alarms.lambda_duration_ms)
+        self._template(entry, role, stops, "aws:lambda:function", [f.function_arn for f in targets], parameters)
+
+    def _replication_alarm(self, table: dynamodb.TableV2, topic: sns.ITopic) -> cw.Alarm:
+        peer = self.settings.peer_region
+        alarm = cw.Alarm(
             self,
-            "LambdaFaults",
-            description=f"Fail {percent} % of the clinic functions' invocations for {minutes} minutes",
-            role_arn=role.role_arn,
-            stop_conditions=[
-                fis.CfnExperimentTemplate.ExperimentTemplateStopConditionProperty(
-                    source="aws:cloudwatch:alarm", value=stop_alarm_arn
-                )
-            ],
-            targets={
-                "ClinicFunctions": fis.CfnExperimentTemplate.ExperimentTemplateTargetProperty(
-                    resource_type="aws:lambda:function",
-                    selection_mode="ALL",
-                    resource_arns=[f.function_arn for f in functions.values()],
-                )
-            },
-            actions={
-                "InjectErrors": fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
-                    action_id="aws:lambda:invocation-error",
-                    parameters={
-                        "duration": f"PT{minutes}M",
-                        "invocationPercentage": str(percent),
-                        "preventExecution": "true",
-                    },
-                    targets={"Functions": "ClinicFunctions"},
-                )
-            },
-            tags={"ivr:deployment": settings.deployment.name},
+            "ReplicationLatency",
+            metric=cw.Metric(
+                namespace="AWS/DynamoDB",
+                metric_name="ReplicationLatency",
+                dimensions_map={"TableName": table.table_name, "ReceivingRegion": peer},
+                period=cdk.Duration.minutes(1),
+                statistic="Maximum",
+            ),
+            threshold=REPLICATION_LATENCY_MS,
+            evaluation_periods=1,
+            comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+            treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+            alarm_description=f"The table's replica in {peer} is behind: a failover now would lose recent writes",
         )
-        self.template.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        action = cw_actions.SnsAction(topic)
+        alarm.add_alarm_action(action)
+        alarm.add_ok_action(action)
+        alarm.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        return alarm
+
+    def _table_template(
+        self, entry: ChaosEntry, table: dynamodb.TableV2, stops: Sequence[cw.IAlarm], minutes: int
+    ) -> None:
+        role = self._role(entry, "pauses the table's replication")
+        replica = cdk.Stack.of(self).format_arn(
+            service="dynamodb", region=self.settings.peer_region, resource="table", resource_name=table.table_name
+        )
+        role.add_to_policy(iam.PolicyStatement(actions=list(TABLE_FAULT_ACTIONS), resources=[table.table_arn, replica]))
+        self._template(
+            entry, role, stops, "aws:dynamodb:global-table", [table.table_arn], {"duration": f"PT{minutes}M"}
+        )
+
+
+#: The key an action names its target by (FIS user guide, "AWS FIS Actions reference": Functions for the Lambda
+#: actions, Tables for the DynamoDB global table action).
+_TARGET_KEY = {"aws:lambda:function": "Functions", "aws:dynamodb:global-table": "Tables"}
 
 
 def _logical(bucket: s3.Bucket) -> str:

@@ -125,7 +125,10 @@ class IvrRegionalStack(cdk.Stack):
                 "Chaos",
                 settings=settings,
                 functions=functions.functions,
-                stop_alarm_arn=monitoring.flow_errors.alarm_arn,
+                alarms=monitoring.alarms,
+                flow_errors=monitoring.flow_errors,
+                topic=monitoring.topic,
+                table=functions.table,
                 percent=deployment.chaos.invocation_percent,
                 minutes=deployment.chaos.duration_minutes,
             )

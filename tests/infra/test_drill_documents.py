@@ -1,4 +1,4 @@
-"""The drills the stacks deploy as SSM Automation documents match the YAML drills; the chaos experiment."""
+"""The drills the stacks deploy as SSM Automation documents match the YAML drills; no chaos unless enabled."""
 
 from __future__ import annotations
 
@@ -92,21 +92,6 @@ def test_attachment_checksum_is_the_real_archive(gr_synth: Synth) -> None:
 def test_standalone_deploys_only_the_drills_its_mode_allows(standalone_synth: Synth) -> None:
     assert set(documents(standalone_synth.primary)) == {"standby-check"}
     assert set(documents(standalone_synth.dr)) == {"standby-check"}
-
-
-def test_chaos_experiment_fails_the_functions_and_stops_on_flow_errors(gr_synth: Synth) -> None:
-    template = next(iter(gr_synth.resources("primary", "AWS::FIS::ExperimentTemplate").values()))["Properties"]
-    action = template["Actions"]["InjectErrors"]
-    assert action["ActionId"] == "aws:lambda:invocation-error"
-    assert action["Parameters"] == {"duration": "PT5M", "invocationPercentage": "50", "preventExecution": "true"}
-    assert len(template["Targets"]["ClinicFunctions"]["ResourceArns"]) == 3
-    stop = template["StopConditions"][0]
-    assert stop["Source"] == "aws:cloudwatch:alarm" and "MonitoringContactFlowErrors" in str(stop["Value"])
-    for fn in gr_synth.resources("primary", "AWS::Lambda::Function").values():
-        env = fn["Properties"].get("Environment", {}).get("Variables", {})
-        if "TABLE_NAME" in env:
-            assert env["AWS_LAMBDA_EXEC_WRAPPER"] == "/opt/aws-fis/bootstrap"
-            assert len(fn["Properties"]["Layers"]) == 2
 
 
 def test_no_chaos_without_the_setting(standalone_synth: Synth) -> None:

@@ -1,0 +1,160 @@
+"""The chaos catalogue: each entry is an FIS experiment template with its fault, targets, stop alarm, role and tags."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from regions.config import load_deployment
+from runbooks.infrastructure import CATALOGUE_FILE, TABLE_FAULT_ACTIONS, ChaosEntry, load_catalogue
+from tests.conftest import Synth
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOYMENT = load_deployment(ROOT / "regions" / "clinic.yaml")
+REGISTRY = DEPLOYMENT.functions
+LAMBDA_FAULT_ACTIONS = {"s3:PutObject", "s3:DeleteObject", "lambda:GetFunction", "tag:GetResources"}
+
+
+def templates(synth: Synth, which: str) -> dict[str, dict[str, Any]]:
+    """The region's experiment templates by their ivr:experiment tag."""
+    found = synth.resources(which, "AWS::FIS::ExperimentTemplate").values()
+    return {t["Properties"]["Tags"]["ivr:experiment"]: t["Properties"] for t in found}
+
+
+def function_keys(synth: Synth, which: str, arns: list[Any]) -> set[str]:
+    """The registry keys of the functions a template's ARNs point at (by the function's logical id)."""
+    functions = synth.resources(which, "AWS::Lambda::Function")
+    names = {logical: props["Properties"].get("FunctionName") for logical, props in functions.items()}
+    keys = set()
+    for arn in arns:
+        logical = arn["Fn::GetAtt"][0]
+        keys.add(str(names[logical]).rsplit("-", 1)[-1])
+    return keys
+
+
+def stop_alarm_ids(template: dict[str, Any]) -> list[str]:
+    return [str(s["Value"]) for s in template["StopConditions"]]
+
+
+def role_actions(synth: Synth, which: str, template: dict[str, Any]) -> set[str]:
+    role_logical = template["RoleArn"]["Fn::GetAtt"][0]
+    actions: set[str] = set()
+    for policy in synth.resources(which, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                listed = statement["Action"]
+                actions |= {listed} if isinstance(listed, str) else set(listed)
+    return actions
+
+
+def test_the_catalogue_has_four_experiments_with_three_kinds_of_fault() -> None:
+    # GIVEN the catalogue file, WHEN it is loaded
+    catalogue = load_catalogue()
+    # THEN it meets the issue's floor, and every entry says what it proves, what it can hurt and how it heals
+    assert len(catalogue) >= 4
+    assert len({e.action for e in catalogue}) >= 3
+    assert len({e.name for e in catalogue}) == len(catalogue)
+    raw = yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))["experiments"]
+    assert [e["name"] for e in raw] == [e.name for e in catalogue]
+
+
+def test_a_catalogue_entry_with_an_unknown_action_is_refused() -> None:
+    # GIVEN an entry whose fault FIS does not have, WHEN it is validated, THEN it is refused
+    entry = {**yaml.safe_load(CATALOGUE_FILE.read_text(encoding="utf-8"))["experiments"][0], "action": "aws:nope"}
+    with pytest.raises(ValueError, match="action"):
+        ChaosEntry.model_validate(entry)
+
+
+def test_every_catalogue_entry_is_a_template_in_the_primary(gr_synth: Synth) -> None:
+    # GIVEN the sample with chaos enabled, WHEN its primary is synthesized
+    found = templates(gr_synth, "primary")
+    # THEN each catalogue entry is one template running the entry's fault, stopped by an alarm, tagged
+    for entry in load_catalogue():
+        template = found[entry.name]
+        assert template["Actions"]["Inject"]["ActionId"] == entry.action
+        assert template["Tags"]["ivr:deployment"] == DEPLOYMENT.name
+        assert template["Tags"]["ivr:stop-alarm"] == entry.stop_alarm
+        assert template["StopConditions"] and all(
+            s["Source"] == "aws:cloudwatch:alarm" for s in template["StopConditions"]
+        )
+        assert template["Targets"]["Targets"]["ResourceArns"]
+
+
+def test_lambda_experiments_target_the_functions_their_role_names(gr_synth: Synth) -> None:
+    # GIVEN the primary's templates and the function registry
+    found = templates(gr_synth, "primary")
+    waited = {e.key for e in REGISTRY.flow_invoked if "duration" in e.alarms}
+    expected = {"all-functions": set(REGISTRY.keys), "waited-on": waited, "code-hook": {REGISTRY.code_hook.key}}
+    for entry in load_catalogue():
+        if entry.target == "table":
+            continue
+        template = found[entry.name]
+        # WHEN its targets are read, THEN they are the functions its role selects, by registry role not by name
+        arns = template["Targets"]["Targets"]["ResourceArns"]
+        assert function_keys(gr_synth, "primary", arns) == expected[entry.target]
+        assert template["Actions"]["Inject"]["Targets"] == {"Functions": "Targets"}
+        assert template["Actions"]["Inject"]["Parameters"]["duration"] == f"PT{DEPLOYMENT.chaos.duration_minutes}M"
+        # AND its role may do only what the Lambda fault needs
+        assert role_actions(gr_synth, "primary", template) == LAMBDA_FAULT_ACTIONS
+
+
+def test_each_lambda_experiment_stops_on_the_alarm_it_is_meant_to_fire(gr_synth: Synth) -> None:
+    found = templates(gr_synth, "primary")
+    hook = REGISTRY.code_hook.key
+    for entry in load_catalogue():
+        stops = " ".join(stop_alarm_ids(found[entry.name]))
+        # GIVEN each entry, WHEN its stop conditions are read, THEN they name the entry's alarm
+        pattern = {
+            "contact-flow-errors": "ContactFlowErrors",
+            "duration": r"[A-Z]\w*Duration",
+            "code-hook-errors": f"{hook}Errors",
+            "replication-latency": "ReplicationLatency",
+        }[entry.stop_alarm]
+        assert re.search(pattern, stops), (entry.name, stops)
+
+
+def test_the_delay_reaches_the_duration_alarms_threshold(gr_synth: Synth) -> None:
+    # GIVEN the primary's latency experiments, WHEN their delay is read
+    delays = [
+        t["Actions"]["Inject"]["Parameters"]
+        for t in templates(gr_synth, "primary").values()
+        if t["Actions"]["Inject"]["ActionId"] == "aws:lambda:invocation-add-delay"
+    ]
+    # THEN it is long enough for the delayed invocations' p99 to reach the duration alarm's threshold
+    assert delays
+    for parameters in delays:
+        assert int(parameters["startupDelayMilliseconds"]) >= DEPLOYMENT.alarms.lambda_duration_ms
+
+
+def test_the_table_experiment_pauses_the_global_table_with_a_least_privilege_role(gr_synth: Synth) -> None:
+    table_entries = [e for e in load_catalogue() if e.target == "table"]
+    found = templates(gr_synth, "primary")
+    tables = gr_synth.resources("primary", "AWS::DynamoDB::GlobalTable")
+    for entry in table_entries:
+        # GIVEN the primary's table experiment, WHEN its target is read
+        template = found[entry.name]
+        target = template["Targets"]["Targets"]
+        # THEN it is the deployment's global table, by the resource type FIS's action takes
+        assert target["ResourceType"] == "aws:dynamodb:global-table"
+        assert target["ResourceArns"][0]["Fn::GetAtt"][0] in tables
+        assert template["Actions"]["Inject"]["Targets"] == {"Tables": "Targets"}
+        # AND its role holds only the DynamoDB action's permissions
+        assert role_actions(gr_synth, "primary", template) == {*TABLE_FAULT_ACTIONS, "tag:GetResources"}
+
+
+def test_the_dr_region_has_no_table_experiment(gr_synth: Synth) -> None:
+    # GIVEN the DR region (DynamoDB keeps its replica), WHEN its templates are read, THEN only Lambda faults run
+    found = templates(gr_synth, "dr")
+    expected = {e.name for e in load_catalogue() if e.target != "table"}
+    assert set(found) == expected
+
+
+def test_docs_describe_every_experiment() -> None:
+    # GIVEN docs/chaos.md, THEN each experiment is described by name with its fault action
+    text = (ROOT / "docs" / "chaos.md").read_text(encoding="utf-8")
+    for entry in load_catalogue():
+        assert entry.name in text and entry.action in text
