@@ -56,11 +56,11 @@ print(json.dumps(at_import))
 
 #: What each handler module may not import at module import, and why it need not: the X-Ray SDK comes with the tracer,
 #: built at the first invocation; Powertools' data classes (every event source) come with the first Connect event.
-#: The Lex code hook's event wrapper subclasses Powertools' DictWrapper, so it still loads the data classes.
+#: The Lex code hook's event wrapper is its own mapping (not Powertools' DictWrapper, whose package loads them all).
 DEFERRED = {
     "clinic.caller_lookup": ("aws_xray_sdk", "aws_lambda_powertools.utilities.data_classes"),
     "clinic.callback": ("aws_xray_sdk", "aws_lambda_powertools.utilities.data_classes"),
-    "clinic.appointments": ("aws_xray_sdk",),
+    "clinic.appointments": ("aws_xray_sdk", "aws_lambda_powertools.utilities.data_classes"),
 }
 
 

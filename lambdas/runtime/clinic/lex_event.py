@@ -1,15 +1,14 @@
 """A typed view of the Lex V2 code-hook event and the responses the hook returns.
 
-Powertools has no Lex V2 data class, so this follows its DictWrapper style. Unknown keys are ignored: Lex adds
-fields without changing ``messageVersion``.
+Powertools has no Lex V2 data class, so this follows its DictWrapper style, without importing it: Powertools'
+``data_classes`` package imports every data class it has, which costs the code hook's cold start more than
+boto3's own import. Unknown keys are ignored: Lex adds fields without changing ``messageVersion``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
-
-from aws_lambda_powertools.utilities.data_classes.common import DictWrapper
 
 #: Lex V2 enumerations the hook answers with (Lex V2 API reference: Intent, DialogAction, ConfirmationState).
 INVOCATION_SOURCES = ("DialogCodeHook", "FulfillmentCodeHook")
@@ -41,12 +40,30 @@ def _slot(value: Any) -> dict[str, Any] | None:
     }
 
 
-class LexV2Event(DictWrapper):
+class LexV2Event(Mapping[str, Any]):
     """Lex V2 code-hook input (messageVersion 1.0), read without trusting its structure.
 
     Every property answers a value of its documented type, whatever the event holds: a hook must answer Lex with
-    a valid response even to an event it cannot use (``well_formed`` says whether it can).
+    a valid response even to an event it cannot use (``well_formed`` says whether it can). Like Powertools'
+    DictWrapper, it is a read-only mapping over the event, which ``raw_event`` answers as given.
     """
+
+    def __init__(self, data: Any) -> None:
+        self._data = data
+
+    @property
+    def raw_event(self) -> Any:
+        """The event as Lex sent it."""
+        return self._data
+
+    def __getitem__(self, key: str) -> Any:
+        return _mapping(self._data)[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(_mapping(self._data))
+
+    def __len__(self) -> int:
+        return len(_mapping(self._data))
 
     def _top(self, key: str) -> Any:
         return self.raw_event.get(key) if isinstance(self.raw_event, Mapping) else None
