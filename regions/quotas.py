@@ -106,22 +106,28 @@ CONNECT_QUOTAS: tuple[ConnectQuota, ...] = (
 )  # fmt: skip
 QUOTAS_BY_NAME: Mapping[str, ConnectQuota] = {quota.name: quota for quota in CONNECT_QUOTAS}
 
+#: What every instance already holds under these names: creating one more of the same name fails with
+#: DuplicateResourceException. Security profiles: admin guide, "Default security profiles"; routing profile: "Create a
+#: routing profile" (Basic Routing Profile); agent statuses: "Create custom agent statuses" (Available, Offline).
+INSTANCE_DEFAULT_NAMES: dict[str, frozenset[str]] = {
+    "security_profiles": frozenset({"Admin", "Agent", "CallCenterManager", "QualityAnalyst"}),
+    "routing_profiles": frozenset({"Basic Routing Profile"}),
+    "agent_statuses": frozenset({"Available", "Offline"}),
+}
+
 #: What every new instance holds before the kit adds anything, counted against the same quotas. The admin guide
 #: names one queue (BasicQueue), one hours of operation (Basic Hours) and one routing profile (Basic Routing
 #: Profile), the default flows ("Default flows": Default agent hold, agent transfer, agent whisper, customer hold,
 #: customer queue, customer whisper, outbound, queue transfer) and the sample flows ("Sample flows in Amazon
 #: Connect"), whose number the guide does not state and changes between releases: 30 flows are reserved for those
 #: as a margin, not a count. ``ivr preflight`` reads an existing instance's real usage.
-#: Every instance also has four security profiles (Admin, Agent, CallCenterManager, QualityAnalyst: admin guide,
-#: "Default security profiles") and two agent statuses (Available, Offline: admin guide, "Create custom agent
-#: statuses"). Its first admin user is made by whoever creates the instance: none is reserved here.
+#: The named defaults (security profiles, the routing profile, agent statuses) come from INSTANCE_DEFAULT_NAMES.
+#: Its first admin user is made by whoever creates the instance: none is reserved here.
 INSTANCE_OWN: Mapping[str, int] = {
     "contact_flows": 30,
     "queues": 1,
     "hours_of_operation": 1,
-    "routing_profiles": 1,
-    "security_profiles": 4,
-    "agent_statuses": 2,
+    **{kind: len(names) for kind, names in INSTANCE_DEFAULT_NAMES.items()},
 }
 
 

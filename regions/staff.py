@@ -20,6 +20,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from regions.quotas import INSTANCE_DEFAULT_NAMES
+
 Channel = Literal["VOICE", "CHAT", "TASK", "EMAIL"]
 #: The hierarchy's level names, top first: Connect has at most five (AWS::Connect::UserHierarchyStructure LevelOne
 #: to LevelFive).
@@ -31,14 +33,6 @@ MAX_PERMISSIONS = 500
 _E164 = r"^\+[1-9]\d{1,14}$"
 
 
-#: What every instance already holds under these names: creating one more of the same name fails with
-#: DuplicateResourceException. Security profiles: admin guide, "Default security profiles"; routing profile: "Create a
-#: routing profile" (Basic Routing Profile); agent statuses: "Create custom agent statuses" (Available, Offline).
-INSTANCE_DEFAULT_NAMES: dict[str, frozenset[str]] = {
-    "security_profiles": frozenset({"Admin", "Agent", "CallCenterManager", "QualityAnalyst"}),
-    "routing_profiles": frozenset({"Basic Routing Profile"}),
-    "agent_statuses": frozenset({"Available", "Offline"}),
-}
 #: After contact work, in seconds: 0 (no limit) to 2,000,000 (Connect API reference, UserPhoneConfig
 #: AfterContactWorkTimeLimit).
 MAX_AFTER_CONTACT_WORK_SECONDS = 2_000_000
