@@ -403,6 +403,82 @@ class Chaos(_Strict):
     duration_minutes: int = Field(default=5, ge=1, le=60)
 
 
+#: An IAM user or role ARN, as aws:approve's Approvers take them (SSM user guide, "aws:approve - Pause an
+#: automation for manual approval": IAM users, roles, or IAM Identity Center users). The kit takes ARNs only, so
+#: that a typo is caught here rather than when the approval step first waits.
+_APPROVER = r"^arn:aws[a-z-]*:iam::\d{12}:(user|role)/[\w+=,.@/-]{1,512}$"
+
+
+class Approval(_Strict):
+    """A person says yes before an automatic failover moves calls: the automation's first step is ``aws:approve``.
+
+    SSM user guide, "aws:approve": the step waits for ``minimum`` approvals from ``approvers`` (at most 10
+    principals) and rejects on ``timeout_minutes`` (its timeoutSeconds; default 7 days, at most 30 days); a
+    rejection or a timeout ends the automation, so nothing moves.
+    """
+
+    approvers: list[str] = Field(min_length=1, max_length=10)
+    minimum: int = Field(default=1, ge=1, le=10)
+    timeout_minutes: int = Field(default=30, ge=1, le=43200)
+
+    @field_validator("approvers")
+    @classmethod
+    def _arns(cls, value: list[str]) -> list[str]:
+        for arn in value:
+            if not re.fullmatch(_APPROVER, arn):
+                raise ValueError(f"{arn!r} is not an IAM user or role ARN (arn:aws:iam::<account>:role/<name>)")
+        if len(set(value)) != len(value):
+            raise ValueError("an approver is listed twice")
+        return value
+
+    @model_validator(mode="after")
+    def _reachable(self) -> Approval:
+        if self.minimum > len(self.approvers):
+            raise ValueError(
+                f"minimum {self.minimum} is more than the {len(self.approvers)} approver(s) listed: the approval "
+                "could never be given"
+            )
+        return self
+
+
+class Failover(_Strict):
+    """Opt-in automatic failover (docs/self-healing-dr.md, "Automatic failover"); off unless ``automatic: true``.
+
+    The primary's health is a composite alarm in the primary region; a probe in the DR region reads it every
+    minute and publishes "primary healthy" (1/0, an unreachable primary counts 0); ``unhealthy_minutes`` of the
+    last ``evaluation_minutes`` at 0 (missing data counts as 0) put a DR-region alarm in ALARM, and a guard in the
+    DR region starts the one-way failover automation unless a guard says no: ``cooldown_minutes`` since the last
+    failover to the DR region (automatic, drill or ``ivr failover``), at most one automatic failover per
+    ``window_hours``, an operator holding the failover lock, or the DR region already taking the calls. It never
+    fails back.
+    """
+
+    automatic: bool = False
+    #: Since the last failover to the DR region, whoever made it: a region that flaps is not moved twice.
+    cooldown_minutes: int = Field(default=60, ge=15, le=10080)
+    #: At most one automatic failover per this many hours (a rolling window).
+    window_hours: int = Field(default=24, ge=1, le=720)
+    #: How many one-minute readings out of ``evaluation_minutes`` must say "unhealthy" (CloudWatch "M out of N":
+    #: DatapointsToAlarm <= EvaluationPeriods; CloudWatch user guide, "Evaluating an alarm").
+    unhealthy_minutes: int = Field(default=3, ge=1, le=60)
+    evaluation_minutes: int = Field(default=5, ge=1, le=60)
+    approval: Approval | None = None
+
+    @model_validator(mode="after")
+    def _m_of_n(self) -> Failover:
+        if self.unhealthy_minutes > self.evaluation_minutes:
+            raise ValueError(
+                f"unhealthy_minutes {self.unhealthy_minutes} is more than evaluation_minutes "
+                f"{self.evaluation_minutes}: CloudWatch's DatapointsToAlarm cannot exceed EvaluationPeriods"
+            )
+        if self.cooldown_minutes > self.window_hours * 60:
+            raise ValueError(
+                f"cooldown_minutes {self.cooldown_minutes} is longer than window_hours {self.window_hours}: the "
+                "window would never be the guard that stops a second failover; lengthen window_hours"
+            )
+        return self
+
+
 #: Values that are personal whatever their name: the caller's number, what callers say to the bot.
 SensitiveSource = Literal["CustomerEndpoint.Address", "Lex.Slots"]
 
@@ -601,6 +677,7 @@ class Deployment(_Strict):
     agents: Agents = Field(default_factory=Agents)
     chaos: Chaos = Field(default_factory=Chaos)
     canaries: Canaries = Field(default_factory=Canaries)
+    failover: Failover = Field(default_factory=Failover)
     test_cases: FlowTestSettings = Field(default_factory=FlowTestSettings)
     flows: FlowLayout = Field(default_factory=FlowLayout)
     data: DataProtection = Field(default_factory=DataProtection)
@@ -750,6 +827,34 @@ class Deployment(_Strict):
                 "phone_numbers: in global-resiliency mode every number is claimed to the one traffic "
                 "distribution group, which cannot be deleted while it holds numbers; set keep_on_destroy "
                 "the same (true or false) on every number"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _automatic_failover_can_work(self) -> Deployment:
+        """Automatic failover moves calls with the traffic distribution group, and watches the canary."""
+        if not self.failover.automatic:
+            return self
+        if self.dr_mode == "standalone":
+            # Callers dial each region's own numbers in standalone mode; nothing in AWS moves them (a carrier or
+            # a published number change does, runbooks/failover.md). Connect's UpdateTrafficDistribution, which
+            # the failover automation calls, needs a traffic distribution group: Global Resiliency only (Connect
+            # admin guide, "Set up Amazon Connect Global Resiliency").
+            _refuse_field(
+                ("failover", "automatic"),
+                True,
+                "automatic failover needs dr_mode: global-resiliency: in standalone mode callers dial each "
+                "region's numbers and no API can move them, so an automatic failover could only raise capacity. "
+                "Use `ivr failover` and runbooks/failover.md, or set automatic: false",
+            )
+        if not self.canaries_on:
+            # Without the canary a primary whose calls fail before any flow or function runs raises no error
+            # metric: the composite alarm would stay OK while no caller gets through.
+            _refuse_field(
+                ("failover", "automatic"),
+                True,
+                "automatic failover watches the primary's canary (test calls), the only signal that sees calls "
+                "that never reach a flow: set canaries.enabled: true (or use data.profile: production)",
             )
         return self
 

@@ -79,6 +79,8 @@ class DrillDocuments(Construct):
         values = drill_values(settings, tdg_arn, flows)
         archive, sha256 = script_archive()
         asset = assets.Asset(self, "Script", path=str(archive))
+        #: What another document of the same steps needs (the automatic failover's, runbooks/autofailover/).
+        self.values, self.script, self.attachment = values, asset, ScriptAttachment(ATTACHMENT, sha256)
         self.role = iam.Role(
             self,
             "Role",

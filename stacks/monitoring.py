@@ -75,6 +75,8 @@ class Monitoring(Construct):
             )
         action = cw_actions.SnsAction(self.topic)
         self.alarms: list[cw.Alarm] = []
+        #: The functions' error alarms (those the registry asks for): part of the primary's health.
+        self.function_errors: list[cw.Alarm] = []
 
         def alarm(name: str, metric: cw.IMetric, threshold: float, description: str) -> cw.Alarm:
             created = cw.Alarm(
@@ -100,11 +102,13 @@ class Monitoring(Construct):
             duration = fn.metric_duration(period=FIVE_MINUTES, statistic="p99")
             chosen = alarms.get(key_name, ())
             if "errors" in chosen:
-                alarm(
-                    f"{key_name}Errors",
-                    errors,
-                    thresholds.lambda_errors,
-                    f"{key_name} failed: callers take the flow's error branch",
+                self.function_errors.append(
+                    alarm(
+                        f"{key_name}Errors",
+                        errors,
+                        thresholds.lambda_errors,
+                        f"{key_name} failed: callers take the flow's error branch",
+                    )
                 )
             if "throttles" in chosen:
                 alarm(

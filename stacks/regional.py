@@ -27,6 +27,7 @@ from lex.infrastructure import ClinicBot, ReplicatedBotAccess
 from lex.model import BotModel
 from regions.config import RegionSettings
 from regions.nag import LOG_GROUP_WITHOUT_CMK, acknowledge
+from runbooks.autofailover.infrastructure import AutoFailover, PrimaryHealth
 from runbooks.infrastructure import ChaosExperiment, DrillDocuments
 from stacks.handoff.infrastructure import PeerHandoff
 from stacks.monitoring import Monitoring
@@ -106,8 +107,9 @@ class IvrRegionalStack(cdk.Stack):
             locales=list(deployment.lex.locales),
         )
 
+        canary = None
         if deployment.canaries_on:
-            Canary(
+            canary = Canary(
                 self,
                 "Canary",
                 settings=settings,
@@ -131,6 +133,27 @@ class IvrRegionalStack(cdk.Stack):
                 table=functions.table,
                 percent=deployment.chaos.invocation_percent,
                 minutes=deployment.chaos.duration_minutes,
+            )
+        if deployment.failover.automatic and settings.is_primary:
+            PrimaryHealth(
+                self,
+                "PrimaryHealth",
+                settings=settings,
+                instance_id=center.instance_id,
+                watched=[*([canary.alarm] if canary else []), monitoring.flow_errors, *monitoring.function_errors],
+                topic=monitoring.topic,
+            )
+        elif deployment.failover.automatic and group_arn is not None:
+            AutoFailover(
+                self,
+                "AutoFailover",
+                settings=settings,
+                tdg_arn=group_arn,
+                values=drills.values,
+                script=drills.script,
+                attachment=drills.attachment,
+                automation_role=drills.role,
+                topic=monitoring.topic,
             )
         for name, document in drills.documents.items():
             cdk.CfnOutput(self, f"Drill{_pascal(name)}Document", value=document.ref)

@@ -151,3 +151,10 @@ def standalone_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
 def gr_kept_numbers_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
     """Global-resiliency mode with numbers kept on teardown, synthesized once per session, cdk-nag included."""
     return _synth(CONFIGS / "gr-kept-numbers.yaml", tmp_path_factory)
+
+
+@pytest.fixture(scope="session")
+def gr_autofailover_synth(tmp_path_factory: pytest.TempPathFactory) -> Synth:
+    """The sample with opt-in automatic failover and an approval step, synthesized once per session, cdk-nag
+    included."""
+    return _synth(CONFIGS / "gr-autofailover.yaml", tmp_path_factory)

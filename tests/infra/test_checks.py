@@ -13,7 +13,7 @@ from ivr.assembly import cfn_lint, nested_templates, read_assembly
 from tests.conftest import ROOT, Synth
 
 
-@pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth"])
+@pytest.mark.parametrize("fixture", ["gr_synth", "standalone_synth", "gr_autofailover_synth"])
 @pytest.mark.parametrize("role", ["primary", "dr", "other"])
 def test_cfn_lint_finds_no_error(fixture: str, role: str, request: pytest.FixtureRequest) -> None:
     # GIVEN one stack of a synthesized assembly (one test per template, so that workers lint them in parallel)

@@ -78,6 +78,13 @@ EXTRA: dict[str, tuple[tuple[str, ...], str]] = {
     ),
 }
 
+# A document whose assumeRole names a service role runs as that role: who starts it passes the role to SSM.
+EXTRA["ssm:StartAutomationExecution"] = (
+    ("iam:PassRole",),
+    "Systems Manager user guide, 'Setting up Automation', 'Configure the service role (assume role)': the "
+    "principal that starts an automation with an assume role needs iam:PassRole on that role",
+)
+
 #: Dependent actions of the Service Authorization Reference that a call needs only when a request parameter is
 #: given (None: never, for the requests the kit makes), with the source that says so.
 ONLY_WITH: dict[tuple[str, str], tuple[str | None, str]] = {
@@ -340,7 +347,7 @@ def _templates(synth: Synth) -> Iterator[tuple[str, dict[str, Any]]]:
     yield "dr", synth.dr
 
 
-DEPLOYMENTS = ["gr_synth", "standalone_synth"]
+DEPLOYMENTS = ["gr_synth", "standalone_synth", "gr_autofailover_synth"]
 
 
 # -- the tables are right -----------------------------------------------------------------------------------------
