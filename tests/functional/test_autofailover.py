@@ -1,0 +1,285 @@
+"""The automatic failover's functions in-process: the DR region's probe of the primary, and the guard that decides.
+
+Real event shapes (``tests/events/``: the CloudWatch alarm state change EventBridge delivers, and the input the
+probe's schedule sends); CloudWatch, Connect, SSM and CloudTrail through botocore's Stubber, which checks every
+request against the service models.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from types import ModuleType
+from typing import Any
+
+import boto3
+import pytest
+from botocore.exceptions import EndpointConnectionError
+from botocore.stub import ANY, Stubber
+
+from regions.config import load_deployment
+from runbooks.autofailover.infrastructure import health_alarm_name
+from tests.conftest import CONFIGS, ROOT, load_event
+
+DEPLOYMENT = load_deployment(CONFIGS / "gr-autofailover.yaml")
+PRIMARY, DR = DEPLOYMENT.primary_region, DEPLOYMENT.dr_region
+TDG = f"arn:aws:connect:{PRIMARY}:111111111111:traffic-distribution-group/0c2d7c1a-5ae2-4c2c-a3a1-6f0a1d2b3c4d"
+NOW = datetime(2026, 12, 3, 14, 5, tzinfo=UTC)
+EXECUTION = "4ce5ca7e-8c4c-4d4b-9a4e-7a7f0a1b2c3d"
+
+
+def _load(name: str, relative: str) -> ModuleType:
+    """A runtime module by path, registered (its dataclasses look their module up in sys.modules)."""
+    spec = importlib.util.spec_from_file_location(name, ROOT / relative)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+probe = _load("autofailover_probe", "runbooks/autofailover/runtime/probe.py")
+guard = _load("autofailover_guard", "runbooks/autofailover/runtime/guard.py")
+
+
+def stubbed(service: str, region: str = DR) -> tuple[Any, Stubber]:
+    client = boto3.client(service, region_name=region, aws_access_key_id="x", aws_secret_access_key="x")
+    stub = Stubber(client)
+    stub.activate()
+    return client, stub
+
+
+# -- the probe -------------------------------------------------------------------------------------------------
+ALARM = health_alarm_name(DEPLOYMENT.region("primary"))
+
+
+def described(stub: Stubber, state: str | None) -> None:
+    alarms = [] if state is None else [{"AlarmName": ALARM, "StateValue": state, "StateReason": "because"}]
+    stub.add_response("describe_alarms", {"CompositeAlarms": alarms, "MetricAlarms": []},
+                      {"AlarmNames": [ALARM], "AlarmTypes": ["CompositeAlarm"]})  # fmt: skip
+
+
+@pytest.mark.parametrize(("state", "healthy"), [("ALARM", 0), ("OK", 1), ("INSUFFICIENT_DATA", 1), (None, 1)])
+def test_the_probe_reads_the_composite_alarm_in_the_primary(state: str | None, healthy: int) -> None:
+    # GIVEN the primary's CloudWatch reporting the composite alarm in ``state`` (None: no such alarm)
+    cloudwatch, stub = stubbed("cloudwatch", PRIMARY)
+    described(stub, state)
+    # WHEN the probe reads it
+    value, why = probe.primary_healthy(cloudwatch, ALARM)
+    # THEN only ALARM counts as unhealthy, and the reason says what was read
+    assert value == healthy
+    assert (ALARM in why) and ("not counted as an outage" in why if state is None else state in why)
+    stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize("failure", ["server-error", "no-connection"])
+def test_a_primary_that_does_not_answer_counts_as_unhealthy(failure: str) -> None:
+    # GIVEN the primary's CloudWatch answering 503, or not reachable at all
+    cloudwatch, stub = stubbed("cloudwatch", PRIMARY)
+    if failure == "server-error":
+        stub.add_client_error("describe_alarms", "ServiceUnavailable", "down", 503)
+    else:
+        stub.deactivate()
+        cloudwatch.meta.events.register(
+            "before-send.*", lambda **_: (_ for _ in ()).throw(EndpointConnectionError(endpoint_url="x"))
+        )
+    # WHEN the probe reads the alarm THEN the primary counts as unhealthy, and why is said
+    value, why = probe.primary_healthy(cloudwatch, ALARM)
+    assert value == 0 and "did not answer" in why
+
+
+def test_the_probe_publishes_its_verdict_at_the_schedules_time() -> None:
+    # GIVEN the input the schedule sends (<aws.scheduler.scheduled-time>) and the DR region's CloudWatch
+    event = load_event("schedulerProbeInput")
+    at = probe.scheduled_time(event)
+    cloudwatch, stub = stubbed("cloudwatch")
+    stub.add_response("put_metric_data", {}, {"Namespace": "ClinicIvr/AutoFailover", "MetricData": [{
+        "MetricName": "PrimaryHealthy", "Dimensions": [{"Name": "Deployment", "Value": DEPLOYMENT.name}],
+        "Timestamp": at, "Value": 0, "Unit": "Count"}]})  # fmt: skip
+    # WHEN the verdict is published THEN one datapoint at the scheduled minute carries it
+    probe.publish(cloudwatch, DEPLOYMENT.name, 0, at)
+    stub.assert_no_pending_responses()
+    assert at == datetime.fromisoformat(event["scheduledTime"].replace("Z", "+00:00"))
+
+
+def test_an_input_without_a_time_is_stamped_now() -> None:
+    # GIVEN an empty input (a test invoke) WHEN its time is read THEN it is now, in UTC
+    assert abs(probe.scheduled_time({}) - datetime.now(UTC)) < timedelta(minutes=1)
+
+
+# -- the guard -------------------------------------------------------------------------------------------------
+SETTINGS = guard.Settings(
+    deployment=DEPLOYMENT.name,
+    document="clinic-dr-AutoFailoverDocument-abc",
+    tdg_arn=TDG,
+    dr_region=DR,
+    lock=f"/ivr/{DEPLOYMENT.name}/operator-lock",
+    claims=f"/ivr/{DEPLOYMENT.name}/auto-failover",
+    cooldown=timedelta(minutes=DEPLOYMENT.failover.cooldown_minutes),
+    window=timedelta(hours=DEPLOYMENT.failover.window_hours),
+)
+
+
+class Aws:
+    """The guard's clients in the DR region, each with its Stubber, and the answers queued in call order."""
+
+    def __init__(self) -> None:
+        made = {s: stubbed(s) for s in ("connect", "ssm", "cloudtrail")}
+        self.clients = {s: c for s, (c, _) in made.items()}
+        self.stubs = {s: st for s, (_, st) in made.items()}
+
+    def __call__(self, service: str) -> Any:
+        return self.clients[service]
+
+    def split(self, dr_percent: int) -> Aws:
+        self.stubs["connect"].add_response("get_traffic_distribution", {"TelephonyConfig": {"Distributions": [
+            {"Region": DR, "Percentage": dr_percent}, {"Region": PRIMARY, "Percentage": 100 - dr_percent}]}},
+            {"Id": TDG})  # fmt: skip
+        return self
+
+    def lock(self, holder: str | None) -> Aws:
+        if holder is None:
+            self.stubs["ssm"].add_client_error("get_parameter", "ParameterNotFound", "none", 400,
+                                               expected_params={"Name": SETTINGS.lock})  # fmt: skip
+        else:
+            self.stubs["ssm"].add_response("get_parameter", {"Parameter": {"Name": SETTINGS.lock, "Value": holder}},
+                                           {"Name": SETTINGS.lock})  # fmt: skip
+        return self
+
+    def trail(self, moved_at: datetime | None) -> Aws:
+        events = [] if moved_at is None else [{"EventName": "UpdateTrafficDistribution", "EventTime": moved_at,
+                                               "Username": "alice"}]  # fmt: skip
+        self.stubs["cloudtrail"].add_response("lookup_events", {"Events": events}, {
+            "LookupAttributes": [{"AttributeKey": "EventName", "AttributeValue": "UpdateTrafficDistribution"}],
+            "StartTime": NOW - SETTINGS.cooldown, "EndTime": NOW, "MaxResults": 1})  # fmt: skip
+        return self
+
+    def claims(self, *at: datetime) -> Aws:
+        parameters = [{"Name": f"{SETTINGS.claims}/{i:06d}", "Value": json.dumps({"at": t.isoformat()})}
+                      for i, t in enumerate(at, 1)]  # fmt: skip
+        self.stubs["ssm"].add_response("get_parameters_by_path", {"Parameters": parameters}, {"Path": SETTINGS.claims})
+        return self
+
+    def claim(self, number: int, *, taken: bool = False) -> Aws:
+        name = f"{SETTINGS.claims}/{number:06d}"
+        expected = {"Name": name, "Value": ANY, "Type": "String", "Overwrite": False, "Description": ANY}
+        if taken:
+            self.stubs["ssm"].add_client_error("put_parameter", "ParameterAlreadyExists", "exists", 400,
+                                               expected_params=expected)  # fmt: skip
+        else:
+            self.stubs["ssm"].add_response("put_parameter", {"Version": 1}, expected)
+        return self
+
+    def start(self, *, fails: bool = False) -> Aws:
+        expected = {"DocumentName": SETTINGS.document}
+        if fails:
+            self.stubs["ssm"].add_client_error("start_automation_execution", "InvalidAutomationExecutionParameters",
+                                               "bad", 400, expected_params=expected)  # fmt: skip
+        else:
+            self.stubs["ssm"].add_response("start_automation_execution", {"AutomationExecutionId": EXECUTION}, expected)
+        return self
+
+    def done(self) -> None:
+        for stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+@pytest.fixture
+def alarm_event() -> dict[str, Any]:
+    return load_event("cloudWatchAlarmStateChange")
+
+
+@pytest.fixture
+def aws() -> Iterator[Aws]:
+    fakes = Aws()
+    yield fakes
+    fakes.done()
+
+
+def test_a_primary_down_with_no_guard_in_the_way_starts_the_one_way_failover(
+    alarm_event: dict[str, Any], aws: Aws
+) -> None:
+    # GIVEN the alarm entering ALARM, calls in the primary, no lock, no recent failover, an old automatic one
+    old = NOW - SETTINGS.window - timedelta(minutes=1)
+    aws.split(0).lock(None).trail(None).claims(old).claim(2).start()
+    name = f"{SETTINGS.claims}/000002"
+    aws.stubs["ssm"].add_response("put_parameter", {"Version": 2}, {"Name": name, "Value": ANY, "Type": "String",
+                                                                     "Overwrite": True})  # fmt: skip
+    # WHEN the guard decides
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    # THEN it claimed the next number and started the document, and says so
+    assert decision.started and decision.execution_id == EXECUTION and decision.claim == name
+
+
+def test_the_dr_region_already_taking_every_call_is_left_alone(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN calls already all in the DR region (a failover done, by hand or not) WHEN the guard decides
+    aws.split(100)
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    # THEN nothing starts: the guard never moves calls the other way
+    assert not decision.started and "already takes 100 %" in decision.reason
+
+
+def test_an_operator_holding_the_lock_stops_it(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN an operator's `ivr failover` or drill holding the lock (runbooks/lock.py's value)
+    holder = json.dumps({"user": "bob", "host": "laptop", "token": "t1", "deadline": "2026-12-03T16:00:00+00:00"})
+    aws.split(0).lock(holder)
+    # WHEN the guard decides THEN it stands back, naming the holder
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert not decision.started and "bob" in decision.reason and SETTINGS.lock in decision.reason
+
+
+def test_a_recent_failover_by_hand_holds_the_cooldown(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN calls moved to the DR region 10 minutes ago (CloudTrail's event history), and since moved back
+    aws.split(0).lock(None).trail(NOW - timedelta(minutes=10))
+    # WHEN the guard decides THEN the cooldown stops it, saying who moved them
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert not decision.started and "alice" in decision.reason and "cooldown" in decision.reason
+
+
+def test_one_automatic_failover_per_window(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN an automatic failover within the window (older than the cooldown)
+    aws.split(0).lock(None).trail(None).claims(NOW - SETTINGS.window + timedelta(minutes=5))
+    # WHEN the guard decides THEN the window stops it
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert not decision.started and "at most one per window" in decision.reason and "#1" in decision.reason
+
+
+def test_two_triggers_at_once_start_one_automation(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN another trigger (a duplicate delivery) that created claim 1 between this one's read and its write
+    aws.split(0).lock(None).trail(None).claims().claim(1, taken=True)
+    # WHEN this one decides THEN it starts nothing: the other does
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert not decision.started and "claimed" in decision.reason and decision.claim.endswith("/000001")
+
+
+def test_a_failed_start_gives_its_claim_back(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN no guard in the way, but SSM refusing to start the automation
+    aws.split(0).lock(None).trail(None).claims().claim(1).start(fails=True)
+    aws.stubs["ssm"].add_response("delete_parameter", {}, {"Name": f"{SETTINGS.claims}/000001"})
+    # WHEN the guard decides THEN the error surfaces (the invocation fails, in the log) and the claim is deleted
+    with pytest.raises(Exception, match="InvalidAutomationExecutionParameters"):
+        guard.decide(alarm_event, SETTINGS, aws, NOW)
+
+
+@pytest.mark.parametrize("change", ["back-to-ok", "another-event"])
+def test_anything_but_an_alarm_entering_alarm_is_ignored(alarm_event: dict[str, Any], aws: Aws, change: str) -> None:
+    # GIVEN the alarm returning to OK, or an event of another kind (a replay, a test event)
+    if change == "back-to-ok":
+        alarm_event["detail"]["state"]["value"] = "OK"
+    else:
+        alarm_event["detail-type"] = "Scheduled Event"
+    # WHEN the guard decides THEN it reads nothing and starts nothing (no stubbed answer is consumed)
+    assert not guard.decide(alarm_event, SETTINGS, aws, NOW).started
+
+
+def test_the_guards_environment_is_checked_at_cold_start() -> None:
+    # GIVEN an environment without the document's name WHEN read THEN it says what is missing
+    with pytest.raises(RuntimeError, match="DOCUMENT"):
+        guard.Settings.from_environment({"DEPLOYMENT": "clinic", "AWS_REGION": DR})
+    # AND a complete one gives the deployment's lock and claims paths
+    settings = guard.Settings.from_environment({"DEPLOYMENT": "clinic", "DOCUMENT": "d", "TDG_ARN": TDG,
+        "AWS_REGION": DR, "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24"})  # fmt: skip
+    assert (settings.lock, settings.claims) == ("/ivr/clinic/operator-lock", "/ivr/clinic/auto-failover")
