@@ -55,7 +55,7 @@ def test_the_test_deployment_asks_for_it_with_an_approval() -> None:
             {**ON, "approval": {"approvers": ["arn:aws:iam::111111111111:role/a"], "timeout_minutes": 50000}},
             "failover.approval.timeout_minutes",
             "less than or equal to 43200",
-        ),  # fmt: skip
+        ),
         ({**ON, "surprise": 1}, "failover.surprise", "Extra inputs"),
     ],
 )
