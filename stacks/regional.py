@@ -134,16 +134,19 @@ class IvrRegionalStack(cdk.Stack):
                 percent=deployment.chaos.invocation_percent,
                 minutes=deployment.chaos.duration_minutes,
             )
-        if deployment.failover.automatic and settings.is_primary:
+        # Automatic failover (opt-in) watches the canary, which the deployment file then requires.
+        if deployment.failover.automatic and canary is not None and settings.is_primary:
             PrimaryHealth(
                 self,
                 "PrimaryHealth",
                 settings=settings,
                 instance_id=center.instance_id,
-                watched=[*([canary.alarm] if canary else []), monitoring.flow_errors, *monitoring.function_errors],
+                canary=canary.alarm,
+                flow_errors=monitoring.flow_errors,
+                function_errors=monitoring.function_errors,
                 topic=monitoring.topic,
             )
-        elif deployment.failover.automatic and group_arn is not None:
+        elif deployment.failover.automatic and canary is not None and group_arn is not None:
             AutoFailover(
                 self,
                 "AutoFailover",
@@ -154,6 +157,7 @@ class IvrRegionalStack(cdk.Stack):
                 attachment=drills.attachment,
                 automation_role=drills.role,
                 topic=monitoring.topic,
+                standby_canary=canary.alarm,
             )
         for name, document in drills.documents.items():
             cdk.CfnOutput(self, f"Drill{_pascal(name)}Document", value=document.ref)

@@ -69,8 +69,26 @@ def unhealthy_alarm_name(deployment_name: str) -> str:
     return f"{deployment_name}-auto-failover-primary-unhealthy"
 
 
+def health_rule(
+    canary: cw.IAlarm, throttled: cw.IAlarm, flow_errors: cw.IAlarm, function_errors: Sequence[cw.IAlarm]
+) -> cw.IAlarmRule:
+    """When the primary counts as failing callers: its canary's test calls fail, or Connect rejects calls, or flows
+    take error branches *while* a function fails.
+
+    Flow errors alone or one function's errors alone are more often a defect than a Region's outage, and a defect
+    travels: Global Resiliency mirrors the flows to the replica and the DR region runs the same code, so failing
+    over would not help. Both together, or the canary, or throttling, say the Region's service is failing.
+    """
+    together = (
+        cw.AlarmRule.all_of(flow_errors, cw.AlarmRule.any_of(*function_errors))
+        if function_errors
+        else (cw.AlarmRule.from_alarm(flow_errors, cw.AlarmState.ALARM))
+    )
+    return cw.AlarmRule.any_of(canary, throttled, together)
+
+
 class PrimaryHealth(Construct):
-    """The primary region's composite health alarm: ALARM when any of its underlying alarms is in ALARM."""
+    """The primary region's composite health alarm (``health_rule``) and the ThrottledCalls alarm it adds."""
 
     def __init__(
         self,
@@ -79,7 +97,9 @@ class PrimaryHealth(Construct):
         *,
         settings: RegionSettings,
         instance_id: str,
-        watched: Sequence[cw.IAlarm],
+        canary: cw.IAlarm,
+        flow_errors: cw.IAlarm,
+        function_errors: Sequence[cw.IAlarm],
         topic: sns.ITopic,
     ) -> None:
         super().__init__(scope, construct_id)
@@ -104,12 +124,11 @@ class PrimaryHealth(Construct):
         self.throttled.add_alarm_action(cw_actions.SnsAction(topic))
         self.throttled.add_ok_action(cw_actions.SnsAction(topic))
         self.throttled.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
-        alarms = [*watched, self.throttled]
         self.alarm = cw.CompositeAlarm(
             self,
             "Health",
             composite_alarm_name=health_alarm_name(settings),
-            alarm_rule=cw.AlarmRule.any_of(*alarms),
+            alarm_rule=health_rule(canary, self.throttled, flow_errors, function_errors),
             alarm_description=(
                 "The primary region is failing callers (canary, flow errors, function errors or Connect throttling). "
                 "With failover.automatic the DR region reads this alarm every minute and may fail over."
@@ -135,6 +154,7 @@ class AutoFailover(Construct):
         attachment: ScriptAttachment,
         automation_role: iam.IRole,
         topic: sns.ITopic,
+        standby_canary: cw.IAlarm,
     ) -> None:
         super().__init__(scope, construct_id)
         from regions.custom_resource import HANDLER_RUNTIME_REASON, kit_function
@@ -298,6 +318,9 @@ class AutoFailover(Construct):
             statements=[
                 # GetTrafficDistribution with the group's full ARN, asked in the DR region (Connect API reference).
                 iam.PolicyStatement(actions=["connect:GetTrafficDistribution"], resources=connect_arns),
+                # The DR region's own canary alarm, a metric alarm: DescribeAlarms scoped to it (Service
+                # Authorization Reference, CloudWatch: DescribeAlarms takes the alarm resource type).
+                iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[standby_canary.alarm_arn]),
                 iam.PolicyStatement(
                     actions=["ssm:GetParameter"], resources=[f"{parameter}/ivr/{deployment.name}/operator-lock"]
                 ),
@@ -323,6 +346,7 @@ class AutoFailover(Construct):
                 "DEPLOYMENT": deployment.name,
                 "DOCUMENT": self.document.ref,
                 "TDG_ARN": tdg_arn,
+                "STANDBY_CANARY": standby_canary.alarm_name,
                 "COOLDOWN_MINUTES": str(config.cooldown_minutes),
                 "WINDOW_HOURS": str(config.window_hours),
                 "POWERTOOLS_SERVICE_NAME": "auto-failover-guard",

@@ -115,6 +115,7 @@ SETTINGS = guard.Settings(
     deployment=DEPLOYMENT.name,
     document="clinic-dr-AutoFailoverDocument-abc",
     tdg_arn=TDG,
+    standby_canary="clinic-dr-CanaryFailedC50129D7-1A2B3C4D5E6F",
     dr_region=DR,
     lock=f"/ivr/{DEPLOYMENT.name}/operator-lock",
     claims=f"/ivr/{DEPLOYMENT.name}/auto-failover",
@@ -127,7 +128,7 @@ class Aws:
     """The guard's clients in the DR region, each with its Stubber, and the answers queued in call order."""
 
     def __init__(self) -> None:
-        made = {s: stubbed(s) for s in ("connect", "ssm", "cloudtrail")}
+        made = {s: stubbed(s) for s in ("connect", "cloudwatch", "ssm", "cloudtrail")}
         self.clients = {s: c for s, (c, _) in made.items()}
         self.stubs = {s: st for s, (_, st) in made.items()}
 
@@ -138,6 +139,13 @@ class Aws:
         self.stubs["connect"].add_response("get_traffic_distribution", {"TelephonyConfig": {"Distributions": [
             {"Region": DR, "Percentage": dr_percent}, {"Region": PRIMARY, "Percentage": 100 - dr_percent}]}},
             {"Id": TDG})  # fmt: skip
+        return self
+
+    def standby(self, state: str = "OK") -> Aws:
+        alarm = {"AlarmName": SETTINGS.standby_canary, "StateValue": state, "StateReason": "1 test case failed"}
+        self.stubs["cloudwatch"].add_response(
+            "describe_alarms", {"MetricAlarms": [alarm]}, {"AlarmNames": [SETTINGS.standby_canary]}
+        )
         return self
 
     def lock(self, holder: str | None) -> Aws:
@@ -204,7 +212,7 @@ def test_a_primary_down_with_no_guard_in_the_way_starts_the_one_way_failover(
 ) -> None:
     # GIVEN the alarm entering ALARM, calls in the primary, no lock, no recent failover, an old automatic one
     old = NOW - SETTINGS.window - timedelta(minutes=1)
-    aws.split(0).lock(None).trail(None).claims(old).claim(2).start()
+    aws.split(0).standby().lock(None).trail(None).claims(old).claim(2).start()
     name = f"{SETTINGS.claims}/000002"
     aws.stubs["ssm"].add_response("put_parameter", {"Version": 2}, {"Name": name, "Value": ANY, "Type": "String",
                                                                      "Overwrite": True})  # fmt: skip
@@ -222,10 +230,18 @@ def test_the_dr_region_already_taking_every_call_is_left_alone(alarm_event: dict
     assert not decision.started and "already takes 100 %" in decision.reason
 
 
+def test_a_dr_region_failing_too_is_not_failed_over_to(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN the DR region's own canary in ALARM (its test calls fail as well)
+    aws.split(0).standby("ALARM")
+    # WHEN the guard decides THEN it starts nothing: the fault is not the primary's alone
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert not decision.started and "canary fails too" in decision.reason and "1 test case failed" in decision.reason
+
+
 def test_an_operator_holding_the_lock_stops_it(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN an operator's `ivr failover` or drill holding the lock (runbooks/lock.py's value)
     holder = json.dumps({"user": "bob", "host": "laptop", "token": "t1", "deadline": "2026-12-03T16:00:00+00:00"})
-    aws.split(0).lock(holder)
+    aws.split(0).standby().lock(holder)
     # WHEN the guard decides THEN it stands back, naming the holder
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "bob" in decision.reason and SETTINGS.lock in decision.reason
@@ -233,7 +249,7 @@ def test_an_operator_holding_the_lock_stops_it(alarm_event: dict[str, Any], aws:
 
 def test_a_recent_failover_by_hand_holds_the_cooldown(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN calls moved to the DR region 10 minutes ago (CloudTrail's event history), and since moved back
-    aws.split(0).lock(None).trail(NOW - timedelta(minutes=10))
+    aws.split(0).standby().lock(None).trail(NOW - timedelta(minutes=10))
     # WHEN the guard decides THEN the cooldown stops it, saying who moved them
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "alice" in decision.reason and "cooldown" in decision.reason
@@ -241,7 +257,7 @@ def test_a_recent_failover_by_hand_holds_the_cooldown(alarm_event: dict[str, Any
 
 def test_one_automatic_failover_per_window(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN an automatic failover within the window (older than the cooldown)
-    aws.split(0).lock(None).trail(None).claims(NOW - SETTINGS.window + timedelta(minutes=5))
+    aws.split(0).standby().lock(None).trail(None).claims(NOW - SETTINGS.window + timedelta(minutes=5))
     # WHEN the guard decides THEN the window stops it
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "at most one per window" in decision.reason and "#1" in decision.reason
@@ -249,7 +265,7 @@ def test_one_automatic_failover_per_window(alarm_event: dict[str, Any], aws: Aws
 
 def test_two_triggers_at_once_start_one_automation(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN another trigger (a duplicate delivery) that created claim 1 between this one's read and its write
-    aws.split(0).lock(None).trail(None).claims().claim(1, taken=True)
+    aws.split(0).standby().lock(None).trail(None).claims().claim(1, taken=True)
     # WHEN this one decides THEN it starts nothing: the other does
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "claimed" in decision.reason and decision.claim.endswith("/000001")
@@ -257,7 +273,7 @@ def test_two_triggers_at_once_start_one_automation(alarm_event: dict[str, Any], 
 
 def test_a_failed_start_gives_its_claim_back(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN no guard in the way, but SSM refusing to start the automation
-    aws.split(0).lock(None).trail(None).claims().claim(1).start(fails=True)
+    aws.split(0).standby().lock(None).trail(None).claims().claim(1).start(fails=True)
     aws.stubs["ssm"].add_response("delete_parameter", {}, {"Name": f"{SETTINGS.claims}/000001"})
     # WHEN the guard decides THEN the error surfaces (the invocation fails, in the log) and the claim is deleted
     with pytest.raises(Exception, match="InvalidAutomationExecutionParameters"):
@@ -280,6 +296,7 @@ def test_the_guards_environment_is_checked_at_cold_start() -> None:
     with pytest.raises(RuntimeError, match="DOCUMENT"):
         guard.Settings.from_environment({"DEPLOYMENT": "clinic", "AWS_REGION": DR})
     # AND a complete one gives the deployment's lock and claims paths
-    settings = guard.Settings.from_environment({"DEPLOYMENT": "clinic", "DOCUMENT": "d", "TDG_ARN": TDG,
-        "AWS_REGION": DR, "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24"})  # fmt: skip
+    environment = {"DEPLOYMENT": "clinic", "DOCUMENT": "d", "TDG_ARN": TDG, "STANDBY_CANARY": "a", "AWS_REGION": DR,
+                   "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24"}  # fmt: skip
+    settings = guard.Settings.from_environment(environment)
     assert (settings.lock, settings.claims) == ("/ivr/clinic/operator-lock", "/ivr/clinic/auto-failover")

@@ -6,15 +6,17 @@ An EventBridge rule in the DR region invokes it when the "primary unhealthy" ala
 1. the event is not a change to ALARM (the rule matches only those; a test event or a replay may not);
 2. the DR region already takes every call (GetTrafficDistribution, asked in the DR region): nothing to move, and
    the guard never moves calls the other way;
-3. an operator holds the failover lock (``/ivr/<deployment>/operator-lock``, runbooks/lock.py), whatever its
+3. the DR region's own canary alarm is in ALARM: its test calls fail too, so the fault is not the primary's
+   alone (a defect in the mirrored flows, or both Regions down) and moving calls would not help;
+4. an operator holds the failover lock (``/ivr/<deployment>/operator-lock``, runbooks/lock.py), whatever its
    deadline: a human is at work;
-4. a failover to the DR region in the last ``COOLDOWN_MINUTES``, automatic or not: UpdateTrafficDistribution is
+5. a failover to the DR region in the last ``COOLDOWN_MINUTES``, automatic or not: UpdateTrafficDistribution is
    called in the region that takes the calls (runbooks/failover.py), so CloudTrail's event history of the DR region
    lists every failover to it (LookupEvents by EventName; management events, kept 90 days; CloudTrail user
    guide, "Working with CloudTrail event history");
-5. an automatic failover in the last ``WINDOW_HOURS`` (one claim parameter per automatic failover under
+6. an automatic failover in the last ``WINDOW_HOURS`` (one claim parameter per automatic failover under
    ``/ivr/<deployment>/auto-failover/``);
-6. another trigger claimed this failover first: the claim is the next numbered parameter, created with
+7. another trigger claimed this failover first: the claim is the next numbered parameter, created with
    PutParameter ``Overwrite=False``, which fails with ParameterAlreadyExists if it exists (SSM API reference,
    PutParameter), so two triggers at once start one automation.
 
@@ -43,6 +45,7 @@ class Settings:
     deployment: str
     document: str
     tdg_arn: str
+    standby_canary: str
     dr_region: str
     lock: str
     claims: str
@@ -53,7 +56,15 @@ class Settings:
     def from_environment(cls, env: dict[str, str]) -> Settings:
         missing = [
             k
-            for k in ("DEPLOYMENT", "DOCUMENT", "TDG_ARN", "AWS_REGION", "COOLDOWN_MINUTES", "WINDOW_HOURS")
+            for k in (
+                "DEPLOYMENT",
+                "DOCUMENT",
+                "TDG_ARN",
+                "STANDBY_CANARY",
+                "AWS_REGION",
+                "COOLDOWN_MINUTES",
+                "WINDOW_HOURS",
+            )
             if not env.get(k)
         ]
         if missing:
@@ -63,6 +74,7 @@ class Settings:
             name,
             env["DOCUMENT"],
             env["TDG_ARN"],
+            env["STANDBY_CANARY"],
             env["AWS_REGION"],
             f"/ivr/{name}/operator-lock",
             f"/ivr/{name}/auto-failover",
@@ -92,6 +104,15 @@ def dr_share(connect: Any, settings: Settings) -> int:
         if item.get("Region") == settings.dr_region:
             return int(item.get("Percentage", 0))
     return 0
+
+
+def standby_failing(cloudwatch: Any, settings: Settings) -> str | None:
+    """Why the DR region's own canary says it does not answer either, or None (OK, or no data yet)."""
+    answer = cloudwatch.describe_alarms(AlarmNames=[settings.standby_canary])
+    for alarm in answer.get("MetricAlarms", []):
+        if alarm.get("StateValue") == "ALARM":
+            return str(alarm.get("StateReason", "in ALARM"))
+    return None
 
 
 def lock_holder(ssm: Any, settings: Settings) -> str | None:
@@ -150,6 +171,13 @@ def decide(event: dict[str, Any], settings: Settings, client: Callable[[str], An
     share = dr_share(client("connect"), settings)
     if share == 100:
         return Decision(False, f"{settings.dr_region} already takes 100 % of calls: nothing to fail over")
+    failing = standby_failing(client("cloudwatch"), settings)
+    if failing is not None:
+        return Decision(
+            False,
+            f"the DR region's canary fails too ({settings.standby_canary}: {failing}): moving "
+            "calls would not help; see both regions' dashboards",
+        )
     ssm = client("ssm")
     holder = lock_holder(ssm, settings)
     if holder is not None:
