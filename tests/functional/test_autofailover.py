@@ -300,3 +300,68 @@ def test_the_guards_environment_is_checked_at_cold_start() -> None:
                    "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24"}  # fmt: skip
     settings = guard.Settings.from_environment(environment)
     assert (settings.lock, settings.claims) == ("/ivr/clinic/operator-lock", "/ivr/clinic/auto-failover")
+
+
+# -- the evidence ------------------------------------------------------------------------------------------------
+def _execution(steps: list[tuple[str, str, int, int]], status: str) -> dict[str, Any]:
+    """GetAutomationExecution's answer: ``steps`` as (name, status, start second, end second) from the start."""
+    at = lambda second: NOW + timedelta(seconds=second)  # noqa: E731
+    return {"AutomationExecution": {
+        "AutomationExecutionId": EXECUTION, "DocumentName": SETTINGS.document, "AutomationExecutionStatus": status,
+        "ExecutionStartTime": NOW, "ExecutionEndTime": at(max(e for *_, e in steps)),
+        "StepExecutions": [{"StepName": n, "Action": "aws:executeScript", "StepStatus": st,
+                            "ExecutionStartTime": at(b), "ExecutionEndTime": at(e),
+                            **({"FailureMessage": "instance active: DOWN"} if st == "Failed" else {})}
+                           for n, st, b, e in steps]}}  # fmt: skip
+
+
+def test_the_evidence_of_an_automatic_failover_reads_like_a_manual_ones() -> None:
+    evidence = _load("autofailover_evidence", "runbooks/autofailover/evidence.py")
+    # GIVEN a claim with its execution, and SSM's record of the execution (approval, then the drill's steps)
+    ssm, stub = stubbed("ssm")
+    claim = {"Name": f"{SETTINGS.claims}/000003", "Value": json.dumps({"at": NOW.isoformat(), "execution": EXECUTION})}
+    stub.add_response("get_parameters_by_path", {"Parameters": [claim]}, {"Path": SETTINGS.claims})
+    steps = [("approve_failover", "Success", 0, 40), ("s1_pre_check_the_DR_region", "Success", 40, 52),
+             ("s3_move_all_calls_and_agents_to_the_DR_region", "Success", 52, 60),
+             ("s3_move_all_calls_and_agents_to_the_DR_region_verify", "Success", 60, 95),
+             ("s4_no_alarm_fires_in_the_DR_region", "Success", 95, 100)]  # fmt: skip
+    stub.add_response("get_automation_execution", _execution(steps, "Success"), {"AutomationExecutionId": EXECUTION})
+    # WHEN the latest automatic failover's report is made
+    name, value = evidence.latest_execution(ssm, SETTINGS.claims)
+    report = evidence.execution_report(ssm, value["execution"])
+    # THEN it has each step's duration, the decision-to-answered time and the total, as a manual failover's has
+    assert name == claim["Name"] and report.ok and report.to == "dr"
+    assert [s.seconds for s in report.steps] == [float(e - b) for _, _, b, e in steps]
+    assert report.answered_seconds == 95.0 and report.total_seconds == 100.0
+    assert "Decision to calls answered in dr: 95.0 s" in report.to_markdown()
+
+
+def test_a_stopped_automatic_failover_says_where_it_stopped() -> None:
+    evidence = _load("autofailover_evidence", "runbooks/autofailover/evidence.py")
+    # GIVEN an execution whose pre-check failed
+    ssm, stub = stubbed("ssm")
+    steps = [("s1_pre_check_the_DR_region", "Failed", 0, 30), ("drill_failed", "Failed", 30, 31)]
+    stub.add_response("get_automation_execution", _execution(steps, "Failed"), {"AutomationExecutionId": EXECUTION})
+    # WHEN its report is made THEN it failed, calls were not answered in DR, and the failure is quoted
+    report = evidence.execution_report(ssm, EXECUTION)
+    assert not report.ok and report.stopped == "Failed" and report.answered_seconds is None
+    assert "DOWN" in report.steps[0].detail
+
+
+def test_no_claim_with_an_execution_is_said_in_one_line() -> None:
+    evidence = _load("autofailover_evidence", "runbooks/autofailover/evidence.py")
+    # GIVEN only a claim whose start failed (no execution) WHEN the latest is asked for THEN it says there is none
+    ssm, stub = stubbed("ssm")
+    claim = {"Name": f"{SETTINGS.claims}/000001", "Value": json.dumps({"at": NOW.isoformat()})}
+    stub.add_response("get_parameters_by_path", {"Parameters": [claim]}, {"Path": SETTINGS.claims})
+    with pytest.raises(evidence.EvidenceError, match="no automatic failover has started"):
+        evidence.latest_execution(ssm, SETTINGS.claims)
+
+
+def test_the_evidence_command_refuses_a_bad_file_in_one_line(tmp_path: Any, capsys: pytest.CaptureFixture[str]) -> None:
+    evidence = _load("autofailover_evidence", "runbooks/autofailover/evidence.py")
+    # GIVEN a deployment file that does not exist WHEN the command runs THEN exit 2 and one line naming it
+    missing = tmp_path / "nowhere.yaml"
+    assert evidence.main(["--config", str(missing)]) == 2
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and str(missing) in lines[0] and "Traceback" not in lines[0]
