@@ -48,7 +48,7 @@ from regions.nag import (
     Concern,
     acknowledge,
 )
-from runbooks.autofailover.document import failover_document
+from runbooks.autofailover.document import failover_document, longest_run_seconds
 from runbooks.automation import DrillValues, ScriptAttachment
 
 RUNTIME = Path(__file__).with_name("runtime")
@@ -180,8 +180,13 @@ class AutoFailover(Construct):
         )
 
         # -- the document: the one-way failover, run by the drills' role with the drills' script -------------------
-        content = failover_document(values, attachment, config.approval, deployment.name)
+        lock = f"/ivr/{deployment.name}/operator-lock"
+        content = failover_document(values, attachment, config.approval, deployment.name, lock)
         content["parameters"]["AutomationAssumeRole"]["default"] = automation_role.role_arn
+        lock_arn = f"arn:{partition}:ssm:{region}:{account}:parameter{lock}"
+        # The document's last step (and its failure path) deletes the lock the guard took (document.py).
+        automation_role.add_to_principal_policy(iam.PolicyStatement(actions=["ssm:DeleteParameter"],
+                                                                    resources=[lock_arn]))  # fmt: skip
         self.document = ssm.CfnDocument(
             self,
             "Document",
@@ -321,8 +326,9 @@ class AutoFailover(Construct):
                 # The DR region's own canary alarm, a metric alarm: DescribeAlarms scoped to it (Service
                 # Authorization Reference, CloudWatch: DescribeAlarms takes the alarm resource type).
                 iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[standby_canary.alarm_arn]),
+                # The operator lock, taken as runbooks/lock.py takes it (create, read the holder, give it back).
                 iam.PolicyStatement(
-                    actions=["ssm:GetParameter"], resources=[f"{parameter}/ivr/{deployment.name}/operator-lock"]
+                    actions=["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"], resources=[lock_arn]
                 ),
                 # GetParametersByPath is authorized against the path's own ARN (SSM user guide, "Restricting access
                 # to Parameter Store parameters using IAM policies").
@@ -349,6 +355,7 @@ class AutoFailover(Construct):
                 "STANDBY_CANARY": standby_canary.alarm_name,
                 "COOLDOWN_MINUTES": str(config.cooldown_minutes),
                 "WINDOW_HOURS": str(config.window_hours),
+                "LOCK_SECONDS": str(longest_run_seconds(content)),
                 "POWERTOOLS_SERVICE_NAME": "auto-failover-guard",
             },
         )

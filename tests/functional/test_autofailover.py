@@ -149,12 +149,19 @@ class Aws:
         return self
 
     def lock(self, holder: str | None) -> Aws:
+        """The guard creates the lock (``Overwrite=False``); ``holder``: it exists, and this is its value."""
+        taking = {"Name": SETTINGS.lock, "Value": ANY, "Type": "String", "Overwrite": False, "Description": ANY}
         if holder is None:
-            self.stubs["ssm"].add_client_error("get_parameter", "ParameterNotFound", "none", 400,
-                                               expected_params={"Name": SETTINGS.lock})  # fmt: skip
+            self.stubs["ssm"].add_response("put_parameter", {"Version": 1}, taking)
         else:
+            self.stubs["ssm"].add_client_error("put_parameter", "ParameterAlreadyExists", "held", 400,
+                                               expected_params=taking)  # fmt: skip
             self.stubs["ssm"].add_response("get_parameter", {"Parameter": {"Name": SETTINGS.lock, "Value": holder}},
                                            {"Name": SETTINGS.lock})  # fmt: skip
+        return self
+
+    def released(self) -> Aws:
+        self.stubs["ssm"].add_response("delete_parameter", {}, {"Name": SETTINGS.lock})
         return self
 
     def trail(self, moved_at: datetime | None) -> Aws:
@@ -218,7 +225,7 @@ def test_a_primary_down_with_no_guard_in_the_way_starts_the_one_way_failover(
                                                                      "Overwrite": True})  # fmt: skip
     # WHEN the guard decides
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
-    # THEN it claimed the next number and started the document, and says so
+    # THEN it took the lock (which the automation releases), claimed the next number and started the document
     assert decision.started and decision.execution_id == EXECUTION and decision.claim == name
 
 
@@ -249,7 +256,7 @@ def test_an_operator_holding_the_lock_stops_it(alarm_event: dict[str, Any], aws:
 
 def test_a_recent_failover_by_hand_holds_the_cooldown(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN calls moved to the DR region 10 minutes ago (CloudTrail's event history), and since moved back
-    aws.split(0).standby().lock(None).trail(NOW - timedelta(minutes=10))
+    aws.split(0).standby().lock(None).trail(NOW - timedelta(minutes=10)).released()
     # WHEN the guard decides THEN the cooldown stops it, saying who moved them
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "alice" in decision.reason and "cooldown" in decision.reason
@@ -257,7 +264,7 @@ def test_a_recent_failover_by_hand_holds_the_cooldown(alarm_event: dict[str, Any
 
 def test_one_automatic_failover_per_window(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN an automatic failover within the window (older than the cooldown)
-    aws.split(0).standby().lock(None).trail(None).claims(NOW - SETTINGS.window + timedelta(minutes=5))
+    aws.split(0).standby().lock(None).trail(None).claims(NOW - SETTINGS.window + timedelta(minutes=5)).released()
     # WHEN the guard decides THEN the window stops it
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "at most one per window" in decision.reason and "#1" in decision.reason
@@ -265,7 +272,7 @@ def test_one_automatic_failover_per_window(alarm_event: dict[str, Any], aws: Aws
 
 def test_two_triggers_at_once_start_one_automation(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN another trigger (a duplicate delivery) that created claim 1 between this one's read and its write
-    aws.split(0).standby().lock(None).trail(None).claims().claim(1, taken=True)
+    aws.split(0).standby().lock(None).trail(None).claims().claim(1, taken=True).released()
     # WHEN this one decides THEN it starts nothing: the other does
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "claimed" in decision.reason and decision.claim.endswith("/000001")
@@ -275,7 +282,9 @@ def test_a_failed_start_gives_its_claim_back(alarm_event: dict[str, Any], aws: A
     # GIVEN no guard in the way, but SSM refusing to start the automation
     aws.split(0).standby().lock(None).trail(None).claims().claim(1).start(fails=True)
     aws.stubs["ssm"].add_response("delete_parameter", {}, {"Name": f"{SETTINGS.claims}/000001"})
-    # WHEN the guard decides THEN the error surfaces (the invocation fails, in the log) and the claim is deleted
+    aws.released()
+    # WHEN the guard decides THEN the error surfaces (the invocation fails, in the log), the claim is deleted and
+    # the lock given back
     with pytest.raises(Exception, match="InvalidAutomationExecutionParameters"):
         guard.decide(alarm_event, SETTINGS, aws, NOW)
 
@@ -297,7 +306,7 @@ def test_the_guards_environment_is_checked_at_cold_start() -> None:
         guard.Settings.from_environment({"DEPLOYMENT": "clinic", "AWS_REGION": DR})
     # AND a complete one gives the deployment's lock and claims paths
     environment = {"DEPLOYMENT": "clinic", "DOCUMENT": "d", "TDG_ARN": TDG, "STANDBY_CANARY": "a", "AWS_REGION": DR,
-                   "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24"}  # fmt: skip
+                   "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24", "LOCK_SECONDS": "3600"}  # fmt: skip
     settings = guard.Settings.from_environment(environment)
     assert (settings.lock, settings.claims) == ("/ivr/clinic/operator-lock", "/ivr/clinic/auto-failover")
 
@@ -365,3 +374,27 @@ def test_the_evidence_command_refuses_a_bad_file_in_one_line(tmp_path: Any, caps
     assert evidence.main(["--config", str(missing)]) == 2
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and str(missing) in lines[0] and "Traceback" not in lines[0]
+
+
+def test_ivr_failover_is_refused_while_the_automation_holds_the_lock() -> None:
+    from runbooks.lock import Holder, LockError, OperatorLock
+
+    # GIVEN the lock value the guard writes when it takes the lock
+    written: dict[str, Any] = {}
+
+    class Recorder:
+        def put_parameter(self, **request: Any) -> dict[str, Any]:
+            written.update(request)
+            return {"Version": 1}
+
+    assert guard.take_lock(Recorder(), SETTINGS, NOW) is None
+    holder = Holder.parse(written["Value"])
+    # THEN runbooks/lock.py reads it as the automatic failover's, with the deadline of the automation's longest run
+    assert holder.who == f"auto-failover@{DR}" and holder.deadline == NOW + SETTINGS.lock_for
+    assert "automatic failover" in holder.purpose and not holder.stale(NOW)
+    # AND `ivr failover`'s lock, taken while it is held, is refused naming that holder
+    ssm, stub = stubbed("ssm")
+    stub.add_client_error("put_parameter", "ParameterAlreadyExists", "held", 400)
+    stub.add_response("get_parameter", {"Parameter": {"Name": SETTINGS.lock, "Value": written["Value"]}})
+    with pytest.raises(LockError, match="auto-failover@"):
+        OperatorLock(lambda _region: ssm, DEPLOYMENT.name, [DR], "failover --to primary", now=lambda: NOW).acquire()

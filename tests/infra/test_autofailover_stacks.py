@@ -171,7 +171,8 @@ def test_the_document_asks_the_approvers_first(gr_autofailover_synth: Synth) -> 
     # GIVEN the deployment's approval WHEN the document's first step is read THEN it is aws:approve with it
     first = _document(gr_autofailover_synth)["mainSteps"][0]
     approval = AUTO.failover.approval
-    assert approval is not None and first["action"] == "aws:approve" and first["onFailure"] == "Abort"
+    assert approval is not None and first["action"] == "aws:approve"
+    assert first["onFailure"] == "step:release_lock_on_failure"
     assert first["inputs"]["Approvers"] == approval.approvers
     assert first["inputs"]["MinRequiredApprovals"] == approval.minimum
     assert first["timeoutSeconds"] == approval.timeout_minutes * 60
@@ -217,3 +218,22 @@ def test_a_definition_that_could_fail_back_is_refused(tmp_path: Path, edit: Any,
     with pytest.raises(OneWayError, match=fragment) as error:
         one_way_definition(path)
     assert str(path) in str(error.value)
+
+
+def test_the_document_gives_the_lock_back_however_it_ends(gr_autofailover_synth: Synth) -> None:
+    steps = _document(gr_autofailover_synth)["mainSteps"]
+    by_name = {s["name"]: s for s in steps}
+    lock = f"/ivr/{AUTO.name}/operator-lock"
+    releases = [s for s in steps if s["action"] == "aws:executeAwsApi"]
+    # GIVEN the document WHEN its API steps are read THEN two delete the operator lock the guard took
+    assert {(s["inputs"]["Service"], s["inputs"]["Api"], s["inputs"]["Name"]) for s in releases} == {
+        ("ssm", "DeleteParameter", lock)}  # fmt: skip
+    # AND one ends a successful run, the other leads every failure (and a rejection) to the failing step
+    ends = [s for s in steps if s.get("isEnd")]
+    assert [s["name"] for s in ends] == ["release_lock", "drill_failed"]
+    failures = {s["onFailure"] for s in steps if str(s.get("onFailure", "")).startswith("step:")}
+    assert failures == {"step:release_lock_on_failure"}
+    assert by_name["release_lock_on_failure"]["nextStep"] == "drill_failed"
+    # AND the guard's lock lasts as long as the document can run
+    env = function_env(gr_autofailover_synth.dr, "guard.handler")
+    assert int(env["LOCK_SECONDS"]) >= sum(s.get("timeoutSeconds", 0) * s.get("maxAttempts", 1) for s in steps)

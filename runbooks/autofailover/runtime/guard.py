@@ -9,7 +9,10 @@ An EventBridge rule in the DR region invokes it when the "primary unhealthy" ala
 3. the DR region's own canary alarm is in ALARM: its test calls fail too, so the fault is not the primary's
    alone (a defect in the mirrored flows, or both Regions down) and moving calls would not help;
 4. an operator holds the failover lock (``/ivr/<deployment>/operator-lock``, runbooks/lock.py), whatever its
-   deadline: a human is at work;
+   deadline: a human is at work. The guard *takes* the lock as runbooks/lock.py does (PutParameter
+   ``Overwrite=False``, the same value shape, a deadline past the automation's longest run), so that an
+   ``ivr failover`` or ``ivr drill`` started while the automation runs is refused; the automation's last step
+   (or its failure path) deletes it, and the guard gives it back itself when it starts nothing;
 5. a failover to the DR region in the last ``COOLDOWN_MINUTES``, automatic or not: UpdateTrafficDistribution is
    called in the region that takes the calls (runbooks/failover.py), so CloudTrail's event history of the DR region
    lists every failover to it (LookupEvents by EventName; management events, kept 90 days; CloudTrail user
@@ -28,6 +31,7 @@ from __future__ import annotations
 
 import json
 import os
+import uuid
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime, timedelta
@@ -51,6 +55,8 @@ class Settings:
     claims: str
     cooldown: timedelta
     window: timedelta
+    #: How long the automation may run at most: the deadline written into the lock the guard takes.
+    lock_for: timedelta = timedelta(hours=2)
 
     @classmethod
     def from_environment(cls, env: dict[str, str]) -> Settings:
@@ -64,6 +70,7 @@ class Settings:
                 "AWS_REGION",
                 "COOLDOWN_MINUTES",
                 "WINDOW_HOURS",
+                "LOCK_SECONDS",
             )
             if not env.get(k)
         ]
@@ -80,6 +87,7 @@ class Settings:
             f"/ivr/{name}/auto-failover",
             timedelta(minutes=int(env["COOLDOWN_MINUTES"])),
             timedelta(hours=int(env["WINDOW_HOURS"])),
+            timedelta(seconds=int(env["LOCK_SECONDS"])),
         )
 
 
@@ -115,13 +123,33 @@ def standby_failing(cloudwatch: Any, settings: Settings) -> str | None:
     return None
 
 
-def lock_holder(ssm: Any, settings: Settings) -> str | None:
-    """The operator lock's value, or None when nobody holds it."""
+def take_lock(ssm: Any, settings: Settings, now: datetime) -> str | None:
+    """Take the operator lock for the automation (None), or say who holds it.
+
+    The value has the shape runbooks/lock.py writes and reads (purpose, user, host, since, token, deadline), so
+    that ``ivr failover`` names this holder and knows when its lock is stale.
+    """
+    value = {
+        "purpose": f"automatic failover to {settings.dr_region}",
+        "user": "auto-failover",
+        "host": settings.dr_region,
+        "pid": 0,
+        "since": now.isoformat(timespec="seconds"),
+        "token": uuid.uuid4().hex,
+        "deadline": (now + settings.lock_for).isoformat(timespec="seconds"),
+    }
+    try:
+        ssm.put_parameter(Name=settings.lock, Value=json.dumps(value), Type="String", Overwrite=False,
+                          Description="Held by the automatic failover's automation; deleted when it ends")  # fmt: skip
+        return None
+    except Exception as exc:
+        if _code(exc) != "ParameterAlreadyExists":
+            raise
     try:
         return str(ssm.get_parameter(Name=settings.lock)["Parameter"]["Value"])
     except Exception as exc:
         if _code(exc) == "ParameterNotFound":
-            return None
+            return "a holder that released it just now"
         raise
 
 
@@ -179,9 +207,23 @@ def decide(event: dict[str, Any], settings: Settings, client: Callable[[str], An
             "calls would not help; see both regions' dashboards",
         )
     ssm = client("ssm")
-    holder = lock_holder(ssm, settings)
+    holder = take_lock(ssm, settings, now)
     if holder is not None:
         return Decision(False, f"an operator holds {settings.lock} ({holder}): automatic failover stands back")
+    try:
+        decision = _locked(detail, share, settings, client, ssm, now)
+    except BaseException:
+        ssm.delete_parameter(Name=settings.lock)
+        raise
+    if not decision.started:  # the automation releases the lock when it ends; nothing started, so the guard does
+        ssm.delete_parameter(Name=settings.lock)
+    return decision
+
+
+def _locked(
+    detail: dict[str, Any], share: int, settings: Settings, client: Callable[[str], Any], ssm: Any, now: datetime
+) -> Decision:
+    """The guards that need the lock held (cooldown, window, claim), then the start."""
     last = recent_failover(client("cloudtrail"), now - settings.cooldown, now)
     if last is not None:
         minutes = int(settings.cooldown.total_seconds() // 60)
