@@ -397,7 +397,8 @@ class ChaosExperiment(Construct):
         registry = deployment.functions
         by_id = {a.node.id: a for a in alarms}
         hook = registry.code_hook.key
-        waited = [e.key for e in registry.flow_invoked if "duration" in e.alarms and e.key in functions]
+        # At most FIS_STOP_CONDITIONS: each waited-on target adds its duration alarm as a stop condition.
+        waited = [key for key in deployment.latency_targets if key in functions]
         self.templates: dict[str, fis.CfnExperimentTemplate] = {}
         for entry in load_catalogue():
             if entry.target == "table":

@@ -158,3 +158,60 @@ def test_docs_describe_every_experiment() -> None:
     text = (ROOT / "docs" / "chaos.md").read_text(encoding="utf-8")
     for entry in load_catalogue():
         assert entry.name in text and entry.action in text
+
+
+def _waited_on(key: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "description": f"A function callers wait on ({key})",
+        "handler": "clinic.caller_lookup.handler",
+        "invoked_by": "connect",
+        "alarms": ["errors", "throttles", "duration"],
+    }
+
+
+def _deployment_with_registry(tmp_path: Path, extra: int, chaos: dict[str, Any]) -> Path:
+    """The sample, pointed at the kit's registry plus ``extra`` more waited-on functions, with ``chaos``."""
+    data = yaml.safe_load(REGISTRY.path.read_text(encoding="utf-8"))
+    for entry in data["functions"]:
+        entry["code"] = str(REGISTRY.path.parent / entry.get("code", "runtime"))
+    data["functions"] += [
+        {**_waited_on(f"Extra{i}"), "code": str(REGISTRY.path.parent / "runtime")} for i in range(extra)
+    ]
+    registry = tmp_path / "functions.yaml"
+    registry.write_text(yaml.safe_dump(data), encoding="utf-8")
+    config = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text(encoding="utf-8"))
+    config["functions_file"] = str(registry)
+    config["chaos"] = {**config.get("chaos", {}), **chaos}
+    path = tmp_path / "deployment.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_the_latency_experiment_slows_at_most_as_many_functions_as_fis_allows_stop_conditions(tmp_path: Path) -> None:
+    from regions.quotas import FIS_STOP_CONDITIONS
+
+    # GIVEN a registry with more waited-on functions than FIS allows stop conditions per template
+    deployment = load_deployment(_deployment_with_registry(tmp_path, FIS_STOP_CONDITIONS + 3, {}))
+    waited = [e.key for e in deployment.functions.flow_invoked if "duration" in e.alarms]
+    assert len(waited) > FIS_STOP_CONDITIONS
+    # WHEN the latency experiment's targets are chosen THEN they are the first ones of the registry, within the quota
+    assert deployment.latency_targets == waited[:FIS_STOP_CONDITIONS]
+
+
+def test_latency_targets_chosen_by_key_must_be_functions_callers_wait_on(tmp_path: Path) -> None:
+    from regions.config import ConfigError
+
+    # GIVEN latency targets naming a waited-on function THEN they are the experiment's targets, in that order
+    chosen = ["Extra2", "CallerLookup"]
+    deployment = load_deployment(_deployment_with_registry(tmp_path, 3, {"latency_targets": chosen}))
+    assert deployment.latency_targets == chosen
+    # WHEN one names the bot's code hook (nobody waits on it through a flow block) THEN the file and field are named
+    hook = REGISTRY.code_hook.key
+    with pytest.raises(ConfigError) as refused:
+        load_deployment(_deployment_with_registry(tmp_path, 0, {"latency_targets": [hook]}))
+    assert "deployment.yaml" in str(refused.value)
+    assert f"chaos.latency_targets: {hook!r} is not a function callers wait on" in str(refused.value)
+    # AND more than FIS allows is refused before anything is built
+    with pytest.raises(ConfigError, match="latency_targets"):
+        load_deployment(_deployment_with_registry(tmp_path, 6, {"latency_targets": [f"Extra{i}" for i in range(6)]}))
