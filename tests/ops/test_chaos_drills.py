@@ -14,6 +14,7 @@ from botocore.stub import ANY, Stubber
 from typer.testing import CliRunner
 
 from ivr.cli import app
+from ivr.dr_cli import _chaos_times
 from regions.config import Deployment, load_deployment
 from runbooks.chaos_ops import DEPLOYMENT_TAG, EXPERIMENT_TAG, catalogue_names
 from runbooks.drill import DrillError, DrillRunner, DrillSpec, all_drills, load_drill, write_report
@@ -204,6 +205,8 @@ def test_the_alarm_fires_the_experiment_stops_and_the_alarm_clears(
     text = markdown.read_text()
     assert f"Time to detect (experiment start to alarm): {2 * POLL:.1f} s" in text
     assert f"Time to recover (alarm to OK): {4 * POLL:.1f} s" in text
+    # AND ivr drill's last line gives both times
+    assert _chaos_times(report) == f"; {scene.experiment}: alarm fired in {2 * POLL} s, cleared {4 * POLL} s later"
 
 
 def test_an_alarm_that_never_fires_fails_the_drill_and_the_rollback_stops_the_experiment(
@@ -235,6 +238,7 @@ def test_an_alarm_that_never_fires_fails_the_drill_and_the_rollback_stops_the_ex
     assert experiment["stopped_by_drill"] and experiment["detect_seconds"] is None
     text = write_report(report, tmp_path)[0].read_text()
     assert "it never fired" in text and "the drill's rollback stopped it" in text
+    assert _chaos_times(report) == f"; {scene.experiment}: alarm never fired"
 
 
 def test_stopping_an_experiment_that_has_ended_is_left_alone(aws: ChaosAws, deployment: Deployment) -> None:
