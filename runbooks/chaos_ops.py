@@ -199,6 +199,8 @@ class ChaosSession:
         tags = {"ivr:drill": self.drill, DEPLOYMENT_TAG: self.deployment, EXPERIMENT_TAG: experiment}
         if self.who:
             tags["ivr:run-by"] = self.who[:256]
+        # One token per start: botocore's retries of this call resend it, so a retried start cannot start twice
+        # (FIS API reference, StartExperiment: clientToken, "Unique, case-sensitive identifier ... idempotency").
         answer = fis.start_experiment(
             clientToken=str(uuid.uuid4()), experimentTemplateId=running.template_id, tags=tags
         )["experiment"]
