@@ -28,7 +28,8 @@ from flowkit.language.catalogue import MODULE
 from flowkit.language.files import FlowFile
 from regions.config import RegionSettings
 from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
-from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automation_document
+from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automatable, automation_document
+from runbooks.chaos_ops import CATALOGUE_FILE
 from runbooks.drill import all_drills
 
 ATTACHMENT = "aws_steps.zip"
@@ -201,8 +202,8 @@ class DrillDocuments(Construct):
         # The role needs no access to the script's asset: SSM copies attachments when the document is created.
         self.documents: dict[str, ssm.CfnDocument] = {}
         for drill in all_drills():
-            if deployment.dr_mode not in drill.modes:
-                continue
+            if deployment.dr_mode not in drill.modes or not automatable(drill):
+                continue  # a chaos drill runs from the CLI only (runbooks/automation.py, automatable)
             content = automation_document(drill, values, ScriptAttachment(ATTACHMENT, sha256))
             content["parameters"]["AutomationAssumeRole"]["default"] = self.role.role_arn
             document = ssm.CfnDocument(
@@ -266,7 +267,6 @@ def _role_wildcards(partition: str, account: str, values: DrillValues) -> list[t
     return found
 
 
-CATALOGUE_FILE = Path(__file__).parent / "drills" / "chaos" / "catalogue.yaml"
 #: Replication behind by this much warns that a failover now would lose recent writes (DynamoDB developer guide,
 #: "DynamoDB Metrics and dimensions": ReplicationLatency, milliseconds, by TableName and ReceivingRegion).
 REPLICATION_LATENCY_MS = 60_000
