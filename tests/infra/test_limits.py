@@ -71,7 +71,7 @@ def _huge_operation(template: dict[str, Any]) -> None:
 def _long_query(template: dict[str, Any]) -> None:
     alarm = next(r["Properties"] for r in template["Resources"].values() if "Metrics" in r.get("Properties", {}))
     query = next(q for q in alarm["Metrics"] if "Expression" in q)
-    query["Expression"] = "SELECT SUM(ContactFlowErrors) FROM SCHEMA(\"AWS/Connect\") WHERE " + " OR ".join(
+    query["Expression"] = 'SELECT SUM(ContactFlowErrors) FROM SCHEMA("AWS/Connect") WHERE ' + " OR ".join(
         f"ContactFlowName = 'flow-{i}'" for i in range(120)
     )
 
