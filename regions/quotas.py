@@ -48,6 +48,9 @@ _PROMPT = re.compile(r"%PromptArn\.([A-Za-z0-9_-]+)%")
 #: 20. CreateExperimentTemplate refuses a template over them; the kit builds within the defaults.
 FIS_STOP_CONDITIONS = 5
 FIS_ACTIONS = 20
+#: FIS API reference, ExperimentTemplateTarget: resourceArns, "Maximum number of 5 items" (botocore's ``fis``
+#: model, ResourceArnList, says the same). A limit of the API, not a quota.
+FIS_ARNS_PER_TARGET = 5
 
 
 @dataclass(frozen=True)

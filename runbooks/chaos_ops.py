@@ -101,13 +101,23 @@ def stop_alarms(fis: Any, template_id: str) -> list[str]:
     ]
 
 
+#: CloudWatch API reference, DescribeAlarms, AlarmTypes: "If you omit this parameter, only metric alarms are
+#: returned", so a composite stop alarm would look missing without it.
+ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
+
+
+def _alarms(page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The metric and composite alarms of one DescribeAlarms page."""
+    return [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]
+
+
 def alarm_states(cloudwatch: Any, names: list[str]) -> dict[str, str]:
     """Alarm name -> its state (OK, ALARM, INSUFFICIENT_DATA); a name CloudWatch does not know is left out."""
     states: dict[str, str] = {}
     for start in range(0, len(names), ALARM_NAMES_PER_CALL):
         chunk = names[start : start + ALARM_NAMES_PER_CALL]
-        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=chunk):
-            states |= {a["AlarmName"]: a["StateValue"] for a in page.get("MetricAlarms", [])}
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=chunk, AlarmTypes=ALARM_TYPES):
+            states |= {a["AlarmName"]: a["StateValue"] for a in _alarms(page)}
     return states
 
 
@@ -117,8 +127,8 @@ def kit_alarm(cloudwatch: Any, prefix: str, fragment: str) -> str:
     one); raises StepError when none or several do."""
     names = [
         a["AlarmName"]
-        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
-        for a in page.get("MetricAlarms", [])
+        for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix, AlarmTypes=ALARM_TYPES)
+        for a in _alarms(page)
         if fragment in a["AlarmName"][len(prefix) :]
     ]
     if len(names) != 1:
@@ -201,11 +211,13 @@ class ChaosSession:
             tags["ivr:run-by"] = self.who[:256]
         # One token per start: botocore's retries of this call resend it, so a retried start cannot start twice
         # (FIS API reference, StartExperiment: clientToken, "Unique, case-sensitive identifier ... idempotency").
+        # Recorded before the call: should the start succeed at FIS but its answer be lost (the retries spent), the
+        # rollback still finds the experiment, by its template and this drill's tag (``stop``).
+        self.experiments[role] = running
         answer = fis.start_experiment(
             clientToken=str(uuid.uuid4()), experimentTemplateId=running.template_id, tags=tags
         )["experiment"]
         running.experiment_id, running.started = str(answer["id"]), self.clock()
-        self.experiments[role] = running
         status = str((answer.get("state") or {}).get("status", ""))
         detail = f"experiment {running.experiment_id} of template {running.template_id} ({status or 'started'}); "
         detail += f"its stop-condition alarm(s): {', '.join(alarms)}"
@@ -216,9 +228,14 @@ class ChaosSession:
     def stop(self, role: str) -> tuple[str, str]:
         """Stop the experiment started in ``role``'s region, unless it has ended already (idempotent)."""
         running = self.experiments.get(role)
-        if running is None or not running.experiment_id:
+        if running is None:
             return "skipped", "no experiment was started: nothing to stop"
         fis = self.clients("fis", role)
+        if not running.experiment_id:
+            found = self._started_unanswered(fis, running)
+            if not found:
+                return "skipped", f"no experiment of template {running.template_id} by this drill is running"
+            running.experiment_id = found
         status, reason = experiment_state(fis, running.experiment_id)
         if status in ENDED:
             why = f" ({reason})" if reason else ""
@@ -235,6 +252,16 @@ class ChaosSession:
             return "skipped", f"experiment {running.experiment_id} already {status}"
         running.stopped_by_drill = True
         return "ok", f"experiment {running.experiment_id} stopping (it was {status})"
+
+    def _started_unanswered(self, fis: Any, running: Experiment) -> str:
+        """The id of an experiment of ``running``'s template that this drill started but whose start was never
+        answered (ListExperiments by template; the drill's ``ivr:drill`` tag), if one has not ended; else ""."""
+        for page in fis.get_paginator("list_experiments").paginate(experimentTemplateId=running.template_id):
+            for summary in page.get("experiments", []):
+                mine = (summary.get("tags") or {}).get("ivr:drill") == self.drill
+                if mine and (summary.get("state") or {}).get("status") not in ENDED:
+                    return str(summary["id"])
+        return ""
 
     def alarm_names(self, role: str, alarm: str | None) -> list[str]:
         """The alarms a wait-alarm step watches: one of the kit's by name, else the experiment's stop alarms."""

@@ -40,6 +40,7 @@ OPERATOR_ACTIONS: Mapping[str, str] = {
     "fis:GetExperimentTemplate": f"{_CHAOS}: the template's stop-condition alarms",
     "fis:StartExperiment": f"{_CHAOS}: start it, tagged with the drill",
     "fis:GetExperiment": f"{_CHAOS}: wait for it to end; the rollback's idempotence",
+    "fis:ListExperiments": f"{_CHAOS}: the rollback finds an experiment whose start was never answered",
     "fis:StopExperiment": f"{_CHAOS}: the rollback of a failed drill",
     "iam:CreateServiceLinkedRole": "dependent action of fis:StartExperiment (FIS's service-linked role)",
     "cloudwatch:DescribeAlarms": f"{_CHAOS}: wait for the alarm to fire and clear",

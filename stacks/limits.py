@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from regions.quotas import FIS_ACTIONS, FIS_STOP_CONDITIONS
+from regions.quotas import FIS_ACTIONS, FIS_ARNS_PER_TARGET, FIS_STOP_CONDITIONS
 
 #: What a resolved intrinsic is counted as in a size: a Connect flow ARN is about 150 characters, a role ARN
 #: about 100. In a name or description, where intrinsics resolve to names and ids (a bucket name is at most 63
@@ -464,6 +464,14 @@ def _fis_templates(stack: StackTemplate) -> Iterable[Finding]:
                 f"{stops} stop conditions, over FIS's {FIS_STOP_CONDITIONS} per experiment template (quota "
                 "L-872EC72B): name fewer functions in chaos.latency_targets",
             )
+        for name, target in (props.get("Targets") or {}).items():
+            arns = len(target.get("ResourceArns") or [])
+            if arns > FIS_ARNS_PER_TARGET:
+                yield (
+                    f"{where} Targets.{name}",
+                    f"{arns} resource ARNs, over FIS's {FIS_ARNS_PER_TARGET} per target (API reference, "
+                    "ExperimentTemplateTarget): split them over several targets",
+                )
         actions = len(props.get("Actions") or {})
         if actions > FIS_ACTIONS:
             yield (
@@ -493,7 +501,11 @@ RULES: tuple[Rule, ...] = (
     Rule("cloudwatch", "CloudWatch API model and quotas: alarm names, metrics per alarm, dashboard widgets", _alarms),
     Rule("tdg-regions", "Connect Global Resiliency: traffic distribution groups in six regions", _tdg_regions),
     Rule("lambda-timeouts", "Connect waits InvocationTimeLimitSeconds (at most 8 s) for a function", _timeouts),
-    Rule("fis-templates", "FIS quotas: 5 stop conditions and 20 actions per experiment template", _fis_templates),
+    Rule(
+        "fis-templates",
+        "FIS: 5 stop conditions, 20 actions per experiment template; 5 resource ARNs per target",
+        _fis_templates,
+    ),
 )
 
 

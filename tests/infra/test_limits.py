@@ -137,6 +137,13 @@ def _crowded_stop_conditions(template: dict[str, Any]) -> None:
     experiment["StopConditions"] = [stop] * (limits.FIS_STOP_CONDITIONS + 1)
 
 
+def _crowded_target(template: dict[str, Any]) -> None:
+    """Every function of a large registry in one target, as the FunctionErrors experiment once listed them."""
+    experiment = first(template, "AWS::FIS::ExperimentTemplate")
+    target = next(iter(experiment["Targets"].values()))
+    target["ResourceArns"] = [target["ResourceArns"][0]] * (limits.FIS_ARNS_PER_TARGET + 1)
+
+
 def _crowded_actions(template: dict[str, Any]) -> None:
     experiment = first(template, "AWS::FIS::ExperimentTemplate")
     action = next(iter(experiment["Actions"].values()))
@@ -178,6 +185,7 @@ PLANTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("lambda-timeouts", _late_alarm, "fires at 2500 ms, not before clinic-CallerLookup fails (2000 ms"),
     ("fis-templates", _crowded_stop_conditions, "6 stop conditions, over FIS's 5 per experiment template"),
     ("fis-templates", _crowded_actions, "21 actions, over FIS's 20 per experiment template"),
+    ("fis-templates", _crowded_target, "6 resource ARNs, over FIS's 5 per target"),
 ]
 
 

@@ -23,6 +23,8 @@ from tests.conftest import ROOT
 from tests.functional.aws_fakes import FakeAws, FakeClock
 
 POLL = 10
+#: DescribeAlarms returns metric alarms only unless AlarmTypes names both (CloudWatch API reference).
+TYPES = ["MetricAlarm", "CompositeAlarm"]
 ACCOUNT = "111111111111"
 
 
@@ -93,7 +95,7 @@ class Scene:
         self.cloudwatch.add_response(
             "describe_alarms",
             {"MetricAlarms": [{"AlarmName": self.alarm, "StateValue": "OK"}]},
-            {"AlarmNamePrefix": self.stack},
+            {"AlarmNamePrefix": self.stack, "AlarmTypes": TYPES},
         )
 
     def templates(self, *templates: dict[str, Any]) -> None:
@@ -125,7 +127,7 @@ class Scene:
             self.cloudwatch.add_response(
                 "describe_alarms",
                 {"MetricAlarms": [{"AlarmName": self.alarm, "StateValue": state}]},
-                {"AlarmNames": [self.alarm]},
+                {"AlarmNames": [self.alarm], "AlarmTypes": TYPES},
             )
 
     def experiment_reads(self, *states: str) -> None:
@@ -296,10 +298,12 @@ def test_wait_alarm_may_name_one_of_the_kits_alarms(aws: ChaosAws, deployment: D
     cloudwatch = aws.stub("cloudwatch", "primary")
     name = f"{stack}-MonitoringContactFlowErrors-XYZ"
     listed = [{"AlarmName": name, "StateValue": "ALARM"}, {"AlarmName": f"{stack}-Other-1", "StateValue": "OK"}]
-    cloudwatch.add_response("describe_alarms", {"MetricAlarms": listed}, {"AlarmNamePrefix": stack})
+    cloudwatch.add_response(
+        "describe_alarms", {"MetricAlarms": listed}, {"AlarmNamePrefix": stack, "AlarmTypes": TYPES}
+    )
     for state in ("ALARM", "OK"):
         cloudwatch.add_response("describe_alarms", {"MetricAlarms": [{"AlarmName": name, "StateValue": state}]},
-                                {"AlarmNames": [name]})  # fmt: skip
+                                {"AlarmNames": [name], "AlarmTypes": TYPES})  # fmt: skip
     # WHEN it runs THEN it waited for that alarm alone, one poll
     report = run(aws, deployment, drill, FakeClock())
     assert report.outcome == "passed" and report.steps[0].waited == POLL and name in report.steps[0].detail
@@ -341,3 +345,50 @@ def test_ivr_drill_refuses_without_a_traceback(tmp_path: Path) -> None:
         assert result.exit_code == 2, result.output
         assert says in " ".join(re.sub(r"[│╭╮╰╯─]", " ", result.output).split())
         assert "Traceback" not in result.output and isinstance(result.exception, SystemExit)
+
+
+def test_a_composite_stop_alarm_is_read_as_an_alarm(aws: ChaosAws, deployment: Deployment) -> None:
+    # GIVEN a chaos drill whose experiment's stop alarm is a composite alarm (DescribeAlarms lists those apart)
+    drill = chaos_drills()[0]
+    scene, clock = Scene(aws, deployment, drill), FakeClock()
+    scene.precheck()
+    scene.quiet()
+    scene.start()
+    for state in ("OK", "ALARM"):
+        scene.cloudwatch.add_response(
+            "describe_alarms",
+            {"CompositeAlarms": [{"AlarmName": scene.alarm, "StateValue": state}]},
+            {"AlarmNames": [scene.alarm], "AlarmTypes": TYPES},
+        )
+    scene.experiment_reads("stopped")
+    scene.cloudwatch.add_response("describe_alarms", {"CompositeAlarms": [
+        {"AlarmName": scene.alarm, "StateValue": "OK"}]}, {"AlarmNames": [scene.alarm], "AlarmTypes": TYPES})  # fmt: skip
+    scene.quiet()
+    # WHEN the drill runs THEN the composite alarm's ALARM was seen one poll in, and its OK after
+    report = run(aws, deployment, drill, clock)
+    assert report.outcome == "passed", [(s.name, s.status, s.detail) for s in report.steps]
+    assert report.experiments[0]["detect_seconds"] == POLL
+
+
+def test_a_start_whose_answer_was_lost_is_still_stopped_by_the_rollback(aws: ChaosAws, deployment: Deployment) -> None:
+    # GIVEN a chaos drill whose StartExperiment started the experiment at FIS but answered with an error
+    drill = chaos_drills()[0]
+    scene, clock = Scene(aws, deployment, drill), FakeClock()
+    scene.precheck()
+    scene.quiet()
+    scene.templates(scene.template("EXTchaos1", scene.experiment))
+    arn = f"arn:aws:cloudwatch:{scene.region}:{ACCOUNT}:alarm:{scene.alarm}"
+    scene.fis.add_response("get_experiment_template", {"experimentTemplate": {"id": "EXTchaos1", "stopConditions": [
+        {"source": "aws:cloudwatch:alarm", "value": arn}]}}, {"id": "EXTchaos1"})  # fmt: skip
+    scene.fis.add_client_error("start_experiment", "InternalServerException", http_status_code=500)
+    # AND FIS lists, for that template, an old experiment of another drill and this drill's, running
+    others = {"id": "EXPold", "state": {"status": "running"}, "tags": {"ivr:drill": "someone-else"}}
+    mine = {"id": "EXPlost", "state": {"status": "running"}, "tags": {"ivr:drill": drill.name}}
+    scene.fis.add_response("list_experiments", {"experiments": [others, mine]}, {"experimentTemplateId": "EXTchaos1"})
+    scene.fis.add_response("get_experiment", {"experiment": {"id": "EXPlost", "state": {"status": "running"}}},
+                           {"id": "EXPlost"})  # fmt: skip
+    scene.fis.add_response("stop_experiment", {"experiment": {"id": "EXPlost"}}, {"id": "EXPlost"})
+    # WHEN the drill runs THEN the start failed, and its rollback stopped this drill's experiment, not the other
+    report = run(aws, deployment, drill, clock)
+    assert report.outcome == "failed"
+    assert report.steps[-1].status == "rolled-back" and "EXPlost stopping" in report.steps[-1].detail
