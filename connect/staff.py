@@ -4,7 +4,7 @@ A contact center has hundreds of users: one template holds at most 500 resources
 are spread over ``USER_STACKS`` nested stacks by a hash of their username. The hash never changes, so a user never
 moves between stacks: moving would replace the user, and Connect refuses the new one while the old one of that
 username exists. Profiles, the hierarchy and agent statuses share one nested stack; quick connects have their own,
-after the flows they run.
+after the flows they run, with the custom resources that list them on the queues whose agents see them.
 
 In global-resiliency mode only the primary builds this: Connect mirrors users, routing and security profiles, user
 hierarchies, agent statuses and quick connects to the replica (Connect admin guide, "Create a replica of your
@@ -22,6 +22,7 @@ from aws_cdk import aws_connect as connect
 from constructs import Construct
 
 from connect.infrastructure import routing_profile
+from connect.queue_quick_connects.infrastructure import QueueQuickConnects
 from regions.staff import Hierarchy, QuickConnect, Staff, User
 
 #: Nested stacks the users are spread over. Fixed: changing it would move users between stacks (see above). At
@@ -41,7 +42,8 @@ def _id(kind: str, name: str) -> str:
 
 
 class StaffResources(Construct):
-    """Security profiles, routing profiles, the user hierarchy, agent statuses, users and quick connects.
+    """Security profiles, routing profiles, the user hierarchy, agent statuses, users and quick connects, and the
+    queues' lists of quick connects.
 
     ``queue_arns`` and ``flow_arns`` are the deployment's queues and flows by name; ``routing_profile_arns`` the
     routing profiles made elsewhere (the kit's default one when the staff declares none).
@@ -67,11 +69,39 @@ class StaffResources(Construct):
         self.user_arns: dict[str, str] = {}
         self.agent_status_arns: dict[str, str] = {}
         self.quick_connect_arns: dict[str, str] = {}
+        #: Queue name -> the custom resource that lists its quick connects (``QuickConnect.queues``).
+        self.queue_listings: dict[str, cdk.CustomResource] = {}
         self._profiles(staff, queue_arns)
         for user in staff.users:
             self.user_arns[user.username] = self._user(user)
         for quick in staff.quick_connects:
             self.quick_connect_arns[quick.name] = self._quick_connect(quick, queue_arns, flow_arns)
+        self._queue_listings(staff, queue_arns)
+
+    def _queue_listings(self, staff: Staff, queue_arns: Mapping[str, str]) -> None:
+        """One custom resource per queue that lists quick connects, beside them in the QuickConnects stack.
+
+        The handler is the stack's (its role is checked with the others'), under an id of its own rather than
+        ``Staff``: it is custom-resource plumbing, like the kit's other handlers, not an agents' object that the
+        regions' parity compares (stacks/parity.py). Queues cannot list the quick connects themselves
+        (AWS::Connect::Queue QuickConnectArns): queues come first, and quick connects run flows that use them.
+        """
+        listed = staff.quick_connects_by_queue()
+        if not listed:
+            return
+        handler = QueueQuickConnects(
+            cdk.Stack.of(self),
+            "QueueQuickConnects",
+            instance_arn=self.instance_arn,
+            queue_arns=[queue_arns[queue] for queue in listed],
+        )
+        for queue, names in listed.items():
+            self.queue_listings[queue] = handler.listing(
+                self._stack("QuickConnects"),
+                _id("QueueQuickConnects", queue),
+                queue_arn=queue_arns[queue],
+                quick_connect_arns=[self.quick_connect_arns[name] for name in names],
+            )
 
     def _stack(self, name: str) -> cdk.NestedStack:
         if name not in self.stacks:

@@ -16,7 +16,7 @@ from ivr.output import aws_session, console, deployment_or_exit, err
 
 if TYPE_CHECKING:
     from regions.config import Role
-    from runbooks.drill import StepRecord
+    from runbooks.drill import DrillReport, StepRecord
     from runbooks.failover import DrOperations, StepResult
 
 app = typer.Typer(help="The DR region: parity with the primary.", no_args_is_help=True)
@@ -366,12 +366,23 @@ def drill_command(
     if as_json:
         typer.echo(report.to_json())
     stopped = report.steps[-1].name.strip("()") if report.outcome == "terminated" else ""
-    line = f"drill {report.outcome}" + (f" by {stopped}" if stopped else "") + written
+    line = f"drill {report.outcome}" + (f" by {stopped}" if stopped else "") + _chaos_times(report) + written
     if stopped:
         err.print(line, markup=False, highlight=False)
     elif not as_json:
         console.print(line, markup=False, highlight=False)
     raise typer.Exit(_signal_exit(stopped) or (0 if report.outcome in ("passed", "planned") else 1))
+
+
+def _chaos_times(report: DrillReport) -> str:
+    """A chaos drill's times for its last line: how long its alarm took to fire, and to clear."""
+    parts = []
+    for experiment in report.experiments:
+        detect, recover = experiment["detect_seconds"], experiment["recover_seconds"]
+        fired = f"fired in {detect:.0f} s" if detect is not None else "never fired"
+        cleared = f", cleared {recover:.0f} s later" if recover is not None else ""
+        parts.append(f"; {experiment['experiment']}: alarm {fired}{cleared}")
+    return "".join(parts)
 
 
 agents_app = typer.Typer(help="Agents and the traffic distribution group.", no_args_is_help=True)

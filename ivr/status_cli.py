@@ -273,9 +273,16 @@ class _Reader:
         pages = (
             self.client("cloudwatch")
             .get_paginator("describe_alarms")
-            .paginate(AlarmNamePrefix=self.settings.stack_name, StateValue="ALARM")
+            # Composite alarms too: DescribeAlarms returns metric alarms only unless AlarmTypes names both.
+            .paginate(
+                AlarmNamePrefix=self.settings.stack_name,
+                StateValue="ALARM",
+                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
+            )
         )
-        firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", [])]
+        firing = [
+            a["AlarmName"] for page in pages for a in (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", []))
+        ]
         self.status.add("alarms firing", ", ".join(firing) or "none", not firing)
 
 

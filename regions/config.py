@@ -24,7 +24,7 @@ from regions.environments import (
     where_in_entry,
 )
 from regions.functions import FUNCTIONS_FILE, FunctionRegistry, FunctionRegistryError, load_functions
-from regions.quotas import QUOTAS_BY_NAME
+from regions.quotas import FIS_STOP_CONDITIONS, QUOTAS_BY_NAME
 from regions.staff import MAX_PROFILE_QUEUES, ProfileQueue, RoutingProfile, Staff
 from regions.yaml_files import load_yaml
 
@@ -401,6 +401,10 @@ class Chaos(_Strict):
     enabled: bool = False
     invocation_percent: int = Field(default=50, ge=1, le=100)
     duration_minutes: int = Field(default=5, ge=1, le=60)
+    #: The waited-on functions (flow-invoked, with a ``duration`` alarm) the latency experiment slows down, by key
+    #: of the function registry. Each one's duration alarm is a stop condition of the experiment's template, and
+    #: FIS holds a template to FIS_STOP_CONDITIONS of them; empty: the first ones in the registry's order.
+    latency_targets: list[str] = Field(default_factory=list, max_length=FIS_STOP_CONDITIONS)
 
 
 #: An IAM user or role ARN, as aws:approve's Approvers take them (SSM user guide, "aws:approve - Pause an
@@ -765,7 +769,24 @@ class Deployment(_Strict):
             )
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
+        if self.chaos.latency_targets:
+            waited = [e.key for e in self.functions.flow_invoked if "duration" in e.alarms]
+            for key in self.chaos.latency_targets:
+                if key not in waited:
+                    raise ValueError(
+                        f"chaos.latency_targets: {key!r} is not a function callers wait on (flow-invoked, with a "
+                        f"duration alarm, in {self.functions_file}); those are: {', '.join(waited) or 'none'}"
+                    )
         return self
+
+    @property
+    def latency_targets(self) -> list[str]:
+        """The functions the latency experiment slows down: ``chaos.latency_targets``, or the first waited-on
+        functions of the registry, at most :data:`FIS_STOP_CONDITIONS` (each adds its alarm as a stop condition)."""
+        if self.chaos.latency_targets:
+            return list(self.chaos.latency_targets)
+        waited = [e.key for e in self.functions.flow_invoked if "duration" in e.alarms]
+        return waited[:FIS_STOP_CONDITIONS]
 
     @property
     def routing_profiles(self) -> list[RoutingProfile]:

@@ -41,6 +41,18 @@ KIT_BOT_ALIAS = "%BotAliasArn%"
 _PROMPT = re.compile(r"%PromptArn\.([A-Za-z0-9_-]+)%")
 
 
+#: AWS Fault Injection Service quotas the chaos catalogue's templates must fit (Service Quotas, service code
+#: ``fis``; the FIS user guide, "Quotas and limitations", names them; the defaults are Service Quotas' AWS default
+#: values as public exports of ListAWSDefaultServiceQuotas list them, unconfirmed in the guide's own table):
+#: "Stop conditions per experiment template" (L-872EC72B) 5 and "Actions per experiment template" (L-0BFE6B67)
+#: 20. CreateExperimentTemplate refuses a template over them; the kit builds within the defaults.
+FIS_STOP_CONDITIONS = 5
+FIS_ACTIONS = 20
+#: FIS API reference, ExperimentTemplateTarget: resourceArns, "Maximum number of 5 items" (botocore's ``fis``
+#: model, ResourceArnList, says the same). A limit of the API, not a quota.
+FIS_ARNS_PER_TARGET = 5
+
+
 @dataclass(frozen=True)
 class ConnectQuota:
     """One Connect per-instance quota: its name under ``quotas:``, Service Quotas' name and code, its default."""

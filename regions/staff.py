@@ -239,6 +239,10 @@ class QuickConnect(_Strict):
     ``flow`` names the flow file that runs on the transfer: Connect requires one for a user (a flow of type
     agentTransfer) and for a queue (queueTransfer) quick connect (AWS::Connect::QuickConnect UserQuickConnectConfig,
     QueueQuickConnectConfig), and takes none for a phone number.
+
+    ``queues`` names the deployment's queues whose agents see it: Connect shows an agent the quick connects of the
+    queues in the agent's routing profile, default outbound queue included, and no other (admin guide, "Create
+    quick connects", Step 2: Enable agents to see quick connects). A quick connect no queue lists is never offered.
     """
 
     name: str = Field(min_length=1, max_length=127)
@@ -247,6 +251,13 @@ class QuickConnect(_Strict):
     queue: str | None = None
     phone: str | None = Field(default=None, pattern=_E164)
     flow: str | None = None
+    queues: list[str] = Field(default_factory=list)
+
+    @field_validator("queues")
+    @classmethod
+    def _each_queue_once(cls, value: list[str]) -> list[str]:
+        _unique("queues", value)
+        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> QuickConnect:
@@ -358,7 +369,22 @@ class Staff(_Strict):
         for i, quick in enumerate(self.quick_connects):
             check(("quick_connects", i, "user"), quick.user, users, "user")
             check(("quick_connects", i, "queue"), quick.queue, queues, "queue")
+            for j, name in enumerate(quick.queues):
+                check(("quick_connects", i, "queues", j), name, queues, "queue")
         return errors
+
+    def quick_connects_by_queue(self) -> dict[str, list[str]]:
+        """Each queue that lists quick connects -> their names, in the file's order (``QuickConnect.queues``).
+
+        Connect's quotas page has no quota of quick connects per queue; a queue lists at most the instance's quick
+        connects, which ``counts`` holds to "Quick connects per instance" (regions/quotas.py). The API takes 50 a
+        call, so the handler lists longer lists in chunks (connect/queue_quick_connects).
+        """
+        listed: dict[str, list[str]] = {}
+        for quick in self.quick_connects:
+            for queue in quick.queues:
+                listed.setdefault(queue, []).append(quick.name)
+        return listed
 
     def counts(self) -> dict[str, int]:
         """What one instance holds of each, by the quota names of ``regions/quotas.py``."""

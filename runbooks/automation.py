@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from runbooks.aws_steps import SCRIPT_LIMIT_SECONDS, script_deadline
+from runbooks.chaos_ops import CHAOS_ACTIONS
 from runbooks.drill import DrillSpec, StepSpec
 
 SCRIPT = Path(__file__).with_name("aws_steps.py")
@@ -126,6 +127,16 @@ def _waiting_step(name: str, payload: dict[str, Any], source: str, timeout: int,
     attempts = math.ceil(timeout / attempt)
     waiting = dict(payload, deadline=script_deadline(attempt))
     return _script_step(name, waiting, source, attempt, **extra, **({"maxAttempts": attempts} if attempts > 1 else {}))
+
+
+def automatable(drill: DrillSpec) -> bool:
+    """Can the drill become an SSM Automation document? Not a chaos drill, deliberately: its steps share state
+    (the experiment it started, that experiment's alarms, when each fired) that the CLI's runner keeps and that
+    separate aws:executeScript steps could only pass through step outputs; the automation role would need FIS
+    start/stop rights it has no other use for; and a chaos drill is run by a person watching it
+    (``ivr drill chaos-...``), not scheduled. ``tests/infra/test_drill_documents.py`` holds the stacks to this."""
+    actions = {step.action for step in drill.steps} | {s.rollback.action for s in drill.steps if s.rollback}
+    return not actions & set(CHAOS_ACTIONS)
 
 
 def automation_document(drill: DrillSpec, values: DrillValues, attachment: ScriptAttachment) -> dict[str, Any]:

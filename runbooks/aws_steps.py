@@ -557,8 +557,13 @@ def _home_unreachable(
 
 
 def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
-    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix)
-    firing = [a["AlarmName"] for page in pages for a in page.get("MetricAlarms", []) if a["StateValue"] == "ALARM"]
+    """The stack's alarms in ALARM, metric and composite (DescribeAlarms returns metric alarms only unless
+    AlarmTypes names both: CloudWatch API reference, DescribeAlarms, AlarmTypes)."""
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(
+        AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
+    )
+    alarms = [a for page in pages for a in (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", []))]
+    firing = [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
     return [Check("no alarm firing", not firing, ", ".join(firing) or f"none under {prefix}")]
 
 

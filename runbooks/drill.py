@@ -23,14 +23,28 @@ from botocore.exceptions import BotoCoreError, ClientError
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from regions.yaml_files import load_yaml
+from runbooks import chaos_ops
 from runbooks.aws_steps import Check, Wait, api_error, split_text, wait_until
+from runbooks.chaos_ops import CHAOS_ACTIONS, ChaosSession
 from runbooks.failover import DrOperations, FailoverError, Terminated
 
 DRILLS_DIR = Path(__file__).parent / "drills"
-Action = Literal["precheck", "raise-capacity", "restore-capacity", "shift-traffic", "wait", "check-alarms"]
+Action = Literal[
+    "precheck",
+    "raise-capacity",
+    "restore-capacity",
+    "shift-traffic",
+    "wait",
+    "check-alarms",
+    # the chaos drills' (runbooks/chaos_ops.py)
+    "start-experiment",
+    "stop-experiment",
+    "wait-alarm",
+    "wait-experiment",
+]
 Verification = Literal["traffic", "capacity-at-peak", "capacity-at-standby"]
 #: Actions that change production and therefore ask before they run.
-CHANGES = {"raise-capacity", "restore-capacity", "shift-traffic"}
+CHANGES = {"raise-capacity", "restore-capacity", "shift-traffic", "start-experiment"}
 
 
 class DrillError(ValueError):
@@ -61,10 +75,22 @@ class StepSpec(BaseModel):
             "shift-traffic": {"to", "percent"},
             "wait": {"seconds"},
             "check-alarms": {"region"},
+            "start-experiment": {"region", "experiment"},
+            "stop-experiment": {"region"},
+            "wait-alarm": {"region", "state"},
+            "wait-experiment": {"region"},
         }[self.action]
         missing = needed - set(self.args)
         if missing:
             raise ValueError(f"step {self.name!r}: {self.action} needs args {sorted(missing)}")
+        if self.action == "wait-alarm" and self.args["state"] not in ("ALARM", "OK"):
+            raise ValueError(f"step {self.name!r}: state must be ALARM or OK, not {self.args['state']!r}")
+        if self.action == "start-experiment" and self.args["experiment"] not in chaos_ops.catalogue_names():
+            known = ", ".join(chaos_ops.catalogue_names())
+            raise ValueError(
+                f"step {self.name!r}: experiment {self.args['experiment']!r} is not in the chaos catalogue "
+                f"(runbooks/drills/chaos/catalogue.yaml: {known})"
+            )
         for key in ("region", "to"):
             if key in self.args and self.args[key] not in ("primary", "dr"):
                 raise ValueError(f"step {self.name!r}: {key} must be primary or dr, not {self.args[key]!r}")
@@ -148,6 +174,9 @@ class DrillReport:
     traffic: str = ""
     #: Rollbacks a terminated drill did not run (SIGTERM leaves no time for them): what the operator must undo.
     not_rolled_back: list[str] = field(default_factory=list)
+    #: The chaos experiments the drill started (``runbooks/chaos_ops.py``): ids, alarms, how each ended, the
+    #: seconds from its start to its alarm firing (time to detect) and from then to the alarm clear (to recover).
+    experiments: list[dict[str, Any]] = field(default_factory=list)
 
     def to_json(self) -> str:
         return json.dumps(asdict(self), indent=2)
@@ -169,6 +198,7 @@ class DrillReport:
             f"- Measured recovery time: {recovery}",
             *([f"- Traffic split read back when it stopped: {self.traffic}"] if self.traffic else []),
             *(f"- Not rolled back (undo by hand): {_cell(line)}" for line in self.not_rolled_back),
+            *(line for experiment in self.experiments for line in _experiment_lines(experiment)),
             "",
             "| # | Step | Action | Result | Started | Seconds | Detail |",
             "|---|---|---|---|---|---|---|",
@@ -184,6 +214,24 @@ class DrillReport:
                 for c in step.checks
             ]
         return "\n".join(lines) + "\n"
+
+
+def _experiment_lines(experiment: dict[str, Any]) -> list[str]:
+    """A chaos experiment in words: which, how it ended, its alarms, time to detect and to recover."""
+
+    def seconds(value: float | None, missing: str) -> str:
+        return f"{value:.1f} s" if value is not None else missing
+
+    ended = experiment["ended"] or "not seen to end"
+    if experiment["stopped_by_drill"]:
+        ended += " (the drill's rollback stopped it)"
+    return [
+        f"- Experiment {_cell(experiment['experiment'])} in {experiment['region']}: "
+        f"`{experiment['experiment_id'] or 'not started'}` (template `{experiment['template_id']}`), {_cell(ended)}",
+        f"- Its alarm(s): {_cell(experiment['alarms'])}",
+        f"- Time to detect (experiment start to alarm): {seconds(experiment['detect_seconds'], 'it never fired')}",
+        f"- Time to recover (alarm to OK): {seconds(experiment['recover_seconds'], 'not seen to recover')}",
+    ]
 
 
 def _cell(value: Any) -> str:
@@ -234,6 +282,9 @@ class DrillRunner:
         if mode not in drill.modes:
             raise DrillError(f"drill {drill.name} runs in {', '.join(drill.modes)} mode; this deployment is {mode}")
         report = DrillReport(drill.name, self.ops.deployment.name, self.who, _now(), dry_run)
+        ops = self.ops
+        stack = lambda role: ops.deployment.region(role).stack_name  # noqa: E731
+        self.chaos = ChaosSession(ops.client, ops.deployment.name, drill.name, ops.region, stack, self.clock, self.who)
         done: list[StepSpec] = []  # the steps whose action ran (a failed one included: it may have acted)
         under_way: list[StepSpec] = []  # the step running when the drill was stopped, if any
         try:
@@ -265,6 +316,7 @@ class DrillRunner:
             report.traffic = self.ops.traffic_now("dr")
         if report.outcome in ("failed", "interrupted") and not dry_run:
             self._roll_back(done, report)
+        report.experiments = self.chaos.evidence()
         report.ended = _now()
         return report
 
@@ -309,6 +361,10 @@ class DrillRunner:
 
     def _step(self, step: StepSpec, dry_run: bool) -> StepRecord:
         started, began = _now(), self.clock()
+        if dry_run and step.action in CHAOS_ACTIONS:
+            bound = f" (for up to {step.timeout} s)" if step.action.startswith("wait") else ""
+            what = chaos_ops.plan(step.action, step.args) + bound
+            return StepRecord(step.name, step.action, "planned", started, _now(), 0.0, what)
         if dry_run:
             what = f"would run {step.action} ({human(step.args)})" + (
                 f", then verify {step.verify} for up to {step.timeout} s" if step.verify else ""
@@ -345,10 +401,14 @@ class DrillRunner:
     ) -> tuple[str, str, list[Check], Wait | None]:
         """Run an action: (status, detail, checks, and how a checking action waited)."""
         ops = self.ops
+        if action in CHAOS_ACTIONS:
+            return self._chaos(action, args, timeout)
         if action in ("precheck", "check-alarms"):
             # A drill's pre-check also asks whether the agents are in the traffic distribution group already: the
             # drill's own move would associate them (the primary answers), hiding what a real outage would find.
-            probe = (lambda r: ops.precheck(r, agents=True)) if action == "precheck" else ops.alarms
+            # A chaos drill moves no agent: its pre-check says ``agents: false``.
+            agents = bool(args.get("agents", True))
+            probe = (lambda r: ops.precheck(r, agents=agents)) if action == "precheck" else ops.alarms
             wait = self._poll(lambda: probe(args["region"]), timeout)
             return ("ok" if wait.ok else "failed"), "", wait.checks, wait
         if action == "wait":
@@ -367,6 +427,24 @@ class DrillRunner:
         changed_traffic = ops.shift_traffic(args["to"], int(args["percent"]))
         desired = split_text(ops.desired(args["to"], int(args["percent"])))
         return ("ok" if changed_traffic else "skipped"), desired, [], None
+
+    def _chaos(self, action: str, args: dict[str, Any], timeout: int) -> tuple[str, str, list[Check], Wait | None]:
+        """A chaos drill's action (``runbooks/chaos_ops.py``): start or stop the experiment, or wait on it."""
+        role = args["region"]
+        if action == "start-experiment":
+            status, detail = self.chaos.start(role, str(args["experiment"]))
+            return status, detail, [], None
+        if action == "stop-experiment":
+            status, detail = self.chaos.stop(role)
+            return status, detail, [], None
+        if action == "wait-alarm":
+            names = self.chaos.alarm_names(role, args.get("alarm"))
+            wait = self._poll(self.chaos.alarm_probe(role, str(args["state"]), names), timeout)
+            detail = f"{', '.join(names)} {'reached' if wait.ok else 'did not reach'} {args['state']}"
+            return ("ok" if wait.ok else "failed"), detail, wait.checks, wait
+        wait = self._poll(self.chaos.experiment_probe(role), timeout)
+        status, detail = self.chaos.judge_end(role)
+        return status, detail, wait.checks, wait
 
     def _test_cases(self, step: StepSpec, dry_run: bool) -> StepRecord | None:
         """After a traffic shift, the receiving region's Connect test cases (``test_cases.after_failover``)."""

@@ -28,7 +28,9 @@ from flowkit.language.catalogue import MODULE
 from flowkit.language.files import FlowFile
 from regions.config import RegionSettings
 from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
-from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automation_document
+from regions.quotas import FIS_ARNS_PER_TARGET
+from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automatable, automation_document
+from runbooks.chaos_ops import CATALOGUE_FILE
 from runbooks.drill import all_drills
 
 ATTACHMENT = "aws_steps.zip"
@@ -203,8 +205,8 @@ class DrillDocuments(Construct):
         # The role needs no access to the script's asset: SSM copies attachments when the document is created.
         self.documents: dict[str, ssm.CfnDocument] = {}
         for drill in all_drills():
-            if deployment.dr_mode not in drill.modes:
-                continue
+            if deployment.dr_mode not in drill.modes or not automatable(drill):
+                continue  # a chaos drill runs from the CLI only (runbooks/automation.py, automatable)
             content = automation_document(drill, values, ScriptAttachment(ATTACHMENT, sha256))
             content["parameters"]["AutomationAssumeRole"]["default"] = self.role.role_arn
             document = ssm.CfnDocument(
@@ -268,7 +270,6 @@ def _role_wildcards(partition: str, account: str, values: DrillValues) -> list[t
     return found
 
 
-CATALOGUE_FILE = Path(__file__).parent / "drills" / "chaos" / "catalogue.yaml"
 #: Replication behind by this much warns that a failover now would lose recent writes (DynamoDB developer guide,
 #: "DynamoDB Metrics and dimensions": ReplicationLatency, milliseconds, by TableName and ReceivingRegion).
 REPLICATION_LATENCY_MS = 60_000
@@ -399,7 +400,8 @@ class ChaosExperiment(Construct):
         registry = deployment.functions
         by_id = {a.node.id: a for a in alarms}
         hook = registry.code_hook.key
-        waited = [e.key for e in registry.flow_invoked if "duration" in e.alarms and e.key in functions]
+        # At most FIS_STOP_CONDITIONS: each waited-on target adds its duration alarm as a stop condition.
+        waited = [key for key in deployment.latency_targets if key in functions]
         self.templates: dict[str, fis.CfnExperimentTemplate] = {}
         for entry in load_catalogue():
             if entry.target == "table":
@@ -432,6 +434,11 @@ class ChaosExperiment(Construct):
         arns: list[str],
         parameters: dict[str, str],
     ) -> None:
+        # A target lists at most FIS_ARNS_PER_TARGET resources (FIS API reference, ExperimentTemplateTarget:
+        # resourceArns "Maximum number of 5 items"), so more targets are split into groups of that size, each
+        # with its own action, all starting together: Targets/Inject, then Targets2/Inject2...
+        groups = [arns[i : i + FIS_ARNS_PER_TARGET] for i in range(0, len(arns), FIS_ARNS_PER_TARGET)]
+        suffixes = ["", *(str(n) for n in range(2, len(groups) + 1))]
         template = fis.CfnExperimentTemplate(
             self,
             entry.name,
@@ -444,14 +451,16 @@ class ChaosExperiment(Construct):
                 for alarm in stops
             ],
             targets={
-                "Targets": fis.CfnExperimentTemplate.ExperimentTemplateTargetProperty(
-                    resource_type=resource_type, selection_mode="ALL", resource_arns=arns
+                f"Targets{n}": fis.CfnExperimentTemplate.ExperimentTemplateTargetProperty(
+                    resource_type=resource_type, selection_mode="ALL", resource_arns=group
                 )
+                for n, group in zip(suffixes, groups, strict=True)
             },
             actions={
-                "Inject": fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
-                    action_id=entry.action, parameters=parameters, targets={_TARGET_KEY[resource_type]: "Targets"}
+                f"Inject{n}": fis.CfnExperimentTemplate.ExperimentTemplateActionProperty(
+                    action_id=entry.action, parameters=parameters, targets={_TARGET_KEY[resource_type]: f"Targets{n}"}
                 )
+                for n in suffixes
             },
             tags={
                 "ivr:deployment": self.settings.deployment.name,
@@ -540,10 +549,24 @@ class ChaosExperiment(Construct):
         self, entry: ChaosEntry, table: dynamodb.TableV2, stops: Sequence[cw.IAlarm], minutes: int
     ) -> None:
         role = self._role(entry, "pauses the table's replication")
-        replica = cdk.Stack.of(self).format_arn(
-            service="dynamodb", region=self.settings.peer_region, resource="table", resource_name=table.table_name
+        # FIS pauses replication by a Deny statement in the resource-based policies of the target table and of its
+        # stream (FIS actions reference, aws:dynamodb:global-table-pause-replication; PutResourcePolicy takes tables
+        # and streams): the table in this region and its streams, not the replica, which FIS leaves alone.
+        role.add_to_policy(
+            iam.PolicyStatement(
+                actions=list(TABLE_FAULT_ACTIONS), resources=[table.table_arn, f"{table.table_arn}/stream/*"]
+            )
         )
-        role.add_to_policy(iam.PolicyStatement(actions=list(TABLE_FAULT_ACTIONS), resources=[table.table_arn, replica]))
+        acknowledge(
+            role,
+            (
+                f"IAM5[Resource::<{_logical(table)}.Arn>/stream/*]",
+                "FIS writes the pause into the resource policy of the table's stream, whose label is DynamoDB's.",
+            ),
+        )
+        # "Tables may continue to be replicated for up to 5 minutes after action begins" (FIS actions reference,
+        # the same action): a shorter pause may never hold replication back long enough for its alarm to fire.
+        minutes = max(minutes, TABLE_PAUSE_MINUTES)
         self._template(
             entry, role, stops, "aws:dynamodb:global-table", [table.table_arn], {"duration": f"PT{minutes}M"}
         )
@@ -552,9 +575,12 @@ class ChaosExperiment(Construct):
 #: The key an action names its target by (FIS user guide, "AWS FIS Actions reference": Functions for the Lambda
 #: actions, Tables for the DynamoDB global table action).
 _TARGET_KEY = {"aws:lambda:function": "Functions", "aws:dynamodb:global-table": "Tables"}
+#: The shortest table pause: FIS may let replication run for 5 minutes after the action begins (FIS actions
+#: reference, aws:dynamodb:global-table-pause-replication), and the latency alarm needs minutes of lag after that.
+TABLE_PAUSE_MINUTES = 10
 
 
-def _logical(bucket: s3.Bucket) -> str:
+def _logical(resource: s3.Bucket | dynamodb.TableV2) -> str:
     from regions.nag import logical_id
 
-    return logical_id(bucket.node.default_child)  # type: ignore[arg-type]
+    return logical_id(resource.node.default_child)  # type: ignore[arg-type]

@@ -19,6 +19,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from regions.quotas import FIS_ACTIONS, FIS_ARNS_PER_TARGET, FIS_STOP_CONDITIONS
+
 #: What a resolved intrinsic is counted as in a size: a Connect flow ARN is about 150 characters, a role ARN
 #: about 100. In a name or description, where intrinsics resolve to names and ids (a bucket name is at most 63
 #: characters, a stack name 128, an id 36), as NAME_TOKEN_CHARS.
@@ -452,6 +454,32 @@ def _timeouts(stack: StackTemplate) -> Iterable[Finding]:
             )
 
 
+def _fis_templates(stack: StackTemplate) -> Iterable[Finding]:
+    for logical_id, props in stack.of_type("AWS::FIS::ExperimentTemplate"):
+        where = f"{logical_id} (AWS::FIS::ExperimentTemplate)"
+        stops = len(props.get("StopConditions") or [])
+        if stops > FIS_STOP_CONDITIONS:
+            yield (
+                f"{where} StopConditions",
+                f"{stops} stop conditions, over FIS's {FIS_STOP_CONDITIONS} per experiment template (quota "
+                "L-872EC72B): name fewer functions in chaos.latency_targets",
+            )
+        for name, target in (props.get("Targets") or {}).items():
+            arns = len(target.get("ResourceArns") or [])
+            if arns > FIS_ARNS_PER_TARGET:
+                yield (
+                    f"{where} Targets.{name}",
+                    f"{arns} resource ARNs, over FIS's {FIS_ARNS_PER_TARGET} per target (API reference, "
+                    "ExperimentTemplateTarget): split them over several targets",
+                )
+        actions = len(props.get("Actions") or {})
+        if actions > FIS_ACTIONS:
+            yield (
+                f"{where} Actions",
+                f"{actions} actions, over FIS's {FIS_ACTIONS} per experiment template (quota L-0BFE6B67)",
+            )
+
+
 RULES: tuple[Rule, ...] = (
     Rule("template-size", "CloudFormation quotas: template body in S3 at most 1 MB", _template_size, per_template=True),
     Rule(
@@ -473,6 +501,11 @@ RULES: tuple[Rule, ...] = (
     Rule("cloudwatch", "CloudWatch API model and quotas: alarm names, metrics per alarm, dashboard widgets", _alarms),
     Rule("tdg-regions", "Connect Global Resiliency: traffic distribution groups in six regions", _tdg_regions),
     Rule("lambda-timeouts", "Connect waits InvocationTimeLimitSeconds (at most 8 s) for a function", _timeouts),
+    Rule(
+        "fis-templates",
+        "FIS: 5 stop conditions, 20 actions per experiment template; 5 resource ARNs per target",
+        _fis_templates,
+    ),
 )
 
 

@@ -33,6 +33,9 @@ STAFF_TYPES = (
     "AWS::Connect::UserHierarchyStructure",
     "AWS::Connect::AgentStatus",
     "AWS::Connect::QuickConnect",
+    # A queue's list of quick connects (connect/queue_quick_connects): in that mode the replica's queues come with
+    # the source's (the same guide's list of replicated resources includes queues and quick connects).
+    "Custom::QueueQuickConnects",
     "AWS::Connect::Prompt",
 )
 COMPARED_TYPES = (

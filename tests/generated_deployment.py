@@ -35,6 +35,8 @@ class GeneratedDeployment:
     queues: int
     #: Users in the staff file (the sample's and the generated ones).
     users: int = 0
+    #: Quick connects in the staff file (the sample's and the generated ones).
+    quick_connects: int = 0
 
 
 def _step(ident: str, kind: str, params: dict[str, Any], nxt: str | None, **transitions: Any) -> dict[str, Any]:
@@ -233,13 +235,43 @@ def staff_doc(sample: dict[str, Any], users: int, queue_names: list[str]) -> dic
     return staff
 
 
+def quick_connects_doc(sample: dict[str, Any], count: int, queue_names: list[str]) -> dict[str, Any]:
+    """The staff with ``count`` more quick connects: transfers to the generated queues (through the sample's
+    queue-transfer flow) and outside numbers, each shown on two of those queues and on every queue the sample's
+    quick connects are shown on, so that those queues list more than one API call takes."""
+    staff = {key: list(value) if isinstance(value, list) else value for key, value in sample.items()}
+    existing = staff.get("quick_connects", [])
+    transfer_flow = next((q["flow"] for q in existing if "queue" in q), None)
+    shared = list(dict.fromkeys(name for q in existing for name in q.get("queues", [])))
+    added = []
+    for i in range(count):
+        seen_on = list(
+            dict.fromkeys([*shared, queue_names[i % len(queue_names)], queue_names[(i * 7 + 3) % len(queue_names)]])
+        )
+        target: dict[str, Any] = (
+            {"queue": queue_names[(i + 1) % len(queue_names)], "flow": transfer_flow}
+            if transfer_flow is not None and i % 2
+            else {"phone": f"+1555{i:07d}"}
+        )
+        added.append({"name": f"transfer-{i:04d}", **target, "queues": seen_on})
+    staff["quick_connects"] = existing + added
+    return staff
+
+
 def write_deployment(
-    root: Path, *, flows: int, modules: int, queues: int = 20, raise_quotas: bool = True, users: int = 0
+    root: Path,
+    *,
+    flows: int,
+    modules: int,
+    queues: int = 20,
+    raise_quotas: bool = True,
+    users: int = 0,
+    quick_connects: int = 0,
 ) -> GeneratedDeployment:
     """Write a deployment file and a flow folder under ``root``: ``flows`` flows (the sample's among them) and
-    ``modules`` modules, menus spread over ``queues`` queues, ``users`` agents besides the sample's staff; the rest
-    of the file is the sample's. With ``raise_quotas`` the file declares the Connect quotas raised to what it needs,
-    as an account of that size has."""
+    ``modules`` modules, menus spread over ``queues`` queues, ``users`` agents and ``quick_connects`` quick connects
+    besides the sample's staff; the rest of the file is the sample's. With ``raise_quotas`` the file declares the
+    Connect quotas raised to what it needs, as an account of that size has."""
     flows_dir = root / "flows"
     flows_dir.mkdir(parents=True, exist_ok=True)
     for sample in SAMPLE_FLOWS.glob("*.json"):
@@ -276,6 +308,8 @@ def write_deployment(
 
     sample_staff = yaml.safe_load(staff_path(config["staff"]).read_text(encoding="utf-8")) if "staff" in config else {}
     staff = staff_doc(sample_staff, users, queue_names) if users else sample_staff
+    if quick_connects:
+        staff = quick_connects_doc(staff, quick_connects, queue_names)
     staff_file = root / "staff.yaml"
     staff_file.write_text(yaml.safe_dump(staff, sort_keys=False), encoding="utf-8")
     config["staff"] = str(staff_file)
@@ -284,7 +318,12 @@ def write_deployment(
 
     total_flows = len(list(flows_dir.glob("*.json"))) - modules
     if raise_quotas:
-        needs = (("contact_flows", total_flows), ("flow_modules", modules), ("users", len(staff.get("users", []))))
+        needs = (
+            ("contact_flows", total_flows),
+            ("flow_modules", modules),
+            ("users", len(staff.get("users", []))),
+            ("quick_connects", len(staff.get("quick_connects", []))),
+        )
         config["quotas"] = {
             name: needed + INSTANCE_OWN.get(name, 0)
             for name, needed in needs
@@ -299,6 +338,7 @@ def write_deployment(
         modules,
         len(config["queues"]),
         len(staff.get("users", [])),
+        len(staff.get("quick_connects", [])),
     )
 
 

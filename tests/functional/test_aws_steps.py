@@ -49,8 +49,6 @@ def test_capacity_above_the_maximum_is_refused() -> None:
                            "hold": True}, None)  # fmt: skip
 
 
-
-
 @pytest.fixture
 def fake_clock(monkeypatch: pytest.MonkeyPatch) -> FakeClock:
     """The script's clock and sleep, as SSM's run of ``handler`` uses them, made fake."""

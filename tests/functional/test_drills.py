@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from regions.config import Deployment, load_deployment
-from runbooks.drill import DrillError, DrillRunner, DrillSpec, all_drills, load_drill, write_report
+from runbooks.drill import DRILLS_DIR, DrillError, DrillRunner, DrillSpec, all_drills, load_drill, write_report
 from runbooks.failover import DrOperations
 from tests.conftest import ROOT
 from tests.functional.aws_fakes import FakeAws, FakeClock, minimums
@@ -54,7 +54,9 @@ def healthy_dr_and_traffic(aws: FakeAws) -> None:
 
 
 def test_the_drill_files_are_valid() -> None:
-    assert {d.name for d in all_drills()} == {"failover-drill", "standby-check"}
+    # GIVEN every drill file WHEN they are loaded THEN each is named after its file (which `ivr drill NAME` reads)
+    assert {d.name for d in all_drills()} == {p.stem for p in DRILLS_DIR.glob("*.yaml")}
+    assert {"failover-drill", "standby-check"} <= {d.name for d in all_drills()}
 
 
 def test_failover_drill_passes_and_leaves_evidence(aws: FakeAws, deployment: Deployment, tmp_path: Path) -> None:
@@ -163,7 +165,7 @@ def test_mode_and_file_errors(aws: FakeAws, tmp_path: Path) -> None:
     standalone = load_deployment(ROOT / "tests" / "configs" / "standalone.yaml")
     with pytest.raises(DrillError, match="runs in global-resiliency mode; this deployment is standalone"):
         DrillRunner(DrOperations(standalone, aws)).run(load_drill("failover-drill"))
-    with pytest.raises(DrillError, match="drills: failover-drill, standby-check"):
+    with pytest.raises(DrillError, match="drills: " + ", ".join(sorted(p.stem for p in DRILLS_DIR.glob("*.yaml")))):
         load_drill("no-such-drill")
     bad = tmp_path / "bad.yaml"
     bad.write_text("name: x\nmodes: [standalone]\nsteps:\n  - {name: go, action: shift-traffic, args: {to: mars}}\n")

@@ -122,7 +122,13 @@ def queue_region(aws: Aws, deployment: Deployment, role: str, *, deny_instance: 
         )  # fmt: skip
     alarms = [{"AlarmName": n, "StateValue": "ALARM"} for n in firing or []]
     aws.stub("cloudwatch", region).add_response(
-        "describe_alarms", {"MetricAlarms": alarms}, {"AlarmNamePrefix": settings.stack_name, "StateValue": "ALARM"}
+        "describe_alarms",
+        {"MetricAlarms": alarms},
+        {
+            "AlarmNamePrefix": settings.stack_name,
+            "StateValue": "ALARM",
+            "AlarmTypes": ["MetricAlarm", "CompositeAlarm"],
+        },
     )
 
 

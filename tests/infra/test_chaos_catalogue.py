@@ -40,6 +40,19 @@ def stop_alarm_ids(template: dict[str, Any]) -> list[str]:
     return [str(s["Value"]) for s in template["StopConditions"]]
 
 
+def role_resources(synth: Synth, which: str, template: dict[str, Any], action: str) -> list[Any]:
+    """The resources of the template role's statement that grants ``action``."""
+    role_logical = template["RoleArn"]["Fn::GetAtt"][0]
+    for policy in synth.resources(which, "AWS::IAM::Policy").values():
+        if {"Ref": role_logical} in policy["Properties"]["Roles"]:
+            for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+                listed = statement["Action"]
+                if action in ([listed] if isinstance(listed, str) else listed):
+                    found = statement["Resource"]
+                    return found if isinstance(found, list) else [found]
+    return []
+
+
 def role_actions(synth: Synth, which: str, template: dict[str, Any]) -> set[str]:
     role_logical = template["RoleArn"]["Fn::GetAtt"][0]
     actions: set[str] = set()
@@ -142,8 +155,16 @@ def test_the_table_experiment_pauses_the_global_table_with_a_least_privilege_rol
         assert target["ResourceType"] == "aws:dynamodb:global-table"
         assert target["ResourceArns"][0]["Fn::GetAtt"][0] in tables
         assert template["Actions"]["Inject"]["Targets"] == {"Tables": "Targets"}
-        # AND its role holds only the DynamoDB action's permissions
+        # AND its role holds only the DynamoDB action's permissions, on the table and its stream (FIS writes the
+        # pause into both resource policies), not on the replica
         assert role_actions(gr_synth, "primary", template) == {*TABLE_FAULT_ACTIONS, "tag:GetResources"}
+        table_logical = target["ResourceArns"][0]["Fn::GetAtt"][0]
+        resources = role_resources(gr_synth, "primary", template, "dynamodb:PutResourcePolicy")
+        assert resources == [{"Fn::GetAtt": [table_logical, "Arn"]},
+                             {"Fn::Join": ["", [{"Fn::GetAtt": [table_logical, "Arn"]}, "/stream/*"]]}]  # fmt: skip
+        # AND it pauses long enough to outlast the up to 5 minutes FIS may let replication run on
+        minutes = int(template["Actions"]["Inject"]["Parameters"]["duration"].removeprefix("PT").removesuffix("M"))
+        assert minutes >= 10 and minutes >= DEPLOYMENT.chaos.duration_minutes
 
 
 def test_the_dr_region_has_no_table_experiment(gr_synth: Synth) -> None:
@@ -158,3 +179,87 @@ def test_docs_describe_every_experiment() -> None:
     text = (ROOT / "docs" / "chaos.md").read_text(encoding="utf-8")
     for entry in load_catalogue():
         assert entry.name in text and entry.action in text
+
+
+def _waited_on(key: str) -> dict[str, Any]:
+    return {
+        "key": key,
+        "description": f"A function callers wait on ({key})",
+        "handler": "clinic.caller_lookup.handler",
+        "invoked_by": "connect",
+        "alarms": ["errors", "throttles", "duration"],
+    }
+
+
+def _deployment_with_registry(tmp_path: Path, extra: int, chaos: dict[str, Any]) -> Path:
+    """The sample, pointed at the kit's registry plus ``extra`` more waited-on functions, with ``chaos``."""
+    data = yaml.safe_load(REGISTRY.path.read_text(encoding="utf-8"))
+    for entry in data["functions"]:
+        entry["code"] = str(REGISTRY.path.parent / entry.get("code", "runtime"))
+    data["functions"] += [
+        {**_waited_on(f"Extra{i}"), "code": str(REGISTRY.path.parent / "runtime")} for i in range(extra)
+    ]
+    registry = tmp_path / "functions.yaml"
+    registry.write_text(yaml.safe_dump(data), encoding="utf-8")
+    config = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text(encoding="utf-8"))
+    config["functions_file"] = str(registry)
+    config["chaos"] = {**config.get("chaos", {}), **chaos}
+    path = tmp_path / "deployment.yaml"
+    path.write_text(yaml.safe_dump(config), encoding="utf-8")
+    return path
+
+
+def test_the_latency_experiment_slows_at_most_as_many_functions_as_fis_allows_stop_conditions(tmp_path: Path) -> None:
+    from regions.quotas import FIS_STOP_CONDITIONS
+
+    # GIVEN a registry with more waited-on functions than FIS allows stop conditions per template
+    deployment = load_deployment(_deployment_with_registry(tmp_path, FIS_STOP_CONDITIONS + 3, {}))
+    waited = [e.key for e in deployment.functions.flow_invoked if "duration" in e.alarms]
+    assert len(waited) > FIS_STOP_CONDITIONS
+    # WHEN the latency experiment's targets are chosen THEN they are the first ones of the registry, within the quota
+    assert deployment.latency_targets == waited[:FIS_STOP_CONDITIONS]
+
+
+def test_latency_targets_chosen_by_key_must_be_functions_callers_wait_on(tmp_path: Path) -> None:
+    from regions.config import ConfigError
+
+    # GIVEN latency targets naming a waited-on function THEN they are the experiment's targets, in that order
+    chosen = ["Extra2", "CallerLookup"]
+    deployment = load_deployment(_deployment_with_registry(tmp_path, 3, {"latency_targets": chosen}))
+    assert deployment.latency_targets == chosen
+    # WHEN one names the bot's code hook (nobody waits on it through a flow block) THEN the file and field are named
+    hook = REGISTRY.code_hook.key
+    with pytest.raises(ConfigError) as refused:
+        load_deployment(_deployment_with_registry(tmp_path, 0, {"latency_targets": [hook]}))
+    assert "deployment.yaml" in str(refused.value)
+    assert f"chaos.latency_targets: {hook!r} is not a function callers wait on" in str(refused.value)
+    # AND more than FIS allows is refused before anything is built
+    with pytest.raises(ConfigError, match="latency_targets"):
+        load_deployment(_deployment_with_registry(tmp_path, 6, {"latency_targets": [f"Extra{i}" for i in range(6)]}))
+
+
+def test_more_functions_than_a_target_holds_are_split_over_targets_that_start_together(tmp_path: Path) -> None:
+    import json
+
+    import app as kit_app
+    from regions.quotas import FIS_ARNS_PER_TARGET
+
+    # GIVEN a registry with more functions than one FIS target may list
+    config = _deployment_with_registry(tmp_path, FIS_ARNS_PER_TARGET + 3, {})
+    deployment = load_deployment(config)
+    keys = list(deployment.functions.keys)
+    assert len(keys) > FIS_ARNS_PER_TARGET
+    # WHEN the FunctionErrors template is built
+    kit_app.build_app(config, str(tmp_path / "out"), nag=False, cache=None).synth()
+    stack = deployment.region("primary").stack_name
+    template = json.loads((tmp_path / "out" / f"{stack}.template.json").read_text(encoding="utf-8"))
+    [experiment] = [r["Properties"] for r in template["Resources"].values()
+                    if r["Type"] == "AWS::FIS::ExperimentTemplate"
+                    and r["Properties"]["Tags"]["ivr:experiment"] == "FunctionErrors"]  # fmt: skip
+    # THEN no target lists more than the API takes, together they list every function once, each has its action
+    targets = experiment["Targets"]
+    assert all(len(t["ResourceArns"]) <= FIS_ARNS_PER_TARGET for t in targets.values())
+    assert sum(len(t["ResourceArns"]) for t in targets.values()) == len(keys)
+    assert sorted(a["Targets"]["Functions"] for a in experiment["Actions"].values()) == sorted(targets)
+    # AND the actions start together (none waits for another)
+    assert not any(a.get("StartAfter") for a in experiment["Actions"].values())

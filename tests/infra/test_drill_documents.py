@@ -8,6 +8,7 @@ from typing import Any
 
 import pytest
 
+from runbooks.automation import automatable
 from runbooks.drill import DrillSpec, all_drills
 from tests.conftest import Synth
 
@@ -30,7 +31,7 @@ def main_path(content: dict[str, Any]) -> list[dict[str, Any]]:
 
 
 @pytest.mark.parametrize("which", ["primary", "dr"])
-@pytest.mark.parametrize("drill", all_drills(), ids=lambda d: d.name)
+@pytest.mark.parametrize("drill", [d for d in all_drills() if automatable(d)], ids=lambda d: d.name)
 def test_documents_follow_the_yaml_drills(gr_synth: Synth, which: str, drill: DrillSpec) -> None:
     # GIVEN a YAML drill WHEN its document is read from the template
     content = documents(gr_synth.primary if which == "primary" else gr_synth.dr)[drill.name]
@@ -92,6 +93,17 @@ def test_attachment_checksum_is_the_real_archive(gr_synth: Synth) -> None:
 def test_standalone_deploys_only_the_drills_its_mode_allows(standalone_synth: Synth) -> None:
     assert set(documents(standalone_synth.primary)) == {"standby-check"}
     assert set(documents(standalone_synth.dr)) == {"standby-check"}
+
+
+def test_chaos_drills_have_no_document_and_the_others_all_do(gr_synth: Synth) -> None:
+    # GIVEN the YAML drills, split by whether one of their steps (or rollbacks) is a chaos action
+    drills = all_drills()
+    chaos = {d.name for d in drills if not automatable(d)}
+    assert chaos, "no chaos drill found: the split reads nothing"
+    assert all(any(s.action == "start-experiment" for s in d.steps) for d in drills if d.name in chaos)
+    # WHEN each region's documents are read THEN every other drill has one and no chaos drill does
+    for template in (gr_synth.primary, gr_synth.dr):
+        assert set(documents(template)) == {d.name for d in drills if automatable(d)}
 
 
 def test_no_chaos_without_the_setting(standalone_synth: Synth) -> None:

@@ -71,7 +71,7 @@ def _huge_operation(template: dict[str, Any]) -> None:
 def _long_query(template: dict[str, Any]) -> None:
     alarm = next(r["Properties"] for r in template["Resources"].values() if "Metrics" in r.get("Properties", {}))
     query = next(q for q in alarm["Metrics"] if "Expression" in q)
-    query["Expression"] = "SELECT SUM(ContactFlowErrors) FROM SCHEMA(\"AWS/Connect\") WHERE " + " OR ".join(
+    query["Expression"] = 'SELECT SUM(ContactFlowErrors) FROM SCHEMA("AWS/Connect") WHERE ' + " OR ".join(
         f"ContactFlowName = 'flow-{i}'" for i in range(120)
     )
 
@@ -130,6 +130,26 @@ def _listed_flow_metrics(template: dict[str, Any]) -> None:
     alarm["Metrics"] = [{"Id": f"e{i}", "MetricStat": stat, "ReturnData": False} for i in range(11)]
 
 
+def _crowded_stop_conditions(template: dict[str, Any]) -> None:
+    """A latency experiment over every waited-on function of a large registry: one duration alarm each."""
+    experiment = first(template, "AWS::FIS::ExperimentTemplate")
+    stop = experiment["StopConditions"][0]
+    experiment["StopConditions"] = [stop] * (limits.FIS_STOP_CONDITIONS + 1)
+
+
+def _crowded_target(template: dict[str, Any]) -> None:
+    """Every function of a large registry in one target, as the FunctionErrors experiment once listed them."""
+    experiment = first(template, "AWS::FIS::ExperimentTemplate")
+    target = next(iter(experiment["Targets"].values()))
+    target["ResourceArns"] = [target["ResourceArns"][0]] * (limits.FIS_ARNS_PER_TARGET + 1)
+
+
+def _crowded_actions(template: dict[str, Any]) -> None:
+    experiment = first(template, "AWS::FIS::ExperimentTemplate")
+    action = next(iter(experiment["Actions"].values()))
+    experiment["Actions"] = {f"Inject{i}": action for i in range(limits.FIS_ACTIONS + 1)}
+
+
 def _slow_function(template: dict[str, Any]) -> None:
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Lambda::Function" and "CallerLookup" in str(
@@ -163,6 +183,9 @@ PLANTS: list[tuple[str, Callable[[dict[str, Any]], None], str]] = [
     ("cloudwatch", _listed_flow_metrics, "11 metrics, over CloudWatch's 10 per alarm"),
     ("lambda-timeouts", _slow_function, "clinic-CallerLookup times out after 3 s, but flow block"),
     ("lambda-timeouts", _late_alarm, "fires at 2500 ms, not before clinic-CallerLookup fails (2000 ms"),
+    ("fis-templates", _crowded_stop_conditions, "6 stop conditions, over FIS's 5 per experiment template"),
+    ("fis-templates", _crowded_actions, "21 actions, over FIS's 20 per experiment template"),
+    ("fis-templates", _crowded_target, "6 resource ARNs, over FIS's 5 per target"),
 ]
 
 

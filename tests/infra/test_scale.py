@@ -21,6 +21,8 @@ from tests.generated_deployment import GeneratedDeployment, write_deployment
 FLOWS, MODULES = 300, 100
 #: Agents besides the sample's: hundreds, as a contact center of 300 flows has.
 USERS = 400
+#: Quick connects besides the sample's, each shown on a few queues: hundreds, as such a contact center has.
+QUICK_CONNECTS = 300
 
 
 @pytest.fixture(scope="session")
@@ -29,7 +31,7 @@ def large(tmp_path_factory: pytest.TempPathFactory) -> tuple[GeneratedDeployment
     import app as kit_app
 
     root = tmp_path_factory.mktemp("large")
-    generated = write_deployment(root, flows=FLOWS, modules=MODULES, users=USERS)
+    generated = write_deployment(root, flows=FLOWS, modules=MODULES, users=USERS, quick_connects=QUICK_CONNECTS)
     kit_app.build_app(generated.config, str(root / "out"), flows_dir=generated.flows_dir).synth()
     return generated, root / "out"
 
@@ -77,6 +79,38 @@ def test_a_large_deployment_synthesizes_inside_every_limit(large: tuple[Generate
     assert len(users) == generated.users >= USERS
     assert not [k for k, v in primary.template["Resources"].items() if v["Type"] == "AWS::Connect::User"]
     assert not _of_type(stacks["scale-dr"], "AWS::Connect::User")
+
+
+def test_every_queue_lists_the_quick_connects_the_staff_file_shows_on_it(
+    large: tuple[GeneratedDeployment, Path],
+) -> None:
+    # GIVEN the large deployment's staff file (hundreds of quick connects, each on a few queues)
+    from regions.config import load_deployment
+    from tests.conftest import load_handler
+
+    generated, out = large
+    staff = load_deployment(generated.config).staff
+    assert len(staff.quick_connects) == generated.quick_connects >= QUICK_CONNECTS
+    stacks = {s.name: s for s in limits.read_stacks(out)}
+    primary = stacks["scale-primary"]
+    # WHEN the primary's queue lists are read back to names
+    names = {
+        k: v["Properties"]["Name"]
+        for k, v in limits.with_nested_resources(primary).resources.items()
+        if v["Type"] in ("AWS::Connect::Queue", "AWS::Connect::QuickConnect")
+    }
+    listed = {
+        names[v["Properties"]["QueueArn"]["Fn::GetAtt"][0]]: [
+            names[arn["Fn::GetAtt"][0]] for arn in v["Properties"]["QuickConnectArns"]
+        ]
+        for v in _of_type(primary, "Custom::QueueQuickConnects").values()
+    }
+    # THEN each queue lists exactly what the file shows on it, some more than one Connect call takes
+    assert listed == staff.quick_connects_by_queue()
+    chunk = load_handler("connect/queue_quick_connects/runtime/handler.py", "scale_queue_quick_connects").CHUNK
+    assert max(len(v) for v in listed.values()) > chunk
+    # AND the DR stack (global-resiliency: Connect mirrors queues and quick connects) lists none
+    assert not _of_type(stacks["scale-dr"], "Custom::QueueQuickConnects")
 
 
 def test_nested_flow_stacks_reference_only_lower_levels(large: tuple[GeneratedDeployment, Path]) -> None:

@@ -161,5 +161,7 @@ def test_command_works_as_written(command: Command, offline_env: dict[str, str])
     # THEN it works offline, or says it needs AWS, and never with a traceback
     assert "Traceback" not in output, output[-3000:]
     # A command that needs AWS says so in one line: no credentials at all, or a named --profile this machine lacks.
-    needs_aws = result.returncode == 2 and ("no AWS credentials found" in output or "is not in your AWS config" in output)
+    needs_aws = result.returncode == 2 and (
+        "no AWS credentials found" in output or "is not in your AWS config" in output
+    )
     assert result.returncode == 0 or needs_aws, f"exit {result.returncode}:\n{output[-3000:]}"

@@ -24,18 +24,22 @@ def _called() -> set[str]:
     """IAM actions of the operations the calling functions name: a method call or a paginator's name."""
     actions = set()
     for module, names in CALLERS.items():
-        service = CALLER_SERVICE[module]
         tree = ast.parse((ROOT / f"{module.replace('.', '/')}.py").read_text(encoding="utf-8"))
         found = _functions(tree, names)
         assert len(found) == len(names), f"{module}: one of {names} is gone"
-        operations = aws_calls.operations(service)
-        for node in found:
-            for sub in ast.walk(node):
-                name = (
-                    sub.attr if isinstance(sub, ast.Attribute) else sub.value if isinstance(sub, ast.Constant) else None
-                )
-                if isinstance(name, str) and name in operations:
-                    actions.add(f"{service}:{operations[name]}")
+        for service in CALLER_SERVICE[module]:
+            operations = aws_calls.operations(service)
+            for node in found:
+                for sub in ast.walk(node):
+                    name = (
+                        sub.attr
+                        if isinstance(sub, ast.Attribute)
+                        else sub.value
+                        if isinstance(sub, ast.Constant)
+                        else None
+                    )
+                    if isinstance(name, str) and name in operations:
+                        actions.add(f"{service}:{operations[name]}")
     return actions
 
 

@@ -286,7 +286,10 @@ def test_a_key_given_twice_is_refused_naming_both_lines(tmp_path: Path) -> None:
     first = next(i for i, line in enumerate(text.splitlines(), 1) if line.startswith("name:"))
     last = len(text.splitlines())
     # WHEN loaded THEN it is refused, naming the file, the key and both lines
-    with pytest.raises(ConfigError, match=rf"twice.yaml: not valid YAML: .*'name' is given twice: first on line {first}, again on line {last}"):
+    with pytest.raises(
+        ConfigError,
+        match=rf"twice.yaml: not valid YAML: .*'name' is given twice: first on line {first}, again on line {last}",
+    ):
         load_deployment(path)
 
 
@@ -295,7 +298,10 @@ def test_a_nested_key_given_twice_is_refused_and_distinct_keys_still_load() -> N
 
     with pytest.raises(DuplicateKeyError, match="'profile' is given twice"):
         load_yaml("data:\n  profile: dev\n  profile: production\n")
-    assert load_yaml("a: {b: 1, c: 2}\nlist: [{b: 1}, {b: 2}]\n") == {"a": {"b": 1, "c": 2}, "list": [{"b": 1}, {"b": 2}]}
+    assert load_yaml("a: {b: 1, c: 2}\nlist: [{b: 1}, {b: 2}]\n") == {
+        "a": {"b": 1, "c": 2},
+        "list": [{"b": 1}, {"b": 2}],
+    }
 
 
 def test_production_with_no_sensitive_field_is_refused(tmp_path: Path) -> None:

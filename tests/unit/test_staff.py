@@ -124,6 +124,56 @@ def test_a_quick_connect_needs_exactly_one_target_and_a_flow_where_connect_runs_
     assert "needs flow:" in message and "QUEUE_TRANSFER" in message
 
 
+def test_a_quick_connect_shown_on_an_unknown_queue_is_refused_naming_file_field_and_queues(tmp_path: Path) -> None:
+    # GIVEN the sample's last quick connect shown on a queue the deployment does not have, after the ones it lists
+    _, staff = _sample()
+    last = len(staff["quick_connects"]) - 1
+    position = len(staff["quick_connects"][last].get("queues", []))
+    message, staff_file = _refused(
+        tmp_path, lambda s: s["quick_connects"][last].setdefault("queues", []).append("appointmnets")
+    )
+    # THEN the one line names the staff file, the quick connect's queues field at that position and the known queues
+    queues = [q.name for q in load_deployment(SAMPLE).queues]
+    assert message.startswith(f"{staff_file}: quick_connects[{last}].queues[{position}]: queue 'appointmnets' ")
+    assert f"known: {', '.join(queues)}" in message
+
+
+def test_a_quick_connect_lists_a_queue_once(tmp_path: Path) -> None:
+    # GIVEN a quick connect shown twice on the deployment's first queue
+    deployment, _ = _sample()
+    queue = deployment["queues"][0]["name"]
+    message, staff_file = _refused(tmp_path, lambda s: s["quick_connects"][0].update(queues=[queue, queue]))
+    # THEN it is refused at that quick connect's queues
+    assert message.startswith(f"{staff_file}: quick_connects[0].queues: ") and "listed twice" in message
+
+
+def test_each_queue_lists_the_quick_connects_that_name_it_in_file_order() -> None:
+    # GIVEN quick connects shown on overlapping queues, and one shown on none
+    staff = Staff.model_validate(
+        {
+            "quick_connects": [
+                {"name": "nurse", "phone": "+15555550101", "queues": ["b", "a"]},
+                {"name": "pager", "phone": "+15555550102"},
+                {"name": "billing", "phone": "+15555550103", "queues": ["a"]},
+            ]
+        }
+    )
+    # WHEN the queues' lists are read
+    listed = staff.quick_connects_by_queue()
+    # THEN each queue lists the quick connects that name it, in the file's order, and no queue lists the other one
+    assert listed == {"b": ["nurse"], "a": ["nurse", "billing"]}
+
+
+def test_the_sample_front_desk_sees_every_quick_connect() -> None:
+    # GIVEN the shipped deployment WHEN its queues' lists are read
+    deployment = load_deployment(SAMPLE)
+    listed = deployment.staff.quick_connects_by_queue()
+    served = {entry.queue for profile in deployment.routing_profiles for entry in profile.queues}
+    # THEN every quick connect is on a queue that a routing profile serves, so some agent sees it
+    seen = {name for queue, names in listed.items() if queue in served for name in names}
+    assert seen == {q.name for q in deployment.staff.quick_connects}
+
+
 def test_a_hierarchy_deeper_than_its_levels_is_refused(tmp_path: Path) -> None:
     # GIVEN a chain of groups one deeper than the sample's levels
     def deepen(staff: dict[str, Any]) -> None:
