@@ -166,6 +166,22 @@ class _Reader:
         self.status.commit = commit_of(stack)
         self.status.add("commit", self.status.commit or "not tagged (deployed before the kit tagged commits)")
         self.outputs = {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+        self.auto_failover()
+
+    def auto_failover(self) -> None:
+        """Whether automatic failover is armed: its document is an output of the DR stack (docs/self-healing-dr.md,
+        "Automatic failover"); said only where it is deployed or asked for."""
+        asked, document = self.deployment.failover.automatic, self.outputs.get("AutoFailoverDocument")
+        if self.settings.is_primary or not (asked or document):
+            return
+        if document and asked:
+            self.status.add("automatic failover", f"armed: the guard here may start {document}", True)
+        elif document:
+            self.status.add(
+                "automatic failover", "deployed, but off in the deployment file: the next deploy removes it"
+            )
+        else:
+            self.status.add("automatic failover", "on in the deployment file, not deployed yet (ivr deploy)", False)
 
     def instance(self) -> None:
         found = self.client("connect").describe_instance(InstanceId=self.outputs["InstanceId"])["Instance"]

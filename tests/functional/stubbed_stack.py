@@ -67,6 +67,8 @@ def outputs_for(deployment: Deployment, role: str) -> dict[str, str]:
     if deployment.region(role).creates_instance:  # type: ignore[arg-type]  # GR: the replica's are mirrored
         for prompt in prompt_names():
             outputs[f"Prompt{pascal(prompt)}Arn"] = f"{arn}/prompt/{prompt}"
+    if deployment.failover.automatic and role == "dr":  # the DR stack's automatic failover document
+        outputs["AutoFailoverDocument"] = f"{deployment.region('dr').stack_name}-AutoFailoverDocument-1A2B3C4D"
     return outputs
 
 

@@ -398,3 +398,33 @@ def test_ivr_failover_is_refused_while_the_automation_holds_the_lock() -> None:
     stub.add_response("get_parameter", {"Parameter": {"Name": SETTINGS.lock, "Value": written["Value"]}})
     with pytest.raises(LockError, match="auto-failover@"):
         OperatorLock(lambda _region: ssm, DEPLOYMENT.name, [DR], "failover --to primary", now=lambda: NOW).acquire()
+
+
+# -- ivr status ----------------------------------------------------------------------------------------------------
+@pytest.mark.parametrize("deployed", [True, False])
+def test_ivr_status_says_whether_automatic_failover_is_armed(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Any, deployed: bool
+) -> None:
+    from ivr.status_cli import read_status
+    from tests.functional import test_status
+    from tests.functional.stubbed_stack import Aws as StackAws
+    from tests.functional.stubbed_stack import outputs_for
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    # GIVEN the automatic-failover deployment, its DR stack deployed with the document's output, or not yet
+    if not deployed:
+        without = lambda d, role: {k: v for k, v in outputs_for(d, role).items() if k != "AutoFailoverDocument"}  # noqa: E731
+        monkeypatch.setattr(test_status, "outputs_for", without)
+    aws = StackAws()
+    for role in ("primary", "dr"):
+        test_status.queue_region(aws, DEPLOYMENT, role, allocated=DEPLOYMENT.region(role).baseline_concurrency)  # type: ignore[arg-type]
+    # WHEN `ivr status` reads both regions
+    status = read_status(DEPLOYMENT, aws, now=test_status.QUIET, reports=tmp_path)
+    aws.verify()
+    # THEN the DR region says it is armed (and which document the guard starts), or that it is not deployed yet
+    dr, primary = test_status.items(status, "dr"), test_status.items(status, "primary")
+    value, ok = dr["automatic failover"]
+    assert ok is deployed and ("armed" in value) is deployed and ("AutoFailoverDocument" in value) is deployed
+    # AND the primary, which holds no decision, says nothing of it
+    assert "automatic failover" not in primary
