@@ -237,3 +237,15 @@ def test_the_document_gives_the_lock_back_however_it_ends(gr_autofailover_synth:
     # AND the guard's lock lasts as long as the document can run
     env = function_env(gr_autofailover_synth.dr, "guard.handler")
     assert int(env["LOCK_SECONDS"]) >= sum(s.get("timeoutSeconds", 0) * s.get("maxAttempts", 1) for s in steps)
+
+
+def test_every_jump_of_the_document_lands_on_a_step(gr_autofailover_synth: Synth) -> None:
+    steps = _document(gr_autofailover_synth)["mainSteps"]
+    names = [s["name"] for s in steps]
+    # GIVEN the document's steps WHEN their names and jumps are read
+    jumps = [s["nextStep"] for s in steps if "nextStep" in s]
+    jumps += [s["onFailure"].removeprefix("step:") for s in steps if str(s.get("onFailure", "")).startswith("step:")]
+    # THEN names are unique, every jump names a step, and only the two ends end
+    assert len(set(names)) == len(names)
+    assert jumps and set(jumps) <= set(names)
+    assert all(s.get("isEnd") or "nextStep" in s or i + 1 < len(steps) for i, s in enumerate(steps))
