@@ -451,3 +451,52 @@ def agents_sync(
                   highlight=False)  # fmt: skip
     say.print(f"agents: {done}", markup=False, highlight=False)
     finish(0 if status != "failed" and all(c.ok for c in checks) else 1, done, checks)
+
+
+@app.command("auto-evidence")
+@aws_command(writes=False)
+def auto_evidence(
+    config: ConfigOption = DEFAULT_CONFIG,
+    as_json: JsonOption = False,
+    profile: ProfileOption = None,
+    report_dir: ReportOption = None,
+) -> None:
+    """Write the evidence of the latest automatic failover (failover.automatic), as ivr failover writes its own.
+
+    Reads, in the DR region, the guard's claims (``/ivr/<name>/auto-failover/<n>``) and SSM's record of the
+    automation it started (steps, times, failures; SSM keeps executions 30 days), and writes the Markdown and JSON
+    report under reports/: each step's seconds, the time from the decision to calls answered in the DR region, the
+    total. Exit 0 when written, 2 when there is none to report or AWS cannot be read.
+    """
+    from botocore.exceptions import BotoCoreError, ClientError
+
+    from runbooks.autofailover.evidence import EvidenceError, execution_report, latest_execution
+    from runbooks.aws_steps import api_error
+    from runbooks.failover import write_evidence
+
+    deployment = deployment_or_exit(config)
+    session = deployment_session(
+        deployment, config, profile=profile, writes=False, consequence="nothing was written",
+        region=deployment.dr_region,
+    )  # fmt: skip
+    ssm = session.client("ssm", region_name=deployment.dr_region)
+    try:
+        claim, value = latest_execution(ssm, f"/ivr/{deployment.name}/auto-failover")
+        report = execution_report(ssm, str(value["execution"]))
+    except EvidenceError as exc:
+        err.print(f"error: {exc}", markup=False)
+        raise typer.Exit(2) from None
+    except (ClientError, BotoCoreError) as exc:
+        err.print(f"error: {deployment.dr_region}: {api_error(exc)}", markup=False)
+        raise typer.Exit(2) from None
+    try:
+        markdown, data = write_evidence(report, report_dir or ROOT / "reports")
+    except OSError as exc:
+        err.print(f"error: the evidence could not be written ({exc.strerror or exc})", markup=False)
+        raise typer.Exit(2) from None
+    if as_json:
+        typer.echo(json.dumps({"claim": claim, "execution": value["execution"], "markdown": str(markdown),
+                               "json": str(data)}, indent=2))  # fmt: skip
+    else:
+        console.print(f"automatic failover {claim} (execution {value['execution']}): evidence {markdown} and {data}",
+                      markup=False, highlight=False)  # fmt: skip

@@ -7,7 +7,9 @@ region (``/ivr/<deployment>/auto-failover/<n>``). This module reads both and ren
 report as a manual failover, with each step's duration and the time from the decision (the execution's start)
 to calls answered in the DR region (the end of the verified traffic shift)::
 
-    .venv/bin/python -m runbooks.autofailover.evidence --config regions/clinic.yaml
+    ivr dr auto-evidence --config regions/clinic.yaml
+
+(``python -m runbooks.autofailover.evidence`` does the same without the CLI's account check.)
 """
 
 from __future__ import annotations

@@ -428,3 +428,54 @@ def test_ivr_status_says_whether_automatic_failover_is_armed(
     assert ok is deployed and ("armed" in value) is deployed and ("AutoFailoverDocument" in value) is deployed
     # AND the primary, which holds no decision, says nothing of it
     assert "automatic failover" not in primary
+
+
+def test_ivr_dr_auto_evidence_writes_the_latest_automatic_failovers_report(
+    tmp_path: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from typer.testing import CliRunner
+
+    import ivr.dr_cli as dr_cli
+    from ivr.cli import app
+
+    # GIVEN credentials of the deployment's account, whose DR region holds one claim with its execution
+    ssm, stub = stubbed("ssm")
+    claim = {"Name": f"{SETTINGS.claims}/000001", "Value": json.dumps({"at": NOW.isoformat(), "execution": EXECUTION})}
+    stub.add_response("get_parameters_by_path", {"Parameters": [claim]}, {"Path": SETTINGS.claims})
+    steps = [("s1_pre_check_the_DR_region", "Success", 0, 12), ("s3_move_all_calls_and_agents_to_the_DR_region",
+             "Success", 12, 20), ("s3_move_all_calls_and_agents_to_the_DR_region_verify", "Success", 20, 50)]  # fmt: skip
+    stub.add_response("get_automation_execution", _execution(steps, "Success"), {"AutomationExecutionId": EXECUTION})
+    asked: list[str | None] = []
+
+    class Session:
+        def client(self, service: str, region_name: str) -> Any:
+            asked.append(region_name)
+            return ssm
+
+    monkeypatch.setattr(dr_cli, "deployment_session", lambda *_a, **_k: Session())
+    # WHEN `ivr dr auto-evidence` runs
+    result = CliRunner().invoke(app, ["dr", "auto-evidence", "--report", str(tmp_path), "--json"])
+    # THEN it read the DR region and wrote the report, saying where
+    assert result.exit_code == 0, result.output
+    answer = json.loads(result.stdout)
+    assert asked == [DEPLOYMENT.dr_region] and answer["execution"] == EXECUTION
+    assert "Decision to calls answered in dr: 50.0 s" in (tmp_path / answer["markdown"]).read_text()
+    stub.assert_no_pending_responses()
+
+
+def test_ivr_dr_auto_evidence_with_nothing_to_report_says_so_in_one_line(monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    import ivr.dr_cli as dr_cli
+    from ivr.cli import app
+
+    # GIVEN a DR region with no claim at all
+    ssm, stub = stubbed("ssm")
+    stub.add_response("get_parameters_by_path", {"Parameters": []}, {"Path": SETTINGS.claims})
+    monkeypatch.setattr(
+        dr_cli, "deployment_session", lambda *_a, **_k: type("S", (), {"client": lambda *_a, **_k: ssm})()
+    )
+    # WHEN the command runs THEN exit 2, one line, no traceback
+    result = CliRunner().invoke(app, ["dr", "auto-evidence"])
+    assert result.exit_code == 2 and "Traceback" not in result.output
+    assert result.output.strip().startswith("error: ") and len(result.output.strip().splitlines()) == 1
