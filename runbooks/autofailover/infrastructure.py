@@ -54,6 +54,11 @@ from runbooks.automation import DrillValues, ScriptAttachment
 RUNTIME = Path(__file__).with_name("runtime")
 NAMESPACE = "ClinicIvr/AutoFailover"
 METRIC = "PrimaryHealthy"
+#: The guard's timeout: past its worst case (runtime/guard.py, worst_case_seconds), short of TAKE_LOCK_FOR.
+GUARD_TIMEOUT_SECONDS = 240
+#: The guard's asynchronous invocations: an event older than this is dropped, and failed runs are retried once.
+GUARD_EVENT_MAX_AGE_MINUTES = 5
+GUARD_RETRIES = 1
 #: cdk-nag's Serverless pack asks every EventBridge target for a dead-letter queue.
 RULE_TARGET_DLQ = Concern("EventBridge target without a dead-letter queue", ("Serverless-EventBusDLQ",))
 
@@ -323,9 +328,12 @@ class AutoFailover(Construct):
             statements=[
                 # GetTrafficDistribution with the group's full ARN, asked in the DR region (Connect API reference).
                 iam.PolicyStatement(actions=["connect:GetTrafficDistribution"], resources=connect_arns),
-                # The DR region's own canary alarm, a metric alarm: DescribeAlarms scoped to it (Service
+                # The "primary unhealthy" alarm (the guard acts on its current state, not on the event's) and the
+                # DR region's own canary alarm, both metric alarms: DescribeAlarms scoped to them (Service
                 # Authorization Reference, CloudWatch: DescribeAlarms takes the alarm resource type).
-                iam.PolicyStatement(actions=["cloudwatch:DescribeAlarms"], resources=[standby_canary.alarm_arn]),
+                iam.PolicyStatement(
+                    actions=["cloudwatch:DescribeAlarms"], resources=[self.alarm.alarm_arn, standby_canary.alarm_arn]
+                ),
                 # The operator lock, taken as runbooks/lock.py takes it (create, read the holder, give it back).
                 iam.PolicyStatement(
                     actions=["ssm:PutParameter", "ssm:GetParameter", "ssm:DeleteParameter"], resources=[lock_arn]
@@ -347,11 +355,14 @@ class AutoFailover(Construct):
                     conditions={"StringEquals": {"iam:PassedToService": "ssm.amazonaws.com"}},
                 ),
             ],
-            timeout=cdk.Duration.seconds(60),
+            # Past the guard's worst case (every call timing out on every attempt, runtime/guard.py
+            # worst_case_seconds) and short of the deadline it writes when it takes the lock (TAKE_LOCK_FOR): tested.
+            timeout=cdk.Duration.seconds(GUARD_TIMEOUT_SECONDS),
             environment={
                 "DEPLOYMENT": deployment.name,
                 "DOCUMENT": self.document.ref,
                 "TDG_ARN": tdg_arn,
+                "UNHEALTHY_ALARM": unhealthy_alarm_name(deployment.name),
                 "STANDBY_CANARY": standby_canary.alarm_name,
                 "COOLDOWN_MINUTES": str(config.cooldown_minutes),
                 "WINDOW_HOURS": str(config.window_hours),
@@ -361,6 +372,12 @@ class AutoFailover(Construct):
         )
         # One guard at a time: duplicate deliveries of one event wait their turn (the claim is atomic anyway).
         cast(lambda_.CfnFunction, self.guard.node.default_child).reserved_concurrent_executions = 1
+        # Lambda developer guide, "Asynchronous invocation" (error handling): an event may wait in the queue up to
+        # 6 hours and be retried twice by default. A failover decided on old news is wrong: an event older than
+        # GUARD_EVENT_MAX_AGE is dropped, and one retry is enough (the guard reads the alarm's state anyway).
+        self.guard.configure_async_invoke(
+            max_event_age=cdk.Duration.minutes(GUARD_EVENT_MAX_AGE_MINUTES), retry_attempts=GUARD_RETRIES
+        )
         acknowledge(
             self.guard.role or self.guard,
             (

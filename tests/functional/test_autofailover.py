@@ -10,6 +10,7 @@ from __future__ import annotations
 import importlib.util
 import json
 import sys
+import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from types import ModuleType
@@ -21,7 +22,7 @@ from botocore.exceptions import EndpointConnectionError
 from botocore.stub import ANY, Stubber
 
 from regions.config import load_deployment
-from runbooks.autofailover.infrastructure import health_alarm_name
+from runbooks.autofailover.infrastructure import health_alarm_name, unhealthy_alarm_name
 from tests.conftest import CONFIGS, ROOT, load_event
 
 DEPLOYMENT = load_deployment(CONFIGS / "gr-autofailover.yaml")
@@ -115,6 +116,7 @@ SETTINGS = guard.Settings(
     deployment=DEPLOYMENT.name,
     document="clinic-dr-AutoFailoverDocument-abc",
     tdg_arn=TDG,
+    unhealthy_alarm=unhealthy_alarm_name(DEPLOYMENT.name),
     standby_canary="clinic-dr-CanaryFailedC50129D7-1A2B3C4D5E6F",
     dr_region=DR,
     lock=f"/ivr/{DEPLOYMENT.name}/operator-lock",
@@ -122,6 +124,11 @@ SETTINGS = guard.Settings(
     cooldown=timedelta(minutes=DEPLOYMENT.failover.cooldown_minutes),
     window=timedelta(hours=DEPLOYMENT.failover.window_hours),
 )
+LOCK_TAKE = {"Name": SETTINGS.lock, "Value": ANY, "Type": "String", "Overwrite": False, "Description": ANY}
+
+
+def deadline(value: str) -> datetime:
+    return datetime.fromisoformat(json.loads(value)["deadline"])
 
 
 class Aws:
@@ -131,9 +138,24 @@ class Aws:
         made = {s: stubbed(s) for s in ("connect", "cloudwatch", "ssm", "cloudtrail")}
         self.clients = {s: c for s, (c, _) in made.items()}
         self.stubs = {s: st for s, (_, st) in made.items()}
+        self.written: list[dict[str, Any]] = []
+        self.clients["ssm"].meta.events.register("provide-client-params.ssm.PutParameter", self._record)
+
+    def _record(self, params: dict[str, Any], **_: Any) -> None:
+        self.written.append(dict(params))
 
     def __call__(self, service: str) -> Any:
         return self.clients[service]
+
+    def alarms(self, unhealthy: str | None = "ALARM", standby: str | None = "OK") -> Aws:
+        """DescribeAlarms of the "primary unhealthy" alarm and the DR canary (None: not found)."""
+        found = [{"AlarmName": name, "StateValue": state, "StateReason": "1 test case failed",
+                  "StateUpdatedTimestamp": NOW - timedelta(minutes=3)}
+                 for name, state in ((SETTINGS.unhealthy_alarm, unhealthy), (SETTINGS.standby_canary, standby))
+                 if state is not None]  # fmt: skip
+        self.stubs["cloudwatch"].add_response("describe_alarms", {"MetricAlarms": found}, {
+            "AlarmNames": [SETTINGS.unhealthy_alarm, SETTINGS.standby_canary], "AlarmTypes": ["MetricAlarm"]})  # fmt: skip
+        return self
 
     def split(self, dr_percent: int) -> Aws:
         self.stubs["connect"].add_response("get_traffic_distribution", {"TelephonyConfig": {"Distributions": [
@@ -141,21 +163,13 @@ class Aws:
             {"Id": TDG})  # fmt: skip
         return self
 
-    def standby(self, state: str = "OK") -> Aws:
-        alarm = {"AlarmName": SETTINGS.standby_canary, "StateValue": state, "StateReason": "1 test case failed"}
-        self.stubs["cloudwatch"].add_response(
-            "describe_alarms", {"MetricAlarms": [alarm]}, {"AlarmNames": [SETTINGS.standby_canary]}
-        )
-        return self
-
     def lock(self, holder: str | None) -> Aws:
         """The guard creates the lock (``Overwrite=False``); ``holder``: it exists, and this is its value."""
-        taking = {"Name": SETTINGS.lock, "Value": ANY, "Type": "String", "Overwrite": False, "Description": ANY}
         if holder is None:
-            self.stubs["ssm"].add_response("put_parameter", {"Version": 1}, taking)
+            self.stubs["ssm"].add_response("put_parameter", {"Version": 1}, LOCK_TAKE)
         else:
             self.stubs["ssm"].add_client_error("put_parameter", "ParameterAlreadyExists", "held", 400,
-                                               expected_params=taking)  # fmt: skip
+                                               expected_params=LOCK_TAKE)  # fmt: skip
             self.stubs["ssm"].add_response("get_parameter", {"Parameter": {"Name": SETTINGS.lock, "Value": holder}},
                                            {"Name": SETTINGS.lock})  # fmt: skip
         return self
@@ -172,9 +186,11 @@ class Aws:
             "StartTime": NOW - SETTINGS.cooldown, "EndTime": NOW, "MaxResults": 1})  # fmt: skip
         return self
 
-    def claims(self, *at: datetime) -> Aws:
-        parameters = [{"Name": f"{SETTINGS.claims}/{i:06d}", "Value": json.dumps({"at": t.isoformat()})}
-                      for i, t in enumerate(at, 1)]  # fmt: skip
+    def claims(self, *values: dict[str, Any] | datetime) -> Aws:
+        """Existing claims, numbered from 1: a time is a started failover's claim (with an execution id)."""
+        parameters = [{"Name": f"{SETTINGS.claims}/{i:06d}", "Value": json.dumps(
+            {"at": v.isoformat(), "execution": f"old-{i}"} if isinstance(v, datetime) else v)}
+            for i, v in enumerate(values, 1)]  # fmt: skip
         self.stubs["ssm"].add_response("get_parameters_by_path", {"Parameters": parameters}, {"Path": SETTINGS.claims})
         return self
 
@@ -188,13 +204,27 @@ class Aws:
             self.stubs["ssm"].add_response("put_parameter", {"Version": 1}, expected)
         return self
 
-    def start(self, *, fails: bool = False) -> Aws:
-        expected = {"DocumentName": SETTINGS.document}
-        if fails:
-            self.stubs["ssm"].add_client_error("start_automation_execution", "InvalidAutomationExecutionParameters",
-                                               "bad", 400, expected_params=expected)  # fmt: skip
+    def start(self, number: int, *, error: tuple[str, int] | None = None) -> Aws:
+        """StartAutomationExecution of the document's latest version, idempotent by the claim's token."""
+        token = guard.client_token(f"{SETTINGS.claims}/{number:06d}")
+        expected = {"DocumentName": SETTINGS.document, "DocumentVersion": "$LATEST", "ClientToken": token}
+        if error:
+            self.stubs["ssm"].add_client_error("start_automation_execution", error[0], "no", error[1],
+                                               expected_params=expected)  # fmt: skip
         else:
             self.stubs["ssm"].add_response("start_automation_execution", {"AutomationExecutionId": EXECUTION}, expected)
+        return self
+
+    def updated(self, number: int, *, claim_fails: bool = False) -> Aws:
+        """After the start: the claim gets the execution id, the lock the automation's deadline."""
+        claim = {"Name": f"{SETTINGS.claims}/{number:06d}", "Value": ANY, "Type": "String", "Overwrite": True}
+        if claim_fails:
+            self.stubs["ssm"].add_client_error("put_parameter", "ThrottlingException", "slow", 400,
+                                               expected_params=claim)  # fmt: skip
+        else:
+            self.stubs["ssm"].add_response("put_parameter", {"Version": 2}, claim)
+        self.stubs["ssm"].add_response("put_parameter", {"Version": 2}, {"Name": SETTINGS.lock, "Value": ANY,
+                                                                         "Type": "String", "Overwrite": True})  # fmt: skip
         return self
 
     def done(self) -> None:
@@ -217,76 +247,166 @@ def aws() -> Iterator[Aws]:
 def test_a_primary_down_with_no_guard_in_the_way_starts_the_one_way_failover(
     alarm_event: dict[str, Any], aws: Aws
 ) -> None:
-    # GIVEN the alarm entering ALARM, calls in the primary, no lock, no recent failover, an old automatic one
+    # GIVEN the alarm entering ALARM (and in ALARM now), calls in the primary, no lock, no recent failover, an old
+    # automatic one
     old = NOW - SETTINGS.window - timedelta(minutes=1)
-    aws.split(0).standby().lock(None).trail(None).claims(old).claim(2).start()
-    name = f"{SETTINGS.claims}/000002"
-    aws.stubs["ssm"].add_response("put_parameter", {"Version": 2}, {"Name": name, "Value": ANY, "Type": "String",
-                                                                     "Overwrite": True})  # fmt: skip
+    aws.alarms().split(0).lock(None).trail(None).claims(old).claim(2).start(2).updated(2)
     # WHEN the guard decides
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     # THEN it took the lock (which the automation releases), claimed the next number and started the document
+    name = f"{SETTINGS.claims}/000002"
     assert decision.started and decision.execution_id == EXECUTION and decision.claim == name
+    # AND the claim holds the execution id (it counts toward the window)
+    [claim] = [w for w in aws.written if w["Name"] == name and w.get("Overwrite")]
+    assert json.loads(claim["Value"])["execution"] == EXECUTION
+
+
+def test_the_lock_is_taken_short_and_extended_only_once_the_automation_started(
+    alarm_event: dict[str, Any], aws: Aws
+) -> None:
+    # GIVEN nothing in the way
+    aws.alarms().split(0).lock(None).trail(None).claims().claim(1).start(1).updated(1)
+    # WHEN the guard decides
+    assert guard.decide(alarm_event, SETTINGS, aws, NOW).started
+    # THEN the lock was first written with the short deadline (a guard killed by its timeout leaves a lock that
+    # turns stale within minutes), and only after the start with the automation's longest run, same token
+    taken, extended = [w for w in aws.written if w["Name"] == SETTINGS.lock]
+    assert deadline(taken["Value"]) == NOW + guard.TAKE_LOCK_FOR < NOW + SETTINGS.lock_for
+    assert deadline(extended["Value"]) == NOW + SETTINGS.lock_for
+    assert json.loads(taken["Value"])["token"] == json.loads(extended["Value"])["token"]
+
+
+def test_a_start_is_idempotent_by_a_token_derived_from_the_claim() -> None:
+    # GIVEN two claim names WHEN their tokens are derived THEN each is a UUID (SSM's required format), the same
+    # for the same claim (so botocore's retries of one start reuse it) and different for another claim
+    one, again, other = (guard.client_token(f"{SETTINGS.claims}/{n}") for n in ("000001", "000001", "000002"))
+    assert one == again != other and str(uuid.UUID(one)) == one
+
+
+def test_the_guards_own_stale_lock_is_broken(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN the lock of a guard run that died (auto-failover@<DR>, its short deadline passed)
+    stale = json.dumps({"user": "auto-failover", "host": DR, "token": "dead",
+                        "deadline": (NOW - timedelta(minutes=1)).isoformat()})  # fmt: skip
+    aws.alarms().split(0).lock(stale)
+    ssm = aws.stubs["ssm"]
+    ssm.add_response("put_parameter", {"Version": 7}, {"Name": SETTINGS.lock, "Value": ANY, "Type": "String",
+                                                       "Overwrite": True})  # fmt: skip
+    ssm.add_response("get_parameter", {"Parameter": {"Name": SETTINGS.lock, "Value": stale}},
+                     {"Name": f"{SETTINGS.lock}:6"})  # fmt: skip
+    aws.trail(None).claims().claim(1).start(1).updated(1)
+    # WHEN the guard decides THEN it takes the lock over (checking the version it replaced) and starts
+    assert guard.decide(alarm_event, SETTINGS, aws, NOW).started
+
+
+@pytest.mark.parametrize("who", ["operator", "fresh-guard"])
+def test_an_operators_lock_or_a_live_guards_is_never_broken(alarm_event: dict[str, Any], aws: Aws, who: str) -> None:
+    # GIVEN an operator's lock past its deadline, or the guard's own lock still within its deadline
+    user, until = ("bob", NOW - timedelta(hours=1)) if who == "operator" else ("auto-failover", NOW + timedelta(1))
+    holder = json.dumps({"user": user, "host": DR, "token": "t1", "deadline": until.isoformat()})
+    aws.alarms().split(0).lock(holder)
+    # WHEN the guard decides THEN it stands back, naming the holder, and overwrites nothing
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert not decision.started and user in decision.reason and SETTINGS.lock in decision.reason
+
+
+@pytest.mark.parametrize("now_state", ["OK", "INSUFFICIENT_DATA", None])
+def test_a_stale_or_repeated_event_is_checked_against_the_alarm_now(
+    alarm_event: dict[str, Any], aws: Aws, now_state: str | None
+) -> None:
+    # GIVEN an ALARM event whose alarm is no longer in ALARM (a late or repeated delivery), or no longer exists
+    aws.alarms(unhealthy=now_state)
+    # WHEN the guard decides THEN it starts nothing and says the alarm's state now
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert not decision.started and f"is {now_state or 'not found'} now" in decision.reason
 
 
 def test_the_dr_region_already_taking_every_call_is_left_alone(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN calls already all in the DR region (a failover done, by hand or not) WHEN the guard decides
-    aws.split(100)
+    aws.alarms().split(100)
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     # THEN nothing starts: the guard never moves calls the other way
     assert not decision.started and "already takes 100 %" in decision.reason
 
 
-def test_a_dr_region_failing_too_is_not_failed_over_to(alarm_event: dict[str, Any], aws: Aws) -> None:
-    # GIVEN the DR region's own canary in ALARM (its test calls fail as well)
-    aws.split(0).standby("ALARM")
-    # WHEN the guard decides THEN it starts nothing: the fault is not the primary's alone
+@pytest.mark.parametrize("standby", ["ALARM", "INSUFFICIENT_DATA", None])
+def test_a_dr_region_without_an_ok_canary_is_not_failed_over_to(
+    alarm_event: dict[str, Any], aws: Aws, standby: str | None
+) -> None:
+    # GIVEN the DR region's own canary in ALARM (its test calls fail as well), without a verdict, or not found
+    aws.alarms(standby=standby).split(0)
+    # WHEN the guard decides THEN it starts nothing: the fault may not be the primary's alone
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
-    assert not decision.started and "canary fails too" in decision.reason and "1 test case failed" in decision.reason
-
-
-def test_an_operator_holding_the_lock_stops_it(alarm_event: dict[str, Any], aws: Aws) -> None:
-    # GIVEN an operator's `ivr failover` or drill holding the lock (runbooks/lock.py's value)
-    holder = json.dumps({"user": "bob", "host": "laptop", "token": "t1", "deadline": "2026-12-03T16:00:00+00:00"})
-    aws.split(0).standby().lock(holder)
-    # WHEN the guard decides THEN it stands back, naming the holder
-    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
-    assert not decision.started and "bob" in decision.reason and SETTINGS.lock in decision.reason
+    assert not decision.started and "canary is not OK" in decision.reason
+    assert (standby or "not found") in decision.reason
 
 
 def test_a_recent_failover_by_hand_holds_the_cooldown(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN calls moved to the DR region 10 minutes ago (CloudTrail's event history), and since moved back
-    aws.split(0).standby().lock(None).trail(NOW - timedelta(minutes=10)).released()
+    aws.alarms().split(0).lock(None).trail(NOW - timedelta(minutes=10)).released()
     # WHEN the guard decides THEN the cooldown stops it, saying who moved them
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "alice" in decision.reason and "cooldown" in decision.reason
 
 
 def test_one_automatic_failover_per_window(alarm_event: dict[str, Any], aws: Aws) -> None:
-    # GIVEN an automatic failover within the window (older than the cooldown)
-    aws.split(0).standby().lock(None).trail(None).claims(NOW - SETTINGS.window + timedelta(minutes=5)).released()
+    # GIVEN an automatic failover started within the window (older than the cooldown)
+    aws.alarms().split(0).lock(None).trail(None).claims(NOW - SETTINGS.window + timedelta(minutes=5)).released()
     # WHEN the guard decides THEN the window stops it
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "at most one per window" in decision.reason and "#1" in decision.reason
 
 
+def test_claims_that_never_started_or_cannot_be_read_do_not_hold_the_window(
+    alarm_event: dict[str, Any], aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN, within the window, a claim whose start was refused (no execution id) and one whose time is unreadable
+    recent = (NOW - timedelta(hours=1)).isoformat()
+    aws.alarms().split(0).lock(None).trail(None).claims({"at": recent}, {"at": "yesterday", "execution": "e"})
+    aws.claim(3).start(3).updated(3)
+    # WHEN the guard decides THEN neither counts: it starts, and says it skipped them
+    assert guard.decide(alarm_event, SETTINGS, aws, NOW).started
+    log = capsys.readouterr().out
+    assert "no execution id" in log and "its time cannot be read" in log
+
+
 def test_two_triggers_at_once_start_one_automation(alarm_event: dict[str, Any], aws: Aws) -> None:
     # GIVEN another trigger (a duplicate delivery) that created claim 1 between this one's read and its write
-    aws.split(0).standby().lock(None).trail(None).claims().claim(1, taken=True).released()
+    aws.alarms().split(0).lock(None).trail(None).claims().claim(1, taken=True).released()
     # WHEN this one decides THEN it starts nothing: the other does
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and "claimed" in decision.reason and decision.claim.endswith("/000001")
 
 
-def test_a_failed_start_gives_its_claim_back(alarm_event: dict[str, Any], aws: Aws) -> None:
-    # GIVEN no guard in the way, but SSM refusing to start the automation
-    aws.split(0).standby().lock(None).trail(None).claims().claim(1).start(fails=True)
+def test_a_refused_start_gives_its_claim_and_the_lock_back(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN no guard in the way, but SSM refusing to start the automation (a 4xx: nothing started)
+    aws.alarms().split(0).lock(None).trail(None).claims().claim(1).start(
+        1, error=("InvalidAutomationExecutionParametersException", 400)
+    )
     aws.stubs["ssm"].add_response("delete_parameter", {}, {"Name": f"{SETTINGS.claims}/000001"})
     aws.released()
     # WHEN the guard decides THEN the error surfaces (the invocation fails, in the log), the claim is deleted and
     # the lock given back
     with pytest.raises(Exception, match="InvalidAutomationExecutionParameters"):
         guard.decide(alarm_event, SETTINGS, aws, NOW)
+
+
+def test_a_start_without_a_clear_answer_undoes_nothing(alarm_event: dict[str, Any], aws: Aws) -> None:
+    # GIVEN SSM answering the start with a 500 (it may have started the automation)
+    aws.alarms().split(0).lock(None).trail(None).claims().claim(1).start(1, error=("InternalServerError", 500))
+    # WHEN the guard decides THEN it fails saying so, and deletes neither the claim nor the lock (no delete queued)
+    with pytest.raises(guard.StartUnknownError, match="may run"):
+        guard.decide(alarm_event, SETTINGS, aws, NOW)
+
+
+def test_a_started_failover_keeps_its_claim_and_lock_when_the_update_fails(
+    alarm_event: dict[str, Any], aws: Aws, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # GIVEN the automation started, then SSM refusing the claim's update
+    aws.alarms().split(0).lock(None).trail(None).claims().claim(1).start(1).updated(1, claim_fails=True)
+    # WHEN the guard decides THEN it reports the start, deletes nothing (no delete queued) and logs the failure
+    decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
+    assert decision.started and decision.execution_id == EXECUTION
+    assert '"notUpdated": "claim"' in capsys.readouterr().out
 
 
 @pytest.mark.parametrize("change", ["back-to-ok", "another-event"])
@@ -300,13 +420,23 @@ def test_anything_but_an_alarm_entering_alarm_is_ignored(alarm_event: dict[str, 
     assert not guard.decide(alarm_event, SETTINGS, aws, NOW).started
 
 
+def test_the_guards_clients_give_up_within_its_bounds() -> None:
+    # GIVEN the guard's botocore configuration WHEN read THEN every call has short timeouts and few attempts,
+    # the ones worst_case_seconds counts with
+    config = guard.client_config()
+    assert (config.connect_timeout, config.read_timeout) == (guard.CONNECT_SECONDS, guard.READ_SECONDS)
+    assert config.retries == {"max_attempts": guard.ATTEMPTS, "mode": "standard"}
+    assert guard.worst_case_seconds() < guard.TAKE_LOCK_FOR.total_seconds()
+
+
 def test_the_guards_environment_is_checked_at_cold_start() -> None:
     # GIVEN an environment without the document's name WHEN read THEN it says what is missing
     with pytest.raises(RuntimeError, match="DOCUMENT"):
         guard.Settings.from_environment({"DEPLOYMENT": "clinic", "AWS_REGION": DR})
     # AND a complete one gives the deployment's lock and claims paths
     environment = {"DEPLOYMENT": "clinic", "DOCUMENT": "d", "TDG_ARN": TDG, "STANDBY_CANARY": "a", "AWS_REGION": DR,
-                   "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24", "LOCK_SECONDS": "3600"}  # fmt: skip
+                   "UNHEALTHY_ALARM": "u", "COOLDOWN_MINUTES": "60", "WINDOW_HOURS": "24",
+                   "LOCK_SECONDS": "3600"}  # fmt: skip
     settings = guard.Settings.from_environment(environment)
     assert (settings.lock, settings.claims) == ("/ivr/clinic/operator-lock", "/ivr/clinic/auto-failover")
 
@@ -387,10 +517,10 @@ def test_ivr_failover_is_refused_while_the_automation_holds_the_lock() -> None:
             written.update(request)
             return {"Version": 1}
 
-    assert guard.take_lock(Recorder(), SETTINGS, NOW) is None
+    assert guard.take_lock(Recorder(), SETTINGS, NOW, "t0") is None
     holder = Holder.parse(written["Value"])
     # THEN runbooks/lock.py reads it as the automatic failover's, with the deadline of the automation's longest run
-    assert holder.who == f"auto-failover@{DR}" and holder.deadline == NOW + SETTINGS.lock_for
+    assert holder.who == f"auto-failover@{DR}" and holder.deadline == NOW + guard.TAKE_LOCK_FOR
     assert "automatic failover" in holder.purpose and not holder.stale(NOW)
     # AND `ivr failover`'s lock, taken while it is held, is refused naming that holder
     ssm, stub = stubbed("ssm")
