@@ -61,6 +61,10 @@ GUARD_EVENT_MAX_AGE_MINUTES = 5
 GUARD_RETRIES = 1
 #: cdk-nag's Serverless pack asks every EventBridge target for a dead-letter queue.
 RULE_TARGET_DLQ = Concern("EventBridge target without a dead-letter queue", ("Serverless-EventBusDLQ",))
+#: cdk-nag's Serverless pack asks every asynchronous invocation configuration for a failure destination.
+ASYNC_FAILURE_DESTINATION = Concern(
+    "Lambda asynchronous invocations without a failure destination", ("Serverless-LambdaAsyncFailureDestination",)
+)
 
 
 def health_alarm_name(settings: RegionSettings) -> str:
@@ -379,6 +383,14 @@ class AutoFailover(Construct):
             max_event_age=cdk.Duration.minutes(GUARD_EVENT_MAX_AGE_MINUTES), retry_attempts=GUARD_RETRIES
         )
         acknowledge(
+            self.guard,
+            (
+                ASYNC_FAILURE_DESTINATION,
+                "A dropped or failed decision leaves the alarm in ALARM, on the topic and the dashboard, where people "
+                "act; replaying it later from a destination would start a failover on stale news.",
+            ),
+        )
+        acknowledge(
             self.guard.role or self.guard,
             (
                 WILDCARD_PERMISSION.about("Resource::*"),
@@ -425,7 +437,11 @@ class AutoFailover(Construct):
                 resources=[self.alarm.alarm_arn],
                 detail={"state": {"value": ["ALARM"]}},
             ),
-            targets=[events_targets.LambdaFunction(self.guard, retry_attempts=2)],
+            targets=[
+                events_targets.LambdaFunction(
+                    self.guard, retry_attempts=2, max_event_age=cdk.Duration.minutes(GUARD_EVENT_MAX_AGE_MINUTES)
+                )
+            ],
         )
         acknowledge(
             self.rule,

@@ -17,6 +17,8 @@ from runbooks.autofailover.infrastructure import health_alarm_name, unhealthy_al
 from runbooks.drill import all_drills
 from tests.conftest import CONFIGS, ROOT, Synth, _synth
 
+GUARD = ROOT / "runbooks" / "autofailover" / "runtime" / "guard.py"
+
 AUTO = load_deployment(CONFIGS / "gr-autofailover.yaml")
 AUTOFAILOVER_TYPES = {"AWS::CloudWatch::CompositeAlarm", "AWS::Events::Rule"}
 
@@ -145,6 +147,42 @@ def test_the_rule_sends_only_that_alarm_entering_alarm_to_the_guard(gr_autofailo
     assert {"Key": "ivr:automation", "Value": "one-way-failover"} in document["Tags"]
     assert (env["COOLDOWN_MINUTES"], env["WINDOW_HOURS"]) == (
         str(AUTO.failover.cooldown_minutes), str(AUTO.failover.window_hours))  # fmt: skip
+
+
+def _guard_module() -> Any:
+    import importlib.util
+    import sys
+
+    spec = importlib.util.spec_from_file_location("autofailover_guard_infra", GUARD)
+    assert spec and spec.loader
+    module = importlib.util.module_from_spec(spec)
+    sys.modules[spec.name] = module
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_the_guard_acts_on_fresh_news_within_its_bounds(gr_autofailover_synth: Synth) -> None:
+    template = gr_autofailover_synth.dr
+    guard = _guard_module()
+    [function_id] = [k for k, r in by_type(template, "AWS::Lambda::Function").items()
+                     if r["Properties"].get("Handler") == "guard.handler"]  # fmt: skip
+    timeout = template["Resources"][function_id]["Properties"]["Timeout"]
+    # GIVEN the DR template WHEN the guard's timeout is read THEN its worst case (every call timing out on every
+    # attempt) fits in it, and the lock's short deadline lies past it: a guard killed by its timeout leaves a lock
+    # that turns stale, and is broken by the next run
+    assert guard.worst_case_seconds() <= timeout < guard.TAKE_LOCK_FOR.total_seconds()
+    # AND its asynchronous events are dropped after minutes, not the default 6 hours, and retried at most once
+    [invoke] = [r["Properties"] for r in by_type(template, "AWS::Lambda::EventInvokeConfig").values()
+                if r["Properties"]["FunctionName"] == {"Ref": function_id}]  # fmt: skip
+    assert invoke["MaximumEventAgeInSeconds"] <= 300 and invoke["MaximumRetryAttempts"] <= 1
+    # AND it may read the "primary unhealthy" alarm's current state, and the DR canary's, and no other alarm
+    [described] = [
+        s for s in statements(template, "AutoFailoverGuardRole") if s["Action"] == "cloudwatch:DescribeAlarms"
+    ]
+    alarms = {template["Resources"][r["Fn::GetAtt"][0]]["Properties"].get("MetricName") for r in described["Resource"]}
+    assert alarms == {"PrimaryHealthy", "Failed"}
+    env = function_env(template, "guard.handler")
+    assert env["UNHEALTHY_ALARM"] == unhealthy_alarm_name(AUTO.name)
 
 
 def test_the_guard_may_start_only_its_document_as_the_drills_role(gr_autofailover_synth: Synth) -> None:
