@@ -6,10 +6,11 @@ alarm can only combine alarms of its own Region and account (CloudWatch user gui
 alarm"), so the verdict is formed in the primary region.
 
 ``AutoFailover`` (DR region) makes the decision where it survives the primary's outage: every minute a probe
-reads the composite alarm's state in the primary region and publishes ``PrimaryHealthy`` in the DR region (an
-unreachable primary counts as unhealthy); an alarm on ``unhealthy_minutes`` of the last ``evaluation_minutes``
-enters ALARM; an EventBridge rule on that state change invokes the guard, which applies the guards and starts
-the one-way failover automation (``document.py``), the same steps ``ivr failover`` and the failover drill run.
+reads the composite alarm's state in the primary region and publishes ``PrimaryHealthy`` in the DR region (a
+primary whose CloudWatch and Connect both do not answer counts as unhealthy; see runtime/probe.py); an alarm on
+``unhealthy_minutes`` of the last ``evaluation_minutes`` enters ALARM; an EventBridge rule on that state change
+invokes the guard, which applies the guards and starts the one-way failover automation (``document.py``), the
+same steps ``ivr failover`` and the failover drill run.
 With ``failover.automatic`` unset or false the stacks compose neither construct.
 """
 
@@ -54,6 +55,8 @@ from runbooks.automation import DrillValues, ScriptAttachment
 RUNTIME = Path(__file__).with_name("runtime")
 NAMESPACE = "ClinicIvr/AutoFailover"
 METRIC = "PrimaryHealthy"
+#: The probe's timeout: past its worst case (runtime/probe.py, worst_case_seconds), inside the minute.
+PROBE_TIMEOUT_SECONDS = 55
 #: The guard's timeout: past its worst case (runtime/guard.py, worst_case_seconds), short of TAKE_LOCK_FOR.
 GUARD_TIMEOUT_SECONDS = 240
 #: The guard's asynchronous invocations: an event older than this is dropped, and failed runs are retried once.
@@ -230,12 +233,20 @@ class AutoFailover(Construct):
                     resources=["*"],
                     conditions={"StringEquals": {"cloudwatch:namespace": NAMESPACE}},
                 ),
+                # When the primary's CloudWatch does not answer, the probe asks the primary's Connect before it
+                # counts the region down: GetTrafficDistribution on the group, asked in the primary region (Connect
+                # API reference; Service Authorization Reference: resource traffic-distribution-group, no dependent
+                # action; DescribeInstance would also need ds:DescribeDirectories on *).
+                iam.PolicyStatement(actions=["connect:GetTrafficDistribution"], resources=[tdg_arn]),
             ],
-            timeout=cdk.Duration.seconds(50),
+            # Past the probe's worst case (runtime/probe.py worst_case_seconds: three calls timing out), inside the
+            # minute between two runs: tested.
+            timeout=cdk.Duration.seconds(PROBE_TIMEOUT_SECONDS),
             environment={
                 "DEPLOYMENT": deployment.name,
                 "HEALTH_ALARM": health_alarm_name(settings),
                 "PRIMARY_REGION": deployment.primary_region,
+                "TDG_ARN": tdg_arn,
                 "POWERTOOLS_SERVICE_NAME": "auto-failover-probe",
             },
         )
@@ -301,7 +312,8 @@ class AutoFailover(Construct):
             datapoints_to_alarm=config.unhealthy_minutes,
             # Missing data is the probe not running: a DR-region fault, not the primary's. Breaching would fail
             # over *into* the region that has it; the alarm goes INSUFFICIENT_DATA instead and tells the topic
-            # that automatic failover is blind. An unreachable primary is a 0 the probe publishes, not a gap.
+            # that automatic failover is blind. A primary whose CloudWatch and Connect both do not answer is a 0
+            # the probe publishes, not a gap.
             treat_missing_data=cw.TreatMissingData.MISSING,
             alarm_description=(
                 f"The primary region ({deployment.primary_region}) looked unhealthy from {region} for "

@@ -18,7 +18,8 @@ from typing import Any
 
 import boto3
 import pytest
-from botocore.exceptions import EndpointConnectionError
+from botocore.config import Config
+from botocore.exceptions import ClientError, ConnectTimeoutError, EndpointConnectionError, ReadTimeoutError
 from botocore.stub import ANY, Stubber
 
 from regions.config import load_deployment
@@ -63,33 +64,89 @@ def described(stub: Stubber, state: str | None) -> None:
                       {"AlarmNames": [ALARM], "AlarmTypes": ["CompositeAlarm"]})  # fmt: skip
 
 
-@pytest.mark.parametrize(("state", "healthy"), [("ALARM", 0), ("OK", 1), ("INSUFFICIENT_DATA", 1), (None, 1)])
-def test_the_probe_reads_the_composite_alarm_in_the_primary(state: str | None, healthy: int) -> None:
-    # GIVEN the primary's CloudWatch reporting the composite alarm in ``state`` (None: no such alarm)
+def connect_untouched() -> str | None:
+    raise AssertionError("the primary's Connect is asked only when its CloudWatch does not answer")
+
+
+def fail(client: Any, how: str) -> None:
+    """Make ``client``'s next call fail: a 503, no connection, a connect or read timeout."""
+    if how == "server-error":
+        answer = {"Error": {"Code": "ServiceUnavailable"}, "ResponseMetadata": {"HTTPStatusCode": 503}}
+        client.meta.events.register("before-send.*", lambda **_: (_ for _ in ()).throw(ClientError(answer, "x")))
+        return
+    error = {"no-connection": EndpointConnectionError(endpoint_url="x"),
+             "connect-timeout": ConnectTimeoutError(endpoint_url="x"),
+             "read-timeout": ReadTimeoutError(endpoint_url="x")}[how]  # fmt: skip
+    client.meta.events.register("before-send.*", lambda **_: (_ for _ in ()).throw(error))
+
+
+def unstubbed(service: str) -> Any:
+    return boto3.client(service, region_name=PRIMARY, aws_access_key_id="x", aws_secret_access_key="x",
+                        config=probe.client_config().merge(Config(retries={"max_attempts": 1})))  # fmt: skip
+
+
+@pytest.mark.parametrize(("state", "healthy"), [("ALARM", 0), ("OK", 1), ("INSUFFICIENT_DATA", 1)])
+def test_the_probe_reads_the_composite_alarm_in_the_primary(state: str, healthy: int) -> None:
+    # GIVEN the primary's CloudWatch reporting the composite alarm in ``state``
     cloudwatch, stub = stubbed("cloudwatch", PRIMARY)
     described(stub, state)
     # WHEN the probe reads it
-    value, why = probe.primary_healthy(cloudwatch, ALARM)
+    value, why = probe.primary_healthy(cloudwatch, ALARM, connect_untouched)
     # THEN only ALARM counts as unhealthy, and the reason says what was read
-    assert value == healthy
-    assert (ALARM in why) and ("not counted as an outage" in why if state is None else state in why)
+    assert value == healthy and ALARM in why and state in why
     stub.assert_no_pending_responses()
 
 
-@pytest.mark.parametrize("failure", ["server-error", "no-connection"])
-def test_a_primary_that_does_not_answer_counts_as_unhealthy(failure: str) -> None:
-    # GIVEN the primary's CloudWatch answering 503, or not reachable at all
+def test_an_alarm_not_found_publishes_nothing() -> None:
+    # GIVEN no composite alarm of that name in the primary (renamed, or the stack deleted)
     cloudwatch, stub = stubbed("cloudwatch", PRIMARY)
-    if failure == "server-error":
-        stub.add_client_error("describe_alarms", "ServiceUnavailable", "down", 503)
-    else:
-        stub.deactivate()
-        cloudwatch.meta.events.register(
-            "before-send.*", lambda **_: (_ for _ in ()).throw(EndpointConnectionError(endpoint_url="x"))
-        )
-    # WHEN the probe reads the alarm THEN the primary counts as unhealthy, and why is said
-    value, why = probe.primary_healthy(cloudwatch, ALARM)
-    assert value == 0 and "did not answer" in why
+    described(stub, None)
+    # WHEN the probe reads it THEN it publishes nothing (the DR alarm goes INSUFFICIENT_DATA and pages "blind"),
+    # rather than a 1 that would disarm automatic failover in silence
+    value, why = probe.primary_healthy(cloudwatch, ALARM, connect_untouched)
+    assert value is None and ALARM in why and "blind" in why
+
+
+@pytest.mark.parametrize("failure", ["server-error", "no-connection", "connect-timeout", "read-timeout"])
+def test_a_primary_whose_cloudwatch_and_connect_do_not_answer_counts_as_unhealthy(failure: str) -> None:
+    # GIVEN neither the primary's CloudWatch nor its Connect answering (a 5xx, no connection, a timeout)
+    cloudwatch, connect = unstubbed("cloudwatch"), unstubbed("connect")
+    fail(cloudwatch, failure)
+    fail(connect, failure)
+    # WHEN the probe reads the alarm THEN the primary counts as unhealthy, and both failures are said
+    value, why = probe.primary_healthy(cloudwatch, ALARM, lambda: probe.connect_answers(connect, TDG))
+    assert value == 0 and "neither" in why
+
+
+def test_an_unreachable_cloudwatch_alone_is_not_an_outage() -> None:
+    # GIVEN the primary's CloudWatch not answering, but its Connect answering GetTrafficDistribution
+    cloudwatch = unstubbed("cloudwatch")
+    fail(cloudwatch, "no-connection")
+    connect, stub = stubbed("connect", PRIMARY)
+    stub.add_response("get_traffic_distribution", {"Id": "g"}, {"Id": TDG})
+    # WHEN the probe reads the alarm THEN it publishes nothing: one service down is not the region down
+    value, why = probe.primary_healthy(cloudwatch, ALARM, lambda: probe.connect_answers(connect, TDG))
+    assert value is None and "its Connect did" in why
+    stub.assert_no_pending_responses()
+
+
+@pytest.mark.parametrize(("code", "status"), [("AccessDenied", 403), ("ValidationError", 400), ("Throttling", 400)])
+def test_an_error_of_the_request_itself_is_not_an_outage(code: str, status: int) -> None:
+    # GIVEN the primary's CloudWatch answering with an error of the request (permissions, input, throttling)
+    cloudwatch, stub = stubbed("cloudwatch", PRIMARY)
+    stub.add_client_error("describe_alarms", code, "no", status)
+    # WHEN the probe reads the alarm THEN it raises (no datapoint: the DR alarm pages "blind" if it lasts) and
+    # never publishes a 0 that could fail over
+    with pytest.raises(ClientError, match=code):
+        probe.primary_healthy(cloudwatch, ALARM, connect_untouched)
+
+
+def test_the_probes_clients_give_up_within_the_minute() -> None:
+    # GIVEN the probe's botocore configuration WHEN read THEN it has the timeouts its worst case counts with
+    config = probe.client_config()
+    assert (config.connect_timeout, config.read_timeout) == (probe.CONNECT_SECONDS, probe.READ_SECONDS)
+    assert config.retries == {"max_attempts": probe.ATTEMPTS, "mode": "standard"}
+    assert probe.worst_case_seconds() < 60
 
 
 def test_the_probe_publishes_its_verdict_at_the_schedules_time() -> None:

@@ -18,6 +18,7 @@ from runbooks.drill import all_drills
 from tests.conftest import CONFIGS, ROOT, Synth, _synth
 
 GUARD = ROOT / "runbooks" / "autofailover" / "runtime" / "guard.py"
+PROBE = GUARD.with_name("probe.py")
 
 AUTO = load_deployment(CONFIGS / "gr-autofailover.yaml")
 AUTOFAILOVER_TYPES = {"AWS::CloudWatch::CompositeAlarm", "AWS::Events::Rule"}
@@ -109,6 +110,15 @@ def test_the_probe_reads_the_primary_every_minute(gr_autofailover_synth: Synth) 
     env = probe["Environment"]["Variables"]
     assert env["HEALTH_ALARM"] == health_alarm_name(AUTO.region("primary"))
     assert env["PRIMARY_REGION"] == AUTO.primary_region
+    # AND its worst case (three calls timing out on every attempt) fits its timeout, inside the minute
+    probe_module = _load("autofailover_probe_infra", PROBE)
+    assert probe_module.worst_case_seconds() <= probe["Timeout"] < 60
+    # AND, to tell an unreachable CloudWatch from a region down, it may ask the primary's Connect for the group's
+    # split, on that group only
+    [asked] = [
+        s for s in statements(template, "AutoFailoverProbeRole") if s["Action"] == "connect:GetTrafficDistribution"
+    ]
+    assert asked["Resource"] == env["TDG_ARN"]
 
 
 def test_the_dr_alarm_counts_unhealthy_minutes_and_stays_out_of_the_dr_check(gr_autofailover_synth: Synth) -> None:
@@ -149,11 +159,11 @@ def test_the_rule_sends_only_that_alarm_entering_alarm_to_the_guard(gr_autofailo
         str(AUTO.failover.cooldown_minutes), str(AUTO.failover.window_hours))  # fmt: skip
 
 
-def _guard_module() -> Any:
+def _load(name: str, path: Path) -> Any:
     import importlib.util
     import sys
 
-    spec = importlib.util.spec_from_file_location("autofailover_guard_infra", GUARD)
+    spec = importlib.util.spec_from_file_location(name, path)
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
     sys.modules[spec.name] = module
@@ -163,7 +173,7 @@ def _guard_module() -> Any:
 
 def test_the_guard_acts_on_fresh_news_within_its_bounds(gr_autofailover_synth: Synth) -> None:
     template = gr_autofailover_synth.dr
-    guard = _guard_module()
+    guard = _load("autofailover_guard_infra", GUARD)
     [function_id] = [k for k, r in by_type(template, "AWS::Lambda::Function").items()
                      if r["Properties"].get("Handler") == "guard.handler"]  # fmt: skip
     timeout = template["Resources"][function_id]["Properties"]["Timeout"]
