@@ -449,12 +449,13 @@ class Failover(_Strict):
     """Opt-in automatic failover (docs/self-healing-dr.md, "Automatic failover"); off unless ``automatic: true``.
 
     The primary's health is a composite alarm in the primary region; a probe in the DR region reads it every
-    minute and publishes "primary healthy" (1/0, an unreachable primary counts 0); ``unhealthy_minutes`` of the
-    last ``evaluation_minutes`` at 0 (missing data counts as 0) put a DR-region alarm in ALARM, and a guard in the
-    DR region starts the one-way failover automation unless a guard says no: ``cooldown_minutes`` since the last
-    failover to the DR region (automatic, drill or ``ivr failover``), at most one automatic failover per
-    ``window_hours``, an operator holding the failover lock, or the DR region already taking the calls. It never
-    fails back.
+    minute and publishes "primary healthy" (1/0; a primary whose CloudWatch and Connect both do not answer counts
+    0; nothing when it cannot tell); ``unhealthy_minutes`` (at least 2) of the last ``evaluation_minutes`` at 0
+    put a DR-region alarm in ALARM (missing readings do not count), and a guard in the DR region starts the
+    one-way failover automation unless a guard says no: ``cooldown_minutes`` since the last failover to the DR
+    region (automatic, drill or ``ivr failover``), at most one automatic failover per ``window_hours``, an
+    operator holding the failover lock, the DR region's canary not OK, or the DR region already taking the calls.
+    It never fails back.
     """
 
     automatic: bool = False
@@ -463,8 +464,9 @@ class Failover(_Strict):
     #: At most one automatic failover per this many hours (a rolling window).
     window_hours: int = Field(default=24, ge=1, le=720)
     #: How many one-minute readings out of ``evaluation_minutes`` must say "unhealthy" (CloudWatch "M out of N":
-    #: DatapointsToAlarm <= EvaluationPeriods; CloudWatch user guide, "Evaluating an alarm").
-    unhealthy_minutes: int = Field(default=3, ge=1, le=60)
+    #: DatapointsToAlarm <= EvaluationPeriods; CloudWatch user guide, "Evaluating an alarm"). At least 2: one bad
+    #: reading (one probe run that met a network blip) must never fail over.
+    unhealthy_minutes: int = Field(default=3, ge=2, le=60)
     evaluation_minutes: int = Field(default=5, ge=1, le=60)
     approval: Approval | None = None
 

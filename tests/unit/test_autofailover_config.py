@@ -44,6 +44,7 @@ def test_the_test_deployment_asks_for_it_with_an_approval() -> None:
         ({**ON, "window_hours": 0}, "failover.window_hours", "greater than or equal to 1"),
         ({**ON, "cooldown_minutes": 180, "window_hours": 2}, "failover", "longer than window_hours"),
         ({**ON, "unhealthy_minutes": 6, "evaluation_minutes": 5}, "failover", "DatapointsToAlarm"),
+        ({**ON, "unhealthy_minutes": 1}, "failover.unhealthy_minutes", "greater than or equal to 2"),
         ({**ON, "approval": {"approvers": []}}, "failover.approval.approvers", "at least 1"),
         ({**ON, "approval": {"approvers": ["alice"]}}, "failover.approval.approvers", "not an IAM user or role ARN"),
         (
