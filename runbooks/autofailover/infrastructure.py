@@ -55,6 +55,9 @@ from runbooks.automation import DrillValues, ScriptAttachment
 RUNTIME = Path(__file__).with_name("runtime")
 NAMESPACE = "ClinicIvr/AutoFailover"
 METRIC = "PrimaryHealthy"
+#: ThrottledCalls counts toward the primary's health only when sustained: this many a minute, this many minutes.
+THROTTLED_PER_MINUTE = 5
+THROTTLED_MINUTES = 5
 #: The probe's timeout: past its worst case (runtime/probe.py, worst_case_seconds), inside the minute.
 PROBE_TIMEOUT_SECONDS = 55
 #: The guard's timeout: past its worst case (runtime/guard.py, worst_case_seconds), short of TAKE_LOCK_FOR.
@@ -84,12 +87,14 @@ def unhealthy_alarm_name(deployment_name: str) -> str:
 def health_rule(
     canary: cw.IAlarm, throttled: cw.IAlarm, flow_errors: cw.IAlarm, function_errors: Sequence[cw.IAlarm]
 ) -> cw.IAlarmRule:
-    """When the primary counts as failing callers: its canary's test calls fail, or Connect rejects calls, or flows
-    take error branches *while* a function fails.
+    """When the primary counts as failing callers: its canary's test calls fail, or Connect keeps rejecting calls,
+    or flows take error branches *while* a function fails.
 
-    Flow errors alone or one function's errors alone are more often a defect than a Region's outage, and a defect
-    travels: Global Resiliency mirrors the flows to the replica and the DR region runs the same code, so failing
-    over would not help. Both together, or the canary, or throttling, say the Region's service is failing.
+    Requiring flow errors together with function errors filters noise (a caller hanging up mid-flow, one function's
+    transient error), not defects: a function that fails makes its flow take the error branch, so a code defect
+    raises both. What keeps a defect from failing over is the guard's check of the DR region's canary (guard 3 in
+    runtime/guard.py): Global Resiliency mirrors the flows and the DR region runs the same code, so a defect that
+    travels fails the DR canary too, and the guard then stands back.
     """
     together = (
         cw.AlarmRule.all_of(flow_errors, cw.AlarmRule.any_of(*function_errors))
@@ -127,11 +132,17 @@ class PrimaryHealth(Construct):
                 period=cdk.Duration.minutes(1),
                 statistic="Sum",
             ),
-            threshold=1,
-            evaluation_periods=1,
+            # One rejected call is load (a burst past the call-rate quota), not an outage: only a sustained rate,
+            # THROTTLED_PER_MINUTE or more in each of THROTTLED_MINUTES consecutive minutes, counts.
+            threshold=THROTTLED_PER_MINUTE,
+            evaluation_periods=THROTTLED_MINUTES,
+            datapoints_to_alarm=THROTTLED_MINUTES,
             comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
             treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
-            alarm_description="Connect rejected calls in the primary region: the call rate passed the instance quota",
+            alarm_description=(
+                f"Connect rejected {THROTTLED_PER_MINUTE} or more calls a minute in the primary region for "
+                f"{THROTTLED_MINUTES} minutes: the call rate stays past the quota, or the service rejects calls"
+            ),
         )
         self.throttled.add_alarm_action(cw_actions.SnsAction(topic))
         self.throttled.add_ok_action(cw_actions.SnsAction(topic))
@@ -142,8 +153,9 @@ class PrimaryHealth(Construct):
             composite_alarm_name=health_alarm_name(settings),
             alarm_rule=health_rule(canary, self.throttled, flow_errors, function_errors),
             alarm_description=(
-                "The primary region is failing callers (canary, flow errors, function errors or Connect throttling). "
-                "With failover.automatic the DR region reads this alarm every minute and may fail over."
+                "The primary region is failing callers (canary, flow errors with function errors, or sustained "
+                "Connect throttling). With failover.automatic the DR region reads this alarm every minute and may "
+                "fail over."
             ),
         )
         self.alarm.add_alarm_action(cw_actions.SnsAction(topic))

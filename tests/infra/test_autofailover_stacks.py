@@ -88,6 +88,11 @@ def test_the_primary_health_alarm_combines_the_primarys_own_alarms(gr_autofailov
     # AND people hear of it
     assert props["AlarmActions"] and props["OKActions"]
 
+    # AND throttling counts only when sustained: one rejected call is load, not an outage
+    [throttled] = [a for a in alarms.values() if a.get("MetricName") == "ThrottledCalls"]
+    assert throttled["Threshold"] > 1 and throttled["DatapointsToAlarm"] == throttled["EvaluationPeriods"] >= 3
+    assert throttled["Period"] == 60
+
 
 def test_the_primary_has_no_decision_and_the_dr_region_no_composite(gr_autofailover_synth: Synth) -> None:
     # GIVEN the automatic-failover deployment WHEN synthesized THEN the decision lives only in the DR region
