@@ -52,13 +52,20 @@ def one_way_definition(path: Path = DEFINITION) -> DrillSpec:
 
 
 def failover_document(
-    values: DrillValues, attachment: ScriptAttachment, approval: Approval | None, deployment_name: str, lock: str
+    values: DrillValues,
+    attachment: ScriptAttachment,
+    approval: Approval | None,
+    deployment_name: str,
+    lock: str,
+    notification_arn: str | None = None,
 ) -> dict[str, Any]:
     """The SSM Automation document (schema 0.3) of the automatic failover.
 
     With ``approval``, the first step is ``aws:approve`` (SSM user guide, "aws:approve - Pause an automation for
     manual approval": Approvers, MinRequiredApprovals, Message; timeoutSeconds at most 2592000). ``onFailure:
-    step:release_lock_on_failure``: a rejection or a timeout ends the automation before anything changed.
+    step:release_lock_on_failure``: a rejection or a timeout ends the automation before anything changed. With
+    ``notification_arn`` (its NotificationArn: an SNS topic whose name starts with "Automation", same guide),
+    Automation tells the approvers that it waits for them.
 
     The guard took the operator ``lock`` before starting it; the last step deletes it (``aws:executeAwsApi``
     DeleteParameter), and so does the failure path before its final failing step. ``onFailure: Continue`` on both:
@@ -73,19 +80,22 @@ def failover_document(
                 "calls are where the last completed step left them (see the steps' outputs); nothing was undone"
             )
     if approval is not None:
+        inputs: dict[str, Any] = {
+            "Approvers": list(approval.approvers),
+            "MinRequiredApprovals": approval.minimum,
+            "Message": (
+                f"The primary region of {deployment_name} looks down. Approve to move every call and agent "
+                f"to the DR region ({values.regions['dr']}); reject to leave calls where they are."
+            ),
+        }
+        if notification_arn is not None:
+            inputs["NotificationArn"] = notification_arn
         gate = {
             "name": APPROVAL_STEP,
             "action": "aws:approve",
             "timeoutSeconds": approval.timeout_minutes * 60,
             "onFailure": f"step:{RELEASE_ON_FAILURE}",
-            "inputs": {
-                "Approvers": list(approval.approvers),
-                "MinRequiredApprovals": approval.minimum,
-                "Message": (
-                    f"The primary region of {deployment_name} looks down. Approve to move every call and agent "
-                    f"to the DR region ({values.regions['dr']}); reject to leave calls where they are."
-                ),
-            },
+            "inputs": inputs,
         }
         content["mainSteps"].insert(0, gate)
     _release_lock(content["mainSteps"], lock)

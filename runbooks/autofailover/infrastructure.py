@@ -78,6 +78,11 @@ def health_alarm_name(settings: RegionSettings) -> str:
     return f"{settings.deployment.region('primary').stack_name}-health"
 
 
+def approval_topic_name(deployment_name: str) -> str:
+    """The approval step's SNS topic: aws:approve's NotificationArn must name a topic starting with "Automation"."""
+    return f"Automation-{deployment_name}-failover-approval"
+
+
 def unhealthy_alarm_name(deployment_name: str) -> str:
     """The DR region's "primary unhealthy" alarm. Not under the DR stack's name: the failover's last step checks
     that no alarm of the DR stack fires (``check-alarms``), and this one does while it fails over."""
@@ -205,7 +210,16 @@ class AutoFailover(Construct):
 
         # -- the document: the one-way failover, run by the drills' role with the drills' script -------------------
         lock = f"/ivr/{deployment.name}/operator-lock"
-        content = failover_document(values, attachment, config.approval, deployment.name, lock)
+        notification_arn: str | None = None
+        if config.approval is not None:
+            self.approval_topic = self._approval_topic(settings)
+            notification_arn = self.approval_topic.topic_arn
+            # SSM user guide, "aws:approve": Automation sends the approval request to NotificationArn; the
+            # automation runs as its AutomationAssumeRole, which therefore publishes to the topic.
+            automation_role.add_to_principal_policy(
+                iam.PolicyStatement(actions=["sns:Publish"], resources=[notification_arn])
+            )
+        content = failover_document(values, attachment, config.approval, deployment.name, lock, notification_arn)
         content["parameters"]["AutomationAssumeRole"]["default"] = automation_role.role_arn
         lock_arn = f"arn:{partition}:ssm:{region}:{account}:parameter{lock}"
         # The document's last step (and its failure path) deletes the lock the guard took (document.py).
@@ -477,3 +491,35 @@ class AutoFailover(Construct):
         )
         cdk.CfnOutput(stack, "AutoFailoverDocument", value=self.document.ref)
         cdk.CfnOutput(stack, "AutoFailoverClaims", value=claims)
+
+    def _approval_topic(self, settings: RegionSettings) -> sns.Topic:
+        """The topic the approval step tells the approvers on: its name starts with "Automation" (SSM user guide,
+        "aws:approve", NotificationArn), encrypted with the AWS managed key of SNS (whose key policy lets SNS use it
+        for principals of the account, so the automation's role needs no KMS grant), and the on-call address of
+        ``alarms.email`` subscribed, as on the alarm topic."""
+        from aws_cdk import aws_kms as kms
+        from aws_cdk import aws_sns_subscriptions as subs
+
+        from regions.nag import SUBSCRIPTION_WITHOUT_REDRIVE
+
+        topic = sns.Topic(
+            self,
+            "ApprovalTopic",
+            topic_name=approval_topic_name(settings.deployment.name),
+            display_name=f"{settings.stack_name} automatic failover approvals",
+            master_key=kms.Alias.from_alias_name(self, "SnsManagedKey", "alias/aws/sns"),
+            enforce_ssl=True,
+        )
+        topic.apply_removal_policy(cdk.RemovalPolicy.DESTROY)
+        email = settings.deployment.alarms.email
+        if email:
+            topic.add_subscription(subs.EmailSubscription(email))
+            acknowledge(
+                topic,
+                (
+                    SUBSCRIPTION_WITHOUT_REDRIVE,
+                    "An email to the on-call address: an undelivered approval request leaves the execution waiting, "
+                    "visible in the SSM console and the claim parameter, until its timeout rejects it.",
+                ),
+            )
+        return topic

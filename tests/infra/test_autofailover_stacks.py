@@ -13,7 +13,7 @@ import yaml
 
 from regions.config import load_deployment
 from runbooks.autofailover.document import DEFINITION, OneWayError, one_way_definition
-from runbooks.autofailover.infrastructure import health_alarm_name, unhealthy_alarm_name
+from runbooks.autofailover.infrastructure import approval_topic_name, health_alarm_name, unhealthy_alarm_name
 from runbooks.drill import all_drills
 from tests.conftest import CONFIGS, ROOT, Synth, _synth
 
@@ -229,6 +229,18 @@ def test_the_document_asks_the_approvers_first(gr_autofailover_synth: Synth) -> 
     assert first["inputs"]["Approvers"] == approval.approvers
     assert first["inputs"]["MinRequiredApprovals"] == approval.minimum
     assert first["timeoutSeconds"] == approval.timeout_minutes * 60
+    # AND it tells the approvers on a topic whose name starts with "Automation" (aws:approve's NotificationArn),
+    # which the automation's role may publish to, and the on-call address hears on
+    topics = by_type(gr_autofailover_synth.dr, "AWS::SNS::Topic")
+    topic_id = first["inputs"]["NotificationArn"]["Ref"]
+    assert topics[topic_id]["Properties"]["TopicName"] == approval_topic_name(AUTO.name)
+    assert approval_topic_name(AUTO.name).startswith("Automation")
+    role = _document(gr_autofailover_synth)["parameters"]["AutomationAssumeRole"]["default"]["Fn::GetAtt"][0]
+    published = [s for s in statements(gr_autofailover_synth.dr, role) if s["Action"] == "sns:Publish"]
+    assert [s["Resource"] for s in published] == [{"Ref": topic_id}]
+    if AUTO.alarms.email:
+        subscriptions = by_type(gr_autofailover_synth.dr, "AWS::SNS::Subscription").values()
+        assert {"Ref": topic_id} in [s["Properties"]["TopicArn"] for s in subscriptions]
 
 
 def test_the_document_moves_calls_only_to_the_dr_region_and_undoes_nothing(gr_autofailover_synth: Synth) -> None:

@@ -300,6 +300,13 @@ def document_code(outdir: Path, logical_id: str, document: dict[str, Any]) -> Co
     found += [
         Call(service, api, frozenset(), f"document {logical_id}") for service, api in aws_calls.document_calls(content)
     ]
+    # SSM user guide, "aws:approve": with NotificationArn, Automation publishes the approval request to that topic
+    # (as the document's assume role).
+    found += [
+        Call("sns", "Publish", frozenset(), f"document {logical_id} (aws:approve NotificationArn)")
+        for step in content["mainSteps"]
+        if step["action"] == "aws:approve" and "NotificationArn" in step["inputs"]
+    ]
     return Code(f"document {logical_id}", tuple(found), frozenset())
 
 
