@@ -141,6 +141,34 @@ def test_an_error_of_the_request_itself_is_not_an_outage(code: str, status: int)
         probe.primary_healthy(cloudwatch, ALARM, connect_untouched)
 
 
+@pytest.mark.parametrize("state", ["ALARM", None])
+def test_the_probe_publishes_a_reading_or_nothing(monkeypatch: pytest.MonkeyPatch, state: str | None) -> None:
+    # GIVEN the probe's environment, the primary's CloudWatch reporting the alarm in ALARM (or no such alarm), and
+    # the DR region's CloudWatch
+    monkeypatch.setenv("DEPLOYMENT", DEPLOYMENT.name)
+    monkeypatch.setenv("HEALTH_ALARM", ALARM)
+    monkeypatch.setenv("PRIMARY_REGION", PRIMARY)
+    monkeypatch.setenv("TDG_ARN", TDG)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", DR)
+    primary, primary_stub = stubbed("cloudwatch", PRIMARY)
+    described(primary_stub, state)
+    here, here_stub = stubbed("cloudwatch")
+    event = load_event("schedulerProbeInput")
+    if state is not None:
+        here_stub.add_response("put_metric_data", {}, {"Namespace": "ClinicIvr/AutoFailover", "MetricData": [{
+            "MetricName": "PrimaryHealthy", "Dimensions": [{"Name": "Deployment", "Value": DEPLOYMENT.name}],
+            "Timestamp": probe.scheduled_time(event), "Value": 0, "Unit": "Count"}]})  # fmt: skip
+    connect, _ = stubbed("connect", PRIMARY)
+    made = {("cloudwatch", PRIMARY): primary, ("cloudwatch", None): here, ("connect", PRIMARY): connect}
+    monkeypatch.setattr(boto3, "client", lambda service, region_name=None, **_: made[(service, region_name)])
+    # WHEN the schedule invokes it
+    result = probe.handler(event, None)
+    # THEN an ALARM is published as 0; a missing alarm publishes nothing (no put_metric_data is stubbed for it)
+    assert result["primaryHealthy"] == (0 if state else None)
+    primary_stub.assert_no_pending_responses()
+    here_stub.assert_no_pending_responses()
+
+
 def test_the_probes_clients_give_up_within_the_minute() -> None:
     # GIVEN the probe's botocore configuration WHEN read THEN it has the timeouts its worst case counts with
     config = probe.client_config()
@@ -364,6 +392,7 @@ def test_an_operators_lock_or_a_live_guards_is_never_broken(alarm_event: dict[st
     # WHEN the guard decides THEN it stands back, naming the holder, and overwrites nothing
     decision = guard.decide(alarm_event, SETTINGS, aws, NOW)
     assert not decision.started and user in decision.reason and SETTINGS.lock in decision.reason
+    assert decision.reason.startswith("an operator" if who == "operator" else "another run")
 
 
 @pytest.mark.parametrize("now_state", ["OK", "INSUFFICIENT_DATA", None])

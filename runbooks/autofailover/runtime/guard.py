@@ -322,7 +322,8 @@ def decide(event: dict[str, Any], settings: Settings, client: Callable[[str], An
     token = uuid.uuid4().hex
     holder = take_lock(ssm, settings, now, token)
     if holder is not None:
-        return Decision(False, f"an operator holds {settings.lock} ({holder}): automatic failover stands back")
+        who = "another run of the automatic failover" if f'"user": "{LOCK_USER}"' in holder else "an operator"
+        return Decision(False, f"{who} holds {settings.lock} ({holder}): automatic failover stands back")
     try:
         decision = _locked(detail, share, settings, client, ssm, now, token)
     except StartUnknownError:
