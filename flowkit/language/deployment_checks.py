@@ -16,6 +16,8 @@ The linter (``lint.py``) checks each flow on its own. These checks need the depl
 - ``lex-language-undeployed`` (error): a flow sets the contact's language (UpdateContactData ``LanguageCode``) to
   one whose bot locale the deployment does not deploy, while the flows talk to the kit's bot: Connect talks to a
   Lex V2 bot in the locale of the contact's language, and the alias has none for it (docs/languages.md).
+- ``quick-connect-unseen`` (warning): a quick connect on no queue, or only on queues no routing profile serves:
+  no agent would see it in the CCP.
 - ``connect-quota`` (error, over the whole flow folder): the deployment declares more of something than a Connect
   per-instance quota allows (``regions/quotas.py``: the default, or the deployment file's ``quotas:``). Connect
   would refuse the resource past the quota half-way through a deploy; the check refuses the synth instead.
@@ -226,6 +228,7 @@ def deployment_findings(
         check_quotas(deployment, flows, deployment_file)
         + check_flows(docs, deployment, bot, deployment_file)
         + check_quick_connect_flows(deployment, flows, deployment_file)
+        + check_quick_connects_seen(deployment, deployment_file)
         + (
             [Finding(deployment_file, "data.recordings_archive_days", "recordings-archive", "warning", archive)]
             if archive
@@ -251,6 +254,33 @@ def check_quick_connect_flows(deployment: Deployment, flows: Sequence[Any], depl
         findings.append(
             Finding(deployment_file, f"staff.quick_connects[{index}].flow", "quick-connect-flow", "error", message)
         )
+    return findings
+
+
+def check_quick_connects_seen(deployment: Deployment, deployment_file: str) -> list[Finding]:
+    """Warnings for quick connects no agent would see: Connect shows an agent the quick connects of the queues in
+    the agent's routing profile (its queues and its default outbound queue) and no others (admin guide, "Create
+    quick connects", step 2, "Enable agents to see quick connects"). A quick connect without ``queues:``, or listed
+    only on queues no routing profile serves, is deployed but never offered in the CCP."""
+    served: set[str] = set()
+    for profile in deployment.routing_profiles:
+        served |= {entry.queue for entry in profile.queues}
+        served.add(profile.outbound_queue or profile.queues[0].queue)
+    findings = []
+    for index, quick in enumerate(deployment.staff.quick_connects):
+        field = f"staff.quick_connects[{index}].queues"
+        if not quick.queues:
+            message = (
+                f"quick connect {quick.name!r} is on no queue: no agent sees it in the CCP; list the queues whose "
+                f"agents should see it under queues: (served: {', '.join(sorted(served)) or 'none'})"
+            )
+            findings.append(Finding(deployment_file, field, "quick-connect-unseen", "warning", message))
+        elif not served & set(quick.queues):
+            message = (
+                f"quick connect {quick.name!r} is listed on {', '.join(quick.queues)}, which no routing profile "
+                f"serves: no agent sees it (served: {', '.join(sorted(served)) or 'none'})"
+            )
+            findings.append(Finding(deployment_file, field, "quick-connect-unseen", "warning", message))
     return findings
 
 

@@ -236,3 +236,36 @@ def test_a_quick_connect_running_a_flow_of_the_wrong_type_stops_the_synth(tmp_pa
     assert [f.rule for f in findings] == ["quick-connect-flow"]
     assert findings[0].action.startswith("staff.quick_connects[") and findings[0].action.endswith("].flow")
     assert f"is a {wrong.type} flow" in findings[0].message and f"known: {', '.join(fitting)}" in findings[0].message
+
+
+def test_a_quick_connect_no_agent_would_see_is_a_warning_naming_it(tmp_path: Path) -> None:
+    from flowkit.language.deployment_checks import deployment_findings
+    from flowkit.language.files import load_flows
+
+    flows = load_flows()
+    unseen = lambda config: [  # noqa: E731
+        f for f in deployment_findings(load_deployment(config), flows, None, str(config))
+        if f.rule == "quick-connect-unseen"
+    ]  # fmt: skip
+    # GIVEN the sample, whose quick connects are on the queues its routing profiles serve THEN no such warning
+    assert unseen(SAMPLE) == []
+
+    # WHEN one quick connect is on no queue, and another only on a new queue no routing profile serves
+    def edit(staff: dict[str, Any]) -> None:
+        staff["quick_connects"][0].pop("queues", None)
+        staff["quick_connects"][1]["queues"] = ["overflow"]
+
+    def add_queue(deployment: dict[str, Any]) -> None:
+        hours = deployment["queues"][0]["hours"]
+        deployment["queues"].append({"name": "overflow", "hours": hours, "description": "Nobody serves it"})
+
+    config, staff_file = _write(tmp_path, edit, add_queue)
+    staff = yaml.safe_load(staff_file.read_text(encoding="utf-8"))
+    served = sorted({q["queue"] for p in staff["routing_profiles"] for q in p["queues"]})
+    found = unseen(config)
+    # THEN each is a warning naming the quick connect, its field, and the queues that are served
+    assert [(f.severity, f.action) for f in found] == [
+        ("warning", "staff.quick_connects[0].queues"), ("warning", "staff.quick_connects[1].queues")]  # fmt: skip
+    assert f"quick connect {staff['quick_connects'][0]['name']!r} is on no queue" in found[0].message
+    assert "listed on overflow, which no routing profile serves" in found[1].message
+    assert all(f"served: {', '.join(served)}" in f.message for f in found)
