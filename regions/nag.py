@@ -177,6 +177,25 @@ def partition_text(scope: IConstruct) -> str:
     return "<AWS::Partition>" if cdk.Token.is_unresolved(partition) else partition
 
 
+def nag_text(scope: IConstruct, value: str) -> str:
+    """A CloudFormation value as cdk-nag writes it in a finding: ``<LogicalId>`` for a Ref, ``<LogicalId.Attr>``
+    for a GetAtt, joins concatenated (pseudo parameters are Refs: ``<AWS::Region>``)."""
+
+    def render(part: object) -> str:
+        if isinstance(part, str):
+            return part
+        if isinstance(part, dict) and "Ref" in part:
+            return f"<{part['Ref']}>"
+        if isinstance(part, dict) and "Fn::GetAtt" in part:
+            return "<{}.{}>".format(*part["Fn::GetAtt"])
+        if isinstance(part, dict) and "Fn::Join" in part:
+            separator, parts = part["Fn::Join"]
+            return str(separator).join(render(p) for p in parts)
+        raise ValueError(f"no cdk-nag text for {part!r}")
+
+    return render(cdk.Stack.of(scope).resolve(value))
+
+
 #: Reasons shared by several resources, so that each acknowledgment says the same true thing.
 INLINE_POLICY_REASON = (
     "CDK writes this role's least-privilege statements as the role's own inline policy: they live and die with "

@@ -27,7 +27,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from flowkit.language.catalogue import MODULE
 from flowkit.language.files import FlowFile
 from regions.config import RegionSettings
-from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa
+from regions.nag import INLINE_POLICY_REASON, acknowledge, acknowledge_hipaa, nag_text
 from regions.quotas import FIS_ARNS_PER_TARGET
 from runbooks.automation import SCRIPT, DrillValues, ScriptAttachment, automatable, automation_document
 from runbooks.chaos_ops import CATALOGUE_FILE
@@ -560,7 +560,7 @@ class ChaosExperiment(Construct):
         acknowledge(
             role,
             (
-                f"IAM5[Resource::<{_logical(table)}.Arn>/stream/*]",
+                f"IAM5[Resource::{nag_text(self, f'{table.table_arn}/stream/*')}]",
                 "FIS writes the pause into the resource policy of the table's stream, whose label is DynamoDB's.",
             ),
         )
@@ -580,7 +580,7 @@ _TARGET_KEY = {"aws:lambda:function": "Functions", "aws:dynamodb:global-table": 
 TABLE_PAUSE_MINUTES = 10
 
 
-def _logical(resource: s3.Bucket | dynamodb.TableV2) -> str:
+def _logical(bucket: s3.Bucket) -> str:
     from regions.nag import logical_id
 
-    return logical_id(resource.node.default_child)  # type: ignore[arg-type]
+    return logical_id(bucket.node.default_child)  # type: ignore[arg-type]

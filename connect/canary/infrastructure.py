@@ -34,6 +34,7 @@ from regions.nag import (
     RUNTIME_NOT_LATEST,
     WILDCARD_PERMISSION,
     acknowledge,
+    nag_text,
 )
 
 RUNTIME = Path(__file__).with_name("runtime")
@@ -178,22 +179,3 @@ class Canary(Construct):
             ),
             cw.AlarmWidget(title="Canary alarm", alarm=self.alarm, width=12),
         )
-
-
-def nag_text(scope: Construct, value: str) -> str:
-    """A CloudFormation value as cdk-nag writes it in a finding: ``<LogicalId>`` for a Ref, ``<LogicalId.Attr>``
-    for a GetAtt, joins concatenated (pseudo parameters are Refs: ``<AWS::Region>``)."""
-
-    def render(part: object) -> str:
-        if isinstance(part, str):
-            return part
-        if isinstance(part, dict) and "Ref" in part:
-            return f"<{part['Ref']}>"
-        if isinstance(part, dict) and "Fn::GetAtt" in part:
-            return "<{}.{}>".format(*part["Fn::GetAtt"])
-        if isinstance(part, dict) and "Fn::Join" in part:
-            separator, parts = part["Fn::Join"]
-            return str(separator).join(render(p) for p in parts)
-        raise ValueError(f"no cdk-nag text for {part!r}")
-
-    return render(cdk.Stack.of(scope).resolve(value))

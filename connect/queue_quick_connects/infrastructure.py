@@ -14,9 +14,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from connect.canary.infrastructure import nag_text
 from regions.custom_resource import HandlerProvider
-from regions.nag import WILDCARD_PERMISSION
+from regions.nag import WILDCARD_PERMISSION, nag_text
 
 RESOURCE_TYPE = "Custom::QueueQuickConnects"
 #: The two calls of the handler. Both authorize on the queue and on each quick connect (Service Authorization

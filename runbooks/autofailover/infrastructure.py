@@ -48,6 +48,7 @@ from regions.nag import (
     WILDCARD_PERMISSION,
     Concern,
     acknowledge,
+    nag_text,
 )
 from runbooks.autofailover.document import failover_document, longest_run_seconds
 from runbooks.automation import DrillValues, ScriptAttachment
@@ -291,8 +292,6 @@ class AutoFailover(Construct):
             assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
             description=f"{settings.stack_name}: EventBridge Scheduler invokes the automatic failover's probe",
         )
-        from connect.canary.infrastructure import nag_text
-
         acknowledge(
             invoker,
             (INLINE_POLICY, INLINE_POLICY_REASON),
