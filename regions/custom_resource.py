@@ -17,6 +17,8 @@ import aws_cdk as cdk
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
+from aws_cdk import aws_scheduler as scheduler
+from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_ssm as ssm
 from aws_cdk import custom_resources as cr
 from constructs import Construct
@@ -38,6 +40,7 @@ from regions.nag import (
     Concern,
     acknowledge,
     logical_id,
+    nag_text,
 )
 
 HANDLER_RUNTIME = lambda_.Runtime.PYTHON_3_13
@@ -103,6 +106,49 @@ def kit_function(
         memory_size=memory_mb,
         timeout=timeout,
         environment=environment,
+    )
+
+
+def schedule_function(
+    scope: Construct,
+    function: lambda_.Function,
+    *,
+    expression: str,
+    description: str,
+    invoker_description: str,
+    invokes: str,
+    payload: Mapping[str, Any] | None = None,
+) -> scheduler.Schedule:
+    """Run one of the kit's functions on an EventBridge Scheduler ``expression`` (``rate(...)``), under ``scope``:
+    the role Scheduler assumes (``ScheduleRole``, invoking that function only) and the schedule (``Schedule``), with
+    no retry (a missed run is the next run's to make) and ``payload`` as the invocation's input. ``invokes`` names
+    the function in the role's cdk-nag acknowledgment. The canaries and the automatic failover's probe use it."""
+    invoker = iam.Role(
+        scope,
+        "ScheduleRole",
+        assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
+        description=invoker_description,
+    )
+    acknowledge(
+        invoker,
+        (INLINE_POLICY, INLINE_POLICY_REASON),
+        (
+            WILDCARD_PERMISSION.about(f"Resource::{nag_text(scope, function.function_arn)}:*"),
+            f"CDK's Scheduler target grants lambda:InvokeFunction on {invokes} and its versions; this role invokes "
+            "nothing else.",
+        ),
+    )
+    return scheduler.Schedule(
+        scope,
+        "Schedule",
+        schedule=scheduler.ScheduleExpression.expression(expression),
+        target=scheduler_targets.LambdaInvoke(
+            function,
+            role=invoker,
+            retry_attempts=0,
+            input=scheduler.ScheduleTargetInput.from_object(dict(payload)) if payload is not None else None,
+        ),
+        description=description,
     )
 
 

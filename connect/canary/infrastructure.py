@@ -16,8 +16,6 @@ from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
-from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as targets
 from aws_cdk import aws_sns as sns
 from constructs import Construct
 
@@ -59,7 +57,7 @@ class Canary(Construct):
         dashboard: cw.Dashboard,
     ) -> None:
         super().__init__(scope, construct_id)
-        from regions.custom_resource import HANDLER_RUNTIME_REASON, kit_function
+        from regions.custom_resource import HANDLER_RUNTIME_REASON, kit_function, schedule_function
 
         deployment = settings.deployment
         every = deployment.canaries.every_minutes
@@ -118,21 +116,6 @@ class Canary(Construct):
                 "statement is held to the canary's namespace by the cloudwatch:namespace condition.",
             ),
         )
-        invoker = iam.Role(
-            self,
-            "ScheduleRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
-            description=f"{settings.stack_name}: EventBridge Scheduler invokes the canary",
-        )
-        acknowledge(
-            invoker,
-            (INLINE_POLICY, INLINE_POLICY_REASON),
-            (
-                WILDCARD_PERMISSION.about(f"Resource::{nag_text(self, self.function.function_arn)}:*"),
-                "CDK's Scheduler target grants lambda:InvokeFunction on the canary function and its versions; "
-                "this role invokes nothing else.",
-            ),
-        )
         acknowledge(
             self,
             (
@@ -141,13 +124,14 @@ class Canary(Construct):
                 "this region's instance.",
             ),
         )
-        self.schedule = scheduler.Schedule(
+        self.schedule = schedule_function(
             self,
-            "Schedule",
+            self.function,
             # EventBridge Scheduler's rate form, "rate(value unit)" (Scheduler user guide, "Schedule types").
-            schedule=scheduler.ScheduleExpression.expression(f"rate({every} minutes)"),
-            target=targets.LambdaInvoke(self.function, role=invoker, retry_attempts=0),
+            expression=f"rate({every} minutes)",
             description=f"{settings.stack_name}: the canary every {every} minutes",
+            invoker_description=f"{settings.stack_name}: EventBridge Scheduler invokes the canary",
+            invokes="the canary function",
         )
         dimensions = {"Deployment": deployment.name, "Region": settings.region}
         period = cdk.Duration.minutes(2 * every)

@@ -29,7 +29,6 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_s3_assets as assets
 from aws_cdk import aws_scheduler as scheduler
-from aws_cdk import aws_scheduler_targets as scheduler_targets
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_ssm as ssm
 from constructs import Construct
@@ -187,7 +186,7 @@ class AutoFailover(Construct):
         standby_canary: cw.IAlarm,
     ) -> None:
         super().__init__(scope, construct_id)
-        from regions.custom_resource import HANDLER_RUNTIME_REASON, kit_function
+        from regions.custom_resource import HANDLER_RUNTIME_REASON, kit_function, schedule_function
 
         deployment = settings.deployment
         config = deployment.failover
@@ -286,36 +285,16 @@ class AutoFailover(Construct):
                 "probe's namespace by the cloudwatch:namespace condition.",
             ),
         )
-        invoker = iam.Role(
+        self.schedule = schedule_function(
             self,
-            "ScheduleRole",
-            assumed_by=iam.ServicePrincipal("scheduler.amazonaws.com"),
-            description=f"{settings.stack_name}: EventBridge Scheduler invokes the automatic failover's probe",
-        )
-        acknowledge(
-            invoker,
-            (INLINE_POLICY, INLINE_POLICY_REASON),
-            (
-                WILDCARD_PERMISSION.about(f"Resource::{nag_text(self, self.probe.function_arn)}:*"),
-                "CDK's Scheduler target grants lambda:InvokeFunction on the probe and its versions; this role "
-                "invokes nothing else.",
-            ),
-        )
-        self.schedule = scheduler.Schedule(
-            self,
-            "Schedule",
+            self.probe,
             # Scheduler user guide, "Schedule types": rate(1 minute) is the shortest rate; the context attribute
             # <aws.scheduler.scheduled-time> gives each run its slot, which the probe stamps its datapoint with.
-            schedule=scheduler.ScheduleExpression.expression("rate(1 minute)"),
-            target=scheduler_targets.LambdaInvoke(
-                self.probe,
-                role=invoker,
-                retry_attempts=0,
-                input=scheduler.ScheduleTargetInput.from_object(
-                    {"scheduledTime": scheduler.ContextAttribute.scheduled_time}
-                ),
-            ),
+            expression="rate(1 minute)",
             description=f"{settings.stack_name}: the automatic failover's probe of the primary, every minute",
+            invoker_description=f"{settings.stack_name}: EventBridge Scheduler invokes the automatic failover's probe",
+            invokes="the probe",
+            payload={"scheduledTime": scheduler.ContextAttribute.scheduled_time},
         )
 
         # -- the alarm: unhealthy_minutes of the last evaluation_minutes ---------------------------------------
