@@ -286,19 +286,14 @@ class _Reader:
         self.status.add(f"concurrency {name.removeprefix(self.deployment.name + '-')}", text, allocated >= want)
 
     def alarms(self) -> None:
+        from runbooks.aws_steps import ALARM_TYPES, alarms_of
+
         pages = (
             self.client("cloudwatch")
             .get_paginator("describe_alarms")
-            # Composite alarms too: DescribeAlarms returns metric alarms only unless AlarmTypes names both.
-            .paginate(
-                AlarmNamePrefix=self.settings.stack_name,
-                StateValue="ALARM",
-                AlarmTypes=["MetricAlarm", "CompositeAlarm"],
-            )
+            .paginate(AlarmNamePrefix=self.settings.stack_name, StateValue="ALARM", AlarmTypes=ALARM_TYPES)
         )
-        firing = [
-            a["AlarmName"] for page in pages for a in (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", []))
-        ]
+        firing = [a["AlarmName"] for page in pages for a in alarms_of(page)]
         self.status.add("alarms firing", ", ".join(firing) or "none", not firing)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import asdict, dataclass
 from typing import Any, Literal
 
@@ -556,14 +556,20 @@ def _home_unreachable(
     return "ok", detail, [Check("agents in the traffic distribution group", False, detail, blocking=False)]
 
 
+#: CloudWatch API reference, DescribeAlarms, AlarmTypes: "If you omit this parameter, only metric alarms are
+#: returned": every read of the kit's alarms names both types, and reads both lists (``alarms_of``).
+ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
+
+
+def alarms_of(page: Mapping[str, Any]) -> list[dict[str, Any]]:
+    """The metric and composite alarms of one DescribeAlarms page."""
+    return [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]
+
+
 def firing_alarms(cloudwatch: Any, prefix: str) -> list[Check]:
-    """The stack's alarms in ALARM, metric and composite (DescribeAlarms returns metric alarms only unless
-    AlarmTypes names both: CloudWatch API reference, DescribeAlarms, AlarmTypes)."""
-    pages = cloudwatch.get_paginator("describe_alarms").paginate(
-        AlarmNamePrefix=prefix, AlarmTypes=["MetricAlarm", "CompositeAlarm"]
-    )
-    alarms = [a for page in pages for a in (*page.get("MetricAlarms", []), *page.get("CompositeAlarms", []))]
-    firing = [a["AlarmName"] for a in alarms if a["StateValue"] == "ALARM"]
+    """The stack's alarms in ALARM, metric and composite."""
+    pages = cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix, AlarmTypes=ALARM_TYPES)
+    firing = [a["AlarmName"] for page in pages for a in alarms_of(page) if a["StateValue"] == "ALARM"]
     return [Check("no alarm firing", not firing, ", ".join(firing) or f"none under {prefix}")]
 
 

@@ -32,7 +32,7 @@ from typing import Any, Protocol
 
 import yaml
 
-from runbooks.aws_steps import Check, StepError
+from runbooks.aws_steps import ALARM_TYPES, Check, StepError, alarms_of
 
 CATALOGUE_FILE = Path(__file__).parent / "drills" / "chaos" / "catalogue.yaml"
 EXPERIMENT_TAG = "ivr:experiment"
@@ -101,23 +101,13 @@ def stop_alarms(fis: Any, template_id: str) -> list[str]:
     ]
 
 
-#: CloudWatch API reference, DescribeAlarms, AlarmTypes: "If you omit this parameter, only metric alarms are
-#: returned", so a composite stop alarm would look missing without it.
-ALARM_TYPES = ["MetricAlarm", "CompositeAlarm"]
-
-
-def _alarms(page: Mapping[str, Any]) -> list[dict[str, Any]]:
-    """The metric and composite alarms of one DescribeAlarms page."""
-    return [*page.get("MetricAlarms", []), *page.get("CompositeAlarms", [])]
-
-
 def alarm_states(cloudwatch: Any, names: list[str]) -> dict[str, str]:
     """Alarm name -> its state (OK, ALARM, INSUFFICIENT_DATA); a name CloudWatch does not know is left out."""
     states: dict[str, str] = {}
     for start in range(0, len(names), ALARM_NAMES_PER_CALL):
         chunk = names[start : start + ALARM_NAMES_PER_CALL]
         for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNames=chunk, AlarmTypes=ALARM_TYPES):
-            states |= {a["AlarmName"]: a["StateValue"] for a in _alarms(page)}
+            states |= {a["AlarmName"]: a["StateValue"] for a in alarms_of(page)}
     return states
 
 
@@ -128,7 +118,7 @@ def kit_alarm(cloudwatch: Any, prefix: str, fragment: str) -> str:
     names = [
         a["AlarmName"]
         for page in cloudwatch.get_paginator("describe_alarms").paginate(AlarmNamePrefix=prefix, AlarmTypes=ALARM_TYPES)
-        for a in _alarms(page)
+        for a in alarms_of(page)
         if fragment in a["AlarmName"][len(prefix) :]
     ]
     if len(names) != 1:
