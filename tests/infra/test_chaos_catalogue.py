@@ -193,14 +193,10 @@ def _waited_on(key: str) -> dict[str, Any]:
 
 def _deployment_with_registry(tmp_path: Path, extra: int, chaos: dict[str, Any]) -> Path:
     """The sample, pointed at the kit's registry plus ``extra`` more waited-on functions, with ``chaos``."""
-    data = yaml.safe_load(REGISTRY.path.read_text(encoding="utf-8"))
-    for entry in data["functions"]:
-        entry["code"] = str(REGISTRY.path.parent / entry.get("code", "runtime"))
-    data["functions"] += [
-        {**_waited_on(f"Extra{i}"), "code": str(REGISTRY.path.parent / "runtime")} for i in range(extra)
-    ]
-    registry = tmp_path / "functions.yaml"
-    registry.write_text(yaml.safe_dump(data), encoding="utf-8")
+    from tests.infra.test_function_registry import write_registry
+
+    code = str(REGISTRY.path.parent / "runtime")
+    registry = write_registry(tmp_path, *({**_waited_on(f"Extra{i}"), "code": code} for i in range(extra)))
     config = yaml.safe_load((ROOT / "regions" / "clinic.yaml").read_text(encoding="utf-8"))
     config["functions_file"] = str(registry)
     config["chaos"] = {**config.get("chaos", {}), **chaos}
