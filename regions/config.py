@@ -772,7 +772,7 @@ class Deployment(_Strict):
         if self.dr_standby.provisioned_concurrency > self.scaling.max_provisioned_concurrency:
             raise ValueError("dr_standby.provisioned_concurrency is above scaling.max_provisioned_concurrency")
         if self.chaos.latency_targets:
-            waited = [e.key for e in self.functions.flow_invoked if "duration" in e.alarms]
+            waited = [e.key for e in self.functions.waited_on]
             for key in self.chaos.latency_targets:
                 if key not in waited:
                     raise ValueError(
@@ -787,8 +787,7 @@ class Deployment(_Strict):
         functions of the registry, at most :data:`FIS_STOP_CONDITIONS` (each adds its alarm as a stop condition)."""
         if self.chaos.latency_targets:
             return list(self.chaos.latency_targets)
-        waited = [e.key for e in self.functions.flow_invoked if "duration" in e.alarms]
-        return waited[:FIS_STOP_CONDITIONS]
+        return [e.key for e in self.functions.waited_on][:FIS_STOP_CONDITIONS]
 
     @property
     def routing_profiles(self) -> list[RoutingProfile]:

@@ -154,6 +154,12 @@ class FunctionRegistry:
         return tuple(entry for entry in self.entries if entry.invoked_by == "connect")
 
     @property
+    def waited_on(self) -> tuple[FunctionEntry, ...]:
+        """The flow-invoked functions with a ``duration`` alarm: a caller waits on them (the latency experiment's
+        candidates, ``chaos.latency_targets``)."""
+        return tuple(entry for entry in self.flow_invoked if "duration" in entry.alarms)
+
+    @property
     def code_hook(self) -> FunctionEntry:
         """The bot's code hook (the registry holds exactly one)."""
         return next(entry for entry in self.entries if entry.invoked_by == "lex")
